@@ -1,0 +1,29 @@
+"""pipeline_core.datamodel: the DataJoint model, written for LabBook. Never imports Django.
+
+Public API mirrors DataJoint 2.x names (see ../shared/design/architecture.md):
+``connect``, ``Schema``, ``Manual``, ``Lookup``, ``Imported``, ``Computed``, ``Part``,
+``VirtualModule``, ``list_schemas``, ``FreeTable``, ``AndList``, ``Not``,
+``DependencyGraph``, and the ``DataJointError`` hierarchy.
+"""
+
+from .condition import AndList, Not
+from .connection import Connection, connect
+from .dependencies import DependencyGraph
+from .errors import (AccessError, DataJointError, DefinitionError, DuplicateError,
+                     IntegrityError, InvalidValueError, LostConnectionError,
+                     MissingAttributeError, MissingTableError, PopulateError, QueryError,
+                     UnknownAttributeError)
+from .expression import QueryExpression
+from .schema import Schema
+from .table import FreeTable, Table
+from .tiers import Computed, Imported, Lookup, Manual, Part
+from .virtual import VirtualModule, list_schemas
+
+__all__ = [
+    "AndList", "Not", "Connection", "connect", "DependencyGraph", "AccessError",
+    "DataJointError", "DefinitionError", "DuplicateError", "IntegrityError",
+    "InvalidValueError", "LostConnectionError", "MissingAttributeError", "MissingTableError",
+    "PopulateError", "QueryError", "UnknownAttributeError", "QueryExpression", "Schema",
+    "FreeTable", "Table", "Computed", "Imported", "Lookup", "Manual", "Part",
+    "VirtualModule", "list_schemas",
+]

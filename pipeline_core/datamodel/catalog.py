@@ -1,0 +1,238 @@
+"""The catalog: :class:`TableInfo` for every table of a set of databases, built from four
+batched information_schema queries plus ``~lineage`` (spec §14 checklist).
+
+One catalog belongs to one connection (``catalog_of(conn)``); it caches per database and
+is invalidated by declaration and drop. No module-level state.
+"""
+
+from __future__ import annotations
+
+import collections
+import re
+from typing import Iterable
+
+from .errors import MissingTableError
+from .heading import Attribute, ForeignKey, Heading, Index, TableInfo
+from .sql import introspection
+from .types import parse_comment, strip_display_width
+
+#: 0.14 markers (spec §11) -> (codec, needs store).
+_LEGACY_CODECS = re.compile(r"(blob|attach|filepath)(@([A-Za-z0-9_\-]+))?")
+_CODEC_MARKER = re.compile(r"<([A-Za-z][A-Za-z0-9_]*)(@([A-Za-z0-9_\-]*))?>")
+
+
+class Catalog:
+    """Introspected tables of the databases loaded so far, keyed by full name."""
+
+    def __init__(self, conn):
+        self._conn = conn
+        self._tables: dict[str, TableInfo] = {}
+        self._hidden: dict[str, list[str]] = {}
+        self._loaded: set[str] = set()
+
+    def invalidate(self, database: str | None = None) -> None:
+        """Forget one database (or all), so the next access re-reads the server."""
+        if database is None:
+            self._tables.clear()
+            self._hidden.clear()
+            self._loaded.clear()
+            return
+        self._loaded.discard(database)
+        self._hidden.pop(database, None)
+        for key in [k for k, t in self._tables.items() if t.database == database]:
+            del self._tables[key]
+
+    def load(self, databases: Iterable[str]) -> None:
+        """Introspect the given databases, and first every database they reference
+        (upstream closure), in batched queries, unless already loaded."""
+        todo = [d for d in dict.fromkeys(databases) if d not in self._loaded]
+        if todo:
+            self._loaded.update(todo)  # marks them in progress; cross-database cycles stop here
+            self._load_batch(todo)
+
+    def table(self, database: str, table_name: str) -> TableInfo:
+        """TableInfo of one table.
+
+        Raises:
+            MissingTableError: no such (visible) table.
+        """
+        self.load([database])
+        key = f"`{database}`.`{table_name}`"
+        if key not in self._tables:
+            raise MissingTableError(f"Table {key} does not exist", table=key)
+        return self._tables[key]
+
+    def tables(self, database: str) -> list[TableInfo]:
+        """Visible tables of a database, ordered by name."""
+        self.load([database])
+        return sorted((t for t in self._tables.values() if t.database == database),
+                      key=lambda t: t.table_name)
+
+    def hidden_tables(self, database: str) -> list[str]:
+        """Names of the database's hidden (``~``) tables."""
+        self.load([database])
+        return list(self._hidden.get(database, []))
+
+    def all_tables(self) -> list[TableInfo]:
+        return list(self._tables.values())
+
+    def _load_batch(self, databases: list[str]) -> None:
+        conn = self._conn
+        table_rows = introspection.tables(conn, databases)
+        column_rows = introspection.columns(conn, databases)
+        key_rows = introspection.key_columns(conn, databases)
+        index_rows = introspection.indexes(conn, databases)
+        hidden = collections.defaultdict(list)
+        for row in table_rows:
+            if row["table_name"].startswith("~"):
+                hidden[row["database"]].append(row["table_name"])
+        self._hidden.update({d: hidden[d] for d in databases})
+        lineages: dict[tuple[str, str, str], str] = {}
+        for database in databases:
+            if "~lineage" in hidden[database]:
+                for table, attr, origin in introspection.lineage(conn, database):
+                    lineages[(database, table, attr)] = origin
+        raw = _RawTables(table_rows, column_rows, key_rows, index_rows)
+        for (database, table), info in raw.tables.items():
+            info["foreign_keys"] = raw.foreign_keys(database, table)
+            info["legacy"] = "~lineage" not in hidden[database]
+        upstream = {r["ref_database"] for r in key_rows if r["ref_database"]} - set(databases)
+        self.load(sorted(upstream))
+
+        def build(key: tuple[str, str]) -> None:
+            full = f"`{key[0]}`.`{key[1]}`"
+            if full in self._tables:
+                return
+            info = raw.tables[key]
+            for fk in info["foreign_keys"]:
+                parent_key = tuple(fk.parent.strip("`").split("`.`"))
+                if parent_key in raw.tables and parent_key != key:
+                    build(parent_key)
+            self._tables[full] = _build_table(info, lineages, self)
+
+        for key in raw.tables:
+            if not key[1].startswith("~"):
+                build(key)
+
+    def origin_type(self, full_parent: str, column: str) -> str | None:
+        """Declared type of a parent column, following foreign keys upward (spec §2.1)."""
+        info = self._tables.get(full_parent)
+        if info is None or column not in info.heading:
+            return None
+        return info.heading[column].type
+
+
+class _RawTables:
+    """information_schema rows grouped per table."""
+
+    def __init__(self, table_rows, column_rows, key_rows, index_rows):
+        self.tables: dict[tuple[str, str], dict] = {}
+        for row in table_rows:
+            self.tables[(row["database"], row["table_name"])] = dict(
+                row, columns=[], primary=[], fk_rows=collections.defaultdict(list), indexes={})
+        for row in column_rows:
+            entry = self.tables.get((row["database"], row["table_name"]))
+            if entry is not None:
+                entry["columns"].append(row)
+        for row in key_rows:
+            entry = self.tables.get((row["database"], row["table_name"]))
+            if entry is None:
+                continue
+            if row["constraint_name"] == "PRIMARY":
+                entry["primary"].append(row["column_name"])
+            elif not row["ref_table"].startswith("~"):
+                entry["fk_rows"][row["constraint_name"]].append(row)
+        for row in index_rows:
+            entry = self.tables.get((row["database"], row["table_name"]))
+            if entry is not None and row["column_name"] is not None:
+                index = entry["indexes"].setdefault(row["index_name"], [not row["non_unique"], []])
+                index[1].append(row["column_name"])
+
+    def foreign_keys(self, database: str, table: str) -> tuple[ForeignKey, ...]:
+        entry = self.tables[(database, table)]
+        nullable = {c["name"]: bool(c["nullable"]) for c in entry["columns"]}
+        unique_sets = {tuple(cols) for is_unique, cols in entry["indexes"].values() if is_unique}
+        fks = []
+        for _, rows in sorted(entry["fk_rows"].items(), key=lambda kv: _fk_order(kv[0])):
+            attr_map = tuple((r["column_name"], r["ref_column"]) for r in rows)
+            columns = tuple(c for c, _ in attr_map)
+            fks.append(ForeignKey(
+                child=f"`{database}`.`{table}`",
+                parent=f"`{rows[0]['ref_database']}`.`{rows[0]['ref_table']}`",
+                attr_map=attr_map,
+                primary=all(c in entry["primary"] for c in columns),
+                nullable=any(nullable.get(c, False) for c in columns),
+                unique=columns in unique_sets))
+        return tuple(fks)
+
+
+def _fk_order(constraint_name: str) -> tuple[int, str]:
+    """Order FKs by the server's ``_ibfk_<n>`` number (declaration order), then name."""
+    match = re.search(r"_ibfk_(\d+)$", constraint_name)
+    return (int(match.group(1)) if match else 1 << 30, constraint_name)
+
+
+def _parse_default(text: str | None, nullable: bool) -> tuple[str | None, bool]:
+    """Interpret COLUMN_DEFAULT (MariaDB quotes literals and says ``NULL``, spec §12.5)."""
+    if text is None or (nullable and text.upper() == "NULL"):
+        return None, False
+    if len(text) >= 2 and text[0] == "'" and text[-1] == "'":
+        return text[1:-1].replace("''", "'").replace("\\\\", "\\"), False
+    if re.fullmatch(r"-?[0-9.eE+\-]+", text):
+        return text, False
+    if re.fullmatch(r"(?i)current_timestamp(\(\d*\))?", text):
+        return text.lower() if text.endswith(")") else "current_timestamp()", True
+    return text, False
+
+
+def _build_table(info: dict, lineages: dict, catalog: Catalog) -> TableInfo:
+    database, table = info["database"], info["table_name"]
+    fk_origin = {child: (fk.parent, parent) for fk in info["foreign_keys"]
+                 for child, parent in fk.attr_map}
+    attributes = []
+    for col in info["columns"]:
+        if col["name"].startswith("_"):
+            continue
+        marker, comment = parse_comment(col["comment"])
+        sql_type = col["sql_type"]
+        default, is_expr = _parse_default(col["default"], bool(col["nullable"]))
+        codec = store = None
+        is_blob = False
+        declared = marker
+        if marker and marker.startswith("<"):
+            match = _CODEC_MARKER.fullmatch(marker)
+            if match:
+                codec, store = match.group(1), match.group(3) if match.group(2) else None
+                is_blob = codec == "blob" and store is None
+        elif marker and info["legacy"] and _LEGACY_CODECS.fullmatch(marker):
+            match = _LEGACY_CODECS.fullmatch(marker)
+            codec, store = match.group(1), match.group(3)
+            is_blob = codec == "blob" and store is None
+            declared = f"<{marker}>"
+        if declared is None and col["name"] in fk_origin:
+            parent, parent_column = fk_origin[col["name"]]
+            declared = catalog.origin_type(parent, parent_column)
+        if declared is None:
+            declared = strip_display_width(sql_type)
+            if info["legacy"] and "blob" in sql_type.lower():
+                is_blob = True
+        attributes.append(Attribute(
+            name=col["name"], type=declared, sql_type=sql_type,
+            in_key=col["name"] in info["primary"], nullable=bool(col["nullable"]),
+            default=default, default_is_expression=is_expr, comment=comment,
+            codec=codec, store=store, is_blob=is_blob,
+            lineage=lineages.get((database, table, col["name"])),
+            autoincrement="auto_increment" in (col["extra"] or "").lower()))
+    # primary key order is the PRIMARY constraint's order, which may differ from columns
+    order = {name: i for i, name in enumerate(info["primary"])}
+    attributes.sort(key=lambda a: (0, order[a.name]) if a.in_key else (1, 0))
+    indexes = tuple(Index(tuple(cols), bool(unique)) for unique, cols in info["indexes"].values())
+    return TableInfo(database, table, info["comment"] or "", Heading(attributes),
+                     info["foreign_keys"], indexes, int(info["row_estimate"] or 0), info["legacy"])
+
+
+def catalog_of(conn) -> Catalog:
+    """The connection's catalog, created on first use."""
+    if conn.catalog is None:
+        conn.catalog = Catalog(conn)
+    return conn.catalog

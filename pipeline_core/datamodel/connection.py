@@ -1,0 +1,205 @@
+"""Connections to MySQL/MariaDB, transactions, and translation of server errors.
+
+A :class:`Connection` wraps one PyMySQL connection with the session settings DataJoint
+applies (spec §12.8), runs parameterised SQL built by the SQL layer, and translates
+server errors into the :mod:`~pipeline_core.datamodel.errors` hierarchy, once, here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from typing import Any, Iterator, Sequence
+
+import pymysql
+
+from . import errors
+
+#: sql_mode DataJoint sets on connect (spec §12.8).
+SQL_MODE = ("NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,STRICT_ALL_TABLES,"
+            "NO_ENGINE_SUBSTITUTION,ONLY_FULL_GROUP_BY")
+
+#: MySQL error number -> error class (spec §8.1).
+_ERRNO_CLASSES: dict[int, type[errors.DataJointError]] = {
+    1062: errors.DuplicateError,
+    1451: errors.IntegrityError, 1452: errors.IntegrityError,
+    1217: errors.IntegrityError, 3730: errors.IntegrityError,
+    1364: errors.MissingAttributeError,
+    1048: errors.MissingAttributeError,
+    1054: errors.UnknownAttributeError,
+    1146: errors.MissingTableError,
+    1044: errors.AccessError, 1142: errors.AccessError, 1143: errors.AccessError,
+    1064: errors.QuerySyntaxError,
+    1292: errors.InvalidValueError, 1264: errors.InvalidValueError,
+    1265: errors.InvalidValueError, 1366: errors.InvalidValueError,
+    1406: errors.InvalidValueError, 4025: errors.InvalidValueError,
+    2006: errors.LostConnectionError, 2013: errors.LostConnectionError,
+    0: errors.LostConnectionError,
+}
+
+_COLUMN_IN_MESSAGE = re.compile(r"(?:column|Field) '([^']+)'|for key '([^']+)'")
+
+
+def translate_error(exc: pymysql.MySQLError, table: str | None = None) -> errors.DataJointError:
+    """Translate a PyMySQL error into a DataJointError naming the table and attribute.
+
+    Args:
+        exc: the driver's exception; ``exc.args`` is ``(errno, message)``.
+        table: full name of the table the statement concerned, if one.
+    Returns:
+        An instance of the class mapped from the MySQL errno (spec §8.1), or
+        DataJointError for unmapped numbers.
+    """
+    errno = exc.args[0] if exc.args and isinstance(exc.args[0], int) else -1
+    message = exc.args[1] if len(exc.args) > 1 else str(exc)
+    match = _COLUMN_IN_MESSAGE.search(message)
+    attribute = match.group(1) if match and match.group(1) else None
+    cls = _ERRNO_CLASSES.get(errno, errors.DataJointError)
+    prefix = f"{table}: " if table else ""
+    if cls is errors.DuplicateError:
+        message += ". To ignore duplicate entries in insert, set skip_duplicates=True"
+    return cls(prefix + message, table=table, attribute=attribute)
+
+
+class Connection:
+    """One connection to a MySQL/MariaDB server, with DataJoint's session settings.
+
+    Args:
+        host: server host name or address; ``host:port`` is accepted.
+        user, password: credentials.
+        port: TCP port (default 3306; overridden by ``host:port``).
+        connect_timeout: seconds.
+
+    The connection is in autocommit mode; :meth:`transaction` opens
+    ``START TRANSACTION WITH CONSISTENT SNAPSHOT`` (spec §12.8). Not thread-safe: use
+    one connection per thread.
+
+    Raises:
+        LostConnectionError / AccessError: the server cannot be reached or refuses.
+    """
+
+    def __init__(self, host: str, user: str, password: str = "", port: int = 3306,
+                 connect_timeout: int = 10):
+        if ":" in host:
+            host, port_text = host.rsplit(":", 1)
+            port = int(port_text)
+        self.host, self.port, self.user = host, int(port), user
+        self._password = password
+        self._connect_timeout = connect_timeout
+        self._in_transaction = False
+        self._conn = self._open()
+        self.catalog = None  # set by the catalog module on first use (lazy, see catalog.py)
+        self.make_tables: frozenset[str] = frozenset()  # tables whose make() is running
+
+    def _open(self) -> pymysql.connections.Connection:
+        try:
+            return pymysql.connect(
+                host=self.host, port=self.port, user=self.user, password=self._password,
+                charset="utf8mb4", autocommit=True, connect_timeout=self._connect_timeout,
+                init_command=f"SET SESSION sql_mode='{SQL_MODE}'")
+        except pymysql.MySQLError as exc:
+            raise translate_error(exc) from exc
+
+    def __repr__(self) -> str:
+        return f"Connection({self.user}@{self.host}:{self.port})"
+
+    @property
+    def in_transaction(self) -> bool:
+        """True between :meth:`start_transaction` and commit/rollback."""
+        return self._in_transaction
+
+    def query(self, sql: str, params: Sequence[Any] | dict | None = None, *,
+              table: str | None = None, as_dict: bool = False) -> pymysql.cursors.Cursor:
+        """Execute one statement with driver parameters and return its cursor.
+
+        Args:
+            sql: SQL text built by the SQL layer; values only as ``%s`` placeholders.
+            params: values for the placeholders.
+            table: full table name, named in translated errors.
+            as_dict: return a DictCursor (rows as dicts) instead of tuples.
+        Raises:
+            DataJointError subclasses, translated from the server error (spec §8.1).
+            A lost connection outside a transaction is reconnected once and retried.
+        """
+        cursor_class = pymysql.cursors.DictCursor if as_dict else pymysql.cursors.Cursor
+        for attempt in (1, 2):
+            cursor = self._conn.cursor(cursor_class)
+            try:
+                cursor.execute(sql, params)
+                return cursor
+            except pymysql.MySQLError as exc:
+                error = translate_error(exc, table)
+                if (isinstance(error, errors.LostConnectionError) and attempt == 1
+                        and not self._in_transaction):
+                    self._conn = self._open()
+                    continue
+                raise error from exc
+        raise AssertionError("unreachable")
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]], *, table: str | None = None) -> int:
+        """Execute a statement for many parameter rows (PyMySQL batches INSERT ... VALUES).
+
+        Returns:
+            the number of affected rows.
+        """
+        cursor = self._conn.cursor()
+        try:
+            return cursor.executemany(sql, rows)
+        except pymysql.MySQLError as exc:
+            raise translate_error(exc, table) from exc
+
+    def start_transaction(self) -> None:
+        """Open a transaction (``START TRANSACTION WITH CONSISTENT SNAPSHOT``).
+
+        Raises:
+            TransactionError: a transaction is already open (nesting is not supported).
+        """
+        if self._in_transaction:
+            raise errors.TransactionError("Nested transactions are not supported")
+        self.query("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+        self._in_transaction = True
+
+    def commit(self) -> None:
+        """Commit the open transaction."""
+        self.query("COMMIT")
+        self._in_transaction = False
+
+    def rollback(self) -> None:
+        """Roll back the open transaction (no-op if none is open)."""
+        try:
+            self.query("ROLLBACK")
+        finally:
+            self._in_transaction = False
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator["Connection"]:
+        """Context manager: commit on success, roll back on any exception (re-raised)."""
+        self.start_transaction()
+        try:
+            yield self
+        except BaseException:
+            self.rollback()
+            raise
+        self.commit()
+
+    def connection_id(self) -> int:
+        """Return the server's id of this connection (``CONNECTION_ID()``)."""
+        return int(self.query("SELECT CONNECTION_ID()").fetchone()[0])
+
+    def close(self) -> None:
+        """Close the connection; further queries raise."""
+        with contextlib.suppress(Exception):
+            self._conn.close()
+
+    def ping(self) -> bool:
+        """Return True if the server answers, reconnecting if the link was dropped."""
+        try:
+            self._conn.ping(reconnect=not self._in_transaction)
+            return True
+        except pymysql.MySQLError:
+            return False
+
+
+def connect(host: str, user: str, password: str = "", port: int = 3306) -> Connection:
+    """Open a :class:`Connection` (DataJoint's ``dj.conn`` equivalent, spec §12.8)."""
+    return Connection(host, user, password, port)

@@ -1,0 +1,194 @@
+"""Resolve a :class:`TableDefinition` into a :class:`TablePlan`: the columns, keys,
+foreign keys, indexes and ``~lineage`` rows of a table to create (spec §3, §7).
+
+Pure: parents are given as :class:`TableInfo` by a resolver callable; the SQL text is
+rendered by :mod:`.sql.ddl`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Callable
+
+from .definition import AttributeLine, ForeignKeyLine, TableDefinition
+from .errors import DataJointError, DefinitionError
+from .heading import TableInfo
+from .names import check_table_name_length, tier_of
+from .types import classify, is_blob_sql_type
+
+_CONSTANT_DEFAULT = re.compile(r"(?i)current_timestamp(\s*\(\s*\d*\s*\))?")
+
+
+@dataclasses.dataclass(frozen=True)
+class ColumnPlan:
+    """A column to create. ``default`` is ``("literal", text)``, ``("expression", sql)``,
+    ``("null", None)`` or None (no default); ``comment`` includes the type marker."""
+
+    name: str
+    sql_type: str
+    nullable: bool
+    default: tuple[str, str | None] | None
+    comment: str
+    in_key: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class ForeignKeyPlan:
+    """``FOREIGN KEY (columns) REFERENCES parent (parent_columns)``."""
+
+    columns: tuple[str, ...]
+    parent_database: str
+    parent_table: str
+    parent_columns: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class TablePlan:
+    """Everything needed to emit ``CREATE TABLE`` and the ``~lineage`` rows (spec §3.5, §7)."""
+
+    database: str
+    table_name: str
+    comment: str
+    columns: tuple[ColumnPlan, ...]
+    primary_key: tuple[str, ...]
+    foreign_keys: tuple[ForeignKeyPlan, ...]
+    indexes: tuple[tuple[tuple[str, ...], bool], ...]
+    lineage: tuple[tuple[str, str], ...]
+
+
+#: ``_singleton`` column added when no primary key is declared (spec §1.5).
+SINGLETON = ColumnPlan("_singleton", "tinyint", False, ("literal", "1"),
+                       ":bool:singleton primary key", True)
+
+
+def plan_table(database: str, table_name: str, definition: TableDefinition,
+               resolve: Callable[[str], TableInfo]) -> TablePlan:
+    """Plan a table from its parsed definition.
+
+    Args:
+        database, table_name: where the table goes (raw name with tier prefix).
+        definition: the parsed definition.
+        resolve: maps a foreign-key reference text (``Session.Trial``) to the parent's
+            TableInfo; raises DataJointError when it cannot.
+    Raises:
+        DefinitionError: naming the table, the line and the reason (unknown type, bad
+            default, missing parent, unknown index column, name too long, ...).
+    """
+    full = f"`{database}`.`{table_name}`"
+    try:
+        check_table_name_length(table_name)
+    except DataJointError as err:
+        raise DefinitionError(str(err), table=full) from None
+    columns: dict[str, ColumnPlan] = {}
+    primary: list[str] = []
+    fk_plans: list[ForeignKeyPlan] = []
+    indexes: list[tuple[tuple[str, ...], bool]] = []
+    lineage: dict[str, str] = {}
+    fk_columns: set[str] = set()
+    for item in definition.lines:
+        if isinstance(item, ForeignKeyLine):
+            parent = _resolve_parent(item, resolve, full)
+            plan, new_columns, fk_lineage = _plan_foreign_key(item, parent, full, columns)
+            for column in new_columns:
+                columns[column.name] = column
+            if item.in_key:
+                primary.extend(c for c in plan.columns if c not in primary)
+            fk_plans.append(plan)
+            fk_columns.update(plan.columns)
+            lineage.update({k: v for k, v in fk_lineage.items() if k not in lineage})
+            if item.unique:
+                indexes.append((plan.columns, True))
+        else:
+            column = _plan_attribute(item, full)
+            if column.name in columns:
+                raise DefinitionError(f"attribute `{column.name}` is declared twice", table=full,
+                                      line=item.line, attribute=column.name)
+            columns[column.name] = column
+            if item.in_key:
+                primary.append(column.name)
+                lineage[column.name] = f"{database}.{table_name}.{column.name}"
+    tier = tier_of(table_name)
+    if tier in ("Computed", "Imported"):
+        own = [name for name in primary if name not in fk_columns]
+        if own:
+            raise DefinitionError(
+                f"auto-populated table has non-FK primary key attribute(s) {', '.join(own)}",
+                table=full)
+    if not primary:
+        columns[SINGLETON.name] = SINGLETON
+        primary.append(SINGLETON.name)
+        lineage[SINGLETON.name] = f"{database}.{table_name}.{SINGLETON.name}"
+    for index in definition.indexes:
+        for name in index.columns:
+            if name.split(".")[0] not in columns:
+                raise DefinitionError(f"index column `{name}` is not an attribute", table=full,
+                                      line=index.line, attribute=name)
+        indexes.append((index.columns, index.unique))
+    ordered = tuple(c if c.in_key == (c.name in primary) else dataclasses.replace(c, in_key=c.name in primary)
+                    for c in columns.values())
+    return TablePlan(database, table_name, definition.comment, ordered, tuple(primary),
+                     tuple(fk_plans), tuple(indexes), tuple(lineage.items()))
+
+
+def _resolve_parent(item: ForeignKeyLine, resolve: Callable[[str], TableInfo], full: str) -> TableInfo:
+    try:
+        return resolve(item.reference)
+    except DataJointError as err:
+        raise DefinitionError(f"foreign key reference {item.reference} could not be resolved ({err})",
+                              table=full, line=item.line) from None
+
+
+def _plan_foreign_key(item: ForeignKeyLine, parent: TableInfo, full: str,
+                      existing: dict[str, ColumnPlan]):
+    renamed = {old: new for new, old in item.renames}
+    pk = parent.heading.primary_key
+    unknown = set(renamed) - set(pk)
+    if unknown:
+        raise DefinitionError(f"proj renames `{sorted(unknown)[0]}`, which is not in the primary key "
+                              f"of {parent.full_name}", table=full, line=item.line)
+    new_columns, lineage, child_columns = [], {}, []
+    for name in pk:
+        attr = parent.heading[name]
+        child = renamed.get(name, name)
+        child_columns.append(child)
+        lineage[child] = attr.lineage or f"{parent.database}.{parent.table_name}.{name}"
+        if child in existing or any(c.name == child for c in new_columns):
+            continue
+        comment = (":uuid:" + attr.comment) if attr.is_uuid else attr.comment
+        new_columns.append(ColumnPlan(child, attr.sql_type, item.nullable,
+                                      ("null", None) if item.nullable else None,
+                                      comment, item.in_key))
+    plan = ForeignKeyPlan(tuple(child_columns), parent.database, parent.table_name, tuple(pk))
+    return plan, new_columns, lineage
+
+
+def _plan_attribute(item: AttributeLine, full: str) -> ColumnPlan:
+    try:
+        declared = classify(item.type)
+    except DataJointError as err:
+        raise DefinitionError(str(err), table=full, line=item.line, attribute=item.name) from None
+    comment = (f":{declared.marker}:" if declared.marker else "") + item.comment
+    default = _plan_default(item, full)
+    if default and default[0] != "null" and is_blob_sql_type(declared.sql_type):
+        raise DefinitionError("the default value for blob attributes can only be NULL",
+                              table=full, line=item.line, attribute=item.name)
+    return ColumnPlan(item.name, declared.sql_type, item.nullable, default, comment, item.in_key)
+
+
+def _plan_default(item: AttributeLine, full: str) -> tuple[str, str | None] | None:
+    text = item.default
+    if text is None:
+        return None
+    if item.nullable:
+        return ("null", None)
+    if _CONSTANT_DEFAULT.fullmatch(text):
+        return ("expression", re.sub(r"\s+", "", text).upper())
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        inner = text[1:-1]
+        inner = inner.replace("''", "'") if text[0] == "'" else inner.replace('\\"', '"')
+        return ("literal", inner)
+    if any(c in text for c in "\"'`;()"):
+        raise DefinitionError(f"invalid default value {text}", table=full, line=item.line,
+                              attribute=item.name)
+    return ("literal", text)

@@ -1,0 +1,90 @@
+"""The dependency graph over all tables of a set of schemas (spec §10).
+
+:class:`DependencyGraph` wraps a networkx ``MultiDiGraph`` (composition): nodes are full
+table names with a ``tier`` attribute; one edge parent -> child per foreign key, keyed
+by the child's FK columns, with ``primary``, ``attr_map``, ``aliased``, ``multi``.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import networkx as nx
+
+from .catalog import catalog_of
+from .errors import DataJointError
+from .heading import TableInfo
+from .sql import introspection
+
+
+class DependencyGraph:
+    """Tables of ``databases`` plus every database downstream of them (and the parents
+    they reference).
+
+    Raises:
+        DataJointError: the foreign keys form a cycle.
+    """
+
+    def __init__(self, connection, databases: Iterable[str], *, downstream: bool = True):
+        catalog = catalog_of(connection)
+        databases = list(dict.fromkeys(databases))
+        if downstream:
+            seen = set(databases)
+            frontier = list(databases)
+            while frontier:
+                more = [d for d in introspection.referencing_databases(connection, sorted(seen))
+                        if d not in seen]
+                seen.update(more)
+                frontier = more
+            databases = sorted(seen)
+        catalog.load(databases)
+        self._databases = set(databases)
+        self._graph = nx.MultiDiGraph()
+        tables = [t for t in catalog.all_tables()]
+        for info in tables:
+            self._graph.add_node(info.full_name, tier=info.tier, database=info.database,
+                                 table_name=info.table_name, master=info.master,
+                                 primary_key=set(info.heading.primary_key))
+        for info in tables:
+            for fk in info.foreign_keys:
+                if fk.parent not in self._graph:
+                    continue
+                multi = set(fk.columns) != set(info.heading.primary_key)
+                self._graph.add_edge(fk.parent, info.full_name, key=fk.columns,
+                                     primary=fk.primary, attr_map=dict(fk.attr_map),
+                                     aliased=fk.aliased, multi=multi)
+        if not nx.is_directed_acyclic_graph(self._graph):
+            raise DataJointError("The foreign keys form a cycle")
+        self._infos = {t.full_name: t for t in tables}
+
+    @property
+    def graph(self) -> nx.MultiDiGraph:
+        """A copy of the underlying graph."""
+        return self._graph.copy()
+
+    def table(self, full_name: str) -> TableInfo:
+        return self._infos[full_name]
+
+    def nodes_of(self, database: str) -> list[str]:
+        return [n for n, d in self._graph.nodes(data=True) if d["database"] == database]
+
+    def parents(self, full_name: str) -> list[str]:
+        return list(dict.fromkeys(self._graph.predecessors(full_name)))
+
+    def children(self, full_name: str) -> list[str]:
+        return list(dict.fromkeys(self._graph.successors(full_name)))
+
+    def descendants(self, full_name: str) -> list[str]:
+        """All tables downstream, in topological order."""
+        down = nx.descendants(self._graph, full_name)
+        return [n for n in self.topological_order() if n in down]
+
+    def topological_order(self) -> list[str]:
+        """Tables in dependency order (parents before children), ties broken by name."""
+        return list(nx.lexicographical_topological_sort(self._graph))
+
+    def subgraph(self, databases: Iterable[str]) -> nx.MultiDiGraph:
+        """Copy of the graph restricted to tables of the given databases."""
+        keep = set(databases)
+        return self._graph.subgraph([n for n, d in self._graph.nodes(data=True)
+                                     if d["database"] in keep]).copy()

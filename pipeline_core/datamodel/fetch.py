@@ -1,0 +1,72 @@
+"""Running query expressions and decoding their rows (spec §9.7)."""
+
+from __future__ import annotations
+
+from .errors import QueryError
+from .sql.compiler import compile_select
+from .sql.dml import count_sql, exists_sql
+from .values import decode
+
+
+def to_dicts(expr, order_by=None, limit=None, offset=None, *, decode: bool = True,
+             attributes=None) -> list[dict]:
+    """Rows of ``expr`` as dicts (heading order), decoded unless ``decode=False``.
+
+    Args:
+        order_by: ``"KEY"``, ``"attr [DESC]"`` or a list of those.
+        limit, offset: paging (offset only with limit).
+        attributes: subset of attribute names to fetch (default all).
+    """
+    sql, params = compile_select(expr, order_by=order_by, limit=limit, offset=offset,
+                                 attributes=attributes)
+    rows = expr.connection.query(sql, params, as_dict=True).fetchall()
+    if not decode:
+        return list(rows)
+    heading = expr.heading
+    return [{name: _decode(heading, name, value) for name, value in row.items()} for row in rows]
+
+
+def _decode(heading, name, value):
+    return decode(heading[name], value)
+
+
+def fetch(expr, *attributes: str, as_dict: bool = False, order_by=None, limit=None):
+    """DataJoint-style fetch: all rows as dicts, or per-attribute value lists."""
+    if not attributes:
+        return to_dicts(expr, order_by=order_by, limit=limit)
+    names = [n for a in attributes for n in (expr.heading.primary_key if a == "KEY" else [a])]
+    rows = to_dicts(expr, order_by=order_by, limit=limit, attributes=list(dict.fromkeys(names)))
+    if as_dict:
+        return rows
+    if attributes == ("KEY",):
+        return rows
+    columns = [[row[a] for row in rows] for a in attributes]
+    return columns[0] if len(columns) == 1 else columns
+
+
+def fetch1(expr, *attributes: str):
+    """The single row of ``expr`` (as dict, or the named values).
+
+    Raises:
+        QueryError: zero or several rows.
+    """
+    rows = to_dicts(expr, limit=2, attributes=list(attributes) or None)
+    if len(rows) != 1:
+        raise QueryError(f"fetch1 requires exactly one row, found {'none' if not rows else 'more'}")
+    row = rows[0]
+    if not attributes:
+        return row
+    values = [row[a] for a in attributes]
+    return values[0] if len(values) == 1 else tuple(values)
+
+
+def count(expr) -> int:
+    """Number of distinct primary-key values of ``expr``."""
+    sql, params = count_sql(expr)
+    return int(expr.connection.query(sql, params).fetchone()[0])
+
+
+def exists(expr) -> bool:
+    """True if ``expr`` has at least one row."""
+    sql, params = exists_sql(expr)
+    return bool(expr.connection.query(sql, params).fetchone()[0])

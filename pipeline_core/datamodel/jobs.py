@@ -1,0 +1,115 @@
+"""The jobs table of an auto-populated table: ``~~<name>`` (spec §1.4, §6.2)."""
+
+from __future__ import annotations
+
+from .catalog import catalog_of
+from .definition import parse_definition
+from .errors import MissingTableError
+from .names import jobs_table_name
+from .sql import jobs as jobs_sql
+from .sql.quoting import full_name
+from .types import strip_display_width
+
+JOB_STATUSES = ("pending", "reserved", "success", "error", "ignore")
+
+_SECONDARY = """---
+status          : enum('pending', 'reserved', 'success', 'error', 'ignore')
+priority        : int8
+created_time=CURRENT_TIMESTAMP(3) : datetime(3)
+scheduled_time=CURRENT_TIMESTAMP(3) : datetime(3)
+reserved_time=null  : datetime(3)
+completed_time=null : datetime(3)
+duration=null   : float64
+error_message="" : varchar(2047)
+error_stack=null : <blob>
+user=""         : varchar(255)
+host=""         : varchar(255)
+pid=0           : int32
+connection_id=0 : int64
+version=""      : varchar(64)
+INDEX (status, priority, scheduled_time)
+"""
+
+
+def jobs_definition(target) -> str:
+    """The definition DataJoint declares the jobs table from (spec §6.2): the target's
+    FK-derived primary-key attributes with their heading types, then the job columns."""
+    info = target.table_info()
+    fk_columns = {c for fk in info.foreign_keys if fk.primary for c in fk.columns}
+    lines = [f"# Job queue for {target.full_table_name}"]
+    for attr in info.heading:
+        if attr.in_key and attr.name in fk_columns:
+            declared = "uuid" if attr.is_uuid else strip_display_width(attr.sql_type)
+            lines.append(f"{attr.name} : {declared}")
+    return "\n".join(lines) + "\n" + _SECONDARY
+
+
+class JobTable:
+    """The jobs table of one auto-populated table.
+
+    Attributes:
+        target: the Computed/Imported table instance.
+        table_name: ``~~<name>``; full_table_name likewise quoted with its database.
+    """
+
+    def __init__(self, target):
+        self.target = target
+        self.database = target.database
+        self.table_name = jobs_table_name(target.table_name)
+        self.full_table_name = full_name(self.database, self.table_name)
+
+    @property
+    def connection(self):
+        return self.target.connection
+
+    def exists(self) -> bool:
+        return self.table_name in catalog_of(self.connection).hidden_tables(self.database)
+
+    def declare(self) -> None:
+        """Create ``~~<name>`` (and its ``~lineage`` rows) if it does not exist."""
+        if self.exists():
+            return
+        from .schema import declare_plan
+        definition = parse_definition(jobs_definition(self.target), table=self.full_table_name)
+        declare_plan(self.connection, self.database, self.table_name, definition, lambda ref: None)
+
+    @property
+    def primary_key(self) -> list[str]:
+        info = self.target.table_info()
+        fk_columns = {c for fk in info.foreign_keys if fk.primary for c in fk.columns}
+        return [n for n in info.heading.primary_key if n in fk_columns]
+
+    def progress(self) -> dict[str, int]:
+        """Counts per status (all five statuses present, zero when absent) and ``total``."""
+        counts = dict.fromkeys(JOB_STATUSES, 0)
+        if self.exists():
+            for status, n in self.connection.query(jobs_sql.status_counts(self.full_table_name)):
+                counts[status] = int(n)
+        counts["total"] = sum(counts[s] for s in JOB_STATUSES)
+        return counts
+
+    def rows(self, status: str | None = None, limit: int = 100) -> list[dict]:
+        """Job rows (most recent first) without the error stack, optionally by status."""
+        from .table import FreeTable
+        if not self.exists():
+            return []
+        table = FreeTable(self.connection, self.full_table_name)
+        expr = table & {"status": status} if status else table
+        names = [n for n in table.heading.names if n != "error_stack"]
+        from .fetch import to_dicts
+        return to_dicts(expr, order_by=["created_time DESC"], limit=limit, attributes=names)
+
+    def error_stack(self, key: dict) -> str | None:
+        """The traceback text recorded for a failed key, or None."""
+        from .table import FreeTable
+        table = FreeTable(self.connection, self.full_table_name)
+        rows = (table & key).to_dicts()
+        return rows[0]["error_stack"] if rows else None
+
+    def delete(self, status: str | None = None) -> int:
+        """Delete job rows (e.g. ``status='error'`` to let them be retried)."""
+        from .table import FreeTable
+        if not self.exists():
+            raise MissingTableError(f"{self.full_table_name} does not exist")
+        table = FreeTable(self.connection, self.full_table_name)
+        return (table & {"status": status} if status else table).delete_quick()

@@ -1,0 +1,181 @@
+"""populate(): key_source, make() in one transaction, and job reservation (spec §6).
+
+Mixed into Imported and Computed. Each make(key) runs inside
+``START TRANSACTION WITH CONSISTENT SNAPSHOT``; with ``reserve_jobs=True`` a key is
+taken by one conditional UPDATE of ``~~<name>`` whose row count decides (spec §6.4), so
+no key is computed twice by concurrent workers.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import traceback
+from typing import Any, Callable
+
+from .codecs import blob
+from .errors import DataJointError, PopulateError
+from .jobs import JobTable
+from .sql import jobs as jobs_sql
+from .values import encode
+
+_MAX_MESSAGE = 2047
+
+
+class AutoPopulate:
+    """populate(), progress(), key_source and jobs for Imported/Computed tables."""
+
+    @property
+    def key_source(self):
+        """Join of the parents referenced by primary foreign keys, each projected to its
+        primary key with the FK's renames (spec §6.1).
+
+        Raises:
+            PopulateError: the table has no primary foreign key.
+        """
+        from .table import FreeTable
+        info = self.table_info()
+        source = None
+        for fk in info.foreign_keys:
+            if not fk.primary:
+                continue
+            parent = FreeTable(self.connection, fk.parent)
+            renames = {child: parent_col for child, parent_col in fk.attr_map if child != parent_col}
+            part = parent.proj(**renames)
+            source = part if source is None else source * part
+        if source is None:
+            raise PopulateError(f"{self.full_table_name} has no primary foreign key: nothing to "
+                                "populate from", table=self.full_table_name)
+        return source
+
+    @property
+    def jobs(self) -> JobTable:
+        return JobTable(self)
+
+    def _keys_todo(self, restrictions):
+        from .table import FreeTable
+        source = self.key_source
+        for restriction in restrictions:
+            source = source & restriction
+        target = FreeTable(self.connection, self.full_table_name)
+        return source.proj() - target
+
+    def progress(self, *restrictions) -> tuple[int, int]:
+        """``(remaining, total)`` keys of key_source (restricted), one query (spec §6.1)."""
+        source = self.key_source
+        for restriction in restrictions:
+            source = source & restriction
+        pk = source.heading.primary_key
+        sql, params = jobs_sql.progress(source.proj(), self.full_table_name, pk)
+        total, remaining = self.connection.query(sql, params).fetchone()
+        return int(remaining), int(total)
+
+    def make(self, key: dict) -> None:  # pragma: no cover - overridden by users
+        """Compute and insert the rows for one key of key_source. Override this."""
+        raise NotImplementedError(f"{type(self).__name__}.make() is not defined")
+
+    def populate(self, *restrictions: Any, reserve_jobs: bool = False,
+                 suppress_errors: bool = False, max_calls: int | None = None,
+                 priority: int | None = None, keep_completed: bool = False,
+                 on_key: Callable[[dict, str], None] | None = None) -> dict:
+        """Call make(key) for every key of key_source (restricted) not yet in the table.
+
+        Args:
+            restrictions: conditions applied to key_source.
+            reserve_jobs: coordinate through the jobs table ``~~<name>`` (distributed).
+            suppress_errors: record errors and go on, instead of raising the first.
+            max_calls: process at most this many keys.
+            priority: with reserve_jobs, only jobs with priority <= this.
+            keep_completed: keep ``success`` rows in the jobs table instead of deleting.
+            on_key: called ``(key, outcome)`` after each key ('success'/'error'/'skipped').
+        Returns:
+            ``{"success_count": n, "error_list": [(key, "ExcClass: message"), ...]}``.
+        Raises:
+            PopulateError: restricted table, or inside a transaction.
+            The first make() error, when suppress_errors is False (after it is recorded).
+        """
+        conn = self.connection
+        if getattr(self, "restricted", False):
+            raise PopulateError("populate() cannot run on a restricted table; pass "
+                                "restrictions as arguments", table=self.full_table_name)
+        if conn.in_transaction:
+            raise PopulateError("populate() cannot run inside a transaction",
+                                table=self.full_table_name)
+        jobs = self.jobs if reserve_jobs else None
+        if jobs is not None:
+            keys = self._reserve_list(jobs, restrictions, priority, max_calls)
+        else:
+            keys = self._keys_todo(restrictions).to_dicts(order_by="KEY", limit=max_calls)
+        result = {"success_count": 0, "error_list": []}
+        for key in keys:
+            if jobs is not None and not self._reserve(jobs, key):
+                continue
+            outcome = self._populate1(key, jobs, keep_completed, result, suppress_errors)
+            if on_key is not None:
+                on_key(key, outcome)
+        return result
+
+    def _reserve_list(self, jobs: JobTable, restrictions, priority, max_calls) -> list[dict]:
+        jobs.declare()
+        pk = jobs.primary_key
+        todo = self._keys_todo(restrictions)
+        sql, params = jobs_sql.refresh(jobs.full_table_name, todo, pk, priority if priority
+                                       is not None else 5, -1)
+        self.connection.query(sql, params, table=jobs.full_table_name)
+        sql, params = jobs_sql.pending(jobs.full_table_name, pk, priority, max_calls)
+        rows = self.connection.query(sql, params, as_dict=True).fetchall()
+        heading = self.heading
+        from .values import decode
+        return [{k: decode(heading[k], v) for k, v in row.items()} for row in rows]
+
+    def _encoded(self, key: dict) -> dict:
+        return {k: encode(self.heading[k], v, self.full_table_name) for k, v in key.items()}
+
+    def _reserve(self, jobs: JobTable, key: dict) -> bool:
+        conn = self.connection
+        user = conn.query("SELECT USER()").fetchone()[0]
+        sql, params = jobs_sql.reserve(jobs.full_table_name, self._encoded(key),
+                                       socket.gethostname(), os.getpid(), conn.connection_id(), user)
+        return conn.query(sql, params).rowcount == 1
+
+    def _populate1(self, key: dict, jobs: JobTable | None, keep_completed: bool, result: dict,
+                   suppress_errors: bool) -> str:
+        conn = self.connection
+        start = time.monotonic()
+        make_tables = set(getattr(conn, "make_tables", set()))
+        conn.start_transaction()
+        try:
+            if bool(type(self)() & key):  # computed meanwhile by someone else
+                conn.rollback()
+                self._finish(jobs, key, start, keep_completed)
+                return "skipped"
+            conn.make_tables = make_tables | {self.full_table_name}
+            self.make(dict(key))
+            conn.commit()
+        except BaseException as exc:
+            conn.rollback()
+            message = f"{type(exc).__name__}: {exc}"
+            if len(message) > _MAX_MESSAGE:
+                message = message[:_MAX_MESSAGE - 12] + "...truncated"
+            if jobs is not None:
+                stack = blob.pack("".join(traceback.format_exception(exc)))
+                sql, params = jobs_sql.error(jobs.full_table_name, self._encoded(key),
+                                             time.monotonic() - start, message, stack)
+                conn.query(sql, params)
+            result["error_list"].append((key, message))
+            if not suppress_errors or isinstance(exc, (SystemExit, KeyboardInterrupt)):
+                raise
+            return "error"
+        finally:
+            conn.make_tables = make_tables
+        self._finish(jobs, key, start, keep_completed)
+        result["success_count"] += 1
+        return "success"
+
+    def _finish(self, jobs: JobTable | None, key: dict, start: float, keep: bool) -> None:
+        if jobs is None:
+            return
+        sql, params = jobs_sql.complete(jobs.full_table_name, self._encoded(key),
+                                        time.monotonic() - start, keep)
+        self.connection.query(sql, params)

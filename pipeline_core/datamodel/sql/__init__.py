@@ -1,0 +1,1 @@
+"""The SQL layer: the only place in the data model where SQL text is built."""

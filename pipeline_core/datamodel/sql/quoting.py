@@ -1,0 +1,60 @@
+"""Identifier validation and quoting, and DDL literals.
+
+Every identifier that reaches SQL passes through :func:`quote`; every value reaches SQL
+as a driver parameter, except inside DDL (``CREATE TABLE`` takes no parameters), where
+defaults and comments are rendered by :func:`literal` with full escaping.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import DataJointError
+
+#: Identifiers DataJoint produces: table names (with ``#``, ``_``, ``~`` prefixes),
+#: attribute and database names. Backquotes, NUL and control characters are refused.
+_IDENTIFIER = re.compile(r"[~#]{0,2}[A-Za-z0-9_$][A-Za-z0-9_$#\-]*")
+
+
+def check_identifier(name: str) -> str:
+    """Validate a database, table or column name; return it unchanged.
+
+    Raises:
+        DataJointError: the name is empty, longer than 64 characters, or contains
+            characters outside ``[A-Za-z0-9_$#~-]`` (backquotes, quotes, spaces, ...).
+    """
+    if not isinstance(name, str) or len(name) > 64 or not _IDENTIFIER.fullmatch(name):
+        raise DataJointError(f"Invalid SQL identifier {name!r}")
+    return name
+
+
+def quote(name: str) -> str:
+    """Return a validated identifier in backquotes: ``subject_id`` -> `` `subject_id` ``."""
+    return f"`{check_identifier(name)}`"
+
+
+def full_name(database: str, table: str) -> str:
+    """Return `` `database`.`table` `` with both parts validated."""
+    return f"{quote(database)}.{quote(table)}"
+
+
+def split_full_name(full_table_name: str) -> tuple[str, str]:
+    """Split `` `db`.`tbl` `` into ``("db", "tbl")``, validating both parts.
+
+    Raises:
+        DataJointError: the text is not of that form.
+    """
+    match = re.fullmatch(r"`([^`]+)`\.`([^`]+)`", full_table_name)
+    if not match:
+        raise DataJointError(f"Not a full table name: {full_table_name!r}")
+    return check_identifier(match.group(1)), check_identifier(match.group(2))
+
+
+def literal(value: str) -> str:
+    """Render a string as a single-quoted SQL literal for DDL, escaping ``\\`` and ``'``.
+
+    Used only where MySQL accepts no parameters (column DEFAULT and COMMENT clauses).
+    """
+    if "\x00" in value:
+        raise DataJointError("NUL characters are not allowed in definitions")
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"

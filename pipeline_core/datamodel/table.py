@@ -1,0 +1,228 @@
+"""Base tables: :class:`Table` (a query expression over one table that can also be
+written) and :class:`FreeTable` (a table addressed by name, built from introspection).
+
+Every multi-row write is one transaction (spec §8.1); no DDL inside a transaction.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+from typing import Any, Iterable
+
+import numpy as np
+
+from . import values as value_codec
+from .catalog import catalog_of
+from .errors import DataJointError, MissingAttributeError, UnknownAttributeError
+from .expression import QueryExpression, RestrictNode, TableNode
+from .heading import TableInfo
+from .names import master_of, tier_of
+from .sql import ddl, dml
+from .sql.quoting import full_name
+
+
+class Table(QueryExpression):
+    """A base table. Subclasses set ``database``, ``table_name`` and a connection.
+
+    Restricting a Table gives a Table of the same class (so ``(T & key).delete_quick()``
+    works); joins and projections give plain QueryExpressions.
+    """
+
+    database: str = ""
+    _connection_ = None
+
+    def __init__(self):
+        info = self.table_info()
+        super().__init__(self._connection_, TableNode(info.full_name, info.heading))
+
+    # --- identity -------------------------------------------------------------------
+    @property
+    def table_name(self) -> str:
+        return self._table_name_
+
+    @property
+    def full_table_name(self) -> str:
+        return full_name(self.database, self.table_name)
+
+    @property
+    def tier(self) -> str | None:
+        return tier_of(self.table_name)
+
+    @property
+    def master_table_name(self) -> str | None:
+        return master_of(self.table_name)
+
+    def table_info(self) -> TableInfo:
+        """Introspected :class:`TableInfo` (cached in the connection's catalog)."""
+        return catalog_of(self._connection_).table(self.database, self.table_name)
+
+    def _derive(self, node) -> QueryExpression:
+        if isinstance(node, RestrictNode):
+            copy = object.__new__(type(self))
+            copy.__dict__.update(self.__dict__)
+            copy._node = node
+            return copy
+        return QueryExpression(self._connection, node)
+
+    @property
+    def restricted(self) -> bool:
+        return isinstance(self._node, RestrictNode)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.full_table_name}>"
+
+    # --- dependencies -----------------------------------------------------------------
+    def parents(self) -> list[str]:
+        """Full names of the tables this table depends on (its foreign keys' parents)."""
+        return list(dict.fromkeys(fk.parent for fk in self.table_info().foreign_keys))
+
+    def children(self) -> list[str]:
+        """Full names of tables with foreign keys to this table, across databases."""
+        from .dependencies import DependencyGraph
+        graph = DependencyGraph(self._connection_, [self.database])
+        return graph.children(self.full_table_name)
+
+    # --- insert -------------------------------------------------------------------
+    def insert(self, rows: Iterable[Any], *, skip_duplicates: bool = False,
+               ignore_extra_fields: bool = False, allow_direct_insert: bool = False,
+               chunk_size: int = 1000) -> int:
+        """Insert rows (dicts, numpy records, or sequences in heading order).
+
+        All rows go in one transaction (or the caller's). Returns the affected row count.
+
+        Raises:
+            UnknownAttributeError: a field not in the heading (unless ignore_extra_fields).
+            MissingAttributeError: a required attribute is absent.
+            InvalidValueError: a value does not fit its attribute.
+            DuplicateError, IntegrityError: from the server, naming this table.
+            DataJointError: direct insert into an auto-populated table outside make().
+        """
+        heading = self.heading
+        table = self.full_table_name
+        if self.tier in ("Computed", "Imported") and not allow_direct_insert \
+                and table not in getattr(self._connection_, "make_tables", ()):
+            raise DataJointError(
+                f"{table}: inserts into an auto-populated table can only be done inside its "
+                "make method during a populate call (or with allow_direct_insert=True)", table=table)
+        dicts = [self._as_dict(row, ignore_extra_fields) for row in rows]
+        if not dicts:
+            return 0
+        fields = [n for n in heading.names if n in dicts[0]]
+        for row in dicts:
+            if set(row) != set(fields):
+                raise DataJointError(f"{table}: attempt to insert rows with different fields",
+                                     table=table)
+        for attr in heading:
+            if attr.name not in fields and not attr.nullable and attr.default is None \
+                    and not attr.autoincrement:
+                raise MissingAttributeError(
+                    f"{table}: attribute `{attr.name}` is required and has no default",
+                    table=table, attribute=attr.name)
+        encoded = [[value_codec.encode(heading[f], row[f], table) for f in fields] for row in dicts]
+        conn = self._connection_
+        own_transaction = len(encoded) > chunk_size and not conn.in_transaction
+        if own_transaction:
+            conn.start_transaction()
+        try:
+            count = 0
+            for start in range(0, len(encoded), chunk_size):
+                sql, params = dml.insert(table, fields, encoded[start:start + chunk_size],
+                                         skip_duplicates=skip_duplicates,
+                                         first_key=heading.primary_key[0] if heading.primary_key else None)
+                count += conn.query(sql, params, table=table).rowcount
+        except BaseException:
+            if own_transaction:
+                conn.rollback()
+            raise
+        if own_transaction:
+            conn.commit()
+        return count
+
+    def insert1(self, row: Any, **kwargs) -> int:
+        """Insert one row; see :meth:`insert`."""
+        return self.insert([row], **kwargs)
+
+    def _as_dict(self, row: Any, ignore_extra_fields: bool) -> dict:
+        heading = self.heading
+        if isinstance(row, np.void) and row.dtype.names:
+            row = {n: row[n] for n in row.dtype.names}
+        elif not isinstance(row, collections.abc.Mapping):
+            row = list(row)
+            if len(row) != len(heading):
+                raise DataJointError(f"{self.full_table_name}: a positional row must have "
+                                     f"{len(heading)} values", table=self.full_table_name)
+            row = dict(zip(heading.names, row))
+        extra = [k for k in row if k not in heading]
+        if extra and not ignore_extra_fields:
+            raise UnknownAttributeError(
+                f"{self.full_table_name}: `{extra[0]}` is not in the table heading",
+                table=self.full_table_name, attribute=extra[0])
+        return {k: v for k, v in row.items() if k in heading}
+
+    # --- update and delete -----------------------------------------------------------
+    def update1(self, row: dict) -> None:
+        """Update the secondary attributes of one existing row (spec §8.2).
+
+        Raises:
+            DataJointError: restricted table, missing primary key, or not exactly one row.
+        """
+        table = self.full_table_name
+        if self.restricted:
+            raise DataJointError("Update cannot be applied to a restricted table.", table=table)
+        heading = self.heading
+        missing = [k for k in heading.primary_key if k not in row]
+        if missing:
+            raise DataJointError(f"{table}: update1 must supply all primary key values "
+                                 f"(missing `{missing[0]}`)", table=table, attribute=missing[0])
+        for name in row:
+            heading[name]  # raises UnknownAttributeError naming the attribute
+        key = {k: row[k] for k in heading.primary_key}
+        if len(self & key) != 1:
+            raise DataJointError(f"{table}: update can only be applied to one existing entry",
+                                 table=table)
+        updates = {k: value_codec.encode(heading[k], v, table) for k, v in row.items()
+                   if k not in key}
+        if updates:
+            enc_key = {k: value_codec.encode(heading[k], v, table) for k, v in key.items()}
+            sql, params = dml.update_row(table, updates, enc_key)
+            self._connection_.query(sql, params, table=table)
+
+    def delete_quick(self) -> int:
+        """Delete the rows of this (restricted) table without cascading; returns the count.
+
+        Raises:
+            IntegrityError: rows of other tables depend on them.
+        """
+        sql, params = dml.delete(self)
+        return self._connection_.query(sql, params, table=self.full_table_name).rowcount
+
+    def drop_quick(self) -> None:
+        """Drop this table and its ``~lineage`` rows, without checking dependants.
+
+        Raises:
+            TransactionError-like DataJointError: inside a transaction (DDL commits).
+            IntegrityError: another table references it.
+        """
+        conn = self._connection_
+        if conn.in_transaction:
+            raise DataJointError("Cannot drop a table inside a transaction", table=self.full_table_name)
+        conn.query(ddl.drop_table(self.database, self.table_name), table=self.full_table_name)
+        if "~lineage" in catalog_of(conn).hidden_tables(self.database):
+            conn.query(ddl.delete_lineage(self.database), [self.table_name])
+        catalog_of(conn).invalidate(self.database)
+
+
+class FreeTable(Table):
+    """A table addressed by its full name, with no class of its own.
+
+    Args:
+        connection: a :class:`~.connection.Connection`.
+        full_table_name: `` `db`.`tbl` `` (or ``db.tbl``).
+    """
+
+    def __init__(self, connection, full_table_name: str):
+        database, _, table = full_table_name.replace("`", "").partition(".")
+        self.database = database
+        self._table_name_ = table
+        self._connection_ = connection
+        super().__init__()

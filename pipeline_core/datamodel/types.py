@@ -1,0 +1,145 @@
+"""Declared types <-> column types (spec §2).
+
+A declared type is one of: a *core type* (``int32``, ``varchar(20)``, ...), a *codec*
+(``<blob>``, ``<blob@store>``, ...) or a *native* SQL type passed through verbatim.
+Core types and codecs are recorded in the column comment as ``:<declared type>:``
+(spec §2.1); native types are not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from .errors import DataJointError
+
+#: Core type name -> (full-string pattern, SQL type or None if the declared text is the
+#: SQL type), spec §2.2. Order matters only for readability; patterns do not overlap.
+CORE_TYPES: dict[str, tuple[str, str | None]] = {
+    "float32": (r"float32", "float"),
+    "float64": (r"float64", "double"),
+    "int64": (r"int64", "bigint"),
+    "int32": (r"int32", "int"),
+    "int16": (r"int16", "smallint"),
+    "int8": (r"int8", "tinyint"),
+    "bool": (r"bool", "tinyint"),
+    "uuid": (r"uuid", "binary(16)"),
+    "json": (r"jsonb?", "json"),
+    "bytes": (r"bytes", "longblob"),
+    "date": (r"date", None),
+    "datetime": (r"datetime(\s*\(\d+\))?", None),
+    "char": (r"char\s*\(\d+\)", None),
+    "varchar": (r"varchar\s*\(\d+\)", None),
+    "enum": (r"enum\s*\(.+\)", None),
+    "decimal": (r"decimal\s*\(\d+\s*,\s*\d+\)", None),
+}
+_CORE = {name: re.compile(pattern, re.I | re.S) for name, (pattern, _) in CORE_TYPES.items()}
+
+#: Native SQL type families passed through without a marker (spec §2.3).
+NATIVE_PATTERNS: dict[str, re.Pattern] = {name: re.compile(p, re.I) for name, p in {
+    "integer": r"(((tiny|small|medium|big|)int|integer)(\s*\(.+\))?(\s+unsigned)?"
+               r"(\s+auto_increment)?|serial)",
+    "numeric": r"(decimal|numeric|dec|fixed)(\s*\(.+\))?(\s+unsigned)?(\s+zerofill)?",
+    "float": r"(double|float|real)(\s*\(.+\))?(\s+unsigned)?",
+    "string": r"(var)?char\s*\(.+\)",
+    "temporal": r"(time|timestamp|year)(\s*\(.+\))?",
+    "blob": r"(tiny|small|medium|long)?blob",
+    "text": r"(tiny|small|medium|long)?text",
+    "binary": r"(var)?binary\s*\(\d+\)",
+}.items()}
+
+#: Codec name -> (column type in-table, column type in a store or None if the codec
+#: needs a store, whether values are DataJoint blobs), spec §2.4.
+CODECS: dict[str, tuple[str | None, str | None]] = {
+    "blob": ("longblob", "json"),
+    "attach": ("longblob", "json"),
+    "hash": (None, "json"),
+    "object": (None, "json"),
+    "npy": (None, "json"),
+    "filepath": (None, "json"),
+}
+_CODEC = re.compile(r"<\s*([A-Za-z][A-Za-z0-9_]*)\s*(@\s*([A-Za-z0-9_\-]*))?\s*>")
+
+
+@dataclasses.dataclass(frozen=True)
+class DeclaredType:
+    """A classified declared type.
+
+    Attributes:
+        text: the declared type as written (e.g. ``varchar(20)``, ``<blob@raw>``).
+        kind: ``"core"``, ``"codec"`` or ``"native"``.
+        name: core type name (``varchar``), codec name (``blob``) or native family.
+        sql_type: the column type to emit in DDL (e.g. ``smallint``, ``longblob``).
+        store: store name for ``<codec@store>`` (``""`` for ``<codec@>``), else None.
+    """
+
+    text: str
+    kind: str
+    name: str
+    sql_type: str
+    store: str | None = None
+
+    @property
+    def marker(self) -> str | None:
+        """The comment marker text (without colons), or None for native types (spec §2.1)."""
+        return self.text if self.kind in ("core", "codec") else None
+
+
+def classify(text: str) -> DeclaredType:
+    """Classify a declared type (spec §2.2–2.4).
+
+    Raises:
+        DataJointError: unsupported type (e.g. ``uint8``, ``int24``, ``set(...)``), unknown
+            codec, or a store-only codec declared without ``@store``.
+    """
+    text = text.strip()
+    if text.startswith("<"):
+        match = _CODEC.fullmatch(text)
+        if not match:
+            raise DataJointError(f"Invalid codec type {text}")
+        name, has_store, store = match.group(1), match.group(2), match.group(3)
+        if name not in CODECS:
+            raise DataJointError(f"Unknown codec <{name}> in type {text}")
+        in_table, in_store = CODECS[name]
+        if has_store:
+            return DeclaredType(text, "codec", name, in_store, store or "")
+        if in_table is None:
+            raise DataJointError(f"Codec <{name}> requires @store: use <{name}@store>")
+        return DeclaredType(text, "codec", name, in_table)
+    for name, pattern in _CORE.items():
+        if pattern.fullmatch(text):
+            sql = CORE_TYPES[name][1] or text
+            return DeclaredType(text, "core", name, sql)
+    for family, pattern in NATIVE_PATTERNS.items():
+        if pattern.fullmatch(text):
+            return DeclaredType(text, "native", family, text)
+    raise DataJointError(f"Unsupported attribute type {text}")
+
+
+_MARKER = re.compile(r"^:([^:]+):(.*)$", re.S)
+
+
+def parse_comment(comment: str) -> tuple[str | None, str]:
+    """Split a column comment into (declared type marker or None, user comment), spec §2.1.
+
+    Also recognises DataJoint 0.14 markers (``:blob:``, ``:blob@store:``, ``:attach:``,
+    ``:filepath@store:``, ``:uuid:``), which are returned as written (spec §11).
+    """
+    match = _MARKER.match(comment or "")
+    if not match:
+        return None, comment or ""
+    return match.group(1), match.group(2)
+
+
+_DISPLAY_WIDTH = re.compile(r"^((?:tiny|small|medium|big)?int)\(\d+\)")
+
+
+def strip_display_width(sql_type: str) -> str:
+    """Remove integer display widths reported by the server: ``int(11)`` -> ``int``,
+    ``smallint(5) unsigned`` -> ``smallint unsigned`` (spec §2.3)."""
+    return _DISPLAY_WIDTH.sub(r"\1", sql_type)
+
+
+def is_blob_sql_type(sql_type: str) -> bool:
+    """True for column types that hold bytes (``*blob``), which take no non-NULL default."""
+    return "blob" in sql_type.lower()

@@ -1,0 +1,104 @@
+"""Python values <-> column values, per attribute (spec §2.2 fetch/insert encodings, §4).
+
+``encode`` prepares a value for a driver parameter (insert, restriction); ``decode``
+turns what PyMySQL returns into the value a DataJoint user expects.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import json
+import math
+import uuid
+from typing import Any
+
+import numpy as np
+
+from .codecs import blob
+from .errors import DataJointError, InvalidValueError
+from .heading import Attribute
+
+#: Marker returned by :func:`encode` for "send SQL DEFAULT" (None, NaN, '' numerics).
+DEFAULT = object()
+
+_INT_TYPES = ("int8", "int16", "int32", "int64", "tinyint", "smallint", "mediumint", "int",
+              "bigint", "integer", "serial")
+_FLOAT_TYPES = ("float32", "float64", "float", "double", "real", "decimal", "numeric")
+
+
+def _unsupported(attr: Attribute, table: str | None) -> DataJointError:
+    return DataJointError(
+        f"{table or 'table'}: attribute `{attr.name}` uses {attr.type}, whose values need an "
+        "object store; stores are not configured in this version", table=table, attribute=attr.name)
+
+
+def encode(attr: Attribute, value: Any, table: str | None = None) -> Any:
+    """Encode one value for ``attr`` as a driver parameter, or :data:`DEFAULT`.
+
+    Raises:
+        InvalidValueError: the value cannot be stored in the attribute (names table,
+            attribute and reason).
+    """
+    if value is None:
+        return DEFAULT
+    if isinstance(value, np.generic) and not (attr.is_blob or attr.codec == "blob"):
+        value = value.item()
+    try:
+        if attr.is_blob or (attr.codec == "blob" and attr.store is None):
+            return blob.pack(value)
+        if attr.codec is not None:
+            raise _unsupported(attr, table)
+        if attr.is_uuid:
+            return (value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))).bytes
+        if attr.type in ("json", "jsonb"):
+            return json.dumps(value)
+        base = attr.base_type
+        if base == "bool":
+            if isinstance(value, str):
+                value = {"true": 1, "1": 1, "false": 0, "0": 0}[value.strip().lower()]
+            return int(bool(value))
+        if base in _INT_TYPES:
+            if isinstance(value, float) and math.isnan(value) or value == "":
+                return DEFAULT
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError("not an integer")
+            return int(value)
+        if base in _FLOAT_TYPES:
+            if value == "" or (isinstance(value, float) and math.isnan(value)):
+                return DEFAULT
+            return value if isinstance(value, decimal.Decimal) else float(value)
+        if base == "date" and isinstance(value, str):
+            return datetime.date.fromisoformat(value.strip()).isoformat()
+        if base == "datetime" and isinstance(value, str):
+            return datetime.datetime.fromisoformat(value.strip()).isoformat(sep=" ")
+        if attr.is_bytes and not isinstance(value, (bytes, bytearray, memoryview)):
+            raise ValueError("raw bytes columns accept only bytes")
+        return value
+    except DataJointError:
+        raise
+    except (ValueError, TypeError, KeyError, OverflowError, decimal.InvalidOperation) as exc:
+        raise InvalidValueError(
+            f"{table or 'table'}: invalid value {value!r} for attribute `{attr.name}` "
+            f"of type {attr.type}: {exc or 'wrong type'}", table=table, attribute=attr.name) from None
+
+
+def decode(attr: Attribute, raw: Any) -> Any:
+    """Decode one fetched value for ``attr`` (blobs unpacked, uuid and json parsed).
+
+    Legacy (0.14) unmarked blob columns that do not hold a DataJoint blob are returned as
+    raw bytes (spec §11)."""
+    if raw is None:
+        return None
+    if attr.is_blob:
+        try:
+            return blob.unpack(raw)
+        except blob.BlobError:
+            if attr.codec is None:  # legacy unmarked blob holding raw bytes
+                return bytes(raw)
+            raise
+    if attr.is_uuid:
+        return uuid.UUID(bytes=bytes(raw))
+    if attr.type in ("json", "jsonb") or (attr.codec and attr.store is not None):
+        return json.loads(raw)
+    return raw
