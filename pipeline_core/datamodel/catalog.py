@@ -65,7 +65,8 @@ class Catalog:
     def tables(self, database: str) -> list[TableInfo]:
         """Visible tables of a database, ordered by name."""
         self.load([database])
-        return sorted((t for t in self._tables.values() if t.database == database),
+        return sorted((t for t in self._tables.values()
+                       if t.database == database and not t.table_name.startswith("~")),
                       key=lambda t: t.table_name)
 
     def hidden_tables(self, database: str) -> list[str]:
@@ -74,7 +75,8 @@ class Catalog:
         return list(self._hidden.get(database, []))
 
     def all_tables(self) -> list[TableInfo]:
-        return list(self._tables.values())
+        """Visible tables of every loaded database."""
+        return [t for t in self._tables.values() if not t.table_name.startswith("~")]
 
     def _load_batch(self, databases: list[str]) -> None:
         conn = self._conn
@@ -111,8 +113,7 @@ class Catalog:
             self._tables[full] = _build_table(info, lineages, self)
 
         for key in raw.tables:
-            if not key[1].startswith("~"):
-                build(key)
+            build(key)
 
     def origin_type(self, full_parent: str, column: str) -> str | None:
         """Declared type of a parent column, following foreign keys upward (spec §2.1)."""

@@ -70,3 +70,40 @@ def exists(expr) -> bool:
     """True if ``expr`` has at least one row."""
     sql, params = exists_sql(expr)
     return bool(expr.connection.query(sql, params).fetchone()[0])
+
+
+def page_after(expr, after: dict | None = None, limit: int = 100) -> tuple[list[dict], dict | None]:
+    """One page of rows ordered by primary key, starting after the key ``after``.
+
+    Keyset pagination: no OFFSET and no COUNT. Fetches ``limit + 1`` rows to know whether
+    a next page exists.
+
+    Returns:
+        ``(rows, next_after)``: up to ``limit`` decoded rows, and the primary key of the
+        last row when more rows follow (else None).
+    Raises:
+        UnknownAttributeError / InvalidValueError: ``after`` is not a valid key.
+    """
+    from .sql.compiler import keyset_condition
+    from .values import encode
+    pk = expr.heading.primary_key
+    if after is not None:
+        missing = [k for k in pk if k not in after]
+        if missing:
+            raise QueryError(f"page key lacks `{missing[0]}`", attribute=missing[0])
+        values = [encode(expr.heading[k], after[k]) for k in pk]
+        sql, params = keyset_condition(pk, values, expr.heading)
+        expr = expr & _Trusted(sql, params)
+    rows = to_dicts(expr, order_by="KEY", limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, ({k: rows[-1][k] for k in pk} if more and rows else None)
+
+
+class _Trusted(str):
+    """A condition built by the SQL layer itself, carrying its own parameters."""
+
+    def __new__(cls, sql: str, params: list):
+        obj = super().__new__(cls, sql)
+        obj.params = params
+        return obj
