@@ -1,0 +1,269 @@
+"""Django settings for LabBook.
+
+Everything that differs between machines comes from environment variables, read once
+when Django loads this module (i.e. lazily, on first access to ``django.conf.settings``).
+Every variable has a documented default (see README.md, "Environment variables"):
+
+==========================  =================================================================
+``SECRET_KEY``              required unless ``DEBUG`` is on (then a dev-only default is used)
+``DEBUG``                   ``0`` (off); ``1/true/yes/on`` turns it on
+``ALLOWED_HOSTS``           ``localhost,127.0.0.1,[::1]`` (comma separated)
+``CSRF_TRUSTED_ORIGINS``    empty (comma separated origins, e.g. ``https://labbook.example``)
+``DJ_HOST``                 ``127.0.0.1:3306`` (``host`` or ``host:port``) - pipeline server
+``DJ_USER``                 ``root``
+``DJ_PASS``                 empty
+``DATABASE_URL``            ``mysql://$DJ_USER:$DJ_PASS@$DJ_HOST/labbook`` - Django's own tables
+``REDIS_URL``               ``redis://127.0.0.1:6379/0`` - Celery broker and result backend
+``LABBOOK_STORES``          ``{}`` - JSON object of DataJoint stores
+``LABBOOK_SCHEMA_PREFIX``   empty - only pipeline schemas starting with it are shown
+``LABBOOK_CELERY_QUEUE``    ``labbook`` - the Celery queue LabBook sends to and workers read
+``LABBOOK_LOG_LEVEL``       ``INFO``
+==========================  =================================================================
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from urllib.parse import quote
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    """Return the boolean value of environment variable ``name`` (``default`` when unset)."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean (use 1/0, true/false, yes/no, on/off).")
+
+
+def _env_list(name: str, default: str) -> list[str]:
+    """Return the comma-separated environment variable ``name`` as a list of non-empty items."""
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def _parse_host_port(value: str, default_port: int = 3306) -> tuple[str, int]:
+    """Split ``host``, ``host:port`` or ``[ipv6]:port`` into ``(host, port)``."""
+    value = value.strip()
+    if value.startswith("["):  # [::1]:3306
+        host, _, rest = value[1:].partition("]")
+        port = rest.lstrip(":")
+    elif value.count(":") == 1:
+        host, port = value.split(":")
+    else:  # plain host name, IPv4 address or bare IPv6 address
+        host, port = value, ""
+    if not host:
+        raise ImproperlyConfigured(f"DJ_HOST={value!r} has no host name.")
+    try:
+        return host, int(port) if port else default_port
+    except ValueError:
+        raise ImproperlyConfigured(f"DJ_HOST={value!r}: port {port!r} is not a number.") from None
+
+
+def _pipeline_db() -> dict:
+    """Connection settings of the pipeline (DataJoint) server, from DJ_HOST/DJ_USER/DJ_PASS."""
+    host, port = _parse_host_port(os.environ.get("DJ_HOST", "127.0.0.1:3306"))
+    return {
+        "host": host,
+        "port": port,
+        "user": os.environ.get("DJ_USER", "root"),
+        "password": os.environ.get("DJ_PASS", ""),
+    }
+
+
+def _default_database_url(pipeline: dict) -> str:
+    """Django's own database defaults to a ``labbook`` database on the pipeline server."""
+    host = pipeline["host"]
+    if ":" in host:
+        host = f"[{host}]"
+    user = quote(pipeline["user"], safe="")
+    password = quote(pipeline["password"], safe="")
+    return f"mysql://{user}:{password}@{host}:{pipeline['port']}/labbook"
+
+
+def _stores() -> dict:
+    """Parse LABBOOK_STORES (a JSON object mapping store names to store specs)."""
+    raw = os.environ.get("LABBOOK_STORES", "").strip() or "{}"
+    try:
+        stores = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ImproperlyConfigured(f"LABBOOK_STORES is not valid JSON: {exc}") from None
+    if not isinstance(stores, dict):
+        raise ImproperlyConfigured("LABBOOK_STORES must be a JSON object {store_name: {...}}.")
+    return stores
+
+
+# --- core ----------------------------------------------------------------------------------
+
+DEBUG = _env_bool("DEBUG", False)
+
+# Django itself refuses to run ("The SECRET_KEY setting must not be empty.") the first time
+# an empty key is used, so a production deployment without SECRET_KEY fails loudly.
+SECRET_KEY = os.environ.get("SECRET_KEY", "") or (
+    "django-insecure-labbook-development-key-do-not-use-in-production" if DEBUG else ""
+)
+
+ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "django_htmx",
+    "template_partials",
+    "pipeline_core",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "labbook.urls"
+WSGI_APPLICATION = "labbook.wsgi.application"
+ASGI_APPLICATION = "labbook.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "frontend_templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- databases -----------------------------------------------------------------------------
+
+# The pipeline (DataJoint) server, used by pipeline_core.datamodel through PyMySQL.
+LABBOOK_PIPELINE_DB = _pipeline_db()
+
+# Django's own tables (auth, sessions, admin log, audit) through mysqlclient.
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", "") or _default_database_url(LABBOOK_PIPELINE_DB),
+        conn_max_age=60,
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"charset": "utf8mb4", "init_command": "SET sql_mode='STRICT_TRANS_TABLES'"}
+    )
+    DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- LabBook -------------------------------------------------------------------------------
+
+LABBOOK_STORES = _stores()
+LABBOOK_SCHEMA_PREFIX = os.environ.get("LABBOOK_SCHEMA_PREFIX", "")
+LABBOOK_CELERY_QUEUE = os.environ.get("LABBOOK_CELERY_QUEUE", "") or "labbook"
+REDIS_URL = os.environ.get("REDIS_URL", "") or "redis://127.0.0.1:6379/0"
+
+# --- Celery (read by labbook/celery.py with namespace "CELERY") ----------------------------
+
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_TASK_DEFAULT_QUEUE = LABBOOK_CELERY_QUEUE
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_RESULT_EXPIRES = 24 * 3600
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+
+# --- auth ----------------------------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
+
+# --- API -----------------------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "LabBook API",
+    "DESCRIPTION": "Browse and run DataJoint-style scientific data pipelines.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- i18n, static --------------------------------------------------------------------------
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# --- logging -------------------------------------------------------------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "pipeline_core": {
+            "handlers": ["console"],
+            "level": os.environ.get("LABBOOK_LOG_LEVEL", "INFO").upper(),
+            "propagate": False,
+        },
+    },
+}

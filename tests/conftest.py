@@ -1,0 +1,325 @@
+"""Shared fixtures for LabBook's tests. They use the REAL services, nothing is mocked:
+
+* the MariaDB/MySQL server at ``DJ_HOST`` (``dj_params``, ``dj_connect``), with a unique
+  database prefix per test session (``pipeline_prefix``) whose databases are dropped at the end;
+* Django's test database, named ``test_<name>_lbt_<session id>`` so concurrent sessions on one
+  server do not collide;
+* a real Celery worker subprocess on a unique queue (``celery_worker``);
+* Debian's Chromium driven by Playwright (``browser``, ``page``, ``browser_login``);
+* users with known passwords (``admin_user``, ``lab_user``; ``user.plain_password``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+# Playwright's sync API runs an event loop in the main thread; Django would otherwise refuse
+# synchronous database calls made from the test functions.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ADMIN_PASSWORD = "admin-Pass-4321"
+LAB_PASSWORD = "lab-Pass-4321"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give Django a secret key for this session when none is set (DEBUG is off in tests).
+
+    Django checks SECRET_KEY lazily, on first use, so setting it here is early enough; the
+    environment variable is inherited by the worker subprocess.
+    """
+    if not os.environ.get("SECRET_KEY"):
+        os.environ["SECRET_KEY"] = "labbook-test-" + secrets.token_urlsafe(32)
+        from django.conf import settings
+
+        settings.SECRET_KEY = os.environ["SECRET_KEY"]
+
+
+# --------------------------------------------------------------------------------------------
+# database helpers
+# --------------------------------------------------------------------------------------------
+
+
+def connect_pipeline_server(params: dict):
+    """Open an autocommit PyMySQL connection to the pipeline server described by ``params``."""
+    import pymysql
+
+    return pymysql.connect(
+        host=params["host"],
+        port=int(params["port"]),
+        user=params["user"],
+        password=params["password"],
+        autocommit=True,
+        charset="utf8mb4",
+        connect_timeout=10,
+    )
+
+
+def list_prefixed_databases(params: dict, prefix: str) -> list[str]:
+    """Names of the databases on the pipeline server whose name starts with ``prefix``."""
+    if not prefix:
+        raise ValueError("refusing to list databases for an empty prefix")
+    conn = connect_pipeline_server(params)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA")
+            return sorted(name for (name,) in cur.fetchall() if name.startswith(prefix))
+    finally:
+        conn.close()
+
+
+def drop_prefixed_databases(params: dict, prefix: str) -> list[str]:
+    """Drop every database whose name starts with ``prefix``; return the names dropped.
+
+    Foreign keys may cross databases, so checks are switched off on this connection.
+    """
+    if not prefix:
+        raise ValueError("refusing to drop databases for an empty prefix")
+    names = list_prefixed_databases(params, prefix)
+    conn = connect_pipeline_server(params)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET FOREIGN_KEY_CHECKS=0")
+            for name in names:
+                cur.execute("DROP DATABASE IF EXISTS `{}`".format(name.replace("`", "``")))
+    finally:
+        conn.close()
+    return names
+
+
+def _database_url(db: dict) -> str:
+    """Build a DATABASE_URL for the Django database settings ``db`` (MySQL backend)."""
+    host = db.get("HOST") or "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    port = db.get("PORT") or 3306
+    user = quote(str(db.get("USER") or ""), safe="")
+    password = quote(str(db.get("PASSWORD") or ""), safe="")
+    return f"mysql://{user}:{password}@{host}:{port}/{quote(db['NAME'], safe='')}"
+
+
+# --------------------------------------------------------------------------------------------
+# session identity, Django test database, pipeline databases
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def session_id() -> str:
+    """Eight hex digits identifying this test session (databases, queue, worker name)."""
+    return secrets.token_hex(4)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, session_id) -> None:
+    """Give Django's test database a per-session name so concurrent sessions do not collide."""
+    from django.conf import settings
+
+    for db in settings.DATABASES.values():
+        if db["ENGINE"] == "django.db.backends.sqlite3":
+            continue
+        test = db.setdefault("TEST", {})
+        test["NAME"] = f"{test.get('NAME') or 'test_' + db['NAME']}_lbt_{session_id}"
+
+
+@pytest.fixture(scope="session")
+def dj_params() -> dict:
+    """Pipeline server connection parameters (host, port, user, password) from DJ_HOST,
+    DJ_USER and DJ_PASS, with the same defaults as the settings."""
+    from django.conf import settings
+
+    return dict(settings.LABBOOK_PIPELINE_DB)
+
+
+@pytest.fixture(scope="session")
+def dj_connect(dj_params):
+    """A function returning a new autocommit PyMySQL connection to the pipeline server."""
+    return lambda: connect_pipeline_server(dj_params)
+
+
+@pytest.fixture(scope="session")
+def pipeline_prefix(session_id, dj_params):
+    """A unique prefix ``lbt_<8 hex>_`` for this session's pipeline databases.
+
+    Sets LABBOOK_SCHEMA_PREFIX (environment and Django settings) to it for the session and
+    drops every database whose name starts with it at the end.
+    """
+    from django.conf import settings
+
+    prefix = f"lbt_{session_id}_"
+    old_env = os.environ.get("LABBOOK_SCHEMA_PREFIX")
+    old_setting = settings.LABBOOK_SCHEMA_PREFIX
+    os.environ["LABBOOK_SCHEMA_PREFIX"] = prefix
+    settings.LABBOOK_SCHEMA_PREFIX = prefix
+    try:
+        yield prefix
+    finally:
+        settings.LABBOOK_SCHEMA_PREFIX = old_setting
+        if old_env is None:
+            os.environ.pop("LABBOOK_SCHEMA_PREFIX", None)
+        else:
+            os.environ["LABBOOK_SCHEMA_PREFIX"] = old_env
+        drop_prefixed_databases(dj_params, prefix)
+
+
+# --------------------------------------------------------------------------------------------
+# Celery worker
+# --------------------------------------------------------------------------------------------
+
+
+def _stop_process(proc: subprocess.Popen, grace: float = 15.0) -> None:
+    """Stop ``proc``: SIGTERM, wait up to ``grace`` seconds, then SIGKILL."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(session_id, pipeline_prefix, dj_params, django_db_setup):
+    """A REAL Celery worker subprocess (solo pool) consuming a queue unique to this session.
+
+    The worker gets the same DJ_* / REDIS_URL settings, LABBOOK_SCHEMA_PREFIX and Django's
+    *test* database; the test process sends its tasks to the same queue. Yields a dict with
+    ``name`` (for ``app.control`` destinations), ``queue``, ``log`` (path) and ``process``.
+    Note: the worker sees Django rows only once committed (use ``transactional_db``).
+    """
+    from django.conf import settings
+
+    from labbook.celery import app
+
+    queue = f"lbt_{session_id}"
+    name = f"lbt_{session_id}@{socket.gethostname()}"
+    host = dj_params["host"]
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "labbook.settings"),
+            "LABBOOK_CELERY_QUEUE": queue,
+            "LABBOOK_SCHEMA_PREFIX": pipeline_prefix,
+            "DJ_HOST": f"[{host}]:{dj_params['port']}" if ":" in host else f"{host}:{dj_params['port']}",
+            "DJ_USER": dj_params["user"],
+            "DJ_PASS": dj_params["password"],
+            "REDIS_URL": settings.REDIS_URL,
+            "DATABASE_URL": _database_url(settings.DATABASES["default"]),
+            "SECRET_KEY": os.environ["SECRET_KEY"],
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    log = tempfile.NamedTemporaryFile(prefix=f"labbook-worker-{session_id}-", suffix=".log", delete=False)
+    log_path = Path(log.name)
+    cmd = [sys.executable, "-m", "celery", "-A", "labbook", "worker", "-l", "info",
+           "-c", "1", "-P", "solo", "-Q", queue, "-n", name, "--without-heartbeat",
+           "--without-mingle", "--without-gossip"]
+    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    log.close()
+
+    old_setting = settings.CELERY_TASK_DEFAULT_QUEUE
+    old_conf = app.conf.task_default_queue
+    settings.CELERY_TASK_DEFAULT_QUEUE = queue
+    app.conf.task_default_queue = queue
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"Celery worker exited with status {proc.returncode}; its log "
+                            f"({log_path}):\n{log_path.read_text(errors='replace')}")
+            if app.control.ping(destination=[name], timeout=1.0):
+                break
+            if time.monotonic() > deadline:
+                pytest.fail(f"Celery worker {name} did not answer ping within 60 s; its log "
+                            f"({log_path}):\n{log_path.read_text(errors='replace')}")
+        yield {"name": name, "queue": queue, "log": log_path, "process": proc}
+    finally:
+        _stop_process(proc)
+        settings.CELERY_TASK_DEFAULT_QUEUE = old_setting
+        app.conf.task_default_queue = old_conf
+        log_path.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------------------------
+# browser
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, through Playwright's sync API (never `playwright install`)."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test does it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context and page for one test, closed afterwards."""
+    context = browser.new_context()
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def browser_login(live_server):
+    """A function ``login(page, user)`` logging ``user`` in through the real login form."""
+
+    def login(page, user) -> None:
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("#id_username", user.get_username())
+        page.fill("#id_password", user.plain_password)
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+
+    return login
+
+
+# --------------------------------------------------------------------------------------------
+# users
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def admin_user(db, django_user_model):
+    """A staff superuser ``admin``; its password is ``user.plain_password``."""
+    user = django_user_model.objects.create_superuser(
+        username="admin", email="admin@example.org", password=ADMIN_PASSWORD
+    )
+    user.plain_password = ADMIN_PASSWORD
+    return user
+
+
+@pytest.fixture
+def lab_user(db, django_user_model):
+    """An ordinary (non-staff) user ``lab``; its password is ``user.plain_password``."""
+    user = django_user_model.objects.create_user(
+        username="lab", email="lab@example.org", password=LAB_PASSWORD
+    )
+    user.plain_password = LAB_PASSWORD
+    return user
