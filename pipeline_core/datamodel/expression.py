@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from .condition import AndList, Not, normalize
+from .condition import Not, normalize
 from .errors import QueryError
 from .heading import Attribute, Heading
 

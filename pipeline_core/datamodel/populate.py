@@ -15,7 +15,7 @@ import traceback
 from typing import Any, Callable
 
 from .codecs import blob
-from .errors import DataJointError, PopulateError
+from .errors import PopulateError
 from .jobs import JobTable
 from .sql import jobs as jobs_sql
 from .values import encode

@@ -173,3 +173,18 @@ def test_datajoint_reads_labbook_values(both, dm_conn, dj, dj_conn, table):
             row.pop("created")
     assert ours and [{k: _normal(v) for k, v in r.items()} for r in ours] == [
         {k: _normal(v) for k, v in r.items()} for r in theirs]
+
+
+@pytest.mark.parametrize("table", ["#species", "subject", "session", "session__trial",
+                                   "session_pair", "config", "__analysis", "__analysis__detail"])
+def test_datajoint_sees_the_same_heading_in_labbook_tables(both, dj, dj_conn, table):
+    """datajoint's heading of a LabBook-declared table equals its heading of the table it
+    declared itself from the same definition (every Attribute property, lineage included)."""
+    ours = _dj_heading(dj, dj_conn, both["ours_db"], table)
+    theirs = _dj_heading(dj, dj_conn, both["theirs_db"], table)
+
+    def props(heading, database):
+        return [{k: (v.replace(database, "DB") if isinstance(v, str) else v)
+                 for k, v in attr._asdict().items() if k not in ("codec", "dtype")}
+                | {"codec": getattr(attr.codec, "name", None)} for attr in heading.attributes.values()]
+    assert props(ours, both["ours_db"]) == props(theirs, both["theirs_db"])

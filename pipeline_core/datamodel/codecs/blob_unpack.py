@@ -118,7 +118,7 @@ class BlobReader:
         self.pos = zero + 1
         return self._text(self.buf[start:zero], what, start)
 
-    def _squeezed(self, array: np.ndarray, to_scalar: bool) -> Any:
+    def _squeezed(self, array: np.ndarray | np.generic, to_scalar: bool) -> Any:
         if not self.squeeze:
             return array
         array = array.squeeze()
@@ -165,6 +165,8 @@ class BlobReader:
             if dtype is None:
                 raise BlobError(f"corrupt blob: unsupported array type id {type_id} at byte offset {start}")
             data = self._numeric(dtype, count, bool(is_complex), start)
+            if not shape:
+                return self._squeezed(data[0], to_scalar=True)  # a numpy scalar, as DataJoint
         return self._squeezed(data.reshape(shape, order="F"), to_scalar=True)
 
     def _frombuffer(self, dtype: np.dtype, count: int) -> np.ndarray:
@@ -203,6 +205,7 @@ class BlobReader:
         squeeze, self.squeeze = self.squeeze, False  # fields must keep their shape
         fields = [self.read() for _ in names]
         self.squeeze = squeeze
+        fields = [np.asarray(f) if isinstance(f, np.generic) else f for f in fields]  # 0-d fields
         for name, field in zip(names, fields):
             if not isinstance(field, np.ndarray) or field.shape != fields[0].shape:
                 raise BlobError(f"corrupt blob: field {name!r} of the record array at byte offset {start} "
