@@ -85,9 +85,9 @@ def unpack(data: bytes | bytearray | memoryview, squeeze: bool = False, *, use_3
     data as complex64/complex128, datetime64 with its unit, unicode and object arrays
     as object arrays, a char row vector as a 1-element unicode array); a 0-d numeric,
     logical or datetime64 array comes back as a numpy scalar (``np.float64(3.14)``),
-    as in DataJoint; uncompressed
-    numeric, logical and datetime64 arrays are **read-only zero-copy views** on
-    ``data`` (on the decompressed bytes for compressed blobs). ``F`` gives a
+    as in DataJoint. Other numeric, logical and datetime64 arrays are **read-only
+    zero-copy views** on ``data`` (on the decompressed bytes for compressed blobs;
+    complex arrays are assembled into a new array from their two halves). ``F`` gives a
     ``numpy.recarray``, ``S`` a :class:`MatStruct` (object fields), ``C`` a
     :class:`MatCell`; the Python types come back as themselves (tuple, list, set,
     dict, str, bytes, int, bool, float, complex, Decimal, UUID, date/time/datetime).

@@ -124,11 +124,12 @@ class MatStruct(np.recarray):
                 raise ValueError("names are required for a struct array without records")
             names = list(records[0])
         names = list(names)
+        for i, record in enumerate(records):
+            if set(record) != set(names):
+                raise ValueError(f"struct record {i} has fields {sorted(record)}, expected {sorted(names)}")
         array = np.empty(len(records), dtype=[(name, object) for name in names])
         for name in names:
             column = array[name]
             for i, record in enumerate(records):
-                if set(record) != set(names):
-                    raise ValueError(f"struct record {i} has fields {sorted(record)}, expected {sorted(names)}")
                 column[i] = record[name]
         return array.reshape(array.shape if shape is None else tuple(shape)).view(cls)

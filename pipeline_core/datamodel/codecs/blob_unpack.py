@@ -206,12 +206,13 @@ class BlobReader:
         fields = [self.read() for _ in names]
         self.squeeze = squeeze
         fields = [np.asarray(f) if isinstance(f, np.generic) else f for f in fields]  # 0-d fields
+        shape = getattr(fields[0], "shape", None)
         for name, field in zip(names, fields):
-            if not isinstance(field, np.ndarray) or field.shape != fields[0].shape:
+            if not isinstance(field, np.ndarray) or field.shape != shape:
                 raise BlobError(f"corrupt blob: field {name!r} of the record array at byte offset {start} "
-                                f"is not an array of shape {fields[0].shape}")
+                                f"is not an array of the first field's shape {shape}")
         try:
-            record = np.empty(fields[0].shape, dtype=[(name, field.dtype) for name, field in zip(names, fields)])
+            record = np.empty(shape, dtype=[(name, field.dtype) for name, field in zip(names, fields)])
         except (ValueError, TypeError) as exc:
             raise BlobError(f"corrupt blob: record array at byte offset {start}: {exc}") from exc
         for name, field in zip(names, fields):
