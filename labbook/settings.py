@@ -189,6 +189,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LABBOOK_STORES = _stores()
 LABBOOK_SCHEMA_PREFIX = os.environ.get("LABBOOK_SCHEMA_PREFIX", "")
+# The demo pipeline (pipelines/demo.py) is declared by `make run` and registered for populate
+# unless LABBOOK_DEMO=0 (set it when pointing LabBook at a lab's own database).
+LABBOOK_DEMO = _env_bool("LABBOOK_DEMO", True)
+# Pipeline modules whose classes carry make(): "module:function" items, each function taking
+# (connection, prefix) and returning a namespace of table classes.
+LABBOOK_PIPELINES = _env_list("LABBOOK_PIPELINES", "pipelines.demo:declare" if LABBOOK_DEMO else "")
 LABBOOK_CELERY_QUEUE = os.environ.get("LABBOOK_CELERY_QUEUE", "") or "labbook"
 REDIS_URL = os.environ.get("REDIS_URL", "") or "redis://127.0.0.1:6379/0"
 

@@ -22,11 +22,11 @@ fi
 
 "$PY" manage.py migrate --noinput
 "$PY" manage.py ensure_admin
-if [ -f pipeline_core/management/commands/pipeline.py ]; then
-    "$PY" manage.py pipeline demo
-else
-    echo "run: 'manage.py pipeline' is not available yet; skipping the demo pipeline" >&2
-fi
+case "$(echo "${LABBOOK_DEMO:-1}" | tr '[:upper:]' '[:lower:]')" in
+    0 | false | no | off) echo "run: LABBOOK_DEMO is off; the demo pipeline is not declared" ;;
+    # declare demo_lab and demo_imaging, load their input, and populate Detection (idempotent)
+    *) "$PY" manage.py pipeline demo --populate ;;
+esac
 "$PY" manage.py collectstatic --noinput -v 0
 
 PIDS=()

@@ -7,6 +7,7 @@ Every multi-row write is one transaction (spec §8.1); no DDL inside a transacti
 from __future__ import annotations
 
 import collections.abc
+import inspect
 from typing import Any, Iterable
 
 import numpy as np
@@ -81,6 +82,15 @@ class Table(QueryExpression):
         from .dependencies import DependencyGraph
         graph = DependencyGraph(self._connection_, [self.database])
         return graph.children(self.full_table_name)
+
+    def describe(self, context: dict | None = None) -> str:
+        """The definition that re-declares this table (spec §3.4); parents are named by
+        the classes found in ``context`` (default: the caller's namespace)."""
+        from .describe import class_namer, describe_table
+        if context is None:
+            frame = inspect.currentframe().f_back
+            context = {**frame.f_globals, **frame.f_locals}
+        return describe_table(self.table_info(), class_namer(self.database, context))
 
     # --- insert -------------------------------------------------------------------
     def insert(self, rows: Iterable[Any], *, skip_duplicates: bool = False,

@@ -188,3 +188,31 @@ def test_datajoint_sees_the_same_heading_in_labbook_tables(both, dj, dj_conn, ta
                  for k, v in attr._asdict().items() if k not in ("codec", "dtype")}
                 | {"codec": getattr(attr.codec, "name", None)} for attr in heading.attributes.values()]
     assert props(ours, both["ours_db"]) == props(theirs, both["theirs_db"])
+
+
+@pytest.mark.parametrize("name", ["Species", "Subject", "Session", "Session.Trial", "SessionPair",
+                                  "Config", "Analysis", "Analysis.Detail"])
+def test_describe_equals_datajoint_describe(both, name):
+    def cls(classes):
+        head, _, part = name.partition(".")
+        return getattr(classes[head], part) if part else classes[head]
+    assert cls(both["ours"]).describe(context=both["ours"]) == \
+        cls(both["theirs"]).describe(context=both["theirs"])
+
+
+def test_describe_round_trip_declares_identical_tables(both, dm_conn, pipeline_prefix):
+    """describe() of each table, declared again in a new database, gives the same DDL."""
+    database = pipeline_prefix + "ora_rt"
+    schema = dm.Schema(database, connection=dm_conn)
+    context: dict = {}
+    for name, tier, _, parts, _ in pipelines.SPEC:
+        original = both["ours"][name]
+        namespace = {"definition": original.describe(context=both["ours"])}
+        for part_name, _ in parts:
+            part = getattr(original, part_name)
+            namespace[part_name] = type(part_name, (dm.Part,), {
+                "definition": part.describe(context=both["ours"])})
+        context[name] = schema(type(name, (getattr(dm, tier),), namespace), context=context)
+    for table in ["#species", "subject", "session", "session__trial", "session_pair", "config",
+                  "__analysis", "__analysis__detail"]:
+        assert _show_create(dm_conn, database, table) == _show_create(dm_conn, both["ours_db"], table)
