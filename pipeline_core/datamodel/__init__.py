@@ -17,7 +17,7 @@ from .expression import QueryExpression
 from .schema import Schema
 from .table import FreeTable, Table
 from .tiers import Computed, Imported, Lookup, Manual, Part
-from .virtual import VirtualModule, list_schemas
+from .virtual import VirtualModule, list_schemas, table_class
 
 __all__ = [
     "AndList", "Not", "Connection", "connect", "DependencyGraph", "AccessError",
@@ -25,5 +25,5 @@ __all__ = [
     "InvalidValueError", "LostConnectionError", "MissingAttributeError", "MissingTableError",
     "PopulateError", "QueryError", "UnknownAttributeError", "QueryExpression", "Schema",
     "FreeTable", "Table", "Computed", "Imported", "Lookup", "Manual", "Part",
-    "VirtualModule", "list_schemas",
+    "VirtualModule", "list_schemas", "table_class",
 ]

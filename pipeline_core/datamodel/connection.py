@@ -37,7 +37,7 @@ _ERRNO_CLASSES: dict[int, type[errors.DataJointError]] = {
     0: errors.LostConnectionError,
 }
 
-_COLUMN_IN_MESSAGE = re.compile(r"(?:column|Field) '([^']+)'|for key '([^']+)'")
+_COLUMN_IN_MESSAGE = re.compile(r"(?:column|Field) '([^']+)'|FOREIGN KEY \(`([^`]+)`")
 
 
 def translate_error(exc: pymysql.MySQLError, table: str | None = None) -> errors.DataJointError:
@@ -53,7 +53,7 @@ def translate_error(exc: pymysql.MySQLError, table: str | None = None) -> errors
     errno = exc.args[0] if exc.args and isinstance(exc.args[0], int) else -1
     message = exc.args[1] if len(exc.args) > 1 else str(exc)
     match = _COLUMN_IN_MESSAGE.search(message)
-    attribute = match.group(1) if match and match.group(1) else None
+    attribute = (match.group(1) or match.group(2)) if match else None
     cls = _ERRNO_CLASSES.get(errno, errors.DataJointError)
     prefix = f"{table}: " if table else ""
     if cls is errors.DuplicateError:

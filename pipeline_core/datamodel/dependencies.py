@@ -18,8 +18,8 @@ from .sql import introspection
 
 
 class DependencyGraph:
-    """Tables of ``databases`` plus every database downstream of them (and the parents
-    they reference).
+    """Tables of ``databases`` and of every database downstream of them, plus the tables
+    of other databases that those tables reference directly (their parents).
 
     Raises:
         DataJointError: the foreign keys form a cycle.
@@ -40,7 +40,10 @@ class DependencyGraph:
         catalog.load(databases)
         self._databases = set(databases)
         self._graph = nx.MultiDiGraph()
-        tables = [t for t in catalog.all_tables()]
+        own = [t for t in catalog.all_tables() if t.database in self._databases]
+        parents = {fk.parent for t in own for fk in t.foreign_keys}
+        tables = own + [t for t in catalog.all_tables()
+                        if t.database not in self._databases and t.full_name in parents]
         for info in tables:
             self._graph.add_node(info.full_name, tier=info.tier, database=info.database,
                                  table_name=info.table_name, master=info.master,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from .catalog import catalog_of
 from .definition import parse_definition
-from .errors import MissingTableError
 from .names import jobs_table_name
 from .sql import jobs as jobs_sql
 from .sql.quoting import full_name
@@ -107,9 +106,10 @@ class JobTable:
         return rows[0]["error_stack"] if rows else None
 
     def delete(self, status: str | None = None) -> int:
-        """Delete job rows (e.g. ``status='error'`` to let them be retried)."""
+        """Delete job rows (e.g. ``status='error'`` to let them be retried); returns the
+        number deleted (0 when the jobs table does not exist yet)."""
         from .table import FreeTable
         if not self.exists():
-            raise MissingTableError(f"{self.full_table_name} does not exist")
+            return 0
         table = FreeTable(self.connection, self.full_table_name)
         return (table & {"status": status} if status else table).delete_quick()

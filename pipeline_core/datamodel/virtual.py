@@ -6,6 +6,7 @@ from __future__ import annotations
 import types
 
 from .catalog import catalog_of
+from .errors import DataJointError
 from .names import table_to_class_name
 from .sql import introspection
 from .tiers import Computed, Imported, Lookup, Manual, Part
@@ -17,6 +18,21 @@ _TIER_CLASSES = {"Manual": Manual, "Lookup": Lookup, "Imported": Imported,
 def list_schemas(connection) -> list[str]:
     """Names of all databases on the server except the server's own."""
     return introspection.list_databases(connection)
+
+
+def table_class(connection, database: str, table_name: str) -> type:
+    """A class of the right tier for one existing table (no make()), e.g. to read the
+    progress() and jobs of an auto-populated table without building a whole module.
+
+    Raises:
+        MissingTableError: no such table; DataJointError: the name matches no tier.
+    """
+    info = catalog_of(connection).table(database, table_name)
+    if info.tier is None:
+        raise DataJointError(f"{info.full_name} matches no DataJoint tier", table=info.full_name)
+    return type(table_to_class_name(table_name), (_TIER_CLASSES[info.tier],), {
+        "database": database, "_connection_": connection, "_table_name_": table_name,
+        "definition": ""})
 
 
 class VirtualModule(types.ModuleType):

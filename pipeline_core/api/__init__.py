@@ -1,0 +1,1 @@
+"""JSON API front door (DRF) under /api/v1/; minimal for now (schemas and tables)."""

@@ -1,0 +1,11 @@
+"""URLs of the JSON API under /api/v1/."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("schemas/", views.SchemaList.as_view(), name="schemas"),
+]

@@ -1,0 +1,89 @@
+"""``manage.py pipeline ...``: run pipelines from the command line, through the services.
+
+* ``demo [--populate]`` declares the demo pipeline (schemas ``<prefix>demo_lab`` and
+  ``<prefix>demo_imaging``, prefix = ``LABBOOK_SCHEMA_PREFIX``) and loads its input; with
+  ``--populate`` it also computes ``Detection`` in this process. Idempotent.
+* ``populate SCHEMA TABLE`` populates one table in this process (job reservation, so it
+  can run beside workers).
+* ``jobs SCHEMA TABLE`` prints the progress and the job counts of a table.
+
+SCHEMA may be given with or without the prefix; TABLE as a class name (``Detection``,
+``Session.Trial``) or a table name (``__detection``).
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from pipeline_core import datamodel as dm
+from pipeline_core import services
+
+
+class Command(BaseCommand):
+    """Declare the demo, populate a table, or show its jobs."""
+
+    help = "Pipelines: `demo [--populate]`, `populate SCHEMA TABLE`, `jobs SCHEMA TABLE`."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True)
+        demo = sub.add_parser("demo", help="declare the demo pipeline and load its input")
+        demo.add_argument("--populate", action="store_true", help="also compute Detection")
+        for name, text in (("populate", "populate one table in this process"),
+                           ("jobs", "print the progress and job counts of a table")):
+            action = sub.add_parser(name, help=text)
+            action.add_argument("schema")
+            action.add_argument("table")
+
+    def handle(self, *args, **options):
+        try:
+            services.begin_request()
+            if options["action"] == "demo":
+                self.demo(options["populate"])
+            elif options["action"] == "populate":
+                self.populate(services.resolve_table(options["schema"], options["table"]).full_name)
+            else:
+                self.jobs(services.resolve_table(options["schema"], options["table"]))
+        except dm.DataJointError as exc:
+            raise CommandError(str(exc)) from exc
+
+    def demo(self, populate: bool) -> None:
+        """Declare and load the demo; optionally populate Detection."""
+        from pipelines import demo
+        prefix = services.schema_prefix()
+        namespace = demo.declare(services.connection(), prefix)
+        demo.load(namespace)
+        self.stdout.write(f"Demo declared in {prefix}demo_lab and {prefix}demo_imaging; input loaded "
+                          f"({len(namespace.Subject())} subjects, {len(namespace.Image())} images).")
+        if populate:
+            self.populate(namespace.Detection.full_table_name)
+
+    def populate(self, full_table_name: str) -> None:
+        """Populate one table, printing each key as it is done."""
+        status = services.populate_status(*services.split_full_name(full_table_name))
+        self.stdout.write(f"{full_table_name}: {status['remaining']} of {status['total']} keys to compute")
+        counter = {"n": 0, "start": time.monotonic()}
+
+        def on_key(key: dict, outcome: str) -> None:
+            counter["n"] += 1
+            shown = " · ".join(f"{k}={v}" for k, v in key.items())
+            self.stdout.write(f"  [{counter['n']}/{status['remaining']}] {outcome}: {shown}")
+
+        result = services.populate(full_table_name, on_key=on_key)
+        seconds = time.monotonic() - counter["start"]
+        self.stdout.write(f"{result['success_count']} computed, {result['error_count']} errors "
+                          f"in {seconds:.1f} s")
+        for message in result["errors"]:
+            self.stderr.write(f"  error: {message}")
+
+    def jobs(self, info) -> None:
+        """Print progress and job status counts."""
+        status = services.populate_status(info.database, info.table_name, error_limit=5)
+        self.stdout.write(f"{info.full_name}: {status['done']} of {status['total']} done, "
+                          f"{status['remaining']} remaining")
+        for name in ("pending", "reserved", "error", "ignore"):
+            self.stdout.write(f"  {name:9} {status[name]}")
+        for error in status["errors"]:
+            shown = " · ".join(f"{k}={v}" for k, v in error["key"].items())
+            self.stdout.write(f"  error {shown}: {error['message']}")

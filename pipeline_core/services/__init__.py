@@ -1,0 +1,35 @@
+"""LabBook's use cases: the only bridge between Django (web, API, tasks, commands) and
+:mod:`pipeline_core.datamodel`.
+
+* One data-model connection per thread, built lazily from ``settings.LABBOOK_PIPELINE_DB``
+  (:func:`connection`); :func:`begin_request` forgets cached introspection so a page shows
+  tables declared elsewhere.
+* Only schemas whose name starts with ``settings.LABBOOK_SCHEMA_PREFIX`` are visible; any
+  other name raises :class:`NotFoundError`.
+* Classes with a ``make()`` come from the pipeline modules listed in ``LABBOOK_PIPELINES``
+  (``"module:function"``; each function takes ``(connection, prefix)`` and returns a
+  namespace of classes). Calling them declares their schemas (idempotent).
+
+Data entry: :func:`parent_keys` offers the keys a foreign key may take, and
+:func:`insert_entry` inserts a master row with its part rows in one transaction, reporting
+every problem as an :class:`EntryError`.
+"""
+
+from .access import (NotFoundError, begin_request, check_schema, connection, resolve_table,
+                     schema_prefix, split_full_name, table_info, visible_schemas)
+from .browse import (PAGE_SIZE, TIER_ORDER, dependency_graph, fetch_value, list_schemas,
+                     part_tables, rows_page, schema_tables, table_page)
+from .entry import EntryError, Problem, insert_entry, parent_keys
+from .populate import (DEFAULT_PIPELINES, NoMakeError, clear_errors, enqueue_populate,
+                       error_traceback, has_make, make_class, pipeline_classes, pipeline_specs,
+                       populate, populate_status)
+
+__all__ = [
+    "NotFoundError", "begin_request", "check_schema", "connection", "resolve_table",
+    "schema_prefix", "split_full_name", "table_info", "visible_schemas", "PAGE_SIZE",
+    "TIER_ORDER", "dependency_graph", "fetch_value", "list_schemas", "part_tables", "rows_page",
+    "schema_tables", "table_page", "EntryError", "Problem", "insert_entry", "parent_keys",
+    "DEFAULT_PIPELINES", "NoMakeError", "clear_errors", "enqueue_populate", "error_traceback",
+    "has_make", "make_class", "pipeline_classes", "pipeline_specs", "populate",
+    "populate_status",
+]

@@ -1,0 +1,122 @@
+"""Access to the pipeline server: one data-model connection per thread, the visible
+schemas (``settings.LABBOOK_SCHEMA_PREFIX``) and their tables."""
+
+from __future__ import annotations
+
+import threading
+
+from django.conf import settings
+
+from pipeline_core import datamodel as dm
+from pipeline_core.datamodel.catalog import catalog_of
+from pipeline_core.datamodel.heading import TableInfo
+
+_local = threading.local()
+
+
+class NotFoundError(dm.DataJointError):
+    """The schema or table does not exist or is not visible (outside the schema prefix)."""
+
+
+def connection() -> dm.Connection:
+    """This thread's data-model connection, opened on first use from the settings.
+
+    Raises:
+        LostConnectionError / AccessError: the pipeline server cannot be reached.
+    """
+    params = settings.LABBOOK_PIPELINE_DB
+    key = (params["host"], int(params["port"]), params["user"], params["password"])
+    conn = getattr(_local, "connection", None)
+    if conn is None or getattr(_local, "connection_key", None) != key:
+        if conn is not None:
+            conn.close()
+        conn = dm.connect(params["host"], params["user"], params["password"], port=int(params["port"]))
+        _local.connection, _local.connection_key, _local.registry = conn, key, {}
+    return conn
+
+
+def begin_request() -> None:
+    """Forget cached introspection (call at the start of each request or task)."""
+    catalog_of(connection()).invalidate()
+    _local.schemas = None
+
+
+def _server_schemas(refresh: bool = False) -> list[str]:
+    """Database names on the server, cached until :func:`begin_request` (or ``refresh``)."""
+    conn = connection()
+    if refresh or getattr(_local, "schemas", None) is None:
+        _local.schemas = dm.list_schemas(conn)
+    return _local.schemas
+
+
+def schema_prefix() -> str:
+    """The prefix that visible schema names start with (may be empty)."""
+    return getattr(settings, "LABBOOK_SCHEMA_PREFIX", "") or ""
+
+
+def _django_databases() -> set[str]:
+    """Names of Django's own databases (never shown as pipelines)."""
+    from django.db import connections
+    return {connections[alias].settings_dict.get("NAME") for alias in connections}
+
+
+def visible_schemas() -> list[str]:
+    """Names of the pipeline schemas shown to users, ordered by name: those starting with
+    the prefix that hold DataJoint tables (or a ``~lineage`` table), Django's excluded."""
+    conn = connection()
+    prefix = schema_prefix()
+    names = [n for n in _server_schemas(refresh=True)
+             if n.startswith(prefix) and n not in _django_databases()]
+    catalog = catalog_of(conn)
+    catalog.load(names)
+    return [n for n in names if "~lineage" in catalog.hidden_tables(n)
+            or any(t.tier for t in catalog.tables(n))]
+
+
+def check_schema(schema: str) -> str:
+    """Return ``schema`` if it is visible.
+
+    Raises:
+        NotFoundError: outside the prefix or absent.
+    """
+    if not schema.startswith(schema_prefix()) or schema in _django_databases() \
+            or (schema not in _server_schemas() and schema not in _server_schemas(refresh=True)):
+        raise NotFoundError(f"Schema `{schema}` does not exist or is not visible here")
+    return schema
+
+
+def table_info(schema: str, table: str) -> TableInfo:
+    """TableInfo of a visible table.
+
+    Raises:
+        NotFoundError: no such schema or table.
+    """
+    check_schema(schema)
+    try:
+        return catalog_of(connection()).table(schema, table)
+    except dm.MissingTableError:
+        full = f"`{schema}`.`{table}`"
+        raise NotFoundError(f"Table {full} does not exist", table=full) from None
+
+
+def split_full_name(full_name: str) -> tuple[str, str]:
+    """`` `db`.`tbl` `` (or ``db.tbl``) -> ``(db, tbl)``."""
+    database, _, table = full_name.replace("`", "").partition(".")
+    return database, table
+
+
+def resolve_table(schema: str, name: str) -> TableInfo:
+    """Find a table by raw name (``__detection``) or class name (``Detection.Blob``); a
+    schema name without the prefix is accepted too (for the command line).
+
+    Raises:
+        NotFoundError: nothing matches.
+    """
+    prefix = schema_prefix()
+    if schema not in _server_schemas(refresh=True) and prefix and not schema.startswith(prefix):
+        schema = prefix + schema
+    check_schema(schema)
+    for info in catalog_of(connection()).tables(schema):
+        if name in (info.table_name, info.class_name):
+            return info
+    raise NotFoundError(f"No table or class `{name}` in schema `{schema}`", table=name)

@@ -1,0 +1,138 @@
+"""Data entry: parent keys for foreign-key pickers, and a master row with its part rows
+inserted in one transaction, every problem reported."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from pipeline_core import datamodel as dm
+from pipeline_core.datamodel.catalog import catalog_of
+from pipeline_core.datamodel.heading import TableInfo
+
+from .access import NotFoundError, connection, table_info
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One reason an entry was refused: which table (full name; None = the master), which
+    part row (index in the list given, or None), which attribute (or None) and why."""
+
+    table: str | None
+    row: int | None
+    attribute: str | None
+    message: str
+
+
+class EntryError(dm.DataJointError):
+    """An entry was refused; ``problems`` lists every :class:`Problem` found."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(p.message for p in problems),
+                         table=problems[0].table, attribute=problems[0].attribute)
+        self.problems = problems
+
+
+def parent_keys(fk, limit: int = 1000) -> tuple[TableInfo, list[dict], bool]:
+    """What a foreign key may point to: the parent's TableInfo, its primary keys renamed to
+    the child's columns (through ``attr_map``) in key order, and whether the list was cut
+    at ``limit``. The parent may lie outside the visible schemas."""
+    parent = dm.FreeTable(connection(), fk.parent)
+    rows = parent.proj().to_dicts(order_by="KEY", limit=limit + 1)
+    keys = [{child: row[col] for child, col in fk.attr_map} for row in rows[:limit]]
+    return parent.table_info(), keys, len(rows) > limit
+
+
+def _short(message: str, table: str) -> str:
+    """A message without its leading table name (shown beside a field of that table)."""
+    return message[len(table) + 2:] if message.startswith(table + ": ") else message
+
+
+def _clean(info: TableInfo, row: dict, problems: list[Problem], table: str | None,
+           index: int | None, inherited: frozenset = frozenset()) -> dict:
+    """Values as the data model takes them: not-given ('' or None) values dropped (the
+    default applies) or NULL when nullable; json parsed; every value checked, except the
+    ``inherited`` ones (a part's master key, checked on the master)."""
+    import json
+
+    from pipeline_core.datamodel.values import encode
+    clean: dict = {}
+    for attr in info.heading:
+        value = row.get(attr.name)
+        if isinstance(value, str) and not value.strip() and attr.base_type != "bool":
+            value = None
+        if attr.name in inherited:
+            if value is not None:
+                clean[attr.name] = value
+            continue
+        if value is None:
+            if attr.nullable:
+                clean[attr.name] = None
+            elif attr.default is None and not attr.autoincrement:
+                problems.append(Problem(table, index, attr.name, f"`{attr.name}` is required"))
+            continue
+        try:
+            if attr.is_json and isinstance(value, str):
+                try:
+                    value = json.loads(value)
+                except ValueError as exc:
+                    raise dm.InvalidValueError(f"invalid JSON for `{attr.name}`: {exc}",
+                                               attribute=attr.name) from None
+            encode(attr, value, info.full_name)
+        except dm.DataJointError as exc:
+            problems.append(Problem(table, index, attr.name, _short(str(exc), info.full_name)))
+        clean[attr.name] = value
+    return clean
+
+
+def _refusal(exc: dm.DataJointError, info: TableInfo, key: dict) -> str:
+    """A message for a refusal by the server, for people entering data."""
+    if isinstance(exc, dm.DuplicateError):
+        shown = " · ".join(f"{k}={v}" for k, v in key.items())
+        return f"an entry with this primary key already exists in {info.class_name} ({shown})"
+    return _short(str(exc), info.full_name)
+
+
+def insert_entry(schema: str, table: str, row: dict, parts: dict[str, list[dict]] | None = None) -> dict:
+    """Insert one row of a Manual/Lookup table and its part rows in ONE transaction;
+    nothing is inserted when anything is refused. Part rows inherit the master's key.
+
+    Args:
+        row: attribute -> value as entered (strings, bool; ``''``/None mean "not given").
+        parts: part table name -> part rows (their own attributes only).
+    Returns:
+        the primary key of the inserted row.
+    Raises:
+        EntryError: with every problem found (table, part row index, attribute, message).
+    """
+    info = table_info(schema, table)
+    if info.tier not in ("Manual", "Lookup"):
+        raise dm.DataJointError(f"{info.full_name}: only Manual and Lookup tables take entries",
+                                table=info.full_name)
+    catalog = catalog_of(connection())
+    problems: list[Problem] = []
+    master = _clean(info, row, problems, None, None)
+    part_rows = []
+    for part_name, rows in (parts or {}).items():
+        part = catalog.table(schema, part_name)
+        if part.master != info.table_name:
+            raise NotFoundError(f"{part.full_name} is not a part of {info.full_name}", table=part.full_name)
+        inherited = {c: p for fk in part.foreign_keys if fk.parent == info.full_name for c, p in fk.attr_map}
+        for index, part_row in enumerate(rows):
+            given = dict(part_row, **{c: master.get(p) for c, p in inherited.items()})
+            part_rows.append((part, index, _clean(part, given, problems, part.full_name, index,
+                                                  frozenset(inherited))))
+    if problems:
+        raise EntryError(problems)
+    conn = connection()
+    current: tuple[TableInfo, int | None, dict] = (info, None, master)
+    try:
+        with conn.transaction():
+            dm.FreeTable(conn, info.full_name).insert1(master)
+            for current in part_rows:
+                dm.FreeTable(conn, current[0].full_name).insert1(current[2])
+    except dm.DataJointError as exc:
+        target, index, values = current
+        key = {k: values.get(k) for k in target.heading.primary_key}
+        raise EntryError([Problem(None if target is info else target.full_name, index,
+                                  exc.attribute, _refusal(exc, target, key))]) from exc
+    return {k: master.get(k) for k in info.heading.primary_key}

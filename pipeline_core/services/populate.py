@@ -1,0 +1,145 @@
+"""Pipelines with make(), populate (in-process or queued), progress and jobs."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Callable
+
+from django.conf import settings
+
+from pipeline_core import datamodel as dm
+
+from .access import (_local, begin_request, connection, schema_prefix,
+                     split_full_name, table_info)
+
+#: Default pipeline modules providing classes with make().
+DEFAULT_PIPELINES = ("pipelines.demo:declare",)
+
+
+class NoMakeError(dm.PopulateError):
+    """No registered pipeline module defines a class with make() for the table."""
+
+
+def pipeline_specs() -> tuple[str, ...]:
+    """The registered pipeline functions (``module:function``), read lazily from
+    ``settings.LABBOOK_PIPELINES`` or the ``LABBOOK_PIPELINES`` environment variable."""
+    value = getattr(settings, "LABBOOK_PIPELINES", None)
+    if value is None:
+        value = os.environ.get("LABBOOK_PIPELINES", "") or ",".join(DEFAULT_PIPELINES)
+    if isinstance(value, str):
+        value = value.split(",")
+    return tuple(v.strip() for v in value if v.strip())
+
+
+def pipeline_classes() -> dict[str, type]:
+    """Full table name -> class (with its make() for auto-populated tables) from every
+    registered pipeline, declared under the schema prefix; cached per thread connection.
+
+    Raises:
+        DataJointError: a registered spec cannot be imported or called.
+    """
+    conn = connection()
+    cache_key = (schema_prefix(), pipeline_specs())
+    if cache_key not in _local.registry:
+        classes: dict[str, type] = {}
+        for spec in cache_key[1]:
+            module_name, _, function_name = spec.partition(":")
+            try:
+                function = getattr(importlib.import_module(module_name), function_name or "declare")
+            except (ImportError, AttributeError) as exc:
+                raise dm.DataJointError(f"LABBOOK_PIPELINES: cannot load {spec!r}: {exc}") from None
+            namespace = function(conn, schema_prefix())
+            tables = [v for v in vars(namespace).values() if isinstance(v, type)]
+            tables += [p for t in tables for p in vars(t).values() if isinstance(p, type)]
+            classes.update({cls.full_table_name: cls for cls in tables
+                            if isinstance(cls, type) and issubclass(cls, dm.Table)
+                            and getattr(cls, "_connection_", None) is not None})
+        _local.registry[cache_key] = classes
+    return _local.registry[cache_key]
+
+
+def make_class(full_table_name: str) -> type:
+    """The registered class of an auto-populated table, the one that has make().
+
+    Raises:
+        NotFoundError: the table is not visible; NoMakeError: no class registered.
+    """
+    info = table_info(*split_full_name(full_table_name))
+    cls = pipeline_classes().get(info.full_name)
+    if cls is None or info.tier not in ("Computed", "Imported"):
+        raise NoMakeError(f"{info.full_name}: no make() is registered for this table "
+                          f"(pipelines: {', '.join(pipeline_specs()) or 'none'})", table=info.full_name)
+    return cls
+
+
+def has_make(schema: str, table: str) -> bool:
+    """True if a registered pipeline defines make() for the table."""
+    try:
+        make_class(table_info(schema, table).full_name)
+        return True
+    except NoMakeError:
+        return False
+
+
+def populate(full_table_name: str, on_key: Callable[[dict, str], None] | None = None) -> dict:
+    """Populate one table in this process with job reservation (idempotent: a key is
+    never computed twice, errors are recorded in the jobs table).
+
+    Returns:
+        ``{"table", "success_count", "error_count", "errors": [message, ...]}``.
+    """
+    begin_request()
+    cls = make_class(full_table_name)
+    result = cls.populate(reserve_jobs=True, suppress_errors=True, on_key=on_key)
+    errors = [message for _, message in result["error_list"]]
+    return {"table": cls.full_table_name, "success_count": result["success_count"],
+            "error_count": len(errors), "errors": errors[:20]}
+
+
+def enqueue_populate(schema: str, table: str) -> str:
+    """Queue the Celery task ``populate`` for a table; returns the task id."""
+    info = table_info(schema, table)
+    if info.tier not in ("Computed", "Imported"):
+        raise dm.PopulateError(f"{info.full_name} is a {info.tier} table: only Computed and "
+                               "Imported tables are populated", table=info.full_name)
+    make_class(info.full_name)
+    from pipeline_core.tasks import populate as populate_task
+    return populate_task.delay(info.full_name).id
+
+
+def _auto_table(schema: str, table: str):
+    """An instance of a (virtual) class of an auto-populated table: progress and jobs."""
+    info = table_info(schema, table)
+    if info.tier not in ("Computed", "Imported"):
+        raise dm.PopulateError(f"{info.full_name} is not an auto-populated table", table=info.full_name)
+    return dm.table_class(connection(), schema, info.table_name)()
+
+
+def populate_status(schema: str, table: str, error_limit: int = 20) -> dict:
+    """Progress of an auto-populated table, from the database only (key_source, target,
+    and the jobs table): ``total, done, remaining, pending, reserved, error, ignore``,
+    ``errors`` (``[{key, message, time}]``, newest first) and ``complete`` (nothing
+    remains that is not an error or ignored, and nothing is pending or reserved)."""
+    target = _auto_table(schema, table)
+    remaining, total = target.progress()
+    jobs = target.jobs
+    counts = jobs.progress()
+    pk = jobs.primary_key
+    errors = [{"key": {k: row[k] for k in pk}, "message": row["error_message"],
+               "time": row["completed_time"]} for row in jobs.rows(status="error", limit=error_limit)]
+    busy = counts["pending"] + counts["reserved"]
+    return dict(total=total, remaining=remaining, done=total - remaining, errors=errors,
+                complete=busy == 0 and remaining <= counts["error"] + counts["ignore"],
+                **{s: counts[s] for s in ("pending", "reserved", "error", "ignore")})
+
+
+def clear_errors(schema: str, table: str) -> int:
+    """Delete the table's ``error`` job rows so that the next populate retries them."""
+    return _auto_table(schema, table).jobs.delete(status="error")
+
+
+def error_traceback(schema: str, table: str, key: dict) -> str | None:
+    """The traceback recorded for a failed job key, or None."""
+    jobs = _auto_table(schema, table).jobs
+    return jobs.error_stack({k: key[k] for k in jobs.primary_key if k in key}) if jobs.exists() else None

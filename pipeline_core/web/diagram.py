@@ -1,0 +1,154 @@
+"""The schema diagram: a :class:`~pipeline_core.datamodel.DependencyGraph` around one schema
+drawn as DOT and laid out by Graphviz (``dot -Tsvg``) into an SVG whose nodes link to the
+table pages.
+
+Styling follows DataJoint 2.x (``datajoint/diagram.py``, light theme): Manual green rounded
+box, Lookup grey rounded box, Imported blue ellipse, Computed red ellipse, Part a small
+neutral box grouped with its master; primary dependencies solid, secondary dashed; one-to-one
+thick, one-to-many thin; renamed foreign keys amber; tables that add primary-key attributes
+("dimensions") underlined. Parents and children in other schemas are drawn too, in a
+dashed frame per schema, with white fill and dashed outlines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+from typing import Callable
+
+from django.core.cache import cache
+
+DOT = "/usr/bin/dot"
+
+#: tier -> (fill, stroke, text) from DataJoint's light theme.
+PALETTE = {
+    "Manual": ("#E8F0E9", "#3E7A52", "#28513A"),
+    "Lookup": ("#F0F0F1", "#808285", "#5A5C5F"),
+    "Computed": ("#FFEDE5", "#FF5113", "#B23200"),
+    "Imported": ("#E0F4FC", "#00A0DF", "#00537A"),
+    "Part": ("#FFFFFF", "#B9BBBE", "#55585C"),
+    None: ("#FFFDE7", "#C9BC5B", "#6B6420"),
+}
+SHAPES = {"Manual": ("box", 12), "Lookup": ("box", 12), "Computed": ("ellipse", 12),
+          "Imported": ("ellipse", 12), "Part": ("box", 10), None: ("circle", 10)}
+EDGE, EDGE_RENAMED, EDGE_ALPHA = "#171C39", "#C77D3A", "9E"
+ENTITY_FILL = "#F3F5F8"
+
+
+def _q(text: str) -> str:
+    """A DOT double-quoted string."""
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _attrs(**attrs) -> str:
+    return "[" + ", ".join(f"{k}={_q(v)}" for k, v in attrs.items() if v is not None) + "]"
+
+
+def _node(full_name: str, info, external: bool, url: str | None, label: str) -> str:
+    tier = info.tier
+    fill, stroke, fontcolor = PALETTE.get(tier, PALETTE[None])
+    shape, fontsize = SHAPES.get(tier, SHAPES[None])
+    inherited = {c for fk in info.foreign_keys if fk.primary for c in fk.columns}
+    dimension = bool(set(info.heading.primary_key) - inherited)
+    tooltip = f"{info.class_name} ({tier or 'no tier'})" + (f": {info.comment}" if info.comment else "")
+    tooltip += "\nkey: " + ", ".join(info.heading.primary_key)
+    style = "rounded," if shape == "box" else ""
+    style += "dashed,filled" if external else "filled"
+    attrs = _attrs(shape=shape, fontsize=fontsize, fontcolor=fontcolor, color=stroke,
+                   fillcolor="#FFFFFF" if external else fill, style=style, tooltip=tooltip,
+                   URL=url, target="_top" if url else None,
+                   id="dag-" + re.sub(r"[^A-Za-z0-9_-]", "-", info.database + "-" + info.table_name))
+    label_text = f"<<u>{label}</u>>" if dimension else _q(label)
+    return f"{_q(full_name)} {attrs[:-1]}, label={label_text}]"
+
+
+def schema_dot(graph, schema: str, url_for: Callable[[object], str | None],
+               strip_prefix: str = "") -> str:
+    """DOT text of the tables of ``schema`` plus their parents and children elsewhere.
+
+    Args:
+        graph: a DependencyGraph loaded with ``schema``.
+        url_for: TableInfo -> URL of its page, or None (not linked).
+        strip_prefix: removed from schema names in labels of other schemas' tables.
+    """
+    g = graph.graph
+    own = sorted(n for n, d in g.nodes(data=True) if d["database"] == schema)
+    others = sorted({m for n in own for m in list(g.predecessors(n)) + list(g.successors(n))} - set(own))
+    keep = set(own) | set(others)
+    lines = [f"digraph {_q(schema)} {{",
+             '  graph [rankdir=TB, bgcolor="transparent", fontname="Helvetica", nodesep=0.35, '
+             'ranksep=0.5, tooltip=" "]',
+             '  node [fontname="Helvetica", margin="0.11,0.06", height=0.4, width=0.4]',
+             '  edge [arrowhead=none]']
+    groups: dict[str, list[str]] = {}  # master -> its parts (same schema)
+    for name in own:
+        info = graph.table(name)
+        master = f"`{info.database}`.`{info.master}`" if info.master else None
+        if master in keep and master in own:
+            groups.setdefault(master, []).append(name)
+    grouped = set(groups) | {p for parts in groups.values() for p in parts}
+    external: dict[str, list[str]] = {}
+    for name in others:
+        external.setdefault(graph.table(name).database, []).append(name)
+
+    def node(name: str, indent: str = "  ") -> str:
+        info = graph.table(name)
+        label = info.class_name.rsplit(".", 1)[-1] if info.master else info.class_name
+        if name not in own:
+            label = info.database.removeprefix(strip_prefix) + "." + info.class_name
+        return indent + _node(name, info, name not in own, url_for(info), label)
+
+    lines.extend(node(name) for name in own if name not in grouped)
+    for index, (master, parts) in enumerate(groups.items()):
+        lines.append(f"  subgraph cluster_entity_{index} {{")
+        lines.append(f'    style="rounded,filled"; fillcolor="{ENTITY_FILL}"; '
+                     f'color="{ENTITY_FILL}"; label=""')
+        lines.extend(node(name, "    ") for name in [master] + parts)
+        lines.append("  }")
+    for index, (database, names) in enumerate(sorted(external.items())):
+        lines.append(f"  subgraph cluster_schema_{index} {{")
+        lines.append('    style="rounded,dashed"; color="#9AA1AC"; fontcolor="#5F6B7A"; '
+                     f'fontname="Helvetica"; fontsize=10; labeljust="r"; label={_q(database)}')
+        lines.extend(node(name, "    ") for name in names)
+        lines.append("  }")
+    for parent, child, data in g.edges(data=True):
+        if parent not in keep or child not in keep or (parent not in own and child not in own):
+            continue
+        renames = "; ".join(f"{c} ← {p}" for c, p in data["attr_map"].items() if c != p)
+        color = (EDGE_RENAMED if data["aliased"] else EDGE) + EDGE_ALPHA
+        lines.append(f"  {_q(parent)} -> {_q(child)} " + _attrs(
+            style="solid" if data["primary"] else "dashed", penwidth=0.75 if data["multi"] else 2,
+            weight=1 if data["multi"] else 3, color=color, tooltip=renames or " "))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def render_svg(dot_text: str) -> str | None:
+    """Lay out DOT text with Graphviz into inline-ready SVG markup (no XML prolog),
+    cached by content; None when Graphviz is missing or fails."""
+    cache_key = "labbook:dag:" + hashlib.sha256(dot_text.encode()).hexdigest()
+    svg = cache.get(cache_key)
+    if svg is not None:
+        return svg
+    executable = DOT if shutil.which(DOT) else shutil.which("dot")
+    if executable is None:
+        return None
+    try:
+        done = subprocess.run([executable, "-Tsvg"], input=dot_text.encode(), capture_output=True,
+                              timeout=30, check=True)
+    except (subprocess.SubprocessError, OSError):
+        return None
+    svg = done.stdout.decode()
+    svg = svg[svg.index("<svg"):]
+    svg = re.sub(r"<!--.*?-->\s*", "", svg, flags=re.S)
+    svg = svg.replace("<svg ", '<svg class="dag" role="img" aria-label="Schema diagram" ', 1)
+    cache.set(cache_key, svg, 3600)
+    return svg
+
+
+def schema_svg(graph, schema: str, url_for: Callable[[object], str | None],
+               strip_prefix: str = "") -> str | None:
+    """SVG markup of the schema diagram (see :func:`schema_dot`), or None."""
+    return render_svg(schema_dot(graph, schema, url_for, strip_prefix))

@@ -1,0 +1,247 @@
+"""Entry forms built dynamically from a table's heading.
+
+One widget per declared type; a foreign key is ONE dropdown of the parent's existing keys
+(value: an encoded key filling all its columns, renamed columns mapped through
+``attr_map``); a master's part tables are formsets in the same form whose rows inherit
+the master's key. Values are passed on as entered: the data model converts and validates
+them, and its errors are put back beside the fields (:meth:`EntryForms.add_problems`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+
+from pipeline_core import services
+from pipeline_core.datamodel import DataJointError
+
+from .keys import decode_key, encode_key, key_label
+
+_INT = {"int8", "int16", "int32", "int64", "tinyint", "smallint", "mediumint", "int", "bigint",
+        "integer", "serial"}
+_FLOAT = {"float32", "float64", "float", "double", "real"}
+_TEXTAREA = {"json", "jsonb", "text", "tinytext", "mediumtext", "longtext"}
+_ENUM_VALUE = re.compile(r"'((?:[^']|'')*)'")
+#: The most parent keys offered in one dropdown.
+MAX_OPTIONS = 1000
+
+
+def enum_values(declared: str) -> list[str]:
+    """The values of ``enum('a', 'b')``."""
+    return [v.replace("''", "'") for v in _ENUM_VALUE.findall(declared[declared.index("("):])]
+
+
+def not_enterable(attr) -> bool:
+    """Blobs, attachments, raw bytes and stored values cannot be typed into a form."""
+    return attr.is_blob or attr.codec is not None or attr.is_bytes
+
+
+def field_for(attr) -> forms.Field:
+    """A form field for one attribute: its widget follows the declared type; required
+    when the attribute is not nullable and has no default; defaults pre-filled. The field
+    carries ``declared_type`` for display."""
+    field = _field_for(attr)
+    field.declared_type = "enum" if attr.base_type == "enum" else attr.type
+    return field
+
+
+def _field_for(attr) -> forms.Field:
+    base = attr.base_type
+    required = not attr.nullable and attr.default is None and not attr.autoincrement
+    initial = None if attr.nullable or attr.default_is_expression else attr.default
+    kwargs = dict(label=attr.name, help_text=attr.comment, initial=initial)
+    placeholder = f"default: {attr.default}" if attr.default_is_expression else None
+    if base == "bool":
+        return forms.BooleanField(required=False, label=attr.name, help_text=attr.comment,
+                                  initial=str(attr.default).lower() in ("1", "true"))
+    if base == "enum":
+        choices = [(v, v) for v in enum_values(attr.type)]
+        if attr.nullable or (attr.default is None and not required):
+            choices.insert(0, ("", "— null —" if attr.nullable else "— default —"))
+        return forms.ChoiceField(choices=choices, required=required, **kwargs)
+    attrs: dict = {}
+    if placeholder:
+        attrs["placeholder"] = placeholder
+    word = base.split()[0] if base else base
+    if word in _INT:
+        widget = forms.NumberInput(attrs={**attrs, "step": "1"})
+    elif word in _FLOAT:
+        widget = forms.NumberInput(attrs={**attrs, "step": "any"})
+    elif base in ("decimal", "numeric"):
+        match = re.search(r",\s*(\d+)\)", attr.type)
+        scale = int(match.group(1)) if match else 0
+        step = f"{10 ** -scale:.{scale}f}" if scale else "1"
+        widget = forms.NumberInput(attrs={**attrs, "step": step})
+    elif base == "date":
+        widget = forms.DateInput(attrs={**attrs, "type": "date"})
+    elif base in ("datetime", "timestamp"):
+        widget = forms.DateTimeInput(attrs={**attrs, "type": "datetime-local", "step": "1"})
+        kwargs["initial"] = initial.replace(" ", "T") if initial else initial
+    elif base == "time":
+        widget = forms.TimeInput(attrs={**attrs, "type": "time", "step": "1"})
+    elif base in ("char", "varchar"):
+        size = re.search(r"\((\d+)\)", attr.type)
+        return forms.CharField(required=required, max_length=int(size.group(1)) if size else None,
+                               strip=False, widget=forms.TextInput(attrs=attrs), **kwargs)
+    elif attr.is_uuid:
+        widget = forms.TextInput(attrs={**attrs, "placeholder": "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+                                        "spellcheck": "false"})
+    elif base in _TEXTAREA or attr.is_json:
+        widget = forms.Textarea(attrs={**attrs, "rows": 3})
+    else:
+        widget = forms.TextInput(attrs=attrs)
+    return forms.CharField(required=required, strip=False, widget=widget, **kwargs)
+
+
+class TableForm(forms.Form):
+    """A form for one row of a table. Built by :func:`form_class_for`; class attributes
+    ``table`` (TableInfo), ``fk_fields`` (field name -> ForeignKey) and ``attribute_field``
+    (attribute name -> field name) say where each attribute is entered."""
+
+    table = None
+    fk_fields: dict = {}
+    attribute_field: dict = {}
+    key_fields: set = set()
+
+    def row(self) -> dict:
+        """The cleaned values by attribute name (foreign keys expanded to their columns)."""
+        row = {}
+        for name, value in self.cleaned_data.items():
+            if name in self.fk_fields:
+                row.update(value or {c: None for c in self.fk_fields[name].columns})
+            else:
+                row[name] = value
+        return row
+
+    def clean(self):
+        """Expand each foreign-key choice and check that keys sharing columns agree."""
+        data = super().clean()
+        seen: dict = {}
+        for name, fk in self.fk_fields.items():
+            token = data.get(name)
+            if not token:
+                data[name] = None
+                continue
+            try:
+                key = decode_key(token)
+            except DataJointError:
+                key = {}
+            if set(key) != set(fk.columns):
+                self.add_error(name, "This choice does not fit the foreign key.")
+                continue
+            for column, value in key.items():
+                if column in seen and seen[column] != value:
+                    self.add_error(name, f"`{column}`={value} disagrees with another choice "
+                                         f"({seen[column]}).")
+                seen[column] = value
+            data[name] = key
+        return data
+
+
+def blockers_of(info, inherited: frozenset = frozenset()) -> list[str]:
+    """Why rows of a table cannot be entered in a form: required attributes that cannot be
+    typed in (e.g. a required ``<blob>``). Empty when a form can be offered."""
+    fk_columns = {c for fk in info.foreign_keys for c in fk.columns}
+    return [f"`{a.name}` ({a.type}) is required and cannot be entered in a form; insert these "
+            "rows from code." for a in info.heading
+            if a.name not in inherited and a.name not in fk_columns and not_enterable(a)
+            and not a.nullable and a.default is None]
+
+
+def form_class_for(info, inherited: frozenset = frozenset()) -> tuple[type[TableForm], list[str]]:
+    """Build the form class of a table's row, skipping ``inherited`` columns (a part's
+    master key).
+
+    Returns:
+        ``(form class, blockers)``: blockers name required attributes that cannot be
+        entered (e.g. a required ``<blob>``); with any, no form should be offered.
+    """
+    fields: dict = {}
+    fk_fields: dict = {}
+    attribute_field: dict = {}
+    blockers = blockers_of(info, inherited)
+    fk_of = {c: fk for fk in info.foreign_keys for c in fk.columns if c not in inherited}
+    for attr in info.heading:
+        if attr.name in inherited:
+            continue
+        fk = fk_of.get(attr.name)
+        if fk is not None:
+            name = "fk_" + "__".join(fk.columns)
+            if name not in fields:
+                fields[name] = _fk_field(fk, info)
+                fk_fields[name] = fk
+            attribute_field[attr.name] = name
+        elif not not_enterable(attr):
+            fields[attr.name] = field_for(attr)
+            attribute_field[attr.name] = attr.name
+    key_fields = {attribute_field[n] for n in info.heading.primary_key if n in attribute_field}
+    attrs = dict(fields, table=info, fk_fields=fk_fields, attribute_field=attribute_field,
+                 key_fields=key_fields)
+    return type(f"{info.class_name.replace('.', '')}Form", (TableForm,), attrs), blockers
+
+
+def _fk_field(fk, info) -> forms.ChoiceField:
+    """ONE dropdown for a foreign key: the parent's keys, each filling all columns."""
+    parent_info, keys, truncated = services.parent_keys(fk, limit=MAX_OPTIONS)
+    renames = dict(fk.attr_map)
+    choices = [("", "— choose —" if not fk.nullable else "— none (null) —")]
+    choices += [(encode_key(key), key_label({renames[c]: v for c, v in key.items()})) for key in keys]
+    label = parent_info.class_name
+    if fk.aliased:
+        label += " (" + ", ".join(f"{c} ← {p}" for c, p in fk.attr_map if c != p) + ")"
+    hint = "fills " + ", ".join(fk.columns)
+    if truncated:
+        hint += f" — showing the first {MAX_OPTIONS} keys"
+    field = forms.ChoiceField(choices=choices, required=not fk.nullable, label=label, help_text=hint)
+    field.parent = parent_info
+    field.declared_type = "key of " + parent_info.class_name
+    return field
+
+
+class EntryForms:
+    """The master form plus one formset per part table, bound to ``data`` when given."""
+
+    def __init__(self, info, parts, data=None):
+        self.info = info
+        form_class, self.blockers = form_class_for(info)
+        self.form = form_class(data)
+        self.parts = []  # [(part info, formset, blockers)]
+        for index, part in enumerate(parts):
+            inherited = frozenset(c for fk in part.foreign_keys if fk.parent == info.full_name
+                                  for c in fk.columns)
+            part_class, part_blockers = form_class_for(part, inherited)
+            formset_class = forms.formset_factory(part_class, extra=0 if data is not None else 1)
+            formset = formset_class(data, prefix=f"part{index}") if not part_blockers else None
+            self.parts.append((part, formset, part_blockers))
+
+    def is_valid(self) -> bool:
+        """Django-level validation of every form (required fields, choices)."""
+        results = [self.form.is_valid()] + [fs.is_valid() for _, fs, _ in self.parts if fs is not None]
+        return all(results)
+
+    def _entered(self, formset) -> list:
+        """The formset's forms that were filled in (blank rows are ignored)."""
+        return [f for f in formset.forms if f.has_changed()]
+
+    def part_rows(self) -> dict[str, list[dict]]:
+        """Part table name -> rows entered (values by attribute)."""
+        return {part.table_name: [f.row() for f in self._entered(fs)]
+                for part, fs, _ in self.parts if fs is not None}
+
+    def add_problems(self, problems) -> None:
+        """Put each :class:`~pipeline_core.services.Problem` beside its field (or row)."""
+        part_forms = {part.full_name: self._entered(fs) for part, fs, _ in self.parts if fs is not None}
+        for problem in problems:
+            form = self.form
+            if problem.table is not None and problem.table in part_forms:
+                rows = part_forms[problem.table]
+                if problem.row is None or problem.row >= len(rows):
+                    self.form.add_error(None, problem.message)
+                    continue
+                form = rows[problem.row]
+            field = form.attribute_field.get(problem.attribute)
+            if field is not None and field in form.fields:
+                form.add_error(field, problem.message)
+            else:
+                form.add_error(None, problem.message)

@@ -1,0 +1,22 @@
+"""URLs of the web UI. Table names are raw (``#experimenter``, ``session__trial``) and
+percent-encoded by ``reverse``; row keys travel as tokens (see :mod:`.keys`)."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "web"
+
+_TABLE = "schemas/<str:schema>/tables/<str:table>/"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("schemas/<str:schema>/", views.schema, name="schema"),
+    path(_TABLE, views.table, name="table"),
+    path(_TABLE + "new/", views.entry, name="entry"),
+    path(_TABLE + "thumbnail/<str:attribute>/", views.thumbnail, name="thumbnail"),
+    path(_TABLE + "populate/", views.populate, name="populate"),
+    path(_TABLE + "progress/", views.progress, name="progress"),
+    path(_TABLE + "jobs/clear-errors/", views.clear_errors, name="clear_errors"),
+    path(_TABLE + "jobs/traceback/", views.traceback, name="traceback"),
+]

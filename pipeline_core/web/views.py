@@ -1,0 +1,220 @@
+"""Views of the web UI: thin, function-based; every use case is in :mod:`pipeline_core.services`.
+
+htmx requests get the page's named partial (``template.html#partial``), other requests the
+full page; state (page key, watch time) lives in the URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+from django.contrib import messages
+from django.http import HttpResponse, HttpResponseNotModified
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from pipeline_core import services
+from pipeline_core.datamodel import PopulateError
+
+from . import diagram, previews
+from .errors import pipeline_view
+from .forms import EntryForms, blockers_of
+from .keys import decode_key, encode_key, key_label
+from .links import linked
+
+#: Seconds a page keeps polling after "Populate" while no job is pending or running yet.
+WAIT_FOR_WORKER = 120
+#: Thumbnail sizes accepted (pixels, largest side).
+THUMB_SIZES = (16, 1024)
+
+
+def table_url(info) -> str:
+    """URL of a table's page."""
+    return reverse("web:table", args=[info.database, info.table_name])
+
+
+def _render(request, template: str, context: dict, status: int = 200):
+    """Render with every TableInfo of the context linked to its pages (see :mod:`.links`)."""
+    return render(request, template, linked(context), status=status)
+
+
+def _htmx_partial(request, target: str) -> bool:
+    """True for an htmx request aimed at element ``#target`` (not a history restore)."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request and htmx.target == target
+
+
+@require_GET
+@pipeline_view
+def home(request):
+    """The visible schemas with their table counts per tier."""
+    return _render(request, "home.html", {"schemas": services.list_schemas(),
+                                         "prefix": services.schema_prefix()})
+
+
+@require_GET
+@pipeline_view
+def schema(request, schema):
+    """A schema: tables by tier (parts under masters) and its diagram."""
+    groups = services.schema_tables(schema)
+    prefix = services.schema_prefix()
+    svg = diagram.schema_svg(services.dependency_graph(schema), schema,
+                             lambda info: table_url(info) if info.database.startswith(prefix) else None,
+                             strip_prefix=prefix)
+    return _render(request, "schema.html", {"schema": schema, "groups": groups, "svg": svg,
+                                           "prefix": prefix})
+
+
+def _rows_context(request, schema, table, info) -> dict:
+    """Rows of one page (keyset: ``?after=<key token>&page=n``) ready for display."""
+    token = request.GET.get("after") or None
+    try:
+        page = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        page = 1
+    rows, next_key = services.rows_page(schema, table, decode_key(token) if token else None)
+    names = info.heading.names
+    images = {a.name for a in info.heading if a.is_blob}
+    thumb = {n: reverse("web:thumbnail", args=[schema, table, n]) for n in images}
+    shown = []
+    for row in rows:
+        key = encode_key({k: row[k] for k in info.heading.primary_key})
+        cells = [previews.cell(row[n], f"{thumb[n]}?key={key}&size=192" if n in images else None)
+                 for n in names]
+        shown.append(cells)
+    base = reverse("web:table", args=[schema, table])  # quoted: lookup names start with '#'
+    return {"names": names, "primary_key": info.heading.primary_key, "rows": shown,
+            "first_row": (page - 1) * services.PAGE_SIZE + 1, "page": page,
+            "last_row": (page - 1) * services.PAGE_SIZE + len(shown), "page_size": services.PAGE_SIZE,
+            "first_url": base if token else None,
+            "next_url": f"{base}?after={encode_key(next_key)}&page={page + 1}" if next_key else None}
+
+
+def _progress_context(request, schema, table, watch=None) -> dict:
+    """The populate panel, built from the database only (progress and jobs table)."""
+    status = services.populate_status(schema, table)
+    for error in status["errors"]:
+        error["label"] = key_label(error["key"])
+        error["token"] = encode_key(error["key"])
+    try:
+        watch = int(watch) if watch else None
+    except ValueError:
+        watch = None
+    busy = status["pending"] + status["reserved"] > 0
+    waiting = watch is not None and time.time() - watch < WAIT_FOR_WORKER and not status["complete"]
+    return {"status": status, "polling": busy or waiting, "watch": watch,
+            "stalled": watch is not None and not busy and not waiting and not status["complete"],
+            "has_make": services.has_make(schema, table), "schema": schema, "table": table}
+
+
+@require_GET
+@pipeline_view
+def table(request, schema, table):
+    """A table: heading, rows (100 per page by primary key), parts, populate panel."""
+    info = services.table_info(schema, table)
+    rows = _rows_context(request, schema, table, info)
+    if _htmx_partial(request, "rows"):
+        return _render(request, "table.html#rows", {"info": info, **rows})
+    context = {**services.table_page(schema, table), **rows, "entry_blockers": blockers_of(info)}
+    if context["auto"]:
+        try:
+            context.update(_progress_context(request, schema, table, request.GET.get("watch")))
+        except PopulateError as exc:  # e.g. no primary foreign key: nothing to populate from
+            context["progress_error"] = str(exc)
+    return _render(request, "table.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@pipeline_view
+def entry(request, schema, table):
+    """The entry form of a Manual/Lookup table, with its part tables' rows; one transaction."""
+    info = services.table_info(schema, table)
+    if info.tier not in ("Manual", "Lookup"):
+        return _render(request, "entry.html", {"info": info, "refused":
+                      f"{info.class_name} is a {info.tier or 'non-DataJoint'} table: rows are "
+                      f"entered only into Manual and Lookup tables."}, status=409)
+    forms = EntryForms(info, services.part_tables(schema, table),
+                       request.POST if request.method == "POST" else None)
+    if request.method == "POST" and not forms.blockers and forms.is_valid():
+        try:
+            key = services.insert_entry(schema, table, forms.form.row(), forms.part_rows())
+        except services.EntryError as exc:
+            forms.add_problems(exc.problems)
+        else:
+            count = sum(len(rows) for rows in forms.part_rows().values())
+            parts = f" with {count} part row{'s' if count != 1 else ''}" if count else ""
+            messages.success(request, f"Inserted {info.class_name} {key_label(key)}{parts}.")
+            return redirect(table_url(info))
+    return _render(request, "entry.html", {"info": info, "forms": forms})
+
+
+@require_GET
+@pipeline_view
+def thumbnail(request, schema, table, attribute):
+    """A PNG thumbnail of a 2-D (or RGB) array value, with caching headers."""
+    key = decode_key(request.GET.get("key", ""))
+    try:
+        size = min(max(int(request.GET.get("size", "192")), THUMB_SIZES[0]), THUMB_SIZES[1])
+    except ValueError:
+        size = 192
+    value = services.fetch_value(schema, table, key, attribute)
+    try:
+        png = previews.thumbnail_png(value, size)
+    except ValueError as exc:
+        return HttpResponse(f"{attribute}: {exc}", status=415, content_type="text/plain")
+    etag = '"' + hashlib.sha256(png).hexdigest()[:32] + '"'
+    if etag in request.headers.get("If-None-Match", ""):
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(png, content_type="image/png")
+    response["ETag"] = etag
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@require_POST
+@pipeline_view(staff=True)
+def populate(request, schema, table):
+    """Queue the ``populate`` task (admins only), then watch the progress panel."""
+    services.enqueue_populate(schema, table)
+    watch = int(time.time())
+    if request.htmx:
+        return _render(request, "table.html#progress", _progress_context(request, schema, table, watch))
+    messages.info(request, "Populate queued: the page follows its progress.")
+    return redirect(reverse("web:table", args=[schema, table]) + f"?watch={watch}#populate")
+
+
+@require_GET
+@pipeline_view
+def progress(request, schema, table):
+    """The populate panel alone (polled by htmx every 2 s while work is under way)."""
+    watch = request.GET.get("watch")
+    if not request.htmx:
+        url = reverse("web:table", args=[schema, table])
+        return redirect(url + (f"?watch={watch}" if watch else "") + "#populate")
+    return _render(request, "table.html#progress", _progress_context(request, schema, table, watch))
+
+
+@require_POST
+@pipeline_view(staff=True)
+def clear_errors(request, schema, table):
+    """Delete the table's error jobs (admins only) so that the next populate retries them."""
+    count = services.clear_errors(schema, table)
+    if request.htmx:
+        return _render(request, "table.html#progress", _progress_context(request, schema, table))
+    messages.success(request, f"Cleared {count} error job{'s' if count != 1 else ''}; "
+                              "populate again to retry them.")
+    return redirect(reverse("web:table", args=[schema, table]) + "#populate")
+
+
+@require_GET
+@pipeline_view
+def traceback(request, schema, table):
+    """The traceback recorded for one failed job."""
+    info = services.table_info(schema, table)
+    key = decode_key(request.GET.get("key", ""))
+    text = services.error_traceback(schema, table, key)
+    return _render(request, "traceback.html", {"info": info, "key": key_label(key), "traceback": text},
+                  status=200 if text is not None else 404)

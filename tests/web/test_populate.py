@@ -1,0 +1,120 @@
+"""The populate panel (progress and jobs from the database only), admin-only actions,
+tracebacks and clearing errors; populate itself runs in-process here (tests/tasks and
+tests/browser use the real worker)."""
+
+from __future__ import annotations
+
+import re
+import time
+from html import unescape
+
+import pytest
+from django.urls import reverse
+
+from pipeline_core import services
+
+pytestmark = pytest.mark.integration
+
+
+def url(name: str, cls) -> str:
+    return reverse(f"web:{name}", args=[cls.database, cls.table_name])
+
+
+def panel(html: str) -> str:
+    return re.search(r'<section id="populate".*?</section>', html, re.S).group(0)
+
+
+def count(html: str, name: str) -> str:
+    return re.search(rf'<dd class="{name}[^"]*">([^<]*)</dd>', html).group(1)
+
+
+def test_populate_is_for_admins_only(lab_client, populated):
+    detection = populated.Detection
+    html = lab_client.get(url("table", detection)).content.decode()
+    assert "Populate" in panel(html) and "<button" not in panel(html)  # no button for non-staff
+    response = lab_client.post(url("populate", detection))
+    assert response.status_code == 403
+    assert lab_client.post(url("clear_errors", detection)).status_code == 403
+
+
+def test_progress_after_populate_is_complete_and_stops_polling(staff_client, populated):
+    detection = populated.Detection
+    expected = len(populated.Image()) * len(populated.BlobParamSet())
+    html = staff_client.get(url("table", detection)).content.decode()
+    section = panel(html)
+    assert count(section, "done") == f"{expected} of {expected}" and count(section, "remaining") == "0"
+    assert "hx-trigger" not in section and "<button" in section
+    partial = staff_client.get(url("progress", detection) + f"?watch={int(time.time())}",
+                               headers={"HX-Request": "true"}).content.decode()
+    assert partial.lstrip().startswith('<section id="populate"') and "every 2s" not in partial
+    assert "Complete" in partial and url("table", detection) in partial  # links to the rows
+    # and, having watched, reloads the rows once
+    rows_url = re.escape(url("table", detection))
+    assert re.search(rf'hx-get="{rows_url}" hx-trigger="load" hx-target="#rows"', partial)
+
+
+def test_progress_polls_while_a_queued_populate_waits(staff_client, with_failing_pipeline):
+    orphan = with_failing_pipeline.Orphan
+    remaining = len(with_failing_pipeline.Number())
+    fresh = staff_client.get(url("progress", orphan) + f"?watch={int(time.time())}",
+                             headers={"HX-Request": "true"}).content.decode()
+    assert 'hx-trigger="every 2s"' in fresh and count(fresh, "remaining") == str(remaining)
+    assert re.search(r'hx-get="[^"]*progress/\?watch=\d+"', fresh)
+    stale = staff_client.get(url("progress", orphan) + f"?watch={int(time.time()) - 3600}",
+                             headers={"HX-Request": "true"}).content.decode()
+    assert "hx-trigger" not in stale and "No worker has picked up" in stale
+    assert staff_client.get(url("progress", orphan)).status_code == 302  # not htmx: the table page
+
+
+def test_table_without_registered_make_says_so(staff_client, with_failing_pipeline):
+    orphan = with_failing_pipeline.Orphan
+    html = staff_client.get(url("table", orphan)).content.decode()
+    assert "No <code>make()</code> is registered" in panel(html)
+    assert url("populate", orphan) not in html
+    response = staff_client.post(url("populate", orphan))
+    assert response.status_code == 409 and b"no make() is registered" in response.content
+
+
+def test_computed_table_without_parents_explains_instead_of_failing(staff_client, extra_tables,
+                                                                    dj_connect):
+    # DataJoint refuses to declare one, but legacy databases may hold such a table
+    database = extra_tables.Number.database
+    conn = dj_connect()
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute(f"CREATE TABLE IF NOT EXISTS `{database}`.`__lonely` "
+                           "(lonely_id SMALLINT NOT NULL PRIMARY KEY, value INT NOT NULL)")
+    finally:
+        conn.close()
+    response = staff_client.get(reverse("web:table", args=[database, "__lonely"]))
+    assert response.status_code == 200
+    assert "no primary foreign key" in panel(response.content.decode())
+
+
+def test_errors_show_messages_tracebacks_and_can_be_cleared(staff_client, with_failing_pipeline):
+    square = with_failing_pipeline.Square
+    full_name = square.full_table_name
+    result = services.populate(full_name)
+    numbers = len(with_failing_pipeline.Number())
+    assert result["error_count"] + len(square()) == numbers and len(square()) == numbers - 1
+    html = staff_client.get(url("table", square)).content.decode()
+    section = panel(html)
+    assert count(section, "error-count") == "1" and "3 is unlucky" in section
+    assert "Clear 1 error" in section and "hx-trigger" not in section  # finished: no polling
+    link = unescape(re.search(r'<a href="([^"]+)">traceback</a>', section).group(1))
+    traceback = staff_client.get(link).content.decode()
+    assert "Traceback (most recent call last)" in unescape(traceback)
+    assert "ValueError: 3 is unlucky" in unescape(traceback)
+    response = staff_client.post(url("clear_errors", square))
+    assert response.status_code == 302
+    assert services.populate_status(square.database, square.table_name)["error"] == 0
+    assert count(panel(staff_client.get(url("table", square)).content.decode()), "error-count") == "0"
+    assert services.populate(full_name)["error_count"] == 1  # cleared errors are retried
+
+
+def test_pipeline_command_reports_jobs(populated, capsys):
+    from django.core.management import call_command
+    call_command("pipeline", "jobs", populated.Detection.database, "Detection")
+    out = capsys.readouterr().out
+    total = len(populated.Image()) * len(populated.BlobParamSet())
+    assert f"{total} of {total} done, 0 remaining" in out
