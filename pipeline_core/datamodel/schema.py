@@ -109,10 +109,11 @@ class Schema:
         """Raw names of the schema's visible tables."""
         return [t.table_name for t in catalog_of(self.connection).tables(self.database)]
 
-    def drop(self) -> None:
-        """``DROP DATABASE`` (refused by the server while other databases reference it)."""
-        self.connection.query(ddl.drop_database(self.database))
-        catalog_of(self.connection).invalidate(self.database)
+    def drop(self, cascade: bool = False) -> list[str]:
+        """``DROP DATABASE``; refused while tables of other schemas depend on it, unless
+        ``cascade=True`` (which drops those first). Returns the other tables dropped."""
+        from .drop import drop_schema
+        return drop_schema(self.connection, self.database, cascade=cascade)
 
 
 def _resolve(reference: str, context: dict) -> TableInfo:

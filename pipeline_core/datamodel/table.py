@@ -206,6 +206,19 @@ class Table(QueryExpression):
         sql, params = dml.delete(self)
         return self._connection_.query(sql, params, table=self.full_table_name).rowcount
 
+    def drop(self, cascade: bool = False) -> list[str]:
+        """Drop this table with its parts; dependants only with ``cascade=True``.
+
+        Returns:
+            full names of the tables dropped. See :func:`.drop.drop_table` for errors.
+        Raises:
+            DataJointError: restricted table, dependants without cascade, or a part table.
+        """
+        if self.restricted:
+            raise DataJointError("A restricted table cannot be dropped", table=self.full_table_name)
+        from .drop import drop_table
+        return drop_table(self._connection_, self.database, self.table_name, cascade=cascade)
+
     def drop_quick(self) -> None:
         """Drop this table and its ``~lineage`` rows, without checking dependants.
 
