@@ -116,6 +116,36 @@ class Schema:
         return drop_schema(self.connection, self.database, cascade=cascade)
 
 
+def alter_table(cls, context: dict) -> str | None:
+    """Alter ``cls``'s table to match ``cls.definition`` (secondary attributes and table
+    comment only, spec §3.6). Returns the statement run, or None when nothing changed.
+
+    Raises:
+        DefinitionError: the change is not allowed (primary key, foreign keys, indexes).
+    """
+    from .alter import plan_alter
+    from .describe import class_namer, describe_table
+    conn = cls._connection_
+    info = catalog_of(conn).table(cls.database, cls._compute_table_name())
+    namer = class_namer(cls.database, context)
+    current = describe_table(info, namer)
+    names = {namer(fk.parent): fk.parent for fk in info.foreign_keys}
+
+    def resolve(ref: str) -> TableInfo:
+        if ref in names:
+            return catalog_of(conn).table(*names[ref].strip("`").split("`.`"))
+        return _resolve(ref, context)
+    steps, comment = plan_alter(info, current, cls.definition, resolve)
+    if not steps and comment is None:
+        return None
+    if conn.in_transaction:
+        raise TransactionError(f"Cannot alter {info.full_name} inside a transaction")
+    sql = ddl.alter_table(cls.database, info.table_name, steps, comment)
+    conn.query(sql, table=info.full_name)
+    catalog_of(conn).invalidate(cls.database)
+    return sql
+
+
 def _resolve(reference: str, context: dict) -> TableInfo:
     """Resolve ``Name`` or ``module.Name.Part`` against the context, without eval."""
     head, *rest = reference.split(".")

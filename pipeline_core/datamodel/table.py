@@ -206,6 +206,19 @@ class Table(QueryExpression):
         sql, params = dml.delete(self)
         return self._connection_.query(sql, params, table=self.full_table_name).rowcount
 
+    def alter(self, context: dict | None = None) -> str | None:
+        """Alter the table to match the class's current ``definition``: secondary
+        attributes and the table comment (spec §3.6). Returns the SQL run, or None.
+
+        Raises:
+            DefinitionError: the primary key, foreign keys or indexes would change.
+        """
+        from .schema import alter_table
+        if context is None:
+            frame = inspect.currentframe().f_back
+            context = {**frame.f_globals, **frame.f_locals}
+        return alter_table(type(self), context)
+
     def drop(self, cascade: bool = False) -> list[str]:
         """Drop this table with its parts; dependants only with ``cascade=True``.
 

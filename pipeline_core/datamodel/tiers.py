@@ -18,7 +18,7 @@ _INSTANCE_ATTRIBUTES = frozenset({
     "heading", "primary_key", "insert", "insert1", "update1", "delete_quick", "drop_quick",
     "drop", "to_dicts", "fetch", "fetch1", "keys", "head", "proj", "restrict", "parents",
     "children", "populate", "progress", "jobs", "key_source", "full_table_name", "table_info",
-    "tier", "make_sql", "connection", "jobs_table", "describe",
+    "tier", "make_sql", "connection", "jobs_table", "describe", "alter",
 })
 
 

@@ -82,3 +82,29 @@ def insert_lineage(database: str, n_rows: int) -> str:
     return (f"INSERT INTO {full_name(database, LINEAGE_TABLE)} "
             f"(`table_name`, `attribute_name`, `lineage`) VALUES {values} "
             "ON DUPLICATE KEY UPDATE `lineage` = VALUES(`lineage`)")
+
+
+def column_sql(column: ColumnPlan) -> str:
+    """The column clause of a :class:`ColumnPlan` (as in CREATE TABLE)."""
+    return _column(column)
+
+
+def alter_table(database: str, table: str, steps, comment: str | None) -> str:
+    """``ALTER TABLE`` with DROP / ADD / MODIFY / CHANGE clauses from :mod:`..alter` steps and
+    an optional ``COMMENT``."""
+    clauses = []
+    for step in steps:
+        after = f" AFTER {quote(step.after)}" if step.after else ""
+        if step.op == "drop":
+            clauses.append(f"DROP {quote(step.old_name)}")
+        elif step.op == "add":
+            clauses.append(f"ADD {_column(step.column)}{after}")
+        elif step.op == "modify":
+            clauses.append(f"MODIFY {_column(step.column)}{after}")
+        elif step.op == "change":
+            clauses.append(f"CHANGE {quote(step.old_name)} {_column(step.column)}{after}")
+        else:
+            raise ValueError(f"unknown alter step {step.op}")
+    if comment is not None:
+        clauses.append(f"COMMENT = {literal(comment)}")
+    return f"ALTER TABLE {full_name(database, table)} " + ", ".join(clauses)
