@@ -17,8 +17,9 @@ every problem as an :class:`EntryError`.
 
 from .access import (NotFoundError, begin_request, check_schema, connection, resolve_table,
                      schema_prefix, split_full_name, table_info, visible_schemas)
-from .browse import (PAGE_SIZE, TIER_ORDER, dependency_graph, fetch_value, list_schemas,
-                     part_tables, rows_page, schema_tables, table_page)
+from .browse import (PAGE_SIZE, TIER_ORDER, dependency_graph, describe_schemas, fetch_value,
+                     inspect_schemas, list_schemas, part_tables, rows_page, schema_tables,
+                     table_page)
 from .entry import EntryError, Problem, insert_entry, parent_keys
 from .populate import (DEFAULT_PIPELINES, NoMakeError, clear_errors, enqueue_populate,
                        error_traceback, has_make, make_class, pipeline_classes, pipeline_specs,
@@ -27,7 +28,7 @@ from .populate import (DEFAULT_PIPELINES, NoMakeError, clear_errors, enqueue_pop
 __all__ = [
     "NotFoundError", "begin_request", "check_schema", "connection", "resolve_table",
     "schema_prefix", "split_full_name", "table_info", "visible_schemas", "PAGE_SIZE",
-    "TIER_ORDER", "dependency_graph", "fetch_value", "list_schemas", "part_tables", "rows_page",
+    "TIER_ORDER", "dependency_graph", "describe_schemas", "inspect_schemas", "fetch_value", "list_schemas", "part_tables", "rows_page",
     "schema_tables", "table_page", "EntryError", "Problem", "insert_entry", "parent_keys",
     "DEFAULT_PIPELINES", "NoMakeError", "clear_errors", "enqueue_populate", "error_traceback",
     "has_make", "make_class", "pipeline_classes", "pipeline_specs", "populate",

@@ -111,3 +111,18 @@ def fetch_value(schema: str, table: str, key: dict, attribute: str) -> Any:
     if not rows:
         raise NotFoundError(f"{info.full_name}: no row with key {key}", table=info.full_name)
     return rows[0][attribute]
+
+
+def inspect_schemas(schemas: list[str], row_counts: bool = True) -> dict:
+    """The introspection report of any schemas on the server (not limited to the visible
+    prefix: this is for administrators at the command line); see
+    :func:`pipeline_core.datamodel.report.schemas_report`."""
+    from pipeline_core.datamodel.report import schemas_report
+    return schemas_report(connection(), schemas, row_counts=row_counts)
+
+
+def describe_schemas(schemas: list[str]) -> str:
+    """Each table's describe() for any schemas on the server."""
+    from pipeline_core.datamodel.report import schemas_report, schemas_text
+    schemas_report(connection(), schemas, row_counts=False)  # raises for a missing schema
+    return schemas_text(connection(), schemas)

@@ -86,3 +86,15 @@ def referencing_databases(conn, databases: Sequence[str]) -> list[str]:
 def row_count(conn, database: str, table: str) -> int:
     """Exact ``COUNT(*)`` of one table."""
     return int(conn.query(f"SELECT COUNT(*) FROM {full_name(database, table)}").fetchone()[0])
+
+
+def row_counts(conn, tables: Sequence[tuple[str, str]], batch: int = 100) -> dict[tuple[str, str], int]:
+    """Exact ``COUNT(*)`` of many tables, ``batch`` tables per ``UNION ALL`` query."""
+    counts: dict[tuple[str, str], int] = {}
+    tables = list(tables)
+    for start in range(0, len(tables), batch):
+        chunk = tables[start:start + batch]
+        sql = " UNION ALL ".join(f"SELECT %s, COUNT(*) FROM {full_name(d, t)}" for d, t in chunk)
+        for index, n in conn.query(sql, list(range(len(chunk)))).fetchall():
+            counts[chunk[int(index)]] = int(n)
+    return counts

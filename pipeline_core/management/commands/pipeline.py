@@ -6,6 +6,9 @@
 * ``populate SCHEMA TABLE`` populates one table in this process (job reservation, so it
   can run beside workers).
 * ``jobs SCHEMA TABLE`` prints the progress and the job counts of a table.
+* ``inspect SCHEMA [SCHEMA ...] [--format json|text]`` prints the introspection of any
+  DataJoint (2.x or 0.14) schemas on the server: one JSON document, or each table's
+  ``describe()``.
 
 SCHEMA may be given with or without the prefix; TABLE as a class name (``Detection``,
 ``Session.Trial``) or a table name (``__detection``).
@@ -13,6 +16,7 @@ SCHEMA may be given with or without the prefix; TABLE as a class name (``Detecti
 
 from __future__ import annotations
 
+import json
 import time
 
 from django.core.management.base import BaseCommand, CommandError
@@ -24,7 +28,8 @@ from pipeline_core import services
 class Command(BaseCommand):
     """Declare the demo, populate a table, or show its jobs."""
 
-    help = "Pipelines: `demo [--populate]`, `populate SCHEMA TABLE`, `jobs SCHEMA TABLE`."
+    help = ("Pipelines: `demo [--populate]`, `populate SCHEMA TABLE`, `jobs SCHEMA TABLE`, "
+            "`inspect SCHEMA [SCHEMA ...] [--format json|text]`.")
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
@@ -35,12 +40,22 @@ class Command(BaseCommand):
             action = sub.add_parser(name, help=text)
             action.add_argument("schema")
             action.add_argument("table")
+        inspect = sub.add_parser("inspect", help="print the introspection of schemas")
+        inspect.add_argument("schemas", nargs="+")
+        inspect.add_argument("--format", choices=("json", "text"), default="json")
+        inspect.add_argument("--no-counts", action="store_true", help="skip exact row counts")
 
     def handle(self, *args, **options):
         try:
             services.begin_request()
             if options["action"] == "demo":
                 self.demo(options["populate"])
+            elif options["action"] == "inspect":
+                if options["format"] == "json":
+                    report = services.inspect_schemas(options["schemas"], row_counts=not options["no_counts"])
+                    self.stdout.write(json.dumps(report, indent=2, default=str))
+                else:
+                    self.stdout.write(services.describe_schemas(options["schemas"]))
             elif options["action"] == "populate":
                 self.populate(services.resolve_table(options["schema"], options["table"]).full_name)
             else:
