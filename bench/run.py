@@ -59,7 +59,7 @@ def bench_blob(dj) -> list[tuple]:
     return rows
 
 
-def bench_introspection(conn, n_tables: int = 200) -> list[tuple]:
+def bench_introspection(conn, dj, dj_conn, n_tables: int = 500) -> list[tuple]:
     database = "lbbench_intro"
     conn.query(f"DROP DATABASE IF EXISTS `{database}`")
     schema = dm.Schema(database, connection=conn)
@@ -69,8 +69,22 @@ def bench_introspection(conn, n_tables: int = 200) -> list[tuple]:
         cls = type(f"T{i}", (dm.Manual,), {"definition": body + f"id{i}: int32\n---\nv: varchar(20)\nw=null: <blob>"})
         previous = schema(cls, context={f"T{i - 1}": previous} if previous else {})
     seconds = timeit(lambda: Catalog(conn).tables(database), 5)
+    from pipeline_core.datamodel.report import schemas_report
+    from pipeline_core.datamodel.catalog import catalog_of
+
+    def fresh_report():
+        catalog_of(conn).invalidate()  # measure introspection, not the cache
+        return schemas_report(conn, [database])
+    report = timeit(fresh_report, 3)
+    names = [t.table_name for t in Catalog(conn).tables(database)]
+
+    def datajoint_headings():
+        for name in names:
+            dj.FreeTable(dj_conn, f"`{database}`.`{name}`").heading.attributes
+    theirs = timeit(datajoint_headings, 1)
     conn.query(f"DROP DATABASE `{database}`")
-    return [(f"introspect {n_tables} tables (chain of FKs)", seconds, None)]
+    return [(f"introspect {n_tables} tables (chain of FKs, blobs; DJ: every heading)", seconds, theirs),
+            (f"inspect report of {n_tables} tables, exact row counts included", report, None)]
 
 
 def bench_populate(conn, dj, dj_conn, n_keys: int = 300) -> list[tuple]:
@@ -116,7 +130,7 @@ def main() -> None:
     p = params()
     conn = dm.connect(p["host"], p["user"], p["password"], port=p["port"])
     dj_conn = dj.Connection(f"{p['host']}:{p['port']}", p["user"], p["password"])
-    results = bench_blob(dj) + bench_introspection(conn) + bench_populate(conn, dj, dj_conn) \
+    results = bench_blob(dj) + bench_introspection(conn, dj, dj_conn) + bench_populate(conn, dj, dj_conn) \
         + bench_paging(conn)
     lines = ["| benchmark | LabBook | DataJoint 2.3.5 | ratio (DJ / ours) |", "|---|---|---|---|"]
     for label, ours, theirs in results:
