@@ -323,3 +323,33 @@ def lab_user(db, django_user_model):
     )
     user.plain_password = LAB_PASSWORD
     return user
+
+
+# --------------------------------------------------------------------------------------------
+# LabBook's own data-model connection and fresh database names
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def dm_conn(dj_params):
+    """A LabBook :class:`~pipeline_core.datamodel.Connection` to the test server."""
+    from pipeline_core import datamodel as dm
+
+    conn = dm.connect(dj_params["host"], dj_params["user"], dj_params["password"],
+                      port=int(dj_params["port"]))
+    yield conn
+    conn.close()
+
+
+@pytest.fixture(scope="session")
+def _db_counter():
+    import itertools
+
+    return itertools.count()
+
+
+@pytest.fixture
+def new_db(pipeline_prefix, _db_counter):
+    """A function returning a fresh, unused database name under the session prefix (dropped
+    with the other prefixed databases at the end of the session)."""
+    return lambda label="db": f"{pipeline_prefix}{label}{next(_db_counter)}"

@@ -1,33 +1,9 @@
-"""Fixtures for data-model tests against the real MariaDB: a LabBook connection and
-unique database names under the session's ``pipeline_prefix`` (dropped at session end)."""
+"""Fixtures for tests that compare LabBook with the real ``datajoint`` package (a test-only
+oracle); ``dm_conn`` and ``new_db`` come from tests/conftest.py."""
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
-
-from pipeline_core import datamodel as dm
-
-
-@pytest.fixture(scope="session")
-def dm_conn(dj_params):
-    """A LabBook :class:`Connection` to the test server."""
-    conn = dm.connect(dj_params["host"], dj_params["user"], dj_params["password"],
-                      port=int(dj_params["port"]))
-    yield conn
-    conn.close()
-
-
-@pytest.fixture(scope="session")
-def _db_counter():
-    return itertools.count()
-
-
-@pytest.fixture
-def new_db(pipeline_prefix, _db_counter):
-    """A function returning a fresh, unused database name under the session prefix."""
-    return lambda label="db": f"{pipeline_prefix}{label}{next(_db_counter)}"
 
 
 @pytest.fixture(scope="session")
