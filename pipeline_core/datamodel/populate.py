@@ -108,8 +108,9 @@ class AutoPopulate:
         else:
             keys = self._keys_todo(restrictions).to_dicts(order_by="KEY", limit=max_calls)
         result = {"success_count": 0, "error_list": []}
+        identity = self._worker_identity() if jobs is not None else None
         for key in keys:
-            if jobs is not None and not self._reserve(jobs, key):
+            if jobs is not None and not self._reserve(jobs, key, identity):
                 continue
             outcome = self._populate1(key, jobs, keep_completed, result, suppress_errors)
             if on_key is not None:
@@ -132,12 +133,16 @@ class AutoPopulate:
     def _encoded(self, key: dict) -> dict:
         return {k: encode(self.heading[k], v, self.full_table_name) for k, v in key.items()}
 
-    def _reserve(self, jobs: JobTable, key: dict) -> bool:
+    def _worker_identity(self) -> tuple[str, int, int, str]:
+        """``(host, pid, connection_id, user)`` recorded with each reservation (spec §6.2)."""
         conn = self.connection
         user = conn.query("SELECT USER()").fetchone()[0]
-        sql, params = jobs_sql.reserve(jobs.full_table_name, self._encoded(key),
-                                       socket.gethostname(), os.getpid(), conn.connection_id(), user)
-        return conn.query(sql, params).rowcount == 1
+        return socket.gethostname(), os.getpid(), conn.connection_id(), user
+
+    def _reserve(self, jobs: JobTable, key: dict, identity: tuple[str, int, int, str]) -> bool:
+        """Take one pending job: a single conditional UPDATE; one affected row = ours."""
+        sql, params = jobs_sql.reserve(jobs.full_table_name, self._encoded(key), *identity)
+        return self.connection.query(sql, params).rowcount == 1
 
     def _populate1(self, key: dict, jobs: JobTable | None, keep_completed: bool, result: dict,
                    suppress_errors: bool) -> str:
