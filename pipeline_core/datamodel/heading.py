@@ -66,7 +66,14 @@ class Attribute:
 
     @property
     def is_json(self) -> bool:
-        return self.type in ("json", "jsonb") or (self.codec is not None and self.store is not None)
+        """Values are JSON: ``json`` columns and 2.x stored codecs (spec §5)."""
+        return self.type in ("json", "jsonb") or (self.store is not None and not self.is_legacy_reference)
+
+    @property
+    def is_legacy_reference(self) -> bool:
+        """A DataJoint 0.14 external reference: ``binary(16)`` holding the hash that keys
+        ``~external_<store>`` (spec §11)."""
+        return self.store is not None and self.sql_type.lower().startswith("binary(16)")
 
     @property
     def is_bytes(self) -> bool:

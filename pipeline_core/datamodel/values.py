@@ -83,22 +83,31 @@ def encode(attr: Attribute, value: Any, table: str | None = None) -> Any:
             f"of type {attr.type}: {exc or 'wrong type'}", table=table, attribute=attr.name) from None
 
 
-def decode(attr: Attribute, raw: Any) -> Any:
+def decode(attr: Attribute, raw: Any, table: str | None = None) -> Any:
     """Decode one fetched value for ``attr`` (blobs unpacked, uuid and json parsed).
 
     Legacy (0.14) unmarked blob columns that do not hold a DataJoint blob are returned as
-    raw bytes (spec §11)."""
+    raw bytes, and 0.14 external references as the ``uuid.UUID`` hash that keys
+    ``~external_<store>`` (spec §11).
+
+    Raises:
+        DataJointError: the stored value cannot be decoded (names the attribute).
+    """
     if raw is None:
         return None
-    if attr.is_blob:
-        try:
-            return blob.unpack(raw)
-        except blob.BlobError:
-            if attr.codec is None:  # legacy unmarked blob holding raw bytes
-                return bytes(raw)
-            raise
-    if attr.is_uuid:
-        return uuid.UUID(bytes=bytes(raw))
-    if attr.type in ("json", "jsonb") or (attr.codec and attr.store is not None):
-        return json.loads(raw)
-    return raw
+    try:
+        if attr.is_blob:
+            try:
+                return blob.unpack(raw)
+            except blob.BlobError:
+                if attr.codec is None:  # legacy unmarked blob holding raw bytes
+                    return bytes(raw)
+                raise
+        if attr.is_uuid or attr.is_legacy_reference:
+            return uuid.UUID(bytes=bytes(raw))
+        if attr.is_json:
+            return json.loads(raw)
+        return raw
+    except (ValueError, TypeError) as exc:
+        raise DataJointError(f"{table or 'table'}: cannot decode the value of `{attr.name}` "
+                             f"({attr.type}): {exc}", table=table, attribute=attr.name) from None
