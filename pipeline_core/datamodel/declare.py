@@ -11,13 +11,16 @@ import dataclasses
 import re
 from typing import Callable
 
+import pyparsing as pp
+
 from .definition import AttributeLine, ForeignKeyLine, TableDefinition
 from .errors import DataJointError, DefinitionError
 from .heading import TableInfo
 from .names import check_table_name_length, tier_of
-from .types import classify, is_blob_sql_type
+from .types import can_be_in_key, classify, is_blob_sql_type
 
-_CONSTANT_DEFAULT = re.compile(r"(?i)current_timestamp(\s*\(\s*\d*\s*\))?")
+#: Defaults DataJoint emits unquoted (spec §2.5); the server normalises the spelling.
+_CONSTANT_DEFAULT = re.compile(r"(?i)current_timestamp(\(\d*\))?")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,31 +86,35 @@ def plan_table(database: str, table_name: str, definition: TableDefinition,
     columns: dict[str, ColumnPlan] = {}
     primary: list[str] = []
     fk_plans: list[ForeignKeyPlan] = []
-    indexes: list[tuple[tuple[str, ...], bool]] = []
-    lineage: dict[str, str] = {}
+    indexes: list[tuple[tuple[str, ...], bool]] = []  # in definition order
+    fk_lineage: dict[str, str] = {}
     fk_columns: set[str] = set()
-    for item in definition.lines:
+    for position, item in enumerate(definition.lines):
+        indexes.extend((i.columns, i.unique) for i in definition.indexes if i.position == position)
         if isinstance(item, ForeignKeyLine):
             parent = _resolve_parent(item, resolve, full)
-            plan, new_columns, fk_lineage = _plan_foreign_key(item, parent, full, columns)
+            plan, new_columns, lineage = _plan_foreign_key(item, parent, full, columns)
             for column in new_columns:
                 columns[column.name] = column
             if item.in_key:
                 primary.extend(c for c in plan.columns if c not in primary)
             fk_plans.append(plan)
             fk_columns.update(plan.columns)
-            lineage.update({k: v for k, v in fk_lineage.items() if k not in lineage})
+            fk_lineage.update(lineage)  # as DataJoint: the last foreign key naming a column wins
             if item.unique:
                 indexes.append((plan.columns, True))
         else:
             column = _plan_attribute(item, full)
+            if column.name in fk_columns:
+                continue  # a foreign key declared it already; DataJoint ignores the line too
             if column.name in columns:
                 raise DefinitionError(f"attribute `{column.name}` is declared twice", table=full,
                                       line=item.line, attribute=column.name)
             columns[column.name] = column
             if item.in_key:
                 primary.append(column.name)
-                lineage[column.name] = f"{database}.{table_name}.{column.name}"
+    indexes.extend((i.columns, i.unique) for i in definition.indexes
+                   if i.position >= len(definition.lines))
     tier = tier_of(table_name)
     if tier in ("Computed", "Imported"):
         own = [name for name in primary if name not in fk_columns]
@@ -118,17 +125,24 @@ def plan_table(database: str, table_name: str, definition: TableDefinition,
     if not primary:
         columns[SINGLETON.name] = SINGLETON
         primary.append(SINGLETON.name)
-        lineage[SINGLETON.name] = f"{database}.{table_name}.{SINGLETON.name}"
     for index in definition.indexes:
         for name in index.columns:
             if name.split(".")[0] not in columns:
                 raise DefinitionError(f"index column `{name}` is not an attribute", table=full,
                                       line=index.line, attribute=name)
-        indexes.append((index.columns, index.unique))
+    lineage = _lineage(database, table_name, primary, fk_lineage)
     ordered = tuple(c if c.in_key == (c.name in primary) else dataclasses.replace(c, in_key=c.name in primary)
                     for c in columns.values())
     return TablePlan(database, table_name, definition.comment, ordered, tuple(primary),
-                     tuple(fk_plans), tuple(indexes), tuple(lineage.items()))
+                     tuple(fk_plans), tuple(indexes), lineage)
+
+
+def _lineage(database: str, table_name: str, primary: list[str],
+             fk_lineage: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """``~lineage`` rows as DataJoint writes them (spec §7): every foreign-key column with
+    its parent's origin, then each other primary-key column as its own origin."""
+    own = {name: f"{database}.{table_name}.{name}" for name in primary if name not in fk_lineage}
+    return tuple({**fk_lineage, **own}.items())
 
 
 def _resolve_parent(item: ForeignKeyLine, resolve: Callable[[str], TableInfo], full: str) -> TableInfo:
@@ -168,6 +182,10 @@ def _plan_attribute(item: AttributeLine, full: str) -> ColumnPlan:
         declared = classify(item.type)
     except DataJointError as err:
         raise DefinitionError(str(err), table=full, line=item.line, attribute=item.name) from None
+    if item.in_key and not can_be_in_key(declared.sql_type):
+        raise DefinitionError(f"{item.type} attributes cannot be in the primary key (the server "
+                              "cannot index blob, text or json columns)", table=full, line=item.line,
+                              attribute=item.name)
     comment = (f":{declared.marker}:" if declared.marker else "") + item.comment
     default = _plan_default(item, full)
     if default and default[0] != "null" and is_blob_sql_type(declared.sql_type):
@@ -176,19 +194,58 @@ def _plan_attribute(item: AttributeLine, full: str) -> ColumnPlan:
     return ColumnPlan(item.name, declared.sql_type, item.nullable, default, comment, item.in_key)
 
 
+#: A MySQL single-quoted string literal: ``''`` and backslash escapes inside.
+_SQL_STRING = pp.QuotedString("'", esc_char="\\", esc_quote="''", unquote_results=False)
+_SQL_ESCAPE = re.compile(r"\\(.)|''", re.S)
+#: Backslash escapes MySQL interprets in string literals; ``\%`` and ``\_`` keep the
+#: backslash, any other ``\x`` is ``x`` (MySQL manual, "String Literals").
+_SQL_ESCAPES = {"0": "\x00", "b": "\b", "n": "\n", "r": "\r", "t": "\t", "Z": "\x1a",
+                "%": "\\%", "_": "\\_"}
+
+
 def _plan_default(item: AttributeLine, full: str) -> tuple[str, str | None] | None:
+    """The default of an attribute line as DataJoint sends it (spec §2.5).
+
+    DataJoint writes every non-constant default into a single-quoted SQL literal: a
+    single-quoted default as written, a double-quoted one re-quoted (its ``'`` doubled), an
+    unquoted one wrapped in quotes; the server then interprets ``''`` and backslash escapes.
+    The value kept here is the one the server stores, so that :func:`.sql.quoting.literal`
+    renders it back exactly.
+    """
     text = item.default
     if text is None:
         return None
     if item.nullable:
         return ("null", None)
     if _CONSTANT_DEFAULT.fullmatch(text):
-        return ("expression", re.sub(r"\s+", "", text).upper())
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
-        inner = text[1:-1]
-        inner = inner.replace("''", "'") if text[0] == "'" else inner.replace('\\"', '"')
-        return ("literal", inner)
-    if any(c in text for c in "\"'`;()"):
+        return ("expression", text.upper())
+    if text[0] == '"' and text[-1] == '"' and len(text) >= 2:
+        value = sql_string_value("'" + text[1:-1].replace("'", "''") + "'")
+    elif text[0] == "'":
+        value = sql_string_value(text)
+    elif any(c in text for c in "\"'`;()"):
+        value = None
+    else:
+        value = sql_string_value(f"'{text}'")
+    if value is None or "\x00" in value:
         raise DefinitionError(f"invalid default value {text}", table=full, line=item.line,
                               attribute=item.name)
-    return ("literal", text)
+    return ("literal", value)
+
+
+def sql_string_value(literal: str) -> str | None:
+    """The value the server stores for a single-quoted SQL string literal, or None when
+    ``literal`` is not exactly one such literal (``'it''s'`` -> ``it's``,
+    ``'a\\\\b'`` -> ``a\\b``)."""
+    try:
+        _SQL_STRING.parse_string(literal, parse_all=True)
+    except pp.ParseException:
+        return None
+    return _SQL_ESCAPE.sub(_unescape, literal[1:-1])
+
+
+def _unescape(match: re.Match) -> str:
+    """One ``''`` or backslash escape of a string literal -> the character(s) stored."""
+    if match.group(1) is None:
+        return "'"
+    return _SQL_ESCAPES.get(match.group(1), match.group(1))

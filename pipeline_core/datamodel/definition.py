@@ -32,12 +32,13 @@ def _foreign_key_grammar() -> pp.ParserElement:
     option = pp.Word(pp.alphas)
     options = pp.Suppress("[") + pp.Optional(pp.DelimitedList(option)) + pp.Suppress("]")
     identifier = pp.Regex(r"[A-Za-z_][A-Za-z0-9_]*")
-    dotted = pp.Regex(r"[A-Za-z_][A-Za-z0-9_]*(?:\.(?!proj\s*\()[A-Za-z_][A-Za-z0-9_]*)*")
+    # a dotted name; a segment followed by "(" is a method call (.proj, .restrict), not a name
+    dotted = pp.Regex(r"[A-Za-z_][A-Za-z0-9_]*(?:\.(?![A-Za-z_][A-Za-z0-9_]*\s*\()[A-Za-z_][A-Za-z0-9_]*)*")
     rename = pp.Group(identifier + pp.Suppress("=") + (pp.QuotedString('"') | pp.QuotedString("'")))
     proj = (pp.Suppress(".") + pp.Suppress(pp.Keyword("proj")) + pp.Suppress("(")
             + pp.Optional(pp.DelimitedList(rename)) + pp.Suppress(")"))
     return (pp.Suppress("->") + pp.Optional(pp.Group(options))("options") + dotted("ref")
-            + pp.Optional(pp.Group(proj))("renames") + pp.StringEnd())
+            + pp.Optional(pp.Group(proj))("renames"))
 
 
 def _index_grammar() -> pp.ParserElement:
@@ -48,7 +49,7 @@ def _index_grammar() -> pp.ParserElement:
 
 
 _ATTRIBUTE = _attribute_grammar()
-_FOREIGN_KEY = _foreign_key_grammar()
+_FOREIGN_KEY = _foreign_key_grammar() + pp.rest_of_line("rest")
 _INDEX = _index_grammar()
 _INDEX_LINE = re.compile(r"^(unique\s+)?index\s*\(.*\)\s*(#.*)?$", re.I)
 
@@ -103,11 +104,18 @@ class ForeignKeyLine:
 
 @dataclasses.dataclass(frozen=True)
 class IndexLine:
-    """``[unique] index(a, b)`` (spec §3.1 item 5)."""
+    """``[unique] index(a, b)`` (spec §3.1 item 5).
+
+    Attributes:
+        position: how many attribute and foreign-key lines precede it. DataJoint emits
+            indexes in definition order, a ``-> [unique]`` line's index among them, and the
+            server names indexes in that order (``a``, ``a_2``, spec §3.3).
+    """
 
     columns: tuple[str, ...]
     unique: bool
     line: str
+    position: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,8 +135,12 @@ def parse_definition(text: str, table: str | None = None) -> TableDefinition:
         text: the definition (a class's ``definition`` string).
         table: table name used in error messages.
     Raises:
-        DefinitionError: naming the table, the line and the reason.
+        DefinitionError: naming the table, the line and the reason; also for an empty
+            definition (DataJoint would declare it as a ``_singleton`` table, which is never
+            what a class without a ``definition`` meant).
     """
+    if not text.strip():
+        raise DefinitionError("the definition is empty", table=table)
     lines = [line.strip() for line in text.strip().split("\n")]
     comment = ""
     if lines and lines[0].startswith("#"):
@@ -146,7 +158,7 @@ def parse_definition(text: str, table: str | None = None) -> TableDefinition:
         elif _is_foreign_key(line):
             items.append(_parse_foreign_key(line, in_key, table))
         elif _INDEX_LINE.match(line):
-            indexes.append(_parse_index(re.sub(r"\s*#.*$", "", line), table))
+            indexes.append(_parse_index(re.sub(r"\s*#.*$", "", line), table, len(items)))
         else:
             items.append(_parse_attribute(line, in_key, table))
     return TableDefinition(comment, tuple(items), tuple(indexes))
@@ -163,6 +175,15 @@ def _parse_foreign_key(line: str, in_key: bool, table: str | None) -> ForeignKey
     except pp.ParseException as err:
         raise DefinitionError(f"invalid foreign key syntax at position {err.loc}",
                               table=table, line=line) from None
+    rest = result.rest.strip()
+    if rest.startswith(".proj"):
+        raise DefinitionError(f'invalid foreign key syntax: "{rest}" (.proj() renames are written '
+                              'new_name="parent_attribute")', table=table, line=line)
+    if rest:
+        # DataJoint refuses these too: "Dependency ... is not supported" (spec §3.2)
+        raise DefinitionError(f'invalid foreign key syntax: "{rest}" (a foreign key references a '
+                              'table or its projection, not a restriction, join or other expression)',
+                              table=table, line=line)
     options = frozenset(o.lower() for o in (result.options[0] if result.options else []))
     bad = options - {"nullable", "unique"}
     if bad:
@@ -173,12 +194,12 @@ def _parse_foreign_key(line: str, in_key: bool, table: str | None) -> ForeignKey
     return ForeignKeyLine(result.ref, renames, options, in_key, line)
 
 
-def _parse_index(line: str, table: str | None) -> IndexLine:
+def _parse_index(line: str, table: str | None, position: int) -> IndexLine:
     try:
         result = _INDEX.parse_string(line)
     except pp.ParseException:
         raise DefinitionError("invalid index syntax", table=table, line=line) from None
-    return IndexLine(tuple(result.columns), bool(result.unique), line)
+    return IndexLine(tuple(result.columns), bool(result.unique), line, position)
 
 
 def _parse_attribute(line: str, in_key: bool, table: str | None) -> AttributeLine:
@@ -192,7 +213,8 @@ def _parse_attribute(line: str, in_key: bool, table: str | None) -> AttributeLin
                   else f"invalid attribute syntax at position {err.loc}")
         raise DefinitionError(reason, table=table, line=line) from None
     default = result.default.strip() if "default" in result else None
-    comment = result.comment.strip() if "comment" in result else ""
+    # DataJoint drops trailing "#" characters of a comment ("and #" -> "and")
+    comment = result.comment.rstrip("#").strip() if "comment" in result else ""
     attribute = AttributeLine(result.name, result.type.strip(), default or None, comment,
                               in_key, line)
     if attribute.comment.startswith(":"):

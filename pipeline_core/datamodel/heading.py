@@ -12,6 +12,11 @@ from typing import Iterator, Sequence
 from .errors import UnknownAttributeError
 from .names import master_of, table_to_class_name, tier_of
 
+#: Escapes in a shown string default, as a MySQL string literal reads them back (the
+#: declaration interprets them, spec §2.5), so describe() re-declares the same value.
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\t": "\\t", "\n": "\\n", "\r": "\\r",
+                          "\b": "\\b", "\0": "\\0", "\x1a": "\\Z"})
+
 #: Declared core types whose values are strings (defaults shown double-quoted, spec §2.5).
 _STRING_TYPES = ("char", "varchar", "enum", "time", "timestamp", "year", "date", "datetime")
 
@@ -87,7 +92,7 @@ class Attribute:
         if self.default is None:
             return None
         if not self.default_is_expression and self.base_type in _STRING_TYPES:
-            return '"' + self.default.replace('"', '\\"') + '"'
+            return '"' + self.default.translate(_ESCAPES) + '"'
         return self.default
 
 

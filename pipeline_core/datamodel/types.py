@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import re
 
+import pyparsing as pp
+
 from .errors import DataJointError
 
 #: Core type name -> (full-string pattern, SQL type or None if the declared text is the
@@ -45,7 +47,6 @@ NATIVE_PATTERNS: dict[str, re.Pattern] = {name: re.compile(p, re.I) for name, p 
     "temporal": r"(time|timestamp|year)(\s*\(.+\))?",
     "blob": r"(tiny|small|medium|long)?blob",
     "text": r"(tiny|small|medium|long)?text",
-    "binary": r"(var)?binary\s*\(\d+\)",
 }.items()}
 
 #: Codec name -> (column type in-table, column type in a store or None if the codec
@@ -89,7 +90,8 @@ def classify(text: str) -> DeclaredType:
     """Classify a declared type (spec §2.2–2.4).
 
     Raises:
-        DataJointError: unsupported type (e.g. ``uint8``, ``int24``, ``set(...)``), unknown
+        DataJointError: unsupported type (e.g. ``uint8``, ``int24``, ``set(...)``,
+            ``binary(16)``), an ``enum`` whose values are not quoted strings, an unknown
             codec, or a store-only codec declared without ``@store``.
     """
     text = text.strip()
@@ -108,12 +110,50 @@ def classify(text: str) -> DeclaredType:
         return DeclaredType(text, "codec", name, in_table)
     for name, pattern in _CORE.items():
         if pattern.fullmatch(text):
+            if name == "enum":
+                _check_enum(text)
             sql = CORE_TYPES[name][1] or text
             return DeclaredType(text, "core", name, sql)
     for family, pattern in NATIVE_PATTERNS.items():
         if pattern.fullmatch(text):
             return DeclaredType(text, "native", family, text)
     raise DataJointError(f"Unsupported attribute type {text}")
+
+
+def _enum_type() -> pp.ParserElement:
+    """``enum(...)``: one or more quoted values, as the server accepts them (spec §2.2)."""
+    value = (pp.QuotedString("'", esc_char="\\", esc_quote="''")
+             | pp.QuotedString('"', esc_char="\\", esc_quote='""'))
+    return pp.CaselessKeyword("enum") + pp.Suppress("(") + pp.DelimitedList(value) + pp.Suppress(")")
+
+
+#: A declared enum; any other text (an unbalanced quote, a bare word) would only fail later,
+#: in the server.
+_ENUM = _enum_type() + pp.StringEnd()
+
+#: ``:enum(...):comment``: the values of an enum may hold ":", where the plain marker
+#: pattern (spec §2.1) would end the type.
+_ENUM_MARKER = (pp.Suppress(":") + pp.original_text_for(_enum_type())("type")
+                + pp.Suppress(pp.Literal(":").leave_whitespace())
+                + pp.Regex(r".*", re.S).leave_whitespace()("comment")).parse_with_tabs()
+
+
+def _check_enum(text: str) -> None:
+    try:
+        _ENUM.parse_string(text)
+    except pp.ParseException:
+        raise DataJointError(f"Invalid enum type {text}: the values must be quoted strings "
+                             "separated by commas") from None
+
+
+#: Column types a primary key cannot hold (blobs, texts, json; the server refuses them).
+_UNKEYABLE = re.compile(r"((tiny|small|medium|long)?(blob|text)|json)", re.I)
+
+
+def can_be_in_key(sql_type: str) -> bool:
+    """False for blob, text and json columns, which cannot be primary-key attributes
+    (spec §2.4: DataJoint leaves that to the server)."""
+    return not _UNKEYABLE.fullmatch(sql_type.strip())
 
 
 _MARKER = re.compile(r"^:([^:]+):(.*)$", re.S)
@@ -123,8 +163,15 @@ def parse_comment(comment: str) -> tuple[str | None, str]:
     """Split a column comment into (declared type marker or None, user comment), spec §2.1.
 
     Also recognises DataJoint 0.14 markers (``:blob:``, ``:blob@store:``, ``:attach:``,
-    ``:filepath@store:``, ``:uuid:``), which are returned as written (spec §11).
+    ``:filepath@store:``, ``:uuid:``), which are returned as written (spec §11). An enum
+    marker is read to its closing parenthesis, so values holding ``:`` stay whole
+    (``:enum('a:b'):x`` -> ``("enum('a:b')", "x")``; datajoint 2.3.5 splits it at ``a:``).
     """
+    try:
+        result = _ENUM_MARKER.parse_string(comment or "", parse_all=True)
+        return result.type, result.comment
+    except pp.ParseException:
+        pass
     match = _MARKER.match(comment or "")
     if not match:
         return None, comment or ""

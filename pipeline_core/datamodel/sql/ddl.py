@@ -1,6 +1,12 @@
 """DDL text: CREATE DATABASE / TABLE from a :class:`TablePlan`, DROP, and ``~lineage``
 maintenance (spec §3.5, §7). Identifiers are quoted by :func:`quote`; the only literals
-(defaults, comments) are escaped by :func:`literal` because DDL takes no parameters."""
+(defaults, comments) are escaped by :func:`literal` because DDL takes no parameters.
+
+Comments (table and column) are stored exactly as the definition writes them. DataJoint
+2.3.5 differs there, and is not followed: it puts them between double quotes escaping only
+``"`` (not at all in a table comment or in a comment copied from a parent's key), so the
+server reads backslash escapes in them (``\\n`` becomes a newline), PyMySQL ``%``-formats the
+statement (a ``%`` fails) and a ``"`` in a table comment is a syntax error."""
 
 from __future__ import annotations
 
