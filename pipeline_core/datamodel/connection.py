@@ -186,6 +186,10 @@ class Connection:
         """Return the server's id of this connection (``CONNECTION_ID()``)."""
         return int(self.query("SELECT CONNECTION_ID()").fetchone()[0])
 
+    def current_user(self) -> str:
+        """Return the server's name of this session's user (``USER()``, e.g. ``dj@localhost``)."""
+        return str(self.query("SELECT USER()").fetchone()[0])
+
     def close(self) -> None:
         """Close the connection; further queries raise."""
         with contextlib.suppress(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .errors import QueryError
 from .sql.compiler import compile_select
 from .sql.dml import count_sql, exists_sql
-from .values import decode
+from .values import decode as decode_value
 
 
 def to_dicts(expr, order_by=None, limit=None, offset=None, *, decode: bool = True,
@@ -23,11 +23,7 @@ def to_dicts(expr, order_by=None, limit=None, offset=None, *, decode: bool = Tru
     if not decode:
         return list(rows)
     heading = expr.heading
-    return [{name: _decode(heading, name, value) for name, value in row.items()} for row in rows]
-
-
-def _decode(heading, name, value):
-    return decode(heading[name], value)
+    return [{name: decode_value(heading[name], value) for name, value in row.items()} for row in rows]
 
 
 def fetch(expr, *attributes: str, as_dict: bool = False, order_by=None, limit=None):

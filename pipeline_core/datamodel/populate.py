@@ -136,8 +136,7 @@ class AutoPopulate:
     def _worker_identity(self) -> tuple[str, int, int, str]:
         """``(host, pid, connection_id, user)`` recorded with each reservation (spec §6.2)."""
         conn = self.connection
-        user = conn.query("SELECT USER()").fetchone()[0]
-        return socket.gethostname(), os.getpid(), conn.connection_id(), user
+        return socket.gethostname(), os.getpid(), conn.connection_id(), conn.current_user()
 
     def _reserve(self, jobs: JobTable, key: dict, identity: tuple[str, int, int, str]) -> bool:
         """Take one pending job: a single conditional UPDATE; one affected row = ours."""
