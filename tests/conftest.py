@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from urllib.parse import quote
 
@@ -353,3 +354,79 @@ def new_db(pipeline_prefix, _db_counter):
     """A function returning a fresh, unused database name under the session prefix (dropped
     with the other prefixed databases at the end of the session)."""
     return lambda label="db": f"{pipeline_prefix}{label}{next(_db_counter)}"
+
+
+# --------------------------------------------------------------------------------------------
+# object stores: a real S3-protocol server (moto's standalone server) on loopback
+# --------------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's standalone S3 server in a subprocess on 127.0.0.1 (real HTTP). Yields
+    ``{"endpoint": "127.0.0.1:PORT", "access_key", "secret_key"}``."""
+    port = _free_port()
+    log = tempfile.NamedTemporaryFile(prefix="labbook-moto-", suffix=".log", delete=False)
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    log.close()
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"moto server exited: {Path(log.name).read_text(errors='replace')}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("moto server did not listen within 30 s")
+                time.sleep(0.1)
+        yield {"endpoint": f"127.0.0.1:{port}", "access_key": "labbook-test", "secret_key": "labbook-secret"}
+    finally:
+        _stop_process(proc, grace=5)
+        Path(log.name).unlink(missing_ok=True)
+
+
+@pytest.fixture
+def s3_bucket(s3_server):
+    """A new, empty bucket on the S3 server; yields its name."""
+    import boto3
+    client = boto3.client("s3", endpoint_url=f"http://{s3_server['endpoint']}",
+                          aws_access_key_id=s3_server["access_key"],
+                          aws_secret_access_key=s3_server["secret_key"], region_name="us-east-1")
+    name = f"lbt-{uuid.uuid4().hex[:12]}"
+    client.create_bucket(Bucket=name)
+    yield name
+
+
+@pytest.fixture(params=["file", "s3"])
+def store_spec(request, tmp_path):
+    """A store spec (as in LABBOOK_STORES) of each protocol: a folder under ``tmp_path``, or a
+    fresh bucket on the loopback S3 server (key prefix ``lab/data``)."""
+    if request.param == "file":
+        location = tmp_path / "store"
+        location.mkdir()
+        return {"protocol": "file", "location": str(location)}
+    server = request.getfixturevalue("s3_server")
+    return {"protocol": "s3", "endpoint": server["endpoint"], "bucket": request.getfixturevalue("s3_bucket"),
+            "location": "lab/data", "access_key": server["access_key"],
+            "secret_key": server["secret_key"], "secure": False}
+
+
+@pytest.fixture
+def stores_conn(dj_params, store_spec):
+    """A LabBook connection whose store ``main`` (also the default) is ``store_spec``."""
+    from pipeline_core import datamodel as dm
+
+    conn = dm.connect(dj_params["host"], dj_params["user"], dj_params["password"],
+                      port=int(dj_params["port"]), stores={"default": "main", "main": store_spec})
+    yield conn
+    conn.close()

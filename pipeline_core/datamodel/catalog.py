@@ -223,7 +223,7 @@ def _build_table(info: dict, lineages: dict, catalog: Catalog) -> TableInfo:
             default=default, default_is_expression=is_expr, comment=comment,
             codec=codec, store=store, is_blob=is_blob,
             lineage=lineages.get((database, table, col["name"])),
-            autoincrement="auto_increment" in (col["extra"] or "").lower()))
+            autoincrement="auto_increment" in (col["extra"] or "").lower(), database=database))
     # primary key order is the PRIMARY constraint's order, which may differ from columns
     order = {name: i for i, name in enumerate(info["primary"])}
     attributes.sort(key=lambda a: (0, order[a.name]) if a.in_key else (1, 0))

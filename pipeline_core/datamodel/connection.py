@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import re
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import pymysql
 
 from . import errors
+from .stores.config import StoreConfig
 
 #: sql_mode DataJoint sets on connect (spec §12.8).
 SQL_MODE = ("NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,STRICT_ALL_TABLES,"
@@ -69,6 +70,8 @@ class Connection:
         user, password: credentials.
         port: TCP port (default 3306; overridden by ``host:port``).
         connect_timeout: seconds.
+        stores: the object stores values may be kept in, as DataJoint's ``stores``
+            setting (spec §5.1); available as :attr:`stores` (a ``StoreConfig``).
 
     The connection is in autocommit mode; :meth:`transaction` opens
     ``START TRANSACTION WITH CONSISTENT SNAPSHOT`` (spec §12.8). Not thread-safe: use
@@ -76,10 +79,11 @@ class Connection:
 
     Raises:
         LostConnectionError / AccessError: the server cannot be reached or refuses.
+        StoreError: ``stores`` is not a valid store configuration.
     """
 
     def __init__(self, host: str, user: str, password: str = "", port: int = 3306,
-                 connect_timeout: int = 10):
+                 connect_timeout: int = 10, stores: Mapping[str, Any] | None = None):
         if ":" in host:
             host, port_text = host.rsplit(":", 1)
             port = int(port_text)
@@ -87,6 +91,8 @@ class Connection:
         self._password = password
         self._connect_timeout = connect_timeout
         self._in_transaction = False
+        self._on_rollback: list[Callable[[], Any]] = []
+        self.stores = StoreConfig(stores)
         self._conn = self._open()
         self.catalog = None  # set by the catalog module on first use (lazy, see catalog.py)
         self.make_tables: frozenset[str] = frozenset()  # tables whose make() is running
@@ -163,13 +169,29 @@ class Connection:
         """Commit the open transaction."""
         self.query("COMMIT")
         self._in_transaction = False
+        self._on_rollback = []
 
     def rollback(self) -> None:
-        """Roll back the open transaction (no-op if none is open)."""
+        """Roll back the open transaction (no-op if none is open), then run the callbacks
+        registered with :meth:`on_rollback`."""
         try:
             self.query("ROLLBACK")
         finally:
             self._in_transaction = False
+            callbacks, self._on_rollback = self._on_rollback, []
+            for callback in callbacks:
+                callback()
+
+    def on_rollback(self, callback: Callable[[], Any]) -> None:
+        """Call ``callback()`` if the open transaction is rolled back (not if it commits):
+        used to remove objects uploaded for rows that were not committed (spec §5.1).
+
+        Raises:
+            TransactionError: no transaction is open.
+        """
+        if not self._in_transaction:
+            raise errors.TransactionError("on_rollback needs an open transaction")
+        self._on_rollback.append(callback)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator["Connection"]:
@@ -204,6 +226,8 @@ class Connection:
             return False
 
 
-def connect(host: str, user: str, password: str = "", port: int = 3306) -> Connection:
-    """Open a :class:`Connection` (DataJoint's ``dj.conn`` equivalent, spec §12.8)."""
-    return Connection(host, user, password, port)
+def connect(host: str, user: str, password: str = "", port: int = 3306,
+            stores: Mapping[str, Any] | None = None) -> Connection:
+    """Open a :class:`Connection` (DataJoint's ``dj.conn`` equivalent, spec §12.8), with
+    the object stores of ``stores`` (spec §5.1)."""
+    return Connection(host, user, password, port, stores=stores)

@@ -152,25 +152,30 @@ class QueryExpression:
         return self._derive(ProjNode(self._node, tuple(mapping), heading))
 
     # --- fetching (implemented in fetch.py) ------------------------------------------
-    def to_dicts(self, order_by=None, limit=None, offset=None, *, decode=True) -> list[dict]:
-        """All rows as dicts in heading order; values decoded (blobs unpacked, spec §4)."""
+    def to_dicts(self, order_by=None, limit=None, offset=None, *, decode=True,
+                 download_path=None, lazy=False) -> list[dict]:
+        """All rows as dicts in heading order; values decoded (blobs unpacked, spec §4;
+        stored values per ``download_path``/``lazy``, see :func:`.fetch.to_dicts`)."""
         from .fetch import to_dicts
-        return to_dicts(self, order_by=order_by, limit=limit, offset=offset, decode=decode)
+        return to_dicts(self, order_by=order_by, limit=limit, offset=offset, decode=decode,
+                        download_path=download_path, lazy=lazy)
 
-    def fetch(self, *attributes: str, as_dict: bool = False, order_by=None, limit=None):
+    def fetch(self, *attributes: str, as_dict: bool = False, order_by=None, limit=None,
+              download_path=None, lazy=False):
         """Rows as a list of dicts (``as_dict``) or, with attribute names, a list of
         value lists per attribute (one list if one name), as DataJoint's ``fetch``."""
         from .fetch import fetch
-        return fetch(self, *attributes, as_dict=as_dict, order_by=order_by, limit=limit)
+        return fetch(self, *attributes, as_dict=as_dict, order_by=order_by, limit=limit,
+                     download_path=download_path, lazy=lazy)
 
-    def fetch1(self, *attributes: str):
+    def fetch1(self, *attributes: str, download_path=None, lazy=False):
         """The single row as a dict, or the given attributes' values.
 
         Raises:
             QueryError: the expression does not have exactly one row.
         """
         from .fetch import fetch1
-        return fetch1(self, *attributes)
+        return fetch1(self, *attributes, download_path=download_path, lazy=lazy)
 
     def keys(self, order_by=None, limit=None) -> list[dict]:
         """Primary-key dicts of all rows."""

@@ -2,36 +2,68 @@
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
+
 from .errors import QueryError
 from .sql.compiler import compile_select
 from .sql.dml import count_sql, exists_sql
+from .sql import stores as stores_sql
+from .stores.decode import ReadContext, legacy_needs
 from .values import decode as decode_value
 
 
 def to_dicts(expr, order_by=None, limit=None, offset=None, *, decode: bool = True,
-             attributes=None) -> list[dict]:
+             attributes=None, download_path=None, lazy: bool = False) -> list[dict]:
     """Rows of ``expr`` as dicts (heading order), decoded unless ``decode=False``.
 
     Args:
         order_by: ``"KEY"``, ``"attr [DESC]"`` or a list of those.
         limit, offset: paging (offset only with limit).
         attributes: subset of attribute names to fetch (default all).
+        download_path: folder to save attachments, ``<object@>`` and ``<filepath@>``
+            values into (their local paths are returned); default: keep them as
+            ``Attachment`` / ``ObjectRef`` values (spec §5.5).
+        lazy: ``<blob@store>`` and ``<hash@store>`` values come back as ``BlobRef`` (read on
+            ``.load()``), stored attachments are read on first access.
+    Raises:
+        StoreError: a stored value cannot be read (names the attribute).
     """
     sql, params = compile_select(expr, order_by=order_by, limit=limit, offset=offset,
                                  attributes=attributes)
     rows = expr.connection.query(sql, params, as_dict=True).fetchall()
     if not decode:
         return list(rows)
-    heading = expr.heading
-    return [{name: decode_value(heading[name], value) for name, value in row.items()} for row in rows]
+    return decode_rows(expr.connection, expr.heading, rows, download_path=download_path, lazy=lazy,
+                       table=getattr(expr, "full_table_name", None))
 
 
-def fetch(expr, *attributes: str, as_dict: bool = False, order_by=None, limit=None):
-    """DataJoint-style fetch: all rows as dicts, or per-attribute value lists."""
+def decode_rows(conn, heading, rows, *, download_path=None, lazy: bool = False,
+                table: str | None = None) -> list[dict]:
+    """Decode fetched rows (dicts of raw column values) with ``conn``'s stores; the
+    ``~external_<store>`` entries 0.14 references need are read in one query per store.
+    ``table`` (full name) is named in errors; a query's rows are called "query"."""
+    context = ReadContext(conn.stores, Path(download_path) if download_path else None, lazy)
+    for (database, store), hashes in legacy_needs(heading, rows).items():
+        hashes = sorted(hashes)
+        result = conn.query(stores_sql.select_external_rows(database, store, len(hashes)),
+                            [h.bytes for h in hashes], as_dict=True).fetchall()
+        context.external_rows[(database, store)] = {uuid.UUID(bytes=bytes(r["hash"])): r for r in result}
+    label = table or "query"
+    return [{name: decode_value(heading[name], value, label, context) for name, value in row.items()}
+            for row in rows]
+
+
+def fetch(expr, *attributes: str, as_dict: bool = False, order_by=None, limit=None,
+          download_path=None, lazy: bool = False):
+    """DataJoint-style fetch: all rows as dicts, or per-attribute value lists
+    (``download_path`` and ``lazy`` as in :func:`to_dicts`)."""
+    options = {"download_path": download_path, "lazy": lazy}
     if not attributes:
-        return to_dicts(expr, order_by=order_by, limit=limit)
+        return to_dicts(expr, order_by=order_by, limit=limit, **options)
     names = [n for a in attributes for n in (expr.heading.primary_key if a == "KEY" else [a])]
-    rows = to_dicts(expr, order_by=order_by, limit=limit, attributes=list(dict.fromkeys(names)))
+    rows = to_dicts(expr, order_by=order_by, limit=limit, attributes=list(dict.fromkeys(names)),
+                    **options)
     if as_dict:
         return rows
     if attributes == ("KEY",):
@@ -40,13 +72,15 @@ def fetch(expr, *attributes: str, as_dict: bool = False, order_by=None, limit=No
     return columns[0] if len(columns) == 1 else columns
 
 
-def fetch1(expr, *attributes: str):
-    """The single row of ``expr`` (as dict, or the named values).
+def fetch1(expr, *attributes: str, download_path=None, lazy: bool = False):
+    """The single row of ``expr`` (as dict, or the named values); ``download_path`` and
+    ``lazy`` as in :func:`to_dicts`.
 
     Raises:
         QueryError: zero or several rows.
     """
-    rows = to_dicts(expr, limit=2, attributes=list(attributes) or None)
+    rows = to_dicts(expr, limit=2, attributes=list(attributes) or None,
+                    download_path=download_path, lazy=lazy)
     if len(rows) != 1:
         raise QueryError(f"fetch1 requires exactly one row, found {'none' if not rows else 'more'}")
     row = rows[0]

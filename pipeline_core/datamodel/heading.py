@@ -44,6 +44,8 @@ class Attribute:
             column in a legacy 0.14 database.
         lineage: ``db.table.attribute`` where the value originates (spec §7), or None.
         autoincrement: the column is ``auto_increment``.
+        database: the database of the table the column belongs to (set by introspection;
+            locates the ``~external_<store>`` table of a 0.14 reference, spec §11).
     """
 
     name: str
@@ -59,6 +61,7 @@ class Attribute:
     is_blob: bool = False
     lineage: str | None = None
     autoincrement: bool = False
+    database: str | None = None
 
     @property
     def base_type(self) -> str:

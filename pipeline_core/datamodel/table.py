@@ -12,7 +12,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from . import values as value_codec
+from . import write
 from .catalog import catalog_of
 from .errors import DataJointError, MissingAttributeError, UnknownAttributeError
 from .expression import QueryExpression, RestrictNode, TableNode
@@ -128,12 +128,22 @@ class Table(QueryExpression):
                 raise MissingAttributeError(
                     f"{table}: attribute `{attr.name}` is required and has no default",
                     table=table, attribute=attr.name)
-        encoded = [[value_codec.encode(heading[f], row[f], table) for f in fields] for row in dicts]
         conn = self._connection_
-        own_transaction = len(encoded) > chunk_size and not conn.in_transaction
+        uploads = None
+        if any(write.is_stored(heading[f]) for f in fields):
+            uploads = write.upload_log(conn)
+            if skip_duplicates:  # rows already present: upload nothing for them
+                dicts = self._new_rows(dicts)
+                if not dicts:
+                    return 0
+        own_transaction = len(dicts) > chunk_size and not conn.in_transaction
         if own_transaction:
             conn.start_transaction()
+        if uploads is not None and conn.in_transaction:
+            conn.on_rollback(uploads.discard)
         try:
+            encoded = write.encode_rows(conn, self.database, self.table_name, heading, fields,
+                                        dicts, uploads)
             count = 0
             for start in range(0, len(encoded), chunk_size):
                 sql, params = dml.insert(table, fields, encoded[start:start + chunk_size],
@@ -142,11 +152,23 @@ class Table(QueryExpression):
                 count += conn.query(sql, params, table=table).rowcount
         except BaseException:
             if own_transaction:
-                conn.rollback()
+                conn.rollback()  # discards the uploads
+            elif uploads is not None and not conn.in_transaction:
+                uploads.discard()
             raise
         if own_transaction:
             conn.commit()
         return count
+
+    def _new_rows(self, rows: list[dict]) -> list[dict]:
+        """The rows whose primary key is not in the table yet (all rows when the key is
+        not complete)."""
+        key_names = self.heading.primary_key
+        if not key_names or any(k not in rows[0] for k in key_names):
+            return rows
+        keys = [{k: row[k] for k in key_names} for row in rows]
+        present = {tuple(k[n] for n in key_names) for k in (self & keys).keys()}
+        return [row for row, key in zip(rows, keys) if tuple(key[n] for n in key_names) not in present]
 
     def insert1(self, row: Any, **kwargs) -> int:
         """Insert one row; see :meth:`insert`."""
@@ -190,12 +212,23 @@ class Table(QueryExpression):
         if len(self & key) != 1:
             raise DataJointError(f"{table}: update can only be applied to one existing entry",
                                  table=table)
-        updates = {k: value_codec.encode(heading[k], v, table) for k, v in row.items()
-                   if k not in key}
-        if updates:
-            enc_key = {k: value_codec.encode(heading[k], v, table) for k, v in key.items()}
-            sql, params = dml.update_row(table, updates, enc_key)
-            self._connection_.query(sql, params, table=table)
+        names = [k for k in row if k not in key]
+        if not names:
+            return
+        conn = self._connection_
+        uploads = write.upload_log(conn) if any(write.is_stored(heading[k]) for k in names) else None
+        if uploads is not None and conn.in_transaction:
+            conn.on_rollback(uploads.discard)
+        try:
+            (values,) = write.encode_rows(conn, self.database, self.table_name, heading,
+                                          list(key) + names, [row], uploads)
+            enc_key = dict(zip(key, values[:len(key)]))
+            sql, params = dml.update_row(table, dict(zip(names, values[len(key):])), enc_key)
+            conn.query(sql, params, table=table)
+        except BaseException:
+            if uploads is not None and not conn.in_transaction:
+                uploads.discard()
+            raise
 
     def delete_quick(self) -> int:
         """Delete the rows of this (restricted) table without cascading; returns the count.

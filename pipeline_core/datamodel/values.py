@@ -18,6 +18,9 @@ import numpy as np
 from .codecs import blob
 from .errors import DataJointError, InvalidValueError
 from .heading import Attribute
+from .stores.config import StoreError
+from .stores.decode import ReadContext, decode_legacy, decode_stored, deliver_attachment, split_attachment
+from .stores.encode import attachment_bytes
 
 #: Marker returned by :func:`encode` for "send SQL DEFAULT" (None, NaN, '' numerics).
 DEFAULT = object()
@@ -27,10 +30,10 @@ _INT_TYPES = ("int8", "int16", "int32", "int64", "tinyint", "smallint", "mediumi
 _FLOAT_TYPES = ("float32", "float64", "float", "double", "real", "decimal", "numeric")
 
 
-def _unsupported(attr: Attribute, table: str | None) -> DataJointError:
+def _stored_elsewhere(attr: Attribute, table: str | None) -> DataJointError:
     return DataJointError(
-        f"{table or 'table'}: attribute `{attr.name}` uses {attr.type}, whose values need an "
-        "object store; stores are not configured in this version", table=table, attribute=attr.name)
+        f"{table or 'table'}: attribute `{attr.name}` ({attr.type}) holds store metadata; its "
+        "values are written by insert (and cannot restrict a query)", table=table, attribute=attr.name)
 
 
 def encode(attr: Attribute, value: Any, table: str | None = None) -> Any:
@@ -47,8 +50,10 @@ def encode(attr: Attribute, value: Any, table: str | None = None) -> Any:
     try:
         if attr.is_blob or (attr.codec == "blob" and attr.store is None):
             return blob.pack(value)
+        if attr.codec == "attach" and attr.store is None:
+            return attachment_bytes(value)
         if attr.codec is not None:
-            raise _unsupported(attr, table)
+            raise _stored_elsewhere(attr, table)
         if attr.is_uuid:
             return (value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))).bytes
         if attr.type in ("json", "jsonb"):
@@ -83,15 +88,21 @@ def encode(attr: Attribute, value: Any, table: str | None = None) -> Any:
             f"of type {attr.type}: {exc or 'wrong type'}", table=table, attribute=attr.name) from None
 
 
-def decode(attr: Attribute, raw: Any, table: str | None = None) -> Any:
+def decode(attr: Attribute, raw: Any, table: str | None = None,
+           context: ReadContext | None = None) -> Any:
     """Decode one fetched value for ``attr`` (blobs unpacked, uuid and json parsed).
 
     Legacy (0.14) unmarked blob columns that do not hold a DataJoint blob are returned as
-    raw bytes, and 0.14 external references as the ``uuid.UUID`` hash that keys
-    ``~external_<store>`` (spec §11).
+    raw bytes (spec §11). Attachments come back as :class:`~.stores.refs.Attachment`
+    (or a saved file's path with ``context.download_path``). Stored values (2.x
+    ``<codec@store>`` JSON and 0.14 ``~external`` references) are read through
+    ``context`` (:func:`.stores.decode.decode_stored` / ``decode_legacy``); without a
+    context they come back undecoded: the metadata dict, or the 0.14 hash as a UUID.
 
     Raises:
         DataJointError: the stored value cannot be decoded (names the attribute).
+        StoreError: a store is missing, unreachable, or the object is missing or corrupt
+            (names the attribute).
     """
     if raw is None:
         return None
@@ -103,11 +114,22 @@ def decode(attr: Attribute, raw: Any, table: str | None = None) -> Any:
                 if attr.codec is None:  # legacy unmarked blob holding raw bytes
                     return bytes(raw)
                 raise
-        if attr.is_uuid or attr.is_legacy_reference:
+        if attr.is_legacy_reference:
+            digest = uuid.UUID(bytes=bytes(raw))
+            return digest if context is None else decode_legacy(attr, digest, context)
+        if attr.is_uuid:
             return uuid.UUID(bytes=bytes(raw))
+        if attr.store is not None:
+            return json.loads(raw) if context is None else decode_stored(attr.codec, attr.store, raw, context)
+        if attr.codec == "attach":
+            attachment = split_attachment(bytes(raw))
+            return attachment if context is None else deliver_attachment(attachment, context)
         if attr.is_json:
             return json.loads(raw)
         return raw
+    except StoreError as exc:
+        raise StoreError(f"{table or 'table'}: attribute `{attr.name}` ({attr.type}): {exc}",
+                         table=table, attribute=attr.name) from exc
     except (ValueError, TypeError) as exc:
         raise DataJointError(f"{table or 'table'}: cannot decode the value of `{attr.name}` "
                              f"({attr.type}): {exc}", table=table, attribute=attr.name) from None

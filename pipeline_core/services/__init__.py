@@ -24,6 +24,7 @@ from .entry import EntryError, Problem, insert_entry, parent_keys
 from .populate import (DEFAULT_PIPELINES, NoMakeError, clear_errors, enqueue_populate,
                        error_traceback, has_make, make_class, pipeline_classes, pipeline_specs,
                        populate, populate_status)
+from .stores import collect_garbage
 
 __all__ = [
     "NotFoundError", "begin_request", "check_schema", "connection", "resolve_table",
@@ -32,5 +33,5 @@ __all__ = [
     "schema_tables", "table_page", "EntryError", "Problem", "insert_entry", "parent_keys",
     "DEFAULT_PIPELINES", "NoMakeError", "clear_errors", "enqueue_populate", "error_traceback",
     "has_make", "make_class", "pipeline_classes", "pipeline_specs", "populate",
-    "populate_status",
+    "populate_status", "collect_garbage",
 ]

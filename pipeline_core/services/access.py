@@ -3,6 +3,7 @@ schemas (``settings.LABBOOK_SCHEMA_PREFIX``) and their tables."""
 
 from __future__ import annotations
 
+import json
 import threading
 
 from django.conf import settings
@@ -25,12 +26,15 @@ def connection() -> dm.Connection:
         LostConnectionError / AccessError: the pipeline server cannot be reached.
     """
     params = settings.LABBOOK_PIPELINE_DB
-    key = (params["host"], int(params["port"]), params["user"], params["password"])
+    stores = settings.LABBOOK_STORES
+    key = (params["host"], int(params["port"]), params["user"], params["password"],
+           json.dumps(stores, sort_keys=True))
     conn = getattr(_local, "connection", None)
     if conn is None or getattr(_local, "connection_key", None) != key:
         if conn is not None:
             conn.close()
-        conn = dm.connect(params["host"], params["user"], params["password"], port=int(params["port"]))
+        conn = dm.connect(params["host"], params["user"], params["password"], port=int(params["port"]),
+                          stores=stores)
         _local.connection, _local.connection_key, _local.registry = conn, key, {}
     return conn
 
@@ -60,13 +64,19 @@ def _django_databases() -> set[str]:
     return {connections[alias].settings_dict.get("NAME") for alias in connections}
 
 
+def prefixed_databases() -> list[str]:
+    """Every database whose name starts with the prefix (Django's excluded), whether or
+    not it holds DataJoint tables yet."""
+    prefix = schema_prefix()
+    return [n for n in _server_schemas(refresh=True)
+            if n.startswith(prefix) and n not in _django_databases()]
+
+
 def visible_schemas() -> list[str]:
     """Names of the pipeline schemas shown to users, ordered by name: those starting with
     the prefix that hold DataJoint tables (or a ``~lineage`` table), Django's excluded."""
     conn = connection()
-    prefix = schema_prefix()
-    names = [n for n in _server_schemas(refresh=True)
-             if n.startswith(prefix) and n not in _django_databases()]
+    names = prefixed_databases()
     catalog = catalog_of(conn)
     catalog.load(names)
     return [n for n in names if "~lineage" in catalog.hidden_tables(n)

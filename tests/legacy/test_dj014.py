@@ -27,12 +27,14 @@ in UTC and the server shows them in its own time zone.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from pipeline_core import datamodel as dm
 from pipeline_core.datamodel.catalog import catalog_of
+from pipeline_core.datamodel.stores import Attachment, ObjectRef, StoreError
 
 from .make_dj014_dump import column_value
 
@@ -77,6 +79,8 @@ def substitute(obj, old: str, new: str):
 def in_table_value(value, attr: dict):
     """JSON form of a value LabBook fetched, in the form the expectations use."""
     if attr["is_attachment"]:
+        if isinstance(value, Attachment):
+            return {"__attach__": value.name, "hex": value.contents.hex()}
         if isinstance(value, (bytes, bytearray, memoryview)):
             name, sep, contents = bytes(value).partition(b"\0")
             assert sep, f"in-table attachment without a file name: {bytes(value)[:40]!r}"
@@ -94,6 +98,22 @@ def stored_elsewhere(attr: dict) -> bool:
 @pytest.fixture(scope="module")
 def db(legacy014_db) -> str:
     return legacy014_db
+
+
+@pytest.fixture(scope="module")
+def stores_conn(tmp_path_factory, dj_params, db):
+    """A connection whose stores hold the fixture's external objects where 0.14 put them:
+    ``extstore`` objects under ``{location}/{database}/`` (spec §11), ``fpstore`` files under
+    ``{location}/``."""
+    root = tmp_path_factory.mktemp("stores014")
+    shutil.copytree(Path(__file__).resolve().parent / "stores" / "extstore", root / "extstore" / db)
+    shutil.copytree(Path(__file__).resolve().parent / "stores" / "fpstore", root / "fpstore")
+    conn = dm.connect(dj_params["host"], dj_params["user"], dj_params["password"],
+                      port=int(dj_params["port"]), stores={
+                          "extstore": {"protocol": "file", "location": str(root / "extstore")},
+                          "fpstore": {"protocol": "file", "location": str(root / "fpstore")}})
+    yield conn
+    conn.close()
 
 
 @pytest.fixture(scope="module")
@@ -275,14 +295,67 @@ def test_foreign_key_column_types_come_from_parents(infos, name):
 
 
 @pytest.mark.parametrize("name", VISIBLE)
-def test_values_equal_what_014_fetched(dm_conn, db, name):
+def test_values_equal_what_014_fetched(stores_conn, db, name):
     """``FreeTable.to_dicts()`` decodes unmarked blobs, ``:uuid:`` columns, in-table
-    attachments and native types to what 0.14 fetched (columns needing stores skipped)."""
+    attachments and native types to what 0.14 fetched (stored values: next test)."""
     exp = EXPECTED["tables"][name]
-    rows = dm.FreeTable(dm_conn, f"`{db}`.`{name}`").to_dicts(order_by="KEY")
+    rows = dm.FreeTable(stores_conn, f"`{db}`.`{name}`").to_dicts(order_by="KEY")
     got = [{k: in_table_value(v, exp["attributes"][k]) for k, v in row.items()
             if not stored_elsewhere(exp["attributes"][k])} for row in rows]
     assert got == exp["rows"]
+
+
+EXTERNAL = [(name, i) for name, t in EXPECTED["tables"].items() for i in range(len(t["external_values"]))]
+
+
+def test_fixture_has_external_values():
+    kinds = {k for _, t in EXPECTED["tables"].items() for e in t["external_values"] for k in e["values"]}
+    assert len(EXTERNAL) >= 3 and {"ext", "att_ext", "fp"} <= kinds
+
+
+@pytest.mark.parametrize("name,index", EXTERNAL)
+def test_external_values_equal_what_014_fetched(stores_conn, db, name, index, tmp_path):
+    """External blobs, external attachments and filepaths are read through
+    ``~external_<store>`` from the 0.14 layout (spec §11), equal to what 0.14 fetched."""
+    entry = EXPECTED["tables"][name]["external_values"][index]
+    attrs = EXPECTED["tables"][name]["attributes"]
+    table = dm.FreeTable(stores_conn, f"`{db}`.`{name}`") & entry["key"]
+    row = table.fetch1()
+    raw = table.to_dicts(decode=False)[0]
+    for column, want in entry["values"].items():
+        assert bytes(raw[column]).hex() == want["hash_hex"]
+        value = row[column]
+        if attrs[column]["is_attachment"]:
+            assert isinstance(value, Attachment)
+            assert (value.name, value.contents.hex()) == (want["file_name"], want["hex"])
+        elif attrs[column]["is_filepath"]:
+            assert isinstance(value, ObjectRef)
+            assert (Path(value.path).name, value.read().hex()) == (want["file_name"], want["hex"])
+        else:
+            assert column_value(value, True) == want["value"]
+    # download_path: attachments and files saved there, their paths returned
+    saved = table.fetch1(download_path=tmp_path)
+    for column, want in entry["values"].items():
+        if "file_name" in want:
+            assert Path(saved[column]).parent == tmp_path
+            assert Path(saved[column]).read_bytes().hex() == want["hex"]
+
+
+def test_external_value_errors_name_the_attribute(stores_conn, dm_conn, db, tmp_path):
+    """No store configured, or a missing object: a StoreError naming table and attribute."""
+    key = EXPECTED["tables"]["session"]["external_values"][0]["key"]
+    with pytest.raises(StoreError, match=r"session`: attribute `ext` .*not configured"):
+        (dm.FreeTable(dm_conn, f"`{db}`.`session`") & key).fetch1()
+    location = Path(stores_conn.stores.spec("extstore").location)
+    victim = next(p for p in (location / db).rglob("*") if p.is_file() and "." not in p.name)
+    moved = tmp_path / "moved"
+    shutil.move(victim, moved)
+    try:
+        rows = dm.FreeTable(stores_conn, f"`{db}`.`session`").proj("ext")
+        with pytest.raises(StoreError, match=r"attribute `ext` .*missing object"):
+            rows.to_dicts()
+    finally:
+        shutil.move(moved, victim)
 
 
 @pytest.mark.parametrize("name", HIDDEN)

@@ -9,6 +9,9 @@
 * ``inspect SCHEMA [SCHEMA ...] [--format json|text]`` prints the introspection of any
   DataJoint (2.x or 0.14) schemas on the server: one JSON document, or each table's
   ``describe()``.
+* ``gc STORE [--dry-run] [--schema SCHEMA ...]`` lists the objects of a store (from
+  ``LABBOOK_STORES``) that no row references and, without ``--dry-run``, deletes them.
+  Only the visible schemas (or those named) are examined; other databases' objects stay.
 
 SCHEMA may be given with or without the prefix; TABLE as a class name (``Detection``,
 ``Session.Trial``) or a table name (``__detection``).
@@ -29,7 +32,7 @@ class Command(BaseCommand):
     """Declare the demo, populate a table, or show its jobs."""
 
     help = ("Pipelines: `demo [--populate]`, `populate SCHEMA TABLE`, `jobs SCHEMA TABLE`, "
-            "`inspect SCHEMA [SCHEMA ...] [--format json|text]`.")
+            "`inspect SCHEMA [SCHEMA ...] [--format json|text]`, `gc STORE [--dry-run]`.")
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
@@ -44,6 +47,11 @@ class Command(BaseCommand):
         inspect.add_argument("schemas", nargs="+")
         inspect.add_argument("--format", choices=("json", "text"), default="json")
         inspect.add_argument("--no-counts", action="store_true", help="skip exact row counts")
+        gc = sub.add_parser("gc", help="list (and delete) objects of a store no row references")
+        gc.add_argument("store")
+        gc.add_argument("--dry-run", action="store_true", help="only list, delete nothing")
+        gc.add_argument("--schema", action="append", dest="gc_schemas", metavar="SCHEMA",
+                        help="examine only this schema (repeatable)")
 
     def handle(self, *args, **options):
         try:
@@ -56,6 +64,8 @@ class Command(BaseCommand):
                     self.stdout.write(json.dumps(report, indent=2, default=str))
                 else:
                     self.stdout.write(services.describe_schemas(options["schemas"]))
+            elif options["action"] == "gc":
+                self.gc(options["store"], options["dry_run"], options["gc_schemas"])
             elif options["action"] == "populate":
                 self.populate(services.resolve_table(options["schema"], options["table"]).full_name)
             else:
@@ -91,6 +101,19 @@ class Command(BaseCommand):
                           f"in {seconds:.1f} s")
         for message in result["errors"]:
             self.stderr.write(f"  error: {message}")
+
+    def gc(self, store: str, dry_run: bool, schemas: list[str] | None) -> None:
+        """Print the unreferenced objects of a store; delete them unless ``dry_run``."""
+        report = services.collect_garbage(store, dry_run=dry_run, schemas=schemas)
+        for path, size in report.orphans:
+            self.stdout.write(f"{size:>12}  {path}")
+        verb = "would delete" if dry_run else "deleted"
+        count = len(report.orphans) if dry_run else report.deleted
+        self.stdout.write(
+            f"store {report.store}: {report.stored} objects in {len(report.databases)} schemas, "
+            f"{report.referenced} referenced, {len(report.orphans)} unreferenced "
+            f"({report.orphan_bytes} bytes); {verb} {count}; {report.outside} objects of other "
+            "databases left alone")
 
     def jobs(self, info) -> None:
         """Print progress and job status counts."""

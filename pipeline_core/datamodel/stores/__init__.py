@@ -1,0 +1,7 @@
+"""Object stores: configuration, file and S3 access, stored-value codecs, lazy references,
+clean-up of failed writes and garbage collection (spec §5, §11)."""
+
+from .config import StoreConfig, StoreError, StoreSpec
+from .refs import Attachment, BlobRef, NpyRef, ObjectRef
+
+__all__ = ["StoreConfig", "StoreError", "StoreSpec", "Attachment", "BlobRef", "NpyRef", "ObjectRef"]

@@ -1,0 +1,67 @@
+"""Which stored objects rows reference (spec §5): for cleaning up after a failed write
+and for garbage collection."""
+
+from __future__ import annotations
+
+import json
+from typing import Iterable, Iterator
+
+from ..catalog import catalog_of
+from ..sql import stores as sql
+from .config import StoreError
+from .uploads import Upload
+
+#: Codec -> addressing of its objects (spec §5.2–5.4); filepath objects are never written.
+ADDRESSING = {"blob": "hash", "attach": "hash", "hash": "hash", "object": "schema",
+              "npy": "schema", "filepath": "filepath"}
+
+
+def stored_columns(conn, database: str, store: str) -> Iterator[tuple[str, str, str]]:
+    """``(table name, column, addressing)`` of the 2.x columns of ``database`` whose
+    declared store is ``store`` (``<codec@>`` columns count for the default store)."""
+    for info in catalog_of(conn).tables(database):
+        for attr in info.heading:
+            if attr.store is None or attr.is_legacy_reference or attr.codec not in ADDRESSING:
+                continue
+            try:
+                resolved = conn.stores.resolve(attr.store, filepath=attr.codec == "filepath")
+            except StoreError:
+                resolved = attr.store
+            if resolved == store:
+                yield info.table_name, attr.name, ADDRESSING[attr.codec]
+
+
+def is_referenced(conn, upload: Upload) -> bool:
+    """True if a committed row of ``upload.database`` names ``upload.path`` in a column
+    of the same store and addressing."""
+    for table, column, addressing in stored_columns(conn, upload.database, upload.store):
+        if addressing == upload.addressing and conn.query(
+                sql.path_is_referenced(upload.database, table, column), [upload.path]).fetchone():
+            return True
+    return False
+
+
+def referenced_paths(conn, databases: Iterable[str], store: str) -> set[str]:
+    """Every object path the rows of ``databases`` reference in ``store`` (hash- and
+    schema-addressed), read from the column JSON.
+
+    Raises:
+        StoreError: a column holds text that is not JSON metadata (nothing may be
+            deleted on a partial picture).
+    """
+    paths: set[str] = set()
+    for database in databases:
+        for table, column, addressing in stored_columns(conn, database, store):
+            if addressing == "filepath":
+                continue
+            cursor = conn.query(sql.select_column_json(database, table, column))
+            for (raw,) in cursor:
+                try:
+                    metadata = json.loads(raw)
+                    path = metadata["path"]
+                except (ValueError, TypeError, KeyError):
+                    raise StoreError(f"`{database}`.`{table}`.`{column}` holds a value that is not "
+                                     f"store metadata: {str(raw)[:80]!r}") from None
+                if metadata.get("store") in (None, "", store):
+                    paths.add(path)
+    return paths

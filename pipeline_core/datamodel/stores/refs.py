@@ -1,0 +1,248 @@
+"""Lazy handles on stored values: nothing is read from a store until asked (spec §5.3–5.5).
+
+* :class:`ObjectRef` — ``<object@s>`` and ``<filepath@s>`` values (file or folder);
+* :class:`NpyRef` — ``<npy@s>`` values: shape and dtype from the metadata, array on demand;
+* :class:`BlobRef` — a ``<blob@s>`` value fetched with ``lazy=True``;
+* :class:`Attachment` — an ``<attach>`` / ``<attach@s>`` value: file name and contents.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+from typing import IO, Any, Callable, Iterator
+
+import numpy as np
+
+from .config import StoreError
+
+
+def unique_download_path(folder: Path, name: str, contents: bytes) -> Path:
+    """Where to write ``contents`` named ``name`` in ``folder`` (spec §5.5): the name itself,
+    or ``stem_1.ext``, ``stem_2.ext``… when a different file already has that name; a
+    file with identical contents is reused."""
+    folder.mkdir(parents=True, exist_ok=True)
+    candidate = folder / name
+    stem, suffix = Path(name).stem, Path(name).suffix
+    counter = 1
+    while candidate.exists() and candidate.read_bytes() != contents:
+        candidate = folder / f"{stem}_{counter}{suffix}"
+        counter += 1
+    return candidate
+
+
+def _safe_name(name: str) -> str:
+    """The final component of an attachment name (never a path outside the folder)."""
+    name = Path(name.replace("\\", "/")).name
+    if name in ("", ".", ".."):
+        raise StoreError(f"invalid attachment file name {name!r}")
+    return name
+
+
+class Attachment:
+    """An attached file: ``name`` and ``contents`` (bytes).
+
+    Args:
+        name, contents: the file name stored with the attachment and its bytes; both None
+            with ``loader``, a zero-argument callable returning ``(name, contents)`` that is
+            called on first access (a lazy attachment in a store).
+        size: byte count of the stored value, when known without loading.
+    """
+
+    def __init__(self, name: str | None = None, contents: bytes | None = None, *,
+                 size: int | None = None, loader: Callable[[], tuple[str, bytes]] | None = None):
+        if (name is None or contents is None) and loader is None:
+            raise ValueError("an Attachment needs a name and contents, or a loader")
+        self._name, self._contents, self._loader = name, contents, loader
+        self.size = len(contents) if contents is not None else size
+
+    def _load(self) -> None:
+        self._name, self._contents = self._loader()
+        self.size = len(self._contents)
+
+    @property
+    def name(self) -> str:
+        """The file name (read from the store on first access of a lazy attachment)."""
+        if self._name is None:
+            self._load()
+        return self._name
+
+    @property
+    def contents(self) -> bytes:
+        """The file's bytes (read from the store on first access of a lazy attachment)."""
+        if self._contents is None:
+            self._load()
+        return self._contents
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._contents is not None
+
+    def save(self, folder: str | Path) -> Path:
+        """Write the file into ``folder`` (DataJoint's collision rule, spec §5.5); returns its path."""
+        contents = self.contents
+        target = unique_download_path(Path(folder), _safe_name(self.name), contents)
+        if not target.exists():
+            target.write_bytes(contents)
+        return target
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Attachment) and self.name == other.name
+                and self.contents == other.contents)
+
+    __hash__ = None  # mutable (loads lazily): not hashable
+
+    def __repr__(self) -> str:
+        name = self._name if self._name is not None else "(not loaded)"
+        return f"Attachment({name!r}, {self.size} bytes)"
+
+
+class ObjectRef:
+    """A file or folder in a store, from its column metadata (spec §5.3, §5.4).
+
+    Attributes:
+        path: store-relative path; store: store name; size: bytes (None for folders of
+        unknown size); is_dir; ext: file suffix or None; item_count: files in a folder;
+        timestamp: ISO time of the upload; metadata: the column's JSON as a dict.
+    """
+
+    def __init__(self, metadata: dict, backend):
+        self.metadata = metadata
+        self._backend = backend
+        self.path: str = metadata["path"]
+        self.store: str | None = metadata.get("store")
+        self.size: int | None = metadata.get("size")
+        self.is_dir: bool = bool(metadata.get("is_dir", False))
+        self.ext: str | None = metadata.get("ext")
+        self.item_count: int | None = metadata.get("item_count")
+        self.timestamp: str | None = metadata.get("timestamp")
+
+    def _sub(self, subpath: str | None) -> str:
+        return f"{self.path}/{subpath.strip('/')}" if subpath else self.path
+
+    def read(self, subpath: str | None = None) -> bytes:
+        """The bytes of the file (or of ``subpath`` inside a folder).
+
+        Raises:
+            StoreError: the object is missing or is a folder.
+        """
+        return self._backend.get(self._sub(subpath))
+
+    def open(self, subpath: str | None = None) -> IO[bytes]:
+        """A binary file object reading the file (or ``subpath`` of a folder) as a stream."""
+        return self._backend.open(self._sub(subpath))
+
+    def listdir(self, subpath: str = "") -> list[str]:
+        """Names directly inside the folder (or its ``subpath``)."""
+        return self._backend.listdir(self._sub(subpath or None))
+
+    def walk(self) -> Iterator[tuple[str, int]]:
+        """``(path relative to this folder, size)`` of every file in it."""
+        for relative, size in self._backend.walk(self.path):
+            yield relative[len(self.path) + 1:], size
+
+    def exists(self, subpath: str | None = None) -> bool:
+        return self._backend.exists(self._sub(subpath))
+
+    def download(self, destination: str | Path, subpath: str | None = None) -> Path:
+        """Copy the file or folder into folder ``destination``; returns the local path."""
+        source = self._sub(subpath)
+        return self._backend.download(source, Path(destination) / Path(source).name)
+
+    def verify(self) -> bool:
+        """True if the object exists with the recorded size (files) or item count (folders)."""
+        if self.is_dir:
+            if not self._backend.is_dir(self.path):
+                return False
+            return self.item_count is None or sum(1 for _ in self.walk()) == self.item_count
+        try:
+            return self.size is None or self._backend.size(self.path) == self.size
+        except StoreError:
+            return False
+
+    def __repr__(self) -> str:
+        kind = "folder" if self.is_dir else "file"
+        return f"ObjectRef({self.store}:{self.path}, {kind}, {self.size} bytes)"
+
+
+class NpyRef:
+    """An ``<npy@s>`` array: ``shape``, ``dtype``, ``ndim``, ``nbytes`` from the metadata;
+    :meth:`load` reads it (spec §5.3). ``np.asarray(ref)`` and ``ref[i]`` load it."""
+
+    def __init__(self, metadata: dict, backend):
+        self.metadata = metadata
+        self._backend = backend
+        self._array: np.ndarray | None = None
+        self.path: str = metadata["path"]
+        self.store: str | None = metadata.get("store")
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.metadata["shape"])
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.metadata["dtype"])
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return math.prod(self.shape) * self.dtype.itemsize
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._array is not None
+
+    def load(self, mmap_mode: str | None = None) -> np.ndarray:
+        """The array (cached). ``mmap_mode`` maps the file of a ``file`` store instead.
+
+        Raises:
+            StoreError: the object is missing. ValueError: it is not a .npy file.
+        """
+        if mmap_mode is not None and hasattr(self._backend, "full_path"):
+            return np.load(self._backend.full_path(self.path), mmap_mode=mmap_mode, allow_pickle=False)
+        if self._array is None:
+            self._array = np.load(io.BytesIO(self._backend.get(self.path)), allow_pickle=False)
+        return self._array
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.load()
+        return array.astype(dtype) if dtype is not None else array
+
+    def __getitem__(self, index):
+        return self.load()[index]
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d array")
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        return f"NpyRef(shape={self.shape}, dtype={self.dtype}, {'loaded' if self.is_loaded else 'not loaded'})"
+
+
+class BlobRef:
+    """A ``<blob@s>`` value not yet read: ``size`` (stored bytes), ``store``, ``path``;
+    :meth:`load` reads, verifies the hash and unpacks it (spec §5.2)."""
+
+    def __init__(self, metadata: dict, loader: Callable[[], Any]):
+        self.metadata = metadata
+        self.path: str = metadata["path"]
+        self.store: str | None = metadata.get("store")
+        self.size: int | None = metadata.get("size")
+        self._loader = loader
+        self._value: Any = None
+        self._loaded = False
+
+    def load(self) -> Any:
+        """The unpacked value (cached)."""
+        if not self._loaded:
+            self._value, self._loaded = self._loader(), True
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"BlobRef({self.store}:{self.path}, {self.size} bytes)"

@@ -1,0 +1,262 @@
+"""Stored values on a file store and on an S3 store (loopback moto server): every codec
+written and read back, the column JSON and object paths of spec §5, lazy references and
+downloads, no objects left by failed writes, and garbage collection."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from pipeline_core import datamodel as dm
+from pipeline_core.datamodel.codecs import blob
+from pipeline_core.datamodel.stores import Attachment, BlobRef, NpyRef, ObjectRef, StoreError
+from pipeline_core.datamodel.stores.addressing import content_hash
+from pipeline_core.datamodel.stores.gc import collect
+
+pytestmark = pytest.mark.integration
+
+
+def objects(conn, store="main") -> dict[str, int]:
+    """Every object in the store: path -> size."""
+    return dict(conn.stores.backend(store).walk(""))
+
+
+@pytest.fixture
+def lab(stores_conn, new_db):
+    schema = dm.Schema(new_db("store"), connection=stores_conn)
+
+    @schema
+    class Recording(dm.Manual):
+        definition = """
+        rec_id: int32
+        ---
+        signal=null: <blob@main>
+        default_store=null: <blob@>
+        inline_file=null: <attach>
+        stored_file=null: <attach@main>
+        raw=null: <hash@main>
+        obj=null: <object@main>
+        arr=null: <npy@main>
+        fp=null: <filepath@main>
+        """
+
+    @schema
+    class Note(dm.Manual):
+        definition = """
+        -> Recording
+        note_id: int16
+        ---
+        data: <blob@main>
+        """
+
+    return schema, Recording, Note
+
+
+def test_every_codec_round_trips(lab, stores_conn, tmp_path):
+    schema, recording, _ = lab
+    source = tmp_path / "notes.txt"
+    source.write_bytes(b"field notes\n")
+    folder = tmp_path / "scan"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.bin").write_bytes(b"\x01\x02")
+    (folder / "sub" / "b.bin").write_bytes(b"\x03")
+    backend = stores_conn.stores.backend("main")
+    backend.put("raw/session1.dat", b"recorded elsewhere")
+    signal = np.random.default_rng(1).standard_normal((50, 40))
+    recording.insert1(dict(rec_id=1, signal=signal, default_store={"a": [1, 2]},
+                           inline_file=str(source), stored_file=str(source), raw=b"raw bytes",
+                           obj=str(folder), arr=np.arange(6, dtype="int16").reshape(2, 3),
+                           fp="raw/session1.dat"))
+    recording.insert1(dict(rec_id=2, obj=("csv", b"t,v\n0,1\n")))
+    row = (recording & {"rec_id": 1}).fetch1()
+    assert np.array_equal(row["signal"], signal)
+    assert row["default_store"] == {"a": [1, 2]}
+    assert isinstance(row["inline_file"], Attachment) and row["inline_file"].name == "notes.txt"
+    assert row["inline_file"].contents == row["stored_file"].contents == b"field notes\n"
+    assert row["raw"] == b"raw bytes"
+    assert isinstance(row["obj"], ObjectRef) and row["obj"].is_dir and row["obj"].item_count == 2
+    assert sorted(row["obj"].walk()) == [("a.bin", 2), ("sub/b.bin", 1)]
+    assert row["obj"].read("sub/b.bin") == b"\x03" and row["obj"].verify()
+    assert isinstance(row["arr"], NpyRef) and row["arr"].shape == (2, 3) and row["arr"].dtype == "int16"
+    assert np.array_equal(np.asarray(row["arr"]), np.arange(6).reshape(2, 3))
+    assert isinstance(row["fp"], ObjectRef) and row["fp"].read() == b"recorded elsewhere"
+    other = (recording & {"rec_id": 2}).fetch1("obj")
+    assert other.read() == b"t,v\n0,1\n" and other.ext == "csv" and other.size == 8
+    assert (recording & {"rec_id": 2}).fetch1("signal") is None
+
+
+def test_column_json_follows_datajoint(lab, stores_conn, store_spec):
+    """Hash-addressed: ``{hash, path, schema, store, size}`` with ``_hash/{db}/{hash}``;
+    schema-addressed: ``_schema/{db}/{table}/{k=v}/{attr}_{token}{ext}`` (spec §5.2, §5.3)."""
+    schema, recording, _ = lab
+    db = schema.database
+    recording.insert1(dict(rec_id=7, signal=np.arange(3.0), raw=b"raw bytes",
+                           arr=np.zeros(4), obj=b"1234"))
+    raw = (recording & {"rec_id": 7}).to_dicts(decode=False)[0]
+    packed = blob.pack(np.arange(3.0))
+    assert raw["signal"] == json.dumps({"hash": content_hash(packed), "path": f"_hash/{db}/{content_hash(packed)}",
+                                        "schema": db, "store": "main", "size": len(packed)})
+    assert json.loads(raw["raw"])["hash"] == "unwli6dqh5hkrs4def2rgayp5m"  # spec §5.2 vector
+    npy = json.loads(raw["arr"])
+    assert re.fullmatch(rf"_schema/{db}/recording/rec_id=7/arr_[A-Za-z0-9_-]{{8}}\.npy", npy["path"])
+    assert (npy["dtype"], npy["shape"], npy["store"]) == ("float64", [4], "main")
+    obj = json.loads(raw["obj"])
+    assert list(obj) == ["path", "store", "size", "ext", "is_dir", "item_count", "timestamp"]
+    assert re.fullmatch(rf"_schema/{db}/recording/rec_id=7/obj_[A-Za-z0-9_-]{{8}}", obj["path"])
+    stored = objects(stores_conn)
+    assert stored[f"_hash/{db}/{content_hash(packed)}"] == len(packed)
+    assert stored[npy["path"]] > 0 and stored[obj["path"]] == 4
+    if store_spec["protocol"] == "file":
+        from pathlib import Path
+        assert (Path(store_spec["location"]) / obj["path"]).read_bytes() == b"1234"
+
+
+def test_identical_values_are_stored_once(lab, stores_conn):
+    schema, recording, note = lab
+    recording.insert([dict(rec_id=i, signal=np.ones(300)) for i in range(3)])
+    note.insert([dict(rec_id=0, note_id=i, data=np.ones(300)) for i in range(3)])
+    assert len([p for p in objects(stores_conn) if p.startswith("_hash/")]) == 1
+
+
+def test_lazy_fetch_reads_nothing_until_load(lab, stores_conn, tmp_path):
+    schema, recording, _ = lab
+    source = tmp_path / "big.bin"
+    source.write_bytes(b"x" * 5000)
+    recording.insert1(dict(rec_id=1, signal=np.arange(1000.0), stored_file=str(source)))
+    row = (recording & {"rec_id": 1}).fetch1(lazy=True)
+    assert isinstance(row["signal"], BlobRef) and row["signal"].size > 0
+    assert not row["stored_file"].is_loaded
+    for path in list(objects(stores_conn)):  # the store goes away: refs still made, loads fail
+        stores_conn.stores.backend("main").delete(path)
+    row = (recording & {"rec_id": 1}).fetch1(lazy=True)
+    with pytest.raises(StoreError, match="missing object"):
+        row["signal"].load()
+    with pytest.raises(StoreError, match=r"recording`: attribute `signal`.*missing object"):
+        (recording & {"rec_id": 1}).fetch1()
+
+
+def test_download_path_saves_attachments_and_objects(lab, tmp_path):
+    schema, recording, _ = lab
+    source = tmp_path / "in" / "notes.txt"
+    source.parent.mkdir()
+    source.write_bytes(b"v1")
+    recording.insert1(dict(rec_id=1, inline_file=str(source), stored_file=str(source),
+                           obj=("dat", b"object bytes")))
+    source.write_bytes(b"v2")
+    recording.insert1(dict(rec_id=2, stored_file=str(source)))
+    out = tmp_path / "out"
+    first = (recording & {"rec_id": 1}).fetch1(download_path=out)
+    second = (recording & {"rec_id": 2}).fetch1("stored_file", download_path=out)
+    assert first["inline_file"] == first["stored_file"] == str(out / "notes.txt")
+    assert second == str(out / "notes_1.txt")  # same name, other contents (spec §5.5)
+    assert (out / "notes_1.txt").read_bytes() == b"v2"
+    assert open(first["obj"], "rb").read() == b"object bytes"
+
+
+def test_failed_insert_leaves_no_objects(lab, stores_conn, tmp_path):
+    schema, recording, note = lab
+    recording.insert1(dict(rec_id=1, signal=np.arange(5.0)))
+    before = objects(stores_conn)
+    with pytest.raises(dm.IntegrityError):  # the second row has no parent
+        note.insert([dict(rec_id=1, note_id=1, data=np.arange(5.0)),  # already stored: kept
+                     dict(rec_id=1, note_id=2, data=np.arange(7.0)),
+                     dict(rec_id=99, note_id=3, data=np.arange(9.0))])
+    with pytest.raises(dm.DuplicateError):
+        recording.insert1(dict(rec_id=1, arr=np.ones(3), obj=b"x", raw=b"new"))
+    with pytest.raises(dm.InvalidValueError, match="`arr`"):  # fails after uploading `raw`
+        recording.insert1(dict(rec_id=2, raw=b"uploaded first", arr="not an array"))
+    assert objects(stores_conn) == before
+    assert np.array_equal((recording & {"rec_id": 1}).fetch1("signal"), np.arange(5.0))
+
+
+def test_rolled_back_transaction_leaves_no_objects(lab, stores_conn):
+    schema, recording, note = lab
+    recording.insert1(dict(rec_id=1))
+    before = objects(stores_conn)
+    with pytest.raises(RuntimeError):
+        with stores_conn.transaction():
+            note.insert1(dict(rec_id=1, note_id=1, data=np.arange(11.0)))
+            recording.insert1(dict(rec_id=2, obj=b"abc", arr=np.ones(2)))
+            assert len(objects(stores_conn)) == len(before) + 3
+            raise RuntimeError("make failed")
+    assert objects(stores_conn) == before
+    with stores_conn.transaction():
+        note.insert1(dict(rec_id=1, note_id=1, data=np.arange(11.0)))
+    assert len(objects(stores_conn)) == len(before) + 1
+
+
+def test_skip_duplicates_uploads_nothing_for_existing_rows(lab, stores_conn):
+    schema, recording, _ = lab
+    recording.insert1(dict(rec_id=1, obj=b"first"))
+    before = objects(stores_conn)
+    recording.insert([dict(rec_id=1, obj=b"second")], skip_duplicates=True)
+    assert objects(stores_conn) == before
+    assert (recording & {"rec_id": 1}).fetch1("obj").read() == b"first"
+
+
+def test_update1_writes_the_new_object(lab, stores_conn):
+    schema, recording, _ = lab
+    recording.insert1(dict(rec_id=1, signal=np.arange(3.0)))
+    recording.update1(dict(rec_id=1, signal=np.arange(4.0)))
+    assert np.array_equal((recording & {"rec_id": 1}).fetch1("signal"), np.arange(4.0))
+
+
+def test_gc_lists_and_removes_unreferenced_objects(lab, stores_conn):
+    schema, recording, note = lab
+    recording.insert([dict(rec_id=1, signal=np.arange(3.0), obj=b"keep", arr=np.ones(3)),
+                      dict(rec_id=2, signal=np.arange(4.0), obj=b"drop", arr=np.ones(4))])
+    note.insert1(dict(rec_id=1, note_id=1, data=np.arange(3.0)))  # shares rec 1's blob
+    dropped = json.loads((recording & {"rec_id": 2}).to_dicts(decode=False)[0]["obj"])["path"]
+    (recording & {"rec_id": 2}).delete_quick()
+    report = collect(stores_conn, "main", [schema.database], dry_run=True)
+    orphans = {path for path, _ in report.orphans}
+    assert dropped in orphans and len(orphans) == 3  # blob, object, npy of row 2
+    assert report.deleted == 0 and len(objects(stores_conn)) == 6
+    report = collect(stores_conn, "main", [schema.database], dry_run=False)
+    assert report.deleted == 3 and len(objects(stores_conn)) == 3
+    row = (recording & {"rec_id": 1}).fetch1()
+    assert row["obj"].read() == b"keep" and np.array_equal(row["arr"].load(), np.ones(3))
+    assert collect(stores_conn, "main", [schema.database]).orphans == []
+
+
+def test_gc_leaves_other_databases_alone(lab, stores_conn):
+    schema, recording, _ = lab
+    stores_conn.stores.backend("main").put("_hash/another_db/aaaaaaaaaaaaaaaaaaaaaaaaaa", b"x")
+    report = collect(stores_conn, "main", [schema.database], dry_run=False)
+    assert report.outside == 1 and report.deleted == 0
+    assert "_hash/another_db/aaaaaaaaaaaaaaaaaaaaaaaaaa" in objects(stores_conn)
+
+
+def test_corrupt_object_is_reported(lab, stores_conn):
+    schema, recording, _ = lab
+    recording.insert1(dict(rec_id=1, signal=np.arange(3.0)))
+    path = json.loads(recording.to_dicts(decode=False)[0]["signal"])["path"]
+    stores_conn.stores.backend("main").put(path, b"tampered")
+    with pytest.raises(StoreError, match="Hash mismatch"):
+        recording.fetch1("signal")
+
+
+def test_errors_name_table_attribute_and_reason(lab, stores_conn, dj_params, tmp_path):
+    schema, recording, _ = lab
+    with pytest.raises(StoreError, match=r"`fp` .*reserved section '_hash'"):
+        recording.insert1(dict(rec_id=1, fp="_hash/x"))
+    with pytest.raises(StoreError, match=r"`fp` .*file not found in store 'main': raw/none"):
+        recording.insert1(dict(rec_id=1, fp="raw/none"))
+    with pytest.raises(dm.InvalidValueError, match=r"recording`: invalid value for attribute `raw`.*bytes"):
+        recording.insert1(dict(rec_id=1, raw="text"))
+    with pytest.raises(StoreError, match=r"`stored_file` .*attachment file not found"):
+        recording.insert1(dict(rec_id=1, stored_file=str(tmp_path / "none")))
+    assert len(recording) == 0
+    bare = dm.connect(dj_params["host"], dj_params["user"], dj_params["password"], port=int(dj_params["port"]))
+    try:
+        table = dm.FreeTable(bare, recording.full_table_name)
+        with pytest.raises(StoreError, match=r"`signal` .*Storage 'main' is requested but not configured"):
+            table.insert1(dict(rec_id=1, signal=np.ones(2)))
+        recording.insert1(dict(rec_id=1, signal=np.ones(2)))
+        with pytest.raises(StoreError, match=r"recording`: attribute `signal`.*not configured"):
+            table.fetch1()
+    finally:
+        bare.close()
