@@ -9,3 +9,6 @@ class PipelineCoreConfig(AppConfig):
     name = "pipeline_core"
     verbose_name = "LabBook pipelines"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401 - registers the system checks

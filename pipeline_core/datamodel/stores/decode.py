@@ -77,6 +77,20 @@ def _verified(data: bytes, expected: str, path: str) -> bytes:
     return data
 
 
+class _Backend:
+    """A store's backend, looked up on first use: references can be made (and shown)
+    without the store being reachable or even configured; reading them raises then."""
+
+    def __init__(self, stores: StoreConfig, name: str | None, filepath: bool):
+        self._args, self._backend = (stores, name, filepath), None
+
+    def __getattr__(self, attribute: str):
+        if self._backend is None:
+            stores, name, filepath = self._args
+            self._backend = stores.backend(name, filepath=filepath)
+        return getattr(self._backend, attribute)
+
+
 def decode_stored(codec: str, store: str | None, raw: Any, context: ReadContext) -> Any:
     """Decode the column JSON of a 2.x ``<codec@store>`` attribute (spec §5).
 
@@ -89,9 +103,7 @@ def decode_stored(codec: str, store: str | None, raw: Any, context: ReadContext)
         StoreError: the store is not configured, the object is missing or corrupt.
     """
     metadata = json.loads(raw) if isinstance(raw, (str, bytes, bytearray)) else dict(raw)
-    name = metadata.get("store") or store
-    is_filepath = codec == "filepath"
-    backend = context.stores.backend(name, filepath=is_filepath)
+    backend = _Backend(context.stores, metadata.get("store") or store, codec == "filepath")
     path = metadata["path"]
     if codec in ("blob", "hash", "attach"):
         def read() -> bytes:
@@ -127,30 +139,36 @@ def legacy_needs(heading, rows) -> dict[tuple[str, str], set[uuid.UUID]]:
 def decode_legacy(attr, digest: uuid.UUID, context: ReadContext) -> Any:
     """Read the value a 0.14 ``binary(16)`` reference points to (spec §11).
 
-    ``blob@s`` -> the unpacked value (MD5 re-checked); ``attach@s`` -> an Attachment (or
-    downloaded path); ``filepath@s`` -> an :class:`ObjectRef` on the file (or downloaded path).
+    ``blob@s`` -> the unpacked value (MD5 re-checked; a :class:`BlobRef` when lazy);
+    ``attach@s`` -> an Attachment (read on first access when lazy) or downloaded path;
+    ``filepath@s`` -> an :class:`ObjectRef` on the file (or downloaded path).
 
     Raises:
         StoreError: store not configured, ``~external_<store>`` has no row for the hash,
-            the object is missing, or its contents do not match the hash.
+            the object is missing, or its contents do not match the hash (when lazy: on load).
     """
-    spec = context.stores.spec(attr.store)
-    backend = context.stores.backend(attr.store)
-    if attr.codec == "blob":
-        path = legacy_path(attr.database, digest, spec)
+    backend = _Backend(context.stores, attr.store, False)
+
+    def read(name: str | None = None) -> tuple[str, bytes]:
+        path = legacy_path(attr.database, digest, context.stores.spec(attr.store), name)
         data = backend.get(path)
-        _check_md5(data, digest, path)
-        return blob.unpack(data)
+        _check_md5(name.encode() + b"\0" + data if name else data, digest, path)
+        return path, data
+
+    if attr.codec == "blob":
+        def load() -> Any:
+            return blob.unpack(read()[1])
+        return BlobRef({"path": None, "store": attr.store}, load) if context.lazy else load()
     row = context.external_rows.get((attr.database, attr.store), {}).get(digest)
     if row is None:
         raise StoreError(f"`{attr.database}`.`~external_{attr.store}` has no entry {digest.hex} "
                          f"(referenced by `{attr.name}`)")
     if attr.codec == "attach":
         name = row["attachment_name"]
-        path = legacy_path(attr.database, digest, spec, name)
-        contents = backend.get(path)
-        _check_md5(name.encode() + b"\0" + contents, digest, path)
-        return deliver_attachment(Attachment(name, contents=contents), context)
+        attachment = Attachment(name=name, size=row["size"], loader=lambda: (name, read(name)[1]))
+        if not context.lazy:
+            attachment.contents  # read now: errors belong to the fetch
+        return deliver_attachment(attachment, context)
     ref = ObjectRef({"path": row["filepath"], "store": attr.store, "size": row["size"],
                      "is_dir": False}, backend)
     return str(ref.download(context.download_path)) if context.download_path else ref

@@ -44,21 +44,22 @@ class Attachment:
     """An attached file: ``name`` and ``contents`` (bytes).
 
     Args:
-        name, contents: the file name stored with the attachment and its bytes; both None
-            with ``loader``, a zero-argument callable returning ``(name, contents)`` that is
-            called on first access (a lazy attachment in a store).
+        name, contents: the file name stored with the attachment and its bytes; without
+            ``contents``, ``loader`` is a zero-argument callable returning ``(name,
+            contents)``, called on first access (a lazy attachment in a store).
         size: byte count of the stored value, when known without loading.
     """
 
     def __init__(self, name: str | None = None, contents: bytes | None = None, *,
                  size: int | None = None, loader: Callable[[], tuple[str, bytes]] | None = None):
-        if (name is None or contents is None) and loader is None:
-            raise ValueError("an Attachment needs a name and contents, or a loader")
+        if contents is None and loader is None:
+            raise ValueError("an Attachment needs contents or a loader")
         self._name, self._contents, self._loader = name, contents, loader
         self.size = len(contents) if contents is not None else size
 
     def _load(self) -> None:
-        self._name, self._contents = self._loader()
+        name, self._contents = self._loader()
+        self._name = self._name or name
         self.size = len(self._contents)
 
     @property
@@ -231,7 +232,7 @@ class BlobRef:
 
     def __init__(self, metadata: dict, loader: Callable[[], Any]):
         self.metadata = metadata
-        self.path: str = metadata["path"]
+        self.path: str | None = metadata.get("path")
         self.store: str | None = metadata.get("store")
         self.size: int | None = metadata.get("size")
         self._loader = loader
