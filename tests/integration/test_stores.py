@@ -260,3 +260,53 @@ def test_errors_name_table_attribute_and_reason(lab, stores_conn, dj_params, tmp
             table.fetch1()
     finally:
         bare.close()
+
+
+# --- generated values -----------------------------------------------------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+file_names = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="/\\\0"),
+                     min_size=1, max_size=40).filter(lambda n: n not in (".", ".."))
+npy_arrays = hnp.arrays(st.sampled_from(["bool", "int8", "uint16", "int64", "float32", "float64",
+                                         "complex128", "<U3", "S2", "M8[s]"]),
+                        hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4))
+blob_values = st.recursive(
+    st.one_of(st.none(), st.integers(-2**60, 2**60), st.floats(allow_nan=False), st.text(max_size=8),
+              st.binary(max_size=8), hnp.arrays("float64", hnp.array_shapes(max_dims=2, max_side=30))),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)),
+    max_leaves=6)
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(map(_same, a, b))
+    return a == b
+
+
+@pytest.mark.parametrize("store_spec", ["file"], indirect=True)
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_generated_values_round_trip(lab, data):
+    """Random blobs, attachments (any file name), raw bytes and npy arrays come back equal."""
+    schema, recording, _ = lab
+    value = data.draw(blob_values)
+    name, contents = data.draw(file_names), data.draw(st.binary(max_size=300))
+    raw, array = data.draw(st.binary(max_size=300)), data.draw(npy_arrays)
+    recording.insert1(dict(rec_id=1, signal=value, stored_file=Attachment(name, contents),
+                           inline_file=Attachment(name, contents), raw=raw, arr=array))
+    try:
+        row = recording.fetch1()
+        assert _same(row["signal"], value) or (value is None and row["signal"] is None)
+        assert row["stored_file"] == row["inline_file"] == Attachment(name, contents)
+        assert row["raw"] == raw
+        loaded = row["arr"].load()
+        assert loaded.dtype == array.dtype and loaded.shape == array.shape
+        assert np.array_equal(loaded, array, equal_nan=array.dtype.kind in "fc")
+    finally:
+        recording.delete_quick()
