@@ -310,3 +310,33 @@ def test_generated_values_round_trip(lab, data):
         assert np.array_equal(loaded, array, equal_nan=array.dtype.kind in "fc")
     finally:
         recording.delete_quick()
+
+
+def test_failing_make_leaves_no_objects(stores_conn, new_db):
+    """make() runs in a transaction: when it fails after inserting stored values, its
+    objects go with its rows (spec §6.5)."""
+    schema = dm.Schema(new_db("mk"), connection=stores_conn)
+
+    @schema
+    class Source(dm.Lookup):
+        definition = """
+        n: int32
+        """
+        contents = [(1,), (2,), (3,)]
+
+    @schema
+    class Result(dm.Computed):
+        definition = """
+        -> Source
+        ---
+        trace: <blob@main>
+        """
+
+        def make(self, key):
+            self.insert1(dict(key, trace=np.full(100, key["n"], dtype=float)))
+            if key["n"] == 2:
+                raise ValueError("make failed after its insert")
+
+    Result.populate(suppress_errors=True)
+    assert sorted(Result.fetch("n")) == [1, 3]
+    assert len(objects(stores_conn)) == 2
