@@ -13,6 +13,10 @@
 Data entry: :func:`parent_keys` offers the keys a foreign key may take, and
 :func:`insert_entry` inserts a master row with its part rows in one transaction, reporting
 every problem as an :class:`EntryError`.
+
+Stored values: pages fetch them lazily (metadata only); :func:`open_download` streams an
+attachment or stored file and :func:`load_value` reads one stored blob or array, both
+raising ``StoreError`` when the store cannot be read.
 """
 
 from .access import (NotFoundError, begin_request, check_schema, connection, resolve_table,
@@ -21,6 +25,8 @@ from .browse import (PAGE_SIZE, TIER_ORDER, dependency_graph, describe_schemas, 
                      inspect_schemas, list_schemas, part_tables, rows_page, schema_tables,
                      table_page)
 from .entry import EntryError, Problem, insert_entry, parent_keys
+from .files import (DOWNLOADABLE_CODECS, Download, NotDownloadableError, is_downloadable,
+                    load_value, open_download)
 from .populate import (DEFAULT_PIPELINES, NoMakeError, clear_errors, enqueue_populate,
                        error_traceback, has_make, make_class, pipeline_classes, pipeline_specs,
                        populate, populate_status)
@@ -31,6 +37,8 @@ __all__ = [
     "schema_prefix", "split_full_name", "table_info", "visible_schemas", "PAGE_SIZE",
     "TIER_ORDER", "dependency_graph", "describe_schemas", "inspect_schemas", "fetch_value", "list_schemas", "part_tables", "rows_page",
     "schema_tables", "table_page", "EntryError", "Problem", "insert_entry", "parent_keys",
+    "DOWNLOADABLE_CODECS", "Download", "NotDownloadableError", "is_downloadable", "load_value",
+    "open_download",
     "DEFAULT_PIPELINES", "NoMakeError", "clear_errors", "enqueue_populate", "error_traceback",
     "has_make", "make_class", "pipeline_classes", "pipeline_specs", "populate",
     "populate_status", "collect_garbage",

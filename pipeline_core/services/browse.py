@@ -85,20 +85,30 @@ def rows_page(schema: str, table: str, after: dict | None = None,
               limit: int = PAGE_SIZE) -> tuple[list[dict], dict | None]:
     """One page of decoded rows ordered by primary key, after the key ``after``.
 
+    Fetched lazily: no store is read. Stored blobs (``<blob@s>``, ``<hash@s>``) come back
+    as ``BlobRef``, stored attachments as ``Attachment`` read only on first access,
+    ``<object@s>``/``<filepath@s>`` as ``ObjectRef`` and ``<npy@s>`` as ``NpyRef`` (all
+    from :mod:`pipeline_core.datamodel.stores`), described by their column metadata.
+
     Returns:
         ``(rows, next_after)``; ``next_after`` is None on the last page.
     Raises:
         QueryError / InvalidValueError: ``after`` is not a key of the table.
     """
     info = table_info(schema, table)
-    return page_after(dm.FreeTable(connection(), info.full_name), after=after, limit=limit)
+    return page_after(dm.FreeTable(connection(), info.full_name), after=after, limit=limit,
+                      lazy=True)
 
 
-def fetch_value(schema: str, table: str, key: dict, attribute: str) -> Any:
-    """The decoded value of ``attribute`` in the row with primary key ``key``.
+def fetch_value(schema: str, table: str, key: dict, attribute: str, *, lazy: bool = False) -> Any:
+    """The decoded value of ``attribute`` in the row with primary key ``key``; with
+    ``lazy``, stored values come back as references without reading the store (as in
+    :func:`rows_page`).
 
     Raises:
-        NotFoundError: no such row; UnknownAttributeError: no such attribute.
+        NotFoundError: no such row; UnknownAttributeError: no such attribute;
+        QueryError: the key lacks a primary-key attribute; StoreError (not lazy): the
+        stored value cannot be read.
     """
     info = table_info(schema, table)
     info.heading[attribute]  # raises UnknownAttributeError naming the attribute
@@ -107,7 +117,8 @@ def fetch_value(schema: str, table: str, key: dict, attribute: str) -> Any:
         raise dm.QueryError(f"{info.full_name}: the row key lacks `{missing[0]}`",
                             table=info.full_name, attribute=missing[0])
     key = {k: key[k] for k in info.heading.primary_key}
-    rows = (dm.FreeTable(connection(), info.full_name) & key).proj(attribute).to_dicts(limit=1)
+    rows = (dm.FreeTable(connection(), info.full_name) & key).proj(attribute).to_dicts(
+        limit=1, lazy=lazy)
     if not rows:
         raise NotFoundError(f"{info.full_name}: no row with key {key}", table=info.full_name)
     return rows[0][attribute]

@@ -77,11 +77,30 @@ def _clean(info: TableInfo, row: dict, problems: list[Problem], table: str | Non
                 except ValueError as exc:
                     raise dm.InvalidValueError(f"invalid JSON for `{attr.name}`: {exc}",
                                                attribute=attr.name) from None
-            encode(attr, value, info.full_name)
+            if attr.store is not None:
+                _check_stored(attr, value, info.full_name)
+            else:
+                encode(attr, value, info.full_name)
         except dm.DataJointError as exc:
             problems.append(Problem(table, index, attr.name, _short(str(exc), info.full_name)))
         clean[attr.name] = value
     return clean
+
+
+def _check_stored(attr, value, table: str) -> None:
+    """Check what can be checked of a value for a stored attribute before anything is
+    written: an ``<attach@store>`` value is an ``Attachment`` or a file path. Other stored
+    values are checked by the insert itself (which removes any object it wrote).
+
+    Raises:
+        InvalidValueError: an attachment of another kind.
+    """
+    from pathlib import Path
+
+    from pipeline_core.datamodel.stores import Attachment
+    if attr.codec == "attach" and not isinstance(value, (Attachment, str, Path)):
+        raise dm.InvalidValueError(f"{table}: `{attr.name}` ({attr.type}) takes an uploaded file, "
+                                   f"not a {type(value).__name__}", table=table, attribute=attr.name)
 
 
 def _refusal(exc: dm.DataJointError, info: TableInfo, key: dict) -> str:
@@ -97,7 +116,9 @@ def insert_entry(schema: str, table: str, row: dict, parts: dict[str, list[dict]
     nothing is inserted when anything is refused. Part rows inherit the master's key.
 
     Args:
-        row: attribute -> value as entered (strings, bool; ``''``/None mean "not given").
+        row: attribute -> value as entered (strings, bool; ``''``/None mean "not given";
+            ``Attachment`` values for ``<attach>`` / ``<attach@store>`` attributes, whose
+            stored objects are removed again when the entry is refused).
         parts: part table name -> part rows (their own attributes only).
     Returns:
         the primary key of the inserted row.

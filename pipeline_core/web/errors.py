@@ -11,6 +11,7 @@ from django.shortcuts import render
 
 from pipeline_core import datamodel as dm
 from pipeline_core import services
+from pipeline_core.datamodel.stores import StoreError
 
 #: (error class, HTTP status, page title), most specific first.
 ERROR_STATUS = (
@@ -18,6 +19,8 @@ ERROR_STATUS = (
     (dm.MissingTableError, 404, "Table not found"),
     (dm.AccessError, 403, "Access denied by the database"),
     (dm.LostConnectionError, 503, "Pipeline database unavailable"),
+    (services.NotDownloadableError, 415, "Not downloadable"),
+    (StoreError, 503, "Stored value unavailable"),
     (services.NoMakeError, 409, "No make() registered"),
     (dm.PopulateError, 409, "Cannot populate"),
     (dm.QueryError, 400, "Bad request"),

@@ -5,6 +5,11 @@ One widget per declared type; a foreign key is ONE dropdown of the parent's exis
 ``attr_map``); a master's part tables are formsets in the same form whose rows inherit
 the master's key. Values are passed on as entered: the data model converts and validates
 them, and its errors are put back beside the fields (:meth:`EntryForms.add_problems`).
+
+``<attach>`` and ``<attach@store>`` attributes are file inputs (the form is then
+multipart); the uploaded file reaches the data model as an ``Attachment``. Other blobs and
+stored values cannot be entered in the browser: when nullable (or with a default) they are
+listed as such and left NULL, when required the table has no entry form (``blockers``).
 """
 
 from __future__ import annotations
@@ -12,9 +17,11 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.core.files.uploadedfile import UploadedFile
 
 from pipeline_core import services
 from pipeline_core.datamodel import DataJointError
+from pipeline_core.datamodel.stores.refs import Attachment
 
 from .keys import decode_key, encode_key, key_label
 
@@ -32,9 +39,16 @@ def enum_values(declared: str) -> list[str]:
     return [v.replace("''", "'") for v in _ENUM_VALUE.findall(declared[declared.index("("):])]
 
 
+def is_file_upload(attr) -> bool:
+    """``<attach>`` and ``<attach@store>`` attributes: entered by uploading a file (not 0.14
+    external references, which LabBook reads but does not write)."""
+    return attr.codec == "attach" and not attr.is_legacy_reference
+
+
 def not_enterable(attr) -> bool:
-    """Blobs, attachments, raw bytes and stored values cannot be typed into a form."""
-    return attr.is_blob or attr.codec is not None or attr.is_bytes
+    """Blobs, raw bytes and stored values other than attachments cannot be entered in a
+    form (attachments are file uploads, see :func:`is_file_upload`)."""
+    return (attr.is_blob or attr.codec is not None or attr.is_bytes) and not is_file_upload(attr)
 
 
 def field_for(attr) -> forms.Field:
@@ -52,6 +66,9 @@ def _field_for(attr) -> forms.Field:
     initial = None if attr.nullable or attr.default_is_expression else attr.default
     kwargs = dict(label=attr.name, help_text=attr.comment, initial=initial)
     placeholder = f"default: {attr.default}" if attr.default_is_expression else None
+    if is_file_upload(attr):  # empty files are valid attachments
+        return forms.FileField(required=required, allow_empty_file=True, label=attr.name,
+                               help_text=attr.comment, widget=forms.FileInput)
     if base == "bool":
         return forms.BooleanField(required=False, label=attr.name, help_text=attr.comment,
                                   initial=str(attr.default).lower() in ("1", "true"))
@@ -103,13 +120,20 @@ class TableForm(forms.Form):
     fk_fields: dict = {}
     attribute_field: dict = {}
     key_fields: set = set()
+    #: ``[(attribute, declared type)]`` that cannot be entered here and are left NULL
+    #: (or to their default).
+    not_entered: list = []
 
     def row(self) -> dict:
-        """The cleaned values by attribute name (foreign keys expanded to their columns)."""
+        """The cleaned values by attribute name (foreign keys expanded to their columns;
+        an uploaded file as an ``Attachment`` named as uploaded)."""
         row = {}
         for name, value in self.cleaned_data.items():
             if name in self.fk_fields:
                 row.update(value or {c: None for c in self.fk_fields[name].columns})
+            elif isinstance(value, UploadedFile):
+                value.seek(0)
+                row[name] = Attachment(name=value.name, contents=value.read())
             else:
                 row[name] = value
         return row
@@ -160,6 +184,7 @@ def form_class_for(info, inherited: frozenset = frozenset()) -> tuple[type[Table
     fields: dict = {}
     fk_fields: dict = {}
     attribute_field: dict = {}
+    not_entered: list = []
     blockers = blockers_of(info, inherited)
     fk_of = {c: fk for fk in info.foreign_keys for c in fk.columns if c not in inherited}
     for attr in info.heading:
@@ -175,9 +200,11 @@ def form_class_for(info, inherited: frozenset = frozenset()) -> tuple[type[Table
         elif not not_enterable(attr):
             fields[attr.name] = field_for(attr)
             attribute_field[attr.name] = attr.name
+        else:
+            not_entered.append((attr.name, attr.type))
     key_fields = {attribute_field[n] for n in info.heading.primary_key if n in attribute_field}
     attrs = dict(fields, table=info, fk_fields=fk_fields, attribute_field=attribute_field,
-                 key_fields=key_fields)
+                 key_fields=key_fields, not_entered=not_entered)
     return type(f"{info.class_name.replace('.', '')}Form", (TableForm,), attrs), blockers
 
 
@@ -200,20 +227,26 @@ def _fk_field(fk, info) -> forms.ChoiceField:
 
 
 class EntryForms:
-    """The master form plus one formset per part table, bound to ``data`` when given."""
+    """The master form plus one formset per part table, bound to ``data`` (and uploaded
+    ``files``, e.g. ``request.FILES``) when given."""
 
-    def __init__(self, info, parts, data=None):
+    def __init__(self, info, parts, data=None, files=None):
         self.info = info
         form_class, self.blockers = form_class_for(info)
-        self.form = form_class(data)
+        self.form = form_class(data, files)
         self.parts = []  # [(part info, formset, blockers)]
         for index, part in enumerate(parts):
             inherited = frozenset(c for fk in part.foreign_keys if fk.parent == info.full_name
                                   for c in fk.columns)
             part_class, part_blockers = form_class_for(part, inherited)
             formset_class = forms.formset_factory(part_class, extra=0 if data is not None else 1)
-            formset = formset_class(data, prefix=f"part{index}") if not part_blockers else None
+            formset = formset_class(data, files, prefix=f"part{index}") if not part_blockers else None
             self.parts.append((part, formset, part_blockers))
+
+    def is_multipart(self) -> bool:
+        """True when a file is uploaded (``enctype="multipart/form-data"`` needed)."""
+        return self.form.is_multipart() or any(fs.empty_form.is_multipart()
+                                               for _, fs, _ in self.parts if fs is not None)
 
     def is_valid(self) -> bool:
         """Django-level validation of every form (required fields, choices)."""

@@ -1,5 +1,11 @@
 """How values look on table pages: short text for scalars and structures, dtype and shape
-for arrays, and PNG thumbnails (made with Pillow) for 2-D arrays and RGB(A) images."""
+for arrays, and PNG thumbnails (made with Pillow) for 2-D arrays and RGB(A) images.
+
+Stored values (fetched lazily) are shown from their metadata only, never read here:
+a stored blob as ``stored blob · 1.2 MB`` with a "load" control, an attachment or stored
+file as its name and size linked to its download, a folder as ``folder · N files · size``
+and an ``<npy@>`` array as ``int16 2×3 · npy`` (with a thumbnail when 2-D numeric).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,11 @@ import decimal
 import io
 import uuid
 
+import posixpath
+
 import numpy as np
+
+from pipeline_core.datamodel.stores import Attachment, BlobRef, NpyRef, ObjectRef
 
 #: Largest side of a thumbnail as displayed in a table cell (CSS pixels).
 CELL_SIZE = 96
@@ -18,11 +28,32 @@ MAX_TEXT = 120
 
 def is_image(value) -> bool:
     """True for numeric 2-D arrays (at least 2x2) and H x W x 3/4 arrays (RGB, RGBA)."""
-    if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf" or value.size == 0:
+    return isinstance(value, np.ndarray) and is_image_shape(value.shape, value.dtype)
+
+
+def is_image_shape(shape: tuple, dtype) -> bool:
+    """:func:`is_image` from an array's shape and dtype alone (e.g. an ``<npy@>`` array's
+    metadata, without reading it)."""
+    if np.dtype(dtype).kind not in "biuf" or not shape or 0 in shape:
         return False
-    if value.ndim == 2:
-        return min(value.shape) >= 2
-    return value.ndim == 3 and value.shape[2] in (3, 4) and min(value.shape[:2]) >= 2
+    if len(shape) == 2:
+        return min(shape) >= 2
+    return len(shape) == 3 and shape[2] in (3, 4) and min(shape[:2]) >= 2
+
+
+def format_size(size: int | None) -> str:
+    """A byte count as people read it, in decimal units: ``512 B``, ``46 kB``, ``1.2 MB``
+    (empty for None)."""
+    if size is None:
+        return ""
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            break
+        value /= 1000
+    if unit == "B":
+        return f"{int(size)} B"
+    return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
 
 
 def _shape(shape: tuple) -> str:
@@ -65,14 +96,23 @@ def display_size(shape: tuple, box: int = CELL_SIZE) -> tuple[int, int]:
     return max(1, round(cols * scale)), max(1, round(rows * scale))
 
 
-def cell(value, thumb_url: str | None = None) -> dict:
-    """What a table cell shows: ``{"kind", "text", "title", "thumb", "width", "height"}``.
+def cell(value, thumb_url: str | None = None, *, load_url: str | None = None,
+         download_url: str | None = None, codec: str | None = None) -> dict:
+    """What a table cell shows: ``{"kind", "text", "title", "thumb", "width", "height",
+    "detail", "href", "load"}`` (keys present as needed).
 
     ``kind`` is ``null``, ``image`` (with ``thumb`` URL and display size), ``blob`` (an
-    array or structure described by type and shape) or ``value``.
+    array or structure described by type and shape), ``value``, or for stored values
+    (see :func:`stored_cell`) ``stored``, ``file``, ``folder`` or ``npy``. ``thumb_url``
+    (``...?key=<token>``; the template adds ``&size=``) is used for images,
+    ``load_url`` for stored blobs, ``download_url`` for attachments and object files;
+    ``codec`` is the attribute's codec (``hash`` values are called bytes, not blobs).
     """
     if value is None:
         return {"kind": "null", "text": "NULL", "title": ""}
+    if isinstance(value, (BlobRef, Attachment, ObjectRef, NpyRef)):
+        return stored_cell(value, thumb_url, load_url=load_url, download_url=download_url,
+                           codec=codec)
     if is_image(value) and thumb_url:
         width, height = display_size(value.shape)
         return {"kind": "image", "text": summary(value), "title": summary(value),
@@ -85,6 +125,52 @@ def cell(value, thumb_url: str | None = None) -> dict:
     if len(shown) > MAX_TEXT:
         shown = shown[:MAX_TEXT - 1] + "…"
     return {"kind": "value", "text": shown, "title": full if full != shown else ""}
+
+
+def _joined(*parts: str) -> str:
+    return " · ".join(p for p in parts if p)
+
+
+def stored_cell(value, thumb_url: str | None = None, *, load_url: str | None = None,
+                download_url: str | None = None, codec: str | None = None) -> dict:
+    """The cell of a stored value made from its metadata alone: no store is read (a lazy
+    attachment's name lives in the store, so it is shown only once known).
+
+    Args:
+        value: a ``BlobRef``, ``Attachment``, ``ObjectRef`` or ``NpyRef``.
+        thumb_url, load_url, download_url, codec: as in :func:`cell`.
+    Returns:
+        ``stored`` (``text``, ``load``), ``file`` (``text`` = name, ``detail`` = size,
+        ``href``), ``folder`` (``text``) or ``npy`` / ``image`` (``text``; ``thumb``,
+        ``width``, ``height`` when 2-D numeric and ``thumb_url`` is given).
+    """
+    if isinstance(value, BlobRef):
+        text = _joined(f"stored {'bytes' if codec == 'hash' else 'blob'}", format_size(value.size))
+        title = f"in store {value.store}" + (f": {value.path}" if value.path else "")
+        return {"kind": "stored", "text": text, "title": title, "load": load_url}
+    if isinstance(value, Attachment):
+        # An inline (or loaded) attachment knows its name; a stored one reads it with the
+        # contents, so only the size recorded in the column is shown (name + contents).
+        name = value.name if value.is_loaded else getattr(value, "_name", None)
+        return {"kind": "file", "text": name or "attachment", "detail": format_size(value.size),
+                "title": f"download {name}" if name else "download the attachment",
+                "href": download_url}
+    if isinstance(value, ObjectRef):
+        title = f"{value.store}:{value.path}" if value.store else value.path
+        if value.is_dir:
+            count = value.item_count
+            files = f"{count} file{'s' if count != 1 else ''}" if count is not None else ""
+            return {"kind": "folder", "text": _joined("folder", files, format_size(value.size)),
+                    "title": title}
+        return {"kind": "file", "text": posixpath.basename(value.path.rstrip("/")) or value.path,
+                "detail": format_size(value.size), "title": title, "href": download_url}
+    text = _joined(f"{value.dtype.name} {_shape(value.shape)}", "npy")
+    title = _joined(text, format_size(value.nbytes))
+    if thumb_url and is_image_shape(value.shape, value.dtype):
+        width, height = display_size(value.shape)
+        return {"kind": "image", "text": text, "title": title, "thumb": thumb_url,
+                "width": width, "height": height}
+    return {"kind": "npy", "text": text, "title": title}
 
 
 def _as_uint8(array: np.ndarray) -> np.ndarray:

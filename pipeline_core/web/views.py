@@ -10,7 +10,7 @@ import hashlib
 import time
 
 from django.contrib import messages
-from django.http import HttpResponse, HttpResponseNotModified
+from django.http import FileResponse, HttpResponse, HttpResponseNotModified
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -67,6 +67,25 @@ def schema(request, schema):
                                            "prefix": prefix})
 
 
+def _value_urls(schema, table, info) -> dict[str, dict[str, str]]:
+    """Attribute -> the URLs (without ``?key=``) its cells may link to: ``thumb_url`` for
+    blobs and ``<npy@>`` arrays, ``load_url`` for stored blobs, ``download_url`` for
+    attachments and stored files."""
+    urls: dict[str, dict[str, str]] = {}
+    for attr in info.heading:
+        args = [schema, table, attr.name]
+        found = {}
+        if attr.is_blob or attr.codec in ("blob", "npy"):
+            found["thumb_url"] = reverse("web:thumbnail", args=args)
+        if attr.codec in ("blob", "hash") and attr.store is not None:
+            found["load_url"] = reverse("web:value", args=args)
+        if services.is_downloadable(attr):
+            found["download_url"] = reverse("web:download", args=args)
+        if found:
+            urls[attr.name] = found
+    return urls
+
+
 def _rows_context(request, schema, table, info) -> dict:
     """Rows of one page (keyset: ``?after=<key token>&page=n``) ready for display."""
     token = request.GET.get("after") or None
@@ -76,13 +95,14 @@ def _rows_context(request, schema, table, info) -> dict:
         page = 1
     rows, next_key = services.rows_page(schema, table, decode_key(token) if token else None)
     names = info.heading.names
-    images = {a.name for a in info.heading if a.is_blob}
-    thumb = {n: reverse("web:thumbnail", args=[schema, table, n]) for n in images}
+    urls = _value_urls(schema, table, info)
     shown = []
     for row in rows:
         key = encode_key({k: row[k] for k in info.heading.primary_key})
-        cells = [previews.cell(row[n], f"{thumb[n]}?key={key}&size=192" if n in images else None)
-                 for n in names]
+        cells = []
+        for name in names:
+            links = {option: f"{url}?key={key}" for option, url in urls.get(name, {}).items()}
+            cells.append(previews.cell(row[name], codec=info.heading[name].codec, **links))
         shown.append(cells)
     base = reverse("web:table", args=[schema, table])  # quoted: lookup names start with '#'
     return {"names": names, "primary_key": info.heading.primary_key, "rows": shown,
@@ -135,8 +155,9 @@ def entry(request, schema, table):
         return _render(request, "entry.html", {"info": info, "refused":
                       f"{info.class_name} is a {info.tier or 'non-DataJoint'} table: rows are "
                       f"entered only into Manual and Lookup tables."}, status=409)
+    posted = request.method == "POST"
     forms = EntryForms(info, services.part_tables(schema, table),
-                       request.POST if request.method == "POST" else None)
+                       request.POST if posted else None, request.FILES if posted else None)
     if request.method == "POST" and not forms.blockers and forms.is_valid():
         try:
             key = services.insert_entry(schema, table, forms.form.row(), forms.part_rows())
@@ -153,13 +174,14 @@ def entry(request, schema, table):
 @require_GET
 @pipeline_view
 def thumbnail(request, schema, table, attribute):
-    """A PNG thumbnail of a 2-D (or RGB) array value, with caching headers."""
+    """A PNG thumbnail of a 2-D (or RGB) array value (a stored blob or ``<npy@>`` array is
+    read from its store), with caching headers."""
     key = decode_key(request.GET.get("key", ""))
     try:
         size = min(max(int(request.GET.get("size", "192")), THUMB_SIZES[0]), THUMB_SIZES[1])
     except ValueError:
         size = 192
-    value = services.fetch_value(schema, table, key, attribute)
+    value = services.load_value(schema, table, key, attribute)
     try:
         png = previews.thumbnail_png(value, size)
     except ValueError as exc:
@@ -171,6 +193,35 @@ def thumbnail(request, schema, table, attribute):
         response = HttpResponse(png, content_type="image/png")
     response["ETag"] = etag
     response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@require_GET
+@pipeline_view
+def stored_value(request, schema, table, attribute):
+    """The cell of a stored value fully read from its store (the "load" control of a
+    stored blob): summary and, for image-like arrays, the thumbnail. htmx swaps it into
+    the cell; a plain request gets it as a small page."""
+    token = request.GET.get("key", "")
+    value = services.load_value(schema, table, decode_key(token), attribute)
+    thumb = reverse("web:thumbnail", args=[schema, table, attribute]) + f"?key={token}"
+    context = {"c": previews.cell(value, thumb), "attribute": attribute,
+               "info": services.table_info(schema, table)}
+    template = "table.html#cell" if getattr(request, "htmx", False) else "table.html#value_page"
+    return _render(request, template, context)
+
+
+@require_GET
+@pipeline_view
+def download(request, schema, table, attribute):
+    """An attachment or stored file as a download (``?key=<token>``, and ``&path=`` for a
+    file inside an ``<object@>`` folder), streamed with its name and length."""
+    key = decode_key(request.GET.get("key", ""))
+    file = services.open_download(schema, table, key, attribute, request.GET.get("path") or None)
+    response = FileResponse(file.stream, as_attachment=True, filename=file.name)
+    if file.size is not None and not response.has_header("Content-Length"):
+        response["Content-Length"] = str(file.size)
+    response["Cache-Control"] = "private, no-store"
     return response
 
 

@@ -102,3 +102,68 @@ def with_failing_pipeline(settings, extra_tables):
     """Register the failing pipeline next to the demo for one test."""
     settings.LABBOOK_PIPELINES = "pipelines.demo:declare,tests.web.failing_pipeline:declare"
     return extra_tables
+
+
+# --------------------------------------------------------------------------------------------
+# stored values (attachments, stored blobs, objects, npy arrays, filepaths)
+# --------------------------------------------------------------------------------------------
+
+
+def declare_stored_tables(conn, database: str) -> types.SimpleNamespace:
+    """Declare, in a new schema ``database``, ``Recording`` (every kind of stored value, all
+    nullable, with part ``Recording.Sheet`` holding a required ``<attach@main>``) and
+    ``Document`` (a required ``<attach@main>``) on ``conn``, whose store ``main`` is used."""
+    schema = dm.Schema(database, connection=conn)
+
+    @schema
+    class Recording(dm.Manual):
+        definition = """
+        # a recording with its files
+        rec_id: int32
+        ---
+        label="": varchar(40)
+        signal=null: <blob@main>
+        inline_file=null: <attach>
+        stored_file=null: <attach@main>
+        raw=null: <hash@main>
+        obj=null: <object@main>
+        folder=null: <object@main>
+        arr=null: <npy@main>
+        fp=null: <filepath@main>
+        """
+
+        class Sheet(dm.Part):
+            definition = """
+            -> master
+            sheet_id: int16
+            ---
+            sheet: <attach@main>
+            """
+
+    @schema
+    class Document(dm.Manual):
+        definition = """
+        doc_id: int32
+        ---
+        file: <attach@main>
+        """
+
+    return types.SimpleNamespace(schema=schema, Recording=Recording, Document=Document)
+
+
+@pytest.fixture
+def web_stores(settings, store_spec):
+    """LABBOOK_STORES for one test: ``store_spec`` (file or S3, see ``store_spec``) as the
+    store ``main``, also the default; the services connection follows the setting."""
+    settings.LABBOOK_STORES = {"default": "main", "main": store_spec}
+    return settings.LABBOOK_STORES
+
+
+@pytest.fixture
+def stored_lab(stores_conn, new_db, web_stores):
+    """A fresh schema of :func:`declare_stored_tables` under the session prefix, bound to
+    ``stores_conn`` (the same store as the web's ``LABBOOK_STORES``). Attribute ``conn``
+    is that connection."""
+    lab = declare_stored_tables(stores_conn, new_db("stored"))
+    lab.conn = stores_conn
+    return lab

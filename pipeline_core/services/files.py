@@ -1,0 +1,151 @@
+"""Stored values for the front doors: downloads of attachments and stored files, and the
+full value of a stored blob or ``<npy@>`` array. The store is read only here, when a
+person asks for one value; table pages show stored values from their metadata
+(:func:`~pipeline_core.services.browse.rows_page` fetches lazily).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import posixpath
+from typing import IO, Any
+
+from pipeline_core import datamodel as dm
+from pipeline_core.datamodel.stores import Attachment, BlobRef, NpyRef, ObjectRef, StoreError
+
+from .access import NotFoundError, table_info
+from .browse import fetch_value
+
+#: Codecs whose values are files that can be downloaded.
+DOWNLOADABLE_CODECS = ("attach", "object", "filepath")
+
+
+class NotDownloadableError(dm.DataJointError):
+    """The attribute does not hold files (e.g. a number, a ``<blob>`` or an ``<npy@>``
+    array): there is nothing to download."""
+
+
+@dataclasses.dataclass
+class Download:
+    """A file to send.
+
+    Attributes:
+        name: file name offered to the browser (final path component, no folders).
+        stream: binary file object positioned at the start; the caller closes it (Django's
+            ``FileResponse`` does).
+        size: length in bytes, or None when unknown without reading.
+    """
+
+    name: str
+    stream: IO[bytes]
+    size: int | None
+
+
+def is_downloadable(attr) -> bool:
+    """True for attributes whose values are files: ``<attach>``, ``<attach@s>``,
+    ``<object@s>`` and ``<filepath@s>``."""
+    return attr.codec in DOWNLOADABLE_CODECS
+
+
+def _where(info, key: dict, attribute: str) -> str:
+    shown = " · ".join(f"{k}={key.get(k)}" for k in info.heading.primary_key)
+    return f"{info.full_name}: attribute `{attribute}` of the row {shown}"
+
+
+def _subpath(where: str, path: str, info, attribute: str) -> str:
+    """A file path inside a folder object, normalised; ``..``, absolute paths refused.
+
+    Raises:
+        QueryError: the path leaves the folder or is empty.
+    """
+    text = path.replace("\\", "/").strip()
+    normal = posixpath.normpath(text) if text else ""
+    if not normal or normal == "." or text.startswith("/") or normal.split("/")[0] == "..":
+        raise dm.QueryError(f"{where}: {path!r} is not a file path inside the folder",
+                            table=info.full_name, attribute=attribute)
+    return normal
+
+
+def open_download(schema: str, table: str, key: dict, attribute: str,
+                  path: str | None = None) -> Download:
+    """Open the file held by ``attribute`` in the row with primary key ``key``: an
+    attachment (inline or in a store), an ``<object@s>`` / ``<filepath@s>`` file, or the
+    file ``path`` (relative, ``/``-separated) inside an ``<object@s>`` folder.
+
+    Attachments are read whole (their file name is stored with the contents); store files
+    are streamed.
+
+    Raises:
+        NotFoundError: no such row, the value is NULL, or ``path`` is not in the folder.
+        NotDownloadableError: the attribute does not hold files.
+        QueryError: ``path`` given for a value that is not a folder, missing for a folder,
+            or leaving the folder; the key lacks a primary-key attribute.
+        UnknownAttributeError: no such attribute.
+        StoreError: the store is not configured, unreachable, or the object is missing.
+    """
+    info = table_info(schema, table)
+    attr = info.heading[attribute]
+    where = _where(info, key, attribute)
+    if not is_downloadable(attr):
+        raise NotDownloadableError(f"{info.full_name}: attribute `{attribute}` ({attr.type}) does "
+                                   "not hold files and cannot be downloaded (only <attach>, "
+                                   "<object@> and <filepath@> values can)", table=info.full_name,
+                                   attribute=attribute)
+    value = fetch_value(schema, table, key, attribute, lazy=True)
+    if value is None:
+        raise NotFoundError(f"{where} is NULL: there is no file to download",
+                            table=info.full_name, attribute=attribute)
+    try:
+        if isinstance(value, Attachment):
+            if path:
+                raise dm.QueryError(f"{where} is an attachment, not a folder: it has no file "
+                                    f"{path!r}", table=info.full_name, attribute=attribute)
+            contents = value.contents
+            return Download(posixpath.basename(value.name.replace("\\", "/")) or attribute,
+                            io.BytesIO(contents), len(contents))
+        if isinstance(value, ObjectRef):
+            return _open_object(value, path, where, info, attribute)
+    except StoreError as exc:
+        raise StoreError(f"{where}: {exc}", table=info.full_name, attribute=attribute) from exc
+    raise NotDownloadableError(f"{where} holds a {type(value).__name__}, not a file",
+                               table=info.full_name, attribute=attribute)
+
+
+def _open_object(ref: ObjectRef, path: str | None, where: str, info, attribute: str) -> Download:
+    """Stream an object file or a file inside an object folder."""
+    if not ref.is_dir:
+        if path:
+            raise dm.QueryError(f"{where} is a file, not a folder: it has no file {path!r}",
+                                table=info.full_name, attribute=attribute)
+        return Download(posixpath.basename(ref.path) or attribute, ref.open(), ref.size)
+    if not path:
+        raise dm.QueryError(f"{where} is a folder ({ref.item_count} files): name a file inside "
+                            "it with ?path=", table=info.full_name, attribute=attribute)
+    sub = _subpath(where, path, info, attribute)
+    if not ref.exists(sub):
+        raise NotFoundError(f"{where} is a folder without a file {sub!r}",
+                            table=info.full_name, attribute=attribute)
+    return Download(posixpath.basename(sub), ref.open(sub), None)
+
+
+def load_value(schema: str, table: str, key: dict, attribute: str) -> Any:
+    """The fully decoded value of ``attribute`` in the row ``key``: a stored blob unpacked,
+    an ``<npy@s>`` array read into an ndarray, ``<hash@s>`` bytes; other values as
+    :func:`~pipeline_core.services.browse.fetch_value` returns them (attachments and
+    objects stay references: they are downloaded, not loaded).
+
+    Raises:
+        NotFoundError: no such row; UnknownAttributeError: no such attribute;
+        StoreError: the store is not configured, unreachable, the object is missing or
+        corrupt (names table and attribute).
+    """
+    info = table_info(schema, table)
+    value = fetch_value(schema, table, key, attribute, lazy=True)
+    try:
+        if isinstance(value, (BlobRef, NpyRef)):
+            return value.load()
+    except StoreError as exc:
+        raise StoreError(f"{_where(info, key, attribute)}: {exc}", table=info.full_name,
+                         attribute=attribute) from exc
+    return value
