@@ -2,25 +2,26 @@
 
 Public API mirrors DataJoint 2.x names (see ../shared/design/architecture.md):
 ``connect``, ``Schema``, ``Manual``, ``Lookup``, ``Imported``, ``Computed``, ``Part``,
-``VirtualModule``, ``list_schemas``, ``FreeTable``, ``AndList``, ``Not``,
+``VirtualModule``, ``list_schemas``, ``FreeTable``, ``AndList``, ``Not``, ``U``, ``Top``,
+``Comparison``, ``Aggregate``,
 ``DependencyGraph``, and the ``DataJointError`` hierarchy.
 """
 
-from .condition import AndList, Not
+from .condition import Aggregate, AndList, Comparison, Not, Top
 from .connection import Connection, connect
 from .dependencies import DependencyGraph
 from .errors import (AccessError, DataJointError, DefinitionError, DuplicateError,
                      IntegrityError, InvalidValueError, LostConnectionError,
                      MissingAttributeError, MissingTableError, PopulateError, QueryError,
                      UnknownAttributeError)
-from .expression import QueryExpression
+from .expression import QueryExpression, U
 from .schema import Schema
 from .table import FreeTable, Table
 from .tiers import Computed, Imported, Lookup, Manual, Part
 from .virtual import VirtualModule, list_schemas, table_class
 
 __all__ = [
-    "AndList", "Not", "Connection", "connect", "DependencyGraph", "AccessError",
+    "Aggregate", "AndList", "Comparison", "Not", "Top", "U", "Connection", "connect", "DependencyGraph", "AccessError",
     "DataJointError", "DefinitionError", "DuplicateError", "IntegrityError",
     "InvalidValueError", "LostConnectionError", "MissingAttributeError", "MissingTableError",
     "PopulateError", "QueryError", "UnknownAttributeError", "QueryExpression", "Schema",

@@ -43,3 +43,110 @@ def normalize(condition: Any) -> Any:
             isinstance(condition, collections.abc.Iterator)):
         return tuple(condition)
     return condition
+
+
+@dataclasses.dataclass(frozen=True)
+class Top:
+    """Order and limit as a restriction: ``expr & Top(limit, order_by, offset)`` keeps the
+    first ``limit`` rows in ``order_by`` order after skipping ``offset`` (spec §9.7).
+
+    Attributes:
+        limit: number of rows (None: no limit, only the order).
+        order_by: ``"KEY"`` (default), ``"KEY DESC"``, ``"attr [ASC|DESC]"``, a list of
+            those, or None (no order).
+        offset: rows skipped before the first one kept.
+
+    Raises:
+        TypeError / ValueError: limit or offset not a non-negative integer.
+    """
+
+    limit: int | None = 1
+    order_by: Any = "KEY"
+    offset: int = 0
+
+    def __post_init__(self):
+        for name in ("limit", "offset"):
+            value = getattr(self, name)
+            if value is None and name == "limit":
+                continue
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
+                raise TypeError(f"Top {name} must be a non-negative integer, not {value!r}")
+        order = self.order_by
+        if isinstance(order, str):
+            object.__setattr__(self, "order_by", (order,))
+        elif order is not None:
+            object.__setattr__(self, "order_by", tuple(order))
+        object.__setattr__(self, "offset", int(self.offset))
+
+
+#: Operators of a :class:`Comparison` (the fixed set a JSON query description may use).
+OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "in", "not in", "like", "is null", "is not null",
+             "between")
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    """``attribute <operator> value``, compiled with the value as a parameter.
+
+    Attributes:
+        attribute: an attribute of the restricted expression (checked when compiled).
+        operator: one of :data:`OPERATORS`.
+        value: a scalar (``in``/``not in``: a non-empty sequence; ``between``: two values;
+            ``is null``/``is not null``: ignored).
+
+    Raises:
+        ValueError: unknown operator or a value of the wrong shape for it.
+    """
+
+    attribute: str
+    operator: str
+    value: Any = None
+
+    def __post_init__(self):
+        operator = " ".join(str(self.operator).lower().split())
+        if operator not in OPERATORS:
+            raise ValueError(f"unknown operator {self.operator!r} for `{self.attribute}`; use one of "
+                             + ", ".join(OPERATORS))
+        object.__setattr__(self, "operator", operator)
+        value = self.value
+        if operator in ("in", "not in"):
+            if isinstance(value, (str, bytes)) or not isinstance(value, collections.abc.Iterable):
+                raise ValueError(f"`{self.attribute}` {operator}: the value must be a list")
+            value = tuple(value)
+            if not value:
+                raise ValueError(f"`{self.attribute}` {operator}: the list is empty")
+        elif operator == "between":
+            if isinstance(value, (str, bytes)) or not isinstance(value, collections.abc.Iterable) \
+                    or len(tuple(value)) != 2:
+                raise ValueError(f"`{self.attribute}` between: the value must be [low, high]")
+            value = tuple(value)
+        elif operator in ("is null", "is not null"):
+            value = None
+        object.__setattr__(self, "value", value)
+
+
+#: Functions an :class:`Aggregate` may apply (the fixed set a JSON description may use).
+AGGREGATE_FUNCTIONS = ("count", "sum", "avg", "min", "max")
+
+
+@dataclasses.dataclass(frozen=True)
+class Aggregate:
+    """An aggregate value for ``aggr``: ``count(*)``, ``count([distinct] attr)``,
+    ``sum/avg/min/max(attr)``, with the attribute checked and quoted when compiled.
+
+    Raises:
+        ValueError: unknown function, or an attribute missing for one other than count.
+    """
+
+    function: str
+    attribute: str | None = None
+    distinct: bool = False
+
+    def __post_init__(self):
+        function = str(self.function).lower()
+        if function not in AGGREGATE_FUNCTIONS:
+            raise ValueError(f"unknown aggregate function {self.function!r}; use one of "
+                             + ", ".join(AGGREGATE_FUNCTIONS))
+        if self.attribute is None and function != "count":
+            raise ValueError(f"{function} needs an attribute")
+        object.__setattr__(self, "function", function)

@@ -204,6 +204,33 @@ class Connection:
             raise
         self.commit()
 
+    @contextlib.contextmanager
+    def unbuffered(self, sql: str, params: Sequence[Any] | None = None) -> Iterator[Any]:
+        """A cursor reading the rows of one SELECT from the server as they are fetched
+        (``SSDictCursor``), on a second connection with the same settings so that this
+        one stays usable meanwhile; inside a transaction, a buffered cursor on this
+        connection (the second one would not see the transaction's rows).
+
+        Raises:
+            DataJointError subclasses, translated from the server error.
+        """
+        if self._in_transaction:
+            yield self.query(sql, params, as_dict=True)
+            return
+        link = self._open()
+        cursor = link.cursor(pymysql.cursors.SSDictCursor)
+        try:
+            try:
+                cursor.execute(sql, params)
+            except pymysql.MySQLError as exc:
+                raise translate_error(exc) from exc
+            yield cursor
+        finally:
+            with contextlib.suppress(Exception):
+                cursor.close()
+            with contextlib.suppress(Exception):
+                link.close()
+
     def connection_id(self) -> int:
         """Return the server's id of this connection (``CONNECTION_ID()``)."""
         return int(self.query("SELECT CONNECTION_ID()").fetchone()[0])

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
 
 from .errors import QueryError
 from .sql.compiler import compile_select
@@ -55,10 +58,10 @@ def decode_rows(conn, heading, rows, *, download_path=None, lazy: bool = False,
 
 
 def fetch(expr, *attributes: str, as_dict: bool = False, order_by=None, limit=None,
-          download_path=None, lazy: bool = False):
+          offset=None, download_path=None, lazy: bool = False):
     """DataJoint-style fetch: all rows as dicts, or per-attribute value lists
     (``download_path`` and ``lazy`` as in :func:`to_dicts`)."""
-    options = {"download_path": download_path, "lazy": lazy}
+    options = {"download_path": download_path, "lazy": lazy, "offset": offset}
     if not attributes:
         return to_dicts(expr, order_by=order_by, limit=limit, **options)
     names = [n for a in attributes for n in (expr.heading.primary_key if a == "KEY" else [a])]
@@ -90,6 +93,97 @@ def fetch1(expr, *attributes: str, download_path=None, lazy: bool = False):
     return values[0] if len(values) == 1 else tuple(values)
 
 
+def to_arrays(expr, *attributes: str, include_key: bool = False, order_by=None, limit=None,
+              offset=None):
+    """Rows as numpy arrays, as DataJoint's ``to_arrays``.
+
+    Without ``attributes``: one record array (fields = the heading, numeric dtypes where
+    the column is a non-nullable number, else object). With them: one array per
+    attribute (a tuple when several), preceded by the list of key dicts with
+    ``include_key``.
+    """
+    rows = to_dicts(expr, order_by=order_by, limit=limit, offset=offset)
+    if attributes:
+        arrays = [_array([row[a] for row in rows]) for a in attributes]
+        if include_key:
+            keys = [{k: row[k] for k in expr.primary_key} for row in rows]
+            return (keys, *arrays)
+        return arrays[0] if len(arrays) == 1 else tuple(arrays)
+    dtype = np.dtype([(a.name, _numpy_type(a)) for a in expr.heading])
+    result = np.empty(len(rows), dtype=dtype)
+    for name in expr.heading.names:
+        column = [row[name] for row in rows]
+        if dtype[name] == object:
+            target = result[name]
+            for i, value in enumerate(column):
+                target[i] = value
+        else:
+            result[name] = column
+    return result
+
+
+def _array(values: list) -> np.ndarray:
+    try:
+        array = np.array(values)
+        if array.dtype != object and array.ndim == 1:
+            return array
+    except ValueError:
+        pass
+    array = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):
+        array[i] = value
+    return array
+
+
+_NUMPY_TYPES = {"int8": "int8", "int16": "int16", "int32": "int32", "int64": "int64",
+                "float32": "float32", "float64": "float64", "tinyint": "int8", "smallint": "int16",
+                "int": "int32", "bigint": "int64", "float": "float32", "double": "float64"}
+
+
+def _numpy_type(attr) -> Any:
+    """numpy dtype of a heading entry in a record array: numbers (not nullable) get
+    theirs, everything else is an object field."""
+    base = attr.base_type.replace(" unsigned", "")
+    if attr.nullable or base not in _NUMPY_TYPES or "unsigned" in attr.type:
+        return object
+    return _NUMPY_TYPES[base]
+
+
+def to_pandas(expr, order_by=None, limit=None, offset=None):
+    """A pandas DataFrame of the rows, indexed by the primary key (spec §9.7).
+
+    Raises:
+        ImportError: pandas is not installed (it is optional).
+    """
+    import pandas
+    rows = to_dicts(expr, order_by=order_by, limit=limit, offset=offset)
+    frame = pandas.DataFrame(rows, columns=expr.heading.names)
+    if rows and expr.primary_key:
+        frame = frame.set_index(expr.primary_key)
+    return frame
+
+
+def stream(expr, batch_size: int = 1000, order_by=None, download_path=None,
+           lazy: bool = False) -> Iterator[dict]:
+    """Yield the decoded rows of ``expr`` one by one, reading them from an unbuffered
+    (server-side) cursor ``batch_size`` rows at a time, so a large result is never held
+    in memory whole. Uses a connection of its own for the duration, so other queries can
+    run while iterating.
+
+    Raises:
+        StoreError / DataJointError: as :func:`to_dicts`.
+    """
+    sql, params = compile_select(expr, order_by=order_by)
+    conn = expr.connection
+    with conn.unbuffered(sql, params) as cursor:
+        while True:
+            rows = cursor.fetchmany(batch_size)
+            if not rows:
+                return
+            yield from decode_rows(conn, expr.heading, rows, download_path=download_path,
+                                   lazy=lazy, table=getattr(expr, "full_table_name", None))
+
+
 def count(expr) -> int:
     """Number of distinct primary-key values of ``expr``."""
     sql, params = count_sql(expr)
@@ -102,11 +196,13 @@ def exists(expr) -> bool:
     return bool(expr.connection.query(sql, params).fetchone()[0])
 
 
-def page_after(expr, after: dict | None = None, limit: int = 100) -> tuple[list[dict], dict | None]:
+def page_after(expr, after: dict | None = None, limit: int = 100, *,
+               lazy: bool = False) -> tuple[list[dict], dict | None]:
     """One page of rows ordered by primary key, starting after the key ``after``.
 
     Keyset pagination: no OFFSET and no COUNT. Fetches ``limit + 1`` rows to know whether
-    a next page exists.
+    a next page exists. ``lazy`` as in :func:`to_dicts` (stored blobs as ``BlobRef``,
+    stored attachments read on first access).
 
     Returns:
         ``(rows, next_after)``: up to ``limit`` decoded rows, and the primary key of the
@@ -124,7 +220,7 @@ def page_after(expr, after: dict | None = None, limit: int = 100) -> tuple[list[
         values = [encode(expr.heading[k], after[k]) for k in pk]
         sql, params = keyset_condition(pk, values, expr.heading)
         expr = expr & _Trusted(sql, params)
-    rows = to_dicts(expr, order_by="KEY", limit=limit + 1)
+    rows = to_dicts(expr, order_by="KEY", limit=limit + 1, lazy=lazy)
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, ({k: rows[-1][k] for k in pk} if more and rows else None)

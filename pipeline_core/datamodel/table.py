@@ -34,7 +34,7 @@ class Table(QueryExpression):
 
     def __init__(self):
         info = self.table_info()
-        super().__init__(self._connection_, TableNode(info.full_name, info.heading))
+        super().__init__(self._connection_, TableNode(info.full_name, info.heading, not info.legacy))
 
     # --- identity -------------------------------------------------------------------
     @property

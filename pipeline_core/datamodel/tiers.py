@@ -18,7 +18,8 @@ _INSTANCE_ATTRIBUTES = frozenset({
     "heading", "primary_key", "insert", "insert1", "update1", "delete_quick", "drop_quick",
     "drop", "to_dicts", "fetch", "fetch1", "keys", "head", "proj", "restrict", "parents",
     "children", "populate", "progress", "jobs", "key_source", "full_table_name", "table_info",
-    "tier", "make_sql", "connection", "jobs_table", "describe", "alter",
+    "tier", "make_sql", "connection", "jobs_table", "describe", "alter", "aggr", "aggregate",
+    "join", "extend", "tail", "to_arrays", "to_pandas", "stream", "delete", "node",
 })
 
 
@@ -38,6 +39,9 @@ class TableMeta(type):
 
     def __mul__(cls, other):
         return cls() * other
+
+    def __add__(cls, other):
+        return cls() + other
 
     def __len__(cls):
         return len(cls())

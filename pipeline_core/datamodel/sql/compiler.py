@@ -1,8 +1,10 @@
 """Expression -> ``(sql, params)`` (architecture convention 2; spec §9).
 
-Every node compiles to a SELECT; a node that cannot be merged into its parent becomes a
-derived table ``(...) AS `$n```. Values only as ``%s`` parameters; identifiers checked
-against the heading, then quoted. An unknown node or condition raises.
+Every node compiles to a :class:`_Select`; a node that cannot be merged into its parent
+becomes a derived table ``(...) AS `$n```. Values reach SQL only as ``%s`` parameters;
+identifiers are checked against the headings, then quoted. Trusted SQL text (string
+conditions and computed attributes written in Python code) is copied verbatim with ``%``
+doubled for the driver. An unknown node or condition raises.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import itertools
 import re
 from typing import Any
 
-from ..condition import AndList, Not
+from ..condition import Aggregate, AndList, Comparison, Not, Top
 from ..errors import DataJointError, QueryError, UnknownAttributeError
-from ..expression import JoinNode, ProjNode, QueryExpression, RestrictNode, TableNode
+from ..expression import (AggrNode, DistinctNode, GroupNode, JoinNode, ProjNode, QueryExpression,
+                          RestrictNode, TableNode, TopNode, UnionNode)
 from ..heading import Heading
 from ..values import DEFAULT, encode
 from .quoting import quote
@@ -22,19 +25,51 @@ from .quoting import quote
 
 @dataclasses.dataclass
 class _Select:
-    fields: list[tuple[str, str]]  # (SQL expression, output name)
+    """One SELECT: ``fields`` are ``(SQL expression, output name)``; params per clause."""
+
+    fields: list[tuple[str, str]]
     source: str
-    where: list[str]
-    params: list
+    source_params: list = dataclasses.field(default_factory=list)
+    where: list[str] = dataclasses.field(default_factory=list)
+    where_params: list = dataclasses.field(default_factory=list)
+    group_by: list[str] | None = None
+    having: list[str] = dataclasses.field(default_factory=list)
+    having_params: list = dataclasses.field(default_factory=list)
+    distinct: bool = False
+    order: str = ""
+    limit: str = ""
+    union: bool = False  # source is a complete query: the select cannot be extended
+
+    @property
+    def params(self) -> list:
+        return self.source_params + self.where_params + self.having_params
 
     def identity(self) -> bool:
         return all(expr == quote(name) for expr, name in self.fields)
 
+    def plain(self) -> bool:
+        """No grouping, DISTINCT, order or limit: WHERE terms and fields can be added."""
+        return (self.group_by is None and not self.distinct and not self.order and not self.limit
+                and not self.union)
+
     def sql(self) -> str:
+        if self.union:
+            return self.source
         fields = ", ".join(expr if expr == quote(name) else f"{expr} AS {quote(name)}"
-                           for expr, name in self.fields)
-        where = f" WHERE {' AND '.join(f'({w})' for w in self.where)}" if self.where else ""
-        return f"SELECT {fields} FROM {self.source}{where}"
+                           for expr, name in self.fields) or "1"
+        text = f"SELECT {'DISTINCT ' if self.distinct else ''}{fields} FROM {self.source}"
+        if self.where:
+            text += " WHERE " + " AND ".join(f"({w})" for w in self.where)
+        if self.group_by:
+            text += " GROUP BY " + ", ".join(self.group_by)
+        if self.having:
+            text += " HAVING " + " AND ".join(f"({h})" for h in self.having)
+        return text + self.order + self.limit
+
+
+def _trusted(text: str) -> str:
+    """Trusted SQL text as a driver template: ``%`` doubled."""
+    return text.replace("%", "%%")
 
 
 class _Compiler:
@@ -46,42 +81,143 @@ class _Compiler:
 
     def wrap(self, select: _Select) -> _Select:
         """Make ``select`` a derived table with identity fields."""
-        alias = self.alias()
-        return _Select([(quote(n), n) for _, n in select.fields], f"({select.sql()}) AS {alias}",
-                       [], list(select.params))
+        return _Select([(quote(n), n) for _, n in select.fields],
+                       f"({select.sql()}) AS {self.alias()}", list(select.params))
 
-    def node(self, node) -> _Select:
-        heading = node.heading
-        if isinstance(node, TableNode):
-            return _Select([(quote(n), n) for n in heading.names], node.full_name, [], [])
-        if isinstance(node, RestrictNode):
-            select = self.node(node.child)
-            if not select.identity():
-                select = self.wrap(select)
-            sql, params = self.condition(node.condition, heading)
-            select.where.append(sql)
-            select.params.extend(params)
-            return select
-        if isinstance(node, ProjNode):
-            select = self.node(node.child)
-            exprs = dict((name, expr) for expr, name in select.fields)
-            return _Select([(exprs[old], new) for new, old in node.mapping], select.source,
-                           select.where, select.params)
-        if isinstance(node, JoinNode):
-            left = self.as_source(node.left)
-            right = self.as_source(node.right)
-            using = (f" JOIN {right.source} USING ({', '.join(quote(n) for n in node.on)})"
-                     if node.on else f" CROSS JOIN {right.source}")
-            names = heading.names
-            return _Select([(quote(n), n) for n in names], left.source + using, [],
-                           left.params + right.params)
-        raise DataJointError(f"Cannot compile node {type(node).__name__}")
-
-    def as_source(self, node) -> _Select:
+    def source(self, node) -> _Select:
         """A node as a FROM item: a base table, or a derived table."""
         if isinstance(node, TableNode):
-            return _Select([], node.full_name, [], [])
+            return _Select([(quote(n), n) for n in node.heading.names], node.full_name)
         return self.wrap(self.node(node))
+
+    # --- nodes ------------------------------------------------------------------------------
+    def node(self, node) -> _Select:
+        method = getattr(self, "_" + type(node).__name__, None)
+        if method is None:
+            raise DataJointError(f"Cannot compile node {type(node).__name__}")
+        return method(node)
+
+    def _TableNode(self, node: TableNode) -> _Select:
+        return _Select([(quote(n), n) for n in node.heading.names], node.full_name)
+
+    def _RestrictNode(self, node: RestrictNode) -> _Select:
+        select = self.node(node.child)
+        sql, params = self.condition(node.condition, node.heading)
+        if select.group_by is not None and not select.order and not select.limit and not select.distinct:
+            select.having.append(sql)  # aggregations restrict their results in HAVING
+            select.having_params.extend(params)
+            return select
+        if not select.plain() or not select.identity():
+            select = self.wrap(select)
+        select.where.append(sql)
+        select.where_params.extend(params)
+        return select
+
+    def _ProjNode(self, node: ProjNode) -> _Select:
+        select = self.node(node.child)
+        computed = any(item.expression is not None for item in node.items)
+        if not select.plain() or (computed and not select.identity()):
+            select = self.wrap(select)
+        exprs = {name: expr for expr, name in select.fields}
+        fields = []
+        for item in node.items:
+            if item.source is not None:
+                fields.append((exprs[item.source], item.name))
+            else:
+                fields.append((self.value_expression(item.expression, node.child.heading), item.name))
+        select.fields = fields
+        return select
+
+    def _JoinNode(self, node: JoinNode) -> _Select:
+        left, right = self.source(node.left), self.source(node.right)
+        kind = "LEFT JOIN" if node.left_join else "JOIN"
+        using = (f" {kind} {right.source} USING ({', '.join(quote(n) for n in node.on)})"
+                 if node.on else (f" {kind} {right.source} ON TRUE" if node.left_join
+                                  else f" CROSS JOIN {right.source}"))
+        return _Select([(quote(n), n) for n in node.heading.names], left.source + using,
+                       left.params + right.params)
+
+    def _AggrNode(self, node: AggrNode) -> _Select:
+        group, source = self.source(node.group), self.source(node.source)
+        kind = "JOIN" if node.exclude_nonmatching else "LEFT JOIN"
+        on = f" USING ({', '.join(quote(n) for n in node.on)})" if node.on else " ON TRUE"
+        heading = _merged(node.group.heading, node.source.heading)
+        fields = [(quote(i.source), i.name) if i.source is not None
+                  else (self.value_expression(i.expression, heading), i.name) for i in node.items]
+        by = [quote(i.source) for i in node.items if i.source is not None]
+        return _Select(fields, f"{group.source} {kind} {source.source}{on}",
+                       group.params + source.params, group_by=by or None)
+
+    def _GroupNode(self, node: GroupNode) -> _Select:
+        child = self.source(node.child)
+        fields = [(quote(i.source), i.name) if i.source is not None
+                  else (self.value_expression(i.expression, node.child.heading), i.name)
+                  for i in node.items]
+        select = _Select(fields, child.source, child.params, group_by=[quote(n) for n in node.by])
+        if not node.by:  # one row over everything: aggregates without GROUP BY
+            select.group_by = []
+        return select
+
+    def _DistinctNode(self, node: DistinctNode) -> _Select:
+        select = self.node(node.child)
+        if not select.plain():
+            select = self.wrap(select)
+        exprs = {name: expr for expr, name in select.fields}
+        select.fields = [(exprs[n], n) for n in node.heading.names]
+        select.distinct = True
+        return select
+
+    def _UnionNode(self, node: UnionNode) -> _Select:
+        names = node.heading.names
+        key = node.heading.primary_key
+        left_heading, right_heading = node.left.heading, node.right.heading
+        if not left_heading.secondary_attributes and not right_heading.secondary_attributes:
+            first, second = self.node(node.left), self.node(node.right)
+            first_sql = self._fields_sql(first, key)
+            second_sql = self._fields_sql(second, key)
+            return _Select([(quote(n), n) for n in names],
+                           f"({first_sql}) UNION ({second_sql})", first.params + second.params,
+                           union=True)
+        left, right = self.source(node.left), self.source(node.right)
+        columns = ", ".join(quote(n) for n in key)
+        outer = (f"SELECT {', '.join(quote(n) for n in names)} FROM {left.source} "
+                 f"LEFT JOIN {right.source} USING ({columns})")
+        right_again, left_again = self.source(node.right), self.source(node.left)
+        rest = ", ".join(quote(n) if n in right_heading else f"NULL AS {quote(n)}" for n in names)
+        second = (f"SELECT {rest} FROM {right_again.source} WHERE ({columns}) NOT IN "
+                  f"(SELECT {columns} FROM {left_again.source})")
+        return _Select([(quote(n), n) for n in names], f"({outer}) UNION ({second})",
+                       left.params + right.params + right_again.params + left_again.params, union=True)
+
+    def _fields_sql(self, select: _Select, names: list[str]) -> str:
+        exprs = {name: expr for expr, name in select.fields}
+        copy = dataclasses.replace(select, fields=[(exprs[n], n) for n in names])
+        return copy.sql()
+
+    def _TopNode(self, node: TopNode) -> _Select:
+        select = self.node(node.child)
+        if select.order or select.limit or select.union:
+            select = self.wrap(select)
+        top = node.top
+        select.order = order_clause(top.order_by, node.heading, {n: e for e, n in select.fields})
+        if top.limit is not None:
+            select.limit = f" LIMIT {int(top.limit)}" + (f" OFFSET {int(top.offset)}" if top.offset else "")
+        elif top.offset:
+            select.limit = f" LIMIT 18446744073709551615 OFFSET {int(top.offset)}"
+        return select
+
+    # --- values and conditions -------------------------------------------------------------
+    def value_expression(self, expression: Any, heading: Heading) -> str:
+        """SQL of a computed attribute: trusted text, or an :class:`Aggregate`."""
+        if isinstance(expression, Aggregate):
+            if expression.attribute is None:
+                return "count(*)"
+            if expression.attribute not in heading:
+                raise UnknownAttributeError(f"`{expression.attribute}` is not in the heading",
+                                            attribute=expression.attribute)
+            distinct = "DISTINCT " if expression.distinct else ""
+            return f"{expression.function}({distinct}{quote(expression.attribute)})"
+        return _trusted(expression)
 
     def condition(self, cond: Any, heading: Heading) -> tuple[str, list]:
         if cond is True:
@@ -93,18 +229,20 @@ class _Compiler:
             return f"NOT ({sql})", params
         if isinstance(cond, dict):
             return self.dict_condition(cond, heading)
+        if isinstance(cond, Comparison):
+            return self.comparison(cond, heading)
         if isinstance(cond, str):
             trusted = getattr(cond, "params", None)  # built by this layer, with parameters
-            return (str(cond), list(trusted)) if trusted is not None else (cond.replace("%", "%%"), [])
-        if isinstance(cond, type) and hasattr(cond, "heading"):
-            cond = cond()
+            return (str(cond), list(trusted)) if trusted is not None else (_trusted(cond), [])
         if isinstance(cond, QueryExpression):
             common = [n for n in heading.names if n in cond.heading]
             inner = self.node(cond.node)
             if not common:
                 return f"EXISTS ({inner.sql()})", inner.params
-            exprs = dict((n, e) for e, n in inner.fields)
-            sub = _Select([(exprs[n], n) for n in common], inner.source, inner.where, inner.params)
+            if not inner.plain():
+                inner = self.wrap(inner)
+            exprs = {n: e for e, n in inner.fields}
+            sub = dataclasses.replace(inner, fields=[(exprs[n], n) for n in common])
             columns = ", ".join(quote(n) for n in common)
             return f"({columns}) IN ({sub.sql()})", sub.params
         if isinstance(cond, AndList):
@@ -125,7 +263,7 @@ class _Compiler:
             if name not in heading:
                 continue  # DataJoint ignores keys that are not attributes (spec §9.1)
             attr = heading[name]
-            if attr.is_blob or attr.codec:
+            if attr.is_blob or (attr.codec and attr.codec != "filepath") or attr.is_json:
                 raise QueryError(f"Cannot restrict by blob attribute `{name}`", attribute=name)
             encoded = encode(attr, value)
             if encoded is DEFAULT:
@@ -135,13 +273,43 @@ class _Compiler:
                 params.append(encoded)
         return (" AND ".join(terms) if terms else "TRUE"), params
 
+    def comparison(self, cond: Comparison, heading: Heading) -> tuple[str, list]:
+        """``attr <op> %s`` with the attribute checked and the value(s) encoded."""
+        if cond.attribute not in heading:
+            raise UnknownAttributeError(f"`{cond.attribute}` is not in the heading",
+                                        attribute=cond.attribute)
+        attr = heading[cond.attribute]
+        column = quote(cond.attribute)
+        op = cond.operator
+        if op in ("is null", "is not null"):
+            return f"{column} {op.upper()}", []
 
-_ORDER = re.compile(r"\s*([a-z_][a-z0-9_]*)(\s+(?i:asc|desc))?\s*")
+        def value(v):
+            if attr.type == "expression":
+                return v
+            encoded = encode(attr, v)
+            if encoded is DEFAULT:
+                raise QueryError(f"`{cond.attribute}` {op}: use 'is null' to compare with NULL",
+                                 attribute=cond.attribute)
+            return encoded
+        if op in ("in", "not in"):
+            values = [value(v) for v in cond.value]
+            return f"{column} {op.upper()} ({', '.join(['%s'] * len(values))})", values
+        if op == "between":
+            return f"{column} BETWEEN %s AND %s", [value(v) for v in cond.value]
+        return f"{column} {op.upper()} %s", [value(cond.value)]
 
 
-def order_clause(order_by, heading: Heading) -> str:
+def _merged(a: Heading, b: Heading) -> Heading:
+    return Heading(list(a) + [x for x in b if x.name not in a])
+
+
+_ORDER = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)(\s+(?i:asc|desc))?\s*")
+
+
+def order_clause(order_by, heading: Heading, exprs: dict[str, str] | None = None) -> str:
     """``ORDER BY`` text from ``"KEY"``, ``"name DESC"`` or a list of those; every name is
-    checked against the heading.
+    checked against the heading (``exprs`` maps names to their SQL in the select).
 
     Raises:
         UnknownAttributeError: a name not in the heading.
@@ -152,8 +320,9 @@ def order_clause(order_by, heading: Heading) -> str:
     items = [order_by] if isinstance(order_by, str) else list(order_by)
     parts = []
     for item in items:
-        if item.strip().upper() in ("KEY", "KEY ASC", "KEY DESC"):
-            direction = " DESC" if item.strip().upper().endswith("DESC") else ""
+        text = " ".join(str(item).split())
+        if text.upper() in ("KEY", "KEY ASC", "KEY DESC"):
+            direction = " DESC" if text.upper().endswith("DESC") else ""
             parts.extend(quote(n) + direction for n in heading.primary_key)
             continue
         match = _ORDER.fullmatch(item)
@@ -168,22 +337,21 @@ def order_clause(order_by, heading: Heading) -> str:
 
 def compile_select(expr: QueryExpression, order_by=None, limit: int | None = None,
                    offset: int | None = None, attributes=None) -> tuple[str, list]:
-    """Compile an expression into ``(sql, params)``, optionally ordered and paged and
-    restricted to some attributes (checked against the heading)."""
+    """Compile an expression into ``(sql, params)``, optionally ordered and paged (a Top
+    applied on top) and restricted to some attributes (checked against the heading)."""
+    if order_by is not None or limit is not None or offset:
+        expr = expr.restrict(Top(limit, order_by, offset or 0))
     select = _Compiler().node(expr.node)
     if attributes is not None:
-        exprs = dict((n, e) for e, n in select.fields)
+        exprs = {n: e for e, n in select.fields}
         for name in attributes:
             if name not in exprs:
                 raise UnknownAttributeError(f"`{name}` is not in the heading", attribute=name)
-        select = _Select([(exprs[n], n) for n in attributes], select.source, select.where,
-                         select.params)
-    sql = select.sql() + order_clause(order_by, expr.heading)
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
-        if offset:
-            sql += f" OFFSET {int(offset)}"
-    return sql, select.params
+        if select.union:
+            select = _Compiler().wrap(select)
+            exprs = {n: e for e, n in select.fields}
+        select = dataclasses.replace(select, fields=[(exprs[n], n) for n in attributes])
+    return select.sql(), select.params
 
 
 def keyset_condition(columns: list[str], last: list, heading: Heading) -> tuple[str, list]:
