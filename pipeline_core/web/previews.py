@@ -151,7 +151,7 @@ def stored_cell(value, thumb_url: str | None = None, *, load_url: str | None = N
     if isinstance(value, Attachment):
         # An inline (or loaded) attachment knows its name; a stored one reads it with the
         # contents, so only the size recorded in the column is shown (name + contents).
-        name = value.name if value.is_loaded else getattr(value, "_name", None)
+        name = value.known_name
         return {"kind": "file", "text": name or "attachment", "detail": format_size(value.size),
                 "title": f"download {name}" if name else "download the attachment",
                 "href": download_url}

@@ -80,6 +80,12 @@ class Attachment:
     def is_loaded(self) -> bool:
         return self._contents is not None
 
+    @property
+    def known_name(self) -> str | None:
+        """The file name if known without reading the store (None for a lazy ``<attach@>``
+        value not loaded yet, whose name is inside the stored object)."""
+        return self._name
+
     def save(self, folder: str | Path) -> Path:
         """Write the file into ``folder`` (DataJoint's collision rule, spec §5.5); returns its path."""
         contents = self.contents
