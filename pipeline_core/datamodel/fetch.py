@@ -208,22 +208,10 @@ def page_after(expr, after: dict | None = None, limit: int = 100, *,
         ``(rows, next_after)``: up to ``limit`` decoded rows, and the primary key of the
         last row when more rows follow (else None).
     Raises:
-        UnknownAttributeError / InvalidValueError: ``after`` is not a valid key.
+        QueryError / InvalidValueError: ``after`` is not a valid key.
     """
-    from .sql.compiler import keyset_condition
-    from .values import encode
-    pk = expr.heading.primary_key
-    if after is not None:
-        missing = [k for k in pk if k not in after]
-        if missing:
-            raise QueryError(f"page key lacks `{missing[0]}`", attribute=missing[0])
-        values = [encode(expr.heading[k], after[k]) for k in pk]
-        sql, params = keyset_condition(pk, values, expr.heading)
-        expr = expr & _Trusted(sql, params)
-    rows = to_dicts(expr, order_by="KEY", limit=limit + 1, lazy=lazy)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, ({k: rows[-1][k] for k in pk} if more and rows else None)
+    from .paging import page
+    return page(expr, None, after, limit, lazy=lazy)
 
 
 class _Trusted(str):

@@ -138,6 +138,19 @@ _ENUM_MARKER = (pp.Suppress(":") + pp.original_text_for(_enum_type())("type")
                 + pp.Regex(r".*", re.S).leave_whitespace()("comment")).parse_with_tabs()
 
 
+def enum_values(text: str) -> list[str]:
+    """The values of an ``enum(...)`` type in declaration order (MySQL sorts an enum by
+    this order, not alphabetically).
+
+    Raises:
+        DataJointError: ``text`` is not an enum type.
+    """
+    try:
+        return list(_ENUM.parse_string(text.strip()))[1:]
+    except pp.ParseException:
+        raise DataJointError(f"Invalid enum type {text}") from None
+
+
 def _check_enum(text: str) -> None:
     try:
         _ENUM.parse_string(text)

@@ -20,6 +20,7 @@ from ..expression import (AggrNode, DistinctNode, GroupNode, JoinNode, ProjNode,
                           RestrictNode, TableNode, TopNode, UnionNode)
 from ..heading import Heading
 from ..values import DEFAULT, encode
+from ..types import enum_values
 from .quoting import quote
 
 
@@ -354,16 +355,42 @@ def compile_select(expr: QueryExpression, order_by=None, limit: int | None = Non
     return select.sql(), select.params
 
 
-def keyset_condition(columns: list[str], last: list, heading: Heading) -> tuple[str, list]:
-    """Rows strictly after ``last`` in the order of ``columns`` (all ascending), in the
-    expanded form ``a > %s OR (a = %s AND b > %s) ...`` that MariaDB answers with an index
-    range (spec §12.9; a row-constructor comparison is not optimised there)."""
-    for name in columns:
+def keyset_after(order: list[tuple[str, bool]], last: list, heading: Heading) -> tuple[str, list]:
+    """Rows strictly after ``last`` in ``order`` (``[(attribute, descending)]``, a total
+    order), expanded as ``a > %s OR (a = %s AND b > %s) ...`` so MariaDB uses an index
+    range (spec §12.9). Nullable attributes compare with ``<=>``; NULL sorts first
+    ascending and last descending, and enums by their declaration order (MySQL/MariaDB
+    order; ``last`` holds enum values as text).
+
+    Raises:
+        UnknownAttributeError: an attribute not in the heading.
+    """
+    terms, params = [], []
+    equal: list[str] = []
+    equal_params: list = []
+    for (name, descending), value in zip(order, last):
         if name not in heading:
             raise UnknownAttributeError(f"`{name}` is not in the heading", attribute=name)
-    terms, params = [], []
-    for i, name in enumerate(columns):
-        equal = [f"{quote(c)} = %s" for c in columns[:i]]
-        terms.append(" AND ".join(equal + [f"{quote(name)} > %s"]))
-        params.extend(last[:i] + [last[i]])
+        column = quote(name)
+        nullable = heading[name].nullable
+        rank, rank_value = column, value
+        if heading[name].base_type == "enum" and value is not None:
+            rank, rank_value = f"({column} + 0)", enum_values(heading[name].type).index(value) + 1
+        if value is None:
+            after, after_params = (None, []) if descending else (f"{column} IS NOT NULL", [])
+        elif descending:
+            after = f"{rank} < %s" + (f" OR {column} IS NULL" if nullable else "")
+            after_params = [rank_value]
+        else:
+            after, after_params = f"{rank} > %s", [rank_value]
+        if after is not None:
+            terms.append(" AND ".join(equal + [f"({after})"]))
+            params.extend(equal_params + after_params)
+        if value is None:
+            equal.append(f"{column} IS NULL")
+        else:
+            equal.append(f"{column} {'<=>' if nullable else '='} %s")
+            equal_params.append(value)
+    if not terms:
+        return "FALSE", []
     return " OR ".join(f"({t})" for t in terms), params

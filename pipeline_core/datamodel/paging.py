@@ -1,0 +1,83 @@
+"""Keyset pagination of any query expression: the next page after the last row seen, in an
+ordering that ends with the primary key — no OFFSET, no COUNT (spec §12.9)."""
+
+from __future__ import annotations
+
+import re
+
+from .errors import QueryError, UnknownAttributeError
+from .fetch import _Trusted, to_dicts
+from .sql.compiler import keyset_after
+from .values import DEFAULT, encode
+
+_ITEM = re.compile(r"\s*([A-Za-z_]\w*)(?:\s+(?i:(asc)|(desc)))?\s*")
+
+
+def ordering(expr, order_by=None) -> list[tuple[str, bool]]:
+    """``[(attribute, descending)]``: ``order_by`` (``"attr"``, ``"attr DESC"``, ``"KEY"``,
+    or a list of those) followed by the primary-key attributes not already in it, so the
+    order is total.
+
+    Raises:
+        UnknownAttributeError: an attribute not in the heading. QueryError: a bad item.
+    """
+    heading = expr.heading
+    items = [] if order_by is None else [order_by] if isinstance(order_by, str) else list(order_by)
+    result: list[tuple[str, bool]] = []
+    for item in items:
+        text = " ".join(str(item).split())
+        if text.upper() in ("KEY", "KEY ASC", "KEY DESC"):
+            result += [(n, text.upper().endswith("DESC")) for n in heading.primary_key]
+            continue
+        match = _ITEM.fullmatch(text)
+        if not match:
+            raise QueryError(f"Invalid order_by item {item!r}")
+        if match.group(1) not in heading:
+            raise UnknownAttributeError(f"order_by: `{match.group(1)}` is not in the heading",
+                                        attribute=match.group(1))
+        result.append((match.group(1), bool(match.group(3))))
+    seen = {name for name, _ in result}
+    result += [(n, False) for n in heading.primary_key if n not in seen]
+    return list(dict((name, (name, desc)) for name, desc in result).values())
+
+
+def page(expr, order_by=None, after: dict | None = None, limit: int = 100, *,
+         lazy: bool = False) -> tuple[list[dict], dict | None]:
+    """One page of ``expr`` in ``order_by`` order (completed by the primary key), starting
+    after the row whose ordering values are ``after``.
+
+    Fetches ``limit + 1`` rows to know whether a next page exists; NULLs sort first in
+    ascending and last in descending order, as in MySQL/MariaDB.
+
+    Args:
+        after: the ``cursor`` returned with the previous page (the ordering attributes'
+            values of its last row), or None for the first page.
+        limit: rows per page (1 or more).
+        lazy: stored values as lazy references (see :func:`.fetch.to_dicts`).
+    Returns:
+        ``(rows, cursor)``; ``cursor`` is None on the last page.
+    Raises:
+        QueryError: ``after`` lacks an ordering attribute, or limit < 1.
+        InvalidValueError: a value of ``after`` does not fit its attribute.
+    """
+    if not isinstance(limit, int) or limit < 1:
+        raise QueryError(f"page limit must be a positive integer, not {limit!r}")
+    order = ordering(expr, order_by)
+    if after is not None:
+        missing = [name for name, _ in order if name not in after]
+        if missing:
+            raise QueryError(f"page cursor lacks `{missing[0]}`", attribute=missing[0])
+        heading = expr.heading
+        values = []
+        for name, _ in order:
+            attr = heading[name]
+            value = after[name] if attr.type == "expression" else encode(attr, after[name])
+            values.append(None if value is DEFAULT else value)
+        sql, params = keyset_after(order, values, heading)
+        expr = expr & _Trusted(sql, params)
+    rows = to_dicts(expr, order_by=[f"{n} DESC" if d else n for n, d in order], limit=limit + 1,
+                    lazy=lazy)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = {name: rows[-1][name] for name, _ in order} if more and rows else None
+    return rows, cursor
