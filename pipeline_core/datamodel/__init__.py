@@ -13,6 +13,7 @@ from .dependencies import DependencyGraph
 from .errors import (AccessError, DataJointError, DefinitionError, DuplicateError,
                      IntegrityError, InvalidValueError, LostConnectionError,
                      MissingAttributeError, MissingTableError, PopulateError, QueryError,
+                     QueryTimeoutError,
                      UnknownAttributeError)
 from .expression import QueryExpression, U
 from .schema import Schema
@@ -24,7 +25,7 @@ __all__ = [
     "Aggregate", "AndList", "Comparison", "Not", "Top", "U", "Connection", "connect", "DependencyGraph", "AccessError",
     "DataJointError", "DefinitionError", "DuplicateError", "IntegrityError",
     "InvalidValueError", "LostConnectionError", "MissingAttributeError", "MissingTableError",
-    "PopulateError", "QueryError", "UnknownAttributeError", "QueryExpression", "Schema",
+    "PopulateError", "QueryError", "QueryTimeoutError", "UnknownAttributeError", "QueryExpression", "Schema",
     "FreeTable", "Table", "Computed", "Imported", "Lookup", "Manual", "Part",
     "VirtualModule", "list_schemas", "table_class",
 ]

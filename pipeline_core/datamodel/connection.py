@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import pymysql
 
 from . import errors
+from .sql.limits import with_time_limit
 from .stores.config import StoreConfig
 
 #: sql_mode DataJoint sets on connect (spec §12.8).
@@ -34,6 +35,7 @@ _ERRNO_CLASSES: dict[int, type[errors.DataJointError]] = {
     1292: errors.InvalidValueError, 1264: errors.InvalidValueError,
     1265: errors.InvalidValueError, 1366: errors.InvalidValueError,
     1406: errors.InvalidValueError, 4025: errors.InvalidValueError,
+    1969: errors.QueryTimeoutError, 3024: errors.QueryTimeoutError,
     2006: errors.LostConnectionError, 2013: errors.LostConnectionError,
     0: errors.LostConnectionError,
 }
@@ -59,6 +61,8 @@ def translate_error(exc: pymysql.MySQLError, table: str | None = None) -> errors
     prefix = f"{table}: " if table else ""
     if cls is errors.DuplicateError:
         message += ". To ignore duplicate entries in insert, set skip_duplicates=True"
+    if cls is errors.QueryTimeoutError:
+        message = "the query exceeded its time limit and was stopped by the server: " + message
     return cls(prefix + message, table=table, attribute=attribute)
 
 
@@ -92,6 +96,7 @@ class Connection:
         self._connect_timeout = connect_timeout
         self._in_transaction = False
         self._on_rollback: list[Callable[[], Any]] = []
+        self._is_mariadb: bool | None = None
         self.stores = StoreConfig(stores)
         self._conn = self._open()
         self.catalog = None  # set by the catalog module on first use (lazy, see catalog.py)
@@ -114,8 +119,16 @@ class Connection:
         """True between :meth:`start_transaction` and commit/rollback."""
         return self._in_transaction
 
+    @property
+    def is_mariadb(self) -> bool:
+        """True when the server is MariaDB (read once from ``VERSION()``)."""
+        if self._is_mariadb is None:
+            self._is_mariadb = "mariadb" in str(self.query("SELECT VERSION()").fetchone()[0]).lower()
+        return self._is_mariadb
+
     def query(self, sql: str, params: Sequence[Any] | dict | None = None, *,
-              table: str | None = None, as_dict: bool = False) -> pymysql.cursors.Cursor:
+              table: str | None = None, as_dict: bool = False,
+              timeout: float | None = None) -> pymysql.cursors.Cursor:
         """Execute one statement with driver parameters and return its cursor.
 
         Args:
@@ -123,10 +136,15 @@ class Connection:
             params: values for the placeholders.
             table: full table name, named in translated errors.
             as_dict: return a DictCursor (rows as dicts) instead of tuples.
+            timeout: seconds a SELECT may run (MariaDB ``max_statement_time``, MySQL
+                ``MAX_EXECUTION_TIME``); None: the server's default.
         Raises:
+            QueryTimeoutError: the SELECT ran longer than ``timeout``.
             DataJointError subclasses, translated from the server error (spec §8.1).
             A lost connection outside a transaction is reconnected once and retried.
         """
+        if timeout is not None:
+            sql = with_time_limit(sql, timeout, self.is_mariadb)
         cursor_class = pymysql.cursors.DictCursor if as_dict else pymysql.cursors.Cursor
         for attempt in (1, 2):
             cursor = self._conn.cursor(cursor_class)
@@ -205,7 +223,8 @@ class Connection:
         self.commit()
 
     @contextlib.contextmanager
-    def unbuffered(self, sql: str, params: Sequence[Any] | None = None) -> Iterator[Any]:
+    def unbuffered(self, sql: str, params: Sequence[Any] | None = None, *,
+                   timeout: float | None = None) -> Iterator[Any]:
         """A cursor reading the rows of one SELECT from the server as they are fetched
         (``SSDictCursor``), on a second connection with the same settings so that this
         one stays usable meanwhile; inside a transaction, a buffered cursor on this
@@ -215,8 +234,10 @@ class Connection:
             DataJointError subclasses, translated from the server error.
         """
         if self._in_transaction:
-            yield self.query(sql, params, as_dict=True)
+            yield self.query(sql, params, as_dict=True, timeout=timeout)
             return
+        if timeout is not None:
+            sql = with_time_limit(sql, timeout, self.is_mariadb)
         link = self._open()
         cursor = link.cursor(pymysql.cursors.SSDictCursor)
         try:
@@ -224,7 +245,7 @@ class Connection:
                 cursor.execute(sql, params)
             except pymysql.MySQLError as exc:
                 raise translate_error(exc) from exc
-            yield cursor
+            yield _Unbuffered(cursor)
         finally:
             with contextlib.suppress(Exception):
                 cursor.close()
@@ -251,6 +272,19 @@ class Connection:
             return True
         except pymysql.MySQLError:
             return False
+
+
+class _Unbuffered:
+    """An unbuffered cursor whose read errors are translated (rows arrive while fetched)."""
+
+    def __init__(self, cursor):
+        self._cursor = cursor
+
+    def fetchmany(self, size: int) -> list:
+        try:
+            return self._cursor.fetchmany(size)
+        except pymysql.MySQLError as exc:
+            raise translate_error(exc) from exc
 
 
 def connect(host: str, user: str, password: str = "", port: int = 3306,

@@ -83,6 +83,10 @@ class LostConnectionError(DataJointError):
     """The connection to the server was lost (MySQL errno 2006, 2013, 0)."""
 
 
+class QueryTimeoutError(DataJointError):
+    """A query ran longer than its time limit (MariaDB errno 1969, MySQL errno 3024)."""
+
+
 class TransactionError(DataJointError):
     """An operation is not allowed inside (or outside) a transaction."""
 

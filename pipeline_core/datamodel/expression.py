@@ -367,29 +367,30 @@ class QueryExpression:
 
     # --- fetching (implemented in fetch.py) ------------------------------------------
     def to_dicts(self, order_by=None, limit=None, offset=None, *, decode=True,
-                 download_path=None, lazy=False) -> list[dict]:
+                 download_path=None, lazy=False, timeout=None) -> list[dict]:
         """All rows as dicts in heading order; values decoded (blobs unpacked, spec §4;
-        stored values per ``download_path``/``lazy``, see :func:`.fetch.to_dicts`)."""
+        stored values per ``download_path``/``lazy``; ``timeout`` in seconds, see
+        :func:`.fetch.to_dicts`)."""
         from .fetch import to_dicts
         return to_dicts(self, order_by=order_by, limit=limit, offset=offset, decode=decode,
-                        download_path=download_path, lazy=lazy)
+                        download_path=download_path, lazy=lazy, timeout=timeout)
 
     def fetch(self, *attributes: str, as_dict: bool = False, order_by=None, limit=None,
-              offset=None, download_path=None, lazy=False):
+              offset=None, download_path=None, lazy=False, timeout=None):
         """Rows as a list of dicts (``as_dict``) or, with attribute names, a list of
         value lists per attribute (one list if one name), as DataJoint's ``fetch``."""
         from .fetch import fetch
         return fetch(self, *attributes, as_dict=as_dict, order_by=order_by, limit=limit,
-                     offset=offset, download_path=download_path, lazy=lazy)
+                     offset=offset, download_path=download_path, lazy=lazy, timeout=timeout)
 
-    def fetch1(self, *attributes: str, download_path=None, lazy=False):
+    def fetch1(self, *attributes: str, download_path=None, lazy=False, timeout=None):
         """The single row as a dict, or the given attributes' values.
 
         Raises:
             QueryError: the expression does not have exactly one row.
         """
         from .fetch import fetch1
-        return fetch1(self, *attributes, download_path=download_path, lazy=lazy)
+        return fetch1(self, *attributes, download_path=download_path, lazy=lazy, timeout=timeout)
 
     def to_arrays(self, *attributes: str, include_key: bool = False, order_by=None, limit=None,
                   offset=None):
@@ -408,12 +409,13 @@ class QueryExpression:
         from .fetch import to_pandas
         return to_pandas(self, order_by=order_by, limit=limit, offset=offset)
 
-    def stream(self, batch_size: int = 1000, order_by=None, download_path=None, lazy=False):
+    def stream(self, batch_size: int = 1000, order_by=None, download_path=None, lazy=False,
+               timeout=None):
         """Iterate over decoded rows from a server-side cursor, ``batch_size`` at a time:
         the result is never held in memory whole (see :func:`.fetch.stream`)."""
         from .fetch import stream
         return stream(self, batch_size=batch_size, order_by=order_by,
-                      download_path=download_path, lazy=lazy)
+                      download_path=download_path, lazy=lazy, timeout=timeout)
 
     def keys(self, order_by=None, limit=None, offset=None) -> list[dict]:
         """Primary-key dicts of all rows."""

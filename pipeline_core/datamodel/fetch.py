@@ -17,7 +17,8 @@ from .values import decode as decode_value
 
 
 def to_dicts(expr, order_by=None, limit=None, offset=None, *, decode: bool = True,
-             attributes=None, download_path=None, lazy: bool = False) -> list[dict]:
+             attributes=None, download_path=None, lazy: bool = False,
+             timeout: float | None = None) -> list[dict]:
     """Rows of ``expr`` as dicts (heading order), decoded unless ``decode=False``.
 
     Args:
@@ -29,12 +30,14 @@ def to_dicts(expr, order_by=None, limit=None, offset=None, *, decode: bool = Tru
             ``Attachment`` / ``ObjectRef`` values (spec §5.5).
         lazy: ``<blob@store>`` and ``<hash@store>`` values come back as ``BlobRef`` (read on
             ``.load()``), stored attachments are read on first access.
+        timeout: seconds the query may run on the server (None: no limit).
     Raises:
         StoreError: a stored value cannot be read (names the attribute).
+        QueryTimeoutError: the query ran longer than ``timeout``.
     """
     sql, params = compile_select(expr, order_by=order_by, limit=limit, offset=offset,
                                  attributes=attributes)
-    rows = expr.connection.query(sql, params, as_dict=True).fetchall()
+    rows = expr.connection.query(sql, params, as_dict=True, timeout=timeout).fetchall()
     if not decode:
         return list(rows)
     return decode_rows(expr.connection, expr.heading, rows, download_path=download_path, lazy=lazy,
@@ -58,10 +61,10 @@ def decode_rows(conn, heading, rows, *, download_path=None, lazy: bool = False,
 
 
 def fetch(expr, *attributes: str, as_dict: bool = False, order_by=None, limit=None,
-          offset=None, download_path=None, lazy: bool = False):
+          offset=None, download_path=None, lazy: bool = False, timeout: float | None = None):
     """DataJoint-style fetch: all rows as dicts, or per-attribute value lists
-    (``download_path`` and ``lazy`` as in :func:`to_dicts`)."""
-    options = {"download_path": download_path, "lazy": lazy, "offset": offset}
+    (``download_path``, ``lazy`` and ``timeout`` as in :func:`to_dicts`)."""
+    options = {"download_path": download_path, "lazy": lazy, "offset": offset, "timeout": timeout}
     if not attributes:
         return to_dicts(expr, order_by=order_by, limit=limit, **options)
     names = [n for a in attributes for n in (expr.heading.primary_key if a == "KEY" else [a])]
@@ -75,7 +78,8 @@ def fetch(expr, *attributes: str, as_dict: bool = False, order_by=None, limit=No
     return columns[0] if len(columns) == 1 else columns
 
 
-def fetch1(expr, *attributes: str, download_path=None, lazy: bool = False):
+def fetch1(expr, *attributes: str, download_path=None, lazy: bool = False,
+           timeout: float | None = None):
     """The single row of ``expr`` (as dict, or the named values); ``download_path`` and
     ``lazy`` as in :func:`to_dicts`.
 
@@ -83,7 +87,7 @@ def fetch1(expr, *attributes: str, download_path=None, lazy: bool = False):
         QueryError: zero or several rows.
     """
     rows = to_dicts(expr, limit=2, attributes=list(attributes) or None,
-                    download_path=download_path, lazy=lazy)
+                    download_path=download_path, lazy=lazy, timeout=timeout)
     if len(rows) != 1:
         raise QueryError(f"fetch1 requires exactly one row, found {'none' if not rows else 'more'}")
     row = rows[0]
@@ -164,7 +168,7 @@ def to_pandas(expr, order_by=None, limit=None, offset=None):
 
 
 def stream(expr, batch_size: int = 1000, order_by=None, download_path=None,
-           lazy: bool = False) -> Iterator[dict]:
+           lazy: bool = False, timeout: float | None = None) -> Iterator[dict]:
     """Yield the decoded rows of ``expr`` one by one, reading them from an unbuffered
     (server-side) cursor ``batch_size`` rows at a time, so a large result is never held
     in memory whole. Uses a connection of its own for the duration, so other queries can
@@ -175,7 +179,7 @@ def stream(expr, batch_size: int = 1000, order_by=None, download_path=None,
     """
     sql, params = compile_select(expr, order_by=order_by)
     conn = expr.connection
-    with conn.unbuffered(sql, params) as cursor:
+    with conn.unbuffered(sql, params, timeout=timeout) as cursor:
         while True:
             rows = cursor.fetchmany(batch_size)
             if not rows:
@@ -184,10 +188,10 @@ def stream(expr, batch_size: int = 1000, order_by=None, download_path=None,
                                    lazy=lazy, table=getattr(expr, "full_table_name", None))
 
 
-def count(expr) -> int:
-    """Number of distinct primary-key values of ``expr``."""
+def count(expr, timeout: float | None = None) -> int:
+    """Number of distinct primary-key values of ``expr`` (``timeout`` in seconds)."""
     sql, params = count_sql(expr)
-    return int(expr.connection.query(sql, params).fetchone()[0])
+    return int(expr.connection.query(sql, params, timeout=timeout).fetchone()[0])
 
 
 def exists(expr) -> bool:
