@@ -1,9 +1,11 @@
 """The blob codec against the real ``datajoint`` 2.3.5 package as an oracle (spec §4).
 
-For a corpus of values: our ``pack`` is byte-identical to ``datajoint.blob.pack``
-(compressed and not); each side unpacks the other's blobs to the same value; and both
-unpack a blob to the same value (also with ``squeeze=True``). Known, deliberate
-differences are pinned down at the end.
+For a corpus of values: our uncompressed ``pack`` is byte-identical to
+``datajoint.blob.pack(x, compress=False)``, and ``pack(x, compression="datajoint")`` to
+DataJoint's compressed blob; our default (``"fast"``) compressed blobs differ in bytes but
+DataJoint unpacks them to the same values as its own blobs; each side unpacks the other's
+blobs to the same value; and both unpack a blob to the same value (also with
+``squeeze=True``). Known, deliberate differences are pinned down at the end.
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ def cell_array(m, items, shape):
 RNG = np.random.default_rng(20240102)
 NORMAL = RNG.normal(size=(60, 50))
 INTS = RNG.integers(-(2**62), 2**62, size=(7, 5, 3))
+LARGE_NORMAL = RNG.normal(size=(100, 400))
 
 CORPUS = {
     "int64_vector": lambda m: np.array([1, 2, 3]),
@@ -155,32 +158,53 @@ CORPUS = {
     "long_string": lambda m: "x" * 5000,
     "mixed_big": lambda m: {"session": 1, "traces": [np.arange(300.0), np.ones((20, 20))], "notes": "n" * 500,
                             "cell": cell_array(m, [np.zeros(200), "y"], (1, 2))},
+    # over 64 KiB: the "fast" policy samples before it compresses
+    "arange_large": lambda m: np.arange(60_000.0).reshape(300, 200),
+    "normal_large": lambda m: LARGE_NORMAL.copy(),
+    "compressible_head_random_tail": lambda m: ["h" * 300_000, LARGE_NORMAL[:20_000].copy()],
+    "random_head_compressible_tail": lambda m: [LARGE_NORMAL[:20_000].copy(), np.zeros(40_000, dtype=np.int32)],
 }
 NAMES = sorted(CORPUS)
 
 
-def _blobs(name, compress):
-    return ours.pack(CORPUS[name](ours), compress=compress), dj.pack(CORPUS[name](dj), compress=compress)
+#: mode -> keyword arguments of our pack; DataJoint packs with compress=(mode != "raw").
+MODES = {"raw": dict(compress=False), "datajoint": dict(compression="datajoint"), "fast": {}}
+
+
+def _blobs(name, mode):
+    return ours.pack(CORPUS[name](ours), **MODES[mode]), dj.pack(CORPUS[name](dj), compress=mode != "raw")
 
 
 def test_corpus_is_large_enough():
     assert len(CORPUS) >= 40
 
 
-@pytest.mark.parametrize("compress", [False, True], ids=["raw", "zlib"])
+@pytest.mark.parametrize("mode", ["raw", "datajoint"])
 @pytest.mark.parametrize("name", NAMES)
-def test_pack_byte_identical(name, compress):
-    our_blob, dj_blob = _blobs(name, compress)
+def test_pack_byte_identical(name, mode):
+    our_blob, dj_blob = _blobs(name, mode)
     assert our_blob.hex() == dj_blob.hex()
 
 
-@pytest.mark.parametrize("compress", [False, True], ids=["raw", "zlib"])
 @pytest.mark.parametrize("name", NAMES)
-def test_unpack_crosswise(name, compress):
-    our_blob, dj_blob = _blobs(name, compress)
+def test_default_compression_is_readable_by_datajoint(name):
+    """Our default blob may differ from DataJoint's (zlib level 1, or left uncompressed)
+    but DataJoint reads it as the same value as its own blob."""
+    our_blob, dj_blob = _blobs(name, "fast")
+    assert len(our_blob) <= len(ours.pack(CORPUS[name](ours), compress=False))
+    if our_blob[:6] == b"ZL123\0":
+        assert our_blob[14:16] == b"\x78\x01"  # zlib level 1
+    assert_same(dj.unpack(our_blob), dj.unpack(dj_blob))
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+@pytest.mark.parametrize("name", NAMES)
+def test_unpack_crosswise(name, mode):
+    our_blob, dj_blob = _blobs(name, mode)
     dj_value = dj.unpack(dj_blob)
     assert_same(ours.unpack(dj_blob), dj_value)  # datajoint's blob, read by us
     assert_same(dj.unpack(our_blob), ours.unpack(our_blob))  # our blob, read by datajoint
+    assert_same(dj.unpack(our_blob), dj_value)
     assert_same(ours.unpack(memoryview(dj_blob)), dj_value)
 
 
@@ -232,9 +256,45 @@ nested = st.recursive(
 @ORACLE
 @given(value=nested, compress=st.booleans())
 def test_generated_values_match_datajoint(value, compress):
-    blob = ours.pack(value, compress=compress)
+    blob = ours.pack(value, compress=compress, compression="datajoint")
     assert blob == dj.pack(value, compress=compress)
     assert_same(ours.unpack(blob), dj.unpack(blob))
+    if not compress:
+        assert ours.pack(value, compress=False) == blob  # the policy only matters when compressing
+
+
+@ORACLE
+@given(value=nested)
+def test_generated_values_fast_compression_read_by_datajoint(value):
+    blob = ours.pack(value)
+    assert_same(dj.unpack(blob), dj.unpack(dj.pack(value)))
+    assert_same(ours.unpack(blob), dj.unpack(blob))
+
+
+def _large_array(kind: str, n: int, dtype: str, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    data = {"arange": lambda: np.arange(n), "random": lambda: rng.standard_normal(n) * 1e6,
+            "zeros": lambda: np.zeros(n), "small_ints": lambda: rng.integers(0, 4, n),
+            "half_random": lambda: np.concatenate([np.zeros(n // 2), rng.standard_normal(n - n // 2) * 1e6])}[kind]()
+    return data.astype(dtype)
+
+
+large_arrays = st.builds(_large_array, st.sampled_from(["arange", "random", "zeros", "small_ints", "half_random"]),
+                         st.integers(100, 200_000), st.sampled_from(["float64", "float32", "int64", "uint8"]),
+                         st.integers(0, 2**32 - 1))
+
+
+@settings(max_examples=25, deadline=None)
+@given(array=large_arrays)
+def test_generated_large_arrays_both_policies(array):
+    """Large arrays (past the 64 KiB sampling limit): DataJoint's bytes are reproduced
+    exactly, and DataJoint reads our default blob back to the array."""
+    dj_blob = dj.pack(array)
+    assert ours.pack(array, compression="datajoint") == dj_blob
+    blob = ours.pack(array)
+    assert blob[:6] == b"ZL123\0" or blob == dj.pack(array, compress=False)
+    assert_same(dj.unpack(blob), array)
+    assert_same(ours.unpack(blob), array)
 
 
 # --- deliberate differences -------------------------------------------------------------
