@@ -320,7 +320,8 @@ class QueryExpression:
             raise DataJointError("The operands of a union must share the same primary key.")
         if set(self.heading.secondary_attributes) & set(other.heading.secondary_attributes):
             raise DataJointError("The operands of a union must not share any secondary attributes.")
-        check_compatible(self.heading, other.heading, self._node, other._node, True)
+        if self.heading.secondary_attributes or other.heading.secondary_attributes:
+            check_compatible(self.heading, other.heading, self._node, other._node, True)  # outer union joins
         attrs = [self.heading[n] for n in self.primary_key]
         attrs += [dataclasses.replace(self.heading[n], nullable=True) for n in self.heading.secondary_attributes]
         attrs += [dataclasses.replace(other.heading[n], nullable=True) for n in other.heading.secondary_attributes]
@@ -357,7 +358,8 @@ class QueryExpression:
                                  f"key attributes of the grouping expression. Missing attributes: {missing}.")
         check_compatible(self.heading, source.heading, self._node, source._node, True)
         keep = _kept(self.heading, attributes)
-        items = tuple(ProjItem(n, n) for n in self.primary_key + keep) + _computed_items(named, self.heading)
+        merged = Heading(list(self.heading) + [x for x in source.heading if x.name not in self.heading])
+        items = tuple(ProjItem(n, n) for n in self.primary_key + keep) + _computed_items(named, merged)
         heading = Heading([self.heading[n] for n in self.primary_key + keep] + [_computed(i.name) for i in items
                                                                                if i.source is None])
         on = tuple(n for n in self.heading.names if n in source.heading)

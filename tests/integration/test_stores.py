@@ -307,7 +307,7 @@ def test_generated_values_round_trip(lab, data):
         assert row["raw"] == raw
         loaded = row["arr"].load()
         assert loaded.dtype == array.dtype and loaded.shape == array.shape
-        assert np.array_equal(loaded, array, equal_nan=array.dtype.kind in "fc")
+        assert np.array_equal(loaded, array, equal_nan=array.dtype.kind in "fcmM")
     finally:
         recording.delete_quick()
 

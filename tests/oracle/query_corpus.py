@@ -109,6 +109,9 @@ add("restrict_by_aggregation", lambda m: m.Subject & (m.Subject.aggr(m.Session, 
 add("restrict_by_u", lambda m: m.Session & (m.U("rig") & (m.Session & {"rig": "rigA"})))
 add("restrict_by_join", lambda m: m.Subject & (m.Session * m.Session.Trial & {"side": "left"}))
 add("restrict_by_top", lambda m: m.Session & (m.Session & m.Top(5, "KEY")))
+add("restrict_no_common_nonempty", lambda m: m.Subject & m.Stimulus)
+add("antijoin_no_common_nonempty", lambda m: m.Subject - m.Stimulus)
+add("restrict_no_common_empty", lambda m: m.Subject & (m.Stimulus & "contrast > 5"))
 add("antijoin_nulls", lambda m: m.Experimenter - m.Session.proj("experimenter"))
 
 # --- join ------------------------------------------------------------------------------------
@@ -200,6 +203,7 @@ add("u_stim", lambda m: m.U("stim_id") & m.TrialStim)
 add("u_key_of_join", lambda m: m.U("species", "rig") & (m.Session * m.Subject))
 add("u_aggr_restricted", lambda m: m.U("rig").aggr(m.Session, n="count(*)") & "n > 10")
 add("u_renamed", lambda m: m.U("kind") & m.Subject.proj(kind="species"))
+add("aggr_over_u_group", lambda m: m.Subject.aggr(m.U("subject_id", "side") & m.Session.Trial, sides="count(*)"))
 add("u_aggr_of_join", lambda m: m.U("sex").aggr(m.Subject * m.Session, n="count(*)"))
 
 # --- union ------------------------------------------------------------------------------------
@@ -279,6 +283,9 @@ DATAJOINT_DEVIATIONS: dict[str, tuple[str, callable]] = {
     "aggr_keep_attribute": (
         "kept attributes are not in GROUP BY: MariaDB's ONLY_FULL_GROUP_BY refuses the query",
         lambda m: m.Subject.aggr(m.Session, n="count(*)") * m.Subject.proj("sex")),
+    "aggr_over_u_group": (
+        "an aggregation over U(...) & q ignores the DISTINCT and counts duplicate rows",
+        lambda m: m.Subject.aggr(m.Session.Trial, sides="count(distinct side)")),
     "aggr_keep_all": (
         "kept attributes are not in GROUP BY: MariaDB's ONLY_FULL_GROUP_BY refuses the query",
         lambda m: m.Subject.aggr(m.Session, n="count(*)") * m.Subject),

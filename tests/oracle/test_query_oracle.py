@@ -5,78 +5,25 @@ for ordered queries; a query datajoint refuses, LabBook refuses too (spec §9)."
 from __future__ import annotations
 
 import collections
-import datetime
-import decimal
-import types
-import warnings
 
-import numpy as np
 import pytest
 
 from pipeline_core import datamodel as dm
 
-from . import query_pipeline
+from .query_compare import evaluate_expression
 from .query_corpus import CORPUS, DATAJOINT_DEVIATIONS, ORDERED
 
 pytestmark = pytest.mark.oracle
 
 
-@pytest.fixture(scope="module")
-def spaces(dj, dj_conn, dm_conn, new_db_module):
-    """``(datajoint namespace, LabBook namespace)`` over one database declared and filled
-    by datajoint."""
-    database = new_db_module("query")
-    schema = dj.Schema(database, connection=dj_conn)
-    classes = query_pipeline.declare(dj, schema)
-    query_pipeline.load(classes, query_pipeline.rows())
-    theirs = types.SimpleNamespace(**vars(classes), U=dj.U, Top=dj.Top, AndList=dj.AndList, Not=dj.Not)
-    module = dm.VirtualModule("query_oracle", database, connection=dm_conn)
-    ours = types.SimpleNamespace(**{name: getattr(module, name) for name in query_pipeline.ORDER},
-                                 U=dm.U, Top=dm.Top, AndList=dm.AndList, Not=dm.Not)
-    return theirs, ours
-
-
-@pytest.fixture(scope="module")
-def new_db_module(pipeline_prefix):
-    import itertools
-    counter = itertools.count()
-    return lambda label: f"{pipeline_prefix}{label}m{next(counter)}"
-
-
-def canonical(value):
-    """A hashable, library-independent form of a fetched value."""
-    if isinstance(value, np.ndarray):
-        return ("array", value.dtype.str, value.shape, value.tobytes())
-    if isinstance(value, (np.generic,)):
-        return canonical(value.item())
-    if isinstance(value, float):
-        return round(value, 9)
-    if isinstance(value, decimal.Decimal):
-        return ("decimal", str(value.normalize()) if value == value.to_integral() else str(value))
-    if isinstance(value, (list, tuple)):
-        return tuple(canonical(v) for v in value)
-    if isinstance(value, dict):
-        return tuple(sorted((k, canonical(v)) for k, v in value.items()))
-    if isinstance(value, (datetime.date, str, int, bytes, type(None))):
-        return value
-    return repr(value)
-
-
-def rows_of(expr) -> list[tuple]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return [tuple(sorted((k, canonical(v)) for k, v in row.items())) for row in expr.to_dicts()]
-
-
 def evaluate(space, name, build=None):
     """``("ok", names, primary key, rows)`` or ``("error", exception)``."""
-    try:
-        expr = (build or CORPUS[name])(space)
-        if isinstance(expr, type):
-            expr = expr()
-        return "ok", list(expr.heading.names), list(expr.primary_key), rows_of(expr)
-    except Exception as exc:  # noqa: BLE001 - datajoint's refusals are part of the corpus
-        return "error", exc
+    return evaluate_expression(lambda: (build or CORPUS[name])(space))
+
+
+@pytest.fixture(scope="module")
+def spaces(query_spaces):
+    return query_spaces
 
 
 def test_corpus_is_large_enough():

@@ -244,6 +244,14 @@ def test_matlab_container_roundtrip(value, compress):
 
 
 @FEW
+@given(value=any_values, compression=st.sampled_from(["fast", "datajoint"]))
+def test_roundtrip_both_compression_policies(value, compression):
+    blob = pack(value, compression=compression)
+    assert_equal(unpack(blob), value)
+    assert blob == pack(value, compress=False) or blob[:6] == b"ZL123\0"
+
+
+@FEW
 @given(value=any_values)
 def test_pack_is_deterministic_and_protocol_valid(value):
     blob = pack(value, compress=False)
@@ -493,3 +501,58 @@ def test_use_32bit_dims():
 
 def test_data_after_zlib_stream_is_ignored_as_in_datajoint():
     assert unpack(pack(np.zeros(1000)) + b"xyz").shape == (1000,)
+    large = pack(np.arange(2**16, dtype=np.float64))  # inflated piecewise (> 256 KiB, ratio < 64)
+    assert unpack(large + b"xyz").shape == (2**16,)
+
+
+# --- large compressed blobs (inflated piecewise into one buffer) -----------------------------
+def _zl123(raw: bytes, declared: int, level: int = 1) -> bytes:
+    return b"ZL123\0" + declared.to_bytes(8, "little") + zlib.compress(raw, level)
+
+
+@pytest.mark.parametrize("level", [1, 6])
+def test_large_compressed_blob_errors(level):
+    raw = pack(np.arange(2**16, dtype=np.float64), compress=False)  # 512 KiB, ratio ~7
+    good = _zl123(raw, len(raw), level)
+    assert unpack(good).tolist() == list(range(2**16))
+    with pytest.raises(BlobError, match="end before the stream does"):
+        unpack(good[:len(good) // 2])
+    with pytest.raises(BlobError, match="inflate to more than the declared 523317 bytes"):
+        unpack(_zl123(raw, len(raw) - 1000, level))
+    with pytest.raises(BlobError, match="size mismatch"):
+        unpack(_zl123(raw, len(raw) + 1000, level))
+    corrupt = bytearray(good)
+    corrupt[len(good) // 2] ^= 0xFF
+    with pytest.raises(BlobError):
+        unpack(bytes(corrupt))
+
+
+def test_large_zlib_bomb_stops_at_declared_size():
+    raw = b"dj0\0\x06" + struct.pack("<Q", 1 << 24) + bytes(1 << 24)
+    declared = 4 << 20  # within 64x the compressed size: the piecewise path
+    bomb = _zl123(raw, declared)
+    tracemalloc.start()
+    try:
+        with pytest.raises(BlobError, match="inflate to more than the declared"):
+            unpack(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.2 * declared
+
+
+@pytest.mark.parametrize("data", ["arange", "zeros"])
+def test_compressed_unpack_memory_and_read_only(data):
+    array = np.arange(2**21, dtype=np.float64) if data == "arange" else np.zeros(2**21)
+    blob = pack(array)
+    assert blob[:6] == b"ZL123\0"
+    tracemalloc.start()
+    try:
+        result = unpack(blob)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.array_equal(result, array)
+    assert peak < (1.2 if data == "arange" else 2.2) * array.nbytes  # piecewise: one buffer
+    with pytest.raises(ValueError):
+        result.flags.writeable = True

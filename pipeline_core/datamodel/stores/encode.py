@@ -78,7 +78,7 @@ def encode_stored(attribute: str, codec: str, store: str, value: Any, context: W
     """
     name = context.stores.resolve(store, filepath=codec == "filepath")
     if codec == "blob":
-        return _put_hash(blob.pack(value), name, context)
+        return _put_hash(blob.pack(value, compression="datajoint"), name, context)
     if codec == "attach":
         return _put_hash(attachment_bytes(value), name, context)
     if codec == "hash":
