@@ -130,9 +130,9 @@ def test_same_paths_hashes_and_json(tables, files):
     schema-addressed ones follow the same path rule and keys (spec §5.2, §5.3)."""
     dj_table, ours, database = tables
     source, folder = files
-    dj_table.insert1(dict(rec_id=1, signal=np.arange(5.0), stored_file=str(source), raw=b"raw",
+    dj_table.insert1(dict(rec_id=1, signal=np.arange(20000.0), stored_file=str(source), raw=b"raw",
                           arr=np.ones(3), obj=("dat", b"abc"), fp="raw/f1.txt"))
-    ours.insert1(dict(rec_id=2, signal=np.arange(5.0), stored_file=str(source), raw=b"raw",
+    ours.insert1(dict(rec_id=2, signal=np.arange(20000.0), stored_file=str(source), raw=b"raw",
                       arr=np.ones(3), obj=("dat", b"abc"), fp="raw/f1.txt"))
     theirs, mine = ours.to_dicts(order_by="KEY", decode=False)
     for name in ("signal", "stored_file", "raw"):

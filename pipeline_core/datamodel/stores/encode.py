@@ -77,7 +77,7 @@ def encode_stored(attribute: str, codec: str, store: str, value: Any, context: W
         TypeError / ValueError: a value of the wrong kind (the caller names the attribute).
     """
     name = context.stores.resolve(store, filepath=codec == "filepath")
-    if codec == "blob":
+    if codec == "blob":  # DataJoint's exact bytes: the same value gets the same hash and path
         return _put_hash(blob.pack(value, compression="datajoint"), name, context)
     if codec == "attach":
         return _put_hash(attachment_bytes(value), name, context)
@@ -104,7 +104,7 @@ def _put_hash(data: bytes, store: str, context: WriteContext) -> str:
         backend.put(path, data)
         context.uploads.record(Upload(store, path, "hash", context.database))
     return json.dumps({"hash": digest, "path": path, "schema": context.database, "store": store,
-                   "size": len(data)})
+                       "size": len(data)})
 
 
 def _now() -> str:
@@ -145,7 +145,7 @@ def _put_object(attribute: str, value: Any, store: str, context: WriteContext) -
         backend.put(path, content)
         size = len(content)
     return json.dumps({"path": path, "store": store, "size": size, "ext": ext, "is_dir": is_dir,
-                   "item_count": item_count, "timestamp": _now()})
+                       "item_count": item_count, "timestamp": _now()})
 
 
 def _put_npy(attribute: str, value: Any, store: str, context: WriteContext) -> str:
