@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline_core import datamodel as dm
 from pipeline_core.datamodel.catalog import catalog_of
+from pipeline_core.datamodel.codecs import blob
+from pipeline_core.datamodel.codecs.blob_peek import PEEK_LIMIT
 from pipeline_core.datamodel.fetch import page_after
-from pipeline_core.datamodel.heading import TableInfo
+from pipeline_core.datamodel.heading import Attribute, TableInfo
+from pipeline_core.datamodel.sql.quoting import quote
 
 from .access import NotFoundError, check_schema, connection, split_full_name, table_info, visible_schemas
 
 #: Rows per page of a table page.
 PAGE_SIZE = 100
 TIER_ORDER = ("Lookup", "Manual", "Imported", "Computed")
+#: Bytes of each in-table blob a page of rows fetches: what the header peek may read.
+PREVIEW_BYTES = PEEK_LIMIT
+#: In-table blobs fetched whole (at most ``PREVIEW_BYTES`` stored) that unpack to at most
+#: this many bytes come with their decoded value (scalars and short vectors are shown).
+SMALL_BLOB = PEEK_LIMIT
 
 
 def schema_tables(schema: str) -> dict[str, list[tuple[TableInfo, list[TableInfo]]]]:
@@ -81,23 +90,116 @@ def part_tables(schema: str, table: str) -> list[TableInfo]:
     return [t for t in catalog_of(connection()).tables(schema) if t.master == info.table_name]
 
 
+@dataclass(frozen=True)
+class BlobPreview:
+    """An in-table blob on a page of rows, described from its first ``PREVIEW_BYTES``
+    bytes and its length, never fetched whole (see :func:`rows_page`).
+
+    Attributes:
+        size: bytes stored in the column (``LENGTH``; compressed size for a ``ZL123`` blob).
+        summary: the header peek (:func:`~pipeline_core.datamodel.codecs.blob.peek`) of
+            a DataJoint blob; None for raw bytes (a native blob column in a 2.x database,
+            or an unmarked 0.14 blob that holds no DataJoint blob) and unreadable blobs.
+        decoded: the whole blob was fetched (``size <= PREVIEW_BYTES``), unpacks to at
+            most ``SMALL_BLOB`` bytes, and ``value`` is its decoded value.
+        value: the decoded value when ``decoded``, else None.
+        error: why a ``<blob>`` value cannot be read (not a DataJoint blob, corrupt), or None.
+    """
+
+    size: int
+    summary: blob.BlobSummary | None = None
+    decoded: bool = False
+    value: Any = field(default=None, compare=False)  # arrays do not compare to a bool
+    error: str | None = None
+
+
+def _blob_preview(attr: Attribute, prefix: bytes | None, size: int) -> BlobPreview:
+    """The :class:`BlobPreview` of one in-table value from its prefix and length (same
+    fallbacks as :func:`pipeline_core.datamodel.values.decode`: an unmarked legacy blob
+    that is not a DataJoint blob is raw bytes)."""
+    if prefix is None:  # raw bytes column: only the length is fetched
+        return BlobPreview(size)
+    legacy = attr.codec is None
+    try:
+        summary = blob.peek(prefix, size)
+    except blob.BlobError as exc:
+        return BlobPreview(size, error=None if legacy else str(exc))
+    if size > len(prefix) or (summary.packed_size or size) > SMALL_BLOB:
+        return BlobPreview(size, summary)
+    try:
+        return BlobPreview(size, summary, decoded=True, value=blob.unpack(prefix))
+    except blob.BlobError as exc:
+        return BlobPreview(size, error=None if legacy else str(exc))
+
+
 def rows_page(schema: str, table: str, after: dict | None = None,
               limit: int = PAGE_SIZE) -> tuple[list[dict], dict | None]:
-    """One page of decoded rows ordered by primary key, after the key ``after``.
+    """One page of rows ordered by primary key, after the key ``after``.
 
     Fetched lazily: no store is read. Stored blobs (``<blob@s>``, ``<hash@s>``) come back
     as ``BlobRef``, stored attachments as ``Attachment`` read only on first access,
     ``<object@s>``/``<filepath@s>`` as ``ObjectRef`` and ``<npy@s>`` as ``NpyRef`` (all
     from :mod:`pipeline_core.datamodel.stores`), described by their column metadata.
 
+    In-table blobs are never fetched whole: a DataJoint blob (``<blob>``, an unmarked
+    0.14 blob) comes back as a :class:`BlobPreview` made from its first
+    ``PREVIEW_BYTES`` (64 KiB) and its length, a raw bytes column (native blob in a 2.x
+    database) as a ``BlobPreview`` of its length alone; NULL stays None.
+
     Returns:
-        ``(rows, next_after)``; ``next_after`` is None on the last page.
+        ``(rows, next_after)``: rows as dicts in heading order; ``next_after`` (a primary
+        key) is None on the last page.
     Raises:
         QueryError / InvalidValueError: ``after`` is not a key of the table.
     """
     info = table_info(schema, table)
-    return page_after(dm.FreeTable(connection(), info.full_name), after=after, limit=limit,
-                      lazy=True)
+    rows, next_after = page_after(preview_expression(info), after=after, limit=limit, lazy=True)
+    previewed = _previewed(info)
+    result = []
+    for row in rows:
+        out = {}
+        for attr in info.heading:
+            if attr.name not in previewed:
+                out[attr.name] = row[attr.name]
+                continue
+            prefix_name, size_name = previewed[attr.name]
+            size = row[size_name]
+            out[attr.name] = None if size is None else _blob_preview(
+                attr, None if prefix_name is None else bytes(row[prefix_name]), int(size))
+        result.append(out)
+    return result, next_after
+
+
+def _previewed(info: TableInfo) -> dict[str, tuple[str | None, str]]:
+    """Secondary in-table blob attributes -> the names of their computed prefix (None for
+    raw bytes: length only) and length attributes. Hidden columns start with ``_``, so
+    ``_peek<i>``/``_size<i>`` never clash with the heading."""
+    names = {}
+    for i, attr in enumerate(info.heading):
+        if attr.in_key:
+            continue
+        if attr.is_blob:
+            names[attr.name] = (f"_peek{i}", f"_size{i}")
+        elif attr.is_bytes:
+            names[attr.name] = (None, f"_size{i}")
+    return names
+
+
+def preview_expression(info: TableInfo) -> dm.QueryExpression:
+    """The table as a page of rows fetches it: each in-table blob attribute replaced by
+    ``SUBSTRING(col, 1, PREVIEW_BYTES)`` and ``LENGTH(col)`` (raw bytes: the length only),
+    every other attribute kept (its ``make_sql()`` is the page's SQL without the keyset
+    condition). SQL text is built from quoted, validated identifiers only."""
+    previewed = _previewed(info)
+    keep = [n for n in info.heading.secondary_attributes if n not in previewed]
+    computed = {}
+    for name, (prefix_name, size_name) in previewed.items():
+        column = quote(name)
+        if prefix_name is not None:
+            computed[prefix_name] = f"SUBSTRING({column}, 1, {int(PREVIEW_BYTES)})"
+        computed[size_name] = f"LENGTH({column})"
+    table = dm.FreeTable(connection(), info.full_name)
+    return table.proj(*keep, **computed) if computed else table
 
 
 def fetch_value(schema: str, table: str, key: dict, attribute: str, *, lazy: bool = False) -> Any:

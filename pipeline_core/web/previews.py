@@ -5,6 +5,10 @@ Stored values (fetched lazily) are shown from their metadata only, never read he
 a stored blob as ``stored blob · 1.2 MB`` with a "load" control, an attachment or stored
 file as its name and size linked to its download, a folder as ``folder · N files · size``
 and an ``<npy@>`` array as ``int16 2×3 · npy`` (with a thumbnail when 2-D numeric).
+
+In-table blobs arrive as :class:`~pipeline_core.services.browse.BlobPreview` (their
+header peek and length, see :func:`preview_cell`): ``float64 512×512 · 2.1 MB``, with a
+thumbnail (made on demand from the whole value) when the dtype and shape say image.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import posixpath
 
 import numpy as np
 
+from pipeline_core.datamodel.codecs.blob import BlobSummary
 from pipeline_core.datamodel.stores import Attachment, BlobRef, NpyRef, ObjectRef
+from pipeline_core.services.browse import BlobPreview
 
 #: Largest side of a thumbnail as displayed in a table cell (CSS pixels).
 CELL_SIZE = 96
@@ -33,8 +39,13 @@ def is_image(value) -> bool:
 
 def is_image_shape(shape: tuple, dtype) -> bool:
     """:func:`is_image` from an array's shape and dtype alone (e.g. an ``<npy@>`` array's
-    metadata, without reading it)."""
-    if np.dtype(dtype).kind not in "biuf" or not shape or 0 in shape:
+    metadata or a blob's header peek, without reading it); False for a dtype name numpy
+    does not know."""
+    try:
+        kind = np.dtype(dtype).kind
+    except TypeError:
+        return False
+    if kind not in "biuf" or not shape or 0 in shape:
         return False
     if len(shape) == 2:
         return min(shape) >= 2
@@ -98,11 +109,12 @@ def display_size(shape: tuple, box: int = CELL_SIZE) -> tuple[int, int]:
 
 def cell(value, thumb_url: str | None = None, *, load_url: str | None = None,
          download_url: str | None = None, codec: str | None = None) -> dict:
-    """What a table cell shows: ``{"kind", "text", "title", "thumb", "width", "height",
-    "detail", "href", "load"}`` (keys present as needed).
+    """What a table cell shows: ``{"kind", "text", "title", "alt", "thumb", "width",
+    "height", "detail", "href", "load"}`` (keys present as needed).
 
     ``kind`` is ``null``, ``image`` (with ``thumb`` URL and display size), ``blob`` (an
-    array or structure described by type and shape), ``value``, or for stored values
+    array or structure described by type and shape; an in-table blob of a page of rows
+    arrives as a ``BlobPreview``, see :func:`preview_cell`), ``value``, or for stored values
     (see :func:`stored_cell`) ``stored``, ``file``, ``folder`` or ``npy``. ``thumb_url``
     (``...?key=<token>``; the template adds ``&size=``) is used for images,
     ``load_url`` for stored blobs, ``download_url`` for attachments and object files;
@@ -113,6 +125,8 @@ def cell(value, thumb_url: str | None = None, *, load_url: str | None = None,
     if isinstance(value, (BlobRef, Attachment, ObjectRef, NpyRef)):
         return stored_cell(value, thumb_url, load_url=load_url, download_url=download_url,
                            codec=codec)
+    if isinstance(value, BlobPreview):
+        return preview_cell(value, thumb_url)
     if is_image(value) and thumb_url:
         width, height = display_size(value.shape)
         return {"kind": "image", "text": summary(value), "title": summary(value),
@@ -129,6 +143,71 @@ def cell(value, thumb_url: str | None = None, *, load_url: str | None = None,
 
 def _joined(*parts: str) -> str:
     return " · ".join(p for p in parts if p)
+
+
+def describe(summary: BlobSummary) -> str:
+    """One-line description of a blob from its header peek, in the words of
+    :func:`summary`: ``float64 512×512``, ``struct 1×1``, ``dict (3 keys)``, ``list (4
+    items)``, ``str (12 bytes)``; just the kind when the peek did not reach the details."""
+    kind, shape, length = summary.kind, summary.shape, summary.length
+    if kind == "array":
+        return f"{summary.dtype or 'array'} {_shape(shape)}" if shape is not None else "array"
+    if kind in ("recarray", "struct", "cell"):
+        return f"{'struct' if kind == 'recarray' else kind} {_shape(shape)}" if shape is not None else kind
+    if kind == "dict":
+        return "dict" if length is None else f"dict ({length} keys)"
+    if kind in ("tuple", "list", "set"):
+        return kind if length is None else f"{kind} ({length} items)"
+    if kind in ("str", "bytes"):
+        return kind if length is None else f"{kind} ({length} bytes)"
+    if kind == "scalar":
+        return summary.dtype or "scalar"
+    if kind == "sparse":
+        return "sparse matrix"
+    return {"none": "None", "unknown": "blob"}.get(kind, kind)
+
+
+def preview_cell(preview: BlobPreview, thumb_url: str | None = None) -> dict:
+    """The cell of an in-table blob from its :class:`BlobPreview` (nothing more is read).
+
+    Returns:
+        ``image`` (``text`` = ``describe · size``, ``alt`` = the description, ``thumb``,
+        ``width``, ``height``) when the dtype and shape are those of :func:`is_image` and
+        ``thumb_url`` is given; else ``blob``: ``float64 3×4×5 · 480 B``, a small blob's
+        value as :func:`text` shows it (``[1, 2, 3]``, ``3.5``), or ``N bytes`` for raw
+        bytes and values that are not DataJoint blobs. ``title`` adds the stored and
+        unpacked sizes, compression and struct field names.
+    """
+    size = format_size(preview.size)
+    if preview.error is not None:
+        return {"kind": "blob", "text": f"{preview.size} bytes",
+                "title": f"not a readable DataJoint blob ({size}): {preview.error}"}
+    if preview.summary is None:
+        return {"kind": "blob", "text": f"{preview.size} bytes", "title": size}
+    peeked = preview.summary
+    unpacked = f"{format_size(peeked.packed_size)} unpacked" if peeked.compressed and peeked.packed_size else ""
+    details = _joined(f"{size} stored", "compressed" if peeked.compressed else "", unpacked,
+                      f"fields {', '.join(peeked.fields)}" if peeked.fields else "")
+    if preview.decoded and preview.value is not None:  # a blob of None: "None · 5 B" below
+        value = preview.value
+        if is_image(value) and thumb_url:
+            width, height = display_size(value.shape)
+            return {"kind": "image", "text": _joined(summary(value), size), "alt": summary(value),
+                    "title": _joined(summary(value), details), "thumb": thumb_url,
+                    "width": width, "height": height}
+        shown = text(value)
+        if len(shown) > MAX_TEXT:
+            shown = shown[:MAX_TEXT - 1] + "…"
+        return {"kind": "blob", "text": _joined(shown, size) if shown == summary(value) else shown,
+                "title": _joined(summary(value), details)}
+    described = describe(peeked)
+    if peeked.kind == "array" and peeked.shape is not None and thumb_url \
+            and is_image_shape(peeked.shape, peeked.dtype):
+        width, height = display_size(peeked.shape)
+        return {"kind": "image", "text": _joined(described, size), "alt": described,
+                "title": _joined(described, details), "thumb": thumb_url,
+                "width": width, "height": height}
+    return {"kind": "blob", "text": _joined(described, size), "title": _joined(described, details)}
 
 
 def stored_cell(value, thumb_url: str | None = None, *, load_url: str | None = None,
