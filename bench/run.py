@@ -1,9 +1,9 @@
 """LabBook benchmarks (``make bench``): each compared with ``datajoint==2.3.5`` in the same
 run where DataJoint does the same work. Writes ``bench/results.md`` and prints it.
 
-``bench/run.py`` runs every section; ``bench/run.py blob`` or ``bench/run.py db`` runs one
-and rewrites only its section of results.md. The db section uses its own databases
-``lbbench_*`` on the DJ_HOST server, dropped at the end.
+``bench/run.py`` runs every section; ``bench/run.py blob``, ``bench/run.py db`` or
+``bench/run.py query`` runs one and rewrites only its section of results.md. The db and
+query sections use their own databases ``lbbench_*`` on the DJ_HOST server, dropped at the end.
 """
 
 from __future__ import annotations
@@ -184,7 +184,7 @@ def bench_paging(conn, n_rows: int = 100_000) -> list[tuple]:
     return [(f"page of 100 at row 95,000 of {n_rows:,}: keyset (vs OFFSET in 'theirs' column)", keyset, offset)]
 
 
-SECTIONS = ("blob", "db")
+SECTIONS = ("blob", "db", "query")
 
 
 def bench_db(dj) -> str:
@@ -201,7 +201,222 @@ def bench_db(dj) -> str:
     return "\n".join(lines)
 
 
-TITLES = {"blob": "Blob codec (`<blob>`, spec §4, §13)", "db": "Data model on MariaDB"}
+# --- query section (issue 5) -------------------------------------------------------------------
+QUERY_DATABASES = ("lbbench_query_pipeline", "lbbench_query_fetch", "lbbench_query_page")
+QUERY_OPERATORS = [
+    ("restrict by dict", '`Subject & {"species": "mouse"}`'),
+    ("restrict by SQL string", '`Session & "duration > 35 or duration is null"`'),
+    ("join", "`(1) * (2)`"),
+    ("proj with rename and computed attribute",
+     '`.proj("rig", sdate="session_date", age="datediff(session_date, dob)")`'),
+    ("aggr", '`.aggr(Session.Trial, n="count(*)", rt="avg(reaction_time)")`'),
+    ("restrict by SQL string on a computed attribute", '`& "n > 3"`'),
+    ("restrict by query", "`Session.Trial & (6)`"),
+    ("U aggregation", '`U("subject_id").aggr((7), trials="count(*)", acc="avg(correct)")`'),
+    ("difference by dict", '`- {"subject_id": 1}`'),
+    ("Top", '`& Top(5, ["trials DESC", "KEY"])`'),
+]
+
+
+def query_expression(m):
+    """The 10-operator expression of QUERY_OPERATORS over namespace ``m`` (either library)."""
+    mice = m.Subject & {"species": "mouse"}                                         # 1
+    sessions = m.Session & "duration > 35 or duration is null"                      # 2
+    joined = mice * sessions                                                        # 3
+    projected = joined.proj("rig", sdate="session_date",
+                            age="datediff(session_date, dob)")                      # 4
+    counted = projected.aggr(m.Session.Trial, n="count(*)", rt="avg(reaction_time)")  # 5
+    busy = counted & "n > 3"                                                        # 6
+    trials = m.Session.Trial & busy                                                 # 7
+    per_subject = m.U("subject_id").aggr(trials, trials="count(*)", acc="avg(correct)")  # 8
+    others = per_subject - {"subject_id": 1}                                        # 9
+    return others & m.Top(5, ["trials DESC", "KEY"])                                # 10
+
+
+def _canonical_rows(rows) -> list:
+    from tests.oracle.query_compare import canonical
+    return [canonical(row) for row in rows]
+
+
+def bench_compile(conn, dj, dj_conn, repeat: int = 501) -> list[tuple]:
+    """Build + compile (``make_sql``) the 10-operator expression on tests/oracle/query_pipeline.py,
+    declared and filled by datajoint, read by LabBook through a VirtualModule."""
+    import types
+
+    from tests.oracle import query_pipeline
+    database = QUERY_DATABASES[0]
+    conn.query(f"DROP DATABASE IF EXISTS `{database}`")
+    classes = query_pipeline.declare(dj, dj.Schema(database, connection=dj_conn))
+    query_pipeline.load(classes, query_pipeline.rows())
+    theirs = types.SimpleNamespace(**vars(classes), U=dj.U, Top=dj.Top)
+    module = dm.VirtualModule("lbbench_query", database, connection=conn)
+    ours = types.SimpleNamespace(**{name: getattr(module, name) for name in query_pipeline.ORDER},
+                                 U=dm.U, Top=dm.Top)
+    mine, other = query_expression(ours).to_dicts(), query_expression(theirs).to_dicts()
+    assert mine and _canonical_rows(mine) == _canonical_rows(other), (mine, other)
+    ours_s, theirs_s = timeit_pair(lambda: query_expression(ours).make_sql(),
+                                   lambda: query_expression(theirs).make_sql(), repeat)
+    return [("build + compile a 10-operator expression (`make_sql`, no execution)",
+             ours_s, theirs_s, "us")]
+
+
+WIDE = """
+    row_id: int32
+    ---
+    n_items: int32
+    big: int64
+    x: float64
+    y: float32
+    label: varchar(32)
+    code: varchar(8)
+    day: date
+    maybe_x=null: float64
+    maybe_label=null: varchar(16)
+    """
+
+
+def bench_fetch(conn, dj, dj_conn, n_rows: int = 100_000, repeat: int = 3) -> tuple[list[tuple], list[str]]:
+    """Fetch ``n_rows`` x 10 columns as dicts; LabBook's ``stream()`` and peak memories."""
+    import datetime
+    database = QUERY_DATABASES[1]
+    conn.query(f"DROP DATABASE IF EXISTS `{database}`")
+    schema = dm.Schema(database, connection=conn)
+    table = schema(type("Wide", (dm.Manual,), {"definition": WIDE}), context={})
+    day0 = datetime.date(2020, 1, 1)
+    table.insert(({"row_id": i, "n_items": i % 1000 - 500, "big": i * 1_000_003, "x": i / 7,
+                   "y": (i % 100) / 4, "label": f"label {i:07d}", "code": "ABCDEFGH"[i % 8] * (1 + i % 8),
+                   "day": day0 + datetime.timedelta(days=i % 3000),
+                   "maybe_x": None if i % 3 == 0 else i * 0.25,
+                   "maybe_label": None if i % 3 == 1 else f"m{i % 97}"} for i in range(n_rows)),
+                 chunk_size=5000)
+    ours_expr = table()
+    theirs_expr = dj.FreeTable(dj_conn, f"`{database}`.`wide`")
+    tail = f"row_id >= {n_rows - 1000}"  # same values from both (all rows are compared by count)
+    assert len(ours_expr) == len(theirs_expr) == n_rows
+    assert _canonical_rows((ours_expr & tail).to_dicts()) == _canonical_rows((theirs_expr & tail).to_dicts())
+    ours_s, theirs_s = timeit_pair(ours_expr.to_dicts, theirs_expr.to_dicts, repeat)
+
+    def drain():
+        count = 0
+        for _ in ours_expr.stream():
+            count += 1
+        assert count == n_rows
+    stream_s = timeit(drain, repeat)
+    peaks = {name: _peak_mb(fn) for name, fn in (("to_dicts", ours_expr.to_dicts), ("stream", drain))}
+    label = f"{n_rows:,} rows x 10 columns (int, float, varchar, date, nullable)"
+    rows = [(f"fetch {label} as dicts (`to_dicts`)", ours_s, theirs_s, "ms"),
+            (f"iterate the same rows with LabBook's `stream()` (batches of 1000)", stream_s, None, "ms")]
+    memory = [f"{peaks['to_dicts']:,.1f} MB with `to_dicts()` (the result list), "
+              f"{peaks['stream']:,.1f} MB iterating `stream()`"]
+    return rows, memory
+
+
+def _peak_mb(fn) -> float:
+    """Peak traced memory (tracemalloc) of ``fn()`` in MB (10^6 bytes), the result kept alive."""
+    tracemalloc.start()
+    try:
+        result = fn()
+        peak = tracemalloc.get_traced_memory()[1]
+        del result
+        return peak / 1e6
+    finally:
+        tracemalloc.stop()
+
+
+def bench_keyset(conn, dj, dj_conn, n_rows: int = 200_000, page_size: int = 1000,
+                 repeat: int = 3) -> list[tuple]:
+    """Page through ``n_rows`` with a compound key: LabBook keyset pages vs DataJoint's
+    ``to_dicts(order_by="KEY", limit, offset)``; totals and the last page."""
+    from pipeline_core.datamodel.paging import page
+    database = QUERY_DATABASES[2]
+    conn.query(f"DROP DATABASE IF EXISTS `{database}`")
+    schema = dm.Schema(database, connection=conn)
+    per_sensor = 800  # pages of 1000 end inside a sensor: the expanded condition matters
+    table = schema(type("Reading", (dm.Manual,), {
+        "definition": "sensor_id: int32\nt: int32\n---\nvalue: float64"}), context={})
+    table.insert(({"sensor_id": i // per_sensor, "t": (i % per_sensor) * 3, "value": i * 0.5}
+                  for i in range(n_rows)), chunk_size=10_000)
+    ours_expr = table()
+    theirs_expr = dj.FreeTable(dj_conn, f"`{database}`.`reading`")
+    n_pages = n_rows // page_size
+    last = {"ours": [], "theirs": []}
+    last_rows = {}
+
+    def ours():
+        cursor, pages, count = None, 0, 0
+        while True:
+            start = time.perf_counter()
+            rows, cursor = page(ours_expr, None, cursor, page_size)
+            elapsed = time.perf_counter() - start
+            pages, count = pages + 1, count + len(rows)
+            if cursor is None:
+                break
+        assert pages == n_pages and count == n_rows, (pages, count)
+        last["ours"].append(elapsed)
+        last_rows["ours"] = rows
+
+    def theirs():
+        count = 0
+        for k in range(0, n_rows, page_size):
+            start = time.perf_counter()
+            rows = theirs_expr.to_dicts(order_by="KEY", limit=page_size, offset=k)
+            elapsed = time.perf_counter() - start
+            count += len(rows)
+        assert count == n_rows
+        last["theirs"].append(elapsed)
+        last_rows["theirs"] = rows
+
+    ours_s, theirs_s = timeit_pair(ours, theirs, repeat)
+    assert _canonical_rows(last_rows["ours"]) == _canonical_rows(last_rows["theirs"])
+    label = f"{n_rows:,} rows, compound key (sensor_id, t), pages of {page_size:,}"
+    return [(f"page through {label}: all {n_pages} pages (LabBook keyset; DJ `limit`/`offset`)",
+             ours_s, theirs_s, "ms"),
+            (f"the last page ({n_pages}th) of that walk",
+             statistics.median(last["ours"]), statistics.median(last["theirs"]), "ms")]
+
+
+def bench_query(dj) -> str:
+    """Query API: compile, bulk fetch and paging, LabBook vs DataJoint; markdown of the section."""
+    p = params()
+    conn = dm.connect(p["host"], p["user"], p["password"], port=p["port"])
+    dj_conn = dj.Connection(f"{p['host']}:{p['port']}", p["user"], p["password"])
+    try:
+        results = bench_compile(conn, dj, dj_conn)
+        fetched, memory = bench_fetch(conn, dj, dj_conn)
+        results += fetched + bench_keyset(conn, dj, dj_conn)
+    finally:
+        for database in QUERY_DATABASES:
+            conn.query(f"DROP DATABASE IF EXISTS `{database}`")
+
+    def shown(seconds, unit):
+        if seconds is None:
+            return "—"
+        return f"{seconds * 1e6:,.0f} µs" if unit == "us" else f"{seconds * 1000:,.2f} ms"
+    lines = ["| benchmark | LabBook | DataJoint 2.3.5 | ratio (DJ / ours) |", "|---|---|---|---|"]
+    for label, ours, theirs, unit in results:
+        ratio = f"{theirs / ours:.2f}x" if theirs else "—"
+        lines.append(f"| {label} | {shown(ours, unit)} | {shown(theirs, unit)} | {ratio} |")
+    operators = "; ".join(f"({i}) {what}: {code}" for i, (what, code) in enumerate(QUERY_OPERATORS, 1))
+    lines += ["", "The 10-operator expression, on tests/oracle/query_pipeline.py declared and filled by "
+              "DataJoint and read by LabBook through `dm.VirtualModule` (same expression code for both; "
+              f"both return the same 5 rows, checked once outside the timing): {operators}. "
+              "Timed per expression: building it from the table classes and `make_sql()`, no "
+              "execution (median of 501 interleaved runs).",
+              "", "Fetch: a table of 100,000 rows x 10 columns (int32 key, int32, int64, float64, float32, "
+              "two varchar, date, nullable float64 and varchar with a third NULL each), inserted by LabBook "
+              "in chunks of 5,000; both fetch every row as dicts (median of 3 interleaved runs; `stream()` "
+              f"median of 3). Peak traced memory (tracemalloc, one run each) of LabBook: {memory[0]}.",
+              "", "Paging: 200,000 rows keyed by (sensor_id int32, t int32) (250 sensors x 800 t), pages of "
+              "1,000 (200 pages; page boundaries fall inside a sensor). LabBook: "
+              "`paging.page(expr, None, cursor, 1000)` page after page, each page a range scan "
+              "`sensor_id > s OR (sensor_id = s AND t > t0)`; DataJoint has no keyset paging, so its "
+              "pages are `to_dicts(order_by=\"KEY\", limit=1000, offset=k)`. Median of 3 walks; the last "
+              "page rows of both are checked equal. Databases `lbbench_query_*`, dropped at the end."]
+    return "\n".join(lines)
+
+
+TITLES = {"blob": "Blob codec (`<blob>`, spec §4, §13)", "db": "Data model on MariaDB",
+          "query": "Query API on MariaDB (issue 5)"}
 
 
 def write_results(texts: dict[str, str]) -> str:
@@ -217,7 +432,8 @@ def write_results(texts: dict[str, str]) -> str:
         elif found:
             parts.append(found.group(0))
     text = ("# Benchmark results\n\nMedian wall times on this machine; DataJoint 2.3.5 runs in the same "
-            "process. `make bench` reruns every section, `bench/run.py blob` or `bench/run.py db` one.\n\n"
+            "process. `make bench` reruns every section, `bench/run.py blob`, `bench/run.py db` or "
+            "`bench/run.py query` one.\n\n"
             + "\n".join(parts))
     path.write_text(text)
     return text
@@ -230,7 +446,7 @@ def main(argv: list[str]) -> None:
     unknown = set(wanted) - set(SECTIONS)
     if unknown:
         raise SystemExit(f"unknown section(s) {sorted(unknown)}; choose from {SECTIONS}")
-    runners = {"blob": bench_blob, "db": bench_db}
+    runners = {"blob": bench_blob, "db": bench_db, "query": bench_query}
     texts = {}
     for name in SECTIONS:
         if name in wanted:
