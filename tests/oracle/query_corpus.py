@@ -204,6 +204,9 @@ add("u_key_of_join", lambda m: m.U("species", "rig") & (m.Session * m.Subject))
 add("u_aggr_restricted", lambda m: m.U("rig").aggr(m.Session, n="count(*)") & "n > 10")
 add("u_renamed", lambda m: m.U("kind") & m.Subject.proj(kind="species"))
 add("aggr_over_u_group", lambda m: m.Subject.aggr(m.U("subject_id", "side") & m.Session.Trial, sides="count(*)"))
+add("u_aggr_over_restricted_aggr", lambda m: m.U().aggr(m.Subject.aggr(m.Session, n="count(*)") & "n > 1", k="count(*)"))
+add("u_aggr_over_aggr", lambda m: m.U().aggr(m.Subject.aggr(m.Session, n="count(*)"), total="sum(n)"))
+add("u_distinct_of_aggr", lambda m: m.U("n") & m.Subject.aggr(m.Session, n="count(*)"))
 add("u_aggr_of_join", lambda m: m.U("sex").aggr(m.Subject * m.Session, n="count(*)"))
 
 # --- union ------------------------------------------------------------------------------------
@@ -286,6 +289,12 @@ DATAJOINT_DEVIATIONS: dict[str, tuple[str, callable]] = {
     "aggr_over_u_group": (
         "an aggregation over U(...) & q ignores the DISTINCT and counts duplicate rows",
         lambda m: m.Subject.aggr(m.Session.Trial, sides="count(distinct side)")),
+    "u_aggr_over_restricted_aggr": (
+        "the restriction of the inner aggregation goes to WHERE: unknown column",
+        lambda m: m.U().aggr(m.Subject & (m.Subject.aggr(m.Session, n="count(*)") & "n > 1"), k="count(*)")),
+    "u_aggr_over_aggr": (
+        "the inner GROUP BY is lost: MariaDB refuses the mixed grouping (error 1140)",
+        lambda m: m.U().aggr(m.Session, total="sum(1)")),
     "aggr_keep_all": (
         "kept attributes are not in GROUP BY: MariaDB's ONLY_FULL_GROUP_BY refuses the query",
         lambda m: m.Subject.aggr(m.Session, n="count(*)") * m.Subject),
