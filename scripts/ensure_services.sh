@@ -234,7 +234,7 @@ $(tail -n 20 "$VAR/mysql-install.log")"
         --bind-address="$bind" --port="$port" --socket="$sock" \
         --pid-file="$pidfile" --log-error="$logfile" \
         --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
-        --max-connections=500 --innodb-buffer-pool-size=256M \
+        --max-connections=500 --innodb-buffer-pool-size=256M --max-allowed-packet=1G \
         </dev/null >>"$logfile" 2>&1 &
     local pid=$! waited=0
     until MYSQL_PWD="" mariadb-admin --no-defaults --socket="$sock" -u root --connect-timeout=2 \

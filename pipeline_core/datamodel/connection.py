@@ -61,6 +61,9 @@ def translate_error(exc: pymysql.MySQLError, table: str | None = None) -> errors
     prefix = f"{table}: " if table else ""
     if cls is errors.DuplicateError:
         message += ". To ignore duplicate entries in insert, set skip_duplicates=True"
+    if errno == 1153:
+        message += (" (the statement is larger than the server's max_allowed_packet: raise it, "
+                    "e.g. to 1G as DataJoint setups do, or keep large values in a store, <blob@store>)")
     if cls is errors.QueryTimeoutError:
         message = "the query exceeded its time limit and was stopped by the server: " + message
     return cls(prefix + message, table=table, attribute=attribute)
