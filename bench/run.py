@@ -305,7 +305,7 @@ def bench_fetch(conn, dj, dj_conn, n_rows: int = 100_000, repeat: int = 3) -> tu
     peaks = {name: _peak_mb(fn) for name, fn in (("to_dicts", ours_expr.to_dicts), ("stream", drain))}
     label = f"{n_rows:,} rows x 10 columns (int, float, varchar, date, nullable)"
     rows = [(f"fetch {label} as dicts (`to_dicts`)", ours_s, theirs_s, "ms"),
-            (f"iterate the same rows with LabBook's `stream()` (batches of 1000)", stream_s, None, "ms")]
+            ("iterate the same rows with LabBook's `stream()` (batches of 1000)", stream_s, None, "ms")]
     memory = [f"{peaks['to_dicts']:,.1f} MB with `to_dicts()` (the result list), "
               f"{peaks['stream']:,.1f} MB iterating `stream()`"]
     return rows, memory

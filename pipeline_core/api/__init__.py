@@ -1,1 +1,1 @@
-"""JSON API front door (DRF) under /api/v1/; minimal for now (schemas and tables)."""
+"""JSON API front door (DRF) under /api/v1/; schemas and tables, and queries described in JSON."""

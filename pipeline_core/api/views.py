@@ -1,22 +1,42 @@
-"""JSON API (DRF), minimal for now: the schemas and their tables. Data-model errors are
-mapped to responses in one place (:func:`error_response`)."""
+"""JSON API (DRF): the schemas and their tables, and queries described in JSON. Data-model
+errors are mapped to responses in one place (:func:`error_response`)."""
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import status as http
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pipeline_core import datamodel as dm
 from pipeline_core import services
+from pipeline_core.datamodel.errors import QueryDescriptionError
 from pipeline_core.web.errors import status_of
 
 
 def error_response(exc: dm.DataJointError) -> Response:
-    """A JSON error naming the table, the attribute and the reason."""
+    """A JSON error naming the table, the attribute and the reason; an invalid query
+    description gives 400 ``{"error": message, "path": where, "table", "attribute"}``."""
+    if isinstance(exc, QueryDescriptionError):
+        return Response({"error": str(exc), "path": exc.path, "table": exc.table,
+                         "attribute": exc.attribute}, status=http.HTTP_400_BAD_REQUEST)
     status, title = status_of(exc)
     return Response({"error": title, "detail": str(exc), "table": exc.table,
                      "attribute": exc.attribute}, status=status)
+
+
+class BoundedJSONParser(JSONParser):
+    """DRF's JSON parser, with JSON nested beyond Python's recursion limit reported as a
+    parse error (400) instead of a server error."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - nested too deeply") from None
 
 
 class PipelineAPIView(APIView):
@@ -35,6 +55,7 @@ class PipelineAPIView(APIView):
 class SchemaList(PipelineAPIView):
     """``GET /api/v1/schemas/``: the visible schemas with their tables."""
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         """List schemas (name, tier counts) with each table's name, class, tier, master."""
         data = [{
@@ -45,3 +66,26 @@ class SchemaList(PipelineAPIView):
                         "primary_key": t.heading.primary_key} for t in schema["tables"]],
         } for schema in services.list_schemas()]
         return Response(data, status=http.HTTP_200_OK)
+
+
+class QueryView(PipelineAPIView):
+    """``POST /api/v1/query/``: run a JSON query description (the body), one page of rows.
+
+    The format is documented in :mod:`pipeline_core.datamodel.query_json`; the response is
+    :func:`pipeline_core.services.run_query`'s. Errors: 400 ``{"error", "path"}`` for an
+    invalid description or body, 404 for a schema that is not visible, 403 without login.
+    """
+
+    parser_classes = [BoundedJSONParser]
+
+    def handle_exception(self, exc):
+        if isinstance(exc, ParseError):
+            return Response({"error": str(exc.detail), "path": ""}, status=http.HTTP_400_BAD_REQUEST)
+        return super().handle_exception(exc)
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT,
+                                                           400: OpenApiTypes.OBJECT,
+                                                           404: OpenApiTypes.OBJECT})
+    def post(self, request):
+        """Run the described query: ``{"query", "heading", "primary_key", "rows", "cursor"}``."""
+        return Response(services.run_query(request.data), status=http.HTTP_200_OK)

@@ -93,3 +93,19 @@ class TransactionError(DataJointError):
 
 class PopulateError(DataJointError):
     """populate() cannot run: no key_source, restricted table, or a make() failure."""
+
+
+class QueryDescriptionError(QueryError):
+    """A JSON query description (:mod:`.query_json`) is invalid.
+
+    Attributes:
+        path: where in the description, JSON-pointer-like (``where.and[2].attribute``;
+            ``""`` for the description as a whole).
+        reason: the problem, without the path.
+    """
+
+    def __init__(self, reason: str, path: str = "", *, table: str | None = None,
+                 attribute: str | None = None):
+        super().__init__(f"{path or 'query'}: {reason}", table=table, attribute=attribute)
+        self.path = path
+        self.reason = reason

@@ -328,7 +328,7 @@ class QueryExpression:
         return self._derive(UnionNode(self._node, other._node, Heading(attrs)))
 
     # --- projection ----------------------------------------------------------------------------
-    def proj(self, *attributes: Any, **named: Any) -> "QueryExpression":
+    def proj(self, /, *attributes: Any, **named: Any) -> "QueryExpression":
         """Keep the primary key plus the named attributes (spec §9.3): ``...`` keeps every
         secondary attribute, ``"-name"`` drops one, ``new="old"`` renames, ``new="(old)"``
         duplicates, ``new="<SQL expression>"`` (trusted code) or ``new=Aggregate(...)``
@@ -340,7 +340,8 @@ class QueryExpression:
         return self._derive(_projection(self._node, attributes, named))
 
     # --- aggregation --------------------------------------------------------------------------
-    def aggr(self, group, *attributes: Any, exclude_nonmatching: bool = False, **named: Any) -> "QueryExpression":
+    def aggr(self, group, /, *attributes: Any, exclude_nonmatching: bool = False,
+             **named: Any) -> "QueryExpression":
         """One row per row of ``self`` with values computed over the matching rows of
         ``group`` (spec §9.4): ``named`` are SQL aggregate expressions (trusted code) or
         :class:`~.condition.Aggregate` values; ``attributes`` keeps attributes of ``self``
@@ -477,7 +478,7 @@ class U:
     def __sub__(self, other):
         raise DataJointError("dj.U(...) - table produces an infinite set and is not supported.")
 
-    def aggr(self, group, exclude_nonmatching: bool = True, **named: Any) -> QueryExpression:
+    def aggr(self, group, /, exclude_nonmatching: bool = True, **named: Any) -> QueryExpression:
         """Group ``group`` by the U's attributes and compute ``named`` per group.
 
         Raises:

@@ -8,6 +8,7 @@ import re
 from .errors import QueryError, UnknownAttributeError
 from .fetch import _Trusted, to_dicts
 from .sql.compiler import keyset_after
+from .sql.quoting import quote
 from .values import DEFAULT, encode
 
 _ITEM = re.compile(r"\s*([A-Za-z_]\w*)(?:\s+(?i:(asc)|(desc)))?\s*")
@@ -42,18 +43,22 @@ def ordering(expr, order_by=None) -> list[tuple[str, bool]]:
 
 
 def page(expr, order_by=None, after: dict | None = None, limit: int = 100, *,
-         lazy: bool = False) -> tuple[list[dict], dict | None]:
+         lazy: bool = False, timeout: float | None = None) -> tuple[list[dict], dict | None]:
     """One page of ``expr`` in ``order_by`` order (completed by the primary key), starting
     after the row whose ordering values are ``after``.
 
     Fetches ``limit + 1`` rows to know whether a next page exists; NULLs sort first in
-    ascending and last in descending order, as in MySQL/MariaDB.
+    ascending and last in descending order, as in MySQL/MariaDB. The server sends
+    single-precision (``float32``) values rounded to 6 digits, which may not identify the
+    stored number, so the cursor holds those attributes exactly (as the double each one
+    widens to) and may differ in the last digits from the row shown.
 
     Args:
         after: the ``cursor`` returned with the previous page (the ordering attributes'
             values of its last row), or None for the first page.
         limit: rows per page (1 or more).
         lazy: stored values as lazy references (see :func:`.fetch.to_dicts`).
+        timeout: seconds the query may run (QueryTimeoutError beyond).
     Returns:
         ``(rows, cursor)``; ``cursor`` is None on the last page.
     Raises:
@@ -75,9 +80,28 @@ def page(expr, order_by=None, after: dict | None = None, limit: int = 100, *,
             values.append(None if value is DEFAULT else value)
         sql, params = keyset_after(order, values, heading)
         expr = expr & _Trusted(sql, params)
+    exact = _exact_names(expr.heading, order)
+    if exact:
+        expr = expr.proj(..., **{hidden: f"{quote(name)} + 0" for name, hidden in exact.items()})
     rows = to_dicts(expr, order_by=[f"{n} DESC" if d else n for n, d in order], limit=limit + 1,
-                    lazy=lazy)
+                    lazy=lazy, timeout=timeout)
     more = len(rows) > limit
     rows = rows[:limit]
-    cursor = {name: rows[-1][name] for name, _ in order} if more and rows else None
+    cursor = ({name: rows[-1][exact.get(name, name)] for name, _ in order}
+              if more and rows else None)
+    for row in rows if exact else ():
+        for hidden in exact.values():
+            del row[hidden]
     return rows, cursor
+
+
+def _exact_names(heading, order) -> dict[str, str]:
+    """``{float32 ordering attribute: name of a hidden attribute holding it as a double}``."""
+    names = [name for name, _ in order if heading[name].base_type in ("float32", "float")]
+    return {name: _unused(heading, f"labbook_exact_{i}") for i, name in enumerate(names)}
+
+
+def _unused(heading, name: str) -> str:
+    while name in heading:
+        name += "_"
+    return name

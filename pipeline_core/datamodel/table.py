@@ -239,6 +239,42 @@ class Table(QueryExpression):
         sql, params = dml.delete(self)
         return self._connection_.query(sql, params, table=self.full_table_name).rowcount
 
+    def delete(self, part_integrity: str = "enforce", dry_run: bool = False) -> int:
+        """Delete the rows of this (restricted) table and, cascading, every row that
+        depends on them, in all databases downstream (spec §8.3), in one transaction (a
+        savepoint inside the caller's). Leaves first; nothing is kept on any error.
+        Stored objects of deleted rows stay until ``manage.py pipeline gc``.
+
+        Args:
+            part_integrity: ``"enforce"`` refuses deleting part rows without their masters
+                (and any delete from a Part class); ``"ignore"`` allows it; ``"cascade"``
+                also deletes those masters and everything downstream of them.
+            dry_run: delete, count, then roll back.
+        Returns:
+            the number of rows of this table deleted (0: nothing was changed).
+        Raises:
+            ValueError: bad ``part_integrity``.
+            DataJointError: "Cannot delete from a Part directly..." or "Attempt to delete
+                part table ... before its master ..." (``part_integrity="enforce"``).
+            IntegrityError: "Delete blocked by table ... in an unloaded schema" — a
+                database this connection cannot see references the rows.
+        """
+        from .delete import delete
+        return delete(self, part_integrity=part_integrity, dry_run=dry_run)
+
+    def delete_preview(self, part_integrity: str = "enforce") -> dict[str, int]:
+        """Rows :meth:`delete` would remove per table, deleting nothing: DataJoint's
+        ``dj.Diagram.cascade(table, part_integrity).counts()`` (spec §8.3).
+
+        Returns:
+            ``{full table name: count}`` for this table and every table downstream
+            (zeros included), parents first.
+        Raises:
+            ValueError: bad ``part_integrity``.
+        """
+        from .delete import preview
+        return preview(self, part_integrity=part_integrity)
+
     def alter(self, context: dict | None = None) -> str | None:
         """Alter the table to match the class's current ``definition``: secondary
         attributes and the table comment (spec §3.6). Returns the SQL run, or None.

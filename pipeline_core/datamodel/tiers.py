@@ -20,6 +20,7 @@ _INSTANCE_ATTRIBUTES = frozenset({
     "children", "populate", "progress", "jobs", "key_source", "full_table_name", "table_info",
     "tier", "make_sql", "connection", "jobs_table", "describe", "alter", "aggr", "aggregate",
     "join", "extend", "tail", "to_arrays", "to_pandas", "stream", "delete", "node",
+    "delete_preview",
 })
 
 

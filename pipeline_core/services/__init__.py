@@ -17,6 +17,9 @@ every problem as an :class:`EntryError`.
 Stored values: pages fetch them lazily (metadata only); :func:`open_download` streams an
 attachment or stored file and :func:`load_value` reads one stored blob or array, both
 raising ``StoreError`` when the store cannot be read.
+
+Queries: :func:`run_query` runs a JSON query description (no SQL from users) over the
+visible schemas and returns one page of JSON-safe rows.
 """
 
 from .access import (NotFoundError, begin_request, check_schema, connection, resolve_table,
@@ -30,6 +33,7 @@ from .files import (DOWNLOADABLE_CODECS, Download, NotDownloadableError, is_down
 from .populate import (DEFAULT_PIPELINES, NoMakeError, clear_errors, enqueue_populate,
                        error_traceback, has_make, make_class, pipeline_classes, pipeline_specs,
                        populate, populate_status)
+from .query import QUERY_PAGE_SIZE, json_value, run_query
 from .stores import collect_garbage
 
 __all__ = [
@@ -41,5 +45,5 @@ __all__ = [
     "open_download",
     "DEFAULT_PIPELINES", "NoMakeError", "clear_errors", "enqueue_populate", "error_traceback",
     "has_make", "make_class", "pipeline_classes", "pipeline_specs", "populate",
-    "populate_status", "collect_garbage",
+    "populate_status", "collect_garbage", "QUERY_PAGE_SIZE", "json_value", "run_query",
 ]

@@ -21,13 +21,16 @@ def lab(dm_conn, pipeline_prefix):
 
 
 def walk(expr, order_by, limit):
+    """Every page of ``expr``; fails (rather than loops) when the cursor stops advancing."""
     rows, cursor, pages = [], None, 0
+    bound = len(expr) // limit + 2
     while True:
         batch, cursor = page(expr, order_by, cursor, limit)
         rows += batch
         pages += 1
         if cursor is None:
             return rows, pages
+        assert pages <= bound, f"paging did not end after {pages} pages (cursor {cursor})"
 
 
 def key(row, names):
@@ -39,6 +42,8 @@ CASES = {
     "nullable_asc": lambda m: (m.Session.Trial, ["reaction_time"]),
     "nullable_desc": lambda m: (m.Session.Trial, ["reaction_time DESC", "side"]),
     "key_desc": lambda m: (m.Session, ["KEY DESC"]),
+    "float32": lambda m: (m.Session, ["duration"]),
+    "float32_desc": lambda m: (m.Session, ["duration DESC"]),
     "join": lambda m: (m.Session * m.Subject, ["species", "weight DESC"]),
     "aggregation": lambda m: (m.Subject.aggr(m.Session, n="count(*)"), ["n DESC"]),
     "computed": lambda m: (m.Session.Trial.proj(rt="reaction_time * 1000", c="correct"), ["c", "rt"]),

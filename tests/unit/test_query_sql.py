@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline_core.datamodel import Aggregate, AndList, Comparison, DataJointError, Not, Top, U
+from pipeline_core.datamodel import Aggregate, AndList, Comparison, DataJointError, Top, U
 from pipeline_core.datamodel.expression import QueryExpression, TableNode
 from pipeline_core.datamodel.heading import Attribute, Heading
 

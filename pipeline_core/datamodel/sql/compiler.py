@@ -280,6 +280,9 @@ class _Compiler:
             raise UnknownAttributeError(f"`{cond.attribute}` is not in the heading",
                                         attribute=cond.attribute)
         attr = heading[cond.attribute]
+        if attr.is_blob or (attr.codec and attr.codec != "filepath") or attr.is_json or attr.is_bytes:
+            raise QueryError(f"Cannot restrict by blob attribute `{cond.attribute}`",
+                             attribute=cond.attribute)
         column = quote(cond.attribute)
         op = cond.operator
         if op in ("is null", "is not null"):

@@ -68,6 +68,35 @@ def delete(expr) -> tuple[str, list]:
             f"(SELECT * FROM ({inner}) AS `$del`)", params)
 
 
+def delete_cascade_step(expr) -> tuple[str, list]:
+    """One table's DELETE of a cascade (spec §8.3), for an expression over one base table:
+    ``DELETE FROM t`` when unrestricted, else ``DELETE t FROM t JOIN (SELECT DISTINCT pk
+    ...) AS `$del` USING (pk)``. The join lets the server find the rows through the primary
+    key (a ``WHERE pk IN (subquery)`` DELETE scans the whole table on MariaDB 10.x); the
+    DISTINCT keeps the derived table materialised, so the restriction may read the table
+    itself.
+
+    Raises:
+        ValueError: not an expression over one base table, or a restricted table without
+            a primary key.
+    """
+    from ..expression import RestrictNode, TableNode, U
+    node = expr.node
+    while isinstance(node, RestrictNode):
+        node = node.child
+    if not isinstance(node, TableNode):
+        raise ValueError("delete needs an expression over one table")
+    if expr.node is node:
+        return f"DELETE FROM {node.full_name}", []
+    pk = expr.heading.primary_key
+    if not pk:
+        raise ValueError(f"{node.full_name} has no primary key")
+    inner, params = compile_select(U(*pk) & expr)
+    columns = ", ".join(quote(k) for k in pk)
+    return (f"DELETE {node.full_name} FROM {node.full_name} JOIN ({inner}) AS `$del` "
+            f"USING ({columns})", params)
+
+
 def count_sql(expr) -> tuple[str, list]:
     """``SELECT COUNT(*) FROM (SELECT DISTINCT pk ...)`` (spec §9.7)."""
     inner, params = compile_select(expr.proj())
@@ -78,3 +107,33 @@ def exists_sql(expr) -> tuple[str, list]:
     """``SELECT EXISTS(SELECT 1 FROM ...)`` (spec §9.7)."""
     inner, params = compile_select(expr, limit=1)
     return f"SELECT EXISTS({inner})", params
+
+
+def key_in(columns: Sequence[str], rows: Sequence[Sequence]) -> tuple[str, list]:
+    """A restriction to literal keys (spec §8.3: keys materialised before deleting):
+    ``(`a`, `b`) IN ((%s, %s), ...)``, or `` `a` IN (%s, ...) `` for one column;
+    ``FALSE`` when there are no rows. ``rows`` hold the columns' stored (encoded)
+    values, each row in ``columns`` order; they become parameters."""
+    if not rows:
+        return "FALSE", []
+    names = [quote(c) for c in columns]
+    if len(names) == 1:
+        return f"{names[0]} IN ({', '.join(['%s'] * len(rows))})", [row[0] for row in rows]
+    holder = "(" + ", ".join(["%s"] * len(names)) + ")"
+    return (f"({', '.join(names)}) IN ({', '.join([holder] * len(rows))})",
+            [value for row in rows for value in row])
+
+
+def savepoint(name: str) -> str:
+    """``SAVEPOINT `name``` (a delete nested in the caller's transaction, spec §8.3)."""
+    return f"SAVEPOINT {quote(name)}"
+
+
+def rollback_to_savepoint(name: str) -> str:
+    """``ROLLBACK TO SAVEPOINT `name```: undo the work since :func:`savepoint`."""
+    return f"ROLLBACK TO SAVEPOINT {quote(name)}"
+
+
+def release_savepoint(name: str) -> str:
+    """``RELEASE SAVEPOINT `name```: keep the work since :func:`savepoint`."""
+    return f"RELEASE SAVEPOINT {quote(name)}"

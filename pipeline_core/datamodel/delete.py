@@ -1,0 +1,456 @@
+"""Cascading delete (spec §8.3) built on the query algebra (spec §9.1) over the dependency
+graph (spec §10).
+
+A *cascade* holds, for a restricted seed table and every table downstream of it (across
+databases: the graph loads every database that references the seed's, repeatedly), the
+restricted :class:`~.table.FreeTable` of the rows a delete removes. The restriction is
+propagated along each foreign key in topological order: a child gets the semijoin
+``parent_restricted.proj(child_column='parent_column', ...)`` (the rows referencing a
+deleted parent row through that foreign key; NULL foreign keys reference nothing), and a
+child reached by several foreign keys gets the OR of them. The semantic check is not
+applied: the foreign key itself says which attributes match (spec §7).
+
+Restrictions are evaluated by the server when each DELETE runs, leaves first (reverse
+topological order), so every restriction must only read tables deleted *after* it. The
+propagated ones read ancestors only; a seed restricted by ``Top`` or by a query over a table
+of the cascade (``(Session & Recording).delete()``) is therefore first materialised to its
+primary keys, as are the masters pulled in by ``part_integrity="cascade"`` (spec §8.3).
+SQL string restrictions are trusted text and are not inspected: one that reads a table of
+the cascade is evaluated when its DELETE runs.
+
+Not touched: jobs tables (``~~name``), ``~lineage``, and stored objects of deleted rows
+(``manage.py pipeline gc`` collects those; DataJoint does not delete them either).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import networkx as nx
+
+from .catalog import catalog_of
+from .condition import AndList, Not
+from .dependencies import DependencyGraph
+from .errors import DataJointError, IntegrityError
+from .expression import QueryExpression, RestrictNode, TableNode, TopNode, U
+from .fetch import _Trusted
+from .names import master_of
+from .sql import dml
+from .sql.quoting import full_name, split_full_name
+
+#: The values of ``part_integrity`` (spec §8.3).
+PART_INTEGRITY = ("enforce", "ignore", "cascade")
+
+_SAVEPOINT = "labbook_delete"
+_FK_CHILD = re.compile(r"fails \(`([^`]+)`\.`([^`]+)`")
+
+
+class Cascade:
+    """The rows a cascading delete of a seed removes, per table (DataJoint's
+    ``Diagram.cascade(expr)``). Built by :func:`cascade`.
+
+    Attributes:
+        seed: full name of the seed table.
+        tables: full names of the seed and every table it cascades to, in topological
+            order (parents first, each part right after its master); deletes run in
+            reverse.
+        part_integrity: the policy it was built with.
+    """
+
+    def __init__(self, connection, seed: str, tables: list[str], restricted: dict,
+                 graph: nx.MultiDiGraph, part_integrity: str):
+        self._connection = connection
+        self.seed = seed
+        self.tables = tables
+        self._restricted = restricted
+        self._graph = graph
+        self.part_integrity = part_integrity
+
+    def __getitem__(self, full_table_name: str) -> QueryExpression:
+        """The restricted table of the rows deleted from ``full_table_name``.
+
+        Raises:
+            KeyError: the table is not in the cascade.
+        """
+        return self._restricted[full_table_name]
+
+    def __iter__(self):
+        return iter(self.tables)
+
+    def counts(self) -> dict[str, int]:
+        """``{full table name: rows to delete}`` for every table of the cascade, zeros
+        included, in :attr:`tables` order (DataJoint's ``Diagram.cascade(expr).counts()``)."""
+        return {name: len(self._restricted[name]) for name in self.tables}
+
+    def check_part_integrity(self) -> None:
+        """Refuse part rows whose master rows are not deleted with them (spec §8.3,
+        ``part_integrity="enforce"``).
+
+        Raises:
+            DataJointError: "Attempt to delete part table `db`.`m__p` before its master
+                `db`.`m`. ..." for the first such part.
+        """
+        for part in self.tables:
+            master = _master(part, self._graph)
+            if master is None:
+                continue
+            if _orphans_exist(self._graph, self._restricted, part, master):
+                raise DataJointError(
+                    f"Attempt to delete part table {part} before its master {master}. Delete "
+                    "from the master first, or use part_integrity='ignore' or 'cascade'.",
+                    table=part)
+
+    def execute(self) -> dict[str, int]:
+        """Run one DELETE per table, leaves first; the caller owns the transaction.
+
+        Returns:
+            ``{full table name: rows deleted}`` in deletion order.
+        Raises:
+            IntegrityError: a table outside the cascade still references a row ("Delete
+                blocked by table ... in an unloaded schema" when its database is not
+                visible to this connection).
+        """
+        deleted = {}
+        for name in reversed(self.tables):
+            sql, params = dml.delete_cascade_step(self._restricted[name])
+            try:
+                deleted[name] = self._connection.query(sql, params, table=name).rowcount
+            except IntegrityError as error:
+                raise _blocked(error, self._graph) from error
+        return deleted
+
+
+def cascade(seed: QueryExpression, part_integrity: str = "enforce") -> Cascade:
+    """The :class:`Cascade` of ``seed``: a base table, optionally restricted (spec §8.3).
+
+    Reads the server (introspection; materialised keys) but changes nothing. With
+    ``part_integrity="cascade"`` the masters of part rows in the cascade join it with
+    everything downstream of them, until no new master row appears.
+
+    Raises:
+        ValueError: ``part_integrity`` is not one of :data:`PART_INTEGRITY`.
+        DataJointError: ``seed`` is not a restricted base table; the foreign keys form a
+            cycle.
+    """
+    _check_mode(part_integrity)
+    seed = _instance(seed)
+    conn = seed.connection
+    seed_name, conditions, top = _seed_parts(seed)
+    catalog_of(conn).invalidate()  # tables declared elsewhere since the last look
+    graph = DependencyGraph(conn, [split_full_name(seed_name)[0]]).graph
+    order = _order(graph)
+    if top or _tables_in(conditions) & _reachable(graph, seed_name, part_integrity):
+        keys = seed.proj().to_dicts(decode=False)
+        first = _literal(seed.primary_key, [[row[k] for k in seed.primary_key] for row in keys])
+    else:
+        first = AndList(conditions) if conditions else None
+    seeds = {seed_name: [first]}
+    while True:
+        restricted = _propagate(conn, graph, order, seeds)
+        if part_integrity != "cascade":
+            break
+        grew = False
+        for part in [n for n in order if n in restricted]:
+            master = _master(part, graph)
+            if master is None:
+                continue
+            columns, keys = _missing_masters(conn, graph, restricted, part, master)
+            if keys:
+                seeds.setdefault(master, []).append(_literal(columns, keys))
+                grew = True
+        if not grew:
+            break
+    return Cascade(conn, seed_name, [n for n in order if n in restricted], restricted, graph,
+                   part_integrity)
+
+
+def preview(seed: QueryExpression, part_integrity: str = "enforce") -> dict[str, int]:
+    """Rows a delete of ``seed`` would remove, per table, without deleting: DataJoint's
+    ``dj.Diagram.cascade(seed, part_integrity).counts()`` (spec §8.3) — the seed and every
+    table downstream, zeros included. Counted in one consistent snapshot (a read-only
+    transaction, or the caller's).
+
+    Returns:
+        ``{full table name: count}`` in topological order.
+    Raises:
+        ValueError, DataJointError: as :func:`cascade`.
+    """
+    seed = _instance(seed)
+    conn = seed.connection
+    if conn.in_transaction:
+        return cascade(seed, part_integrity).counts()
+    conn.start_transaction()
+    try:
+        return cascade(seed, part_integrity).counts()
+    finally:
+        conn.rollback()
+
+
+def delete(seed: QueryExpression, part_integrity: str = "enforce", dry_run: bool = False) -> int:
+    """Delete the rows of ``seed`` and every row depending on them, across databases
+    (spec §8.3), in one transaction: ``START TRANSACTION WITH CONSISTENT SNAPSHOT``, or a
+    savepoint inside the caller's transaction. Nothing is kept when anything fails, when
+    the seed loses no row, or with ``dry_run`` (which deletes, counts and rolls back).
+
+    Args:
+        seed: a base table (a table class instance, ``FreeTable``), optionally restricted.
+        part_integrity: ``"enforce"``: refuse deleting part rows whose master rows are not
+            deleted too (and refuse a Part class outright, as DataJoint's ``Part.delete``);
+            ``"ignore"``: allow it; ``"cascade"``: also delete those masters and everything
+            downstream of them.
+        dry_run: roll back instead of committing.
+    Returns:
+        the number of rows of the seed table deleted (or that would be, with ``dry_run``).
+    Raises:
+        ValueError: bad ``part_integrity``.
+        DataJointError: "Cannot delete from a Part directly..."; "Attempt to delete part
+            table ... before its master ..."; a seed that is not a restricted base table.
+        IntegrityError: "Delete blocked by table ... in an unloaded schema" (a database
+            this connection cannot see references the rows).
+    """
+    _check_mode(part_integrity)
+    seed = _instance(seed)
+    if part_integrity == "enforce" and getattr(type(seed), "_tier_", None) == "Part":
+        raise DataJointError(
+            "Cannot delete from a Part directly. Delete from master instead, or use "
+            "part_integrity='ignore' to break integrity, or part_integrity='cascade' to also "
+            "delete master.", table=getattr(seed, "full_table_name", None))
+    conn = seed.connection
+    nested = conn.in_transaction
+    if nested:
+        conn.query(dml.savepoint(_SAVEPOINT))
+    else:
+        conn.start_transaction()
+    try:
+        plan = cascade(seed, part_integrity)
+        if part_integrity == "enforce":
+            plan.check_part_integrity()
+        count = plan.execute()[plan.seed]
+    except BaseException:
+        _undo(conn, nested)
+        raise
+    if dry_run or count == 0:
+        _undo(conn, nested)
+    elif nested:
+        conn.query(dml.release_savepoint(_SAVEPOINT))
+    else:
+        conn.commit()
+    return count
+
+
+# --- building the cascade ---------------------------------------------------------------------
+def _check_mode(part_integrity: str) -> None:
+    if part_integrity not in PART_INTEGRITY:
+        raise ValueError("part_integrity must be 'enforce', 'ignore', or 'cascade', "
+                         f"got {part_integrity!r}")
+
+
+def _instance(seed):
+    """A table class stands for its (unrestricted) instance."""
+    return seed() if isinstance(seed, type) and hasattr(seed, "heading") else seed
+
+
+def _seed_parts(seed) -> tuple[str, list, bool]:
+    """``(full table name, restriction conditions, has a Top)`` of a restricted base table.
+
+    Raises:
+        DataJointError: ``seed`` is another kind of expression.
+    """
+    node = getattr(seed, "node", None)
+    conditions, top = [], False
+    while isinstance(node, (RestrictNode, TopNode)):
+        if isinstance(node, TopNode):
+            top = True
+        else:
+            conditions.append(node.condition)
+        node = node.child
+    if not isinstance(node, TableNode):
+        raise DataJointError("delete needs a base table, optionally restricted (not a join, "
+                             "projection, aggregation or union)")
+    return node.full_name, conditions[::-1], top
+
+
+def _tables_in(value) -> set[str]:
+    """Full names of the tables a condition (or node) reads."""
+    if isinstance(value, QueryExpression):
+        value = value.node
+    if isinstance(value, TableNode):
+        return {value.full_name}
+    if isinstance(value, Not):
+        return _tables_in(value.condition)
+    if isinstance(value, (list, tuple)):
+        return set().union(*(_tables_in(v) for v in value))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = ("child", "left", "right", "group", "source", "condition")
+        return set().union(*(_tables_in(getattr(value, f)) for f in fields if hasattr(value, f)))
+    return set()
+
+
+def _master(part: str, graph) -> str | None:
+    """Full name of a part table's master when it is in the graph."""
+    database, table = split_full_name(part)
+    master = master_of(table)
+    name = full_name(database, master) if master else None
+    return name if name in graph else None
+
+
+def _reachable(graph, seed: str, part_integrity: str) -> set[str]:
+    """Tables a cascade from ``seed`` may delete from (masters too, in cascade mode)."""
+    reach = {seed} | nx.descendants(graph, seed)
+    while part_integrity == "cascade":
+        masters = {m for m in (_master(n, graph) for n in reach) if m and m not in reach}
+        if not masters:
+            break
+        for master in masters:
+            reach |= {master} | nx.descendants(graph, master)
+    return reach
+
+
+def _order(graph) -> list[str]:
+    """Topological order, ties by name, each part right after its master (DataJoint's
+    ``topo_sort``, spec §10); plain topological order when that arrangement is not one."""
+    plain = list(nx.lexicographical_topological_sort(graph))
+    masters = {n: _master(n, graph) for n in graph}
+    augmented = nx.DiGraph(graph)
+    for part, master in masters.items():
+        if master is not None:
+            for parent in graph.predecessors(part):
+                if master not in (parent, masters.get(parent)):
+                    augmented.add_edge(parent, master)
+    if not nx.is_directed_acyclic_graph(augmented):
+        return plain
+    base = list(nx.lexicographical_topological_sort(augmented))
+    parts: dict[str, list[str]] = {}
+    for node in base:
+        if masters[node] is not None:
+            parts.setdefault(masters[node], []).append(node)
+    order: list[str] = []
+
+    def emit(node: str) -> None:
+        order.append(node)
+        for part in parts.get(node, []):
+            emit(part)
+
+    for node in base:
+        if masters[node] is None:
+            emit(node)
+    position = {n: i for i, n in enumerate(order)}
+    if len(order) != len(plain) or any(position[u] >= position[v] for u, v in graph.edges()):
+        return plain
+    return order
+
+
+def _literal(columns, rows) -> str:
+    sql, params = dml.key_in(list(columns), [list(r) for r in rows])
+    return _Trusted(sql, params)
+
+
+def _propagate(conn, graph, order: list[str], seeds: dict[str, list]) -> dict[str, QueryExpression]:
+    """Restricted FreeTables of the seeds' tables and every table downstream: each gets the
+    OR of its seed conditions (None: all rows) and of one semijoin per foreign key from a
+    restricted parent (spec §8.3)."""
+    from .table import FreeTable
+    conditions = {name: list(items) for name, items in seeds.items()}
+    restricted = {}
+    for node in order:
+        items = conditions.get(node)
+        if items is None:
+            continue
+        expr = FreeTable(conn, node)
+        if all(c is not None for c in items):
+            expr = expr.restrict(tuple(items), semantic_check=False)
+        restricted[node] = expr
+        for _, child, data in graph.out_edges(node, data=True):
+            renames = {c: p for c, p in data["attr_map"].items() if c != p}
+            conditions.setdefault(child, []).append(expr.proj(**renames))
+    return restricted
+
+
+def _edge(graph, parent: str, child: str) -> dict | None:
+    """The child's foreign key to the parent (the non-renamed one when there are several,
+    e.g. a part's ``-> master``); None when there is none."""
+    edges = list((graph.get_edge_data(parent, child) or {}).values())
+    plain = [e for e in edges if not e["aliased"]]
+    return (plain or edges or [None])[0]
+
+
+def _orphans(graph, restricted, part: str, master: str) -> tuple[QueryExpression, dict] | None:
+    """The part rows to delete whose master row is not deleted, and the part's foreign key
+    to its master; None when the part has no direct foreign key to it."""
+    edge = _edge(graph, master, part)
+    if edge is None:
+        return None
+    rows = restricted[part]
+    if master in restricted:
+        renames = {c: p for c, p in edge["attr_map"].items() if c != p}
+        rows = rows.restrict(Not(restricted[master].proj(**renames)), semantic_check=False)
+    return rows, edge
+
+
+def _orphans_exist(graph, restricted, part: str, master: str) -> bool:
+    found = _orphans(graph, restricted, part, master)
+    if found is not None:
+        return bool(found[0])
+    if master in restricted and bool(restricted[master]):
+        return False  # no direct foreign key to the master: DataJoint's table-level rule
+    return bool(restricted[part])
+
+
+def _referenced(rows: QueryExpression, edge: dict) -> tuple[list[str], list[list]]:
+    """``(parent columns, keys)``: the parent keys ``rows`` reference through ``edge``, read
+    now as stored values (rows with a NULL foreign key reference nothing)."""
+    child_columns = list(edge["attr_map"])
+    values = (U(*child_columns) & rows).to_dicts(decode=False)
+    keys = [[row[c] for c in child_columns] for row in values
+            if all(row[c] is not None for c in child_columns)]
+    return [edge["attr_map"][c] for c in child_columns], keys
+
+
+def _missing_masters(conn, graph, restricted, part: str, master: str) -> tuple[list[str], list]:
+    """``(master columns, keys)`` of the master rows that part rows to delete belong to but
+    that are not deleted yet, materialised now (spec §8.3). A part without a direct foreign
+    key to its master is followed up the shortest path of foreign keys, as DataJoint does."""
+    from .table import FreeTable
+    found = _orphans(graph, restricted, part, master)
+    if found is not None:
+        return _referenced(*found)
+    try:
+        nodes = nx.shortest_path(graph, master, part)
+    except nx.NetworkXNoPath:
+        return [], []
+    rows, columns, keys = restricted[part], [], []
+    for parent, child in reversed(list(zip(nodes, nodes[1:]))):
+        columns, keys = _referenced(rows, _edge(graph, parent, child))
+        rows = FreeTable(conn, parent).restrict(_literal(columns, keys))
+    if master in restricted and keys:
+        done = {tuple(row[c] for c in columns)
+                for row in restricted[master].proj().to_dicts(decode=False)}
+        keys = [k for k in keys if tuple(k) not in done]
+    return columns, keys
+
+
+def _blocked(error: IntegrityError, graph) -> IntegrityError:
+    """The error for a DELETE refused by a foreign key outside the cascade (spec §8.3)."""
+    match = _FK_CHILD.search(str(error))
+    child = full_name(match.group(1), match.group(2)) if match else None
+    if child is None or child not in graph:
+        where = child or "(not named by the server)"
+        return IntegrityError(
+            f"Delete blocked by table {where} in an unloaded schema: it references rows being "
+            "deleted, but this connection cannot see it (no privileges on its database?). "
+            "Nothing was deleted.", table=child)
+    return IntegrityError(f"Delete blocked by table {child}: rows referencing the deleted ones "
+                          f"appeared during the delete. Nothing was deleted. ({error})", table=child)
+
+
+def _undo(conn, nested: bool) -> None:
+    """Roll back the delete's transaction, or the caller's to the delete's savepoint."""
+    try:
+        if nested:
+            conn.query(dml.rollback_to_savepoint(_SAVEPOINT))
+            conn.query(dml.release_savepoint(_SAVEPOINT))
+        else:
+            conn.rollback()
+    except DataJointError:
+        pass  # a lost connection: the server has rolled back; the original error says more
