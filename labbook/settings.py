@@ -17,6 +17,7 @@ Every variable has a documented default (see README.md, "Environment variables")
 ``LABBOOK_STORES``          ``{}`` - JSON object of DataJoint stores
 ``LABBOOK_SCHEMA_PREFIX``   empty - only pipeline schemas starting with it are shown
 ``LABBOOK_CELERY_QUEUE``    ``labbook`` - the Celery queue LabBook sends to and workers read
+``LABBOOK_QUERY_TIMEOUT``   ``30`` - seconds a described query (API) may run; 0: no limit
 ``LABBOOK_LOG_LEVEL``       ``INFO``
 ==========================  =================================================================
 """
@@ -53,6 +54,20 @@ def _env_bool(name: str, default: bool) -> bool:
 def _env_list(name: str, default: str) -> list[str]:
     """Return the comma-separated environment variable ``name`` as a list of non-empty items."""
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def _env_float(name: str, default: float) -> float:
+    """Return environment variable ``name`` as a non-negative number (``default`` when unset)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a non-negative number of seconds.")
+    return value
 
 
 def _parse_host_port(value: str, default_port: int = 3306) -> tuple[str, int]:
@@ -196,6 +211,8 @@ LABBOOK_DEMO = _env_bool("LABBOOK_DEMO", True)
 # (connection, prefix) and returning a namespace of table classes.
 LABBOOK_PIPELINES = _env_list("LABBOOK_PIPELINES", "pipelines.demo:declare" if LABBOOK_DEMO else "")
 LABBOOK_CELERY_QUEUE = os.environ.get("LABBOOK_CELERY_QUEUE", "") or "labbook"
+# Seconds a JSON-described query (POST /api/v1/query/) may take; 0: no limit.
+LABBOOK_QUERY_TIMEOUT = _env_float("LABBOOK_QUERY_TIMEOUT", 30.0)
 REDIS_URL = os.environ.get("REDIS_URL", "") or "redis://127.0.0.1:6379/0"
 
 # --- Celery (read by labbook/celery.py with namespace "CELERY") ----------------------------

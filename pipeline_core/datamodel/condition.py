@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import QueryError
+
 
 class AndList(tuple):
     """A conjunction of conditions: ``expr & AndList([c1, c2])`` means c1 AND c2.
@@ -95,7 +97,8 @@ class Comparison:
             ``is null``/``is not null``: ignored).
 
     Raises:
-        ValueError: unknown operator or a value of the wrong shape for it.
+        QueryError: unknown operator or a value of the wrong shape for it (naming the
+            attribute).
     """
 
     attribute: str
@@ -105,20 +108,23 @@ class Comparison:
     def __post_init__(self):
         operator = " ".join(str(self.operator).lower().split())
         if operator not in OPERATORS:
-            raise ValueError(f"unknown operator {self.operator!r} for `{self.attribute}`; use one of "
-                             + ", ".join(OPERATORS))
+            raise QueryError(f"unknown operator {self.operator!r} for `{self.attribute}`; use one of "
+                             + ", ".join(OPERATORS), attribute=self.attribute)
         object.__setattr__(self, "operator", operator)
         value = self.value
         if operator in ("in", "not in"):
             if isinstance(value, (str, bytes)) or not isinstance(value, collections.abc.Iterable):
-                raise ValueError(f"`{self.attribute}` {operator}: the value must be a list")
+                raise QueryError(f"`{self.attribute}` {operator}: the value must be a list",
+                                 attribute=self.attribute)
             value = tuple(value)
             if not value:
-                raise ValueError(f"`{self.attribute}` {operator}: the list is empty")
+                raise QueryError(f"`{self.attribute}` {operator}: the list is empty",
+                                 attribute=self.attribute)
         elif operator == "between":
             if isinstance(value, (str, bytes)) or not isinstance(value, collections.abc.Iterable) \
                     or len(tuple(value)) != 2:
-                raise ValueError(f"`{self.attribute}` between: the value must be [low, high]")
+                raise QueryError(f"`{self.attribute}` between: the value must be [low, high]",
+                                 attribute=self.attribute)
             value = tuple(value)
         elif operator in ("is null", "is not null"):
             value = None
@@ -135,7 +141,7 @@ class Aggregate:
     ``sum/avg/min/max(attr)``, with the attribute checked and quoted when compiled.
 
     Raises:
-        ValueError: unknown function, or an attribute missing for one other than count.
+        QueryError: unknown function, or an attribute missing for one other than count.
     """
 
     function: str
@@ -145,8 +151,8 @@ class Aggregate:
     def __post_init__(self):
         function = str(self.function).lower()
         if function not in AGGREGATE_FUNCTIONS:
-            raise ValueError(f"unknown aggregate function {self.function!r}; use one of "
+            raise QueryError(f"unknown aggregate function {self.function!r}; use one of "
                              + ", ".join(AGGREGATE_FUNCTIONS))
         if self.attribute is None and function != "count":
-            raise ValueError(f"{function} needs an attribute")
+            raise QueryError(f"{function} needs an attribute")
         object.__setattr__(self, "function", function)

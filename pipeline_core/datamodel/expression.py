@@ -173,6 +173,7 @@ def _computed(name: str) -> Attribute:
                      default=None, default_is_expression=False, comment="calculated attribute")
 
 
+_NEW_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _RENAME = re.compile(r"\s*(?!(?i:null|current_timestamp)\s*$)([A-Za-z_]\w*)\s*")
 _DUPLICATE = re.compile(r"\s*\(\s*(?!(?i:null|current_timestamp)\s*\))([A-Za-z_]\w*)\s*\)\s*")
 
@@ -539,9 +540,19 @@ def _kept(heading: Heading, attributes) -> list[str]:
     return [n for n in heading.secondary_attributes if n in names]
 
 
+def _check_new_name(name: str) -> None:
+    """Refuse a new attribute name (rename target, computed attribute) that is not a plain
+    identifier (``[A-Za-z_][A-Za-z0-9_]*``, at most 64 characters), when the expression is
+    built rather than when it is compiled."""
+    if not isinstance(name, str) or not _NEW_NAME.fullmatch(name):
+        raise QueryError(f"Invalid attribute name {name!r}: use letters, digits and underscores, "
+                         "not starting with a digit (at most 64 characters)", attribute=name)
+
+
 def _computed_items(named: dict, heading: Heading) -> tuple[ProjItem, ...]:
     items = []
     for name, value in named.items():
+        _check_new_name(name)
         if isinstance(value, Aggregate):
             if value.attribute is not None and value.attribute not in heading:
                 raise QueryError(f"Attribute `{value.attribute}` not found.", attribute=value.attribute)
@@ -557,6 +568,7 @@ def _projection(node, attributes, named) -> ProjNode:
     heading = node.heading
     renames, computes = {}, {}
     for new, value in named.items():
+        _check_new_name(new)
         if isinstance(value, str) and (match := _RENAME.fullmatch(value)):
             renames[new] = match.group(1)
         elif isinstance(value, str) and (match := _DUPLICATE.fullmatch(value)):

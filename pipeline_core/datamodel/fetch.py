@@ -104,9 +104,15 @@ def to_arrays(expr, *attributes: str, include_key: bool = False, order_by=None, 
     Without ``attributes``: one record array (fields = the heading, numeric dtypes where
     the column is a non-nullable number, else object). With them: one array per
     attribute (a tuple when several), preceded by the list of key dicts with
-    ``include_key``.
+    ``include_key``. Only the named attributes (and the key with ``include_key``) are read.
+
+    Raises:
+        UnknownAttributeError: an attribute not in the heading.
     """
-    rows = to_dicts(expr, order_by=order_by, limit=limit, offset=offset)
+    names = None
+    if attributes:
+        names = list(dict.fromkeys([*(expr.primary_key if include_key else []), *attributes]))
+    rows = to_dicts(expr, order_by=order_by, limit=limit, offset=offset, attributes=names)
     if attributes:
         arrays = [_array([row[a] for row in rows]) for a in attributes]
         if include_key:

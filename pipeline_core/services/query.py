@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 
 from pipeline_core.datamodel import query_json
 from pipeline_core.datamodel.heading import Attribute, TableInfo
@@ -43,11 +44,13 @@ def run_query(description: dict) -> dict:
     Raises:
         NotFoundError: a schema outside ``LABBOOK_SCHEMA_PREFIX`` or absent.
         QueryDescriptionError: an invalid description (``path`` names where).
+        QueryTimeoutError: the query ran longer than ``settings.LABBOOK_QUERY_TIMEOUT``.
         DataJointError: the server refused the query.
     """
     query = query_json.to_query(description, connection(), resolve=_resolve)
     expr = query.expression
-    rows, cursor = page(expr, query.order_by, query.after, query.limit or QUERY_PAGE_SIZE, lazy=True)
+    rows, cursor = page(expr, query.order_by, query.after, query.limit or QUERY_PAGE_SIZE, lazy=True,
+                        timeout=settings.LABBOOK_QUERY_TIMEOUT or None)
     heading = expr.heading
     return {
         "query": query_json.to_description(query),

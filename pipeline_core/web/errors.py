@@ -23,6 +23,7 @@ ERROR_STATUS = (
     (StoreError, 503, "Stored value unavailable"),
     (services.NoMakeError, 409, "No make() registered"),
     (dm.PopulateError, 409, "Cannot populate"),
+    (dm.QueryTimeoutError, 504, "Query took too long"),
     (dm.QueryError, 400, "Bad request"),
     (dm.UnknownAttributeError, 400, "Unknown attribute"),
     (dm.InvalidValueError, 400, "Invalid value"),

@@ -80,6 +80,8 @@ def test_time_limit_stops_a_slow_query(lab):
 def test_time_limit_sql():
     assert with_time_limit("SELECT 1", 1.5, True) == "SET STATEMENT max_statement_time=1.500 FOR SELECT 1"
     assert with_time_limit("SELECT `a` FROM t", 0.25, False) == "SELECT /*+ MAX_EXECUTION_TIME(250) */ `a` FROM t"
+    assert with_time_limit("SELECT 1", 0.0001, True) == "SET STATEMENT max_statement_time=0.001 FOR SELECT 1"
+    assert with_time_limit("SELECT 1", 0.0001, False) == "SELECT /*+ MAX_EXECUTION_TIME(1) */ 1"
     with pytest.raises(ValueError):
         with_time_limit("DELETE FROM t", 1, True)
     with pytest.raises(ValueError):

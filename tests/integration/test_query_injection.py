@@ -11,7 +11,7 @@ import json
 import pytest
 
 from pipeline_core import datamodel as dm
-from pipeline_core.datamodel.errors import QueryDescriptionError
+from pipeline_core.datamodel.errors import QueryDescriptionError, QuerySyntaxError
 from pipeline_core.datamodel.query_json import to_query
 from tests.oracle import query_pipeline
 
@@ -242,4 +242,72 @@ def test_hostile_bodies_through_api(lab, api, client, raw, before):
         deep = {"not": deep}
     response = api({"from": table(lab), "where": deep})
     assert response.status_code == 400 and "nested too deeply" in response.json()["error"]
+    assert snapshot(raw, lab.database) == before
+
+
+# --- the same through the Python builder (the operators the JSON description stands on) -------
+def test_hostile_values_through_the_builder(lab, raw, before):
+    """As values (restriction by dict, Comparison, numpy record, keyset cursor) hostile
+    strings are compared literally: the same row count as the hand-sent predicate, and the
+    string never appears in the SQL; on numeric and date attributes they are refused."""
+    import numpy as np
+    from pipeline_core.datamodel.paging import page
+    S = lab.Subject
+    for h in HOSTILE:
+        expected = hand_count(raw, lab.database, "`notes` = %s", [h])
+        record = np.array([(h,)], dtype=[("notes", object)])[0]  # object: numpy strips NULs of U
+        for expr in (S & {"notes": h}, S & dm.Comparison("notes", "=", h), S & record,
+                     S & [{"notes": h}, {"notes": h + "~"}] & {"notes": h},
+                     S - dm.Not({"notes": h})):
+            sql, params = expr.make_sql()
+            assert h in params and (h not in sql or h in ("%s", "%", "_", "\\")), h
+            assert len(expr) == len(expr.to_dicts()) == expected, h
+        after = hand_count(raw, lab.database, "`notes` > %s OR (`notes` = %s AND `subject_id` > 1)", [h, h])
+        rows, _ = page(S, ["notes"], {"notes": h, "subject_id": 1}, 100)
+        assert len(rows) == after, h
+        for attribute in ("subject_id", "dob", "weight"):
+            with pytest.raises(dm.InvalidValueError, match=f"`{attribute}`"):
+                (S & {attribute: h}).to_dicts()
+            with pytest.raises(dm.InvalidValueError, match=f"`{attribute}`"):
+                page(S, [attribute], {"subject_id": 1, attribute: h}, 5)
+    assert snapshot(raw, lab.database) == before
+
+
+def builder_names(lab, h):
+    """Builder calls with the hostile string ``h`` as every kind of name."""
+    S, Session = lab.Subject, lab.Session
+    return [
+        lambda: S & dm.Comparison(h, "=", 1),
+        lambda: S & dm.Comparison("notes", h, "x"),
+        lambda: S.proj(h),
+        lambda: S.proj("-" + h),
+        lambda: S.proj(**{h: "notes"}),
+        lambda: S.proj(**{h: "(notes)"}),
+        lambda: S.aggr(Session, **{h: dm.Aggregate("count")}),
+        lambda: S.aggr(Session, n=dm.Aggregate("max", h)),
+        lambda: S.aggr(Session, h, n=dm.Aggregate("count")),
+        lambda: dm.U(h) & S,
+        lambda: dm.U(h).aggr(S, n=dm.Aggregate("count")),
+        lambda: S & dm.Top(3, h),
+        lambda: S.to_dicts(order_by=[h]),
+        lambda: S.to_dicts(order_by="notes " + h),
+        lambda: S.fetch(h),
+        lambda: S.to_arrays(h),
+        lambda: S.fetch1(h),
+        lambda: (S & {"subject_id": 1}).fetch1(h),
+    ]
+
+
+def test_hostile_names_through_the_builder(lab, raw, before):
+    """As attribute names, operators, orderings or new names hostile strings are refused
+    with a DataJointError that names them, before any SQL runs."""
+    for h in HOSTILE:
+        if h == "_":
+            continue  # a valid name
+        for i, call in enumerate(builder_names(lab, h)):
+            with pytest.raises(dm.DataJointError) as info:
+                result = call()
+                if isinstance(result, dm.QueryExpression):
+                    result.to_dicts()
+            assert not isinstance(info.value, QuerySyntaxError), (i, h, info.value)
     assert snapshot(raw, lab.database) == before

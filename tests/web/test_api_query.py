@@ -144,3 +144,19 @@ def test_stored_values_are_summarised_without_reading_the_store(lab_client, stor
     assert row["inline_file"] == {"kind": "attachment", "name": "notes.txt", "size": len(b"field notes\n")}
     assert row["stored_file"]["kind"] == "attachment" and row["stored_file"]["size"] > 0
     assert row["arr"] == {"kind": "npy", "store": "main", "dtype": "int16", "shape": [2, 3]}
+
+
+def test_a_query_past_the_time_limit_gives_504(lab_client, populated, settings):
+    """LABBOOK_QUERY_TIMEOUT stops a described query on the server: the cross product of
+    Detection.Blob with itself (about a million rows, sorted) within a millisecond."""
+    blob = populated.Detection.Blob
+    assert len(blob) > 500
+    renamed = {"from": table(blob), "proj": {"rename": {f"{k}_b": k for k in blob.primary_key}}}
+    description = {"from": renamed, "join": [dict(table(blob), cross=True)], "limit": 5}
+    settings.LABBOOK_QUERY_TIMEOUT = 0.001
+    response = post(lab_client, description)
+    assert response.status_code == 504, response.content[:300]
+    assert response.json()["error"] == "Query took too long"
+    settings.LABBOOK_QUERY_TIMEOUT = 0
+    response = post(lab_client, description)
+    assert response.status_code == 200 and len(response.json()["rows"]) == 5

@@ -20,5 +20,5 @@ def with_time_limit(sql: str, seconds: float, mariadb: bool) -> str:
     if not _SELECT.match(sql):
         raise ValueError("only SELECT statements take a time limit")
     if mariadb:
-        return f"SET STATEMENT max_statement_time={seconds:.3f} FOR {sql.lstrip()}"
+        return f"SET STATEMENT max_statement_time={max(seconds, 0.001):.3f} FOR {sql.lstrip()}"
     return _SELECT.sub(f"SELECT /*+ MAX_EXECUTION_TIME({max(1, round(seconds * 1000))}) */", sql, count=1)
