@@ -47,10 +47,12 @@ def timeit(fn, repeat: int) -> float:
 
 
 def timeit_pair(ours, theirs, repeat: int, theirs_repeat: int | None = None) -> tuple[float, float]:
-    """Median wall times (s) of ``ours()`` and ``theirs()``, runs interleaved so both see the same load."""
+    """Median wall times (s) of ``ours()`` and ``theirs()``, runs interleaved (and which one
+    goes first alternating) so both see the same load and the same allocator state."""
     times: tuple[list, list] = ([], [])
     for i in range(max(repeat, theirs_repeat or repeat)):
-        for fn, n, bucket in ((ours, repeat, times[0]), (theirs, theirs_repeat or repeat, times[1])):
+        pair = ((ours, repeat, times[0]), (theirs, theirs_repeat or repeat, times[1]))
+        for fn, n, bucket in (pair if i % 2 == 0 else pair[::-1]):
             if i < n:
                 start = time.perf_counter()
                 fn()

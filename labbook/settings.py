@@ -18,6 +18,7 @@ Every variable has a documented default (see README.md, "Environment variables")
 ``LABBOOK_SCHEMA_PREFIX``   empty - only pipeline schemas starting with it are shown
 ``LABBOOK_CELERY_QUEUE``    ``labbook`` - the Celery queue LabBook sends to and workers read
 ``LABBOOK_QUERY_TIMEOUT``   ``30`` - seconds a described query (API) may run; 0: no limit
+``LABBOOK_MAX_UPLOAD_MB``   ``1024`` - largest attachment an entry form accepts, in MB
 ``LABBOOK_LOG_LEVEL``       ``INFO``
 ==========================  =================================================================
 """
@@ -213,6 +214,8 @@ LABBOOK_PIPELINES = _env_list("LABBOOK_PIPELINES", "pipelines.demo:declare" if L
 LABBOOK_CELERY_QUEUE = os.environ.get("LABBOOK_CELERY_QUEUE", "") or "labbook"
 # Seconds a JSON-described query (POST /api/v1/query/) may take; 0: no limit.
 LABBOOK_QUERY_TIMEOUT = _env_float("LABBOOK_QUERY_TIMEOUT", 30.0)
+# Largest file (MB, 10^6 bytes) an entry form accepts as an attachment.
+LABBOOK_MAX_UPLOAD_MB = _env_float("LABBOOK_MAX_UPLOAD_MB", 1024.0)
 REDIS_URL = os.environ.get("REDIS_URL", "") or "redis://127.0.0.1:6379/0"
 
 # --- Celery (read by labbook/celery.py with namespace "CELERY") ----------------------------

@@ -187,8 +187,20 @@ class Connection:
         self._in_transaction = True
 
     def commit(self) -> None:
-        """Commit the open transaction."""
-        self.query("COMMIT")
+        """Commit the open transaction.
+
+        Raises:
+            LostConnectionError: the connection broke during COMMIT. The outcome is then
+                unknown (the server may have committed), so the :meth:`on_rollback`
+                callbacks are dropped rather than run: objects uploaded for the rows stay
+                (``pipeline gc`` removes them if the rows were not committed).
+        """
+        try:
+            self.query("COMMIT")
+        except errors.LostConnectionError:
+            self._in_transaction = False
+            self._on_rollback = []
+            raise
         self._in_transaction = False
         self._on_rollback = []
 

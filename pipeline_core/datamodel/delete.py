@@ -18,6 +18,12 @@ primary keys, as are the masters pulled in by ``part_integrity="cascade"`` (spec
 SQL string restrictions are trusted text and are not inspected: one that reads a table of
 the cascade is evaluated when its DELETE runs.
 
+``part_integrity="enforce"`` is checked row by row: a delete is refused when any part row
+to delete belongs to a master row that is not deleted. DataJoint 2.3.5 checks per table
+(it refuses only when a part loses rows and its master loses none), so it lets through a
+delete that removes part rows of *other* masters along with some master rows; LabBook
+refuses that one too (a deliberate deviation: such a delete leaves masters incomplete).
+
 Not touched: jobs tables (``~~name``), ``~lineage``, and stored objects of deleted rows
 (``manage.py pipeline gc`` collects those; DataJoint does not delete them either).
 """

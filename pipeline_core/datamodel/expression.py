@@ -167,8 +167,16 @@ def _with_key(attr: Attribute, in_key: bool) -> Attribute:
     return attr if attr.in_key == in_key else dataclasses.replace(attr, in_key=in_key)
 
 
-def _computed(name: str) -> Attribute:
-    """Heading entry of a computed attribute: no declared type, no lineage."""
+def _computed(name: str, expression: Any = None, heading: Heading | None = None) -> Attribute:
+    """Heading entry of a computed attribute: no declared type, no lineage; ``min``/``max``
+    of an attribute (an :class:`Aggregate`) keep that attribute's type, so that values
+    decode and page as the attribute's (e.g. exact float32 cursors)."""
+    if (isinstance(expression, Aggregate) and expression.function in ("min", "max")
+            and heading is not None and expression.attribute in heading):
+        source = heading[expression.attribute]
+        if not (source.is_blob or source.codec or source.is_json):
+            return dataclasses.replace(source, name=name, in_key=False, nullable=True, lineage=None,
+                                       autoincrement=False, comment="calculated attribute")
     return Attribute(name=name, type="expression", sql_type="", in_key=False, nullable=True,
                      default=None, default_is_expression=False, comment="calculated attribute")
 
@@ -290,6 +298,8 @@ class QueryExpression:
             key, first, second = a.primary_key + [n for n in b.primary_key if n not in a.primary_key], a, b
         ordered = [first[n] for n in key if n in first] + [second[n] for n in key if n not in first]
         rest = [x for x in first if x.name not in key] + [x for x in second if x.name not in key and x.name not in first]
+        if left:  # the right operand's own attributes are NULL where nothing matches
+            rest = [dataclasses.replace(x, nullable=True) if x.name not in a else x for x in rest]
         heading = Heading([_with_key(x, True) for x in ordered] + [_with_key(x, False) for x in rest])
         return self._derive(JoinNode(self._node, other._node, on, heading, left_join=left))
 
@@ -360,10 +370,11 @@ class QueryExpression:
                                  f"key attributes of the grouping expression. Missing attributes: {missing}.")
         check_compatible(self.heading, source.heading, self._node, source._node, True)
         keep = _kept(self.heading, attributes)
+        _check_unique(named, self.primary_key + keep)
         merged = Heading(list(self.heading) + [x for x in source.heading if x.name not in self.heading])
         items = tuple(ProjItem(n, n) for n in self.primary_key + keep) + _computed_items(named, merged)
-        heading = Heading([self.heading[n] for n in self.primary_key + keep] + [_computed(i.name) for i in items
-                                                                               if i.source is None])
+        heading = Heading([self.heading[n] for n in self.primary_key + keep]
+                          + [_computed(i.name, i.expression, merged) for i in items if i.source is None])
         on = tuple(n for n in self.heading.names if n in source.heading)
         return self._derive(AggrNode(self._node, source._node, on, items, exclude_nonmatching, heading))
 
@@ -491,9 +502,11 @@ class U:
         missing = [n for n in self.primary_key if n not in source.heading]
         if missing:
             raise DataJointError(f"Attributes {missing} not found in the group expression.")
+        _check_unique(named, self.primary_key)
         items = tuple(ProjItem(n, n) for n in self.primary_key) + _computed_items(named, source.heading)
         heading = Heading([_with_key(source.heading[n], True) for n in self.primary_key]
-                          + [_computed(i.name) for i in items if i.source is None])
+                          + [_computed(i.name, i.expression, source.heading) for i in items
+                             if i.source is None])
         return source._derive(GroupNode(source._node, tuple(self.primary_key), items, heading))
 
     aggregate = aggr
@@ -549,6 +562,13 @@ def _check_new_name(name: str) -> None:
                          "not starting with a digit (at most 64 characters)", attribute=name)
 
 
+def _check_unique(named: dict, kept: list[str]) -> None:
+    """Refuse computed attributes named like a kept attribute (DataJoint's message)."""
+    for name in named:
+        if name in kept:
+            raise QueryError(f"Attribute `{name}` already exists", attribute=name)
+
+
 def _computed_items(named: dict, heading: Heading) -> tuple[ProjItem, ...]:
     items = []
     for name, value in named.items():
@@ -569,7 +589,11 @@ def _projection(node, attributes, named) -> ProjNode:
     renames, computes = {}, {}
     for new, value in named.items():
         _check_new_name(new)
-        if isinstance(value, str) and (match := _RENAME.fullmatch(value)):
+        if isinstance(value, Aggregate):
+            raise QueryError(f"`{new}`: an Aggregate needs aggr(), not proj()", attribute=new)
+        if isinstance(value, str) and value.strip() in heading:  # any attribute name, quoted later
+            renames[new] = value.strip()
+        elif isinstance(value, str) and (match := _RENAME.fullmatch(value)):
             renames[new] = match.group(1)
         elif isinstance(value, str) and (match := _DUPLICATE.fullmatch(value)):
             renames[new] = match.group(1)

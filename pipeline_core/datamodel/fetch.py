@@ -62,8 +62,15 @@ def decode_rows(conn, heading, rows, *, download_path=None, lazy: bool = False,
 
 def fetch(expr, *attributes: str, as_dict: bool = False, order_by=None, limit=None,
           offset=None, download_path=None, lazy: bool = False, timeout: float | None = None):
-    """DataJoint-style fetch: all rows as dicts, or per-attribute value lists
-    (``download_path``, ``lazy`` and ``timeout`` as in :func:`to_dicts`)."""
+    """DataJoint-style fetch (``download_path``, ``lazy`` and ``timeout`` as in
+    :func:`to_dicts`).
+
+    Returns:
+        without ``attributes`` (or with ``as_dict``): a list of row dicts; with them, one
+        list of values per attribute (a list of them when several), ``"KEY"`` giving the
+        key dicts. Unlike DataJoint's fetch, lists rather than numpy arrays (use
+        :func:`to_arrays` for arrays).
+    """
     options = {"download_path": download_path, "lazy": lazy, "offset": offset, "timeout": timeout}
     if not attributes:
         return to_dicts(expr, order_by=order_by, limit=limit, **options)
@@ -74,7 +81,9 @@ def fetch(expr, *attributes: str, as_dict: bool = False, order_by=None, limit=No
         return rows
     if attributes == ("KEY",):
         return rows
-    columns = [[row[a] for row in rows] for a in attributes]
+    key = expr.heading.primary_key
+    columns = [[{k: row[k] for k in key} for row in rows] if a == "KEY" else [row[a] for row in rows]
+               for a in attributes]
     return columns[0] if len(columns) == 1 else columns
 
 

@@ -39,7 +39,10 @@ def ordering(expr, order_by=None) -> list[tuple[str, bool]]:
         result.append((match.group(1), bool(match.group(3))))
     seen = {name for name, _ in result}
     result += [(n, False) for n in heading.primary_key if n not in seen]
-    return list(dict((name, (name, desc)) for name, desc in result).values())
+    first: dict[str, bool] = {}
+    for name, desc in result:
+        first.setdefault(name, desc)  # a repeated attribute keeps its first direction
+    return list(first.items())
 
 
 def page(expr, order_by=None, after: dict | None = None, limit: int = 100, *,

@@ -72,7 +72,16 @@ def encode(attr: Attribute, value: Any, table: str | None = None) -> Any:
         if base in _FLOAT_TYPES:
             if value == "" or (isinstance(value, float) and math.isnan(value)):
                 return DEFAULT
-            return value if isinstance(value, decimal.Decimal) else float(value)
+            if base in ("decimal", "numeric"):  # exactly: "0.1" stays 0.1, not a double
+                number = value if isinstance(value, decimal.Decimal) else decimal.Decimal(
+                    value if isinstance(value, int) else str(value).strip())
+                if not number.is_finite():
+                    raise ValueError("not a finite number")
+                return number
+            number = float(value)
+            if not math.isfinite(number):
+                raise ValueError("not a finite number")
+            return number
         if base == "date" and isinstance(value, str):
             return datetime.date.fromisoformat(value.strip()).isoformat()
         if base == "datetime" and isinstance(value, str):

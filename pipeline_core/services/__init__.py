@@ -26,7 +26,7 @@ from .access import (NotFoundError, begin_request, check_schema, connection, res
                      schema_prefix, split_full_name, table_info, visible_schemas)
 from .browse import (PAGE_SIZE, TIER_ORDER, dependency_graph, describe_schemas, fetch_value,
                      inspect_schemas, list_schemas, part_tables, rows_page, schema_tables,
-                     table_page)
+                     table_page, value_fingerprint)
 from .entry import EntryError, Problem, insert_entry, parent_keys
 from .files import (DOWNLOADABLE_CODECS, Download, NotDownloadableError, is_downloadable,
                     load_value, open_download)
@@ -40,7 +40,7 @@ __all__ = [
     "NotFoundError", "begin_request", "check_schema", "connection", "resolve_table",
     "schema_prefix", "split_full_name", "table_info", "visible_schemas", "PAGE_SIZE",
     "TIER_ORDER", "dependency_graph", "describe_schemas", "inspect_schemas", "fetch_value", "list_schemas", "part_tables", "rows_page",
-    "schema_tables", "table_page", "EntryError", "Problem", "insert_entry", "parent_keys",
+    "schema_tables", "table_page", "value_fingerprint", "EntryError", "Problem", "insert_entry", "parent_keys",
     "DOWNLOADABLE_CODECS", "Download", "NotDownloadableError", "is_downloadable", "load_value",
     "open_download",
     "DEFAULT_PIPELINES", "NoMakeError", "clear_errors", "enqueue_populate", "error_traceback",

@@ -12,6 +12,7 @@ from pipeline_core.datamodel.codecs.blob_peek import PEEK_LIMIT
 from pipeline_core.datamodel.fetch import page_after
 from pipeline_core.datamodel.heading import Attribute, TableInfo
 from pipeline_core.datamodel.sql.quoting import quote
+from pipeline_core.datamodel.stores import Attachment
 
 from .access import NotFoundError, check_schema, connection, split_full_name, table_info, visible_schemas
 
@@ -23,6 +24,8 @@ PREVIEW_BYTES = PEEK_LIMIT
 #: In-table blobs fetched whole (at most ``PREVIEW_BYTES`` stored) that unpack to at most
 #: this many bytes come with their decoded value (scalars and short vectors are shown).
 SMALL_BLOB = PEEK_LIMIT
+#: Bytes of an in-table ``<attach>`` value a page reads: enough for its file name.
+ATTACH_NAME_BYTES = 1024
 
 
 def schema_tables(schema: str) -> dict[str, list[tuple[TableInfo, list[TableInfo]]]]:
@@ -164,21 +167,43 @@ def rows_page(schema: str, table: str, after: dict | None = None,
                 continue
             prefix_name, size_name = previewed[attr.name]
             size = row[size_name]
-            out[attr.name] = None if size is None else _blob_preview(
-                attr, None if prefix_name is None else bytes(row[prefix_name]), int(size))
+            prefix = None if prefix_name is None or row[prefix_name] is None else bytes(row[prefix_name])
+            if size is None:
+                out[attr.name] = None
+            elif attr.codec == "attach":
+                key = {k: row[k] for k in info.heading.primary_key}
+                out[attr.name] = _attachment_preview(schema, table, key, attr.name, prefix, int(size))
+            else:
+                out[attr.name] = _blob_preview(attr, prefix, int(size))
         result.append(out)
     return result, next_after
 
 
+def _attachment_preview(schema: str, table: str, key: dict, attribute: str, prefix: bytes,
+                        size: int) -> Attachment:
+    """An in-table ``<attach>`` value (file name, a NUL byte, contents; spec §5.5) from its
+    first bytes and its length: the name and the contents' size now, the contents (and a
+    name longer than the prefix) read on first access."""
+    name, found, _ = prefix.partition(b"\0")
+
+    def load() -> tuple[str, bytes]:
+        value = fetch_value(schema, table, key, attribute)
+        return value.name, value.contents
+    if not found:  # a name longer than the prefix: read it with the contents
+        return Attachment(size=None, loader=load)
+    return Attachment(name.decode("utf-8", "replace"), size=size - len(name) - 1, loader=load)
+
+
 def _previewed(info: TableInfo) -> dict[str, tuple[str | None, str]]:
-    """Secondary in-table blob attributes -> the names of their computed prefix (None for
-    raw bytes: length only) and length attributes. Hidden columns start with ``_``, so
-    ``_peek<i>``/``_size<i>`` never clash with the heading."""
+    """Secondary in-table blob attributes (``<blob>``, in-table ``<attach>``, raw bytes)
+    -> the names of their computed prefix (None for raw bytes: length only) and length
+    attributes. Hidden columns start with ``_``, so ``_peek<i>``/``_size<i>`` never clash
+    with the heading."""
     names = {}
     for i, attr in enumerate(info.heading):
         if attr.in_key:
             continue
-        if attr.is_blob:
+        if attr.is_blob or (attr.codec == "attach" and attr.store is None):
             names[attr.name] = (f"_peek{i}", f"_size{i}")
         elif attr.is_bytes:
             names[attr.name] = (None, f"_size{i}")
@@ -187,7 +212,8 @@ def _previewed(info: TableInfo) -> dict[str, tuple[str | None, str]]:
 
 def preview_expression(info: TableInfo) -> dm.QueryExpression:
     """The table as a page of rows fetches it: each in-table blob attribute replaced by
-    ``SUBSTRING(col, 1, PREVIEW_BYTES)`` and ``LENGTH(col)`` (raw bytes: the length only),
+    ``SUBSTRING(col, 1, PREVIEW_BYTES)`` and ``LENGTH(col)`` (raw bytes: the length only;
+    an in-table attachment: its first ``ATTACH_NAME_BYTES`` bytes, which hold the name),
     every other attribute kept (its ``make_sql()`` is the page's SQL without the keyset
     condition). SQL text is built from quoted, validated identifiers only."""
     previewed = _previewed(info)
@@ -196,7 +222,8 @@ def preview_expression(info: TableInfo) -> dm.QueryExpression:
     for name, (prefix_name, size_name) in previewed.items():
         column = quote(name)
         if prefix_name is not None:
-            computed[prefix_name] = f"SUBSTRING({column}, 1, {int(PREVIEW_BYTES)})"
+            length = ATTACH_NAME_BYTES if info.heading[name].codec == "attach" else PREVIEW_BYTES
+            computed[prefix_name] = f"SUBSTRING({column}, 1, {int(length)})"
         computed[size_name] = f"LENGTH({column})"
     table = dm.FreeTable(connection(), info.full_name)
     return table.proj(*keep, **computed) if computed else table
@@ -212,6 +239,32 @@ def fetch_value(schema: str, table: str, key: dict, attribute: str, *, lazy: boo
         QueryError: the key lacks a primary-key attribute; StoreError (not lazy): the
         stored value cannot be read.
     """
+    info, row = _row(schema, table, key, attribute)
+    rows = row.proj(attribute).to_dicts(limit=1, lazy=lazy)
+    if not rows:
+        raise NotFoundError(f"{info.full_name}: no row with key {key}", table=info.full_name)
+    return rows[0][attribute]
+
+
+def value_fingerprint(schema: str, table: str, key: dict, attribute: str) -> str:
+    """The MD5 (hex) of the stored column value of ``attribute`` in the row ``key``,
+    computed by the server (nothing else is transferred): the in-table bytes, or the JSON
+    metadata of a stored value (which names its object). ``"null"`` for NULL. For HTTP
+    caching of derived views (thumbnails).
+
+    Raises:
+        as :func:`fetch_value`.
+    """
+    info, row = _row(schema, table, key, attribute)
+    rows = row.proj(_fingerprint=f"MD5({quote(attribute)})").to_dicts(limit=1)
+    if not rows:
+        raise NotFoundError(f"{info.full_name}: no row with key {key}", table=info.full_name)
+    return rows[0]["_fingerprint"] or "null"
+
+
+def _row(schema: str, table: str, key: dict, attribute: str) -> tuple[TableInfo, dm.QueryExpression]:
+    """The table restricted to the row ``key`` (checked: the whole primary key, a known
+    attribute)."""
     info = table_info(schema, table)
     info.heading[attribute]  # raises UnknownAttributeError naming the attribute
     missing = [k for k in info.heading.primary_key if k not in key]
@@ -219,11 +272,7 @@ def fetch_value(schema: str, table: str, key: dict, attribute: str, *, lazy: boo
         raise dm.QueryError(f"{info.full_name}: the row key lacks `{missing[0]}`",
                             table=info.full_name, attribute=missing[0])
     key = {k: key[k] for k in info.heading.primary_key}
-    rows = (dm.FreeTable(connection(), info.full_name) & key).proj(attribute).to_dicts(
-        limit=1, lazy=lazy)
-    if not rows:
-        raise NotFoundError(f"{info.full_name}: no row with key {key}", table=info.full_name)
-    return rows[0][attribute]
+    return info, dm.FreeTable(connection(), info.full_name) & key
 
 
 def inspect_schemas(schemas: list[str], row_counts: bool = True) -> dict:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
 from pipeline_core import services
@@ -60,6 +62,16 @@ def field_for(attr) -> forms.Field:
     return field
 
 
+def _upload_limit(value: UploadedFile) -> None:
+    """Refuse an uploaded file larger than ``settings.LABBOOK_MAX_UPLOAD_MB`` (it is held in
+    memory while the row is written)."""
+    from .previews import format_size
+    limit = int(settings.LABBOOK_MAX_UPLOAD_MB * 1_000_000)
+    if value.size > limit:
+        raise ValidationError(f"{value.name} is {format_size(value.size)}; files of at most "
+                              f"{format_size(limit)} can be uploaded here (LABBOOK_MAX_UPLOAD_MB).")
+
+
 def _field_for(attr) -> forms.Field:
     base = attr.base_type
     required = not attr.nullable and attr.default is None and not attr.autoincrement
@@ -68,7 +80,8 @@ def _field_for(attr) -> forms.Field:
     placeholder = f"default: {attr.default}" if attr.default_is_expression else None
     if is_file_upload(attr):  # empty files are valid attachments
         return forms.FileField(required=required, allow_empty_file=True, label=attr.name,
-                               help_text=attr.comment, widget=forms.FileInput)
+                               help_text=attr.comment, widget=forms.FileInput,
+                               validators=[_upload_limit])
     if base == "bool":
         return forms.BooleanField(required=False, label=attr.name, help_text=attr.comment,
                                   initial=str(attr.default).lower() in ("1", "true"))

@@ -57,14 +57,14 @@ def format_size(size: int | None) -> str:
     (empty for None)."""
     if size is None:
         return ""
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            break
-        value /= 1000
-    if unit == "B":
+    if size < 1000:
         return f"{int(size)} B"
-    return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
+    value = float(size)
+    for unit in ("kB", "MB", "GB", "TB"):
+        value /= 1000
+        text = f"{value:.1f}" if round(value, 1) < 10 else f"{value:.0f}"
+        if float(text) < 1000 or unit == "TB":  # rounded first: 999,600 B is 1.0 MB
+            return f"{text} {unit}"
 
 
 def _shape(shape: tuple) -> str:

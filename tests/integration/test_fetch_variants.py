@@ -86,3 +86,67 @@ def test_time_limit_sql():
         with_time_limit("DELETE FROM t", 1, True)
     with pytest.raises(ValueError):
         with_time_limit("SELECT 1", 0, True)
+
+
+# --- review fixes: each case was wrong before ---------------------------------------------------
+def test_fetching_some_attributes_keeps_having_order_and_distinct(lab):
+    """Only the named attributes are selected, yet HAVING, ORDER BY on a renamed attribute
+    and DISTINCT still see what they need (the full SELECT becomes a derived table)."""
+    s, subject = lab.Session, lab.Subject
+    counted = subject.aggr(s, n="count(*)") & "n > 1"
+    full = counted.to_dicts(order_by="KEY")
+    assert full and counted.fetch("subject_id", order_by="KEY") == [r["subject_id"] for r in full]
+    renamed = subject.proj(w="weight")
+    expected = [r["subject_id"] for r in renamed.to_dicts(order_by=["w DESC", "KEY"])]
+    assert renamed.fetch("subject_id", order_by=["w DESC", "KEY"]) == expected
+    distinct = dm.U("sex", "species") & subject
+    assert len(distinct.fetch("sex")) == len(distinct) == len(distinct.to_dicts())
+    assert len(subject.to_arrays("sex")) == len(subject)
+
+
+def test_fetch_key_with_attributes(lab):
+    rows = lab.Subject.to_dicts(order_by="KEY")
+    keys, sexes = lab.Subject.fetch("KEY", "sex", order_by="KEY")
+    assert keys == [{"subject_id": r["subject_id"]} for r in rows] and sexes == [r["sex"] for r in rows]
+
+
+def test_left_join_makes_the_right_attributes_nullable(lab):
+    extended = lab.Subject.extend(lab.Lab)
+    assert extended.heading["lab_name"].nullable and not lab.Lab.heading["lab_name"].nullable
+    from pipeline_core.datamodel.paging import page
+    rows, cursor, seen = None, None, []
+    while True:
+        rows, cursor = page(extended, ["lab_name DESC"], cursor, 4)
+        seen += rows
+        if cursor is None:
+            break
+    assert len(seen) == len(extended) and any(r["lab_name"] is None for r in seen)
+
+
+def test_aggregate_names_must_be_new(lab):
+    with pytest.raises(dm.QueryError, match="`sex` already exists"):
+        lab.Subject.aggr(lab.Session, "sex", sex="count(*)")
+    with pytest.raises(dm.QueryError, match="`subject_id` already exists"):
+        dm.U("subject_id").aggr(lab.Session, subject_id="count(*)")
+    with pytest.raises(dm.QueryError, match="needs aggr"):
+        lab.Subject.proj(n=dm.Aggregate("count"))
+
+
+def test_values_that_sql_cannot_compare_are_refused(lab):
+    for bad in ("NaN", "inf", "-Infinity", "1e999", float("inf")):
+        with pytest.raises(dm.InvalidValueError, match="`weight`"):
+            (lab.Subject & {"weight": bad}).to_dicts()
+        if bad != "1e999":  # a finite decimal: compared exactly, matches nothing
+            with pytest.raises(dm.InvalidValueError, match="`budget`"):
+                (lab.Lab & {"budget": bad}).to_dicts()
+    budget = lab.Lab.to_dicts(order_by="KEY")[0]["budget"]
+    assert len(lab.Lab & {"budget": str(budget)}) == 1  # a decimal compared exactly
+
+
+def test_cursor_values_are_checked(lab):
+    from pipeline_core.datamodel.paging import ordering, page
+    with pytest.raises(dm.InvalidValueError, match="`sex`.*not one of"):
+        page(lab.Subject, ["sex"], {"sex": "Q", "subject_id": 1}, 3)
+    assert page(lab.Subject, ["sex"], {"sex": "m", "subject_id": 1}, 50)[0] == \
+        page(lab.Subject, ["sex"], {"sex": "M", "subject_id": 1}, 50)[0]
+    assert ordering(lab.Session, ["subject_id DESC", "KEY"]) == [("subject_id", True), ("session_id", False)]

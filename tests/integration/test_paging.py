@@ -46,7 +46,10 @@ CASES = {
     "float32_desc": lambda m: (m.Session, ["duration DESC"]),
     "join": lambda m: (m.Session * m.Subject, ["species", "weight DESC"]),
     "aggregation": lambda m: (m.Subject.aggr(m.Session, n="count(*)"), ["n DESC"]),
+    "aggregated_float32": lambda m: (m.Subject.aggr(m.Session, d=dm.Aggregate("min", "duration")), ["d"]),
     "computed": lambda m: (m.Session.Trial.proj(rt="reaction_time * 1000", c="correct"), ["c", "rt"]),
+    "union_enum": lambda m: ((m.Subject & "subject_id < 9").proj("sex")
+                             + (m.Subject & "subject_id > 6").proj(), ["sex DESC"]),
     "union": lambda m: ((m.Subject & "subject_id < 5").proj() + (m.Subject & "subject_id > 9").proj(), None),
 }
 

@@ -360,3 +360,19 @@ def test_expression_not_describable():
             to_description(expr)
         assert info_.value.path == path, (path, info_.value)
         assert "cannot be described" in str(info_.value)
+
+
+def test_matching_needs_a_shared_attribute():
+    e = error({"from": T("subject"), "where": {"matching": T("stimulus")}})
+    assert e.path == "where.matching" and "shares no attribute" in str(e)
+    assert parse({"from": T("subject"), "where": {"matching": T("session")}}).expression is not None
+
+
+def test_a_rename_of_an_unusual_column_name_is_quoted():
+    """A legacy column named ``a-b`` (valid to the server) is renamed as a column, never
+    spliced into SQL as text."""
+    odd = info("odd", attr("odd_id", key=True, lineage="lab.odd.odd_id"), attr("a-b", "int32"))
+    query = to_query({"from": T("odd"), "proj": {"rename": {"x": "a-b"}}},
+                     resolve=lambda schema, name: odd)
+    sql, params = query.expression.make_sql()
+    assert "`a-b` AS `x`" in sql and params == []

@@ -182,3 +182,14 @@ def test_operator_errors():
         SUBJECT.proj("-subject_id")
     with pytest.raises(TypeError, match="Invalid restriction type None"):
         SUBJECT & None
+
+
+def test_a_nested_union_lists_its_columns_in_the_outer_order():
+    """``X + (Y + Y')`` with X keyed (a, b) and Y keyed (b, a): the inner union is wrapped so
+    that both sides of the outer UNION list ``a, b`` in that order."""
+    x = table("x", attr("a", key=True, lineage="db.x.a"), attr("b", key=True, lineage="db.x.b"))
+    y = table("y", attr("b", key=True, lineage="db.x.b"), attr("a", key=True, lineage="db.x.a"))
+    sql, _ = (x + (y + (y & {"a": 1}))).make_sql()
+    first, _, second = sql.partition(") UNION (")
+    assert first.startswith("(SELECT `a`, `b` FROM `db`.`x`")
+    assert second.startswith("SELECT `a`, `b` FROM ((SELECT `b`, `a` FROM `db`.`y`"), sql

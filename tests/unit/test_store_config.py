@@ -37,6 +37,8 @@ def test_defaults_and_resolution(tmp_path):
     ({"protocol": "s3", "location": "x", "bucket": "b", "endpoint": "e", "access_key": "k"},
      "both access_key and secret_key"),
     ("not a dict", "must be an object"),
+    ({"protocol": "s3", "location": "x", "bucket": "b", "endpoint": "e", "secure": "false"},
+     "secure must be true or false"),
 ])
 def test_invalid_specs_are_refused_with_the_reason(raw, message):
     with pytest.raises(StoreError, match=message):
@@ -51,6 +53,11 @@ def test_unconfigured_and_default_errors():
         stores.spec("x")
     with pytest.raises(StoreError, match="must be a string"):
         StoreConfig({"default": {"protocol": "file"}})
+    with pytest.raises(StoreError, match='stores.default is "mian", which is not a configured store '
+                                         r"\(configured: main\)"):
+        StoreConfig({"default": "mian", "main": {"protocol": "file", "location": "/x"}})
+    with pytest.raises(StoreError, match='stores.filepath_default is "raw"'):
+        StoreConfig({"filepath_default": "raw"})
 
 
 def test_datajoint_accepts_and_refuses_the_same_specs(dj_module):

@@ -255,3 +255,12 @@ def test_cells_of_previews_without_a_server():
     assert cell(BlobPreview(len(rgb), peek(rgb[:PREVIEW_BYTES], len(rgb))))["kind"] == "blob"  # no URL
     vector = pack(np.arange(10_000.0))
     assert cell(BlobPreview(len(vector), peek(vector, len(vector))), "/t")["kind"] == "blob"
+
+
+@pytest.mark.parametrize("size, text", [
+    (None, ""), (0, "0 B"), (999, "999 B"), (1000, "1.0 kB"), (9_949, "9.9 kB"), (9_960, "10 kB"),
+    (46_000, "46 kB"), (999_499, "999 kB"), (999_600, "1.0 MB"), (1_234_567, "1.2 MB"),
+    (5 * 10**12, "5.0 TB"), (2 * 10**15, "2000 TB"),
+])
+def test_format_size_rounds_before_choosing_the_unit(size, text):
+    assert format_size(size) == text

@@ -12,6 +12,8 @@ from django.core.management import CommandError, call_command
 from pipeline_core import datamodel as dm
 from pipeline_core import services
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def store_settings(settings, tmp_path):
@@ -44,7 +46,7 @@ def stored_table(store_settings, dj_params, pipeline_prefix, new_db):
 
 def run(*args) -> str:
     out = io.StringIO()
-    call_command("pipeline", "gc", *args, stdout=out)
+    call_command("pipeline", "gc", *args, "--min-age", "0", stdout=out)
     return out.getvalue()
 
 

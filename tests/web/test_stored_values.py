@@ -107,6 +107,40 @@ def test_table_page_shows_stored_values_without_reading_the_store(lab_client, re
     assert b"signal" in failed.content and b"missing object" in failed.content
 
 
+def test_in_table_attachments_are_read_by_name_and_length_on_pages(recorded):
+    """A page reads the first bytes (the file name) and the length of an in-table
+    ``<attach>``; its contents are read only when asked for."""
+    from pipeline_core import services
+    from pipeline_core.services.browse import ATTACH_NAME_BYTES, preview_expression
+    recording = recorded.Recording
+    info = services.table_info(recording.database, recording.table_name)
+    sql, _ = preview_expression(info).make_sql()
+    assert f"SUBSTRING(`inline_file`, 1, {ATTACH_NAME_BYTES}) AS" in sql
+    assert "`inline_file`" not in re.sub(r"SUBSTRING\(`inline_file`[^)]*\)|LENGTH\(`inline_file`\)", "", sql)
+    rows, _ = services.rows_page(recording.database, recording.table_name)
+    value = rows[0]["inline_file"]
+    assert isinstance(value, Attachment) and not value.is_loaded
+    assert (value.known_name, value.size) == ("notes.txt", len(b"field notes\n"))
+    assert value.contents == b"field notes\n" and value.is_loaded
+    assert rows[1]["inline_file"] is None
+
+
+def test_a_cached_thumbnail_is_confirmed_without_reading_the_store(lab_client, recorded):
+    """The thumbnail's ETag comes from the column value (MD5 by the server): a revalidation
+    answers 304 even with the store gone; a changed value gets a new ETag."""
+    thumb = url("thumbnail", recorded.Recording, "arr") + "?key=" + encode_key({"rec_id": 1})
+    first = lab_client.get(thumb)
+    assert first.status_code == 200 and first["Content-Type"] == "image/png"
+    backend = recorded.conn.stores.backend("main")
+    for path in list(objects(recorded.conn)):
+        backend.delete(path)
+    assert lab_client.get(thumb, headers={"If-None-Match": first["ETag"]}).status_code == 304
+    assert lab_client.get(thumb).status_code == 503  # rendering it again needs the store
+    recorded.Recording.update1(dict(rec_id=1, arr=ARRAY * 2))
+    changed = lab_client.get(thumb, headers={"If-None-Match": first["ETag"]})
+    assert changed.status_code == 200 and changed["ETag"] != first["ETag"]
+
+
 def test_table_page_renders_when_the_store_is_not_configured(lab_client, recorded, settings):
     settings.LABBOOK_STORES = {}
     response = lab_client.get(url("table", recorded.Recording))
@@ -250,6 +284,18 @@ def test_refused_entry_leaves_no_object_in_the_store(lab_client, stored_lab):
     assert objects(stored_lab.conn) == before
     assert not stored_lab.Recording & {"rec_id": 8}
     assert (stored_lab.Recording & {"rec_id": 7}).fetch1("stored_file").contents == b"first"
+
+
+def test_an_upload_over_the_limit_is_refused_beside_its_field(lab_client, stored_lab, settings):
+    settings.LABBOOK_MAX_UPLOAD_MB = 0.00001  # 10 bytes
+    before = objects(stored_lab.conn)
+    data = entry_data(9, stored_file=SimpleUploadedFile("big.bin", b"eleven byte"))
+    response = lab_client.post(url("entry", stored_lab.Recording), data)
+    assert response.status_code == 200
+    assert "big.bin is 11 B; files of at most 10 B can be uploaded here" in unescape(response.content.decode())
+    assert not stored_lab.Recording & {"rec_id": 9} and objects(stored_lab.conn) == before
+    data = entry_data(9, stored_file=SimpleUploadedFile("ok.bin", b"ten bytes!"))
+    assert lab_client.post(url("entry", stored_lab.Recording), data).status_code == 302
 
 
 def test_required_attachment_is_reported_beside_its_field(lab_client, stored_lab):

@@ -17,7 +17,8 @@ Format (``?`` marks optional keys; ``order``, ``limit`` and ``after`` only at th
                  (in "join", either may add "cross": true, see below)
     condition := {"attribute": str, "operator": op, "value"?: value}
                | {"and": [condition, ...]} | {"or": [condition, ...]} | {"not": condition}
-               | {"matching": source}               -- rows with a match in source (semijoin);
+               | {"matching": source}               -- rows with a match in source (semijoin,
+                                                       on the attributes both have: at least one);
                                                        {"not": {"matching": ...}} is the antijoin
     op        := "=" | "!=" | "<" | "<=" | ">" | ">=" | "like"      value: a scalar
                | "in" | "not in"                                     value: [scalar, ...]

@@ -350,6 +350,10 @@ class _Parser:
             raise QueryDescriptionError(f"too many conditions (at most {MAX_CONDITIONS})", path)
         if isinstance(value, dict) and len(value) == 1 and "matching" in value:
             other = self.source(value["matching"], _at(path, "matching"), depth + 1)
+            if not set(expr.heading.names) & set(other.heading.names):
+                raise QueryDescriptionError(
+                    "the matched query shares no attribute with the rows restricted: it would keep "
+                    "all rows or none", _at(path, "matching"))
             _semantic_check(expr, other, _at(path, "matching"))
             return other
         return self.comparison(value, expr.heading, path)

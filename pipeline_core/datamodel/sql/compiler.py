@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from ..condition import Aggregate, AndList, Comparison, Not, Top
-from ..errors import DataJointError, QueryError, UnknownAttributeError
+from ..errors import DataJointError, InvalidValueError, QueryError, UnknownAttributeError
 from ..expression import (AggrNode, DistinctNode, GroupNode, JoinNode, ProjNode, QueryExpression,
                           RestrictNode, TableNode, TopNode, UnionNode)
 from ..heading import Heading
@@ -191,6 +191,10 @@ class _Compiler:
                        left.params + right.params + right_again.params + left_again.params, union=True)
 
     def _fields_sql(self, select: _Select, names: list[str]) -> str:
+        """``select`` listing exactly ``names`` in that order (a union or a HAVING that
+        may name other fields is wrapped first)."""
+        if select.union or select.having:
+            select = self.wrap(select)
         exprs = {name: expr for expr, name in select.fields}
         copy = dataclasses.replace(select, fields=[(exprs[n], n) for n in names])
         return copy.sql()
@@ -329,7 +333,7 @@ def order_clause(order_by, heading: Heading, exprs: dict[str, str] | None = None
             direction = " DESC" if text.upper().endswith("DESC") else ""
             parts.extend(quote(n) + direction for n in heading.primary_key)
             continue
-        match = _ORDER.fullmatch(item)
+        match = _ORDER.fullmatch(text)
         if not match:
             raise QueryError(f"Invalid order_by item {item!r}")
         if match.group(1) not in heading:
@@ -342,20 +346,48 @@ def order_clause(order_by, heading: Heading, exprs: dict[str, str] | None = None
 def compile_select(expr: QueryExpression, order_by=None, limit: int | None = None,
                    offset: int | None = None, attributes=None) -> tuple[str, list]:
     """Compile an expression into ``(sql, params)``, optionally ordered and paged (a Top
-    applied on top) and restricted to some attributes (checked against the heading)."""
+    applied on top) and restricted to some attributes (spec §9).
+
+    With ``attributes`` the SELECT lists only those; when the dropped fields could still be
+    needed (by HAVING, DISTINCT, GROUP BY, a union, or an ORDER BY naming a renamed or
+    computed field) the full SELECT becomes a derived table, ordered again outside.
+
+    Raises:
+        UnknownAttributeError: an attribute not in the heading.
+        QueryError / DataJointError: an expression that cannot be compiled.
+    """
     if order_by is not None or limit is not None or offset:
         expr = expr.restrict(Top(limit, order_by, offset or 0))
-    select = _Compiler().node(expr.node)
+    compiler = _Compiler()
+    select = compiler.node(expr.node)
     if attributes is not None:
         exprs = {n: e for e, n in select.fields}
         for name in attributes:
             if name not in exprs:
                 raise UnknownAttributeError(f"`{name}` is not in the heading", attribute=name)
-        if select.union:
-            select = _Compiler().wrap(select)
+        dropped_alias = any(e != quote(n) for e, n in select.fields if n not in attributes)
+        if (select.union or select.distinct or select.having or select.group_by is not None
+                or (select.order and dropped_alias)):
+            order = select.order
+            select = dataclasses.replace(compiler.wrap(select), order=order)
             exprs = {n: e for e, n in select.fields}
         select = dataclasses.replace(select, fields=[(exprs[n], n) for n in attributes])
     return select.sql(), select.params
+
+
+def _enum_rank(attr, value) -> int:
+    """The 1-based position of ``value`` among the enum's values (case-insensitively, as
+    the server compares them).
+
+    Raises:
+        InvalidValueError: not one of the values.
+    """
+    values = enum_values(attr.type)
+    folded = [v.lower() for v in values]
+    if not isinstance(value, str) or value.lower() not in folded:
+        raise InvalidValueError(f"invalid value {value!r} for attribute `{attr.name}` of type "
+                                f"{attr.type}: not one of {values}", attribute=attr.name)
+    return folded.index(value.lower()) + 1
 
 
 def keyset_after(order: list[tuple[str, bool]], last: list, heading: Heading) -> tuple[str, list]:
@@ -378,7 +410,7 @@ def keyset_after(order: list[tuple[str, bool]], last: list, heading: Heading) ->
         nullable = heading[name].nullable
         rank, rank_value = column, value
         if heading[name].base_type == "enum" and value is not None:
-            rank, rank_value = f"({column} + 0)", enum_values(heading[name].type).index(value) + 1
+            rank, rank_value = f"({column} + 0)", _enum_rank(heading[name], value)
         if value is None:
             after, after_params = (None, []) if descending else (f"{column} IS NOT NULL", [])
         elif descending:

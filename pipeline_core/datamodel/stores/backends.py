@@ -46,9 +46,58 @@ def folder_manifest(local: Path) -> dict:
 
 
 class Backend:
-    """Common operations built on the protocol primitives of a subclass."""
+    """The operations of a store (spec §5.1) on store-relative paths. A subclass provides
+    the primitives declared here; every one raises :class:`~.config.StoreError` naming
+    the store and the path (a missing object, a refused request, a full disk).
+    """
 
     spec: StoreSpec
+
+    def put(self, path: str, data: bytes | bytearray | memoryview) -> None:
+        """Write ``data`` as object ``path`` (replacing it); readers never see half of it."""
+        raise NotImplementedError
+
+    def put_file(self, local: str | Path, path: str) -> None:
+        """Upload the local file ``local`` as object ``path``."""
+        raise NotImplementedError
+
+    def get(self, path: str) -> bytes:
+        """The bytes of object ``path`` (StoreError when missing)."""
+        raise NotImplementedError
+
+    def get_file(self, path: str, destination: str | Path) -> None:
+        """Copy object ``path`` to the local file ``destination``."""
+        raise NotImplementedError
+
+    def open(self, path: str) -> IO[bytes]:
+        """A binary stream of object ``path``; the caller closes it. An S3 stream cannot
+        seek."""
+        raise NotImplementedError
+
+    def exists(self, path: str) -> bool:
+        """True if ``path`` is an object or a folder holding objects."""
+        raise NotImplementedError
+
+    def is_dir(self, path: str) -> bool:
+        """True if ``path`` is a folder holding objects."""
+        raise NotImplementedError
+
+    def size(self, path: str) -> int:
+        """Bytes of object ``path`` (StoreError when missing)."""
+        raise NotImplementedError
+
+    def listdir(self, path: str = "") -> list[str]:
+        """Sorted names directly under folder ``path`` (objects and sub-folders)."""
+        raise NotImplementedError
+
+    def walk_stat(self, prefix: str = "") -> Iterator[tuple[str, int, float]]:
+        """``(path, size in bytes, modification time in seconds since the epoch)`` of
+        every object under folder ``prefix``."""
+        raise NotImplementedError
+
+    def delete(self, path: str) -> bool:
+        """Delete an object or a folder tree; False when nothing was there."""
+        raise NotImplementedError
 
     def put_folder(self, local: str | Path, path: str) -> dict:
         """Upload every file under folder ``local`` to ``path/…`` and write the manifest
@@ -79,6 +128,16 @@ class Backend:
             self.get_file(path, destination)
         return destination
 
+    def walk(self, prefix: str = "") -> Iterator[tuple[str, int]]:
+        """``(store-relative path, size in bytes)`` of every object under ``prefix`` (a
+        folder), from the subclass's ``walk_stat``.
+
+        Raises:
+            StoreError: the store cannot be listed.
+        """
+        for path, size, _modified in self.walk_stat(prefix):
+            yield path, size
+
     def _missing(self, path: str) -> StoreError:
         return StoreError(f"store {self.spec.name}: missing object {path}")
 
@@ -99,29 +158,45 @@ class FileBackend(Backend):
         return self.root / _relative(path)
 
     def put(self, path: str, data: bytes | bytearray | memoryview) -> None:
-        target = self.full_path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            os.replace(temporary, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+        """Write ``data`` as object ``path`` (atomically: temporary file, then rename).
+
+        Raises:
+            StoreError: the filesystem refused (permissions, full disk, ...).
+        """
+        self._write(path, lambda out: out.write(data))
 
     def put_file(self, local: str | Path, path: str) -> None:
+        """Copy local file ``local`` to object ``path`` (atomically).
+
+        Raises:
+            StoreError: ``local`` cannot be read or the store cannot be written.
+        """
+        def copy(out):
+            with open(local, "rb") as source:
+                shutil.copyfileobj(source, out, 1 << 20)
+        self._write(path, copy)
+
+    def _write(self, path: str, write) -> None:
         target = self.full_path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        os.close(handle)
+        temporary = None
         try:
-            shutil.copyfile(local, temporary)
+            for attempt in (1, 2):  # a concurrent delete may remove the new, empty folder
+                target.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+                    break
+                except FileNotFoundError:
+                    if attempt == 2:
+                        raise
+            with os.fdopen(handle, "wb") as out:
+                write(out)
             os.replace(temporary, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
+        except BaseException as exc:
+            if temporary is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+            if isinstance(exc, OSError):
+                raise StoreError(f"store {self.spec.name}: cannot write {path}: {exc}") from exc
             raise
 
     def get(self, path: str) -> bytes:
@@ -161,8 +236,10 @@ class FileBackend(Backend):
         except (FileNotFoundError, NotADirectoryError):
             raise self._missing(path) from None
 
-    def walk(self, prefix: str = "") -> Iterator[tuple[str, int]]:
-        """``(store-relative path, size)`` of every file under ``prefix`` (a folder)."""
+    def walk_stat(self, prefix: str = "") -> Iterator[tuple[str, int, float]]:
+        """``(store-relative path, size in bytes, modification time in seconds since the
+        epoch)`` of every file under ``prefix`` (a folder); temporary files of writes in
+        progress are left out."""
         folder = self.full_path(prefix) if prefix else self.root
         for root, _dirs, names in os.walk(folder):
             for name in names:
@@ -170,7 +247,8 @@ class FileBackend(Backend):
                     continue
                 file_path = Path(root) / name
                 with contextlib.suppress(FileNotFoundError):
-                    yield file_path.relative_to(self.root).as_posix(), file_path.stat().st_size
+                    stat = file_path.stat()
+                    yield file_path.relative_to(self.root).as_posix(), stat.st_size, stat.st_mtime
 
     def delete(self, path: str) -> bool:
         """Delete a file or a folder tree; empty parent folders up to the root go too.
@@ -246,13 +324,23 @@ class S3Backend(Backend):
             raise StoreError(f"store {self.spec.name}: upload of {path} failed: {exc}") from exc
 
     def get(self, path: str) -> bytes:
-        return self._call(path, self.client.get_object, Key=self.key(path))["Body"].read()
+        body = self._call(path, self.client.get_object, Key=self.key(path))["Body"]
+        try:
+            return body.read()
+        except self._client_errors as exc:
+            raise StoreError(f"store {self.spec.name}: reading {path} failed: {exc}") from exc
+        finally:
+            body.close()
 
     def get_file(self, path: str, destination: str | Path) -> None:
         try:
             self.client.download_file(self.bucket, self.key(path), str(destination))
         except self._client_errors as exc:
-            raise self._missing(path) from exc
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+            if code in ("NoSuchKey", "404", "NotFound"):
+                raise self._missing(path) from None
+            raise StoreError(f"store {self.spec.name} ({self.spec.endpoint}): "
+                             f"{code or 'request failed'} on {path}: {exc}") from exc
 
     def open(self, path: str) -> IO[bytes]:
         return self._call(path, self.client.get_object, Key=self.key(path))["Body"]
@@ -274,32 +362,50 @@ class S3Backend(Backend):
     def listdir(self, path: str = "") -> list[str]:
         prefix = (self.key(path) + "/") if path else (self.prefix + "/" if self.prefix else "")
         names = set()
-        for page in self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
-            names.update(item["Key"][len(prefix):] for item in page.get("Contents", []))
-            names.update(item["Prefix"][len(prefix):].rstrip("/") for item in page.get("CommonPrefixes", []))
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                    Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
+                names.update(item["Key"][len(prefix):] for item in page.get("Contents", []))
+                names.update(item["Prefix"][len(prefix):].rstrip("/")
+                             for item in page.get("CommonPrefixes", []))
+        except self._client_errors as exc:
+            raise StoreError(f"store {self.spec.name}: cannot list {path or '/'}: {exc}") from exc
         return sorted(names)
 
-    def walk(self, prefix: str = "") -> Iterator[tuple[str, int]]:
-        """``(store-relative path, size)`` of every object under ``prefix`` (a folder)."""
+    def walk_stat(self, prefix: str = "") -> Iterator[tuple[str, int, float]]:
+        """``(store-relative path, size in bytes, last-modified time in seconds since the
+        epoch)`` of every object under ``prefix`` (a folder).
+
+        Raises:
+            StoreError: the listing was refused.
+        """
         key_prefix = (self.key(prefix) + "/") if prefix else (self.prefix + "/" if self.prefix else "")
         strip = len(self.prefix) + 1 if self.prefix else 0
         try:
             for page in self.client.get_paginator("list_objects_v2").paginate(
                     Bucket=self.bucket, Prefix=key_prefix):
                 for item in page.get("Contents", []):
-                    yield item["Key"][strip:], int(item["Size"])
+                    yield item["Key"][strip:], int(item["Size"]), item["LastModified"].timestamp()
         except self._client_errors as exc:
             raise StoreError(f"store {self.spec.name}: cannot list {prefix or '/'}: {exc}") from exc
 
     def delete(self, path: str) -> bool:
-        """Delete an object, or every object under ``path/``. Returns False when none was there."""
+        """Delete an object, or every object under ``path/``. Returns False when none was there.
+
+        Raises:
+            StoreError: the server refused to delete some of them (named).
+        """
         keys = [self.key(relative) for relative, _ in self.walk(path)] if self.is_dir(path) else []
         if not keys and self.exists(path):
             keys = [self.key(path)]
         for start in range(0, len(keys), 1000):
-            self._call(path, self.client.delete_objects,
-                       Delete={"Objects": [{"Key": k} for k in keys[start:start + 1000]], "Quiet": True})
+            response = self._call(path, self.client.delete_objects, Delete={
+                "Objects": [{"Key": k} for k in keys[start:start + 1000]], "Quiet": True})
+            errors = response.get("Errors") or []
+            if errors:
+                first = errors[0]
+                raise StoreError(f"store {self.spec.name}: {len(errors)} objects not deleted, e.g. "
+                                 f"{first.get('Key')}: {first.get('Code')} {first.get('Message', '')}")
         return bool(keys)
 
 

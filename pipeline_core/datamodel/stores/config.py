@@ -114,6 +114,10 @@ def parse_store(name: str, raw: Mapping[str, Any]) -> StoreSpec:
                 isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in subfolding):
             raise StoreError(f'stores["{name}"]: subfolding must be a list of positive integers')
         subfolding = tuple(subfolding) or None
+    secure = raw.get("secure", True)
+    if not isinstance(secure, bool):
+        raise StoreError(f'stores["{name}"]: secure must be true or false (a JSON boolean), '
+                         f"not {secure!r}")
     token_length = raw.get("token_length", 8)
     if not isinstance(token_length, int) or isinstance(token_length, bool):
         raise StoreError(f'stores["{name}"]: token_length must be an integer')
@@ -126,7 +130,7 @@ def parse_store(name: str, raw: Mapping[str, Any]) -> StoreSpec:
         filepath_prefix=raw.get("filepath_prefix") or None,
         endpoint=raw.get("endpoint"), bucket=raw.get("bucket"),
         access_key=raw.get("access_key") or None, secret_key=raw.get("secret_key") or None,
-        secure=bool(raw.get("secure", True)), proxy_server=raw.get("proxy_server") or None,
+        secure=secure, proxy_server=raw.get("proxy_server") or None,
         options=dict(raw))
     if protocol == "s3" and bool(spec.access_key) != bool(spec.secret_key):
         raise StoreError(f'stores["{name}"]: set both access_key and secret_key, or neither')
@@ -153,7 +157,8 @@ class StoreConfig:
             ``LABBOOK_STORES`` / DataJoint's ``stores`` setting); None means no stores.
 
     Raises:
-        StoreError: a spec is invalid, or ``default``/``filepath_default`` is not a string.
+        StoreError: a spec is invalid, or ``default``/``filepath_default`` is not the name
+            of a configured store.
     """
 
     def __init__(self, stores: Mapping[str, Any] | None = None):
@@ -167,6 +172,10 @@ class StoreConfig:
             if not _NAME.fullmatch(name):
                 raise StoreError(f'store name "{name}" may only use letters, digits, _ and -')
         self._specs = {name: parse_store(name, raw) for name, raw in stores.items()}
+        for key, value in (("default", self.default), ("filepath_default", self.filepath_default)):
+            if value and value not in self._specs:
+                raise StoreError(f'stores.{key} is "{value}", which is not a configured store '
+                                 f"(configured: {', '.join(sorted(self._specs)) or 'none'})")
         self._backends: dict[str, Any] = {}
 
     def __contains__(self, name: object) -> bool:

@@ -100,11 +100,18 @@ def decode_stored(codec: str, store: str | None, raw: Any, context: ReadContext)
     ``download_path``); ``npy`` an :class:`NpyRef`.
 
     Raises:
-        StoreError: the store is not configured, the object is missing or corrupt.
+        StoreError: the store is not configured, the object is missing or corrupt, or the
+            column holds something that is not store metadata.
     """
-    metadata = json.loads(raw) if isinstance(raw, (str, bytes, bytearray)) else dict(raw)
+    try:
+        metadata = json.loads(raw) if isinstance(raw, (str, bytes, bytearray)) else dict(raw)
+        path = metadata["path"]
+        if codec in ("blob", "hash", "attach"):
+            metadata["hash"]
+    except (ValueError, TypeError, KeyError) as exc:
+        raise StoreError(f"<{codec}@{store or ''}> value is not store metadata "
+                         f"({type(exc).__name__}: {exc}): {str(raw)[:80]!r}") from None
     backend = _Backend(context.stores, metadata.get("store") or store, codec == "filepath")
-    path = metadata["path"]
     if codec in ("blob", "hash", "attach"):
         def read() -> bytes:
             return _verified(backend.get(path), metadata["hash"], path)

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..codecs import blob
 from .addressing import content_hash, hash_path, object_path
+from .backends import _relative
 from .config import StoreConfig, StoreError
 from .refs import Attachment
 from .uploads import Upload, UploadLog
@@ -169,7 +170,7 @@ def _filepath(value: Any, store: str, context: WriteContext) -> str:
         raise TypeError(f"<filepath> expects a path string, not {type(value).__name__}")
     spec = context.stores.spec(store, filepath=True)
     path = str(value)
-    normalized = path.lstrip("/")
+    normalized = _relative(path)  # as the backend reads it: "./_hash/x" is "_hash/x"
     for key in ("hash_prefix", "schema_prefix"):
         prefix = getattr(spec, key).strip("/") + "/"
         if getattr(spec, key) and normalized.startswith(prefix):

@@ -5,12 +5,16 @@ Only the store's managed sections are examined â€” ``{hash_prefix}/{database}/â€
 (default: every database the connection can see). Objects of other databases (another
 server sharing the bucket, a dropped schema) are counted as *outside* and never deleted.
 ``<filepath@>`` files and 0.14 ``~external`` objects are never touched.
+
+Objects younger than ``min_age`` are left alone too: an insert or a ``make()`` still in its
+transaction has uploaded objects that no committed row names yet.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+import time
 from typing import Iterable
 
 from .config import StoreError
@@ -29,6 +33,7 @@ class GcReport:
         stored: number of objects found in the managed sections of those databases.
         orphans: ``[(path, size in bytes)]`` of the objects nothing references, sorted.
         outside: objects of databases not examined (left alone).
+        recent: unreferenced objects younger than ``min_age`` (left alone).
         deleted: objects deleted (0 with ``dry_run``).
     """
 
@@ -38,11 +43,13 @@ class GcReport:
     stored: int = 0
     orphans: list[tuple[str, int]] = dataclasses.field(default_factory=list)
     outside: int = 0
+    recent: int = 0
     deleted: int = 0
     dry_run: bool = True
 
     @property
     def orphan_bytes(self) -> int:
+        """Total size in bytes of the orphans."""
         return sum(size for _, size in self.orphans)
 
 
@@ -70,14 +77,20 @@ def _covered(path: str, referenced: set[str]) -> bool:
     return False
 
 
+#: Default ``min_age`` of :func:`collect`, in seconds (a day: longer than any transaction).
+MIN_AGE = 86400.0
+
+
 def collect(conn, store: str, databases: Iterable[str] | None = None, *,
-            dry_run: bool = True) -> GcReport:
+            dry_run: bool = True, min_age: float = MIN_AGE) -> GcReport:
     """Find (and unless ``dry_run`` delete) the objects of ``store`` no row references.
 
     Args:
         conn: a connection whose ``stores`` configure ``store``.
         databases: databases whose rows and objects to examine (default: all visible).
         dry_run: only report.
+        min_age: seconds; unreferenced objects modified more recently are counted as
+            ``recent`` and kept (they may belong to a transaction still running).
 
     Raises:
         StoreError: the store is not configured or cannot be listed, a prefix is empty,
@@ -94,16 +107,21 @@ def collect(conn, store: str, databases: Iterable[str] | None = None, *,
     referenced = referenced_paths(conn, examined, spec.name)
     report.referenced = len(referenced)
     wanted = set(examined)
+    cutoff = time.time() - min_age
     for prefix, addressing in ((spec.hash_prefix, "hash"), (spec.schema_prefix, "schema")):
         section = prefix.strip("/")
-        for path, size in backend.walk(section):
+        for path, size, modified in backend.walk_stat(section):
             database = _database_of(path, section)
             if database is None or database not in wanted:
                 report.outside += 1
                 continue
             report.stored += 1
             in_use = path in referenced if addressing == "hash" else _covered(path, referenced)
-            if not in_use:
+            if in_use:
+                continue
+            if modified > cutoff:
+                report.recent += 1
+            else:
                 report.orphans.append((path, size))
     report.orphans.sort()
     if not dry_run:

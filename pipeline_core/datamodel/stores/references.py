@@ -23,11 +23,7 @@ def stored_columns(conn, database: str, store: str) -> Iterator[tuple[str, str, 
         for attr in info.heading:
             if attr.store is None or attr.is_legacy_reference or attr.codec not in ADDRESSING:
                 continue
-            try:
-                resolved = conn.stores.resolve(attr.store, filepath=attr.codec == "filepath")
-            except StoreError:
-                resolved = attr.store
-            if resolved == store:
+            if _resolved(conn, attr) == store:
                 yield info.table_name, attr.name, ADDRESSING[attr.codec]
 
 
@@ -43,25 +39,45 @@ def is_referenced(conn, upload: Upload) -> bool:
 
 def referenced_paths(conn, databases: Iterable[str], store: str) -> set[str]:
     """Every object path the rows of ``databases`` reference in ``store`` (hash- and
-    schema-addressed), read from the column JSON.
+    schema-addressed), read from the column JSON of *every* stored column: a value belongs
+    to the store its JSON names (``"store"``), else to the column's resolved store, so
+    values written before the ``default`` store changed still count.
 
     Raises:
-        StoreError: a column holds text that is not JSON metadata (nothing may be
-            deleted on a partial picture).
+        StoreError: a column holds text that is not JSON metadata, or a column has a codec
+            LabBook does not know (nothing may be deleted on a partial picture).
     """
     paths: set[str] = set()
     for database in databases:
-        for table, column, addressing in stored_columns(conn, database, store):
-            if addressing == "filepath":
-                continue
-            cursor = conn.query(sql.select_column_json(database, table, column))
-            for (raw,) in cursor:
-                try:
-                    metadata = json.loads(raw)
-                    path = metadata["path"]
-                except (ValueError, TypeError, KeyError):
-                    raise StoreError(f"`{database}`.`{table}`.`{column}` holds a value that is not "
-                                     f"store metadata: {str(raw)[:80]!r}") from None
-                if metadata.get("store") in (None, "", store):
-                    paths.add(path)
+        for info in catalog_of(conn).tables(database):
+            for attr in info.heading:
+                if attr.store is None or attr.is_legacy_reference or attr.codec == "filepath":
+                    continue
+                if attr.codec not in ADDRESSING:
+                    raise StoreError(f"`{database}`.`{info.table_name}`.`{attr.name}` has the codec "
+                                     f"<{attr.codec}@{attr.store}>, unknown to LabBook: its objects "
+                                     "cannot be told apart, so nothing is collected")
+                own = _resolved(conn, attr)
+                paths.update(_column_paths(conn, database, info.table_name, attr.name, store, own))
     return paths
+
+
+def _resolved(conn, attr) -> str:
+    try:
+        return conn.stores.resolve(attr.store, filepath=attr.codec == "filepath")
+    except StoreError:
+        return attr.store
+
+
+def _column_paths(conn, database: str, table: str, column: str, store: str,
+                  column_store: str) -> Iterator[str]:
+    cursor = conn.query(sql.select_column_json(database, table, column))
+    for (raw,) in cursor:
+        try:
+            metadata = json.loads(raw)
+            path = metadata["path"]
+        except (ValueError, TypeError, KeyError):
+            raise StoreError(f"`{database}`.`{table}`.`{column}` holds a value that is not "
+                             f"store metadata: {str(raw)[:80]!r}") from None
+        if (metadata.get("store") or column_store) == store:
+            yield path

@@ -9,9 +9,11 @@
 * ``inspect SCHEMA [SCHEMA ...] [--format json|text]`` prints the introspection of any
   DataJoint (2.x or 0.14) schemas on the server: one JSON document, or each table's
   ``describe()``.
-* ``gc STORE [--dry-run] [--schema SCHEMA ...]`` lists the objects of a store (from
-  ``LABBOOK_STORES``) that no row references and, without ``--dry-run``, deletes them.
-  Only the visible schemas (or those named) are examined; other databases' objects stay.
+* ``gc STORE [--dry-run] [--schema SCHEMA ...] [--min-age SECONDS]`` lists the objects of
+  a store (from ``LABBOOK_STORES``) that no row references and, without ``--dry-run``,
+  deletes them. Only the visible schemas (or those named) are examined; other databases'
+  objects stay, and so do objects younger than ``--min-age`` (default a day), which may
+  belong to a transaction still running.
 
 SCHEMA may be given with or without the prefix; TABLE as a class name (``Detection``,
 ``Session.Trial``) or a table name (``__detection``).
@@ -52,6 +54,8 @@ class Command(BaseCommand):
         gc.add_argument("--dry-run", action="store_true", help="only list, delete nothing")
         gc.add_argument("--schema", action="append", dest="gc_schemas", metavar="SCHEMA",
                         help="examine only this schema (repeatable)")
+        gc.add_argument("--min-age", type=float, default=86400.0, metavar="SECONDS",
+                        help="keep unreferenced objects younger than this (default 86400: a day)")
 
     def handle(self, *args, **options):
         try:
@@ -65,7 +69,7 @@ class Command(BaseCommand):
                 else:
                     self.stdout.write(services.describe_schemas(options["schemas"]))
             elif options["action"] == "gc":
-                self.gc(options["store"], options["dry_run"], options["gc_schemas"])
+                self.gc(options["store"], options["dry_run"], options["gc_schemas"], options["min_age"])
             elif options["action"] == "populate":
                 self.populate(services.resolve_table(options["schema"], options["table"]).full_name)
             else:
@@ -102,9 +106,11 @@ class Command(BaseCommand):
         for message in result["errors"]:
             self.stderr.write(f"  error: {message}")
 
-    def gc(self, store: str, dry_run: bool, schemas: list[str] | None) -> None:
+    def gc(self, store: str, dry_run: bool, schemas: list[str] | None, min_age: float) -> None:
         """Print the unreferenced objects of a store; delete them unless ``dry_run``."""
-        report = services.collect_garbage(store, dry_run=dry_run, schemas=schemas)
+        if min_age < 0:
+            raise CommandError("--min-age must be 0 or more seconds")
+        report = services.collect_garbage(store, dry_run=dry_run, schemas=schemas, min_age=min_age)
         for path, size in report.orphans:
             self.stdout.write(f"{size:>12}  {path}")
         verb = "would delete" if dry_run else "deleted"
@@ -112,8 +118,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"store {report.store}: {report.stored} objects in {len(report.databases)} schemas, "
             f"{report.referenced} referenced, {len(report.orphans)} unreferenced "
-            f"({report.orphan_bytes} bytes); {verb} {count}; {report.outside} objects of other "
-            "databases left alone")
+            f"({report.orphan_bytes} bytes); {verb} {count}; {report.recent} unreferenced but "
+            f"younger than {min_age:g} s and {report.outside} objects of other databases left alone")
 
     def jobs(self, info) -> None:
         """Print progress and job status counts."""
