@@ -16,7 +16,7 @@ from .errors import DataJointError, InvalidValueError
 from .heading import Attribute, Heading
 from .stores.config import StoreError
 from .stores.encode import WriteContext, encode_stored
-from .stores.references import is_referenced
+from .stores.references import referenced_uploads
 from .stores.uploads import UploadLog
 
 
@@ -27,7 +27,7 @@ def is_stored(attr: Attribute) -> bool:
 
 def upload_log(conn) -> UploadLog:
     """An :class:`UploadLog` for one write through ``conn``."""
-    return UploadLog(conn.stores, lambda upload: is_referenced(conn, upload))
+    return UploadLog(conn.stores, lambda uploads: referenced_uploads(conn, uploads))
 
 
 def encode_rows(conn, database: str, table_name: str, heading: Heading, fields: Sequence[str],

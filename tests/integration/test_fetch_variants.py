@@ -150,3 +150,13 @@ def test_cursor_values_are_checked(lab):
     assert page(lab.Subject, ["sex"], {"sex": "m", "subject_id": 1}, 50)[0] == \
         page(lab.Subject, ["sex"], {"sex": "M", "subject_id": 1}, 50)[0]
     assert ordering(lab.Session, ["subject_id DESC", "KEY"]) == [("subject_id", True), ("session_id", False)]
+
+
+def test_a_table_joined_with_itself(lab):
+    """``S.join(S)``: the second use of the table is aliased (the server refuses the same
+    name twice in a FROM, error 1066)."""
+    subject = lab.Subject
+    rows = [r for r in subject.to_dicts(order_by="KEY") if None not in r.values()]  # NULL = NULL fails
+    assert rows and subject.join(subject, semantic_check=False).to_dicts(order_by="KEY") == rows
+    with pytest.raises(dm.DataJointError, match="lineage"):  # DataJoint's semantic check
+        subject * subject

@@ -188,6 +188,28 @@ def test_rolled_back_transaction_leaves_no_objects(lab, stores_conn):
     assert len(objects(stores_conn)) == len(before) + 1
 
 
+def test_a_rolled_back_upload_that_another_writer_committed_is_kept(lab, stores_conn, dj_params, store_spec):
+    """Writer A uploads an object in a transaction; writer B stores the same bytes (finds
+    the object, uploads nothing) and commits; A rolls back: the object stays, B's row
+    reads it."""
+    schema, recording, note = lab
+    recording.insert1(dict(rec_id=1))
+    other = dm.connect(dj_params["host"], dj_params["user"], dj_params["password"],
+                       port=int(dj_params["port"]), stores={"default": "main", "main": store_spec})
+    try:
+        other_note = dm.FreeTable(other, note.full_table_name)
+        stores_conn.start_transaction()
+        note.insert1(dict(rec_id=1, note_id=1, data=np.arange(13.0)))
+        created = objects(stores_conn)
+        other_note.insert1(dict(rec_id=1, note_id=2, data=np.arange(13.0)))  # same bytes, committed
+        stores_conn.rollback()
+        assert objects(stores_conn) == created
+        assert np.array_equal((note & {"note_id": 2}).fetch1("data"), np.arange(13.0))
+        assert len(note) == 1
+    finally:
+        other.close()
+
+
 def test_skip_duplicates_uploads_nothing_for_existing_rows(lab, stores_conn):
     schema, recording, _ = lab
     recording.insert1(dict(rec_id=1, obj=b"first"))

@@ -129,8 +129,16 @@ class _Compiler:
         select.fields = fields
         return select
 
+    def _distinct_sources(self, left: _Select, right: _Select) -> _Select:
+        """``right`` aliased when it is the same base table as ``left`` (``P * P``): the
+        server refuses one table name twice in a FROM (error 1066)."""
+        if right.source == left.source:
+            return dataclasses.replace(right, source=f"{right.source} AS {self.alias()}")
+        return right
+
     def _JoinNode(self, node: JoinNode) -> _Select:
         left, right = self.source(node.left), self.source(node.right)
+        right = self._distinct_sources(left, right)
         kind = "LEFT JOIN" if node.left_join else "JOIN"
         using = (f" {kind} {right.source} USING ({', '.join(quote(n) for n in node.on)})"
                  if node.on else (f" {kind} {right.source} ON TRUE" if node.left_join
@@ -140,6 +148,7 @@ class _Compiler:
 
     def _AggrNode(self, node: AggrNode) -> _Select:
         group, source = self.source(node.group), self.source(node.source)
+        source = self._distinct_sources(group, source)
         kind = "JOIN" if node.exclude_nonmatching else "LEFT JOIN"
         on = f" USING ({', '.join(quote(n) for n in node.on)})" if node.on else " ON TRUE"
         heading = _merged(node.group.heading, node.source.heading)

@@ -14,11 +14,13 @@ def select_external_rows(database: str, store: str, count: int) -> str:
             f"FROM {full_name(database, '~external_' + store)} WHERE `hash` IN ({holders})")
 
 
-def path_is_referenced(database: str, table: str, column: str) -> str:
-    """``SELECT 1 ... WHERE JSON_VALUE(col, '$.path') = %s LIMIT 1``: does a row of the
-    table name the object path given as the parameter (MySQL and MariaDB)."""
-    return (f"SELECT 1 FROM {full_name(database, table)} "
-            f"WHERE JSON_VALUE({quote(column)}, '$.path') = %s LIMIT 1")
+def referenced_paths_among(database: str, table: str, column: str, count: int) -> str:
+    """``SELECT DISTINCT JSON_VALUE(col, '$.path') ... WHERE JSON_VALUE(col, '$.path') IN
+    (%s, ...)``: which of ``count`` object paths (the parameters) rows of the table name
+    (MySQL and MariaDB)."""
+    path = f"JSON_VALUE({quote(column)}, '$.path')"
+    holders = ", ".join(["%s"] * count)
+    return f"SELECT DISTINCT {path} FROM {full_name(database, table)} WHERE {path} IN ({holders})"
 
 
 def select_column_json(database: str, table: str, column: str) -> str:

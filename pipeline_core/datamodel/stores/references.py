@@ -27,14 +27,29 @@ def stored_columns(conn, database: str, store: str) -> Iterator[tuple[str, str, 
                 yield info.table_name, attr.name, ADDRESSING[attr.codec]
 
 
-def is_referenced(conn, upload: Upload) -> bool:
-    """True if a committed row of ``upload.database`` names ``upload.path`` in a column
-    of the same store and addressing."""
-    for table, column, addressing in stored_columns(conn, upload.database, upload.store):
-        if addressing == upload.addressing and conn.query(
-                sql.path_is_referenced(upload.database, table, column), [upload.path]).fetchone():
-            return True
-    return False
+#: Paths per ``IN (...)`` list of :func:`referenced_uploads`.
+_CHUNK = 1000
+
+
+def referenced_uploads(conn, uploads: list[Upload]) -> set[Upload]:
+    """The uploads whose path a committed row of their database names in a column of the
+    same store and addressing: one scan of each such column per database and store (not
+    one per upload)."""
+    groups: dict[tuple[str, str, str], list[Upload]] = {}
+    for upload in uploads:
+        groups.setdefault((upload.database, upload.store, upload.addressing), []).append(upload)
+    found: set[Upload] = set()
+    for (database, store, addressing), members in groups.items():
+        by_path = {u.path: u for u in members}
+        paths = list(by_path)
+        for table, column, column_addressing in stored_columns(conn, database, store):
+            if column_addressing != addressing:
+                continue
+            for start in range(0, len(paths), _CHUNK):
+                chunk = paths[start:start + _CHUNK]
+                cursor = conn.query(sql.referenced_paths_among(database, table, column, len(chunk)), chunk)
+                found.update(by_path[path] for (path,) in cursor if path in by_path)
+    return found
 
 
 def referenced_paths(conn, databases: Iterable[str], store: str) -> set[str]:

@@ -41,13 +41,13 @@ class UploadLog:
 
     Args:
         stores: the :class:`~.config.StoreConfig` the objects were written to.
-        is_referenced: ``(upload) -> bool``, True when a committed row references the
-            object's path (asked for hash-addressed objects only).
+        referenced: ``(uploads) -> set of those uploads`` that a committed row references
+            (asked once per discard, for the hash-addressed objects only).
     """
 
-    def __init__(self, stores, is_referenced: Callable[[Upload], bool]):
+    def __init__(self, stores, referenced: Callable[[list[Upload]], set[Upload]]):
         self.stores = stores
-        self.is_referenced = is_referenced
+        self.referenced = referenced
         self.created: list[Upload] = []
 
     def record(self, upload: Upload) -> None:
@@ -61,9 +61,15 @@ class UploadLog:
         the caller must see, and ``pipeline gc`` finds what could not be deleted.
         """
         deleted = []
+        hashed = [u for u in self.created if u.addressing == "hash"]
+        try:
+            keep = self.referenced(hashed) if hashed else set()
+        except Exception:  # noqa: BLE001 - cannot tell: keep them all (pipeline gc decides later)
+            logger.exception("could not check references of %d objects after a failed write", len(hashed))
+            keep = set(hashed)
         for upload in reversed(self.created):
             try:
-                if upload.addressing == "hash" and self.is_referenced(upload):
+                if upload in keep:
                     continue
                 self.stores.backend(upload.store).delete(upload.path)
                 if upload.addressing == "schema":
