@@ -255,17 +255,24 @@ class Connection:
             sql = with_time_limit(sql, timeout, self.is_mariadb)
         link = self._open()
         cursor = link.cursor(pymysql.cursors.SSDictCursor)
+        rows = _Unbuffered(cursor)
         try:
             try:
                 cursor.execute(sql, params)
             except pymysql.MySQLError as exc:
                 raise translate_error(exc) from exc
-            yield _Unbuffered(cursor)
+            yield rows
         finally:
+            if rows.exhausted:
+                with contextlib.suppress(Exception):
+                    cursor.close()
+            else:  # closing an unfinished unbuffered result would read all the rest first
+                result = getattr(cursor, "_result", None)
+                if result is not None:
+                    result.unbuffered_active = False  # nor may its __del__ read it later
+                cursor.connection = None
             with contextlib.suppress(Exception):
-                cursor.close()
-            with contextlib.suppress(Exception):
-                link.close()
+                link.close()  # an abandoned result: the server stops sending
 
     def connection_id(self) -> int:
         """Return the server's id of this connection (``CONNECTION_ID()``)."""
@@ -294,12 +301,16 @@ class _Unbuffered:
 
     def __init__(self, cursor):
         self._cursor = cursor
+        self.exhausted = False
 
     def fetchmany(self, size: int) -> list:
+        """Up to ``size`` more rows (dicts); an empty list at the end of the result."""
         try:
-            return self._cursor.fetchmany(size)
+            rows = self._cursor.fetchmany(size)
         except pymysql.MySQLError as exc:
             raise translate_error(exc) from exc
+        self.exhausted = not rows
+        return rows
 
 
 def connect(host: str, user: str, password: str = "", port: int = 3306,

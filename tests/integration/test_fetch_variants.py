@@ -160,3 +160,33 @@ def test_a_table_joined_with_itself(lab):
     assert rows and subject.join(subject, semantic_check=False).to_dicts(order_by="KEY") == rows
     with pytest.raises(dm.DataJointError, match="lineage"):  # DataJoint's semantic check
         subject * subject
+
+
+def test_an_abandoned_iteration_stops_the_server_sending(dm_conn, new_db):
+    """Leaving a stream early closes the unbuffered result without reading the rest: the
+    server sends far less than the table (about 40 MB of blobs here)."""
+    schema = dm.Schema(new_db("abandon"), connection=dm_conn)
+
+    @schema
+    class Big(dm.Manual):
+        definition = """
+        big_id: int32
+        ---
+        payload: <blob>
+        """
+    chunk = np.random.default_rng(0).standard_normal(50_000)  # 400 kB, incompressible
+    for start in range(0, 100, 20):
+        Big.insert([dict(big_id=i, payload=chunk) for i in range(start, start + 20)])
+
+    def sent() -> int:
+        return int(dm_conn.query("SHOW GLOBAL STATUS LIKE 'Bytes_sent'").fetchone()[1])
+
+    before = sent()
+    rows = Big().stream(batch_size=2)
+    assert np.array_equal(next(rows)["payload"], chunk)
+    rows.close()
+    assert sent() - before < 10_000_000
+    assert len(Big()) == 100  # the connection is still usable
+    before = sent()
+    assert sum(1 for _ in Big()) == 100  # a whole iteration reads everything
+    assert sent() - before > 40_000_000
