@@ -8,7 +8,7 @@ import re
 from .errors import QueryError, UnknownAttributeError
 from .fetch import _Trusted, to_dicts
 from .sql.compiler import keyset_after
-from .sql.quoting import quote
+from .sql.fragments import as_double
 from .values import DEFAULT, encode
 
 _ITEM = re.compile(r"\s*([A-Za-z_]\w*)(?:\s+(?i:(asc)|(desc)))?\s*")
@@ -85,7 +85,7 @@ def page(expr, order_by=None, after: dict | None = None, limit: int = 100, *,
         expr = expr & _Trusted(sql, params)
     exact = _exact_names(expr.heading, order)
     if exact:
-        expr = expr.proj(..., **{hidden: f"{quote(name)} + 0" for name, hidden in exact.items()})
+        expr = expr.proj(..., **{hidden: as_double(name) for name, hidden in exact.items()})
     rows = to_dicts(expr, order_by=[f"{n} DESC" if d else n for n, d in order], limit=limit + 1,
                     lazy=lazy, timeout=timeout)
     more = len(rows) > limit

@@ -11,7 +11,7 @@ from pipeline_core.datamodel.codecs import blob
 from pipeline_core.datamodel.codecs.blob_peek import PEEK_LIMIT
 from pipeline_core.datamodel.fetch import page_after
 from pipeline_core.datamodel.heading import Attribute, TableInfo
-from pipeline_core.datamodel.sql.quoting import quote
+from pipeline_core.datamodel.sql import fragments as sql
 from pipeline_core.datamodel.stores import Attachment
 
 from .access import NotFoundError, check_schema, connection, split_full_name, table_info, visible_schemas
@@ -220,11 +220,10 @@ def preview_expression(info: TableInfo) -> dm.QueryExpression:
     keep = [n for n in info.heading.secondary_attributes if n not in previewed]
     computed = {}
     for name, (prefix_name, size_name) in previewed.items():
-        column = quote(name)
         if prefix_name is not None:
             length = ATTACH_NAME_BYTES if info.heading[name].codec == "attach" else PREVIEW_BYTES
-            computed[prefix_name] = f"SUBSTRING({column}, 1, {int(length)})"
-        computed[size_name] = f"LENGTH({column})"
+            computed[prefix_name] = sql.prefix(name, length)
+        computed[size_name] = sql.byte_length(name)
     table = dm.FreeTable(connection(), info.full_name)
     return table.proj(*keep, **computed) if computed else table
 
@@ -256,7 +255,7 @@ def value_fingerprint(schema: str, table: str, key: dict, attribute: str) -> str
         as :func:`fetch_value`.
     """
     info, row = _row(schema, table, key, attribute)
-    rows = row.proj(_fingerprint=f"MD5({quote(attribute)})").to_dicts(limit=1)
+    rows = row.proj(_fingerprint=sql.md5(attribute)).to_dicts(limit=1)
     if not rows:
         raise NotFoundError(f"{info.full_name}: no row with key {key}", table=info.full_name)
     return rows[0]["_fingerprint"] or "null"
