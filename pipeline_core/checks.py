@@ -18,9 +18,19 @@ def check_stores(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     try:
         stores = StoreConfig(getattr(settings, "LABBOOK_STORES", {}))
     except StoreError as exc:
-        return [checks.Error(str(exc), hint="Fix LABBOOK_STORES (a JSON object of store specs).",
-                             id="labbook.E001")]
-    return [checks.Warning(f"store {spec.name}: folder {spec.location} does not exist",
-                           hint="Create it (or mount the store) before values are stored there.",
-                           id="labbook.W001")
-            for spec in stores if spec.protocol == "file" and not Path(spec.location).is_dir()]
+        return [
+            checks.Error(
+                str(exc),
+                hint="Fix LABBOOK_STORES (a JSON object of store specs).",
+                id="labbook.E001",
+            )
+        ]
+    return [
+        checks.Warning(
+            f"store {spec.name}: folder {spec.location} does not exist",
+            hint="Create it (or mount the store) before values are stored there.",
+            id="labbook.W001",
+        )
+        for spec in stores
+        if spec.protocol == "file" and not Path(spec.location).is_dir()
+    ]

@@ -73,8 +73,9 @@ def declare(connection, prefix: str = "") -> types.SimpleNamespace:
             stop_time: float64         # seconds from session start
             """
 
-    lab = types.SimpleNamespace(schema=lab_schema, Experimenter=Experimenter, Subject=Subject,
-                                Session=Session)
+    lab = types.SimpleNamespace(
+        schema=lab_schema, Experimenter=Experimenter, Subject=Subject, Session=Session
+    )
 
     @imaging_schema
     class Image(dm.Manual):
@@ -120,18 +121,28 @@ def declare(connection, prefix: str = "") -> types.SimpleNamespace:
 
         def make(self, key):
             from skimage.feature import blob_log
+
             pixels = (Image & key).fetch1("pixels")
             params = (BlobParamSet & key).fetch1()
             image = np.asarray(pixels, dtype=np.float64) / 255.0
-            blobs = blob_log(image, min_sigma=params["min_sigma"], max_sigma=params["max_sigma"],
-                             num_sigma=5, threshold=params["threshold"])
+            blobs = blob_log(
+                image,
+                min_sigma=params["min_sigma"],
+                max_sigma=params["max_sigma"],
+                num_sigma=5,
+                threshold=params["threshold"],
+            )
             self.insert1(dict(key, blob_count=len(blobs)))
             Detection.Blob.insert(
-                [dict(key, blob_id=i, x=float(c), y=float(r), radius=float(s * np.sqrt(2)))
-                 for i, (r, c, s) in enumerate(blobs)])
+                [
+                    dict(key, blob_id=i, x=float(c), y=float(r), radius=float(s * np.sqrt(2)))
+                    for i, (r, c, s) in enumerate(blobs)
+                ]
+            )
 
-    imaging = types.SimpleNamespace(schema=imaging_schema, Image=Image,
-                                    BlobParamSet=BlobParamSet, Detection=Detection)
+    imaging = types.SimpleNamespace(
+        schema=imaging_schema, Image=Image, BlobParamSet=BlobParamSet, Detection=Detection
+    )
     classes = {k: v for ns in (lab, imaging) for k, v in vars(ns).items() if k != "schema"}
     return types.SimpleNamespace(lab=lab, imaging=imaging, **classes)
 
@@ -141,6 +152,7 @@ def sample_image(name: str) -> np.ndarray:
     import skimage.data
     from skimage.color import rgb2gray
     from skimage.transform import rescale
+
     image = getattr(skimage.data, name)()
     if image.ndim == 3:
         image = rgb2gray(image)
@@ -155,21 +167,62 @@ def load(ns: types.SimpleNamespace) -> None:
     """Insert the demo input (idempotent: existing rows are skipped), in one transaction."""
     conn = ns.Subject.connection
     with conn.transaction():
-        ns.Subject.insert([
-            dict(subject_id=1, subject_name="Mickey", species="mouse", sex="M",
-                 date_of_birth=datetime.date(2026, 3, 1)),
-            dict(subject_id=2, subject_name="Minnie", species="mouse", sex="F",
-                 date_of_birth=datetime.date(2026, 3, 9)),
-        ], skip_duplicates=True)
-        ns.Session.insert([
-            dict(subject_id=1, session_id=1, session_date=datetime.date(2026, 10, 5),
-                 experimenter="ana", notes="baseline"),
-            dict(subject_id=2, session_id=1, session_date=datetime.date(2026, 10, 6),
-                 experimenter="ben", notes=""),
-        ], skip_duplicates=True)
-        ns.Session.Trial.insert([
-            dict(subject_id=s, session_id=1, trial_id=t, start_time=10.0 * t, stop_time=10.0 * t + 8)
-            for s in (1, 2) for t in range(1, 4)], skip_duplicates=True)
-        ns.Image.insert([
-            dict(subject_id=1 + i % 2, session_id=1, image_name=name, pixels=sample_image(name))
-            for i, name in enumerate(SAMPLE_IMAGES)], skip_duplicates=True)
+        ns.Subject.insert(
+            [
+                dict(
+                    subject_id=1,
+                    subject_name="Mickey",
+                    species="mouse",
+                    sex="M",
+                    date_of_birth=datetime.date(2026, 3, 1),
+                ),
+                dict(
+                    subject_id=2,
+                    subject_name="Minnie",
+                    species="mouse",
+                    sex="F",
+                    date_of_birth=datetime.date(2026, 3, 9),
+                ),
+            ],
+            skip_duplicates=True,
+        )
+        ns.Session.insert(
+            [
+                dict(
+                    subject_id=1,
+                    session_id=1,
+                    session_date=datetime.date(2026, 10, 5),
+                    experimenter="ana",
+                    notes="baseline",
+                ),
+                dict(
+                    subject_id=2,
+                    session_id=1,
+                    session_date=datetime.date(2026, 10, 6),
+                    experimenter="ben",
+                    notes="",
+                ),
+            ],
+            skip_duplicates=True,
+        )
+        ns.Session.Trial.insert(
+            [
+                dict(
+                    subject_id=s,
+                    session_id=1,
+                    trial_id=t,
+                    start_time=10.0 * t,
+                    stop_time=10.0 * t + 8,
+                )
+                for s in (1, 2)
+                for t in range(1, 4)
+            ],
+            skip_duplicates=True,
+        )
+        ns.Image.insert(
+            [
+                dict(subject_id=1 + i % 2, session_id=1, image_name=name, pixels=sample_image(name))
+                for i, name in enumerate(SAMPLE_IMAGES)
+            ],
+            skip_duplicates=True,
+        )

@@ -214,7 +214,9 @@ def celery_worker(session_id, pipeline_prefix, dj_params, django_db_setup):
             "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "labbook.settings"),
             "LABBOOK_CELERY_QUEUE": queue,
             "LABBOOK_SCHEMA_PREFIX": pipeline_prefix,
-            "DJ_HOST": f"[{host}]:{dj_params['port']}" if ":" in host else f"{host}:{dj_params['port']}",
+            "DJ_HOST": f"[{host}]:{dj_params['port']}"
+            if ":" in host
+            else f"{host}:{dj_params['port']}",
             "DJ_USER": dj_params["user"],
             "DJ_PASS": dj_params["password"],
             "REDIS_URL": settings.REDIS_URL,
@@ -223,13 +225,40 @@ def celery_worker(session_id, pipeline_prefix, dj_params, django_db_setup):
             "PYTHONUNBUFFERED": "1",
         }
     )
-    log = tempfile.NamedTemporaryFile(prefix=f"labbook-worker-{session_id}-", suffix=".log", delete=False)
+    log = tempfile.NamedTemporaryFile(
+        prefix=f"labbook-worker-{session_id}-", suffix=".log", delete=False
+    )
     log_path = Path(log.name)
-    cmd = [sys.executable, "-m", "celery", "-A", "labbook", "worker", "-l", "info",
-           "-c", "1", "-P", "solo", "-Q", queue, "-n", name, "--without-heartbeat",
-           "--without-mingle", "--without-gossip"]
-    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "labbook",
+        "worker",
+        "-l",
+        "info",
+        "-c",
+        "1",
+        "-P",
+        "solo",
+        "-Q",
+        queue,
+        "-n",
+        name,
+        "--without-heartbeat",
+        "--without-mingle",
+        "--without-gossip",
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     log.close()
 
     old_setting = settings.CELERY_TASK_DEFAULT_QUEUE
@@ -240,13 +269,17 @@ def celery_worker(session_id, pipeline_prefix, dj_params, django_db_setup):
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"Celery worker exited with status {proc.returncode}; its log "
-                            f"({log_path}):\n{log_path.read_text(errors='replace')}")
+                pytest.fail(
+                    f"Celery worker exited with status {proc.returncode}; its log "
+                    f"({log_path}):\n{log_path.read_text(errors='replace')}"
+                )
             if app.control.ping(destination=[name], timeout=1.0):
                 break
             if time.monotonic() > deadline:
-                pytest.fail(f"Celery worker {name} did not answer ping within 60 s; its log "
-                            f"({log_path}):\n{log_path.read_text(errors='replace')}")
+                pytest.fail(
+                    f"Celery worker {name} did not answer ping within 60 s; its log "
+                    f"({log_path}):\n{log_path.read_text(errors='replace')}"
+                )
         yield {"name": name, "queue": queue, "log": log_path, "process": proc}
     finally:
         _stop_process(proc)
@@ -268,7 +301,9 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         try:
             yield chromium
         finally:
@@ -336,8 +371,9 @@ def dm_conn(dj_params):
     """A LabBook :class:`~pipeline_core.datamodel.Connection` to the test server."""
     from pipeline_core import datamodel as dm
 
-    conn = dm.connect(dj_params["host"], dj_params["user"], dj_params["password"],
-                      port=int(dj_params["port"]))
+    conn = dm.connect(
+        dj_params["host"], dj_params["user"], dj_params["password"], port=int(dj_params["port"])
+    )
     yield conn
     conn.close()
 
@@ -373,9 +409,13 @@ def s3_server():
     ``{"endpoint": "127.0.0.1:PORT", "access_key", "secret_key"}``."""
     port = _free_port()
     log = tempfile.NamedTemporaryFile(prefix="labbook-moto-", suffix=".log", delete=False)
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     log.close()
     deadline = time.monotonic() + 30
     try:
@@ -389,7 +429,11 @@ def s3_server():
                 if time.monotonic() > deadline:
                     pytest.fail("moto server did not listen within 30 s")
                 time.sleep(0.1)
-        yield {"endpoint": f"127.0.0.1:{port}", "access_key": "labbook-test", "secret_key": "labbook-secret"}
+        yield {
+            "endpoint": f"127.0.0.1:{port}",
+            "access_key": "labbook-test",
+            "secret_key": "labbook-secret",
+        }
     finally:
         _stop_process(proc, grace=5)
         Path(log.name).unlink(missing_ok=True)
@@ -399,9 +443,14 @@ def s3_server():
 def s3_bucket(s3_server):
     """A new, empty bucket on the S3 server; yields its name."""
     import boto3
-    client = boto3.client("s3", endpoint_url=f"http://{s3_server['endpoint']}",
-                          aws_access_key_id=s3_server["access_key"],
-                          aws_secret_access_key=s3_server["secret_key"], region_name="us-east-1")
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=f"http://{s3_server['endpoint']}",
+        aws_access_key_id=s3_server["access_key"],
+        aws_secret_access_key=s3_server["secret_key"],
+        region_name="us-east-1",
+    )
     name = f"lbt-{uuid.uuid4().hex[:12]}"
     client.create_bucket(Bucket=name)
     yield name
@@ -416,9 +465,15 @@ def store_spec(request, tmp_path):
         location.mkdir()
         return {"protocol": "file", "location": str(location)}
     server = request.getfixturevalue("s3_server")
-    return {"protocol": "s3", "endpoint": server["endpoint"], "bucket": request.getfixturevalue("s3_bucket"),
-            "location": "lab/data", "access_key": server["access_key"],
-            "secret_key": server["secret_key"], "secure": False}
+    return {
+        "protocol": "s3",
+        "endpoint": server["endpoint"],
+        "bucket": request.getfixturevalue("s3_bucket"),
+        "location": "lab/data",
+        "access_key": server["access_key"],
+        "secret_key": server["secret_key"],
+        "secure": False,
+    }
 
 
 @pytest.fixture
@@ -426,7 +481,12 @@ def stores_conn(dj_params, store_spec):
     """A LabBook connection whose store ``main`` (also the default) is ``store_spec``."""
     from pipeline_core import datamodel as dm
 
-    conn = dm.connect(dj_params["host"], dj_params["user"], dj_params["password"],
-                      port=int(dj_params["port"]), stores={"default": "main", "main": store_spec})
+    conn = dm.connect(
+        dj_params["host"],
+        dj_params["user"],
+        dj_params["password"],
+        port=int(dj_params["port"]),
+        stores={"default": "main", "main": store_spec},
+    )
     yield conn
     conn.close()

@@ -51,7 +51,9 @@ def test_pipeline_prefix_databases_are_created_and_dropped(pipeline_prefix, dj_p
             # two databases linked by a cross-database foreign key, dropped right now
             cur.execute(f"CREATE DATABASE `{pipeline_prefix}tmp_a`")
             cur.execute(f"CREATE DATABASE `{pipeline_prefix}tmp_b`")
-            cur.execute(f"CREATE TABLE `{pipeline_prefix}tmp_a`.`p` (id INT PRIMARY KEY) ENGINE=InnoDB")
+            cur.execute(
+                f"CREATE TABLE `{pipeline_prefix}tmp_a`.`p` (id INT PRIMARY KEY) ENGINE=InnoDB"
+            )
             cur.execute(
                 f"CREATE TABLE `{pipeline_prefix}tmp_b`.`c` (id INT PRIMARY KEY, "
                 f"FOREIGN KEY (id) REFERENCES `{pipeline_prefix}tmp_a`.`p` (id)) ENGINE=InnoDB"

@@ -21,11 +21,15 @@ def error_response(exc: dm.DataJointError) -> Response:
     """A JSON error naming the table, the attribute and the reason; an invalid query
     description gives 400 ``{"error": message, "path": where, "table", "attribute"}``."""
     if isinstance(exc, QueryDescriptionError):
-        return Response({"error": str(exc), "path": exc.path, "table": exc.table,
-                         "attribute": exc.attribute}, status=http.HTTP_400_BAD_REQUEST)
+        return Response(
+            {"error": str(exc), "path": exc.path, "table": exc.table, "attribute": exc.attribute},
+            status=http.HTTP_400_BAD_REQUEST,
+        )
     status, title = status_of(exc)
-    return Response({"error": title, "detail": str(exc), "table": exc.table,
-                     "attribute": exc.attribute}, status=status)
+    return Response(
+        {"error": title, "detail": str(exc), "table": exc.table, "attribute": exc.attribute},
+        status=status,
+    )
 
 
 class BoundedJSONParser(JSONParser):
@@ -58,13 +62,24 @@ class SchemaList(PipelineAPIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         """List schemas (name, tier counts) with each table's name, class, tier, master."""
-        data = [{
-            "name": schema["name"],
-            "tiers": {k: v for k, v in schema["tiers"].items() if v},
-            "tables": [{"table_name": t.table_name, "class_name": t.class_name, "tier": t.tier,
-                        "master": t.master, "comment": t.comment,
-                        "primary_key": t.heading.primary_key} for t in schema["tables"]],
-        } for schema in services.list_schemas()]
+        data = [
+            {
+                "name": schema["name"],
+                "tiers": {k: v for k, v in schema["tiers"].items() if v},
+                "tables": [
+                    {
+                        "table_name": t.table_name,
+                        "class_name": t.class_name,
+                        "tier": t.tier,
+                        "master": t.master,
+                        "comment": t.comment,
+                        "primary_key": t.heading.primary_key,
+                    }
+                    for t in schema["tables"]
+                ],
+            }
+            for schema in services.list_schemas()
+        ]
         return Response(data, status=http.HTTP_200_OK)
 
 
@@ -80,12 +95,15 @@ class QueryView(PipelineAPIView):
 
     def handle_exception(self, exc):
         if isinstance(exc, ParseError):
-            return Response({"error": str(exc.detail), "path": ""}, status=http.HTTP_400_BAD_REQUEST)
+            return Response(
+                {"error": str(exc.detail), "path": ""}, status=http.HTTP_400_BAD_REQUEST
+            )
         return super().handle_exception(exc)
 
-    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: OpenApiTypes.OBJECT,
-                                                           400: OpenApiTypes.OBJECT,
-                                                           404: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=OpenApiTypes.OBJECT,
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
+    )
     def post(self, request):
         """Run the described query: ``{"query", "heading", "primary_key", "rows", "cursor"}``."""
         return Response(services.run_query(request.data), status=http.HTTP_200_OK)

@@ -10,11 +10,21 @@ Public API mirrors DataJoint 2.x names (see ../shared/design/architecture.md):
 from .condition import Aggregate, AndList, Comparison, Not, Top
 from .connection import Connection, connect
 from .dependencies import DependencyGraph
-from .errors import (AccessError, DataJointError, DefinitionError, DuplicateError,
-                     IntegrityError, InvalidValueError, LostConnectionError,
-                     MissingAttributeError, MissingTableError, PopulateError, QueryError,
-                     QueryTimeoutError,
-                     UnknownAttributeError)
+from .errors import (
+    AccessError,
+    DataJointError,
+    DefinitionError,
+    DuplicateError,
+    IntegrityError,
+    InvalidValueError,
+    LostConnectionError,
+    MissingAttributeError,
+    MissingTableError,
+    PopulateError,
+    QueryError,
+    QueryTimeoutError,
+    UnknownAttributeError,
+)
 from .expression import QueryExpression, U
 from .schema import Schema
 from .table import FreeTable, Table
@@ -22,10 +32,38 @@ from .tiers import Computed, Imported, Lookup, Manual, Part
 from .virtual import VirtualModule, list_schemas, table_class
 
 __all__ = [
-    "Aggregate", "AndList", "Comparison", "Not", "Top", "U", "Connection", "connect", "DependencyGraph", "AccessError",
-    "DataJointError", "DefinitionError", "DuplicateError", "IntegrityError",
-    "InvalidValueError", "LostConnectionError", "MissingAttributeError", "MissingTableError",
-    "PopulateError", "QueryError", "QueryTimeoutError", "UnknownAttributeError", "QueryExpression", "Schema",
-    "FreeTable", "Table", "Computed", "Imported", "Lookup", "Manual", "Part",
-    "VirtualModule", "list_schemas", "table_class",
+    "Aggregate",
+    "AndList",
+    "Comparison",
+    "Not",
+    "Top",
+    "U",
+    "Connection",
+    "connect",
+    "DependencyGraph",
+    "AccessError",
+    "DataJointError",
+    "DefinitionError",
+    "DuplicateError",
+    "IntegrityError",
+    "InvalidValueError",
+    "LostConnectionError",
+    "MissingAttributeError",
+    "MissingTableError",
+    "PopulateError",
+    "QueryError",
+    "QueryTimeoutError",
+    "UnknownAttributeError",
+    "QueryExpression",
+    "Schema",
+    "FreeTable",
+    "Table",
+    "Computed",
+    "Imported",
+    "Lookup",
+    "Manual",
+    "Part",
+    "VirtualModule",
+    "list_schemas",
+    "table_class",
 ]

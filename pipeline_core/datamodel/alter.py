@@ -27,8 +27,12 @@ class AlterStep:
     after: str | None = None
 
 
-def plan_alter(info: TableInfo, current_definition: str, new_definition: str,
-               resolve: Callable[[str], TableInfo]) -> tuple[list[AlterStep], str | None]:
+def plan_alter(
+    info: TableInfo,
+    current_definition: str,
+    new_definition: str,
+    resolve: Callable[[str], TableInfo],
+) -> tuple[list[AlterStep], str | None]:
     """Compare the current and new definitions of a table.
 
     Returns:
@@ -39,14 +43,23 @@ def plan_alter(info: TableInfo, current_definition: str, new_definition: str,
             indexes, renames an attribute twice or one that does not exist.
     """
     full = info.full_name
-    old = plan_table(info.database, info.table_name, parse_definition(current_definition, full), resolve)
-    new = plan_table(info.database, info.table_name, parse_definition(new_definition, full), resolve)
-    for what, a, b in (("primary key", _key_columns(old), _key_columns(new)),
-                       ("foreign keys", old.foreign_keys, new.foreign_keys),
-                       ("indexes", old.indexes, new.indexes)):
+    old = plan_table(
+        info.database, info.table_name, parse_definition(current_definition, full), resolve
+    )
+    new = plan_table(
+        info.database, info.table_name, parse_definition(new_definition, full), resolve
+    )
+    for what, a, b in (
+        ("primary key", _key_columns(old), _key_columns(new)),
+        ("foreign keys", old.foreign_keys, new.foreign_keys),
+        ("indexes", old.indexes, new.indexes),
+    ):
         if a != b:
-            raise DefinitionError(f"alter() cannot change the {what}; only secondary attributes "
-                                  "and the table comment", table=full)
+            raise DefinitionError(
+                f"alter() cannot change the {what}; only secondary attributes "
+                "and the table comment",
+                table=full,
+            )
     fk_columns = {c for fk in new.foreign_keys for c in fk.columns}
     old_columns = [c for c in old.columns if not c.in_key and c.name not in fk_columns]
     new_columns = [c for c in new.columns if not c.in_key and c.name not in fk_columns]
@@ -61,15 +74,25 @@ def plan_alter(info: TableInfo, current_definition: str, new_definition: str,
         if match:
             source = match.group(2)
             if source in renames.values():
-                raise DefinitionError(f"alter attempted to rename attribute `{source}` twice", table=full)
+                raise DefinitionError(
+                    f"alter attempted to rename attribute `{source}` twice", table=full
+                )
             if source not in old_names:
-                raise DefinitionError(f"attribute `{source}` does not exist in the original "
-                                      "definition", table=full, attribute=source)
+                raise DefinitionError(
+                    f"attribute `{source}` does not exist in the original definition",
+                    table=full,
+                    attribute=source,
+                )
             renames[column.name] = source
-            column = dataclasses.replace(column, comment=(match.group(1) or "") + column.comment[match.end():])
+            column = dataclasses.replace(
+                column, comment=(match.group(1) or "") + column.comment[match.end() :]
+            )
         cleaned.append(column)
-    steps = [AlterStep("drop", None, c.name) for c in old_columns
-             if c.name not in renames.values() and c.name not in {n.name for n in cleaned}]
+    steps = [
+        AlterStep("drop", None, c.name)
+        for c in old_columns
+        if c.name not in renames.values() and c.name not in {n.name for n in cleaned}
+    ]
     old_by_name = {c.name: c for c in old_columns}
     previous = None
     for column in cleaned:

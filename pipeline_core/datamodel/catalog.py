@@ -65,9 +65,14 @@ class Catalog:
     def tables(self, database: str) -> list[TableInfo]:
         """Visible tables of a database, ordered by name."""
         self.load([database])
-        return sorted((t for t in self._tables.values()
-                       if t.database == database and not t.table_name.startswith("~")),
-                      key=lambda t: t.table_name)
+        return sorted(
+            (
+                t
+                for t in self._tables.values()
+                if t.database == database and not t.table_name.startswith("~")
+            ),
+            key=lambda t: t.table_name,
+        )
 
     def hidden_tables(self, database: str) -> list[str]:
         """Names of the database's hidden (``~``) tables."""
@@ -130,7 +135,8 @@ class _RawTables:
         self.tables: dict[tuple[str, str], dict] = {}
         for row in table_rows:
             self.tables[(row["database"], row["table_name"])] = dict(
-                row, columns=[], primary=[], fk_rows=collections.defaultdict(list), indexes={})
+                row, columns=[], primary=[], fk_rows=collections.defaultdict(list), indexes={}
+            )
         for row in column_rows:
             entry = self.tables.get((row["database"], row["table_name"]))
             if entry is not None:
@@ -157,13 +163,16 @@ class _RawTables:
         for _, rows in sorted(entry["fk_rows"].items(), key=lambda kv: _fk_order(kv[0])):
             attr_map = tuple((r["column_name"], r["ref_column"]) for r in rows)
             columns = tuple(c for c, _ in attr_map)
-            fks.append(ForeignKey(
-                child=f"`{database}`.`{table}`",
-                parent=f"`{rows[0]['ref_database']}`.`{rows[0]['ref_table']}`",
-                attr_map=attr_map,
-                primary=all(c in entry["primary"] for c in columns),
-                nullable=any(nullable.get(c, False) for c in columns),
-                unique=columns in unique_sets))
+            fks.append(
+                ForeignKey(
+                    child=f"`{database}`.`{table}`",
+                    parent=f"`{rows[0]['ref_database']}`.`{rows[0]['ref_table']}`",
+                    attr_map=attr_map,
+                    primary=all(c in entry["primary"] for c in columns),
+                    nullable=any(nullable.get(c, False) for c in columns),
+                    unique=columns in unique_sets,
+                )
+            )
         return tuple(fks)
 
 
@@ -188,8 +197,9 @@ def _parse_default(text: str | None, nullable: bool) -> tuple[str | None, bool]:
 
 def _build_table(info: dict, lineages: dict, catalog: Catalog) -> TableInfo:
     database, table = info["database"], info["table_name"]
-    fk_origin = {child: (fk.parent, parent) for fk in info["foreign_keys"]
-                 for child, parent in fk.attr_map}
+    fk_origin = {
+        child: (fk.parent, parent) for fk in info["foreign_keys"] for child, parent in fk.attr_map
+    }
     attributes = []
     for col in info["columns"]:
         if col["name"].startswith("_"):
@@ -217,19 +227,38 @@ def _build_table(info: dict, lineages: dict, catalog: Catalog) -> TableInfo:
             declared = strip_display_width(sql_type)
             if info["legacy"] and "blob" in sql_type.lower():
                 is_blob = True
-        attributes.append(Attribute(
-            name=col["name"], type=declared, sql_type=sql_type,
-            in_key=col["name"] in info["primary"], nullable=bool(col["nullable"]),
-            default=default, default_is_expression=is_expr, comment=comment,
-            codec=codec, store=store, is_blob=is_blob,
-            lineage=lineages.get((database, table, col["name"])),
-            autoincrement="auto_increment" in (col["extra"] or "").lower(), database=database))
+        attributes.append(
+            Attribute(
+                name=col["name"],
+                type=declared,
+                sql_type=sql_type,
+                in_key=col["name"] in info["primary"],
+                nullable=bool(col["nullable"]),
+                default=default,
+                default_is_expression=is_expr,
+                comment=comment,
+                codec=codec,
+                store=store,
+                is_blob=is_blob,
+                lineage=lineages.get((database, table, col["name"])),
+                autoincrement="auto_increment" in (col["extra"] or "").lower(),
+                database=database,
+            )
+        )
     # primary key order is the PRIMARY constraint's order, which may differ from columns
     order = {name: i for i, name in enumerate(info["primary"])}
     attributes.sort(key=lambda a: (0, order[a.name]) if a.in_key else (1, 0))
     indexes = tuple(Index(tuple(cols), bool(unique)) for unique, cols in info["indexes"].values())
-    return TableInfo(database, table, info["comment"] or "", Heading(attributes),
-                     info["foreign_keys"], indexes, int(info["row_estimate"] or 0), info["legacy"])
+    return TableInfo(
+        database,
+        table,
+        info["comment"] or "",
+        Heading(attributes),
+        info["foreign_keys"],
+        indexes,
+        int(info["row_estimate"] or 0),
+        info["legacy"],
+    )
 
 
 def catalog_of(conn) -> Catalog:

@@ -37,12 +37,13 @@ def normalize(condition: Any) -> Any:
     if condition is None:
         raise TypeError("Invalid restriction type None")
     if isinstance(condition, np.void) and condition.dtype.names:
-        return {name: condition[name].item() if hasattr(condition[name], "item") else condition[name]
-                for name in condition.dtype.names}
+        return {
+            name: condition[name].item() if hasattr(condition[name], "item") else condition[name]
+            for name in condition.dtype.names
+        }
     if isinstance(condition, np.ndarray) and condition.dtype.names:
         return tuple(normalize(r) for r in condition)
-    if isinstance(condition, (set, frozenset)) or (
-            isinstance(condition, collections.abc.Iterator)):
+    if isinstance(condition, (set, frozenset)) or (isinstance(condition, collections.abc.Iterator)):
         return tuple(condition)
     return condition
 
@@ -82,8 +83,20 @@ class Top:
 
 
 #: Operators of a :class:`Comparison` (the fixed set a JSON query description may use).
-OPERATORS = ("=", "!=", "<", "<=", ">", ">=", "in", "not in", "like", "is null", "is not null",
-             "between")
+OPERATORS = (
+    "=",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "in",
+    "not in",
+    "like",
+    "is null",
+    "is not null",
+    "between",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,23 +121,34 @@ class Comparison:
     def __post_init__(self):
         operator = " ".join(str(self.operator).lower().split())
         if operator not in OPERATORS:
-            raise QueryError(f"unknown operator {self.operator!r} for `{self.attribute}`; use one of "
-                             + ", ".join(OPERATORS), attribute=self.attribute)
+            raise QueryError(
+                f"unknown operator {self.operator!r} for `{self.attribute}`; use one of "
+                + ", ".join(OPERATORS),
+                attribute=self.attribute,
+            )
         object.__setattr__(self, "operator", operator)
         value = self.value
         if operator in ("in", "not in"):
             if isinstance(value, (str, bytes)) or not isinstance(value, collections.abc.Iterable):
-                raise QueryError(f"`{self.attribute}` {operator}: the value must be a list",
-                                 attribute=self.attribute)
+                raise QueryError(
+                    f"`{self.attribute}` {operator}: the value must be a list",
+                    attribute=self.attribute,
+                )
             value = tuple(value)
             if not value:
-                raise QueryError(f"`{self.attribute}` {operator}: the list is empty",
-                                 attribute=self.attribute)
+                raise QueryError(
+                    f"`{self.attribute}` {operator}: the list is empty", attribute=self.attribute
+                )
         elif operator == "between":
-            if isinstance(value, (str, bytes)) or not isinstance(value, collections.abc.Iterable) \
-                    or len(tuple(value)) != 2:
-                raise QueryError(f"`{self.attribute}` between: the value must be [low, high]",
-                                 attribute=self.attribute)
+            if (
+                isinstance(value, (str, bytes))
+                or not isinstance(value, collections.abc.Iterable)
+                or len(tuple(value)) != 2
+            ):
+                raise QueryError(
+                    f"`{self.attribute}` between: the value must be [low, high]",
+                    attribute=self.attribute,
+                )
             value = tuple(value)
         elif operator in ("is null", "is not null"):
             value = None
@@ -151,8 +175,10 @@ class Aggregate:
     def __post_init__(self):
         function = str(self.function).lower()
         if function not in AGGREGATE_FUNCTIONS:
-            raise QueryError(f"unknown aggregate function {self.function!r}; use one of "
-                             + ", ".join(AGGREGATE_FUNCTIONS))
+            raise QueryError(
+                f"unknown aggregate function {self.function!r}; use one of "
+                + ", ".join(AGGREGATE_FUNCTIONS)
+            )
         if self.attribute is None and function != "count":
             raise QueryError(f"{function} needs an attribute")
         object.__setattr__(self, "function", function)

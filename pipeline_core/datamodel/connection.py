@@ -18,25 +18,36 @@ from .sql.limits import with_time_limit
 from .stores.config import StoreConfig
 
 #: sql_mode DataJoint sets on connect (spec §12.8).
-SQL_MODE = ("NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,STRICT_ALL_TABLES,"
-            "NO_ENGINE_SUBSTITUTION,ONLY_FULL_GROUP_BY")
+SQL_MODE = (
+    "NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,STRICT_ALL_TABLES,"
+    "NO_ENGINE_SUBSTITUTION,ONLY_FULL_GROUP_BY"
+)
 
 #: MySQL error number -> error class (spec §8.1).
 _ERRNO_CLASSES: dict[int, type[errors.DataJointError]] = {
     1062: errors.DuplicateError,
-    1451: errors.IntegrityError, 1452: errors.IntegrityError,
-    1217: errors.IntegrityError, 3730: errors.IntegrityError,
+    1451: errors.IntegrityError,
+    1452: errors.IntegrityError,
+    1217: errors.IntegrityError,
+    3730: errors.IntegrityError,
     1364: errors.MissingAttributeError,
     1048: errors.MissingAttributeError,
     1054: errors.UnknownAttributeError,
     1146: errors.MissingTableError,
-    1044: errors.AccessError, 1142: errors.AccessError, 1143: errors.AccessError,
+    1044: errors.AccessError,
+    1142: errors.AccessError,
+    1143: errors.AccessError,
     1064: errors.QuerySyntaxError,
-    1292: errors.InvalidValueError, 1264: errors.InvalidValueError,
-    1265: errors.InvalidValueError, 1366: errors.InvalidValueError,
-    1406: errors.InvalidValueError, 4025: errors.InvalidValueError,
-    1969: errors.QueryTimeoutError, 3024: errors.QueryTimeoutError,
-    2006: errors.LostConnectionError, 2013: errors.LostConnectionError,
+    1292: errors.InvalidValueError,
+    1264: errors.InvalidValueError,
+    1265: errors.InvalidValueError,
+    1366: errors.InvalidValueError,
+    1406: errors.InvalidValueError,
+    4025: errors.InvalidValueError,
+    1969: errors.QueryTimeoutError,
+    3024: errors.QueryTimeoutError,
+    2006: errors.LostConnectionError,
+    2013: errors.LostConnectionError,
     0: errors.LostConnectionError,
 }
 
@@ -62,8 +73,10 @@ def translate_error(exc: pymysql.MySQLError, table: str | None = None) -> errors
     if cls is errors.DuplicateError:
         message += ". To ignore duplicate entries in insert, set skip_duplicates=True"
     if errno == 1153:
-        message += (" (the statement is larger than the server's max_allowed_packet: raise it, "
-                    "e.g. to 1G as DataJoint setups do, or keep large values in a store, <blob@store>)")
+        message += (
+            " (the statement is larger than the server's max_allowed_packet: raise it, "
+            "e.g. to 1G as DataJoint setups do, or keep large values in a store, <blob@store>)"
+        )
     if cls is errors.QueryTimeoutError:
         message = "the query exceeded its time limit and was stopped by the server: " + message
     return cls(prefix + message, table=table, attribute=attribute)
@@ -89,8 +102,15 @@ class Connection:
         StoreError: ``stores`` is not a valid store configuration.
     """
 
-    def __init__(self, host: str, user: str, password: str = "", port: int = 3306,
-                 connect_timeout: int = 10, stores: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        host: str,
+        user: str,
+        password: str = "",
+        port: int = 3306,
+        connect_timeout: int = 10,
+        stores: Mapping[str, Any] | None = None,
+    ):
         if ":" in host:
             host, port_text = host.rsplit(":", 1)
             port = int(port_text)
@@ -108,9 +128,15 @@ class Connection:
     def _open(self) -> pymysql.connections.Connection:
         try:
             return pymysql.connect(
-                host=self.host, port=self.port, user=self.user, password=self._password,
-                charset="utf8mb4", autocommit=True, connect_timeout=self._connect_timeout,
-                init_command=f"SET SESSION sql_mode='{SQL_MODE}'")
+                host=self.host,
+                port=self.port,
+                user=self.user,
+                password=self._password,
+                charset="utf8mb4",
+                autocommit=True,
+                connect_timeout=self._connect_timeout,
+                init_command=f"SET SESSION sql_mode='{SQL_MODE}'",
+            )
         except pymysql.MySQLError as exc:
             raise translate_error(exc) from exc
 
@@ -126,12 +152,20 @@ class Connection:
     def is_mariadb(self) -> bool:
         """True when the server is MariaDB (read once from ``VERSION()``)."""
         if self._is_mariadb is None:
-            self._is_mariadb = "mariadb" in str(self.query("SELECT VERSION()").fetchone()[0]).lower()
+            self._is_mariadb = (
+                "mariadb" in str(self.query("SELECT VERSION()").fetchone()[0]).lower()
+            )
         return self._is_mariadb
 
-    def query(self, sql: str, params: Sequence[Any] | dict | None = None, *,
-              table: str | None = None, as_dict: bool = False,
-              timeout: float | None = None) -> pymysql.cursors.Cursor:
+    def query(
+        self,
+        sql: str,
+        params: Sequence[Any] | dict | None = None,
+        *,
+        table: str | None = None,
+        as_dict: bool = False,
+        timeout: float | None = None,
+    ) -> pymysql.cursors.Cursor:
         """Execute one statement with driver parameters and return its cursor.
 
         Args:
@@ -156,14 +190,19 @@ class Connection:
                 return cursor
             except pymysql.MySQLError as exc:
                 error = translate_error(exc, table)
-                if (isinstance(error, errors.LostConnectionError) and attempt == 1
-                        and not self._in_transaction):
+                if (
+                    isinstance(error, errors.LostConnectionError)
+                    and attempt == 1
+                    and not self._in_transaction
+                ):
                     self._conn = self._open()
                     continue
                 raise error from exc
         raise AssertionError("unreachable")
 
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]], *, table: str | None = None) -> int:
+    def executemany(
+        self, sql: str, rows: Sequence[Sequence[Any]], *, table: str | None = None
+    ) -> int:
         """Execute a statement for many parameter rows (PyMySQL batches INSERT ... VALUES).
 
         Returns:
@@ -238,8 +277,9 @@ class Connection:
         self.commit()
 
     @contextlib.contextmanager
-    def unbuffered(self, sql: str, params: Sequence[Any] | None = None, *,
-                   timeout: float | None = None) -> Iterator[Any]:
+    def unbuffered(
+        self, sql: str, params: Sequence[Any] | None = None, *, timeout: float | None = None
+    ) -> Iterator[Any]:
         """A cursor reading the rows of one SELECT from the server as they are fetched
         (``SSDictCursor``), on a second connection with the same settings so that this
         one stays usable meanwhile; inside a transaction, a buffered cursor on this
@@ -313,8 +353,13 @@ class _Unbuffered:
         return rows
 
 
-def connect(host: str, user: str, password: str = "", port: int = 3306,
-            stores: Mapping[str, Any] | None = None) -> Connection:
+def connect(
+    host: str,
+    user: str,
+    password: str = "",
+    port: int = 3306,
+    stores: Mapping[str, Any] | None = None,
+) -> Connection:
     """Open a :class:`Connection` (DataJoint's ``dj.conn`` equivalent, spec §12.8), with
     the object stores of ``stores`` (spec §5.1)."""
     return Connection(host, user, password, port, stores=stores)

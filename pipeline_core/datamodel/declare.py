@@ -61,12 +61,14 @@ class TablePlan:
 
 
 #: ``_singleton`` column added when no primary key is declared (spec §1.5).
-SINGLETON = ColumnPlan("_singleton", "tinyint", False, ("literal", "1"),
-                       ":bool:singleton primary key", True)
+SINGLETON = ColumnPlan(
+    "_singleton", "tinyint", False, ("literal", "1"), ":bool:singleton primary key", True
+)
 
 
-def plan_table(database: str, table_name: str, definition: TableDefinition,
-               resolve: Callable[[str], TableInfo]) -> TablePlan:
+def plan_table(
+    database: str, table_name: str, definition: TableDefinition, resolve: Callable[[str], TableInfo]
+) -> TablePlan:
     """Plan a table from its parsed definition.
 
     Args:
@@ -108,59 +110,90 @@ def plan_table(database: str, table_name: str, definition: TableDefinition,
             if column.name in fk_columns:
                 continue  # a foreign key declared it already; DataJoint ignores the line too
             if column.name in columns:
-                raise DefinitionError(f"attribute `{column.name}` is declared twice", table=full,
-                                      line=item.line, attribute=column.name)
+                raise DefinitionError(
+                    f"attribute `{column.name}` is declared twice",
+                    table=full,
+                    line=item.line,
+                    attribute=column.name,
+                )
             columns[column.name] = column
             if item.in_key:
                 primary.append(column.name)
-    indexes.extend((i.columns, i.unique) for i in definition.indexes
-                   if i.position >= len(definition.lines))
+    indexes.extend(
+        (i.columns, i.unique) for i in definition.indexes if i.position >= len(definition.lines)
+    )
     tier = tier_of(table_name)
     if tier in ("Computed", "Imported"):
         own = [name for name in primary if name not in fk_columns]
         if own:
             raise DefinitionError(
                 f"auto-populated table has non-FK primary key attribute(s) {', '.join(own)}",
-                table=full)
+                table=full,
+            )
     if not primary:
         columns[SINGLETON.name] = SINGLETON
         primary.append(SINGLETON.name)
     for index in definition.indexes:
         for name in index.columns:
             if name.split(".")[0] not in columns:
-                raise DefinitionError(f"index column `{name}` is not an attribute", table=full,
-                                      line=index.line, attribute=name)
+                raise DefinitionError(
+                    f"index column `{name}` is not an attribute",
+                    table=full,
+                    line=index.line,
+                    attribute=name,
+                )
     lineage = _lineage(database, table_name, primary, fk_lineage)
-    ordered = tuple(c if c.in_key == (c.name in primary) else dataclasses.replace(c, in_key=c.name in primary)
-                    for c in columns.values())
-    return TablePlan(database, table_name, definition.comment, ordered, tuple(primary),
-                     tuple(fk_plans), tuple(indexes), lineage)
+    ordered = tuple(
+        c if c.in_key == (c.name in primary) else dataclasses.replace(c, in_key=c.name in primary)
+        for c in columns.values()
+    )
+    return TablePlan(
+        database,
+        table_name,
+        definition.comment,
+        ordered,
+        tuple(primary),
+        tuple(fk_plans),
+        tuple(indexes),
+        lineage,
+    )
 
 
-def _lineage(database: str, table_name: str, primary: list[str],
-             fk_lineage: dict[str, str]) -> tuple[tuple[str, str], ...]:
+def _lineage(
+    database: str, table_name: str, primary: list[str], fk_lineage: dict[str, str]
+) -> tuple[tuple[str, str], ...]:
     """``~lineage`` rows as DataJoint writes them (spec §7): every foreign-key column with
     its parent's origin, then each other primary-key column as its own origin."""
     own = {name: f"{database}.{table_name}.{name}" for name in primary if name not in fk_lineage}
     return tuple({**fk_lineage, **own}.items())
 
 
-def _resolve_parent(item: ForeignKeyLine, resolve: Callable[[str], TableInfo], full: str) -> TableInfo:
+def _resolve_parent(
+    item: ForeignKeyLine, resolve: Callable[[str], TableInfo], full: str
+) -> TableInfo:
     try:
         return resolve(item.reference)
     except DataJointError as err:
-        raise DefinitionError(f"foreign key reference {item.reference} could not be resolved ({err})",
-                              table=full, line=item.line) from None
+        raise DefinitionError(
+            f"foreign key reference {item.reference} could not be resolved ({err})",
+            table=full,
+            line=item.line,
+        ) from None
 
 
-def _plan_foreign_key(item: ForeignKeyLine, parent: TableInfo, full: str,
-                      existing: dict[str, ColumnPlan]):
+def _plan_foreign_key(
+    item: ForeignKeyLine, parent: TableInfo, full: str, existing: dict[str, ColumnPlan]
+):
     renamed = {old: new for new, old in item.renames}
     pk = parent.heading.primary_key
     unknown = set(renamed) - set(pk)
     if unknown:
-        raise DefinitionError(f"proj renames `{sorted(unknown)[0]}`, which is not in the primary key "
-                              f"of {parent.full_name}", table=full, line=item.line)
+        raise DefinitionError(
+            f"proj renames `{sorted(unknown)[0]}`, which is not in the primary key "
+            f"of {parent.full_name}",
+            table=full,
+            line=item.line,
+        )
     new_columns, lineage, child_columns = [], {}, []
     for name in pk:
         attr = parent.heading[name]
@@ -170,9 +203,16 @@ def _plan_foreign_key(item: ForeignKeyLine, parent: TableInfo, full: str,
         if child in existing or any(c.name == child for c in new_columns):
             continue
         comment = (":uuid:" + attr.comment) if attr.is_uuid else attr.comment
-        new_columns.append(ColumnPlan(child, attr.sql_type, item.nullable,
-                                      ("null", None) if item.nullable else None,
-                                      comment, item.in_key))
+        new_columns.append(
+            ColumnPlan(
+                child,
+                attr.sql_type,
+                item.nullable,
+                ("null", None) if item.nullable else None,
+                comment,
+                item.in_key,
+            )
+        )
     plan = ForeignKeyPlan(tuple(child_columns), parent.database, parent.table_name, tuple(pk))
     return plan, new_columns, lineage
 
@@ -183,14 +223,22 @@ def _plan_attribute(item: AttributeLine, full: str) -> ColumnPlan:
     except DataJointError as err:
         raise DefinitionError(str(err), table=full, line=item.line, attribute=item.name) from None
     if item.in_key and not can_be_in_key(declared.sql_type):
-        raise DefinitionError(f"{item.type} attributes cannot be in the primary key (the server "
-                              "cannot index blob, text or json columns)", table=full, line=item.line,
-                              attribute=item.name)
+        raise DefinitionError(
+            f"{item.type} attributes cannot be in the primary key (the server "
+            "cannot index blob, text or json columns)",
+            table=full,
+            line=item.line,
+            attribute=item.name,
+        )
     comment = (f":{declared.marker}:" if declared.marker else "") + item.comment
     default = _plan_default(item, full)
     if default and default[0] != "null" and is_blob_sql_type(declared.sql_type):
-        raise DefinitionError("the default value for blob attributes can only be NULL",
-                              table=full, line=item.line, attribute=item.name)
+        raise DefinitionError(
+            "the default value for blob attributes can only be NULL",
+            table=full,
+            line=item.line,
+            attribute=item.name,
+        )
     return ColumnPlan(item.name, declared.sql_type, item.nullable, default, comment, item.in_key)
 
 
@@ -199,8 +247,16 @@ _SQL_STRING = pp.QuotedString("'", esc_char="\\", esc_quote="''", unquote_result
 _SQL_ESCAPE = re.compile(r"\\(.)|''", re.S)
 #: Backslash escapes MySQL interprets in string literals; ``\%`` and ``\_`` keep the
 #: backslash, any other ``\x`` is ``x`` (MySQL manual, "String Literals").
-_SQL_ESCAPES = {"0": "\x00", "b": "\b", "n": "\n", "r": "\r", "t": "\t", "Z": "\x1a",
-                "%": "\\%", "_": "\\_"}
+_SQL_ESCAPES = {
+    "0": "\x00",
+    "b": "\b",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "Z": "\x1a",
+    "%": "\\%",
+    "_": "\\_",
+}
 
 
 def _plan_default(item: AttributeLine, full: str) -> tuple[str, str | None] | None:
@@ -228,8 +284,9 @@ def _plan_default(item: AttributeLine, full: str) -> tuple[str, str | None] | No
     else:
         value = sql_string_value(f"'{text}'")
     if value is None or "\x00" in value:
-        raise DefinitionError(f"invalid default value {text}", table=full, line=item.line,
-                              attribute=item.name)
+        raise DefinitionError(
+            f"invalid default value {text}", table=full, line=item.line, attribute=item.name
+        )
     return ("literal", value)
 
 

@@ -21,11 +21,19 @@ def _attribute_grammar() -> pp.ParserElement:
     name = pp.Regex(r"[a-z_][a-z0-9_]*")("name")
     default = pp.Suppress("=") + pp.SkipTo(":", ignore=_quoted)("default")
     codec = pp.Regex(r"<[^>]*>")
-    plain = pp.Combine(pp.Word(pp.alphas) + pp.SkipTo(pp.Literal("#") | pp.StringEnd(), ignore=_quoted))
+    plain = pp.Combine(
+        pp.Word(pp.alphas) + pp.SkipTo(pp.Literal("#") | pp.StringEnd(), ignore=_quoted)
+    )
     type_ = (codec | plain)("type")
     comment = pp.Suppress("#") + pp.rest_of_line("comment")
-    return (name + pp.Optional(default) + pp.Suppress(":") + type_ + pp.Optional(comment)
-            + pp.StringEnd())
+    return (
+        name
+        + pp.Optional(default)
+        + pp.Suppress(":")
+        + type_
+        + pp.Optional(comment)
+        + pp.StringEnd()
+    )
 
 
 def _foreign_key_grammar() -> pp.ParserElement:
@@ -33,19 +41,35 @@ def _foreign_key_grammar() -> pp.ParserElement:
     options = pp.Suppress("[") + pp.Optional(pp.DelimitedList(option)) + pp.Suppress("]")
     identifier = pp.Regex(r"[A-Za-z_][A-Za-z0-9_]*")
     # a dotted name; a segment followed by "(" is a method call (.proj, .restrict), not a name
-    dotted = pp.Regex(r"[A-Za-z_][A-Za-z0-9_]*(?:\.(?![A-Za-z_][A-Za-z0-9_]*\s*\()[A-Za-z_][A-Za-z0-9_]*)*")
+    dotted = pp.Regex(
+        r"[A-Za-z_][A-Za-z0-9_]*(?:\.(?![A-Za-z_][A-Za-z0-9_]*\s*\()[A-Za-z_][A-Za-z0-9_]*)*"
+    )
     rename = pp.Group(identifier + pp.Suppress("=") + (pp.QuotedString('"') | pp.QuotedString("'")))
-    proj = (pp.Suppress(".") + pp.Suppress(pp.Keyword("proj")) + pp.Suppress("(")
-            + pp.Optional(pp.DelimitedList(rename)) + pp.Suppress(")"))
-    return (pp.Suppress("->") + pp.Optional(pp.Group(options))("options") + dotted("ref")
-            + pp.Optional(pp.Group(proj))("renames"))
+    proj = (
+        pp.Suppress(".")
+        + pp.Suppress(pp.Keyword("proj"))
+        + pp.Suppress("(")
+        + pp.Optional(pp.DelimitedList(rename))
+        + pp.Suppress(")")
+    )
+    return (
+        pp.Suppress("->")
+        + pp.Optional(pp.Group(options))("options")
+        + dotted("ref")
+        + pp.Optional(pp.Group(proj))("renames")
+    )
 
 
 def _index_grammar() -> pp.ParserElement:
     column = pp.Regex(r"[a-z_][a-z0-9_]*(\.[A-Za-z0-9_.\[\]]+(:[a-z0-9() ]+)?)?")
-    return (pp.Optional(pp.CaselessKeyword("unique"))("unique") + pp.CaselessKeyword("index")
-            + pp.Suppress("(") + pp.DelimitedList(column)("columns") + pp.Suppress(")")
-            + pp.StringEnd())
+    return (
+        pp.Optional(pp.CaselessKeyword("unique"))("unique")
+        + pp.CaselessKeyword("index")
+        + pp.Suppress("(")
+        + pp.DelimitedList(column)("columns")
+        + pp.Suppress(")")
+        + pp.StringEnd()
+    )
 
 
 _ATTRIBUTE = _attribute_grammar()
@@ -173,21 +197,31 @@ def _parse_foreign_key(line: str, in_key: bool, table: str | None) -> ForeignKey
     try:
         result = _FOREIGN_KEY.parse_string(line)
     except pp.ParseException as err:
-        raise DefinitionError(f"invalid foreign key syntax at position {err.loc}",
-                              table=table, line=line) from None
+        raise DefinitionError(
+            f"invalid foreign key syntax at position {err.loc}", table=table, line=line
+        ) from None
     rest = result.rest.strip()
     if rest.startswith(".proj"):
-        raise DefinitionError(f'invalid foreign key syntax: "{rest}" (.proj() renames are written '
-                              'new_name="parent_attribute")', table=table, line=line)
+        raise DefinitionError(
+            f'invalid foreign key syntax: "{rest}" (.proj() renames are written '
+            'new_name="parent_attribute")',
+            table=table,
+            line=line,
+        )
     if rest:
         # DataJoint refuses these too: "Dependency ... is not supported" (spec §3.2)
-        raise DefinitionError(f'invalid foreign key syntax: "{rest}" (a foreign key references a '
-                              'table or its projection, not a restriction, join or other expression)',
-                              table=table, line=line)
+        raise DefinitionError(
+            f'invalid foreign key syntax: "{rest}" (a foreign key references a '
+            "table or its projection, not a restriction, join or other expression)",
+            table=table,
+            line=line,
+        )
     options = frozenset(o.lower() for o in (result.options[0] if result.options else []))
     bad = options - {"nullable", "unique"}
     if bad:
-        raise DefinitionError(f'invalid foreign key option "{sorted(bad)[0]}"', table=table, line=line)
+        raise DefinitionError(
+            f'invalid foreign key option "{sorted(bad)[0]}"', table=table, line=line
+        )
     if in_key and "nullable" in options:
         raise DefinitionError("primary dependencies cannot be nullable", table=table, line=line)
     renames = tuple((new, old) for new, old in (result.renames[0] if result.renames else []))
@@ -204,23 +238,38 @@ def _parse_index(line: str, table: str | None, position: int) -> IndexLine:
 
 def _parse_attribute(line: str, in_key: bool, table: str | None) -> AttributeLine:
     if line.startswith("_"):
-        raise DefinitionError("attribute names starting with an underscore are reserved "
-                              "for platform-managed columns", table=table, line=line)
+        raise DefinitionError(
+            "attribute names starting with an underscore are reserved for platform-managed columns",
+            table=table,
+            line=line,
+        )
     try:
         result = _ATTRIBUTE.parse_string(line)
     except pp.ParseException as err:
-        reason = ("attribute names must be lower case" if re.match(r"\s*[a-z0-9_]*[A-Z]", line)
-                  else f"invalid attribute syntax at position {err.loc}")
+        reason = (
+            "attribute names must be lower case"
+            if re.match(r"\s*[a-z0-9_]*[A-Z]", line)
+            else f"invalid attribute syntax at position {err.loc}"
+        )
         raise DefinitionError(reason, table=table, line=line) from None
     default = result.default.strip() if "default" in result else None
     # DataJoint drops trailing "#" characters of a comment ("and #" -> "and")
     comment = result.comment.rstrip("#").strip() if "comment" in result else ""
-    attribute = AttributeLine(result.name, result.type.strip(), default or None, comment,
-                              in_key, line)
+    attribute = AttributeLine(
+        result.name, result.type.strip(), default or None, comment, in_key, line
+    )
     if attribute.comment.startswith(":"):
-        raise DefinitionError("an attribute comment must not start with a colon",
-                              table=table, line=line, attribute=attribute.name)
+        raise DefinitionError(
+            "an attribute comment must not start with a colon",
+            table=table,
+            line=line,
+            attribute=attribute.name,
+        )
     if in_key and attribute.nullable:
-        raise DefinitionError("primary key attributes cannot be nullable", table=table,
-                              line=line, attribute=attribute.name)
+        raise DefinitionError(
+            "primary key attributes cannot be nullable",
+            table=table,
+            line=line,
+            attribute=attribute.name,
+        )
     return attribute

@@ -64,8 +64,15 @@ class Cascade:
         part_integrity: the policy it was built with.
     """
 
-    def __init__(self, connection, seed: str, tables: list[str], restricted: dict,
-                 graph: nx.MultiDiGraph, part_integrity: str):
+    def __init__(
+        self,
+        connection,
+        seed: str,
+        tables: list[str],
+        restricted: dict,
+        graph: nx.MultiDiGraph,
+        part_integrity: str,
+    ):
         self._connection = connection
         self.seed = seed
         self.tables = tables
@@ -105,7 +112,8 @@ class Cascade:
                 raise DataJointError(
                     f"Attempt to delete part table {part} before its master {master}. Delete "
                     "from the master first, or use part_integrity='ignore' or 'cascade'.",
-                    table=part)
+                    table=part,
+                )
 
     def execute(self) -> dict[str, int]:
         """Run one DELETE per table, leaves first; the caller owns the transaction.
@@ -167,8 +175,9 @@ def cascade(seed: QueryExpression, part_integrity: str = "enforce") -> Cascade:
                 grew = True
         if not grew:
             break
-    return Cascade(conn, seed_name, [n for n in order if n in restricted], restricted, graph,
-                   part_integrity)
+    return Cascade(
+        conn, seed_name, [n for n in order if n in restricted], restricted, graph, part_integrity
+    )
 
 
 def preview(seed: QueryExpression, part_integrity: str = "enforce") -> dict[str, int]:
@@ -221,7 +230,9 @@ def delete(seed: QueryExpression, part_integrity: str = "enforce", dry_run: bool
         raise DataJointError(
             "Cannot delete from a Part directly. Delete from master instead, or use "
             "part_integrity='ignore' to break integrity, or part_integrity='cascade' to also "
-            "delete master.", table=getattr(seed, "full_table_name", None))
+            "delete master.",
+            table=getattr(seed, "full_table_name", None),
+        )
     conn = seed.connection
     nested = conn.in_transaction
     if nested:
@@ -248,8 +259,9 @@ def delete(seed: QueryExpression, part_integrity: str = "enforce", dry_run: bool
 # --- building the cascade ---------------------------------------------------------------------
 def _check_mode(part_integrity: str) -> None:
     if part_integrity not in PART_INTEGRITY:
-        raise ValueError("part_integrity must be 'enforce', 'ignore', or 'cascade', "
-                         f"got {part_integrity!r}")
+        raise ValueError(
+            f"part_integrity must be 'enforce', 'ignore', or 'cascade', got {part_integrity!r}"
+        )
 
 
 def _instance(seed):
@@ -272,8 +284,10 @@ def _seed_parts(seed) -> tuple[str, list, bool]:
             conditions.append(node.condition)
         node = node.child
     if not isinstance(node, TableNode):
-        raise DataJointError("delete needs a base table, optionally restricted (not a join, "
-                             "projection, aggregation or union)")
+        raise DataJointError(
+            "delete needs a base table, optionally restricted (not a join, "
+            "projection, aggregation or union)"
+        )
     return node.full_name, conditions[::-1], top
 
 
@@ -357,6 +371,7 @@ def _propagate(conn, graph, order: list[str], seeds: dict[str, list]) -> dict[st
     OR of its seed conditions (None: all rows) and of one semijoin per foreign key from a
     restricted parent (spec §8.3)."""
     from .table import FreeTable
+
     conditions = {name: list(items) for name, items in seeds.items()}
     restricted = {}
     for node in order:
@@ -408,8 +423,11 @@ def _referenced(rows: QueryExpression, edge: dict) -> tuple[list[str], list[list
     now as stored values (rows with a NULL foreign key reference nothing)."""
     child_columns = list(edge["attr_map"])
     values = (U(*child_columns) & rows).to_dicts(decode=False)
-    keys = [[row[c] for c in child_columns] for row in values
-            if all(row[c] is not None for c in child_columns)]
+    keys = [
+        [row[c] for c in child_columns]
+        for row in values
+        if all(row[c] is not None for c in child_columns)
+    ]
     return [edge["attr_map"][c] for c in child_columns], keys
 
 
@@ -418,6 +436,7 @@ def _missing_masters(conn, graph, restricted, part: str, master: str) -> tuple[l
     that are not deleted yet, materialised now (spec §8.3). A part without a direct foreign
     key to its master is followed up the shortest path of foreign keys, as DataJoint does."""
     from .table import FreeTable
+
     found = _orphans(graph, restricted, part, master)
     if found is not None:
         return _referenced(*found)
@@ -430,8 +449,10 @@ def _missing_masters(conn, graph, restricted, part: str, master: str) -> tuple[l
         columns, keys = _referenced(rows, _edge(graph, parent, child))
         rows = FreeTable(conn, parent).restrict(_literal(columns, keys))
     if master in restricted and keys:
-        done = {tuple(row[c] for c in columns)
-                for row in restricted[master].proj().to_dicts(decode=False)}
+        done = {
+            tuple(row[c] for c in columns)
+            for row in restricted[master].proj().to_dicts(decode=False)
+        }
         keys = [k for k in keys if tuple(k) not in done]
     return columns, keys
 
@@ -445,9 +466,14 @@ def _blocked(error: IntegrityError, graph) -> IntegrityError:
         return IntegrityError(
             f"Delete blocked by table {where} in an unloaded schema: it references rows being "
             "deleted, but this connection cannot see it (no privileges on its database?). "
-            "Nothing was deleted.", table=child)
-    return IntegrityError(f"Delete blocked by table {child}: rows referencing the deleted ones "
-                          f"appeared during the delete. Nothing was deleted. ({error})", table=child)
+            "Nothing was deleted.",
+            table=child,
+        )
+    return IntegrityError(
+        f"Delete blocked by table {child}: rows referencing the deleted ones "
+        f"appeared during the delete. Nothing was deleted. ({error})",
+        table=child,
+    )
 
 
 def _undo(conn, nested: bool) -> None:

@@ -32,8 +32,11 @@ class DependencyGraph:
             seen = set(databases)
             frontier = list(databases)
             while frontier:
-                more = [d for d in introspection.referencing_databases(connection, sorted(seen))
-                        if d not in seen]
+                more = [
+                    d
+                    for d in introspection.referencing_databases(connection, sorted(seen))
+                    if d not in seen
+                ]
                 seen.update(more)
                 frontier = more
             databases = sorted(seen)
@@ -42,20 +45,34 @@ class DependencyGraph:
         self._graph = nx.MultiDiGraph()
         own = [t for t in catalog.all_tables() if t.database in self._databases]
         parents = {fk.parent for t in own for fk in t.foreign_keys}
-        tables = own + [t for t in catalog.all_tables()
-                        if t.database not in self._databases and t.full_name in parents]
+        tables = own + [
+            t
+            for t in catalog.all_tables()
+            if t.database not in self._databases and t.full_name in parents
+        ]
         for info in tables:
-            self._graph.add_node(info.full_name, tier=info.tier, database=info.database,
-                                 table_name=info.table_name, master=info.master,
-                                 primary_key=set(info.heading.primary_key))
+            self._graph.add_node(
+                info.full_name,
+                tier=info.tier,
+                database=info.database,
+                table_name=info.table_name,
+                master=info.master,
+                primary_key=set(info.heading.primary_key),
+            )
         for info in tables:
             for fk in info.foreign_keys:
                 if fk.parent not in self._graph:
                     continue
                 multi = set(fk.columns) != set(info.heading.primary_key)
-                self._graph.add_edge(fk.parent, info.full_name, key=fk.columns,
-                                     primary=fk.primary, attr_map=dict(fk.attr_map),
-                                     aliased=fk.aliased, multi=multi)
+                self._graph.add_edge(
+                    fk.parent,
+                    info.full_name,
+                    key=fk.columns,
+                    primary=fk.primary,
+                    attr_map=dict(fk.attr_map),
+                    aliased=fk.aliased,
+                    multi=multi,
+                )
         if not nx.is_directed_acyclic_graph(self._graph):
             raise DataJointError("The foreign keys form a cycle")
         self._infos = {t.full_name: t for t in tables}
@@ -89,5 +106,6 @@ class DependencyGraph:
     def subgraph(self, databases: Iterable[str]) -> nx.MultiDiGraph:
         """Copy of the graph restricted to tables of the given databases."""
         keep = set(databases)
-        return self._graph.subgraph([n for n, d in self._graph.nodes(data=True)
-                                     if d["database"] in keep]).copy()
+        return self._graph.subgraph(
+            [n for n, d in self._graph.nodes(data=True) if d["database"] in keep]
+        ).copy()

@@ -43,12 +43,19 @@ def describe_table(info: TableInfo, class_name_of: Callable[[str], str]) -> str:
             index = indexes.pop(fk.columns, None)
             if index is not None and index.unique:
                 options.append("unique")
-            text = "->" + (f" [{', '.join(options)}]" if options else "") + " " + class_name_of(fk.parent)
+            text = (
+                "->"
+                + (f" [{', '.join(options)}]" if options else "")
+                + " "
+                + class_name_of(fk.parent)
+            )
             if fk.aliased:
                 text += ".proj(" + ",".join(f'{c}="{p}"' for c, p in fk.attr_map if c != p) + ")"
             lines.append(text)
         if not from_fk:
-            name = attr.name if attr.default_text() is None else f"{attr.name}={attr.default_text()}"
+            name = (
+                attr.name if attr.default_text() is None else f"{attr.name}={attr.default_text()}"
+            )
             declared = attr.type + (" auto_increment" if attr.autoincrement else "")
             comment = f"# {attr.comment}" if attr.comment else ""
             lines.append("%-20s : %-28s %s" % (name, declared, comment))
@@ -71,7 +78,10 @@ def class_namer(database: str, context: dict | None) -> Callable[[str], str]:
     for name, member in (context or {}).items():
         if name.startswith("_"):
             continue
-        if inspect.ismodule(member) or type(member).__name__ in ("SimpleNamespace", "VirtualModule"):
+        if inspect.ismodule(member) or type(member).__name__ in (
+            "SimpleNamespace",
+            "VirtualModule",
+        ):
             for sub, cls in vars(member).items():
                 _register(found, f"{name}.{sub}", cls)
         else:
@@ -87,6 +97,7 @@ def class_namer(database: str, context: dict | None) -> Callable[[str], str]:
                 return f"{table_to_class_name(master)}.{table_to_class_name(table)}"
             return table_to_class_name(table)
         return full_name
+
     return name_of
 
 

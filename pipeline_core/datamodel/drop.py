@@ -18,8 +18,12 @@ def tables_to_drop(conn, database: str, table_name: str) -> list[str]:
     full = f"`{database}`.`{table_name}`"
     graph = DependencyGraph(conn, [database])
     order = graph.topological_order()
-    parts = [n for n in order if graph.table(n).database == database
-             and master_of(graph.table(n).table_name) == table_name]
+    parts = [
+        n
+        for n in order
+        if graph.table(n).database == database
+        and master_of(graph.table(n).table_name) == table_name
+    ]
     doomed = {full, *parts}
     for node in list(doomed):
         doomed.update(graph.descendants(node))
@@ -41,16 +45,24 @@ def drop_table(conn, database: str, table_name: str, *, cascade: bool = False) -
         raise TransactionError(f"Cannot drop {full} inside a transaction", table=full)
     master = master_of(table_name)
     if master is not None:
-        raise DataJointError(f"Cannot drop part table {full} on its own: drop its master "
-                             f"`{database}`.`{master}` instead", table=full)
+        raise DataJointError(
+            f"Cannot drop part table {full} on its own: drop its master "
+            f"`{database}`.`{master}` instead",
+            table=full,
+        )
     doomed = tables_to_drop(conn, database, table_name)
-    own = {full} | {f"`{database}`.`{t.table_name}`" for t in catalog_of(conn).tables(database)
-                    if master_of(t.table_name) == table_name}
+    own = {full} | {
+        f"`{database}`.`{t.table_name}`"
+        for t in catalog_of(conn).tables(database)
+        if master_of(t.table_name) == table_name
+    }
     others = [n for n in doomed if n not in own]
     if others and not cascade:
         raise DataJointError(
             f"Cannot drop {full}: {len(others)} dependent table(s) would be dropped with it: "
-            f"{', '.join(others)}. Use drop(cascade=True) to drop them all", table=full)
+            f"{', '.join(others)}. Use drop(cascade=True) to drop them all",
+            table=full,
+        )
     for name in doomed:
         _drop_one(conn, *name.strip("`").split("`.`"))
     return doomed
@@ -89,7 +101,8 @@ def drop_schema(conn, database: str, *, cascade: bool = False) -> list[str]:
     if outside_order and not cascade:
         raise DataJointError(
             f"Cannot drop schema `{database}`: {len(outside_order)} table(s) of other schemas "
-            f"depend on it: {', '.join(outside_order)}. Use drop(cascade=True) to drop them too")
+            f"depend on it: {', '.join(outside_order)}. Use drop(cascade=True) to drop them too"
+        )
     for name in outside_order:
         _drop_one(conn, *name.strip("`").split("`.`"))
     conn.query(ddl.drop_database(database))

@@ -34,8 +34,14 @@ class DefinitionError(DataJointError):
         line: the offending definition line (stripped), or None for whole-definition errors.
     """
 
-    def __init__(self, reason: str, *, table: str | None = None, line: str | None = None,
-                 attribute: str | None = None):
+    def __init__(
+        self,
+        reason: str,
+        *,
+        table: str | None = None,
+        line: str | None = None,
+        attribute: str | None = None,
+    ):
         where = f"table {table}" if table else "definition"
         message = f"{where}: {reason}" + (f' in line "{line}"' if line else "")
         super().__init__(message, table=table, attribute=attribute)
@@ -104,8 +110,9 @@ class QueryDescriptionError(QueryError):
         reason: the problem, without the path.
     """
 
-    def __init__(self, reason: str, path: str = "", *, table: str | None = None,
-                 attribute: str | None = None):
+    def __init__(
+        self, reason: str, path: str = "", *, table: str | None = None, attribute: str | None = None
+    ):
         super().__init__(f"{path or 'query'}: {reason}", table=table, attribute=attribute)
         self.path = path
         self.reason = reason

@@ -133,8 +133,11 @@ def lineage_available(node) -> bool:
     """False when a table of the expression lives in a database without ``~lineage``."""
     if isinstance(node, TableNode):
         return node.lineage
-    children = [getattr(node, f.name) for f in dataclasses.fields(node)
-                if f.name in ("child", "left", "right", "group", "source")]
+    children = [
+        getattr(node, f.name)
+        for f in dataclasses.fields(node)
+        if f.name in ("child", "left", "right", "group", "source")
+    ]
     return all(lineage_available(c) for c in children)
 
 
@@ -156,11 +159,14 @@ def check_compatible(a: Heading, b: Heading, a_node, b_node, semantic_check: boo
                 f"Cannot join on attribute `{name}`: lineage missing on one side ({first} vs "
                 f"{second}). If the attributes are genuinely different, use .proj() to rename "
                 "one of them; to match on the name alone, pass semantic_check=False.",
-                attribute=name)
+                attribute=name,
+            )
         if first != second:
             raise DataJointError(
                 f"Cannot join on attribute `{name}`: different lineages ({first} vs {second}). "
-                "Use .proj() to rename one of the attributes.", attribute=name)
+                "Use .proj() to rename one of the attributes.",
+                attribute=name,
+            )
 
 
 def _with_key(attr: Attribute, in_key: bool) -> Attribute:
@@ -171,14 +177,33 @@ def _computed(name: str, expression: Any = None, heading: Heading | None = None)
     """Heading entry of a computed attribute: no declared type, no lineage; ``min``/``max``
     of an attribute (an :class:`Aggregate`) keep that attribute's type, so that values
     decode and page as the attribute's (e.g. exact float32 cursors)."""
-    if (isinstance(expression, Aggregate) and expression.function in ("min", "max")
-            and heading is not None and expression.attribute in heading):
+    if (
+        isinstance(expression, Aggregate)
+        and expression.function in ("min", "max")
+        and heading is not None
+        and expression.attribute in heading
+    ):
         source = heading[expression.attribute]
         if not (source.is_blob or source.codec or source.is_json):
-            return dataclasses.replace(source, name=name, in_key=False, nullable=True, lineage=None,
-                                       autoincrement=False, comment="calculated attribute")
-    return Attribute(name=name, type="expression", sql_type="", in_key=False, nullable=True,
-                     default=None, default_is_expression=False, comment="calculated attribute")
+            return dataclasses.replace(
+                source,
+                name=name,
+                in_key=False,
+                nullable=True,
+                lineage=None,
+                autoincrement=False,
+                comment="calculated attribute",
+            )
+    return Attribute(
+        name=name,
+        type="expression",
+        sql_type="",
+        in_key=False,
+        nullable=True,
+        default=None,
+        default_is_expression=False,
+        comment="calculated attribute",
+    )
 
 
 _NEW_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
@@ -250,11 +275,19 @@ class QueryExpression:
 
     def _top(self, top: Top) -> "QueryExpression":
         node = self._node
-        if isinstance(node, TopNode) and (top.order_by is None or top.order_by == node.top.order_by):
+        if isinstance(node, TopNode) and (
+            top.order_by is None or top.order_by == node.top.order_by
+        ):
             old = node.top
-            limits = [n for n in (old.limit, None if top.limit is None else max(0, top.limit)) if n is not None]
+            limits = [
+                n
+                for n in (old.limit, None if top.limit is None else max(0, top.limit))
+                if n is not None
+            ]
             if old.limit is not None and top.offset:
-                limits = [max(0, old.limit - top.offset)] + ([top.limit] if top.limit is not None else [])
+                limits = [max(0, old.limit - top.offset)] + (
+                    [top.limit] if top.limit is not None else []
+                )
             merged = Top(min(limits) if limits else None, old.order_by, old.offset + top.offset)
             return self._derive(TopNode(node.child, merged))
         return self._derive(TopNode(node, top))
@@ -278,8 +311,9 @@ class QueryExpression:
                 check fails, or a left join where ``self`` does not determine ``other``.
         """
         if isinstance(other, U):
-            raise DataJointError("table * dj.U(...) is not supported: restrict by the U instead "
-                                 "(dj.U(...) & table)")
+            raise DataJointError(
+                "table * dj.U(...) is not supported: restrict by the U instead (dj.U(...) & table)"
+            )
         other = _as_expression(other)
         a, b = self.heading, other.heading
         check_compatible(a, b, self._node, other._node, semantic_check)
@@ -288,19 +322,28 @@ class QueryExpression:
             missing = [n for n in b.primary_key if n not in a.names]
             raise DataJointError(
                 "Left join requires the left operand to determine the right operand (A → B); "
-                f"these primary-key attributes of the right operand are not in the left one: {missing}")
+                f"these primary-key attributes of the right operand are not in the left one: {missing}"
+            )
         on = tuple(n for n in a.names if n in b)
         if a_determines_b:
             key, first, second = a.primary_key, a, b
         elif set(a.primary_key) <= set(b.names):
             key, first, second = b.primary_key, b, a
         else:
-            key, first, second = a.primary_key + [n for n in b.primary_key if n not in a.primary_key], a, b
+            key, first, second = (
+                a.primary_key + [n for n in b.primary_key if n not in a.primary_key],
+                a,
+                b,
+            )
         ordered = [first[n] for n in key if n in first] + [second[n] for n in key if n not in first]
-        rest = [x for x in first if x.name not in key] + [x for x in second if x.name not in key and x.name not in first]
+        rest = [x for x in first if x.name not in key] + [
+            x for x in second if x.name not in key and x.name not in first
+        ]
         if left:  # the right operand's own attributes are NULL where nothing matches
             rest = [dataclasses.replace(x, nullable=True) if x.name not in a else x for x in rest]
-        heading = Heading([_with_key(x, True) for x in ordered] + [_with_key(x, False) for x in rest])
+        heading = Heading(
+            [_with_key(x, True) for x in ordered] + [_with_key(x, False) for x in rest]
+        )
         return self._derive(JoinNode(self._node, other._node, on, heading, left_join=left))
 
     def __mul__(self, other) -> "QueryExpression":
@@ -311,12 +354,16 @@ class QueryExpression:
         return self.join(other, semantic_check=semantic_check, left=True)
 
     def __matmul__(self, other):
-        raise DataJointError("The @ operator has been removed in DataJoint 2.0; use "
-                             ".join(other, semantic_check=False)")
+        raise DataJointError(
+            "The @ operator has been removed in DataJoint 2.0; use "
+            ".join(other, semantic_check=False)"
+        )
 
     def __xor__(self, other):
-        raise DataJointError("The ^ operator has been removed in DataJoint 2.0; use "
-                             ".restrict(other, semantic_check=False)")
+        raise DataJointError(
+            "The ^ operator has been removed in DataJoint 2.0; use "
+            ".restrict(other, semantic_check=False)"
+        )
 
     # --- union -------------------------------------------------------------------------------
     def __add__(self, other) -> "QueryExpression":
@@ -332,10 +379,18 @@ class QueryExpression:
         if set(self.heading.secondary_attributes) & set(other.heading.secondary_attributes):
             raise DataJointError("The operands of a union must not share any secondary attributes.")
         if self.heading.secondary_attributes or other.heading.secondary_attributes:
-            check_compatible(self.heading, other.heading, self._node, other._node, True)  # outer union joins
+            check_compatible(
+                self.heading, other.heading, self._node, other._node, True
+            )  # outer union joins
         attrs = [self.heading[n] for n in self.primary_key]
-        attrs += [dataclasses.replace(self.heading[n], nullable=True) for n in self.heading.secondary_attributes]
-        attrs += [dataclasses.replace(other.heading[n], nullable=True) for n in other.heading.secondary_attributes]
+        attrs += [
+            dataclasses.replace(self.heading[n], nullable=True)
+            for n in self.heading.secondary_attributes
+        ]
+        attrs += [
+            dataclasses.replace(other.heading[n], nullable=True)
+            for n in other.heading.secondary_attributes
+        ]
         return self._derive(UnionNode(self._node, other._node, Heading(attrs)))
 
     # --- projection ----------------------------------------------------------------------------
@@ -351,8 +406,9 @@ class QueryExpression:
         return self._derive(_projection(self._node, attributes, named))
 
     # --- aggregation --------------------------------------------------------------------------
-    def aggr(self, group, /, *attributes: Any, exclude_nonmatching: bool = False,
-             **named: Any) -> "QueryExpression":
+    def aggr(
+        self, group, /, *attributes: Any, exclude_nonmatching: bool = False, **named: Any
+    ) -> "QueryExpression":
         """One row per row of ``self`` with values computed over the matching rows of
         ``group`` (spec §9.4): ``named`` are SQL aggregate expressions (trusted code) or
         :class:`~.condition.Aggregate` values; ``attributes`` keeps attributes of ``self``
@@ -366,37 +422,84 @@ class QueryExpression:
         source = _as_expression(group)
         missing = [n for n in self.primary_key if n not in source.heading]
         if missing:
-            raise DataJointError("Aggregation requires the group expression to contain all primary "
-                                 f"key attributes of the grouping expression. Missing attributes: {missing}.")
+            raise DataJointError(
+                "Aggregation requires the group expression to contain all primary "
+                f"key attributes of the grouping expression. Missing attributes: {missing}."
+            )
         check_compatible(self.heading, source.heading, self._node, source._node, True)
         keep = _kept(self.heading, attributes)
         _check_unique(named, self.primary_key + keep)
-        merged = Heading(list(self.heading) + [x for x in source.heading if x.name not in self.heading])
-        items = tuple(ProjItem(n, n) for n in self.primary_key + keep) + _computed_items(named, merged)
-        heading = Heading([self.heading[n] for n in self.primary_key + keep]
-                          + [_computed(i.name, i.expression, merged) for i in items if i.source is None])
+        merged = Heading(
+            list(self.heading) + [x for x in source.heading if x.name not in self.heading]
+        )
+        items = tuple(ProjItem(n, n) for n in self.primary_key + keep) + _computed_items(
+            named, merged
+        )
+        heading = Heading(
+            [self.heading[n] for n in self.primary_key + keep]
+            + [_computed(i.name, i.expression, merged) for i in items if i.source is None]
+        )
         on = tuple(n for n in self.heading.names if n in source.heading)
-        return self._derive(AggrNode(self._node, source._node, on, items, exclude_nonmatching, heading))
+        return self._derive(
+            AggrNode(self._node, source._node, on, items, exclude_nonmatching, heading)
+        )
 
     aggregate = aggr
 
     # --- fetching (implemented in fetch.py) ------------------------------------------
-    def to_dicts(self, order_by=None, limit=None, offset=None, *, decode=True,
-                 download_path=None, lazy=False, timeout=None) -> list[dict]:
+    def to_dicts(
+        self,
+        order_by=None,
+        limit=None,
+        offset=None,
+        *,
+        decode=True,
+        download_path=None,
+        lazy=False,
+        timeout=None,
+    ) -> list[dict]:
         """All rows as dicts in heading order; values decoded (blobs unpacked, spec §4;
         stored values per ``download_path``/``lazy``; ``timeout`` in seconds, see
         :func:`.fetch.to_dicts`)."""
         from .fetch import to_dicts
-        return to_dicts(self, order_by=order_by, limit=limit, offset=offset, decode=decode,
-                        download_path=download_path, lazy=lazy, timeout=timeout)
 
-    def fetch(self, *attributes: str, as_dict: bool = False, order_by=None, limit=None,
-              offset=None, download_path=None, lazy=False, timeout=None):
+        return to_dicts(
+            self,
+            order_by=order_by,
+            limit=limit,
+            offset=offset,
+            decode=decode,
+            download_path=download_path,
+            lazy=lazy,
+            timeout=timeout,
+        )
+
+    def fetch(
+        self,
+        *attributes: str,
+        as_dict: bool = False,
+        order_by=None,
+        limit=None,
+        offset=None,
+        download_path=None,
+        lazy=False,
+        timeout=None,
+    ):
         """Rows as a list of dicts (``as_dict``) or, with attribute names, a list of
         value lists per attribute (one list if one name), as DataJoint's ``fetch``."""
         from .fetch import fetch
-        return fetch(self, *attributes, as_dict=as_dict, order_by=order_by, limit=limit,
-                     offset=offset, download_path=download_path, lazy=lazy, timeout=timeout)
+
+        return fetch(
+            self,
+            *attributes,
+            as_dict=as_dict,
+            order_by=order_by,
+            limit=limit,
+            offset=offset,
+            download_path=download_path,
+            lazy=lazy,
+            timeout=timeout,
+        )
 
     def fetch1(self, *attributes: str, download_path=None, lazy=False, timeout=None):
         """The single row as a dict, or the given attributes' values.
@@ -405,15 +508,24 @@ class QueryExpression:
             QueryError: the expression does not have exactly one row.
         """
         from .fetch import fetch1
+
         return fetch1(self, *attributes, download_path=download_path, lazy=lazy, timeout=timeout)
 
-    def to_arrays(self, *attributes: str, include_key: bool = False, order_by=None, limit=None,
-                  offset=None):
+    def to_arrays(
+        self, *attributes: str, include_key: bool = False, order_by=None, limit=None, offset=None
+    ):
         """A numpy record array of all rows, or one array per named attribute (with the
         keys first when ``include_key``), as DataJoint's ``to_arrays``."""
         from .fetch import to_arrays
-        return to_arrays(self, *attributes, include_key=include_key, order_by=order_by,
-                         limit=limit, offset=offset)
+
+        return to_arrays(
+            self,
+            *attributes,
+            include_key=include_key,
+            order_by=order_by,
+            limit=limit,
+            offset=offset,
+        )
 
     def to_pandas(self, order_by=None, limit=None, offset=None):
         """A pandas DataFrame indexed by the primary key (pandas must be installed).
@@ -422,15 +534,24 @@ class QueryExpression:
             ImportError: pandas is not installed.
         """
         from .fetch import to_pandas
+
         return to_pandas(self, order_by=order_by, limit=limit, offset=offset)
 
-    def stream(self, batch_size: int = 1000, order_by=None, download_path=None, lazy=False,
-               timeout=None):
+    def stream(
+        self, batch_size: int = 1000, order_by=None, download_path=None, lazy=False, timeout=None
+    ):
         """Iterate over decoded rows from a server-side cursor, ``batch_size`` at a time:
         the result is never held in memory whole (see :func:`.fetch.stream`)."""
         from .fetch import stream
-        return stream(self, batch_size=batch_size, order_by=order_by,
-                      download_path=download_path, lazy=lazy, timeout=timeout)
+
+        return stream(
+            self,
+            batch_size=batch_size,
+            order_by=order_by,
+            download_path=download_path,
+            lazy=lazy,
+            timeout=timeout,
+        )
 
     def keys(self, order_by=None, limit=None, offset=None) -> list[dict]:
         """Primary-key dicts of all rows."""
@@ -446,10 +567,12 @@ class QueryExpression:
 
     def __len__(self) -> int:
         from .fetch import count
+
         return count(self)
 
     def __bool__(self) -> bool:
         from .fetch import exists
+
         return exists(self)
 
     def __contains__(self, key: Any) -> bool:
@@ -461,6 +584,7 @@ class QueryExpression:
     def make_sql(self) -> tuple[str, list]:
         """``(sql, params)`` of the SELECT this expression runs."""
         from .sql.compiler import compile_select
+
         return compile_select(self)
 
 
@@ -484,8 +608,9 @@ class U:
         return other._derive(DistinctNode(other._node, heading))
 
     def __mul__(self, other):
-        raise DataJointError("dj.U(...) * table is not supported: restrict the U instead "
-                             "(dj.U(...) & table)")
+        raise DataJointError(
+            "dj.U(...) * table is not supported: restrict the U instead (dj.U(...) & table)"
+        )
 
     def __sub__(self, other):
         raise DataJointError("dj.U(...) - table produces an infinite set and is not supported.")
@@ -497,16 +622,21 @@ class U:
             DataJointError: ``exclude_nonmatching=False``, or an attribute missing in ``group``.
         """
         if exclude_nonmatching is False:
-            raise DataJointError("Cannot set exclude_nonmatching=False when aggregating on a universal set.")
+            raise DataJointError(
+                "Cannot set exclude_nonmatching=False when aggregating on a universal set."
+            )
         source = _as_expression(group)
         missing = [n for n in self.primary_key if n not in source.heading]
         if missing:
             raise DataJointError(f"Attributes {missing} not found in the group expression.")
         _check_unique(named, self.primary_key)
-        items = tuple(ProjItem(n, n) for n in self.primary_key) + _computed_items(named, source.heading)
-        heading = Heading([_with_key(source.heading[n], True) for n in self.primary_key]
-                          + [_computed(i.name, i.expression, source.heading) for i in items
-                             if i.source is None])
+        items = tuple(ProjItem(n, n) for n in self.primary_key) + _computed_items(
+            named, source.heading
+        )
+        heading = Heading(
+            [_with_key(source.heading[n], True) for n in self.primary_key]
+            + [_computed(i.name, i.expression, source.heading) for i in items if i.source is None]
+        )
         return source._derive(GroupNode(source._node, tuple(self.primary_key), items, heading))
 
     aggregate = aggr
@@ -558,8 +688,11 @@ def _check_new_name(name: str) -> None:
     identifier (``[A-Za-z_][A-Za-z0-9_]*``, at most 64 characters), when the expression is
     built rather than when it is compiled."""
     if not isinstance(name, str) or not _NEW_NAME.fullmatch(name):
-        raise QueryError(f"Invalid attribute name {name!r}: use letters, digits and underscores, "
-                         "not starting with a digit (at most 64 characters)", attribute=name)
+        raise QueryError(
+            f"Invalid attribute name {name!r}: use letters, digits and underscores, "
+            "not starting with a digit (at most 64 characters)",
+            attribute=name,
+        )
 
 
 def _check_unique(named: dict, kept: list[str]) -> None:
@@ -575,10 +708,15 @@ def _computed_items(named: dict, heading: Heading) -> tuple[ProjItem, ...]:
         _check_new_name(name)
         if isinstance(value, Aggregate):
             if value.attribute is not None and value.attribute not in heading:
-                raise QueryError(f"Attribute `{value.attribute}` not found.", attribute=value.attribute)
+                raise QueryError(
+                    f"Attribute `{value.attribute}` not found.", attribute=value.attribute
+                )
         elif not isinstance(value, str):
-            raise QueryError(f"`{name}`: a computed attribute is an SQL expression string or an "
-                             f"Aggregate, not {type(value).__name__}", attribute=name)
+            raise QueryError(
+                f"`{name}`: a computed attribute is an SQL expression string or an "
+                f"Aggregate, not {type(value).__name__}",
+                attribute=name,
+            )
         items.append(ProjItem(name, expression=value))
     return tuple(items)
 
@@ -619,8 +757,11 @@ def _projection(node, attributes, named) -> ProjNode:
     keep -= excluded
     keep.update(n for n in heading.primary_key if n not in renames.values())
     for name in list(renames) + list(computes):
-        if name in keep or list(renames).count(name) + list(computes).count(name) > 1 \
-                or (name in renames and name in computes):
+        if (
+            name in keep
+            or list(renames).count(name) + list(computes).count(name) > 1
+            or (name in renames and name in computes)
+        ):
             raise QueryError(f"Attribute `{name}` already exists", attribute=name)
     renamed_sources = {}
     for new, old in renames.items():
@@ -631,7 +772,9 @@ def _projection(node, attributes, named) -> ProjNode:
             items.append(ProjItem(attr.name, attr.name))
             attrs.append(attr)
         for new in renamed_sources.get(attr.name, []):
-            in_key = attr.in_key and new not in computes and _DUPLICATE.fullmatch(named[new]) is None
+            in_key = (
+                attr.in_key and new not in computes and _DUPLICATE.fullmatch(named[new]) is None
+            )
             items.append(ProjItem(new, attr.name))
             attrs.append(dataclasses.replace(attr, name=new, in_key=in_key))
     for item in _computed_items(computes, heading):

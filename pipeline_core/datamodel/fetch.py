@@ -16,9 +16,18 @@ from .stores.decode import ReadContext, legacy_needs
 from .values import decode as decode_value
 
 
-def to_dicts(expr, order_by=None, limit=None, offset=None, *, decode: bool = True,
-             attributes=None, download_path=None, lazy: bool = False,
-             timeout: float | None = None) -> list[dict]:
+def to_dicts(
+    expr,
+    order_by=None,
+    limit=None,
+    offset=None,
+    *,
+    decode: bool = True,
+    attributes=None,
+    download_path=None,
+    lazy: bool = False,
+    timeout: float | None = None,
+) -> list[dict]:
     """Rows of ``expr`` as dicts (heading order), decoded unless ``decode=False``.
 
     Args:
@@ -35,33 +44,57 @@ def to_dicts(expr, order_by=None, limit=None, offset=None, *, decode: bool = Tru
         StoreError: a stored value cannot be read (names the attribute).
         QueryTimeoutError: the query ran longer than ``timeout``.
     """
-    sql, params = compile_select(expr, order_by=order_by, limit=limit, offset=offset,
-                                 attributes=attributes)
+    sql, params = compile_select(
+        expr, order_by=order_by, limit=limit, offset=offset, attributes=attributes
+    )
     rows = expr.connection.query(sql, params, as_dict=True, timeout=timeout).fetchall()
     if not decode:
         return list(rows)
-    return decode_rows(expr.connection, expr.heading, rows, download_path=download_path, lazy=lazy,
-                       table=getattr(expr, "full_table_name", None))
+    return decode_rows(
+        expr.connection,
+        expr.heading,
+        rows,
+        download_path=download_path,
+        lazy=lazy,
+        table=getattr(expr, "full_table_name", None),
+    )
 
 
-def decode_rows(conn, heading, rows, *, download_path=None, lazy: bool = False,
-                table: str | None = None) -> list[dict]:
+def decode_rows(
+    conn, heading, rows, *, download_path=None, lazy: bool = False, table: str | None = None
+) -> list[dict]:
     """Decode fetched rows (dicts of raw column values) with ``conn``'s stores; the
     ``~external_<store>`` entries 0.14 references need are read in one query per store.
     ``table`` (full name) is named in errors; a query's rows are called "query"."""
     context = ReadContext(conn.stores, Path(download_path) if download_path else None, lazy)
     for (database, store), hashes in legacy_needs(heading, rows).items():
         hashes = sorted(hashes)
-        result = conn.query(stores_sql.select_external_rows(database, store, len(hashes)),
-                            [h.bytes for h in hashes], as_dict=True).fetchall()
-        context.external_rows[(database, store)] = {uuid.UUID(bytes=bytes(r["hash"])): r for r in result}
+        result = conn.query(
+            stores_sql.select_external_rows(database, store, len(hashes)),
+            [h.bytes for h in hashes],
+            as_dict=True,
+        ).fetchall()
+        context.external_rows[(database, store)] = {
+            uuid.UUID(bytes=bytes(r["hash"])): r for r in result
+        }
     label = table or "query"
-    return [{name: decode_value(heading[name], value, label, context) for name, value in row.items()}
-            for row in rows]
+    return [
+        {name: decode_value(heading[name], value, label, context) for name, value in row.items()}
+        for row in rows
+    ]
 
 
-def fetch(expr, *attributes: str, as_dict: bool = False, order_by=None, limit=None,
-          offset=None, download_path=None, lazy: bool = False, timeout: float | None = None):
+def fetch(
+    expr,
+    *attributes: str,
+    as_dict: bool = False,
+    order_by=None,
+    limit=None,
+    offset=None,
+    download_path=None,
+    lazy: bool = False,
+    timeout: float | None = None,
+):
     """DataJoint-style fetch (``download_path``, ``lazy`` and ``timeout`` as in
     :func:`to_dicts`).
 
@@ -75,28 +108,38 @@ def fetch(expr, *attributes: str, as_dict: bool = False, order_by=None, limit=No
     if not attributes:
         return to_dicts(expr, order_by=order_by, limit=limit, **options)
     names = [n for a in attributes for n in (expr.heading.primary_key if a == "KEY" else [a])]
-    rows = to_dicts(expr, order_by=order_by, limit=limit, attributes=list(dict.fromkeys(names)),
-                    **options)
+    rows = to_dicts(
+        expr, order_by=order_by, limit=limit, attributes=list(dict.fromkeys(names)), **options
+    )
     if as_dict:
         return rows
     if attributes == ("KEY",):
         return rows
     key = expr.heading.primary_key
-    columns = [[{k: row[k] for k in key} for row in rows] if a == "KEY" else [row[a] for row in rows]
-               for a in attributes]
+    columns = [
+        [{k: row[k] for k in key} for row in rows] if a == "KEY" else [row[a] for row in rows]
+        for a in attributes
+    ]
     return columns[0] if len(columns) == 1 else columns
 
 
-def fetch1(expr, *attributes: str, download_path=None, lazy: bool = False,
-           timeout: float | None = None):
+def fetch1(
+    expr, *attributes: str, download_path=None, lazy: bool = False, timeout: float | None = None
+):
     """The single row of ``expr`` (as dict, or the named values); ``download_path`` and
     ``lazy`` as in :func:`to_dicts`.
 
     Raises:
         QueryError: zero or several rows.
     """
-    rows = to_dicts(expr, limit=2, attributes=list(attributes) or None,
-                    download_path=download_path, lazy=lazy, timeout=timeout)
+    rows = to_dicts(
+        expr,
+        limit=2,
+        attributes=list(attributes) or None,
+        download_path=download_path,
+        lazy=lazy,
+        timeout=timeout,
+    )
     if len(rows) != 1:
         raise QueryError(f"fetch1 requires exactly one row, found {'none' if not rows else 'more'}")
     row = rows[0]
@@ -106,8 +149,9 @@ def fetch1(expr, *attributes: str, download_path=None, lazy: bool = False,
     return values[0] if len(values) == 1 else tuple(values)
 
 
-def to_arrays(expr, *attributes: str, include_key: bool = False, order_by=None, limit=None,
-              offset=None):
+def to_arrays(
+    expr, *attributes: str, include_key: bool = False, order_by=None, limit=None, offset=None
+):
     """Rows as numpy arrays, as DataJoint's ``to_arrays``.
 
     Without ``attributes``: one record array (fields = the heading, numeric dtypes where
@@ -154,9 +198,20 @@ def _array(values: list) -> np.ndarray:
     return array
 
 
-_NUMPY_TYPES = {"int8": "int8", "int16": "int16", "int32": "int32", "int64": "int64",
-                "float32": "float32", "float64": "float64", "tinyint": "int8", "smallint": "int16",
-                "int": "int32", "bigint": "int64", "float": "float32", "double": "float64"}
+_NUMPY_TYPES = {
+    "int8": "int8",
+    "int16": "int16",
+    "int32": "int32",
+    "int64": "int64",
+    "float32": "float32",
+    "float64": "float64",
+    "tinyint": "int8",
+    "smallint": "int16",
+    "int": "int32",
+    "bigint": "int64",
+    "float": "float32",
+    "double": "float64",
+}
 
 
 def _numpy_type(attr) -> Any:
@@ -175,6 +230,7 @@ def to_pandas(expr, order_by=None, limit=None, offset=None):
         ImportError: pandas is not installed (it is optional).
     """
     import pandas
+
     rows = to_dicts(expr, order_by=order_by, limit=limit, offset=offset)
     frame = pandas.DataFrame(rows, columns=expr.heading.names)
     if rows and expr.primary_key:
@@ -182,8 +238,14 @@ def to_pandas(expr, order_by=None, limit=None, offset=None):
     return frame
 
 
-def stream(expr, batch_size: int = 1000, order_by=None, download_path=None,
-           lazy: bool = False, timeout: float | None = None) -> Iterator[dict]:
+def stream(
+    expr,
+    batch_size: int = 1000,
+    order_by=None,
+    download_path=None,
+    lazy: bool = False,
+    timeout: float | None = None,
+) -> Iterator[dict]:
     """Yield the decoded rows of ``expr`` one by one, reading them from an unbuffered
     (server-side) cursor ``batch_size`` rows at a time, so a large result is never held
     in memory whole. Uses a connection of its own for the duration, so other queries can
@@ -199,8 +261,14 @@ def stream(expr, batch_size: int = 1000, order_by=None, download_path=None,
             rows = cursor.fetchmany(batch_size)
             if not rows:
                 return
-            yield from decode_rows(conn, expr.heading, rows, download_path=download_path,
-                                   lazy=lazy, table=getattr(expr, "full_table_name", None))
+            yield from decode_rows(
+                conn,
+                expr.heading,
+                rows,
+                download_path=download_path,
+                lazy=lazy,
+                table=getattr(expr, "full_table_name", None),
+            )
 
 
 def count(expr, timeout: float | None = None) -> int:
@@ -215,8 +283,9 @@ def exists(expr) -> bool:
     return bool(expr.connection.query(sql, params).fetchone()[0])
 
 
-def page_after(expr, after: dict | None = None, limit: int = 100, *,
-               lazy: bool = False) -> tuple[list[dict], dict | None]:
+def page_after(
+    expr, after: dict | None = None, limit: int = 100, *, lazy: bool = False
+) -> tuple[list[dict], dict | None]:
     """One page of rows ordered by primary key, starting after the key ``after``.
 
     Keyset pagination: no OFFSET and no COUNT. Fetches ``limit + 1`` rows to know whether
@@ -230,6 +299,7 @@ def page_after(expr, after: dict | None = None, limit: int = 100, *,
         QueryError / InvalidValueError: ``after`` is not a valid key.
     """
     from .paging import page
+
     return page(expr, None, after, limit, lazy=lazy)
 
 

@@ -14,8 +14,18 @@ from .names import master_of, table_to_class_name, tier_of
 
 #: Escapes in a shown string default, as a MySQL string literal reads them back (the
 #: declaration interprets them, spec §2.5), so describe() re-declares the same value.
-_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\t": "\\t", "\n": "\\n", "\r": "\\r",
-                          "\b": "\\b", "\0": "\\0", "\x1a": "\\Z"})
+_ESCAPES = str.maketrans(
+    {
+        "\\": "\\\\",
+        '"': '\\"',
+        "\t": "\\t",
+        "\n": "\\n",
+        "\r": "\\r",
+        "\b": "\\b",
+        "\0": "\\0",
+        "\x1a": "\\Z",
+    }
+)
 
 #: Declared core types whose values are strings (defaults shown double-quoted, spec §2.5).
 _STRING_TYPES = ("char", "varchar", "enum", "time", "timestamp", "year", "date", "datetime")
@@ -75,7 +85,9 @@ class Attribute:
     @property
     def is_json(self) -> bool:
         """Values are JSON: ``json`` columns and 2.x stored codecs (spec §5)."""
-        return self.type in ("json", "jsonb") or (self.store is not None and not self.is_legacy_reference)
+        return self.type in ("json", "jsonb") or (
+            self.store is not None and not self.is_legacy_reference
+        )
 
     @property
     def is_legacy_reference(self) -> bool:

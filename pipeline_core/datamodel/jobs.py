@@ -69,6 +69,7 @@ class JobTable:
         if self.exists():
             return
         from .schema import declare_plan
+
         definition = parse_definition(jobs_definition(self.target), table=self.full_table_name)
         declare_plan(self.connection, self.database, self.table_name, definition, lambda ref: None)
 
@@ -90,17 +91,20 @@ class JobTable:
     def rows(self, status: str | None = None, limit: int = 100) -> list[dict]:
         """Job rows (most recent first) without the error stack, optionally by status."""
         from .table import FreeTable
+
         if not self.exists():
             return []
         table = FreeTable(self.connection, self.full_table_name)
         expr = table & {"status": status} if status else table
         names = [n for n in table.heading.names if n != "error_stack"]
         from .fetch import to_dicts
+
         return to_dicts(expr, order_by=["created_time DESC"], limit=limit, attributes=names)
 
     def error_stack(self, key: dict) -> str | None:
         """The traceback text recorded for a failed key, or None."""
         from .table import FreeTable
+
         table = FreeTable(self.connection, self.full_table_name)
         rows = (table & key).to_dicts()
         return rows[0]["error_stack"] if rows else None
@@ -109,6 +113,7 @@ class JobTable:
         """Delete job rows (e.g. ``status='error'`` to let them be retried); returns the
         number deleted (0 when the jobs table does not exist yet)."""
         from .table import FreeTable
+
         if not self.exists():
             return 0
         table = FreeTable(self.connection, self.full_table_name)

@@ -90,4 +90,5 @@ def check_table_name_length(table_name: str) -> None:
     """Raise DataJointError if a table name exceeds MySQL's 64 characters (spec §1.1)."""
     if len(table_name) > MAX_TABLE_NAME_LENGTH:
         raise DataJointError(
-            f"Table name `{table_name}` exceeds the max length of {MAX_TABLE_NAME_LENGTH}")
+            f"Table name `{table_name}` exceeds the max length of {MAX_TABLE_NAME_LENGTH}"
+        )

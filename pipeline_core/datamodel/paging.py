@@ -34,8 +34,9 @@ def ordering(expr, order_by=None) -> list[tuple[str, bool]]:
         if not match:
             raise QueryError(f"Invalid order_by item {item!r}")
         if match.group(1) not in heading:
-            raise UnknownAttributeError(f"order_by: `{match.group(1)}` is not in the heading",
-                                        attribute=match.group(1))
+            raise UnknownAttributeError(
+                f"order_by: `{match.group(1)}` is not in the heading", attribute=match.group(1)
+            )
         result.append((match.group(1), bool(match.group(3))))
     seen = {name for name, _ in result}
     result += [(n, False) for n in heading.primary_key if n not in seen]
@@ -45,8 +46,15 @@ def ordering(expr, order_by=None) -> list[tuple[str, bool]]:
     return list(first.items())
 
 
-def page(expr, order_by=None, after: dict | None = None, limit: int = 100, *,
-         lazy: bool = False, timeout: float | None = None) -> tuple[list[dict], dict | None]:
+def page(
+    expr,
+    order_by=None,
+    after: dict | None = None,
+    limit: int = 100,
+    *,
+    lazy: bool = False,
+    timeout: float | None = None,
+) -> tuple[list[dict], dict | None]:
     """One page of ``expr`` in ``order_by`` order (completed by the primary key), starting
     after the row whose ordering values are ``after``.
 
@@ -86,12 +94,16 @@ def page(expr, order_by=None, after: dict | None = None, limit: int = 100, *,
     exact = _exact_names(expr.heading, order)
     if exact:
         expr = expr.proj(..., **{hidden: as_double(name) for name, hidden in exact.items()})
-    rows = to_dicts(expr, order_by=[f"{n} DESC" if d else n for n, d in order], limit=limit + 1,
-                    lazy=lazy, timeout=timeout)
+    rows = to_dicts(
+        expr,
+        order_by=[f"{n} DESC" if d else n for n, d in order],
+        limit=limit + 1,
+        lazy=lazy,
+        timeout=timeout,
+    )
     more = len(rows) > limit
     rows = rows[:limit]
-    cursor = ({name: rows[-1][exact.get(name, name)] for name, _ in order}
-              if more and rows else None)
+    cursor = {name: rows[-1][exact.get(name, name)] for name, _ in order} if more and rows else None
     for row in rows if exact else ():
         for hidden in exact.values():
             del row[hidden]

@@ -35,18 +35,23 @@ class AutoPopulate:
             PopulateError: the table has no primary foreign key.
         """
         from .table import FreeTable
+
         info = self.table_info()
         source = None
         for fk in info.foreign_keys:
             if not fk.primary:
                 continue
             parent = FreeTable(self.connection, fk.parent)
-            renames = {child: parent_col for child, parent_col in fk.attr_map if child != parent_col}
+            renames = {
+                child: parent_col for child, parent_col in fk.attr_map if child != parent_col
+            }
             part = parent.proj(**renames)
             source = part if source is None else source * part
         if source is None:
-            raise PopulateError(f"{self.full_table_name} has no primary foreign key: nothing to "
-                                "populate from", table=self.full_table_name)
+            raise PopulateError(
+                f"{self.full_table_name} has no primary foreign key: nothing to populate from",
+                table=self.full_table_name,
+            )
         return source
 
     @property
@@ -55,6 +60,7 @@ class AutoPopulate:
 
     def _keys_todo(self, restrictions):
         from .table import FreeTable
+
         source = self.key_source
         for restriction in restrictions:
             source = source & restriction
@@ -75,10 +81,16 @@ class AutoPopulate:
         """Compute and insert the rows for one key of key_source. Override this."""
         raise NotImplementedError(f"{type(self).__name__}.make() is not defined")
 
-    def populate(self, *restrictions: Any, reserve_jobs: bool = False,
-                 suppress_errors: bool = False, max_calls: int | None = None,
-                 priority: int | None = None, keep_completed: bool = False,
-                 on_key: Callable[[dict, str], None] | None = None) -> dict:
+    def populate(
+        self,
+        *restrictions: Any,
+        reserve_jobs: bool = False,
+        suppress_errors: bool = False,
+        max_calls: int | None = None,
+        priority: int | None = None,
+        keep_completed: bool = False,
+        on_key: Callable[[dict, str], None] | None = None,
+    ) -> dict:
         """Call make(key) for every key of key_source (restricted) not yet in the table.
 
         Args:
@@ -97,11 +109,14 @@ class AutoPopulate:
         """
         conn = self.connection
         if getattr(self, "restricted", False):
-            raise PopulateError("populate() cannot run on a restricted table; pass "
-                                "restrictions as arguments", table=self.full_table_name)
+            raise PopulateError(
+                "populate() cannot run on a restricted table; pass restrictions as arguments",
+                table=self.full_table_name,
+            )
         if conn.in_transaction:
-            raise PopulateError("populate() cannot run inside a transaction",
-                                table=self.full_table_name)
+            raise PopulateError(
+                "populate() cannot run inside a transaction", table=self.full_table_name
+            )
         jobs = self.jobs if reserve_jobs else None
         if jobs is not None:
             keys = self._reserve_list(jobs, restrictions, priority, max_calls)
@@ -121,13 +136,15 @@ class AutoPopulate:
         jobs.declare()
         pk = jobs.primary_key
         todo = self._keys_todo(restrictions)
-        sql, params = jobs_sql.refresh(jobs.full_table_name, todo, pk, priority if priority
-                                       is not None else 5, -1)
+        sql, params = jobs_sql.refresh(
+            jobs.full_table_name, todo, pk, priority if priority is not None else 5, -1
+        )
         self.connection.query(sql, params, table=jobs.full_table_name)
         sql, params = jobs_sql.pending(jobs.full_table_name, pk, priority, max_calls)
         rows = self.connection.query(sql, params, as_dict=True).fetchall()
         heading = self.heading
         from .values import decode
+
         return [{k: decode(heading[k], v) for k, v in row.items()} for row in rows]
 
     def _encoded(self, key: dict) -> dict:
@@ -143,8 +160,14 @@ class AutoPopulate:
         sql, params = jobs_sql.reserve(jobs.full_table_name, self._encoded(key), *identity)
         return self.connection.query(sql, params).rowcount == 1
 
-    def _populate1(self, key: dict, jobs: JobTable | None, keep_completed: bool, result: dict,
-                   suppress_errors: bool) -> str:
+    def _populate1(
+        self,
+        key: dict,
+        jobs: JobTable | None,
+        keep_completed: bool,
+        result: dict,
+        suppress_errors: bool,
+    ) -> str:
         conn = self.connection
         start = time.monotonic()
         make_tables = set(getattr(conn, "make_tables", set()))
@@ -161,11 +184,16 @@ class AutoPopulate:
             conn.rollback()
             message = f"{type(exc).__name__}: {exc}"
             if len(message) > _MAX_MESSAGE:
-                message = message[:_MAX_MESSAGE - 12] + "...truncated"
+                message = message[: _MAX_MESSAGE - 12] + "...truncated"
             if jobs is not None:
                 stack = blob.pack("".join(traceback.format_exception(exc)))
-                sql, params = jobs_sql.error(jobs.full_table_name, self._encoded(key),
-                                             time.monotonic() - start, message, stack)
+                sql, params = jobs_sql.error(
+                    jobs.full_table_name,
+                    self._encoded(key),
+                    time.monotonic() - start,
+                    message,
+                    stack,
+                )
                 conn.query(sql, params)
             result["error_list"].append((key, message))
             if not suppress_errors or isinstance(exc, (SystemExit, KeyboardInterrupt)):
@@ -180,6 +208,7 @@ class AutoPopulate:
     def _finish(self, jobs: JobTable | None, key: dict, start: float, keep: bool) -> None:
         if jobs is None:
             return
-        sql, params = jobs_sql.complete(jobs.full_table_name, self._encoded(key),
-                                        time.monotonic() - start, keep)
+        sql, params = jobs_sql.complete(
+            jobs.full_table_name, self._encoded(key), time.monotonic() - start, keep
+        )
         self.connection.query(sql, params)

@@ -19,16 +19,36 @@ def table_report(info: TableInfo, row_count: int | None) -> dict:
     ``default`` is the default value as text without quotes, or None when there is none
     (a nullable attribute's default is NULL: see ``nullable``)."""
     return {
-        "table_name": info.table_name, "class_name": info.class_name, "tier": info.tier,
-        "master": info.master, "comment": info.comment,
+        "table_name": info.table_name,
+        "class_name": info.class_name,
+        "tier": info.tier,
+        "master": info.master,
+        "comment": info.comment,
         "primary_key": info.heading.primary_key,
-        "attributes": [{
-            "name": a.name, "in_key": a.in_key, "type": a.type, "sql_type": a.sql_type,
-            "nullable": a.nullable, "default": a.default, "comment": a.comment,
-            "codec": a.codec, "store": a.store} for a in info.heading],
-        "foreign_keys": [{
-            "parent": fk.parent, "attr_map": dict(fk.attr_map), "primary": fk.primary,
-            "nullable": fk.nullable, "unique": fk.unique} for fk in info.foreign_keys],
+        "attributes": [
+            {
+                "name": a.name,
+                "in_key": a.in_key,
+                "type": a.type,
+                "sql_type": a.sql_type,
+                "nullable": a.nullable,
+                "default": a.default,
+                "comment": a.comment,
+                "codec": a.codec,
+                "store": a.store,
+            }
+            for a in info.heading
+        ],
+        "foreign_keys": [
+            {
+                "parent": fk.parent,
+                "attr_map": dict(fk.attr_map),
+                "primary": fk.primary,
+                "nullable": fk.nullable,
+                "unique": fk.unique,
+            }
+            for fk in info.foreign_keys
+        ],
         "indexes": [{"columns": list(i.columns), "unique": i.unique} for i in info.indexes],
         "row_count": row_count,
     }
@@ -47,11 +67,24 @@ def schemas_report(conn, schemas: Iterable[str], *, row_counts: bool = True) -> 
     catalog = catalog_of(conn)
     catalog.load(schemas)
     tables = {s: catalog.tables(s) for s in schemas}
-    counts = introspection.row_counts(
-        conn, [(t.database, t.table_name) for ts in tables.values() for t in ts]) if row_counts else {}
-    return {"schemas": {s: {
-        "tables": [table_report(t, counts.get((t.database, t.table_name))) for t in tables[s]],
-        "hidden_tables": catalog.hidden_tables(s)} for s in schemas}}
+    counts = (
+        introspection.row_counts(
+            conn, [(t.database, t.table_name) for ts in tables.values() for t in ts]
+        )
+        if row_counts
+        else {}
+    )
+    return {
+        "schemas": {
+            s: {
+                "tables": [
+                    table_report(t, counts.get((t.database, t.table_name))) for t in tables[s]
+                ],
+                "hidden_tables": catalog.hidden_tables(s),
+            }
+            for s in schemas
+        }
+    }
 
 
 def schemas_text(conn, schemas: Iterable[str]) -> str:
@@ -61,6 +94,7 @@ def schemas_text(conn, schemas: Iterable[str]) -> str:
     for schema in dict.fromkeys(schemas):
         namer = class_namer(schema, None)
         for info in catalog.tables(schema):
-            blocks.append(f"## {info.full_name} ({info.tier or 'no tier'})\n"
-                          + describe_table(info, namer))
+            blocks.append(
+                f"## {info.full_name} ({info.tier or 'no tier'})\n" + describe_table(info, namer)
+            )
     return "\n".join(blocks)

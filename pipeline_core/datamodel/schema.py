@@ -18,8 +18,13 @@ from .sql import ddl, introspection
 from .sql.quoting import check_identifier
 
 
-def declare_plan(conn, database: str, table_name: str, definition: TableDefinition,
-                 resolve: Callable[[str], TableInfo]) -> None:
+def declare_plan(
+    conn,
+    database: str,
+    table_name: str,
+    definition: TableDefinition,
+    resolve: Callable[[str], TableInfo],
+) -> None:
     """Plan and create one table with its ``~lineage`` rows (spec §3.5, §7).
 
     Raises:
@@ -57,8 +62,14 @@ class Schema:
         DataJointError: no connection, or the database is missing and not to be created.
     """
 
-    def __init__(self, schema_name: str, context: dict | None = None, *, connection=None,
-                 create_schema: bool = True):
+    def __init__(
+        self,
+        schema_name: str,
+        context: dict | None = None,
+        *,
+        connection=None,
+        create_schema: bool = True,
+    ):
         if connection is None:
             raise DataJointError("Schema requires a connection (connection=connect(...))")
         self.database = check_identifier(schema_name)
@@ -82,6 +93,7 @@ class Schema:
             context = {**frame.f_globals, **frame.f_locals}
         self._declare_class(cls, context)
         from .tiers import Part
+
         for name, part in list(vars(cls).items()):
             if isinstance(part, type) and issubclass(part, Part) and not name.startswith("_"):
                 part._master_ = cls
@@ -102,8 +114,13 @@ class Schema:
             return
         full = f"`{self.database}`.`{table_name}`"
         definition = parse_definition(cls.definition, table=full)
-        declare_plan(self.connection, self.database, table_name, definition,
-                     lambda ref: _resolve(ref, context))
+        declare_plan(
+            self.connection,
+            self.database,
+            table_name,
+            definition,
+            lambda ref: _resolve(ref, context),
+        )
 
     def list_tables(self) -> list[str]:
         """Raw names of the schema's visible tables."""
@@ -113,6 +130,7 @@ class Schema:
         """``DROP DATABASE``; refused while tables of other schemas depend on it, unless
         ``cascade=True`` (which drops those first). Returns the other tables dropped."""
         from .drop import drop_schema
+
         return drop_schema(self.connection, self.database, cascade=cascade)
 
 
@@ -125,6 +143,7 @@ def alter_table(cls, context: dict) -> str | None:
     """
     from .alter import plan_alter
     from .describe import class_namer, describe_table
+
     conn = cls._connection_
     info = catalog_of(conn).table(cls.database, cls._compute_table_name())
     namer = class_namer(cls.database, context)
@@ -135,6 +154,7 @@ def alter_table(cls, context: dict) -> str | None:
         if ref in names:
             return catalog_of(conn).table(*names[ref].strip("`").split("`.`"))
         return _resolve(ref, context)
+
     steps, comment = plan_alter(info, current, cls.definition, resolve)
     if not steps and comment is None:
         return None

@@ -34,7 +34,9 @@ class Table(QueryExpression):
 
     def __init__(self):
         info = self.table_info()
-        super().__init__(self._connection_, TableNode(info.full_name, info.heading, not info.legacy))
+        super().__init__(
+            self._connection_, TableNode(info.full_name, info.heading, not info.legacy)
+        )
 
     # --- identity -------------------------------------------------------------------
     @property
@@ -80,6 +82,7 @@ class Table(QueryExpression):
     def children(self) -> list[str]:
         """Full names of tables with foreign keys to this table, across databases."""
         from .dependencies import DependencyGraph
+
         graph = DependencyGraph(self._connection_, [self.database])
         return graph.children(self.full_table_name)
 
@@ -87,15 +90,22 @@ class Table(QueryExpression):
         """The definition that re-declares this table (spec §3.4); parents are named by
         the classes found in ``context`` (default: the caller's namespace)."""
         from .describe import class_namer, describe_table
+
         if context is None:
             frame = inspect.currentframe().f_back
             context = {**frame.f_globals, **frame.f_locals}
         return describe_table(self.table_info(), class_namer(self.database, context))
 
     # --- insert -------------------------------------------------------------------
-    def insert(self, rows: Iterable[Any], *, skip_duplicates: bool = False,
-               ignore_extra_fields: bool = False, allow_direct_insert: bool = False,
-               chunk_size: int = 1000) -> int:
+    def insert(
+        self,
+        rows: Iterable[Any],
+        *,
+        skip_duplicates: bool = False,
+        ignore_extra_fields: bool = False,
+        allow_direct_insert: bool = False,
+        chunk_size: int = 1000,
+    ) -> int:
         """Insert rows (dicts, numpy records, or sequences in heading order).
 
         All rows go in one transaction (or the caller's). Returns the affected row count.
@@ -109,25 +119,37 @@ class Table(QueryExpression):
         """
         heading = self.heading
         table = self.full_table_name
-        if self.tier in ("Computed", "Imported") and not allow_direct_insert \
-                and table not in getattr(self._connection_, "make_tables", ()):
+        if (
+            self.tier in ("Computed", "Imported")
+            and not allow_direct_insert
+            and table not in getattr(self._connection_, "make_tables", ())
+        ):
             raise DataJointError(
                 f"{table}: inserts into an auto-populated table can only be done inside its "
-                "make method during a populate call (or with allow_direct_insert=True)", table=table)
+                "make method during a populate call (or with allow_direct_insert=True)",
+                table=table,
+            )
         dicts = [self._as_dict(row, ignore_extra_fields) for row in rows]
         if not dicts:
             return 0
         fields = [n for n in heading.names if n in dicts[0]]
         for row in dicts:
             if set(row) != set(fields):
-                raise DataJointError(f"{table}: attempt to insert rows with different fields",
-                                     table=table)
+                raise DataJointError(
+                    f"{table}: attempt to insert rows with different fields", table=table
+                )
         for attr in heading:
-            if attr.name not in fields and not attr.nullable and attr.default is None \
-                    and not attr.autoincrement:
+            if (
+                attr.name not in fields
+                and not attr.nullable
+                and attr.default is None
+                and not attr.autoincrement
+            ):
                 raise MissingAttributeError(
                     f"{table}: attribute `{attr.name}` is required and has no default",
-                    table=table, attribute=attr.name)
+                    table=table,
+                    attribute=attr.name,
+                )
         conn = self._connection_
         uploads = None
         if any(write.is_stored(heading[f]) for f in fields):
@@ -142,13 +164,18 @@ class Table(QueryExpression):
         if uploads is not None and conn.in_transaction:
             conn.on_rollback(uploads.discard)
         try:
-            encoded = write.encode_rows(conn, self.database, self.table_name, heading, fields,
-                                        dicts, uploads)
+            encoded = write.encode_rows(
+                conn, self.database, self.table_name, heading, fields, dicts, uploads
+            )
             count = 0
             for start in range(0, len(encoded), chunk_size):
-                sql, params = dml.insert(table, fields, encoded[start:start + chunk_size],
-                                         skip_duplicates=skip_duplicates,
-                                         first_key=heading.primary_key[0] if heading.primary_key else None)
+                sql, params = dml.insert(
+                    table,
+                    fields,
+                    encoded[start : start + chunk_size],
+                    skip_duplicates=skip_duplicates,
+                    first_key=heading.primary_key[0] if heading.primary_key else None,
+                )
                 count += conn.query(sql, params, table=table).rowcount
         except BaseException:
             if own_transaction:
@@ -168,7 +195,9 @@ class Table(QueryExpression):
             return rows
         keys = [{k: row[k] for k in key_names} for row in rows]
         present = {tuple(k[n] for n in key_names) for k in (self & keys).keys()}
-        return [row for row, key in zip(rows, keys) if tuple(key[n] for n in key_names) not in present]
+        return [
+            row for row, key in zip(rows, keys) if tuple(key[n] for n in key_names) not in present
+        ]
 
     def insert1(self, row: Any, **kwargs) -> int:
         """Insert one row; see :meth:`insert`."""
@@ -181,14 +210,18 @@ class Table(QueryExpression):
         elif not isinstance(row, collections.abc.Mapping):
             row = list(row)
             if len(row) != len(heading):
-                raise DataJointError(f"{self.full_table_name}: a positional row must have "
-                                     f"{len(heading)} values", table=self.full_table_name)
+                raise DataJointError(
+                    f"{self.full_table_name}: a positional row must have {len(heading)} values",
+                    table=self.full_table_name,
+                )
             row = dict(zip(heading.names, row))
         extra = [k for k in row if k not in heading]
         if extra and not ignore_extra_fields:
             raise UnknownAttributeError(
                 f"{self.full_table_name}: `{extra[0]}` is not in the table heading",
-                table=self.full_table_name, attribute=extra[0])
+                table=self.full_table_name,
+                attribute=extra[0],
+            )
         return {k: v for k, v in row.items() if k in heading}
 
     # --- update and delete -----------------------------------------------------------
@@ -204,26 +237,33 @@ class Table(QueryExpression):
         heading = self.heading
         missing = [k for k in heading.primary_key if k not in row]
         if missing:
-            raise DataJointError(f"{table}: update1 must supply all primary key values "
-                                 f"(missing `{missing[0]}`)", table=table, attribute=missing[0])
+            raise DataJointError(
+                f"{table}: update1 must supply all primary key values (missing `{missing[0]}`)",
+                table=table,
+                attribute=missing[0],
+            )
         for name in row:
             heading[name]  # raises UnknownAttributeError naming the attribute
         key = {k: row[k] for k in heading.primary_key}
         if len(self & key) != 1:
-            raise DataJointError(f"{table}: update can only be applied to one existing entry",
-                                 table=table)
+            raise DataJointError(
+                f"{table}: update can only be applied to one existing entry", table=table
+            )
         names = [k for k in row if k not in key]
         if not names:
             return
         conn = self._connection_
-        uploads = write.upload_log(conn) if any(write.is_stored(heading[k]) for k in names) else None
+        uploads = (
+            write.upload_log(conn) if any(write.is_stored(heading[k]) for k in names) else None
+        )
         if uploads is not None and conn.in_transaction:
             conn.on_rollback(uploads.discard)
         try:
-            (values,) = write.encode_rows(conn, self.database, self.table_name, heading,
-                                          list(key) + names, [row], uploads)
-            enc_key = dict(zip(key, values[:len(key)]))
-            sql, params = dml.update_row(table, dict(zip(names, values[len(key):])), enc_key)
+            (values,) = write.encode_rows(
+                conn, self.database, self.table_name, heading, list(key) + names, [row], uploads
+            )
+            enc_key = dict(zip(key, values[: len(key)]))
+            sql, params = dml.update_row(table, dict(zip(names, values[len(key) :])), enc_key)
             conn.query(sql, params, table=table)
         except BaseException:
             if uploads is not None and not conn.in_transaction:
@@ -260,6 +300,7 @@ class Table(QueryExpression):
                 database this connection cannot see references the rows.
         """
         from .delete import delete
+
         return delete(self, part_integrity=part_integrity, dry_run=dry_run)
 
     def delete_preview(self, part_integrity: str = "enforce") -> dict[str, int]:
@@ -273,6 +314,7 @@ class Table(QueryExpression):
             ValueError: bad ``part_integrity``.
         """
         from .delete import preview
+
         return preview(self, part_integrity=part_integrity)
 
     def alter(self, context: dict | None = None) -> str | None:
@@ -283,6 +325,7 @@ class Table(QueryExpression):
             DefinitionError: the primary key, foreign keys or indexes would change.
         """
         from .schema import alter_table
+
         if context is None:
             frame = inspect.currentframe().f_back
             context = {**frame.f_globals, **frame.f_locals}
@@ -299,6 +342,7 @@ class Table(QueryExpression):
         if self.restricted:
             raise DataJointError("A restricted table cannot be dropped", table=self.full_table_name)
         from .drop import drop_table
+
         return drop_table(self._connection_, self.database, self.table_name, cascade=cascade)
 
     def drop_quick(self) -> None:
@@ -310,7 +354,9 @@ class Table(QueryExpression):
         """
         conn = self._connection_
         if conn.in_transaction:
-            raise DataJointError("Cannot drop a table inside a transaction", table=self.full_table_name)
+            raise DataJointError(
+                "Cannot drop a table inside a transaction", table=self.full_table_name
+            )
         conn.query(ddl.drop_table(self.database, self.table_name), table=self.full_table_name)
         if "~lineage" in catalog_of(conn).hidden_tables(self.database):
             conn.query(ddl.delete_lineage(self.database), [self.table_name])

@@ -14,14 +14,50 @@ from .populate import AutoPopulate
 from .table import Table
 
 #: Names that, accessed on a table class, are forwarded to a fresh instance.
-_INSTANCE_ATTRIBUTES = frozenset({
-    "heading", "primary_key", "insert", "insert1", "update1", "delete_quick", "drop_quick",
-    "drop", "to_dicts", "fetch", "fetch1", "keys", "head", "proj", "restrict", "parents",
-    "children", "populate", "progress", "jobs", "key_source", "full_table_name", "table_info",
-    "tier", "make_sql", "connection", "jobs_table", "describe", "alter", "aggr", "aggregate",
-    "join", "extend", "tail", "to_arrays", "to_pandas", "stream", "delete", "node",
-    "delete_preview",
-})
+_INSTANCE_ATTRIBUTES = frozenset(
+    {
+        "heading",
+        "primary_key",
+        "insert",
+        "insert1",
+        "update1",
+        "delete_quick",
+        "drop_quick",
+        "drop",
+        "to_dicts",
+        "fetch",
+        "fetch1",
+        "keys",
+        "head",
+        "proj",
+        "restrict",
+        "parents",
+        "children",
+        "populate",
+        "progress",
+        "jobs",
+        "key_source",
+        "full_table_name",
+        "table_info",
+        "tier",
+        "make_sql",
+        "connection",
+        "jobs_table",
+        "describe",
+        "alter",
+        "aggr",
+        "aggregate",
+        "join",
+        "extend",
+        "tail",
+        "to_arrays",
+        "to_pandas",
+        "stream",
+        "delete",
+        "node",
+        "delete_preview",
+    }
+)
 
 
 class TableMeta(type):
@@ -118,8 +154,9 @@ class Part(UserTable):
         if cls._table_name_:
             return cls._table_name_
         if cls._master_ is None:
-            raise DataJointError(f"Part table {cls.__name__} must be nested in a master class "
-                                 "declared by a schema")
+            raise DataJointError(
+                f"Part table {cls.__name__} must be nested in a master class declared by a schema"
+            )
         return cls._master_._compute_table_name() + "__" + class_to_table_base(cls.__name__)
 
     @property

@@ -38,16 +38,19 @@ CORE_TYPES: dict[str, tuple[str, str | None]] = {
 _CORE = {name: re.compile(pattern, re.I | re.S) for name, (pattern, _) in CORE_TYPES.items()}
 
 #: Native SQL type families passed through without a marker (spec §2.3).
-NATIVE_PATTERNS: dict[str, re.Pattern] = {name: re.compile(p, re.I) for name, p in {
-    "integer": r"(((tiny|small|medium|big|)int|integer)(\s*\(.+\))?(\s+unsigned)?"
-               r"(\s+auto_increment)?|serial)",
-    "numeric": r"(decimal|numeric|dec|fixed)(\s*\(.+\))?(\s+unsigned)?(\s+zerofill)?",
-    "float": r"(double|float|real)(\s*\(.+\))?(\s+unsigned)?",
-    "string": r"(var)?char\s*\(.+\)",
-    "temporal": r"(time|timestamp|year)(\s*\(.+\))?",
-    "blob": r"(tiny|small|medium|long)?blob",
-    "text": r"(tiny|small|medium|long)?text",
-}.items()}
+NATIVE_PATTERNS: dict[str, re.Pattern] = {
+    name: re.compile(p, re.I)
+    for name, p in {
+        "integer": r"(((tiny|small|medium|big|)int|integer)(\s*\(.+\))?(\s+unsigned)?"
+        r"(\s+auto_increment)?|serial)",
+        "numeric": r"(decimal|numeric|dec|fixed)(\s*\(.+\))?(\s+unsigned)?(\s+zerofill)?",
+        "float": r"(double|float|real)(\s*\(.+\))?(\s+unsigned)?",
+        "string": r"(var)?char\s*\(.+\)",
+        "temporal": r"(time|timestamp|year)(\s*\(.+\))?",
+        "blob": r"(tiny|small|medium|long)?blob",
+        "text": r"(tiny|small|medium|long)?text",
+    }.items()
+}
 
 #: Codec name -> (column type in-table, column type in a store or None if the codec
 #: needs a store, whether values are DataJoint blobs), spec §2.4.
@@ -122,9 +125,12 @@ def classify(text: str) -> DeclaredType:
 
 def _enum_type() -> pp.ParserElement:
     """``enum(...)``: one or more quoted values, as the server accepts them (spec §2.2)."""
-    value = (pp.QuotedString("'", esc_char="\\", esc_quote="''")
-             | pp.QuotedString('"', esc_char="\\", esc_quote='""'))
-    return pp.CaselessKeyword("enum") + pp.Suppress("(") + pp.DelimitedList(value) + pp.Suppress(")")
+    value = pp.QuotedString("'", esc_char="\\", esc_quote="''") | pp.QuotedString(
+        '"', esc_char="\\", esc_quote='""'
+    )
+    return (
+        pp.CaselessKeyword("enum") + pp.Suppress("(") + pp.DelimitedList(value) + pp.Suppress(")")
+    )
 
 
 #: A declared enum; any other text (an unbalanced quote, a bare word) would only fail later,
@@ -133,9 +139,12 @@ _ENUM = _enum_type() + pp.StringEnd()
 
 #: ``:enum(...):comment``: the values of an enum may hold ":", where the plain marker
 #: pattern (spec §2.1) would end the type.
-_ENUM_MARKER = (pp.Suppress(":") + pp.original_text_for(_enum_type())("type")
-                + pp.Suppress(pp.Literal(":").leave_whitespace())
-                + pp.Regex(r".*", re.S).leave_whitespace()("comment")).parse_with_tabs()
+_ENUM_MARKER = (
+    pp.Suppress(":")
+    + pp.original_text_for(_enum_type())("type")
+    + pp.Suppress(pp.Literal(":").leave_whitespace())
+    + pp.Regex(r".*", re.S).leave_whitespace()("comment")
+).parse_with_tabs()
 
 
 def enum_values(text: str) -> list[str]:
@@ -155,8 +164,9 @@ def _check_enum(text: str) -> None:
     try:
         _ENUM.parse_string(text)
     except pp.ParseException:
-        raise DataJointError(f"Invalid enum type {text}: the values must be quoted strings "
-                             "separated by commas") from None
+        raise DataJointError(
+            f"Invalid enum type {text}: the values must be quoted strings separated by commas"
+        ) from None
 
 
 #: Column types a primary key cannot hold (blobs, texts, json; the server refuses them).

@@ -19,21 +19,41 @@ from .codecs import blob
 from .errors import DataJointError, InvalidValueError
 from .heading import Attribute
 from .stores.config import StoreError
-from .stores.decode import ReadContext, decode_legacy, decode_stored, deliver_attachment, split_attachment
+from .stores.decode import (
+    ReadContext,
+    decode_legacy,
+    decode_stored,
+    deliver_attachment,
+    split_attachment,
+)
 from .stores.encode import attachment_bytes
 
 #: Marker returned by :func:`encode` for "send SQL DEFAULT" (None, NaN, '' numerics).
 DEFAULT = object()
 
-_INT_TYPES = ("int8", "int16", "int32", "int64", "tinyint", "smallint", "mediumint", "int",
-              "bigint", "integer", "serial")
+_INT_TYPES = (
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "tinyint",
+    "smallint",
+    "mediumint",
+    "int",
+    "bigint",
+    "integer",
+    "serial",
+)
 _FLOAT_TYPES = ("float32", "float64", "float", "double", "real", "decimal", "numeric")
 
 
 def _stored_elsewhere(attr: Attribute, table: str | None) -> DataJointError:
     return DataJointError(
         f"{table or 'table'}: attribute `{attr.name}` ({attr.type}) holds store metadata; its "
-        "values are written by insert (and cannot restrict a query)", table=table, attribute=attr.name)
+        "values are written by insert (and cannot restrict a query)",
+        table=table,
+        attribute=attr.name,
+    )
 
 
 def encode(attr: Attribute, value: Any, table: str | None = None) -> Any:
@@ -73,8 +93,11 @@ def encode(attr: Attribute, value: Any, table: str | None = None) -> Any:
             if value == "" or (isinstance(value, float) and math.isnan(value)):
                 return DEFAULT
             if base in ("decimal", "numeric"):  # exactly: "0.1" stays 0.1, not a double
-                number = value if isinstance(value, decimal.Decimal) else decimal.Decimal(
-                    value if isinstance(value, int) else str(value).strip())
+                number = (
+                    value
+                    if isinstance(value, decimal.Decimal)
+                    else decimal.Decimal(value if isinstance(value, int) else str(value).strip())
+                )
                 if not number.is_finite():
                     raise ValueError("not a finite number")
                 return number
@@ -94,11 +117,15 @@ def encode(attr: Attribute, value: Any, table: str | None = None) -> Any:
     except (ValueError, TypeError, KeyError, OverflowError, decimal.InvalidOperation) as exc:
         raise InvalidValueError(
             f"{table or 'table'}: invalid value {value!r} for attribute `{attr.name}` "
-            f"of type {attr.type}: {exc or 'wrong type'}", table=table, attribute=attr.name) from None
+            f"of type {attr.type}: {exc or 'wrong type'}",
+            table=table,
+            attribute=attr.name,
+        ) from None
 
 
-def decode(attr: Attribute, raw: Any, table: str | None = None,
-           context: ReadContext | None = None) -> Any:
+def decode(
+    attr: Attribute, raw: Any, table: str | None = None, context: ReadContext | None = None
+) -> Any:
     """Decode one fetched value for ``attr`` (blobs unpacked, uuid and json parsed).
 
     Legacy (0.14) unmarked blob columns that do not hold a DataJoint blob are returned as
@@ -129,7 +156,11 @@ def decode(attr: Attribute, raw: Any, table: str | None = None,
         if attr.is_uuid:
             return uuid.UUID(bytes=bytes(raw))
         if attr.store is not None:
-            return json.loads(raw) if context is None else decode_stored(attr.codec, attr.store, raw, context)
+            return (
+                json.loads(raw)
+                if context is None
+                else decode_stored(attr.codec, attr.store, raw, context)
+            )
         if attr.codec == "attach":
             attachment = split_attachment(bytes(raw))
             return attachment if context is None else deliver_attachment(attachment, context)
@@ -137,8 +168,14 @@ def decode(attr: Attribute, raw: Any, table: str | None = None,
             return json.loads(raw)
         return raw
     except StoreError as exc:
-        raise StoreError(f"{table or 'table'}: attribute `{attr.name}` ({attr.type}): {exc}",
-                         table=table, attribute=attr.name) from exc
+        raise StoreError(
+            f"{table or 'table'}: attribute `{attr.name}` ({attr.type}): {exc}",
+            table=table,
+            attribute=attr.name,
+        ) from exc
     except (ValueError, TypeError) as exc:
-        raise DataJointError(f"{table or 'table'}: cannot decode the value of `{attr.name}` "
-                             f"({attr.type}): {exc}", table=table, attribute=attr.name) from None
+        raise DataJointError(
+            f"{table or 'table'}: cannot decode the value of `{attr.name}` ({attr.type}): {exc}",
+            table=table,
+            attribute=attr.name,
+        ) from None

@@ -11,8 +11,13 @@ from .names import table_to_class_name
 from .sql import introspection
 from .tiers import Computed, Imported, Lookup, Manual, Part
 
-_TIER_CLASSES = {"Manual": Manual, "Lookup": Lookup, "Imported": Imported,
-                 "Computed": Computed, "Part": Part}
+_TIER_CLASSES = {
+    "Manual": Manual,
+    "Lookup": Lookup,
+    "Imported": Imported,
+    "Computed": Computed,
+    "Part": Part,
+}
 
 
 def list_schemas(connection) -> list[str]:
@@ -30,9 +35,16 @@ def table_class(connection, database: str, table_name: str) -> type:
     info = catalog_of(connection).table(database, table_name)
     if info.tier is None:
         raise DataJointError(f"{info.full_name} matches no DataJoint tier", table=info.full_name)
-    return type(table_to_class_name(table_name), (_TIER_CLASSES[info.tier],), {
-        "database": database, "_connection_": connection, "_table_name_": table_name,
-        "definition": ""})
+    return type(
+        table_to_class_name(table_name),
+        (_TIER_CLASSES[info.tier],),
+        {
+            "database": database,
+            "_connection_": connection,
+            "_table_name_": table_name,
+            "definition": "",
+        },
+    )
 
 
 class VirtualModule(types.ModuleType):
@@ -57,10 +69,17 @@ class VirtualModule(types.ModuleType):
             tier = info.tier
             if tier is None:
                 continue
-            cls = type(table_to_class_name(info.table_name), (_TIER_CLASSES[tier],), {
-                "database": schema_name, "_connection_": connection,
-                "_table_name_": info.table_name, "__module__": module_name,
-                "definition": ""})
+            cls = type(
+                table_to_class_name(info.table_name),
+                (_TIER_CLASSES[tier],),
+                {
+                    "database": schema_name,
+                    "_connection_": connection,
+                    "_table_name_": info.table_name,
+                    "__module__": module_name,
+                    "definition": "",
+                },
+            )
             classes[info.table_name] = cls
             if info.master and info.master in classes:
                 cls._master_ = classes[info.master]

@@ -30,8 +30,15 @@ def upload_log(conn) -> UploadLog:
     return UploadLog(conn.stores, lambda uploads: referenced_uploads(conn, uploads))
 
 
-def encode_rows(conn, database: str, table_name: str, heading: Heading, fields: Sequence[str],
-                rows: Sequence[dict], uploads: UploadLog | None) -> list[list[Any]]:
+def encode_rows(
+    conn,
+    database: str,
+    table_name: str,
+    heading: Heading,
+    fields: Sequence[str],
+    rows: Sequence[dict],
+    uploads: UploadLog | None,
+) -> list[list[Any]]:
     """Driver parameters for ``rows`` (dicts with exactly ``fields``), writing stored
     values to their stores.
 
@@ -53,12 +60,15 @@ def encode_rows(conn, database: str, table_name: str, heading: Heading, fields: 
                     raise DataJointError(
                         f"{table}: attribute `{name}` is a DataJoint 0.14 external reference "
                         f"({attr.type}); LabBook reads these but does not write them",
-                        table=table, attribute=name)
+                        table=table,
+                        attribute=name,
+                    )
                 out.append(value_codec.encode(attr, value, table))
                 continue
             if context is None:
-                context = WriteContext(conn.stores, database, table_name,
-                                       {k: row[k] for k in key_names}, uploads)
+                context = WriteContext(
+                    conn.stores, database, table_name, {k: row[k] for k in key_names}, uploads
+                )
             out.append(_encode_stored(table, attr, value, context))
         encoded.append(out)
     return encoded
@@ -68,8 +78,14 @@ def _encode_stored(table: str, attr: Attribute, value: Any, context: WriteContex
     try:
         return encode_stored(attr.name, attr.codec, attr.store, value, context)
     except StoreError as exc:
-        raise StoreError(f"{table}: attribute `{attr.name}` ({attr.type}): {exc}",
-                         table=table, attribute=attr.name) from exc
+        raise StoreError(
+            f"{table}: attribute `{attr.name}` ({attr.type}): {exc}",
+            table=table,
+            attribute=attr.name,
+        ) from exc
     except (TypeError, ValueError, BlobError) as exc:
-        raise InvalidValueError(f"{table}: invalid value for attribute `{attr.name}` of type "
-                                f"{attr.type}: {exc}", table=table, attribute=attr.name) from exc
+        raise InvalidValueError(
+            f"{table}: invalid value for attribute `{attr.name}` of type {attr.type}: {exc}",
+            table=table,
+            attribute=attr.name,
+        ) from exc

@@ -27,14 +27,24 @@ def connection() -> dm.Connection:
     """
     params = settings.LABBOOK_PIPELINE_DB
     stores = settings.LABBOOK_STORES
-    key = (params["host"], int(params["port"]), params["user"], params["password"],
-           json.dumps(stores, sort_keys=True))
+    key = (
+        params["host"],
+        int(params["port"]),
+        params["user"],
+        params["password"],
+        json.dumps(stores, sort_keys=True),
+    )
     conn = getattr(_local, "connection", None)
     if conn is None or getattr(_local, "connection_key", None) != key:
         if conn is not None:
             conn.close()
-        conn = dm.connect(params["host"], params["user"], params["password"], port=int(params["port"]),
-                          stores=stores)
+        conn = dm.connect(
+            params["host"],
+            params["user"],
+            params["password"],
+            port=int(params["port"]),
+            stores=stores,
+        )
         _local.connection, _local.connection_key, _local.registry = conn, key, {}
     return conn
 
@@ -61,6 +71,7 @@ def schema_prefix() -> str:
 def _django_databases() -> set[str]:
     """Names of Django's own databases (never shown as pipelines)."""
     from django.db import connections
+
     return {connections[alias].settings_dict.get("NAME") for alias in connections}
 
 
@@ -68,8 +79,11 @@ def prefixed_databases() -> list[str]:
     """Every database whose name starts with the prefix (Django's excluded), whether or
     not it holds DataJoint tables yet."""
     prefix = schema_prefix()
-    return [n for n in _server_schemas(refresh=True)
-            if n.startswith(prefix) and n not in _django_databases()]
+    return [
+        n
+        for n in _server_schemas(refresh=True)
+        if n.startswith(prefix) and n not in _django_databases()
+    ]
 
 
 def visible_schemas() -> list[str]:
@@ -79,8 +93,11 @@ def visible_schemas() -> list[str]:
     names = prefixed_databases()
     catalog = catalog_of(conn)
     catalog.load(names)
-    return [n for n in names if "~lineage" in catalog.hidden_tables(n)
-            or any(t.tier for t in catalog.tables(n))]
+    return [
+        n
+        for n in names
+        if "~lineage" in catalog.hidden_tables(n) or any(t.tier for t in catalog.tables(n))
+    ]
 
 
 def check_schema(schema: str) -> str:
@@ -89,8 +106,11 @@ def check_schema(schema: str) -> str:
     Raises:
         NotFoundError: outside the prefix or absent.
     """
-    if not schema.startswith(schema_prefix()) or schema in _django_databases() \
-            or (schema not in _server_schemas() and schema not in _server_schemas(refresh=True)):
+    if (
+        not schema.startswith(schema_prefix())
+        or schema in _django_databases()
+        or (schema not in _server_schemas() and schema not in _server_schemas(refresh=True))
+    ):
         raise NotFoundError(f"Schema `{schema}` does not exist or is not visible here")
     return schema
 

@@ -14,7 +14,14 @@ from pipeline_core.datamodel.heading import Attribute, TableInfo
 from pipeline_core.datamodel.sql import fragments as sql
 from pipeline_core.datamodel.stores import Attachment
 
-from .access import NotFoundError, check_schema, connection, split_full_name, table_info, visible_schemas
+from .access import (
+    NotFoundError,
+    check_schema,
+    connection,
+    split_full_name,
+    table_info,
+    visible_schemas,
+)
 
 #: Rows per page of a table page.
 PAGE_SIZE = 100
@@ -40,7 +47,9 @@ def schema_tables(schema: str) -> dict[str, list[tuple[TableInfo, list[TableInfo
             (masters[info.master][1] if info.master in masters else orphans).append(info)
     groups: dict[str, list] = {tier: [] for tier in TIER_ORDER}
     for entry in list(masters.values()) + [(t, []) for t in orphans]:
-        groups.setdefault(entry[0].tier if entry[0].tier in TIER_ORDER else "Other", []).append(entry)
+        groups.setdefault(entry[0].tier if entry[0].tier in TIER_ORDER else "Other", []).append(
+            entry
+        )
     return {tier: tables for tier, tables in groups.items() if tables}
 
 
@@ -81,10 +90,16 @@ def table_page(schema: str, table: str) -> dict:
     children = [graph.table(c) for c in graph.children(info.full_name)]
     parts = part_tables(schema, table)
     master = catalog.table(schema, info.master) if info.master else None
-    return dict(info=info, attributes=[(a, parent_of.get(a.name)) for a in info.heading],
-                parents=parents, children=[c for c in children if c.master != info.table_name],
-                parts=parts, master=master, enterable=info.tier in ("Manual", "Lookup"),
-                auto=info.tier in ("Computed", "Imported"))
+    return dict(
+        info=info,
+        attributes=[(a, parent_of.get(a.name)) for a in info.heading],
+        parents=parents,
+        children=[c for c in children if c.master != info.table_name],
+        parts=parts,
+        master=master,
+        enterable=info.tier in ("Manual", "Lookup"),
+        auto=info.tier in ("Computed", "Imported"),
+    )
 
 
 def part_tables(schema: str, table: str) -> list[TableInfo]:
@@ -135,8 +150,9 @@ def _blob_preview(attr: Attribute, prefix: bytes | None, size: int) -> BlobPrevi
         return BlobPreview(size, error=None if legacy else str(exc))
 
 
-def rows_page(schema: str, table: str, after: dict | None = None,
-              limit: int = PAGE_SIZE) -> tuple[list[dict], dict | None]:
+def rows_page(
+    schema: str, table: str, after: dict | None = None, limit: int = PAGE_SIZE
+) -> tuple[list[dict], dict | None]:
     """One page of rows ordered by primary key, after the key ``after``.
 
     Fetched lazily: no store is read. Stored blobs (``<blob@s>``, ``<hash@s>``) come back
@@ -167,20 +183,25 @@ def rows_page(schema: str, table: str, after: dict | None = None,
                 continue
             prefix_name, size_name = previewed[attr.name]
             size = row[size_name]
-            prefix = None if prefix_name is None or row[prefix_name] is None else bytes(row[prefix_name])
+            prefix = (
+                None if prefix_name is None or row[prefix_name] is None else bytes(row[prefix_name])
+            )
             if size is None:
                 out[attr.name] = None
             elif attr.codec == "attach":
                 key = {k: row[k] for k in info.heading.primary_key}
-                out[attr.name] = _attachment_preview(schema, table, key, attr.name, prefix, int(size))
+                out[attr.name] = _attachment_preview(
+                    schema, table, key, attr.name, prefix, int(size)
+                )
             else:
                 out[attr.name] = _blob_preview(attr, prefix, int(size))
         result.append(out)
     return result, next_after
 
 
-def _attachment_preview(schema: str, table: str, key: dict, attribute: str, prefix: bytes,
-                        size: int) -> Attachment:
+def _attachment_preview(
+    schema: str, table: str, key: dict, attribute: str, prefix: bytes, size: int
+) -> Attachment:
     """An in-table ``<attach>`` value (file name, a NUL byte, contents; spec §5.5) from its
     first bytes and its length: the name and the contents' size now, the contents (and a
     name longer than the prefix) read on first access."""
@@ -189,6 +210,7 @@ def _attachment_preview(schema: str, table: str, key: dict, attribute: str, pref
     def load() -> tuple[str, bytes]:
         value = fetch_value(schema, table, key, attribute)
         return value.name, value.contents
+
     if not found:  # a name longer than the prefix: read it with the contents
         return Attachment(size=None, loader=load)
     return Attachment(name.decode("utf-8", "replace"), size=size - len(name) - 1, loader=load)
@@ -261,15 +283,20 @@ def value_fingerprint(schema: str, table: str, key: dict, attribute: str) -> str
     return rows[0]["_fingerprint"] or "null"
 
 
-def _row(schema: str, table: str, key: dict, attribute: str) -> tuple[TableInfo, dm.QueryExpression]:
+def _row(
+    schema: str, table: str, key: dict, attribute: str
+) -> tuple[TableInfo, dm.QueryExpression]:
     """The table restricted to the row ``key`` (checked: the whole primary key, a known
     attribute)."""
     info = table_info(schema, table)
     info.heading[attribute]  # raises UnknownAttributeError naming the attribute
     missing = [k for k in info.heading.primary_key if k not in key]
     if missing:
-        raise dm.QueryError(f"{info.full_name}: the row key lacks `{missing[0]}`",
-                            table=info.full_name, attribute=missing[0])
+        raise dm.QueryError(
+            f"{info.full_name}: the row key lacks `{missing[0]}`",
+            table=info.full_name,
+            attribute=missing[0],
+        )
     key = {k: key[k] for k in info.heading.primary_key}
     return info, dm.FreeTable(connection(), info.full_name) & key
 
@@ -279,11 +306,13 @@ def inspect_schemas(schemas: list[str], row_counts: bool = True) -> dict:
     prefix: this is for administrators at the command line); see
     :func:`pipeline_core.datamodel.report.schemas_report`."""
     from pipeline_core.datamodel.report import schemas_report
+
     return schemas_report(connection(), schemas, row_counts=row_counts)
 
 
 def describe_schemas(schemas: list[str]) -> str:
     """Each table's describe() for any schemas on the server."""
     from pipeline_core.datamodel.report import schemas_report, schemas_text
+
     schemas_report(connection(), schemas, row_counts=False)  # raises for a missing schema
     return schemas_text(connection(), schemas)

@@ -27,8 +27,11 @@ class EntryError(dm.DataJointError):
     """An entry was refused; ``problems`` lists every :class:`Problem` found."""
 
     def __init__(self, problems: list[Problem]):
-        super().__init__("; ".join(p.message for p in problems),
-                         table=problems[0].table, attribute=problems[0].attribute)
+        super().__init__(
+            "; ".join(p.message for p in problems),
+            table=problems[0].table,
+            attribute=problems[0].attribute,
+        )
         self.problems = problems
 
 
@@ -44,17 +47,24 @@ def parent_keys(fk, limit: int = 1000) -> tuple[TableInfo, list[dict], bool]:
 
 def _short(message: str, table: str) -> str:
     """A message without its leading table name (shown beside a field of that table)."""
-    return message[len(table) + 2:] if message.startswith(table + ": ") else message
+    return message[len(table) + 2 :] if message.startswith(table + ": ") else message
 
 
-def _clean(info: TableInfo, row: dict, problems: list[Problem], table: str | None,
-           index: int | None, inherited: frozenset = frozenset()) -> dict:
+def _clean(
+    info: TableInfo,
+    row: dict,
+    problems: list[Problem],
+    table: str | None,
+    index: int | None,
+    inherited: frozenset = frozenset(),
+) -> dict:
     """Values as the data model takes them: not-given ('' or None) values dropped (the
     default applies) or NULL when nullable; json parsed; every value checked, except the
     ``inherited`` ones (a part's master key, checked on the master)."""
     import json
 
     from pipeline_core.datamodel.values import encode
+
     clean: dict = {}
     for attr in info.heading:
         value = row.get(attr.name)
@@ -75,8 +85,9 @@ def _clean(info: TableInfo, row: dict, problems: list[Problem], table: str | Non
                 try:
                     value = json.loads(value)
                 except ValueError as exc:
-                    raise dm.InvalidValueError(f"invalid JSON for `{attr.name}`: {exc}",
-                                               attribute=attr.name) from None
+                    raise dm.InvalidValueError(
+                        f"invalid JSON for `{attr.name}`: {exc}", attribute=attr.name
+                    ) from None
             if attr.store is not None:
                 _check_stored(attr, value, info.full_name)
             else:
@@ -98,9 +109,14 @@ def _check_stored(attr, value, table: str) -> None:
     from pathlib import Path
 
     from pipeline_core.datamodel.stores import Attachment
+
     if attr.codec == "attach" and not isinstance(value, (Attachment, str, Path)):
-        raise dm.InvalidValueError(f"{table}: `{attr.name}` ({attr.type}) takes an uploaded file, "
-                                   f"not a {type(value).__name__}", table=table, attribute=attr.name)
+        raise dm.InvalidValueError(
+            f"{table}: `{attr.name}` ({attr.type}) takes an uploaded file, "
+            f"not a {type(value).__name__}",
+            table=table,
+            attribute=attr.name,
+        )
 
 
 def _refusal(exc: dm.DataJointError, info: TableInfo, key: dict) -> str:
@@ -111,7 +127,9 @@ def _refusal(exc: dm.DataJointError, info: TableInfo, key: dict) -> str:
     return _short(str(exc), info.full_name)
 
 
-def insert_entry(schema: str, table: str, row: dict, parts: dict[str, list[dict]] | None = None) -> dict:
+def insert_entry(
+    schema: str, table: str, row: dict, parts: dict[str, list[dict]] | None = None
+) -> dict:
     """Insert one row of a Manual/Lookup table and its part rows in ONE transaction;
     nothing is inserted when anything is refused. Part rows inherit the master's key.
 
@@ -127,8 +145,9 @@ def insert_entry(schema: str, table: str, row: dict, parts: dict[str, list[dict]
     """
     info = table_info(schema, table)
     if info.tier not in ("Manual", "Lookup"):
-        raise dm.DataJointError(f"{info.full_name}: only Manual and Lookup tables take entries",
-                                table=info.full_name)
+        raise dm.DataJointError(
+            f"{info.full_name}: only Manual and Lookup tables take entries", table=info.full_name
+        )
     catalog = catalog_of(connection())
     problems: list[Problem] = []
     master = _clean(info, row, problems, None, None)
@@ -136,12 +155,21 @@ def insert_entry(schema: str, table: str, row: dict, parts: dict[str, list[dict]
     for part_name, rows in (parts or {}).items():
         part = catalog.table(schema, part_name)
         if part.master != info.table_name:
-            raise NotFoundError(f"{part.full_name} is not a part of {info.full_name}", table=part.full_name)
-        inherited = {c: p for fk in part.foreign_keys if fk.parent == info.full_name for c, p in fk.attr_map}
+            raise NotFoundError(
+                f"{part.full_name} is not a part of {info.full_name}", table=part.full_name
+            )
+        inherited = {
+            c: p for fk in part.foreign_keys if fk.parent == info.full_name for c, p in fk.attr_map
+        }
         for index, part_row in enumerate(rows):
             given = dict(part_row, **{c: master.get(p) for c, p in inherited.items()})
-            part_rows.append((part, index, _clean(part, given, problems, part.full_name, index,
-                                                  frozenset(inherited))))
+            part_rows.append(
+                (
+                    part,
+                    index,
+                    _clean(part, given, problems, part.full_name, index, frozenset(inherited)),
+                )
+            )
     if problems:
         raise EntryError(problems)
     conn = connection()
@@ -154,6 +182,14 @@ def insert_entry(schema: str, table: str, row: dict, parts: dict[str, list[dict]
     except dm.DataJointError as exc:
         target, index, values = current
         key = {k: values.get(k) for k in target.heading.primary_key}
-        raise EntryError([Problem(None if target is info else target.full_name, index,
-                                  exc.attribute, _refusal(exc, target, key))]) from exc
+        raise EntryError(
+            [
+                Problem(
+                    None if target is info else target.full_name,
+                    index,
+                    exc.attribute,
+                    _refusal(exc, target, key),
+                )
+            ]
+        ) from exc
     return {k: master.get(k) for k in info.heading.primary_key}

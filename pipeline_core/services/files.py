@@ -62,13 +62,17 @@ def _subpath(where: str, path: str, info, attribute: str) -> str:
     text = path.replace("\\", "/").strip()
     normal = posixpath.normpath(text) if text else ""
     if not normal or normal == "." or text.startswith("/") or normal.split("/")[0] == "..":
-        raise dm.QueryError(f"{where}: {path!r} is not a file path inside the folder",
-                            table=info.full_name, attribute=attribute)
+        raise dm.QueryError(
+            f"{where}: {path!r} is not a file path inside the folder",
+            table=info.full_name,
+            attribute=attribute,
+        )
     return normal
 
 
-def open_download(schema: str, table: str, key: dict, attribute: str,
-                  path: str | None = None) -> Download:
+def open_download(
+    schema: str, table: str, key: dict, attribute: str, path: str | None = None
+) -> Download:
     """Open the file held by ``attribute`` in the row with primary key ``key``: an
     attachment (inline or in a store), an ``<object@s>`` / ``<filepath@s>`` file, or the
     file ``path`` (relative, ``/``-separated) inside an ``<object@s>`` folder.
@@ -88,44 +92,66 @@ def open_download(schema: str, table: str, key: dict, attribute: str,
     attr = info.heading[attribute]
     where = _where(info, key, attribute)
     if not is_downloadable(attr):
-        raise NotDownloadableError(f"{info.full_name}: attribute `{attribute}` ({attr.type}) does "
-                                   "not hold files and cannot be downloaded (only <attach>, "
-                                   "<object@> and <filepath@> values can)", table=info.full_name,
-                                   attribute=attribute)
+        raise NotDownloadableError(
+            f"{info.full_name}: attribute `{attribute}` ({attr.type}) does "
+            "not hold files and cannot be downloaded (only <attach>, "
+            "<object@> and <filepath@> values can)",
+            table=info.full_name,
+            attribute=attribute,
+        )
     value = fetch_value(schema, table, key, attribute, lazy=True)
     if value is None:
-        raise NotFoundError(f"{where} is NULL: there is no file to download",
-                            table=info.full_name, attribute=attribute)
+        raise NotFoundError(
+            f"{where} is NULL: there is no file to download",
+            table=info.full_name,
+            attribute=attribute,
+        )
     try:
         if isinstance(value, Attachment):
             if path:
-                raise dm.QueryError(f"{where} is an attachment, not a folder: it has no file "
-                                    f"{path!r}", table=info.full_name, attribute=attribute)
+                raise dm.QueryError(
+                    f"{where} is an attachment, not a folder: it has no file {path!r}",
+                    table=info.full_name,
+                    attribute=attribute,
+                )
             contents = value.contents
-            return Download(posixpath.basename(value.name.replace("\\", "/")) or attribute,
-                            io.BytesIO(contents), len(contents))
+            return Download(
+                posixpath.basename(value.name.replace("\\", "/")) or attribute,
+                io.BytesIO(contents),
+                len(contents),
+            )
         if isinstance(value, ObjectRef):
             return _open_object(value, path, where, info, attribute)
     except StoreError as exc:
         raise StoreError(f"{where}: {exc}", table=info.full_name, attribute=attribute) from exc
-    raise NotDownloadableError(f"{where} holds a {type(value).__name__}, not a file",
-                               table=info.full_name, attribute=attribute)
+    raise NotDownloadableError(
+        f"{where} holds a {type(value).__name__}, not a file",
+        table=info.full_name,
+        attribute=attribute,
+    )
 
 
 def _open_object(ref: ObjectRef, path: str | None, where: str, info, attribute: str) -> Download:
     """Stream an object file or a file inside an object folder."""
     if not ref.is_dir:
         if path:
-            raise dm.QueryError(f"{where} is a file, not a folder: it has no file {path!r}",
-                                table=info.full_name, attribute=attribute)
+            raise dm.QueryError(
+                f"{where} is a file, not a folder: it has no file {path!r}",
+                table=info.full_name,
+                attribute=attribute,
+            )
         return Download(posixpath.basename(ref.path) or attribute, ref.open(), ref.size)
     if not path:
-        raise dm.QueryError(f"{where} is a folder ({ref.item_count} files): name a file inside "
-                            "it with ?path=", table=info.full_name, attribute=attribute)
+        raise dm.QueryError(
+            f"{where} is a folder ({ref.item_count} files): name a file inside it with ?path=",
+            table=info.full_name,
+            attribute=attribute,
+        )
     sub = _subpath(where, path, info, attribute)
     if not ref.exists(sub):
-        raise NotFoundError(f"{where} is a folder without a file {sub!r}",
-                            table=info.full_name, attribute=attribute)
+        raise NotFoundError(
+            f"{where} is a folder without a file {sub!r}", table=info.full_name, attribute=attribute
+        )
     return Download(posixpath.basename(sub), ref.open(sub), None)
 
 
@@ -146,6 +172,7 @@ def load_value(schema: str, table: str, key: dict, attribute: str) -> Any:
         if isinstance(value, (BlobRef, NpyRef)):
             return value.load()
     except StoreError as exc:
-        raise StoreError(f"{_where(info, key, attribute)}: {exc}", table=info.full_name,
-                         attribute=attribute) from exc
+        raise StoreError(
+            f"{_where(info, key, attribute)}: {exc}", table=info.full_name, attribute=attribute
+        ) from exc
     return value

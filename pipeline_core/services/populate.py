@@ -10,8 +10,7 @@ from django.conf import settings
 
 from pipeline_core import datamodel as dm
 
-from .access import (_local, begin_request, connection, schema_prefix,
-                     split_full_name, table_info)
+from .access import _local, begin_request, connection, schema_prefix, split_full_name, table_info
 
 #: Default pipeline modules providing classes with make().
 DEFAULT_PIPELINES = ("pipelines.demo:declare",)
@@ -52,9 +51,15 @@ def pipeline_classes() -> dict[str, type]:
             namespace = function(conn, schema_prefix())
             tables = [v for v in vars(namespace).values() if isinstance(v, type)]
             tables += [p for t in tables for p in vars(t).values() if isinstance(p, type)]
-            classes.update({cls.full_table_name: cls for cls in tables
-                            if isinstance(cls, type) and issubclass(cls, dm.Table)
-                            and getattr(cls, "_connection_", None) is not None})
+            classes.update(
+                {
+                    cls.full_table_name: cls
+                    for cls in tables
+                    if isinstance(cls, type)
+                    and issubclass(cls, dm.Table)
+                    and getattr(cls, "_connection_", None) is not None
+                }
+            )
         _local.registry[cache_key] = classes
     return _local.registry[cache_key]
 
@@ -68,8 +73,11 @@ def make_class(full_table_name: str) -> type:
     info = table_info(*split_full_name(full_table_name))
     cls = pipeline_classes().get(info.full_name)
     if cls is None or info.tier not in ("Computed", "Imported"):
-        raise NoMakeError(f"{info.full_name}: no make() is registered for this table "
-                          f"(pipelines: {', '.join(pipeline_specs()) or 'none'})", table=info.full_name)
+        raise NoMakeError(
+            f"{info.full_name}: no make() is registered for this table "
+            f"(pipelines: {', '.join(pipeline_specs()) or 'none'})",
+            table=info.full_name,
+        )
     return cls
 
 
@@ -93,18 +101,26 @@ def populate(full_table_name: str, on_key: Callable[[dict, str], None] | None = 
     cls = make_class(full_table_name)
     result = cls.populate(reserve_jobs=True, suppress_errors=True, on_key=on_key)
     errors = [message for _, message in result["error_list"]]
-    return {"table": cls.full_table_name, "success_count": result["success_count"],
-            "error_count": len(errors), "errors": errors[:20]}
+    return {
+        "table": cls.full_table_name,
+        "success_count": result["success_count"],
+        "error_count": len(errors),
+        "errors": errors[:20],
+    }
 
 
 def enqueue_populate(schema: str, table: str) -> str:
     """Queue the Celery task ``populate`` for a table; returns the task id."""
     info = table_info(schema, table)
     if info.tier not in ("Computed", "Imported"):
-        raise dm.PopulateError(f"{info.full_name} is a {info.tier} table: only Computed and "
-                               "Imported tables are populated", table=info.full_name)
+        raise dm.PopulateError(
+            f"{info.full_name} is a {info.tier} table: only Computed and "
+            "Imported tables are populated",
+            table=info.full_name,
+        )
     make_class(info.full_name)
     from pipeline_core.tasks import populate as populate_task
+
     return populate_task.delay(info.full_name).id
 
 
@@ -112,7 +128,9 @@ def _auto_table(schema: str, table: str):
     """An instance of a (virtual) class of an auto-populated table: progress and jobs."""
     info = table_info(schema, table)
     if info.tier not in ("Computed", "Imported"):
-        raise dm.PopulateError(f"{info.full_name} is not an auto-populated table", table=info.full_name)
+        raise dm.PopulateError(
+            f"{info.full_name} is not an auto-populated table", table=info.full_name
+        )
     return dm.table_class(connection(), schema, info.table_name)()
 
 
@@ -126,12 +144,23 @@ def populate_status(schema: str, table: str, error_limit: int = 20) -> dict:
     jobs = target.jobs
     counts = jobs.progress()
     pk = jobs.primary_key
-    errors = [{"key": {k: row[k] for k in pk}, "message": row["error_message"],
-               "time": row["completed_time"]} for row in jobs.rows(status="error", limit=error_limit)]
+    errors = [
+        {
+            "key": {k: row[k] for k in pk},
+            "message": row["error_message"],
+            "time": row["completed_time"],
+        }
+        for row in jobs.rows(status="error", limit=error_limit)
+    ]
     busy = counts["pending"] + counts["reserved"]
-    return dict(total=total, remaining=remaining, done=total - remaining, errors=errors,
-                complete=busy == 0 and remaining <= counts["error"] + counts["ignore"],
-                **{s: counts[s] for s in ("pending", "reserved", "error", "ignore")})
+    return dict(
+        total=total,
+        remaining=remaining,
+        done=total - remaining,
+        errors=errors,
+        complete=busy == 0 and remaining <= counts["error"] + counts["ignore"],
+        **{s: counts[s] for s in ("pending", "reserved", "error", "ignore")},
+    )
 
 
 def clear_errors(schema: str, table: str) -> int:
@@ -142,4 +171,8 @@ def clear_errors(schema: str, table: str) -> int:
 def error_traceback(schema: str, table: str, key: dict) -> str | None:
     """The traceback recorded for a failed job key, or None."""
     jobs = _auto_table(schema, table).jobs
-    return jobs.error_stack({k: key[k] for k in jobs.primary_key if k in key}) if jobs.exists() else None
+    return (
+        jobs.error_stack({k: key[k] for k in jobs.primary_key if k in key})
+        if jobs.exists()
+        else None
+    )

@@ -49,16 +49,34 @@ def run_query(description: dict) -> dict:
     """
     query = query_json.to_query(description, connection(), resolve=_resolve)
     expr = query.expression
-    rows, cursor = page(expr, query.order_by, query.after, query.limit or QUERY_PAGE_SIZE, lazy=True,
-                        timeout=settings.LABBOOK_QUERY_TIMEOUT or None)
+    rows, cursor = page(
+        expr,
+        query.order_by,
+        query.after,
+        query.limit or QUERY_PAGE_SIZE,
+        lazy=True,
+        timeout=settings.LABBOOK_QUERY_TIMEOUT or None,
+    )
     heading = expr.heading
     return {
         "query": query_json.to_description(query),
-        "heading": [{"name": a.name, "type": a.type, "in_key": a.in_key, "nullable": a.nullable,
-                     "comment": a.comment} for a in heading],
+        "heading": [
+            {
+                "name": a.name,
+                "type": a.type,
+                "in_key": a.in_key,
+                "nullable": a.nullable,
+                "comment": a.comment,
+            }
+            for a in heading
+        ],
         "primary_key": heading.primary_key,
-        "rows": [{name: json_value(heading[name], value) for name, value in row.items()} for row in rows],
-        "cursor": None if cursor is None else {n: json_value(heading[n], v) for n, v in cursor.items()},
+        "rows": [
+            {name: json_value(heading[name], value) for name, value in row.items()} for row in rows
+        ],
+        "cursor": None
+        if cursor is None
+        else {n: json_value(heading[n], v) for n, v in cursor.items()},
     }
 
 
@@ -76,14 +94,19 @@ def json_value(attr: Attribute, value: Any) -> Any:
         return {"kind": "bytes", "size": len(value)}
     if attr.is_blob or isinstance(value, np.ndarray):
         return _blob_summary(value)
-    if isinstance(value, (bool, np.bool_)) or (attr.base_type == "bool" and isinstance(value, (int, np.integer))):
+    if isinstance(value, (bool, np.bool_)) or (
+        attr.base_type == "bool" and isinstance(value, (int, np.integer))
+    ):
         return bool(value)
     if isinstance(value, (int, np.integer)):
         return int(value)
     if isinstance(value, (float, np.floating)):
         value = float(value)
-        return value if math.isfinite(value) else ("NaN" if math.isnan(value) else
-                                                   "Infinity" if value > 0 else "-Infinity")
+        return (
+            value
+            if math.isfinite(value)
+            else ("NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity")
+        )
     if isinstance(value, datetime.datetime):
         return value.isoformat(sep=" ")
     if isinstance(value, (datetime.date, datetime.time)):
@@ -91,7 +114,9 @@ def json_value(attr: Attribute, value: Any) -> Any:
     if isinstance(value, datetime.timedelta):
         seconds = value.total_seconds()
         sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
-        return f"{sign}{int(seconds // 3600):02d}:{int(seconds % 3600 // 60):02d}:{seconds % 60:09.6f}"
+        return (
+            f"{sign}{int(seconds // 3600):02d}:{int(seconds % 3600 // 60):02d}:{seconds % 60:09.6f}"
+        )
     if isinstance(value, (decimal.Decimal, uuid.UUID)):
         return str(value)
     if isinstance(value, (str, dict, list)):
@@ -101,8 +126,11 @@ def json_value(attr: Attribute, value: Any) -> Any:
 
 def _blob_summary(value: Any) -> dict:
     if isinstance(value, np.ndarray):
-        return {"kind": "blob", "dtype": "struct" if value.dtype.names else value.dtype.name,
-                "shape": list(value.shape)}
+        return {
+            "kind": "blob",
+            "dtype": "struct" if value.dtype.names else value.dtype.name,
+            "shape": list(value.shape),
+        }
     if isinstance(value, (dict, list, tuple)):
         return {"kind": "blob", "type": type(value).__name__, "length": len(value)}
     return {"kind": "blob", "type": type(value).__name__}
@@ -114,6 +142,16 @@ def _stored_summary(value: Any) -> dict:
     if isinstance(value, Attachment):
         return {"kind": "attachment", "name": value.known_name, "size": value.size}
     if isinstance(value, ObjectRef):
-        return {"kind": "object", "store": value.store, "path": value.path, "size": value.size,
-                "folder": value.is_dir}
-    return {"kind": "npy", "store": value.store, "dtype": value.dtype.name, "shape": list(value.shape)}
+        return {
+            "kind": "object",
+            "store": value.store,
+            "path": value.path,
+            "size": value.size,
+            "folder": value.is_dir,
+        }
+    return {
+        "kind": "npy",
+        "store": value.store,
+        "dtype": value.dtype.name,
+        "shape": list(value.shape),
+    }

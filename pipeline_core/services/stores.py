@@ -8,8 +8,9 @@ from pipeline_core.datamodel.stores.gc import MIN_AGE, GcReport, collect
 from .access import check_schema, connection, prefixed_databases
 
 
-def collect_garbage(store: str, *, dry_run: bool = True, schemas: list[str] | None = None,
-                    min_age: float = MIN_AGE) -> GcReport:
+def collect_garbage(
+    store: str, *, dry_run: bool = True, schemas: list[str] | None = None, min_age: float = MIN_AGE
+) -> GcReport:
     """Find (and unless ``dry_run`` delete) the objects of ``store`` that no row of the
     given schemas references (default: every schema under ``LABBOOK_SCHEMA_PREFIX``).
     Objects of other databases are left alone and counted as ``outside``, objects younger

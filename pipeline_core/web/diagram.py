@@ -31,8 +31,14 @@ PALETTE = {
     "Part": ("#FFFFFF", "#B9BBBE", "#55585C"),
     None: ("#FFFDE7", "#C9BC5B", "#6B6420"),
 }
-SHAPES = {"Manual": ("box", 12), "Lookup": ("box", 12), "Computed": ("ellipse", 12),
-          "Imported": ("ellipse", 12), "Part": ("box", 10), None: ("circle", 10)}
+SHAPES = {
+    "Manual": ("box", 12),
+    "Lookup": ("box", 12),
+    "Computed": ("ellipse", 12),
+    "Imported": ("ellipse", 12),
+    "Part": ("box", 10),
+    None: ("circle", 10),
+}
 EDGE, EDGE_RENAMED, EDGE_ALPHA = "#171C39", "#C77D3A", "9E"
 ENTITY_FILL = "#F3F5F8"
 
@@ -52,20 +58,31 @@ def _node(full_name: str, info, external: bool, url: str | None, label: str) -> 
     shape, fontsize = SHAPES.get(tier, SHAPES[None])
     inherited = {c for fk in info.foreign_keys if fk.primary for c in fk.columns}
     dimension = bool(set(info.heading.primary_key) - inherited)
-    tooltip = f"{info.class_name} ({tier or 'no tier'})" + (f": {info.comment}" if info.comment else "")
+    tooltip = f"{info.class_name} ({tier or 'no tier'})" + (
+        f": {info.comment}" if info.comment else ""
+    )
     tooltip += "\nkey: " + ", ".join(info.heading.primary_key)
     style = "rounded," if shape == "box" else ""
     style += "dashed,filled" if external else "filled"
-    attrs = _attrs(shape=shape, fontsize=fontsize, fontcolor=fontcolor, color=stroke,
-                   fillcolor="#FFFFFF" if external else fill, style=style, tooltip=tooltip,
-                   URL=url, target="_top" if url else None,
-                   id="dag-" + re.sub(r"[^A-Za-z0-9_-]", "-", info.database + "-" + info.table_name))
+    attrs = _attrs(
+        shape=shape,
+        fontsize=fontsize,
+        fontcolor=fontcolor,
+        color=stroke,
+        fillcolor="#FFFFFF" if external else fill,
+        style=style,
+        tooltip=tooltip,
+        URL=url,
+        target="_top" if url else None,
+        id="dag-" + re.sub(r"[^A-Za-z0-9_-]", "-", info.database + "-" + info.table_name),
+    )
     label_text = f"<<u>{label}</u>>" if dimension else _q(label)
     return f"{_q(full_name)} {attrs[:-1]}, label={label_text}]"
 
 
-def schema_dot(graph, schema: str, url_for: Callable[[object], str | None],
-               strip_prefix: str = "") -> str:
+def schema_dot(
+    graph, schema: str, url_for: Callable[[object], str | None], strip_prefix: str = ""
+) -> str:
     """DOT text of the tables of ``schema`` plus their parents and children elsewhere.
 
     Args:
@@ -75,13 +92,17 @@ def schema_dot(graph, schema: str, url_for: Callable[[object], str | None],
     """
     g = graph.graph
     own = sorted(n for n, d in g.nodes(data=True) if d["database"] == schema)
-    others = sorted({m for n in own for m in list(g.predecessors(n)) + list(g.successors(n))} - set(own))
+    others = sorted(
+        {m for n in own for m in list(g.predecessors(n)) + list(g.successors(n))} - set(own)
+    )
     keep = set(own) | set(others)
-    lines = [f"digraph {_q(schema)} {{",
-             '  graph [rankdir=TB, bgcolor="transparent", fontname="Helvetica", nodesep=0.35, '
-             'ranksep=0.5, tooltip=" "]',
-             '  node [fontname="Helvetica", margin="0.11,0.06", height=0.4, width=0.4]',
-             '  edge [arrowhead=none]']
+    lines = [
+        f"digraph {_q(schema)} {{",
+        '  graph [rankdir=TB, bgcolor="transparent", fontname="Helvetica", nodesep=0.35, '
+        'ranksep=0.5, tooltip=" "]',
+        '  node [fontname="Helvetica", margin="0.11,0.06", height=0.4, width=0.4]',
+        "  edge [arrowhead=none]",
+    ]
     groups: dict[str, list[str]] = {}  # master -> its parts (same schema)
     for name in own:
         info = graph.table(name)
@@ -103,14 +124,18 @@ def schema_dot(graph, schema: str, url_for: Callable[[object], str | None],
     lines.extend(node(name) for name in own if name not in grouped)
     for index, (master, parts) in enumerate(groups.items()):
         lines.append(f"  subgraph cluster_entity_{index} {{")
-        lines.append(f'    style="rounded,filled"; fillcolor="{ENTITY_FILL}"; '
-                     f'color="{ENTITY_FILL}"; label=""')
+        lines.append(
+            f'    style="rounded,filled"; fillcolor="{ENTITY_FILL}"; '
+            f'color="{ENTITY_FILL}"; label=""'
+        )
         lines.extend(node(name, "    ") for name in [master] + parts)
         lines.append("  }")
     for index, (database, names) in enumerate(sorted(external.items())):
         lines.append(f"  subgraph cluster_schema_{index} {{")
-        lines.append('    style="rounded,dashed"; color="#9AA1AC"; fontcolor="#5F6B7A"; '
-                     f'fontname="Helvetica"; fontsize=10; labeljust="r"; label={_q(database)}')
+        lines.append(
+            '    style="rounded,dashed"; color="#9AA1AC"; fontcolor="#5F6B7A"; '
+            f'fontname="Helvetica"; fontsize=10; labeljust="r"; label={_q(database)}'
+        )
         lines.extend(node(name, "    ") for name in names)
         lines.append("  }")
     for parent, child, data in g.edges(data=True):
@@ -118,9 +143,16 @@ def schema_dot(graph, schema: str, url_for: Callable[[object], str | None],
             continue
         renames = "; ".join(f"{c} ← {p}" for c, p in data["attr_map"].items() if c != p)
         color = (EDGE_RENAMED if data["aliased"] else EDGE) + EDGE_ALPHA
-        lines.append(f"  {_q(parent)} -> {_q(child)} " + _attrs(
-            style="solid" if data["primary"] else "dashed", penwidth=0.75 if data["multi"] else 2,
-            weight=1 if data["multi"] else 3, color=color, tooltip=renames or " "))
+        lines.append(
+            f"  {_q(parent)} -> {_q(child)} "
+            + _attrs(
+                style="solid" if data["primary"] else "dashed",
+                penwidth=0.75 if data["multi"] else 2,
+                weight=1 if data["multi"] else 3,
+                color=color,
+                tooltip=renames or " ",
+            )
+        )
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -136,19 +168,25 @@ def render_svg(dot_text: str) -> str | None:
     if executable is None:
         return None
     try:
-        done = subprocess.run([executable, "-Tsvg"], input=dot_text.encode(), capture_output=True,
-                              timeout=30, check=True)
+        done = subprocess.run(
+            [executable, "-Tsvg"],
+            input=dot_text.encode(),
+            capture_output=True,
+            timeout=30,
+            check=True,
+        )
     except (subprocess.SubprocessError, OSError):
         return None
     svg = done.stdout.decode()
-    svg = svg[svg.index("<svg"):]
+    svg = svg[svg.index("<svg") :]
     svg = re.sub(r"<!--.*?-->\s*", "", svg, flags=re.S)
     svg = svg.replace("<svg ", '<svg class="dag" role="img" aria-label="Schema diagram" ', 1)
     cache.set(cache_key, svg, 3600)
     return svg
 
 
-def schema_svg(graph, schema: str, url_for: Callable[[object], str | None],
-               strip_prefix: str = "") -> str | None:
+def schema_svg(
+    graph, schema: str, url_for: Callable[[object], str | None], strip_prefix: str = ""
+) -> str | None:
     """SVG markup of the schema diagram (see :func:`schema_dot`), or None."""
     return render_svg(schema_dot(graph, schema, url_for, strip_prefix))

@@ -44,8 +44,13 @@ def status_of(exc: dm.DataJointError) -> tuple[int, str]:
 def error_response(request, exc: dm.DataJointError):
     """An error page naming the table, the attribute and the reason."""
     status, title = status_of(exc)
-    context = {"title": title, "message": str(exc), "table": exc.table, "attribute": exc.attribute,
-               "status": status}
+    context = {
+        "title": title,
+        "message": str(exc),
+        "table": exc.table,
+        "attribute": exc.attribute,
+        "status": status,
+    }
     template = "error.html#error" if getattr(request, "htmx", False) else "error.html"
     return render(request, template, context, status=status)
 

@@ -27,8 +27,19 @@ from pipeline_core.datamodel.stores.refs import Attachment
 
 from .keys import decode_key, encode_key, key_label
 
-_INT = {"int8", "int16", "int32", "int64", "tinyint", "smallint", "mediumint", "int", "bigint",
-        "integer", "serial"}
+_INT = {
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "tinyint",
+    "smallint",
+    "mediumint",
+    "int",
+    "bigint",
+    "integer",
+    "serial",
+}
 _FLOAT = {"float32", "float64", "float", "double", "real"}
 _TEXTAREA = {"json", "jsonb", "text", "tinytext", "mediumtext", "longtext"}
 _ENUM_VALUE = re.compile(r"'((?:[^']|'')*)'")
@@ -38,7 +49,7 @@ MAX_OPTIONS = 1000
 
 def enum_values(declared: str) -> list[str]:
     """The values of ``enum('a', 'b')``."""
-    return [v.replace("''", "'") for v in _ENUM_VALUE.findall(declared[declared.index("("):])]
+    return [v.replace("''", "'") for v in _ENUM_VALUE.findall(declared[declared.index("(") :])]
 
 
 def is_file_upload(attr) -> bool:
@@ -66,10 +77,13 @@ def _upload_limit(value: UploadedFile) -> None:
     """Refuse an uploaded file larger than ``settings.LABBOOK_MAX_UPLOAD_MB`` (it is held in
     memory while the row is written)."""
     from .previews import format_size
+
     limit = int(settings.LABBOOK_MAX_UPLOAD_MB * 1_000_000)
     if value.size > limit:
-        raise ValidationError(f"{value.name} is {format_size(value.size)}; files of at most "
-                              f"{format_size(limit)} can be uploaded here (LABBOOK_MAX_UPLOAD_MB).")
+        raise ValidationError(
+            f"{value.name} is {format_size(value.size)}; files of at most "
+            f"{format_size(limit)} can be uploaded here (LABBOOK_MAX_UPLOAD_MB)."
+        )
 
 
 def _field_for(attr) -> forms.Field:
@@ -79,12 +93,21 @@ def _field_for(attr) -> forms.Field:
     kwargs = dict(label=attr.name, help_text=attr.comment, initial=initial)
     placeholder = f"default: {attr.default}" if attr.default_is_expression else None
     if is_file_upload(attr):  # empty files are valid attachments
-        return forms.FileField(required=required, allow_empty_file=True, label=attr.name,
-                               help_text=attr.comment, widget=forms.FileInput,
-                               validators=[_upload_limit])
+        return forms.FileField(
+            required=required,
+            allow_empty_file=True,
+            label=attr.name,
+            help_text=attr.comment,
+            widget=forms.FileInput,
+            validators=[_upload_limit],
+        )
     if base == "bool":
-        return forms.BooleanField(required=False, label=attr.name, help_text=attr.comment,
-                                  initial=str(attr.default).lower() in ("1", "true"))
+        return forms.BooleanField(
+            required=False,
+            label=attr.name,
+            help_text=attr.comment,
+            initial=str(attr.default).lower() in ("1", "true"),
+        )
     if base == "enum":
         choices = [(v, v) for v in enum_values(attr.type)]
         if attr.nullable or (attr.default is None and not required):
@@ -101,7 +124,7 @@ def _field_for(attr) -> forms.Field:
     elif base in ("decimal", "numeric"):
         match = re.search(r",\s*(\d+)\)", attr.type)
         scale = int(match.group(1)) if match else 0
-        step = f"{10 ** -scale:.{scale}f}" if scale else "1"
+        step = f"{10**-scale:.{scale}f}" if scale else "1"
         widget = forms.NumberInput(attrs={**attrs, "step": step})
     elif base == "date":
         widget = forms.DateInput(attrs={**attrs, "type": "date"})
@@ -112,11 +135,21 @@ def _field_for(attr) -> forms.Field:
         widget = forms.TimeInput(attrs={**attrs, "type": "time", "step": "1"})
     elif base in ("char", "varchar"):
         size = re.search(r"\((\d+)\)", attr.type)
-        return forms.CharField(required=required, max_length=int(size.group(1)) if size else None,
-                               strip=False, widget=forms.TextInput(attrs=attrs), **kwargs)
+        return forms.CharField(
+            required=required,
+            max_length=int(size.group(1)) if size else None,
+            strip=False,
+            widget=forms.TextInput(attrs=attrs),
+            **kwargs,
+        )
     elif attr.is_uuid:
-        widget = forms.TextInput(attrs={**attrs, "placeholder": "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
-                                        "spellcheck": "false"})
+        widget = forms.TextInput(
+            attrs={
+                **attrs,
+                "placeholder": "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+                "spellcheck": "false",
+            }
+        )
     elif base in _TEXTAREA or attr.is_json:
         widget = forms.Textarea(attrs={**attrs, "rows": 3})
     else:
@@ -169,8 +202,9 @@ class TableForm(forms.Form):
                 continue
             for column, value in key.items():
                 if column in seen and seen[column] != value:
-                    self.add_error(name, f"`{column}`={value} disagrees with another choice "
-                                         f"({seen[column]}).")
+                    self.add_error(
+                        name, f"`{column}`={value} disagrees with another choice ({seen[column]})."
+                    )
                 seen[column] = value
             data[name] = key
         return data
@@ -180,10 +214,16 @@ def blockers_of(info, inherited: frozenset = frozenset()) -> list[str]:
     """Why rows of a table cannot be entered in a form: required attributes that cannot be
     typed in (e.g. a required ``<blob>``). Empty when a form can be offered."""
     fk_columns = {c for fk in info.foreign_keys for c in fk.columns}
-    return [f"`{a.name}` ({a.type}) is required and cannot be entered in a form; insert these "
-            "rows from code." for a in info.heading
-            if a.name not in inherited and a.name not in fk_columns and not_enterable(a)
-            and not a.nullable and a.default is None]
+    return [
+        f"`{a.name}` ({a.type}) is required and cannot be entered in a form; insert these "
+        "rows from code."
+        for a in info.heading
+        if a.name not in inherited
+        and a.name not in fk_columns
+        and not_enterable(a)
+        and not a.nullable
+        and a.default is None
+    ]
 
 
 def form_class_for(info, inherited: frozenset = frozenset()) -> tuple[type[TableForm], list[str]]:
@@ -216,8 +256,14 @@ def form_class_for(info, inherited: frozenset = frozenset()) -> tuple[type[Table
         else:
             not_entered.append((attr.name, attr.type))
     key_fields = {attribute_field[n] for n in info.heading.primary_key if n in attribute_field}
-    attrs = dict(fields, table=info, fk_fields=fk_fields, attribute_field=attribute_field,
-                 key_fields=key_fields, not_entered=not_entered)
+    attrs = dict(
+        fields,
+        table=info,
+        fk_fields=fk_fields,
+        attribute_field=attribute_field,
+        key_fields=key_fields,
+        not_entered=not_entered,
+    )
     return type(f"{info.class_name.replace('.', '')}Form", (TableForm,), attrs), blockers
 
 
@@ -226,14 +272,18 @@ def _fk_field(fk, info) -> forms.ChoiceField:
     parent_info, keys, truncated = services.parent_keys(fk, limit=MAX_OPTIONS)
     renames = dict(fk.attr_map)
     choices = [("", "— choose —" if not fk.nullable else "— none (null) —")]
-    choices += [(encode_key(key), key_label({renames[c]: v for c, v in key.items()})) for key in keys]
+    choices += [
+        (encode_key(key), key_label({renames[c]: v for c, v in key.items()})) for key in keys
+    ]
     label = parent_info.class_name
     if fk.aliased:
         label += " (" + ", ".join(f"{c} ← {p}" for c, p in fk.attr_map if c != p) + ")"
     hint = "fills " + ", ".join(fk.columns)
     if truncated:
         hint += f" — showing the first {MAX_OPTIONS} keys"
-    field = forms.ChoiceField(choices=choices, required=not fk.nullable, label=label, help_text=hint)
+    field = forms.ChoiceField(
+        choices=choices, required=not fk.nullable, label=label, help_text=hint
+    )
     field.parent = parent_info
     field.declared_type = "key of " + parent_info.class_name
     return field
@@ -249,21 +299,27 @@ class EntryForms:
         self.form = form_class(data, files)
         self.parts = []  # [(part info, formset, blockers)]
         for index, part in enumerate(parts):
-            inherited = frozenset(c for fk in part.foreign_keys if fk.parent == info.full_name
-                                  for c in fk.columns)
+            inherited = frozenset(
+                c for fk in part.foreign_keys if fk.parent == info.full_name for c in fk.columns
+            )
             part_class, part_blockers = form_class_for(part, inherited)
             formset_class = forms.formset_factory(part_class, extra=0 if data is not None else 1)
-            formset = formset_class(data, files, prefix=f"part{index}") if not part_blockers else None
+            formset = (
+                formset_class(data, files, prefix=f"part{index}") if not part_blockers else None
+            )
             self.parts.append((part, formset, part_blockers))
 
     def is_multipart(self) -> bool:
         """True when a file is uploaded (``enctype="multipart/form-data"`` needed)."""
-        return self.form.is_multipart() or any(fs.empty_form.is_multipart()
-                                               for _, fs, _ in self.parts if fs is not None)
+        return self.form.is_multipart() or any(
+            fs.empty_form.is_multipart() for _, fs, _ in self.parts if fs is not None
+        )
 
     def is_valid(self) -> bool:
         """Django-level validation of every form (required fields, choices)."""
-        results = [self.form.is_valid()] + [fs.is_valid() for _, fs, _ in self.parts if fs is not None]
+        results = [self.form.is_valid()] + [
+            fs.is_valid() for _, fs, _ in self.parts if fs is not None
+        ]
         return all(results)
 
     def _entered(self, formset) -> list:
@@ -272,12 +328,17 @@ class EntryForms:
 
     def part_rows(self) -> dict[str, list[dict]]:
         """Part table name -> rows entered (values by attribute)."""
-        return {part.table_name: [f.row() for f in self._entered(fs)]
-                for part, fs, _ in self.parts if fs is not None}
+        return {
+            part.table_name: [f.row() for f in self._entered(fs)]
+            for part, fs, _ in self.parts
+            if fs is not None
+        }
 
     def add_problems(self, problems) -> None:
         """Put each :class:`~pipeline_core.services.Problem` beside its field (or row)."""
-        part_forms = {part.full_name: self._entered(fs) for part, fs, _ in self.parts if fs is not None}
+        part_forms = {
+            part.full_name: self._entered(fs) for part, fs, _ in self.parts if fs is not None
+        }
         for problem in problems:
             form = self.form
             if problem.table is not None and problem.table in part_forms:

@@ -46,12 +46,16 @@ def decode_key(token: str) -> dict:
         data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise QueryError(f"{token[:40]!r} is not a valid key token") from None
-    if not isinstance(data, dict) or not all(isinstance(v, (int, float, str)) for v in data.values()):
+    if not isinstance(data, dict) or not all(
+        isinstance(v, (int, float, str)) for v in data.values()
+    ):
         raise QueryError(f"{token[:40]!r} is not a valid key token")
     return data
 
 
 def key_label(key: dict) -> str:
     """``subject_id=1 · session_id=2``: a key as people read it."""
-    return " · ".join(f"{name}={_plain(v) if not isinstance(v, (int, float, str)) else v}"
-                      for name, v in key.items())
+    return " · ".join(
+        f"{name}={_plain(v) if not isinstance(v, (int, float, str)) else v}"
+        for name, v in key.items()
+    )

@@ -95,7 +95,12 @@ def text(value) -> str:
         return str(value.isoformat() if isinstance(value, datetime.date) else value)
     if isinstance(value, np.ndarray) and value.ndim == 0:
         return text(value.item())
-    if isinstance(value, np.ndarray) and value.size <= 8 and value.ndim == 1 and not value.dtype.names:
+    if (
+        isinstance(value, np.ndarray)
+        and value.size <= 8
+        and value.ndim == 1
+        and not value.dtype.names
+    ):
         return "[" + ", ".join(text(v) for v in value.tolist()) + "]"
     return summary(value)
 
@@ -107,8 +112,14 @@ def display_size(shape: tuple, box: int = CELL_SIZE) -> tuple[int, int]:
     return max(1, round(cols * scale)), max(1, round(rows * scale))
 
 
-def cell(value, thumb_url: str | None = None, *, load_url: str | None = None,
-         download_url: str | None = None, codec: str | None = None) -> dict:
+def cell(
+    value,
+    thumb_url: str | None = None,
+    *,
+    load_url: str | None = None,
+    download_url: str | None = None,
+    codec: str | None = None,
+) -> dict:
     """What a table cell shows: ``{"kind", "text", "title", "alt", "thumb", "width",
     "height", "detail", "href", "load"}`` (keys present as needed).
 
@@ -123,21 +134,28 @@ def cell(value, thumb_url: str | None = None, *, load_url: str | None = None,
     if value is None:
         return {"kind": "null", "text": "NULL", "title": ""}
     if isinstance(value, (BlobRef, Attachment, ObjectRef, NpyRef)):
-        return stored_cell(value, thumb_url, load_url=load_url, download_url=download_url,
-                           codec=codec)
+        return stored_cell(
+            value, thumb_url, load_url=load_url, download_url=download_url, codec=codec
+        )
     if isinstance(value, BlobPreview):
         return preview_cell(value, thumb_url)
     if is_image(value) and thumb_url:
         width, height = display_size(value.shape)
-        return {"kind": "image", "text": summary(value), "title": summary(value),
-                "thumb": thumb_url, "width": width, "height": height}
+        return {
+            "kind": "image",
+            "text": summary(value),
+            "title": summary(value),
+            "thumb": thumb_url,
+            "width": width,
+            "height": height,
+        }
     if isinstance(value, (np.ndarray, dict, list, tuple, bytes, bytearray, memoryview)):
         shown = text(value)
         return {"kind": "blob", "text": shown, "title": summary(value)}
     shown = text(value)
     full = str(value)
     if len(shown) > MAX_TEXT:
-        shown = shown[:MAX_TEXT - 1] + "…"
+        shown = shown[: MAX_TEXT - 1] + "…"
     return {"kind": "value", "text": shown, "title": full if full != shown else ""}
 
 
@@ -153,7 +171,11 @@ def describe(summary: BlobSummary) -> str:
     if kind == "array":
         return f"{summary.dtype or 'array'} {_shape(shape)}" if shape is not None else "array"
     if kind in ("recarray", "struct", "cell"):
-        return f"{'struct' if kind == 'recarray' else kind} {_shape(shape)}" if shape is not None else kind
+        return (
+            f"{'struct' if kind == 'recarray' else kind} {_shape(shape)}"
+            if shape is not None
+            else kind
+        )
     if kind == "dict":
         return "dict" if length is None else f"dict ({length} keys)"
     if kind in ("tuple", "list", "set"):
@@ -180,38 +202,74 @@ def preview_cell(preview: BlobPreview, thumb_url: str | None = None) -> dict:
     """
     size = format_size(preview.size)
     if preview.error is not None:
-        return {"kind": "blob", "text": f"{preview.size} bytes",
-                "title": f"not a readable DataJoint blob ({size}): {preview.error}"}
+        return {
+            "kind": "blob",
+            "text": f"{preview.size} bytes",
+            "title": f"not a readable DataJoint blob ({size}): {preview.error}",
+        }
     if preview.summary is None:
         return {"kind": "blob", "text": f"{preview.size} bytes", "title": size}
     peeked = preview.summary
-    unpacked = f"{format_size(peeked.packed_size)} unpacked" if peeked.compressed and peeked.packed_size else ""
-    details = _joined(f"{size} stored", "compressed" if peeked.compressed else "", unpacked,
-                      f"fields {', '.join(peeked.fields)}" if peeked.fields else "")
+    unpacked = (
+        f"{format_size(peeked.packed_size)} unpacked"
+        if peeked.compressed and peeked.packed_size
+        else ""
+    )
+    details = _joined(
+        f"{size} stored",
+        "compressed" if peeked.compressed else "",
+        unpacked,
+        f"fields {', '.join(peeked.fields)}" if peeked.fields else "",
+    )
     if preview.decoded and preview.value is not None:  # a blob of None: "None · 5 B" below
         value = preview.value
         if is_image(value) and thumb_url:
             width, height = display_size(value.shape)
-            return {"kind": "image", "text": _joined(summary(value), size), "alt": summary(value),
-                    "title": _joined(summary(value), details), "thumb": thumb_url,
-                    "width": width, "height": height}
+            return {
+                "kind": "image",
+                "text": _joined(summary(value), size),
+                "alt": summary(value),
+                "title": _joined(summary(value), details),
+                "thumb": thumb_url,
+                "width": width,
+                "height": height,
+            }
         shown = text(value)
         if len(shown) > MAX_TEXT:
-            shown = shown[:MAX_TEXT - 1] + "…"
-        return {"kind": "blob", "text": _joined(shown, size) if shown == summary(value) else shown,
-                "title": _joined(summary(value), details)}
+            shown = shown[: MAX_TEXT - 1] + "…"
+        return {
+            "kind": "blob",
+            "text": _joined(shown, size) if shown == summary(value) else shown,
+            "title": _joined(summary(value), details),
+        }
     described = describe(peeked)
-    if peeked.kind == "array" and peeked.shape is not None and thumb_url \
-            and is_image_shape(peeked.shape, peeked.dtype):
+    if (
+        peeked.kind == "array"
+        and peeked.shape is not None
+        and thumb_url
+        and is_image_shape(peeked.shape, peeked.dtype)
+    ):
         width, height = display_size(peeked.shape)
-        return {"kind": "image", "text": _joined(described, size), "alt": described,
-                "title": _joined(described, details), "thumb": thumb_url,
-                "width": width, "height": height}
+        return {
+            "kind": "image",
+            "text": _joined(described, size),
+            "alt": described,
+            "title": _joined(described, details),
+            "thumb": thumb_url,
+            "width": width,
+            "height": height,
+        }
     return {"kind": "blob", "text": _joined(described, size), "title": _joined(described, details)}
 
 
-def stored_cell(value, thumb_url: str | None = None, *, load_url: str | None = None,
-                download_url: str | None = None, codec: str | None = None) -> dict:
+def stored_cell(
+    value,
+    thumb_url: str | None = None,
+    *,
+    load_url: str | None = None,
+    download_url: str | None = None,
+    codec: str | None = None,
+) -> dict:
     """The cell of a stored value made from its metadata alone: no store is read (a lazy
     attachment's name lives in the store, so it is shown only once known).
 
@@ -231,24 +289,42 @@ def stored_cell(value, thumb_url: str | None = None, *, load_url: str | None = N
         # An inline (or loaded) attachment knows its name; a stored one reads it with the
         # contents, so only the size recorded in the column is shown (name + contents).
         name = value.known_name
-        return {"kind": "file", "text": name or "attachment", "detail": format_size(value.size),
-                "title": f"download {name}" if name else "download the attachment",
-                "href": download_url}
+        return {
+            "kind": "file",
+            "text": name or "attachment",
+            "detail": format_size(value.size),
+            "title": f"download {name}" if name else "download the attachment",
+            "href": download_url,
+        }
     if isinstance(value, ObjectRef):
         title = f"{value.store}:{value.path}" if value.store else value.path
         if value.is_dir:
             count = value.item_count
             files = f"{count} file{'s' if count != 1 else ''}" if count is not None else ""
-            return {"kind": "folder", "text": _joined("folder", files, format_size(value.size)),
-                    "title": title}
-        return {"kind": "file", "text": posixpath.basename(value.path.rstrip("/")) or value.path,
-                "detail": format_size(value.size), "title": title, "href": download_url}
+            return {
+                "kind": "folder",
+                "text": _joined("folder", files, format_size(value.size)),
+                "title": title,
+            }
+        return {
+            "kind": "file",
+            "text": posixpath.basename(value.path.rstrip("/")) or value.path,
+            "detail": format_size(value.size),
+            "title": title,
+            "href": download_url,
+        }
     text = _joined(f"{value.dtype.name} {_shape(value.shape)}", "npy")
     title = _joined(text, format_size(value.nbytes))
     if thumb_url and is_image_shape(value.shape, value.dtype):
         width, height = display_size(value.shape)
-        return {"kind": "image", "text": text, "title": title, "thumb": thumb_url,
-                "width": width, "height": height}
+        return {
+            "kind": "image",
+            "text": text,
+            "title": title,
+            "thumb": thumb_url,
+            "width": width,
+            "height": height,
+        }
     return {"kind": "npy", "text": text, "title": title}
 
 
@@ -275,6 +351,7 @@ def thumbnail_png(array: np.ndarray, size: int) -> bytes:
         ValueError: the value is not an image.
     """
     from PIL import Image
+
     if not is_image(array):
         raise ValueError("only 2-D arrays and H×W×3/4 arrays can be shown as images")
     data = _as_uint8(np.ascontiguousarray(array))
@@ -283,7 +360,9 @@ def thumbnail_png(array: np.ndarray, size: int) -> bytes:
         image.thumbnail((size, size), Image.Resampling.LANCZOS)
     elif max(image.size) < size // 2:  # tiny arrays: enlarge without blurring
         factor = max(1, size // max(image.size))
-        image = image.resize((image.width * factor, image.height * factor), Image.Resampling.NEAREST)
+        image = image.resize(
+            (image.width * factor, image.height * factor), Image.Resampling.NEAREST
+        )
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()

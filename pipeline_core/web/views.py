@@ -52,8 +52,11 @@ def _htmx_partial(request, target: str) -> bool:
 @pipeline_view
 def home(request):
     """The visible schemas with their table counts per tier."""
-    return _render(request, "home.html", {"schemas": services.list_schemas(),
-                                         "prefix": services.schema_prefix()})
+    return _render(
+        request,
+        "home.html",
+        {"schemas": services.list_schemas(), "prefix": services.schema_prefix()},
+    )
 
 
 @require_GET
@@ -62,11 +65,15 @@ def schema(request, schema):
     """A schema: tables by tier (parts under masters) and its diagram."""
     groups = services.schema_tables(schema)
     prefix = services.schema_prefix()
-    svg = diagram.schema_svg(services.dependency_graph(schema), schema,
-                             lambda info: table_url(info) if info.database.startswith(prefix) else None,
-                             strip_prefix=prefix)
-    return _render(request, "schema.html", {"schema": schema, "groups": groups, "svg": svg,
-                                           "prefix": prefix})
+    svg = diagram.schema_svg(
+        services.dependency_graph(schema),
+        schema,
+        lambda info: table_url(info) if info.database.startswith(prefix) else None,
+        strip_prefix=prefix,
+    )
+    return _render(
+        request, "schema.html", {"schema": schema, "groups": groups, "svg": svg, "prefix": prefix}
+    )
 
 
 def _value_urls(schema, table, info) -> dict[str, dict[str, str]]:
@@ -107,11 +114,17 @@ def _rows_context(request, schema, table, info) -> dict:
             cells.append(previews.cell(row[name], codec=info.heading[name].codec, **links))
         shown.append(cells)
     base = reverse("web:table", args=[schema, table])  # quoted: lookup names start with '#'
-    return {"names": names, "primary_key": info.heading.primary_key, "rows": shown,
-            "first_row": (page - 1) * services.PAGE_SIZE + 1, "page": page,
-            "last_row": (page - 1) * services.PAGE_SIZE + len(shown), "page_size": services.PAGE_SIZE,
-            "first_url": base if token else None,
-            "next_url": f"{base}?after={encode_key(next_key)}&page={page + 1}" if next_key else None}
+    return {
+        "names": names,
+        "primary_key": info.heading.primary_key,
+        "rows": shown,
+        "first_row": (page - 1) * services.PAGE_SIZE + 1,
+        "page": page,
+        "last_row": (page - 1) * services.PAGE_SIZE + len(shown),
+        "page_size": services.PAGE_SIZE,
+        "first_url": base if token else None,
+        "next_url": f"{base}?after={encode_key(next_key)}&page={page + 1}" if next_key else None,
+    }
 
 
 def _progress_context(request, schema, table, watch=None) -> dict:
@@ -126,9 +139,15 @@ def _progress_context(request, schema, table, watch=None) -> dict:
         watch = None
     busy = status["pending"] + status["reserved"] > 0
     waiting = watch is not None and time.time() - watch < WAIT_FOR_WORKER and not status["complete"]
-    return {"status": status, "polling": busy or waiting, "watch": watch,
-            "stalled": watch is not None and not busy and not waiting and not status["complete"],
-            "has_make": services.has_make(schema, table), "schema": schema, "table": table}
+    return {
+        "status": status,
+        "polling": busy or waiting,
+        "watch": watch,
+        "stalled": watch is not None and not busy and not waiting and not status["complete"],
+        "has_make": services.has_make(schema, table),
+        "schema": schema,
+        "table": table,
+    }
 
 
 @require_GET
@@ -154,12 +173,23 @@ def entry(request, schema, table):
     """The entry form of a Manual/Lookup table, with its part tables' rows; one transaction."""
     info = services.table_info(schema, table)
     if info.tier not in ("Manual", "Lookup"):
-        return _render(request, "entry.html", {"info": info, "refused":
-                      f"{info.class_name} is a {info.tier or 'non-DataJoint'} table: rows are "
-                      f"entered only into Manual and Lookup tables."}, status=409)
+        return _render(
+            request,
+            "entry.html",
+            {
+                "info": info,
+                "refused": f"{info.class_name} is a {info.tier or 'non-DataJoint'} table: rows are "
+                f"entered only into Manual and Lookup tables.",
+            },
+            status=409,
+        )
     posted = request.method == "POST"
-    forms = EntryForms(info, services.part_tables(schema, table),
-                       request.POST if posted else None, request.FILES if posted else None)
+    forms = EntryForms(
+        info,
+        services.part_tables(schema, table),
+        request.POST if posted else None,
+        request.FILES if posted else None,
+    )
     if request.method == "POST" and not forms.blockers and forms.is_valid():
         try:
             key = services.insert_entry(schema, table, forms.form.row(), forms.part_rows())
@@ -186,7 +216,9 @@ def thumbnail(request, schema, table, attribute):
     # the ETag comes from the stored value's MD5 (computed by the server), so a cached
     # thumbnail costs neither reading the value nor rendering it
     fingerprint = services.value_fingerprint(schema, table, key, attribute)
-    etag = '"' + hashlib.sha256(f"{fingerprint}:{size}:{THUMB_FORMAT}".encode()).hexdigest()[:32] + '"'
+    etag = (
+        '"' + hashlib.sha256(f"{fingerprint}:{size}:{THUMB_FORMAT}".encode()).hexdigest()[:32] + '"'
+    )
     if etag in request.headers.get("If-None-Match", ""):
         response = HttpResponseNotModified()
     else:
@@ -210,8 +242,11 @@ def stored_value(request, schema, table, attribute):
     token = request.GET.get("key", "")
     value = services.load_value(schema, table, decode_key(token), attribute)
     thumb = reverse("web:thumbnail", args=[schema, table, attribute]) + f"?key={token}"
-    context = {"c": previews.cell(value, thumb), "attribute": attribute,
-               "info": services.table_info(schema, table)}
+    context = {
+        "c": previews.cell(value, thumb),
+        "attribute": attribute,
+        "info": services.table_info(schema, table),
+    }
     template = "table.html#cell" if getattr(request, "htmx", False) else "table.html#value_page"
     return _render(request, template, context)
 
@@ -237,7 +272,9 @@ def populate(request, schema, table):
     services.enqueue_populate(schema, table)
     watch = int(time.time())
     if request.htmx:
-        return _render(request, "table.html#progress", _progress_context(request, schema, table, watch))
+        return _render(
+            request, "table.html#progress", _progress_context(request, schema, table, watch)
+        )
     messages.info(request, "Populate queued: the page follows its progress.")
     return redirect(reverse("web:table", args=[schema, table]) + f"?watch={watch}#populate")
 
@@ -260,8 +297,10 @@ def clear_errors(request, schema, table):
     count = services.clear_errors(schema, table)
     if request.htmx:
         return _render(request, "table.html#progress", _progress_context(request, schema, table))
-    messages.success(request, f"Cleared {count} error job{'s' if count != 1 else ''}; "
-                              "populate again to retry them.")
+    messages.success(
+        request,
+        f"Cleared {count} error job{'s' if count != 1 else ''}; populate again to retry them.",
+    )
     return redirect(reverse("web:table", args=[schema, table]) + "#populate")
 
 
@@ -272,5 +311,9 @@ def traceback(request, schema, table):
     info = services.table_info(schema, table)
     key = decode_key(request.GET.get("key", ""))
     text = services.error_traceback(schema, table, key)
-    return _render(request, "traceback.html", {"info": info, "key": key_label(key), "traceback": text},
-                  status=200 if text is not None else 404)
+    return _render(
+        request,
+        "traceback.html",
+        {"info": info, "key": key_label(key), "traceback": text},
+        status=200 if text is not None else 404,
+    )

@@ -18,18 +18,23 @@ def path(name: str, cls) -> str:
 
 
 @pytest.mark.parametrize("store_spec", ["file"], indirect=True)
-def test_upload_an_attachment_then_download_it(page, live_server, lab_user, browser_login,
-                                               stored_lab, shot):
+def test_upload_an_attachment_then_download_it(
+    page, live_server, lab_user, browser_login, stored_lab, shot
+):
     contents = bytes(range(256)) * 4
     browser_login(page, lab_user)
     page.goto(live_server.url + path("table", stored_lab.Recording))
     page.click("text=Add Recording")
     page.fill("#id_rec_id", "3")
     page.fill("#id_label", "from the browser")
-    page.set_input_files("#id_stored_file", files=[{"name": "scan.bin", "mimeType":
-                                                     "application/octet-stream", "buffer": contents}])
-    page.set_input_files("#id_inline_file", files=[{"name": "notes.txt", "mimeType": "text/plain",
-                                                     "buffer": b"inline notes"}])
+    page.set_input_files(
+        "#id_stored_file",
+        files=[{"name": "scan.bin", "mimeType": "application/octet-stream", "buffer": contents}],
+    )
+    page.set_input_files(
+        "#id_inline_file",
+        files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"inline notes"}],
+    )
     shot(page, "20-attachment-form")
     page.click("button[type=submit].primary")
     page.wait_for_url(live_server.url + path("table", stored_lab.Recording))
@@ -49,13 +54,21 @@ def test_upload_an_attachment_then_download_it(page, live_server, lab_user, brow
 
 
 @pytest.mark.parametrize("store_spec", ["file"], indirect=True)
-def test_load_a_stored_blob_into_its_cell(page, live_server, lab_user, browser_login, stored_lab,
-                                         shot, tmp_path):
+def test_load_a_stored_blob_into_its_cell(
+    page, live_server, lab_user, browser_login, stored_lab, shot, tmp_path
+):
     (tmp_path / "scan").mkdir()
     (tmp_path / "scan" / "a.bin").write_bytes(b"12345")
-    stored_lab.Recording.insert1(dict(rec_id=1, signal=np.arange(600.0).reshape(20, 30),
-                                      raw=b"raw", obj=("csv", b"t,v\n"), folder=str(tmp_path / "scan"),
-                                      arr=np.arange(64, dtype="uint8").reshape(8, 8) * 4))
+    stored_lab.Recording.insert1(
+        dict(
+            rec_id=1,
+            signal=np.arange(600.0).reshape(20, 30),
+            raw=b"raw",
+            obj=("csv", b"t,v\n"),
+            folder=str(tmp_path / "scan"),
+            arr=np.arange(64, dtype="uint8").reshape(8, 8) * 4,
+        )
+    )
     browser_login(page, lab_user)
     page.goto(live_server.url + path("table", stored_lab.Recording))
     cell = page.locator("table.rows tbody tr").first.locator("td").nth(2)
@@ -65,7 +78,9 @@ def test_load_a_stored_blob_into_its_cell(page, live_server, lab_user, browser_l
     image = cell.locator("img")  # the cell (located anew) was swapped for the loaded one
     image.wait_for()
     assert "float64 20×30" in cell.inner_text() and "image" in cell.get_attribute("class")
-    assert image.evaluate("img => (img.complete && img.naturalWidth > 0) || new Promise(done => {"
-                          " img.addEventListener('load', () => done(img.naturalWidth > 0));"
-                          " img.addEventListener('error', () => done(false)); })")
+    assert image.evaluate(
+        "img => (img.complete && img.naturalWidth > 0) || new Promise(done => {"
+        " img.addEventListener('load', () => done(img.naturalWidth > 0));"
+        " img.addEventListener('error', () => done(false)); })"
+    )
     shot(page, "23-blob-loaded")

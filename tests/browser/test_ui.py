@@ -21,7 +21,9 @@ def next_id(table, attribute: str) -> int:
     return max(table.fetch(attribute), default=0) + 1
 
 
-def test_browse_from_home_through_the_diagram(page, live_server, lab_user, browser_login, demo, shot):
+def test_browse_from_home_through_the_diagram(
+    page, live_server, lab_user, browser_login, demo, shot
+):
     browser_login(page, lab_user)
     page.goto(live_server.url + "/")
     shot(page, "01-home")
@@ -36,7 +38,9 @@ def test_browse_from_home_through_the_diagram(page, live_server, lab_user, brows
     shot(page, "03-subject")
 
 
-def test_add_subject_then_session_with_trials(page, live_server, lab_user, browser_login, demo, shot):
+def test_add_subject_then_session_with_trials(
+    page, live_server, lab_user, browser_login, demo, shot
+):
     browser_login(page, lab_user)
     subject_id = next_id(demo.Subject(), "subject_id")
     page.goto(live_server.url + path("table", demo.Subject))
@@ -64,7 +68,9 @@ def test_add_subject_then_session_with_trials(page, live_server, lab_user, brows
     page.fill("#id_part0-1-trial_id", "2")
     page.fill("#id_part0-1-start_time", "3")
     page.fill("#id_part0-1-stop_time", "5")
-    page.locator("tr.part-row").nth(2).locator("[data-remove-row]").click()  # third row removed again
+    page.locator("tr.part-row").nth(2).locator(
+        "[data-remove-row]"
+    ).click()  # third row removed again
     assert page.locator("#id_part0-TOTAL_FORMS").input_value() == "2"
     shot(page, "05-session-form")
     page.click("button[type=submit].primary")
@@ -76,7 +82,9 @@ def test_add_subject_then_session_with_trials(page, live_server, lab_user, brows
     assert "with 2 part rows" in page.locator(".messages").inner_text()
 
 
-def test_bad_date_shows_the_error_beside_the_field(page, live_server, lab_user, browser_login, demo, shot):
+def test_bad_date_shows_the_error_beside_the_field(
+    page, live_server, lab_user, browser_login, demo, shot
+):
     browser_login(page, lab_user)
     before = len(demo.Subject())
     page.goto(live_server.url + path("entry", demo.Subject))
@@ -94,8 +102,9 @@ def test_bad_date_shows_the_error_beside_the_field(page, live_server, lab_user, 
     assert len(demo.Subject()) == before
 
 
-def test_admin_populates_detection_and_sees_the_rows(page, live_server, admin_user, browser_login,
-                                                     demo, celery_worker, shot):
+def test_admin_populates_detection_and_sees_the_rows(
+    page, live_server, admin_user, browser_login, demo, celery_worker, shot
+):
     reset_detection(demo)
     expected = len(demo.Image()) * len(demo.BlobParamSet())
     browser_login(page, admin_user)
@@ -114,7 +123,8 @@ def test_admin_populates_detection_and_sees_the_rows(page, live_server, admin_us
     loaded = page.locator("table.rows img").first.evaluate(
         "img => (img.complete && img.naturalWidth > 0) || new Promise(done => {"
         " img.addEventListener('load', () => done(img.naturalWidth > 0));"
-        " img.addEventListener('error', () => done(false)); })")
+        " img.addEventListener('error', () => done(false)); })"
+    )
     assert loaded  # the lazy thumbnail is a real PNG
     shot(page, "08-images")
     page.goto(live_server.url + path("table", demo.Detection.Blob))

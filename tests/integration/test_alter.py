@@ -54,22 +54,35 @@ def test_alter_changes_secondary_attributes_and_comment(tables, dm_conn):
     sql = sample.alter(context={"Kind": kind})
     assert "CHANGE `weight` `mass` double" in sql and "DROP `obsolete`" in sql
     assert _heading(sample) == [
-        ("sample_id", "int32", None, ""), ("kind", "varchar(8)", None, ""),
-        ("mass", "float64", None, "milligrams"), ("note", "varchar(200)", '""', "longer notes"),
-        ("added", "int32", "7", "")]
+        ("sample_id", "int32", None, ""),
+        ("kind", "varchar(8)", None, ""),
+        ("mass", "float64", None, "milligrams"),
+        ("note", "varchar(200)", '""', "longer notes"),
+        ("added", "int32", "7", ""),
+    ]
     assert catalog_of(dm_conn).table(sample.database, "sample").comment == "samples of tissue"
     assert sample.fetch1() == dict(sample_id=1, kind="a", mass=1.5, note="hello", added=7)
     assert sample.alter(context={"Kind": kind}) is None  # nothing left to change
 
 
-@pytest.mark.parametrize("definition, what", [
-    ("sample_id: int64\n---\n-> Kind\nweight: float32\nnote='': varchar(20)\nobsolete=null: int16",
-     "primary key"),
-    ("sample_id: int32\n---\nweight: float32\nnote='': varchar(20)\nobsolete=null: int16",
-     "foreign keys"),
-    ("sample_id: int32\n---\n-> Kind\nweight: float32\nnote='': varchar(20)\nobsolete=null: int16\n"
-     "index(note)", "indexes"),
-])
+@pytest.mark.parametrize(
+    "definition, what",
+    [
+        (
+            "sample_id: int64\n---\n-> Kind\nweight: float32\nnote='': varchar(20)\nobsolete=null: int16",
+            "primary key",
+        ),
+        (
+            "sample_id: int32\n---\nweight: float32\nnote='': varchar(20)\nobsolete=null: int16",
+            "foreign keys",
+        ),
+        (
+            "sample_id: int32\n---\n-> Kind\nweight: float32\nnote='': varchar(20)\nobsolete=null: int16\n"
+            "index(note)",
+            "indexes",
+        ),
+    ],
+)
 def test_alter_refuses_key_and_index_changes(tables, definition, what):
     sample, kind = tables
     before = _heading(sample)

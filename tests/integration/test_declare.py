@@ -46,26 +46,30 @@ def test_subject_ddl_is_what_the_spec_shows(dm_conn, new_db):
         ("subject_name", "varchar(100)", False, False, None),
         ("species", "varchar(50)", False, False, "mouse"),
         ("dob", "date", False, True, None),
-        ("weight", "float32", False, False, "20.5")]
+        ("weight", "float32", False, False, "20.5"),
+    ]
     assert info.comment == "Experimental subjects" and info.tier == "Manual"
 
 
-@pytest.mark.parametrize("definition, reason", [
-    ("id: int32\n---\nx: uint8", "Unsupported attribute type uint8"),
-    ("id: int32\n---\nx: int24", "Unsupported attribute type int24"),
-    ("id: int32\n---\nx=null: <hash>", "requires @store"),
-    ("id: int32\n---\nx=null: <nope>", "Unknown codec <nope>"),
-    ("id=null: int32", "primary key attributes cannot be nullable"),
-    ("-> [nullable] Parent\nid: int32", "primary dependencies cannot be nullable"),
-    ("id: int32\n---\n_secret: int32", "reserved for platform-managed columns"),
-    ("id: int32\n---\nBad: int32", "attribute names must be lower case"),
-    ("id: int32\n---\nx='a': <blob>", "default value for blob attributes can only be NULL"),
-    ("-> Missing\nid: int32", "foreign key reference Missing could not be resolved"),
-    ("id: int32\n---\nx: int32 # :sneaky", "comment must not start with a colon"),
-    ("id: int32\nid: int16", "declared twice"),
-    ("id: int32\nindex(nope)", "index column `nope` is not an attribute"),
-    ("-> [bogus] Parent", 'invalid foreign key option "bogus"'),
-])
+@pytest.mark.parametrize(
+    "definition, reason",
+    [
+        ("id: int32\n---\nx: uint8", "Unsupported attribute type uint8"),
+        ("id: int32\n---\nx: int24", "Unsupported attribute type int24"),
+        ("id: int32\n---\nx=null: <hash>", "requires @store"),
+        ("id: int32\n---\nx=null: <nope>", "Unknown codec <nope>"),
+        ("id=null: int32", "primary key attributes cannot be nullable"),
+        ("-> [nullable] Parent\nid: int32", "primary dependencies cannot be nullable"),
+        ("id: int32\n---\n_secret: int32", "reserved for platform-managed columns"),
+        ("id: int32\n---\nBad: int32", "attribute names must be lower case"),
+        ("id: int32\n---\nx='a': <blob>", "default value for blob attributes can only be NULL"),
+        ("-> Missing\nid: int32", "foreign key reference Missing could not be resolved"),
+        ("id: int32\n---\nx: int32 # :sneaky", "comment must not start with a colon"),
+        ("id: int32\nid: int16", "declared twice"),
+        ("id: int32\nindex(nope)", "index column `nope` is not an attribute"),
+        ("-> [bogus] Parent", 'invalid foreign key option "bogus"'),
+    ],
+)
 def test_bad_definitions_raise_and_create_nothing(dm_conn, new_db, definition, reason):
     database = new_db("bad")
     schema = dm.Schema(database, connection=dm_conn)
@@ -127,19 +131,27 @@ def test_legacy_014_database_is_read(dm_conn, new_db):
     database = new_db("legacy")
     q = dm_conn.query
     q(f"CREATE DATABASE `{database}`")
-    q(f"CREATE TABLE `{database}`.`subject` (`subject_id` int(11) NOT NULL COMMENT 'id', "
-      "PRIMARY KEY (`subject_id`)) ENGINE=InnoDB")
-    q(f"CREATE TABLE `{database}`.`session` (`subject_id` int(11) NOT NULL COMMENT 'id', "
-      "`session_id` smallint(5) unsigned NOT NULL, `data` longblob NOT NULL, "
-      "`att` longblob DEFAULT NULL COMMENT ':attach:', "
-      "`uid` binary(16) DEFAULT NULL COMMENT ':uuid:', "
-      "PRIMARY KEY (`subject_id`,`session_id`), FOREIGN KEY (`subject_id`) REFERENCES "
-      f"`{database}`.`subject` (`subject_id`) ON UPDATE CASCADE) ENGINE=InnoDB")
-    q(f"CREATE TABLE `{database}`.`~jobs` (`table_name` varchar(255) NOT NULL, "
-      "`key_hash` char(32) NOT NULL, PRIMARY KEY (`table_name`,`key_hash`)) ENGINE=InnoDB")
+    q(
+        f"CREATE TABLE `{database}`.`subject` (`subject_id` int(11) NOT NULL COMMENT 'id', "
+        "PRIMARY KEY (`subject_id`)) ENGINE=InnoDB"
+    )
+    q(
+        f"CREATE TABLE `{database}`.`session` (`subject_id` int(11) NOT NULL COMMENT 'id', "
+        "`session_id` smallint(5) unsigned NOT NULL, `data` longblob NOT NULL, "
+        "`att` longblob DEFAULT NULL COMMENT ':attach:', "
+        "`uid` binary(16) DEFAULT NULL COMMENT ':uuid:', "
+        "PRIMARY KEY (`subject_id`,`session_id`), FOREIGN KEY (`subject_id`) REFERENCES "
+        f"`{database}`.`subject` (`subject_id`) ON UPDATE CASCADE) ENGINE=InnoDB"
+    )
+    q(
+        f"CREATE TABLE `{database}`.`~jobs` (`table_name` varchar(255) NOT NULL, "
+        "`key_hash` char(32) NOT NULL, PRIMARY KEY (`table_name`,`key_hash`)) ENGINE=InnoDB"
+    )
     q(f"INSERT INTO `{database}`.`subject` VALUES (1)")
-    q(f"INSERT INTO `{database}`.`session` (subject_id, session_id, data) VALUES (1, 2, %s)",
-      [blob.pack(np.eye(3))])
+    q(
+        f"INSERT INTO `{database}`.`session` (subject_id, session_id, data) VALUES (1, 2, %s)",
+        [blob.pack(np.eye(3))],
+    )
     info = catalog_of(dm_conn).table(database, "session")
     assert info.legacy
     heading = info.heading

@@ -116,8 +116,20 @@ def _pipeline(conn, up_db, down_db):
     Panel.Member.insert([(1, "scope"), (1, "rig"), (2, "laser"), (3, "rig")])
     Visit.insert([(1, 1, 1), (1, 1, 2), (2, 1, 1), (1, 2, 1)])
     Review.insert([(1, 1, 1, 1, 2), (2, 1, 1, 1, 1), (2, 1, 1, 2, None)])
-    names = ("Subject", "Session", "Pairing", "Tag", "Summary", "Instrument", "Panel", "Visit", "Review")
-    classes = dict(zip(names, (Subject, Session, Pairing, Tag, Summary, Instrument, Panel, Visit, Review)))
+    names = (
+        "Subject",
+        "Session",
+        "Pairing",
+        "Tag",
+        "Summary",
+        "Instrument",
+        "Panel",
+        "Visit",
+        "Review",
+    )
+    classes = dict(
+        zip(names, (Subject, Session, Pairing, Tag, Summary, Instrument, Panel, Visit, Review))
+    )
     return type("Pipeline", (), {**classes, "up": up_db, "down": down_db})
 
 
@@ -130,11 +142,17 @@ def _rows(conn, p) -> dict:
     """Every row of every table of both databases, hidden tables included."""
     result = {}
     for database in (p.up, p.down):
-        tables = [r[0] for r in conn.query(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", [database])]
+        tables = [
+            r[0]
+            for r in conn.query(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                [database],
+            )
+        ]
         for table in tables:
             result[f"{database}.{table}"] = sorted(
-                conn.query(f"SELECT * FROM `{database}`.`{table}`").fetchall(), key=repr)
+                conn.query(f"SELECT * FROM `{database}`.`{table}`").fetchall(), key=repr
+            )
     return result
 
 
@@ -148,9 +166,16 @@ def _name(database, table):
 
 def test_cascade_through_parts_renamed_nullable_and_another_database(dm_conn, p):
     seed = p.Subject & {"subject_id": 1}
-    expected = {_name(p.up, "subject"): 1, _name(p.up, "session"): 2,
-                _name(p.up, "session__trial"): 4, _name(p.up, "pairing"): 2, _name(p.up, "tag"): 2,
-                _name(p.up, "__summary"): 1, _name(p.down, "visit"): 3, _name(p.down, "review"): 2}
+    expected = {
+        _name(p.up, "subject"): 1,
+        _name(p.up, "session"): 2,
+        _name(p.up, "session__trial"): 4,
+        _name(p.up, "pairing"): 2,
+        _name(p.up, "tag"): 2,
+        _name(p.up, "__summary"): 1,
+        _name(p.down, "visit"): 3,
+        _name(p.down, "review"): 2,
+    }
     assert seed.delete_preview() == expected
     assert seed.delete() == 1
     assert _keys(p.Subject) == {(2,), (3,)}
@@ -185,8 +210,12 @@ def test_preview_and_dry_run_change_nothing(dm_conn, p):
     assert (p.Subject & "subject_id < 3").delete(dry_run=True) == 2
     assert p.Subject.delete(dry_run=True) == 3
     assert dm_delete.preview(p.Session & {"subject_id": 3}) == {
-        _name(p.up, "session"): 1, _name(p.up, "session__trial"): 2, _name(p.up, "pairing"): 3,
-        _name(p.down, "visit"): 0, _name(p.down, "review"): 0}
+        _name(p.up, "session"): 1,
+        _name(p.up, "session__trial"): 2,
+        _name(p.up, "pairing"): 3,
+        _name(p.down, "visit"): 0,
+        _name(p.down, "review"): 0,
+    }
     assert _rows(dm_conn, p) == before
     assert not dm_conn.in_transaction
 
@@ -212,6 +241,7 @@ def test_unrestricted_delete_empties_everything_downstream(dm_conn, p):
 def test_jobs_tables_and_lineage_are_untouched(dm_conn, p):
     def hidden():
         return {t: v for t, v in _rows(dm_conn, p).items() if t.split(".", 1)[1].startswith("~")}
+
     before = hidden()
     assert before[f"{p.up}.~~summary"] and before[f"{p.up}.~lineage"]
     assert (p.Subject & {"subject_id": 2}).delete() == 1
@@ -229,7 +259,8 @@ def test_part_integrity_for_parts_deleted_directly(dm_conn, p):
         free.delete()
     assert str(info.value).startswith(
         f"Attempt to delete part table `{p.up}`.`session__trial` before its master "
-        f"`{p.up}`.`session`.")
+        f"`{p.up}`.`session`."
+    )
     assert _rows(dm_conn, p) == before
     # ignore: only the trials go
     assert (p.Session.Trial & {"trial": 1}).delete(part_integrity="ignore") == 4
@@ -256,8 +287,11 @@ def test_part_integrity_for_parts_reached_from_another_parent(dm_conn, p):
         rig.delete(part_integrity="casade")
     assert _rows(dm_conn, p) == before
     counts = rig.delete_preview(part_integrity="cascade")
-    assert counts == {_name(p.up, "#instrument"): 1, _name(p.up, "panel"): 2,
-                      _name(p.up, "panel__member"): 3}
+    assert counts == {
+        _name(p.up, "#instrument"): 1,
+        _name(p.up, "panel"): 2,
+        _name(p.up, "panel__member"): 3,
+    }
     assert rig.delete(part_integrity="cascade") == 1
     assert _keys(p.Panel) == {(2,)} and _keys(p.Panel.Member) == {(2, "laser")}
     assert (p.Instrument & {"instrument": "laser"}).delete(part_integrity="ignore") == 1
@@ -270,8 +304,10 @@ def test_failure_midway_leaves_everything_unchanged(dm_conn, p):
     """A trigger refuses deleting sessions, after trials, pairings, visits and reviews
     (another database) were deleted in the same transaction: all of it is rolled back."""
     before = _rows(dm_conn, p)
-    dm_conn.query(f"CREATE TRIGGER `{p.up}`.`keep_sessions` BEFORE DELETE ON `{p.up}`.`session` "
-                  "FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'sessions are kept'")
+    dm_conn.query(
+        f"CREATE TRIGGER `{p.up}`.`keep_sessions` BEFORE DELETE ON `{p.up}`.`session` "
+        "FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'sessions are kept'"
+    )
     try:
         with pytest.raises(dm.DataJointError, match="sessions are kept"):
             (p.Subject & {"subject_id": 1}).delete()
@@ -325,7 +361,8 @@ def test_delete_blocked_by_a_database_the_connection_cannot_see(dm_conn, dj_para
             with pytest.raises(dm.IntegrityError) as info:
                 seed.delete()
             assert str(info.value).startswith(
-                f"Delete blocked by table `{p.down}`.`visit` in an unloaded schema")
+                f"Delete blocked by table `{p.down}`.`visit` in an unloaded schema"
+            )
             assert info.value.table == _name(p.down, "visit")
             assert not limited.in_transaction
             assert _rows(dm_conn, p) == before

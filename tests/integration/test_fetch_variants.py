@@ -58,7 +58,9 @@ def test_stream_reads_rows_while_the_connection_stays_usable(lab, dm_conn):
     seen = []
     for row in trial.stream(batch_size=10, order_by="KEY"):
         seen.append(row)
-        assert len(lab.Subject & {"subject_id": row["subject_id"]}) == 1  # same connection, meanwhile
+        assert (
+            len(lab.Subject & {"subject_id": row["subject_id"]}) == 1
+        )  # same connection, meanwhile
     assert seen == expected
     with pytest.raises(RuntimeError):  # inside a transaction: the transaction's own rows
         with dm_conn.transaction():
@@ -78,9 +80,18 @@ def test_time_limit_stops_a_slow_query(lab):
 
 
 def test_time_limit_sql():
-    assert with_time_limit("SELECT 1", 1.5, True) == "SET STATEMENT max_statement_time=1.500 FOR SELECT 1"
-    assert with_time_limit("SELECT `a` FROM t", 0.25, False) == "SELECT /*+ MAX_EXECUTION_TIME(250) */ `a` FROM t"
-    assert with_time_limit("SELECT 1", 0.0001, True) == "SET STATEMENT max_statement_time=0.001 FOR SELECT 1"
+    assert (
+        with_time_limit("SELECT 1", 1.5, True)
+        == "SET STATEMENT max_statement_time=1.500 FOR SELECT 1"
+    )
+    assert (
+        with_time_limit("SELECT `a` FROM t", 0.25, False)
+        == "SELECT /*+ MAX_EXECUTION_TIME(250) */ `a` FROM t"
+    )
+    assert (
+        with_time_limit("SELECT 1", 0.0001, True)
+        == "SET STATEMENT max_statement_time=0.001 FOR SELECT 1"
+    )
     assert with_time_limit("SELECT 1", 0.0001, False) == "SELECT /*+ MAX_EXECUTION_TIME(1) */ 1"
     with pytest.raises(ValueError):
         with_time_limit("DELETE FROM t", 1, True)
@@ -107,13 +118,16 @@ def test_fetching_some_attributes_keeps_having_order_and_distinct(lab):
 def test_fetch_key_with_attributes(lab):
     rows = lab.Subject.to_dicts(order_by="KEY")
     keys, sexes = lab.Subject.fetch("KEY", "sex", order_by="KEY")
-    assert keys == [{"subject_id": r["subject_id"]} for r in rows] and sexes == [r["sex"] for r in rows]
+    assert keys == [{"subject_id": r["subject_id"]} for r in rows] and sexes == [
+        r["sex"] for r in rows
+    ]
 
 
 def test_left_join_makes_the_right_attributes_nullable(lab):
     extended = lab.Subject.extend(lab.Lab)
     assert extended.heading["lab_name"].nullable and not lab.Lab.heading["lab_name"].nullable
     from pipeline_core.datamodel.paging import page
+
     rows, cursor, seen = None, None, []
     while True:
         rows, cursor = page(extended, ["lab_name DESC"], cursor, 4)
@@ -145,18 +159,26 @@ def test_values_that_sql_cannot_compare_are_refused(lab):
 
 def test_cursor_values_are_checked(lab):
     from pipeline_core.datamodel.paging import ordering, page
+
     with pytest.raises(dm.InvalidValueError, match="`sex`.*not one of"):
         page(lab.Subject, ["sex"], {"sex": "Q", "subject_id": 1}, 3)
-    assert page(lab.Subject, ["sex"], {"sex": "m", "subject_id": 1}, 50)[0] == \
-        page(lab.Subject, ["sex"], {"sex": "M", "subject_id": 1}, 50)[0]
-    assert ordering(lab.Session, ["subject_id DESC", "KEY"]) == [("subject_id", True), ("session_id", False)]
+    assert (
+        page(lab.Subject, ["sex"], {"sex": "m", "subject_id": 1}, 50)[0]
+        == page(lab.Subject, ["sex"], {"sex": "M", "subject_id": 1}, 50)[0]
+    )
+    assert ordering(lab.Session, ["subject_id DESC", "KEY"]) == [
+        ("subject_id", True),
+        ("session_id", False),
+    ]
 
 
 def test_a_table_joined_with_itself(lab):
     """``S.join(S)``: the second use of the table is aliased (the server refuses the same
     name twice in a FROM, error 1066)."""
     subject = lab.Subject
-    rows = [r for r in subject.to_dicts(order_by="KEY") if None not in r.values()]  # NULL = NULL fails
+    rows = [
+        r for r in subject.to_dicts(order_by="KEY") if None not in r.values()
+    ]  # NULL = NULL fails
     assert rows and subject.join(subject, semantic_check=False).to_dicts(order_by="KEY") == rows
     with pytest.raises(dm.DataJointError, match="lineage"):  # DataJoint's semantic check
         subject * subject
@@ -174,6 +196,7 @@ def test_an_abandoned_iteration_stops_the_server_sending(dm_conn, new_db):
         ---
         payload: <blob>
         """
+
     chunk = np.random.default_rng(0).standard_normal(50_000)  # 400 kB, incompressible
     for start in range(0, 100, 20):
         Big.insert([dict(big_id=i, payload=chunk) for i in range(start, start + 20)])

@@ -47,28 +47,37 @@ def lab(dm_conn, new_db):
 
 def test_insert_and_fetch_round_trip(lab):
     subject, session = lab
-    subject.insert([dict(subject_id=1, name="a", dob="2026-01-02"), dict(subject_id=2, name="b", dob=None)])
+    subject.insert(
+        [dict(subject_id=1, name="a", dob="2026-01-02"), dict(subject_id=2, name="b", dob=None)]
+    )
     session.insert1(dict(subject_id=1, session_id=1, data=np.arange(6).reshape(2, 3)))
     assert subject.to_dicts(order_by="KEY") == [
         dict(subject_id=1, name="a", dob=datetime.date(2026, 1, 2), kind="a"),
-        dict(subject_id=2, name="b", dob=None, kind="a")]
+        dict(subject_id=2, name="b", dob=None, kind="a"),
+    ]
     data = (session & {"subject_id": 1}).fetch1("data")
     assert np.array_equal(data, np.arange(6).reshape(2, 3))
-    assert (subject & [{"subject_id": 1}, {"subject_id": 2}]).fetch("name", order_by="KEY") == ["a", "b"]
+    assert (subject & [{"subject_id": 1}, {"subject_id": 2}]).fetch("name", order_by="KEY") == [
+        "a",
+        "b",
+    ]
     assert len(subject - {"subject_id": 1}) == 1
     assert len(subject & {"no_such_attribute": 5}) == 2  # unknown keys are ignored (spec §9.1)
     joined = (session * subject).to_dicts()
     assert joined[0]["name"] == "a" and joined[0]["session_id"] == 1
 
 
-@pytest.mark.parametrize("row, error, attribute", [
-    (dict(subject_id=1, name="x", dob="2026-13-40"), dm.InvalidValueError, "dob"),
-    (dict(subject_id="one", name="x"), dm.InvalidValueError, "subject_id"),
-    (dict(subject_id=1), dm.MissingAttributeError, "name"),
-    (dict(subject_id=1, name="x", bogus=1), dm.UnknownAttributeError, "bogus"),
-    (dict(subject_id=1, name="x", kind="z"), dm.InvalidValueError, "kind"),
-    (dict(subject_id=1, name="x" * 40), dm.InvalidValueError, "name"),
-])
+@pytest.mark.parametrize(
+    "row, error, attribute",
+    [
+        (dict(subject_id=1, name="x", dob="2026-13-40"), dm.InvalidValueError, "dob"),
+        (dict(subject_id="one", name="x"), dm.InvalidValueError, "subject_id"),
+        (dict(subject_id=1), dm.MissingAttributeError, "name"),
+        (dict(subject_id=1, name="x", bogus=1), dm.UnknownAttributeError, "bogus"),
+        (dict(subject_id=1, name="x", kind="z"), dm.InvalidValueError, "kind"),
+        (dict(subject_id=1, name="x" * 40), dm.InvalidValueError, "name"),
+    ],
+)
 def test_bad_rows_raise_naming_table_and_attribute(lab, row, error, attribute):
     subject, _ = lab
     with pytest.raises(error) as info:
@@ -113,8 +122,12 @@ def test_master_and_parts_in_one_transaction(lab, dm_conn):
     with pytest.raises(dm.DuplicateError):
         with dm_conn.transaction():
             session.insert1(dict(subject_id=1, session_id=1))
-            session.Trial.insert([dict(subject_id=1, session_id=1, trial_id=1),
-                                  dict(subject_id=1, session_id=1, trial_id=1)])
+            session.Trial.insert(
+                [
+                    dict(subject_id=1, session_id=1, trial_id=1),
+                    dict(subject_id=1, session_id=1, trial_id=1),
+                ]
+            )
     assert not session() and not session.Trial()
     with dm_conn.transaction():
         session.insert1(dict(subject_id=1, session_id=1))
@@ -126,7 +139,10 @@ def test_update1_and_delete_quick(lab):
     subject, _ = lab
     subject.insert([dict(subject_id=i, name=f"s{i}") for i in range(3)])
     subject.update1(dict(subject_id=1, name="renamed", dob="2026-05-05"))
-    assert (subject & {"subject_id": 1}).fetch1("name", "dob") == ("renamed", datetime.date(2026, 5, 5))
+    assert (subject & {"subject_id": 1}).fetch1("name", "dob") == (
+        "renamed",
+        datetime.date(2026, 5, 5),
+    )
     with pytest.raises(dm.DataJointError, match="one existing entry"):
         subject.update1(dict(subject_id=7, name="x"))
     assert (subject & {"subject_id": 2}).delete_quick() == 1

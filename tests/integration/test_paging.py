@@ -46,11 +46,22 @@ CASES = {
     "float32_desc": lambda m: (m.Session, ["duration DESC"]),
     "join": lambda m: (m.Session * m.Subject, ["species", "weight DESC"]),
     "aggregation": lambda m: (m.Subject.aggr(m.Session, n="count(*)"), ["n DESC"]),
-    "aggregated_float32": lambda m: (m.Subject.aggr(m.Session, d=dm.Aggregate("min", "duration")), ["d"]),
-    "computed": lambda m: (m.Session.Trial.proj(rt="reaction_time * 1000", c="correct"), ["c", "rt"]),
-    "union_enum": lambda m: ((m.Subject & "subject_id < 9").proj("sex")
-                             + (m.Subject & "subject_id > 6").proj(), ["sex DESC"]),
-    "union": lambda m: ((m.Subject & "subject_id < 5").proj() + (m.Subject & "subject_id > 9").proj(), None),
+    "aggregated_float32": lambda m: (
+        m.Subject.aggr(m.Session, d=dm.Aggregate("min", "duration")),
+        ["d"],
+    ),
+    "computed": lambda m: (
+        m.Session.Trial.proj(rt="reaction_time * 1000", c="correct"),
+        ["c", "rt"],
+    ),
+    "union_enum": lambda m: (
+        (m.Subject & "subject_id < 9").proj("sex") + (m.Subject & "subject_id > 6").proj(),
+        ["sex DESC"],
+    ),
+    "union": lambda m: (
+        (m.Subject & "subject_id < 5").proj() + (m.Subject & "subject_id > 9").proj(),
+        None,
+    ),
 }
 
 
@@ -74,7 +85,10 @@ def test_page_sql_has_no_offset_and_values_are_parameters(lab):
     from pipeline_core.datamodel.fetch import _Trusted
     from pipeline_core.datamodel.paging import ordering
     from pipeline_core.datamodel.sql.compiler import keyset_after
-    sql, params = keyset_after(ordering(expr, ["reaction_time DESC"]), list(cursor.values()), expr.heading)
+
+    sql, params = keyset_after(
+        ordering(expr, ["reaction_time DESC"]), list(cursor.values()), expr.heading
+    )
     assert "OFFSET" not in sql.upper() and all(str(v) not in sql for v in params if v is not None)
     assert len(page(expr & _Trusted(sql, params), ["reaction_time DESC"], None, 5)[0]) == 5
 

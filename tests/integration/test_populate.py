@@ -67,7 +67,9 @@ def test_failing_make_records_error_and_leaves_no_partial_rows(dm_conn, new_db):
     source.insert([dict(source_id=i, value=1.0) for i in range(5)])
     outcome = result.populate(reserve_jobs=True, suppress_errors=True)
     assert outcome["success_count"] == 4
-    assert [(k["source_id"], m) for k, m in outcome["error_list"]] == [(3, "ValueError: bad source 3")]
+    assert [(k["source_id"], m) for k, m in outcome["error_list"]] == [
+        (3, "ValueError: bad source 3")
+    ]
     assert not (result & {"source_id": 3})  # master row rolled back ...
     assert not (result.Piece & {"source_id": 3})  # ... and its parts with it
     assert len(result.Piece()) == 8
@@ -125,5 +127,6 @@ def test_direct_insert_into_computed_is_refused(dm_conn, new_db):
 
 @pytest.fixture
 def dm_params_connect(dj_params):
-    return lambda: dm.connect(dj_params["host"], dj_params["user"], dj_params["password"],
-                              port=int(dj_params["port"]))
+    return lambda: dm.connect(
+        dj_params["host"], dj_params["user"], dj_params["password"], port=int(dj_params["port"])
+    )

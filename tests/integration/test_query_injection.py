@@ -66,6 +66,7 @@ def lab(dm_conn, pipeline_prefix):
         ---
         x_note: varchar(40)
         """
+
     X.insert([{"x_id": 1, "x_note": "still here"}], skip_duplicates=True)
     ns.X = X
     ns.database = ns.Subject.database
@@ -76,6 +77,7 @@ def lab(dm_conn, pipeline_prefix):
 def raw(dj_params):
     """An independent PyMySQL connection (for the hand-sent predicates and the snapshot)."""
     from tests.conftest import connect_pipeline_server
+
     conn = connect_pipeline_server(dj_params)
     yield conn
     conn.close()
@@ -84,7 +86,9 @@ def raw(dj_params):
 def snapshot(raw, database: str) -> dict:
     """Every table of the database (hidden ones included) with its row count."""
     with raw.cursor() as cur:
-        cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s", [database])
+        cur.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", [database]
+        )
         names = sorted(name for (name,) in cur.fetchall())
         counts = {}
         for name in names:
@@ -117,16 +121,42 @@ def value_descriptions(lab):
     for h in HOSTILE:
         for op, (predicate, value) in TEXT_OPERATORS.items():
             params = value(h) if isinstance(value(h), list) else [value(h)]
-            cases.append(({"from": table(lab), "where": {"attribute": "notes", "operator": op, "value": value(h)}},
-                          ("notes", predicate, params)))
-        cases.append(({"from": table(lab), "where": {"attribute": "sex", "operator": "=", "value": h}},
-                      ("sex", "`sex` = %s", [h])))
-        cases.append(({"from": table(lab), "where": {"attribute": "notes", "operator": "is null", "value": h}}, None))
+            cases.append(
+                (
+                    {
+                        "from": table(lab),
+                        "where": {"attribute": "notes", "operator": op, "value": value(h)},
+                    },
+                    ("notes", predicate, params),
+                )
+            )
+        cases.append(
+            (
+                {"from": table(lab), "where": {"attribute": "sex", "operator": "=", "value": h}},
+                ("sex", "`sex` = %s", [h]),
+            )
+        )
+        cases.append(
+            (
+                {
+                    "from": table(lab),
+                    "where": {"attribute": "notes", "operator": "is null", "value": h},
+                },
+                None,
+            )
+        )
         for attribute in ("subject_id", "dob", "weight"):
             for op in ("=", "in", "between"):
                 value = h if op == "=" else [h, h]
-                cases.append(({"from": table(lab), "where": {"attribute": attribute, "operator": op,
-                                                             "value": value}}, None))
+                cases.append(
+                    (
+                        {
+                            "from": table(lab),
+                            "where": {"attribute": attribute, "operator": op, "value": value},
+                        },
+                        None,
+                    )
+                )
     return cases
 
 
@@ -143,8 +173,15 @@ def test_hostile_values_compare_literally_or_are_refused(lab, dm_conn, raw, befo
         query = to_query(description, dm_conn)
         sql, sql_params = query.expression.make_sql()
         for param in params:
-            assert param not in sql or param in ("%s", "%", "_", "\\")  # short ones occur in any SQL
-        assert len(query.expression.to_dicts()) == hand_count(raw, lab.database, predicate, params), description
+            assert param not in sql or param in (
+                "%s",
+                "%",
+                "_",
+                "\\",
+            )  # short ones occur in any SQL
+        assert len(query.expression.to_dicts()) == hand_count(
+            raw, lab.database, predicate, params
+        ), description
         checked += 1
     assert checked == len(HOSTILE) * (len(TEXT_OPERATORS) + 1) and refused == len(HOSTILE) * 10
     assert snapshot(raw, lab.database) == before
@@ -153,8 +190,13 @@ def test_hostile_values_compare_literally_or_are_refused(lab, dm_conn, raw, befo
 def test_hostile_equality_matches_nothing(lab, dm_conn, before, raw):
     for h in HOSTILE:
         for attribute in ("notes", "species", "sex"):
-            rows = to_query({"from": table(lab), "where": {"attribute": attribute, "operator": "=", "value": h}},
-                            dm_conn).expression.to_dicts()
+            rows = to_query(
+                {
+                    "from": table(lab),
+                    "where": {"attribute": attribute, "operator": "=", "value": h},
+                },
+                dm_conn,
+            ).expression.to_dicts()
             assert rows == [], (attribute, h)
     assert snapshot(raw, lab.database) == before
 
@@ -168,18 +210,37 @@ def name_descriptions(lab, h):
         ({"from": {"schema": lab.database + h, "table": "subject"}}, "from.schema"),
         ({"from": table(lab, h)}, "from.table"),
         ({"from": table(lab, "subject" + h)}, "from.table"),
-        ({"from": table(lab), "where": {"attribute": h, "operator": "=", "value": 1}}, "where.attribute"),
-        ({"from": table(lab), "where": {"attribute": "notes", "operator": h, "value": 1}}, "where.operator"),
+        (
+            {"from": table(lab), "where": {"attribute": h, "operator": "=", "value": 1}},
+            "where.attribute",
+        ),
+        (
+            {"from": table(lab), "where": {"attribute": "notes", "operator": h, "value": 1}},
+            "where.operator",
+        ),
         ({"from": table(lab), "where": {"matching": table(lab, h)}}, "where.matching.table"),
         ({"from": table(lab), "join": [table(lab, h)]}, "join[0].table"),
         ({"from": table(lab), "proj": {"keep": [h]}}, "proj.keep[0]"),
-        ({"from": table(lab), "proj": {"rename": {h: "notes"}}}, f"proj.rename.{h[:63] + '…' if len(h) > 64 else h}"),
+        (
+            {"from": table(lab), "proj": {"rename": {h: "notes"}}},
+            f"proj.rename.{h[:63] + '…' if len(h) > 64 else h}",
+        ),
         ({"from": table(lab), "proj": {"rename": {"n": h}}}, "proj.rename.n"),
-        ({"from": table(lab), "aggr": dict(agg, compute={h: {"function": "count"}})},
-         f"aggr.compute.{h[:63] + '…' if len(h) > 64 else h}"),
-        ({"from": table(lab), "aggr": dict(agg, compute={"n": {"function": h}})}, "aggr.compute.n.function"),
-        ({"from": table(lab), "aggr": dict(agg, compute={"n": {"function": "max", "attribute": h}})},
-         "aggr.compute.n.attribute"),
+        (
+            {"from": table(lab), "aggr": dict(agg, compute={h: {"function": "count"}})},
+            f"aggr.compute.{h[:63] + '…' if len(h) > 64 else h}",
+        ),
+        (
+            {"from": table(lab), "aggr": dict(agg, compute={"n": {"function": h}})},
+            "aggr.compute.n.function",
+        ),
+        (
+            {
+                "from": table(lab),
+                "aggr": dict(agg, compute={"n": {"function": "max", "attribute": h}}),
+            },
+            "aggr.compute.n.attribute",
+        ),
         ({"from": table(lab), "aggr": dict(agg, keep=[h])}, "aggr.keep[0]"),
         ({"from": table(lab), "group": {"by": [h]}}, "group.by[0]"),
         ({"from": table(lab), "order": [{"attribute": h}]}, "order[0].attribute"),
@@ -202,7 +263,10 @@ def api(client, lab_user):
     client.force_login(lab_user)
 
     def post(description):
-        return client.post("/api/v1/query/", data=json.dumps(description), content_type="application/json")
+        return client.post(
+            "/api/v1/query/", data=json.dumps(description), content_type="application/json"
+        )
+
     return post
 
 
@@ -212,11 +276,15 @@ def test_hostile_values_through_api(lab, api, raw, before):
         if expected is None:
             assert response.status_code == 400, response.content
             body = response.json()
-            assert body["path"] in ("where.value", "where.value[0]") and body["error"].startswith(body["path"])
+            assert body["path"] in ("where.value", "where.value[0]") and body["error"].startswith(
+                body["path"]
+            )
             continue
         assert response.status_code == 200, response.content
         attribute, predicate, params = expected
-        assert len(response.json()["rows"]) == min(100, hand_count(raw, lab.database, predicate, params))
+        assert len(response.json()["rows"]) == min(
+            100, hand_count(raw, lab.database, predicate, params)
+        )
     assert snapshot(raw, lab.database) == before
 
 
@@ -233,7 +301,15 @@ def test_hostile_names_through_api(lab, api, raw, before):
 
 
 def test_hostile_bodies_through_api(lab, api, client, raw, before):
-    for body in ["'; DROP TABLE x; --", "[" * 100_000 + "]" * 100_000, '{"from": NaN}', "\x00", "{}", "[]", "null"]:
+    for body in [
+        "'; DROP TABLE x; --",
+        "[" * 100_000 + "]" * 100_000,
+        '{"from": NaN}',
+        "\x00",
+        "{}",
+        "[]",
+        "null",
+    ]:
         response = client.post("/api/v1/query/", data=body, content_type="application/json")
         assert response.status_code == 400, (body[:20], response.content[:200])
         assert "error" in response.json() and response.json()["path"] in ("", "from")
@@ -252,17 +328,24 @@ def test_hostile_values_through_the_builder(lab, raw, before):
     string never appears in the SQL; on numeric and date attributes they are refused."""
     import numpy as np
     from pipeline_core.datamodel.paging import page
+
     S = lab.Subject
     for h in HOSTILE:
         expected = hand_count(raw, lab.database, "`notes` = %s", [h])
         record = np.array([(h,)], dtype=[("notes", object)])[0]  # object: numpy strips NULs of U
-        for expr in (S & {"notes": h}, S & dm.Comparison("notes", "=", h), S & record,
-                     S & [{"notes": h}, {"notes": h + "~"}] & {"notes": h},
-                     S - dm.Not({"notes": h})):
+        for expr in (
+            S & {"notes": h},
+            S & dm.Comparison("notes", "=", h),
+            S & record,
+            S & [{"notes": h}, {"notes": h + "~"}] & {"notes": h},
+            S - dm.Not({"notes": h}),
+        ):
             sql, params = expr.make_sql()
             assert h in params and (h not in sql or h in ("%s", "%", "_", "\\")), h
             assert len(expr) == len(expr.to_dicts()) == expected, h
-        after = hand_count(raw, lab.database, "`notes` > %s OR (`notes` = %s AND `subject_id` > 1)", [h, h])
+        after = hand_count(
+            raw, lab.database, "`notes` > %s OR (`notes` = %s AND `subject_id` > 1)", [h, h]
+        )
         rows, _ = page(S, ["notes"], {"notes": h, "subject_id": 1}, 100)
         assert len(rows) == after, h
         for attribute in ("subject_id", "dob", "weight"):

@@ -66,10 +66,19 @@ def test_every_codec_round_trips(lab, stores_conn, tmp_path):
     backend = stores_conn.stores.backend("main")
     backend.put("raw/session1.dat", b"recorded elsewhere")
     signal = np.random.default_rng(1).standard_normal((50, 40))
-    recording.insert1(dict(rec_id=1, signal=signal, default_store={"a": [1, 2]},
-                           inline_file=str(source), stored_file=str(source), raw=b"raw bytes",
-                           obj=str(folder), arr=np.arange(6, dtype="int16").reshape(2, 3),
-                           fp="raw/session1.dat"))
+    recording.insert1(
+        dict(
+            rec_id=1,
+            signal=signal,
+            default_store={"a": [1, 2]},
+            inline_file=str(source),
+            stored_file=str(source),
+            raw=b"raw bytes",
+            obj=str(folder),
+            arr=np.arange(6, dtype="int16").reshape(2, 3),
+            fp="raw/session1.dat",
+        )
+    )
     recording.insert1(dict(rec_id=2, obj=("csv", b"t,v\n0,1\n")))
     row = (recording & {"rec_id": 1}).fetch1()
     assert np.array_equal(row["signal"], signal)
@@ -80,7 +89,11 @@ def test_every_codec_round_trips(lab, stores_conn, tmp_path):
     assert isinstance(row["obj"], ObjectRef) and row["obj"].is_dir and row["obj"].item_count == 2
     assert sorted(row["obj"].walk()) == [("a.bin", 2), ("sub/b.bin", 1)]
     assert row["obj"].read("sub/b.bin") == b"\x03" and row["obj"].verify()
-    assert isinstance(row["arr"], NpyRef) and row["arr"].shape == (2, 3) and row["arr"].dtype == "int16"
+    assert (
+        isinstance(row["arr"], NpyRef)
+        and row["arr"].shape == (2, 3)
+        and row["arr"].dtype == "int16"
+    )
     assert np.array_equal(np.asarray(row["arr"]), np.arange(6).reshape(2, 3))
     assert isinstance(row["fp"], ObjectRef) and row["fp"].read() == b"recorded elsewhere"
     other = (recording & {"rec_id": 2}).fetch1("obj")
@@ -93,15 +106,25 @@ def test_column_json_follows_datajoint(lab, stores_conn, store_spec):
     schema-addressed: ``_schema/{db}/{table}/{k=v}/{attr}_{token}{ext}`` (spec §5.2, §5.3)."""
     schema, recording, _ = lab
     db = schema.database
-    recording.insert1(dict(rec_id=7, signal=np.arange(3.0), raw=b"raw bytes",
-                           arr=np.zeros(4), obj=b"1234"))
+    recording.insert1(
+        dict(rec_id=7, signal=np.arange(3.0), raw=b"raw bytes", arr=np.zeros(4), obj=b"1234")
+    )
     raw = (recording & {"rec_id": 7}).to_dicts(decode=False)[0]
     packed = blob.pack(np.arange(3.0))
-    assert raw["signal"] == json.dumps({"hash": content_hash(packed), "path": f"_hash/{db}/{content_hash(packed)}",
-                                        "schema": db, "store": "main", "size": len(packed)})
+    assert raw["signal"] == json.dumps(
+        {
+            "hash": content_hash(packed),
+            "path": f"_hash/{db}/{content_hash(packed)}",
+            "schema": db,
+            "store": "main",
+            "size": len(packed),
+        }
+    )
     assert json.loads(raw["raw"])["hash"] == "unwli6dqh5hkrs4def2rgayp5m"  # spec §5.2 vector
     npy = json.loads(raw["arr"])
-    assert re.fullmatch(rf"_schema/{db}/recording/rec_id=7/arr_[A-Za-z0-9_-]{{8}}\.npy", npy["path"])
+    assert re.fullmatch(
+        rf"_schema/{db}/recording/rec_id=7/arr_[A-Za-z0-9_-]{{8}}\.npy", npy["path"]
+    )
     assert (npy["dtype"], npy["shape"], npy["store"]) == ("float64", [4], "main")
     obj = json.loads(raw["obj"])
     assert list(obj) == ["path", "store", "size", "ext", "is_dir", "item_count", "timestamp"]
@@ -111,6 +134,7 @@ def test_column_json_follows_datajoint(lab, stores_conn, store_spec):
     assert stored[npy["path"]] > 0 and stored[obj["path"]] == 4
     if store_spec["protocol"] == "file":
         from pathlib import Path
+
         assert (Path(store_spec["location"]) / obj["path"]).read_bytes() == b"1234"
 
 
@@ -143,8 +167,11 @@ def test_download_path_saves_attachments_and_objects(lab, tmp_path):
     source = tmp_path / "in" / "notes.txt"
     source.parent.mkdir()
     source.write_bytes(b"v1")
-    recording.insert1(dict(rec_id=1, inline_file=str(source), stored_file=str(source),
-                           obj=("dat", b"object bytes")))
+    recording.insert1(
+        dict(
+            rec_id=1, inline_file=str(source), stored_file=str(source), obj=("dat", b"object bytes")
+        )
+    )
     source.write_bytes(b"v2")
     recording.insert1(dict(rec_id=2, stored_file=str(source)))
     out = tmp_path / "out"
@@ -161,9 +188,13 @@ def test_failed_insert_leaves_no_objects(lab, stores_conn, tmp_path):
     recording.insert1(dict(rec_id=1, signal=np.arange(5.0)))
     before = objects(stores_conn)
     with pytest.raises(dm.IntegrityError):  # the second row has no parent
-        note.insert([dict(rec_id=1, note_id=1, data=np.arange(5.0)),  # already stored: kept
-                     dict(rec_id=1, note_id=2, data=np.arange(7.0)),
-                     dict(rec_id=99, note_id=3, data=np.arange(9.0))])
+        note.insert(
+            [
+                dict(rec_id=1, note_id=1, data=np.arange(5.0)),  # already stored: kept
+                dict(rec_id=1, note_id=2, data=np.arange(7.0)),
+                dict(rec_id=99, note_id=3, data=np.arange(9.0)),
+            ]
+        )
     with pytest.raises(dm.DuplicateError):
         recording.insert1(dict(rec_id=1, arr=np.ones(3), obj=b"x", raw=b"new"))
     with pytest.raises(dm.InvalidValueError, match="`arr`"):  # fails after uploading `raw`
@@ -188,14 +219,21 @@ def test_rolled_back_transaction_leaves_no_objects(lab, stores_conn):
     assert len(objects(stores_conn)) == len(before) + 1
 
 
-def test_a_rolled_back_upload_that_another_writer_committed_is_kept(lab, stores_conn, dj_params, store_spec):
+def test_a_rolled_back_upload_that_another_writer_committed_is_kept(
+    lab, stores_conn, dj_params, store_spec
+):
     """Writer A uploads an object in a transaction; writer B stores the same bytes (finds
     the object, uploads nothing) and commits; A rolls back: the object stays, B's row
     reads it."""
     schema, recording, note = lab
     recording.insert1(dict(rec_id=1))
-    other = dm.connect(dj_params["host"], dj_params["user"], dj_params["password"],
-                       port=int(dj_params["port"]), stores={"default": "main", "main": store_spec})
+    other = dm.connect(
+        dj_params["host"],
+        dj_params["user"],
+        dj_params["password"],
+        port=int(dj_params["port"]),
+        stores={"default": "main", "main": store_spec},
+    )
     try:
         other_note = dm.FreeTable(other, note.full_table_name)
         stores_conn.start_transaction()
@@ -228,8 +266,12 @@ def test_update1_writes_the_new_object(lab, stores_conn):
 
 def test_gc_lists_and_removes_unreferenced_objects(lab, stores_conn):
     schema, recording, note = lab
-    recording.insert([dict(rec_id=1, signal=np.arange(3.0), obj=b"keep", arr=np.ones(3)),
-                      dict(rec_id=2, signal=np.arange(4.0), obj=b"drop", arr=np.ones(4))])
+    recording.insert(
+        [
+            dict(rec_id=1, signal=np.arange(3.0), obj=b"keep", arr=np.ones(3)),
+            dict(rec_id=2, signal=np.arange(4.0), obj=b"drop", arr=np.ones(4)),
+        ]
+    )
     note.insert1(dict(rec_id=1, note_id=1, data=np.arange(3.0)))  # shares rec 1's blob
     dropped = json.loads((recording & {"rec_id": 2}).to_dicts(decode=False)[0]["obj"])["path"]
     (recording & {"rec_id": 2}).delete_quick()
@@ -285,6 +327,7 @@ def test_a_commit_with_unknown_outcome_keeps_the_objects(lab, stores_conn, dj_pa
     """The connection breaks during COMMIT: the rows may be committed, so a later rollback
     must not delete their objects (gc collects them if the rows are not there)."""
     from tests.conftest import connect_pipeline_server
+
     schema, recording, _ = lab
     stores_conn.start_transaction()
     recording.insert1(dict(rec_id=1, obj=b"maybe committed", signal=np.arange(5.0)))
@@ -307,8 +350,11 @@ def test_foreign_json_is_a_store_error_naming_the_attribute(lab, stores_conn):
     schema, recording, _ = lab
     recording.insert1(dict(rec_id=1, signal=np.arange(3.0), obj=b"x"))
     try:
-        for column, value in (("signal", '{"store": "main", "path": "_hash/x"}'),
-                              ("obj", '{"store": "main"}'), ("obj", '["main"]')):
+        for column, value in (
+            ("signal", '{"store": "main", "path": "_hash/x"}'),
+            ("obj", '{"store": "main"}'),
+            ("obj", '["main"]'),
+        ):
             stores_conn.query(f"UPDATE {recording.full_table_name} SET `{column}` = %s", [value])
             with pytest.raises(StoreError, match=f"attribute `{column}` .*not store metadata"):
                 recording.fetch1(column)
@@ -325,15 +371,21 @@ def test_errors_name_table_attribute_and_reason(lab, stores_conn, dj_params, tmp
         recording.insert1(dict(rec_id=1, fp="raw/../_hash/x"))
     with pytest.raises(StoreError, match=r"`fp` .*file not found in store 'main': raw/none"):
         recording.insert1(dict(rec_id=1, fp="raw/none"))
-    with pytest.raises(dm.InvalidValueError, match=r"recording`: invalid value for attribute `raw`.*bytes"):
+    with pytest.raises(
+        dm.InvalidValueError, match=r"recording`: invalid value for attribute `raw`.*bytes"
+    ):
         recording.insert1(dict(rec_id=1, raw="text"))
     with pytest.raises(StoreError, match=r"`stored_file` .*attachment file not found"):
         recording.insert1(dict(rec_id=1, stored_file=str(tmp_path / "none")))
     assert len(recording) == 0
-    bare = dm.connect(dj_params["host"], dj_params["user"], dj_params["password"], port=int(dj_params["port"]))
+    bare = dm.connect(
+        dj_params["host"], dj_params["user"], dj_params["password"], port=int(dj_params["port"])
+    )
     try:
         table = dm.FreeTable(bare, recording.full_table_name)
-        with pytest.raises(StoreError, match=r"`signal` .*Storage 'main' is requested but not configured"):
+        with pytest.raises(
+            StoreError, match=r"`signal` .*Storage 'main' is requested but not configured"
+        ):
             table.insert1(dict(rec_id=1, signal=np.ones(2)))
         recording.insert1(dict(rec_id=1, signal=np.ones(2)))
         with pytest.raises(StoreError, match=r"recording`: attribute `signal`.*not configured"):
@@ -347,21 +399,51 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
-file_names = st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="/\\\0"),
-                     min_size=1, max_size=40).filter(lambda n: n not in (".", ".."))
-npy_arrays = hnp.arrays(st.sampled_from(["bool", "int8", "uint16", "int64", "float32", "float64",
-                                         "complex128", "<U3", "S2", "M8[s]"]),
-                        hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4))
+file_names = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="/\\\0"),
+    min_size=1,
+    max_size=40,
+).filter(lambda n: n not in (".", ".."))
+npy_arrays = hnp.arrays(
+    st.sampled_from(
+        [
+            "bool",
+            "int8",
+            "uint16",
+            "int64",
+            "float32",
+            "float64",
+            "complex128",
+            "<U3",
+            "S2",
+            "M8[s]",
+        ]
+    ),
+    hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4),
+)
 blob_values = st.recursive(
-    st.one_of(st.none(), st.integers(-2**60, 2**60), st.floats(allow_nan=False), st.text(max_size=8),
-              st.binary(max_size=8), hnp.arrays("float64", hnp.array_shapes(max_dims=2, max_side=30))),
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)),
-    max_leaves=6)
+    st.one_of(
+        st.none(),
+        st.integers(-(2**60), 2**60),
+        st.floats(allow_nan=False),
+        st.text(max_size=8),
+        st.binary(max_size=8),
+        hnp.arrays("float64", hnp.array_shapes(max_dims=2, max_side=30)),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
 
 
 def _same(a, b) -> bool:
     if isinstance(a, np.ndarray):
-        return isinstance(b, np.ndarray) and a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+        return (
+            isinstance(b, np.ndarray)
+            and a.shape == b.shape
+            and np.array_equal(a, b, equal_nan=True)
+        )
     if isinstance(a, dict):
         return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, list):
@@ -370,7 +452,9 @@ def _same(a, b) -> bool:
 
 
 @pytest.mark.parametrize("store_spec", ["file"], indirect=True)
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_generated_values_round_trip(lab, data):
     """Random blobs, attachments (any file name), raw bytes and npy arrays come back equal."""
@@ -378,8 +462,16 @@ def test_generated_values_round_trip(lab, data):
     value = data.draw(blob_values)
     name, contents = data.draw(file_names), data.draw(st.binary(max_size=300))
     raw, array = data.draw(st.binary(max_size=300)), data.draw(npy_arrays)
-    recording.insert1(dict(rec_id=1, signal=value, stored_file=Attachment(name, contents),
-                           inline_file=Attachment(name, contents), raw=raw, arr=array))
+    recording.insert1(
+        dict(
+            rec_id=1,
+            signal=value,
+            stored_file=Attachment(name, contents),
+            inline_file=Attachment(name, contents),
+            raw=raw,
+            arr=array,
+        )
+    )
     try:
         row = recording.fetch1()
         assert _same(row["signal"], value) or (value is None and row["signal"] is None)

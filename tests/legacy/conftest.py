@@ -42,8 +42,9 @@ def split_dump(text: str) -> list[str]:
 
 def load_dump(dj_params: dict, database: str, text: str) -> None:
     """Create ``database`` and run the dump in it, on a LabBook connection of its own."""
-    conn = dm.connect(dj_params["host"], dj_params["user"], dj_params["password"],
-                      port=int(dj_params["port"]))
+    conn = dm.connect(
+        dj_params["host"], dj_params["user"], dj_params["password"], port=int(dj_params["port"])
+    )
     try:
         conn.query(f"CREATE DATABASE `{database}`")
         conn.query(f"USE `{database}`")

@@ -82,11 +82,15 @@ DB_PLACEHOLDER = "__LEGACY_DB__"
 
 #: Fixed values so that re-running the script gives the same fixture (up to timestamps,
 #: hosts, process ids and connection ids in ``~jobs``/``~log``/``~external_*``).
-RIG_UUIDS = [uuid.UUID("6c3f1a52-9d1e-4b7a-8a51-0f2d4c6e8b01"),
-             uuid.UUID("a1b2c3d4-e5f6-4711-8899-aabbccddeeff")]
-SESSION_UUIDS = [uuid.UUID("00000000-0000-4000-8000-000000000001"),
-                 uuid.UUID("0f0e0d0c-0b0a-4908-8706-050403020100"),
-                 uuid.UUID("ffffffff-ffff-4fff-bfff-ffffffffffff")]
+RIG_UUIDS = [
+    uuid.UUID("6c3f1a52-9d1e-4b7a-8a51-0f2d4c6e8b01"),
+    uuid.UUID("a1b2c3d4-e5f6-4711-8899-aabbccddeeff"),
+]
+SESSION_UUIDS = [
+    uuid.UUID("00000000-0000-4000-8000-000000000001"),
+    uuid.UUID("0f0e0d0c-0b0a-4908-8706-050403020100"),
+    uuid.UUID("ffffffff-ffff-4fff-bfff-ffffffffffff"),
+]
 
 
 # ------------------------------------------------------------------------------------------
@@ -110,8 +114,9 @@ def to_jsonable(value):
         elif value.dtype.kind in "SU":
             data = _nested(value, lambda x: x.decode("latin-1") if isinstance(x, bytes) else str(x))
         elif value.dtype.kind == "c":
-            data = _nested(value, lambda x: [to_jsonable(float(x.real)),
-                                             to_jsonable(float(x.imag))])
+            data = _nested(
+                value, lambda x: [to_jsonable(float(x.real)), to_jsonable(float(x.imag))]
+            )
         elif value.dtype.kind == "M":
             data = _nested(value, str)
         else:
@@ -147,8 +152,10 @@ def to_jsonable(value):
 def _nested(array: np.ndarray, convert):
     if array.ndim == 0:
         return convert(array[()])
-    return [_nested(sub, convert) if sub.ndim else convert(sub[()]) for sub in
-            (array[i] for i in range(array.shape[0]))]
+    return [
+        _nested(sub, convert) if sub.ndim else convert(sub[()])
+        for sub in (array[i] for i in range(array.shape[0]))
+    ]
 
 
 def column_value(value, is_blob: bool):
@@ -275,31 +282,73 @@ def declare_pipeline(dj, database: str, work: Path):
                 raise ValueError(f"deliberate failure for session {key['session_id']}")
             trace = (Recording & key).fetch1("trace")
             trials = (Session.Trial & key).fetch("KEY", order_by="trial_id")
-            self.insert1(dict(key, n_trials=len(trials), mean_value=float(np.mean(trace)),
-                              stats=dict(min=float(trace.min()), max=float(trace.max()),
-                                         n=int(trace.size), label="summary")))
+            self.insert1(
+                dict(
+                    key,
+                    n_trials=len(trials),
+                    mean_value=float(np.mean(trace)),
+                    stats=dict(
+                        min=float(trace.min()),
+                        max=float(trace.max()),
+                        n=int(trace.size),
+                        label="summary",
+                    ),
+                )
+            )
             self.Detail.insert(dict(t, score=0.5 * t["trial_id"]) for t in trials)
 
     # ---- contents ----
     Rig.insert([(RIG_UUIDS[0], "rig-A"), (RIG_UUIDS[1], "rig-B")])
-    Subject.insert1(dict(subject_id=1, subject_name="Alpha", dob=datetime.date(2023, 1, 15),
-                         sex="F", weight=21.5, litter_size=6))   # default species
-    Subject.insert1(dict(subject_id=2, subject_name="Bravo", dob=datetime.date(2023, 3, 2),
-                         sex="M", species="rat"))                 # NULL weight
-    Subject.insert1(dict(subject_id=4000000000, subject_name="Unsigned", sex="U",
-                         dob=datetime.date(2022, 12, 31), weight=30.25, litter_size=255,
-                         species="mouse"))
-    Pairing.insert([dict(subject_id=1, partner_id=2, affinity=decimal.Decimal("0.75")),
-                    dict(subject_id=2, partner_id=4000000000, affinity=decimal.Decimal("-12.50"))])
+    Subject.insert1(
+        dict(
+            subject_id=1,
+            subject_name="Alpha",
+            dob=datetime.date(2023, 1, 15),
+            sex="F",
+            weight=21.5,
+            litter_size=6,
+        )
+    )  # default species
+    Subject.insert1(
+        dict(
+            subject_id=2,
+            subject_name="Bravo",
+            dob=datetime.date(2023, 3, 2),
+            sex="M",
+            species="rat",
+        )
+    )  # NULL weight
+    Subject.insert1(
+        dict(
+            subject_id=4000000000,
+            subject_name="Unsigned",
+            sex="U",
+            dob=datetime.date(2022, 12, 31),
+            weight=30.25,
+            litter_size=255,
+            species="mouse",
+        )
+    )
+    Pairing.insert(
+        [
+            dict(subject_id=1, partner_id=2, affinity=decimal.Decimal("0.75")),
+            dict(subject_id=2, partner_id=4000000000, affinity=decimal.Decimal("-12.50")),
+        ]
+    )
 
     attach_dir = work / "attach"
     attach_dir.mkdir()
     stage = Path(dj.config["stores"]["fpstore"]["stage"])
     (stage / "raw" / "s1").mkdir(parents=True)
     files = {}
-    for i, (name, text) in enumerate([("notes1.txt", "first session notes\n"),
-                                      ("notes2.txt", "second\nsession\n"),
-                                      ("readme.md", "# third\n")], start=1):
+    for i, (name, text) in enumerate(
+        [
+            ("notes1.txt", "first session notes\n"),
+            ("notes2.txt", "second\nsession\n"),
+            ("readme.md", "# third\n"),
+        ],
+        start=1,
+    ):
         files[f"note{i}"] = attach_dir / name
         files[f"note{i}"].write_text(text)
         files[f"ext{i}"] = attach_dir / f"ext{i}.csv"
@@ -308,39 +357,80 @@ def declare_pipeline(dj, database: str, work: Path):
         files[f"fp{i}"].write_bytes(bytes(range(i, i + 16)))
 
     sessions = [
-        dict(subject_id=1, session_id=1, session_uuid=SESSION_UUIDS[0], kind="rest",
-             rig_uuid=RIG_UUIDS[0], session_date=datetime.date(2024, 5, 1),
-             data=np.array([[1, 2, 3], [4, 5, 6]], dtype=np.int32),
-             params={"gain": 2.5, "channels": [1, 2, 3], "name": "fast", "on": True},
-             ext=np.arange(6, dtype=np.float32).reshape(2, 3)),
-        dict(subject_id=1, session_id=2, session_uuid=SESSION_UUIDS[1], kind=None,
-             rig_uuid=RIG_UUIDS[1], session_date=datetime.date(2024, 5, 2),
-             data=np.linspace(0.0, 1.0, 200),                      # compressed (ZL123)
-             params={"gain": 0.5, "nested": {"a": np.array([1.5, 2.5]), "b": "x"}},
-             ext={"what": "external dict", "n": 3}),
-        dict(subject_id=4000000000, session_id=65535, session_uuid=SESSION_UUIDS[2],
-             kind="task", rig_uuid=RIG_UUIDS[0], session_date=datetime.date(2024, 6, 30),
-             data=np.array([True, False, True]),
-             params={"empty": [], "text": "héllo", "int": 7},
-             ext=np.array([1.0, np.nan])),
+        dict(
+            subject_id=1,
+            session_id=1,
+            session_uuid=SESSION_UUIDS[0],
+            kind="rest",
+            rig_uuid=RIG_UUIDS[0],
+            session_date=datetime.date(2024, 5, 1),
+            data=np.array([[1, 2, 3], [4, 5, 6]], dtype=np.int32),
+            params={"gain": 2.5, "channels": [1, 2, 3], "name": "fast", "on": True},
+            ext=np.arange(6, dtype=np.float32).reshape(2, 3),
+        ),
+        dict(
+            subject_id=1,
+            session_id=2,
+            session_uuid=SESSION_UUIDS[1],
+            kind=None,
+            rig_uuid=RIG_UUIDS[1],
+            session_date=datetime.date(2024, 5, 2),
+            data=np.linspace(0.0, 1.0, 200),  # compressed (ZL123)
+            params={"gain": 0.5, "nested": {"a": np.array([1.5, 2.5]), "b": "x"}},
+            ext={"what": "external dict", "n": 3},
+        ),
+        dict(
+            subject_id=4000000000,
+            session_id=65535,
+            session_uuid=SESSION_UUIDS[2],
+            kind="task",
+            rig_uuid=RIG_UUIDS[0],
+            session_date=datetime.date(2024, 6, 30),
+            data=np.array([True, False, True]),
+            params={"empty": [], "text": "héllo", "int": 7},
+            ext=np.array([1.0, np.nan]),
+        ),
     ]
     for i, row in enumerate(sessions, start=1):
-        row.update(note=str(files[f"note{i}"]), att_ext=str(files[f"ext{i}"]),
-                   fp=str(files[f"fp{i}"]))
+        row.update(
+            note=str(files[f"note{i}"]), att_ext=str(files[f"ext{i}"]), fp=str(files[f"fp{i}"])
+        )
     Session.insert(sessions)
-    Session.Trial.insert([
-        dict(subject_id=1, session_id=1, trial_id=1, outcome="hit",
-             signal=np.array([0.1, 0.2, 0.3])),
-        dict(subject_id=1, session_id=1, trial_id=2, outcome="miss", signal=None),
-        dict(subject_id=1, session_id=2, trial_id=1, outcome="none",
-             signal="a plain string blob"),
-        dict(subject_id=4000000000, session_id=65535, trial_id=255, outcome="hit",
-             signal=[1, "two", 3.0]),
-    ])
+    Session.Trial.insert(
+        [
+            dict(
+                subject_id=1,
+                session_id=1,
+                trial_id=1,
+                outcome="hit",
+                signal=np.array([0.1, 0.2, 0.3]),
+            ),
+            dict(subject_id=1, session_id=1, trial_id=2, outcome="miss", signal=None),
+            dict(
+                subject_id=1, session_id=2, trial_id=1, outcome="none", signal="a plain string blob"
+            ),
+            dict(
+                subject_id=4000000000,
+                session_id=65535,
+                trial_id=255,
+                outcome="hit",
+                signal=[1, "two", 3.0],
+            ),
+        ]
+    )
     Recording.populate()
     Summary.populate(reserve_jobs=True, suppress_errors=True)
-    classes = [Kind, Rig, Subject, Pairing, Session, Session.Trial, Recording, Summary,
-               Summary.Detail]
+    classes = [
+        Kind,
+        Rig,
+        Subject,
+        Pairing,
+        Session,
+        Session.Trial,
+        Recording,
+        Summary,
+        Summary.Detail,
+    ]
     return schema, classes
 
 
@@ -353,25 +443,42 @@ _TIERS = ("Lookup", "Manual", "Imported", "Computed", "Part")
 
 
 def tier_of_class(cls) -> str:
-    return next(base.__name__ for base in cls.__mro__ if base.__name__ in _TIERS
-                and base.__module__.startswith("datajoint"))
+    return next(
+        base.__name__
+        for base in cls.__mro__
+        if base.__name__ in _TIERS and base.__module__.startswith("datajoint")
+    )
 
 
 def describe_heading(dj, table, database: str) -> dict:
     """The 0.14 heading of one table, plus the server's column types."""
-    server = {row["Field"]: row["Type"] for row in table.connection.query(
-        f"SHOW FULL COLUMNS FROM `{table.table_name}` IN `{database}`", as_dict=True)}
+    server = {
+        row["Field"]: row["Type"]
+        for row in table.connection.query(
+            f"SHOW FULL COLUMNS FROM `{table.table_name}` IN `{database}`", as_dict=True
+        )
+    }
     attributes = {}
     for name, attr in table.heading.attributes.items():
         attributes[name] = dict(
-            type=attr.type, sql_type=attr.sql_type, server_type=server[name],
-            in_key=attr.in_key, nullable=attr.nullable, default=attr.default,
+            type=attr.type,
+            sql_type=attr.sql_type,
+            server_type=server[name],
+            in_key=attr.in_key,
+            nullable=attr.nullable,
+            default=attr.default,
             autoincrement=attr.autoincrement,
-            comment=attr.comment, is_blob=attr.is_blob, is_attachment=attr.is_attachment,
-            is_filepath=attr.is_filepath, is_external=attr.is_external, uuid=attr.uuid,
-            store=attr.store)
-    return dict(primary_key=list(table.primary_key), attribute_names=list(attributes),
-                attributes=attributes)
+            comment=attr.comment,
+            is_blob=attr.is_blob,
+            is_attachment=attr.is_attachment,
+            is_filepath=attr.is_filepath,
+            is_external=attr.is_external,
+            uuid=attr.uuid,
+            store=attr.store,
+        )
+    return dict(
+        primary_key=list(table.primary_key), attribute_names=list(attributes), attributes=attributes
+    )
 
 
 def fetch_rows(table, heading: dict, download: Path) -> tuple[list, list]:
@@ -408,10 +515,16 @@ def _stored_value(table, row, name, attr, value) -> dict:
 
 def foreign_keys(table) -> list:
     return sorted(
-        (dict(parent=name.split(".")[1].strip("`"), attr_map=dict(props["attr_map"]),
-              primary=props["primary"])
-         for name, props in table.parents(foreign_key_info=True)),
-        key=lambda fk: (fk["parent"], sorted(fk["attr_map"].items())))
+        (
+            dict(
+                parent=name.split(".")[1].strip("`"),
+                attr_map=dict(props["attr_map"]),
+                primary=props["primary"],
+            )
+            for name, props in table.parents(foreign_key_info=True)
+        ),
+        key=lambda fk: (fk["parent"], sorted(fk["attr_map"].items())),
+    )
 
 
 def build_expectations(dj, schema, classes, database: str, download: Path) -> dict:
@@ -430,16 +543,27 @@ def build_expectations(dj, schema, classes, database: str, download: Path) -> di
         assert virtual_cls.table_name == cls.table_name, (virtual_cls, cls)
         assert tier_of_class(virtual_cls) == tier, (virtual_cls, tier)
         tables[cls.table_name] = dict(
-            class_name=class_name, tier=tier, master=master,
+            class_name=class_name,
+            tier=tier,
+            master=master,
             comment=table.heading.table_status["comment"],
-            foreign_keys=foreign_keys(table), rows=rows, external_values=external, **heading)
+            foreign_keys=foreign_keys(table),
+            rows=rows,
+            external_values=external,
+            **heading,
+        )
     hidden = {}
-    for name, table in [("~jobs", schema.jobs), ("~log", schema.log),
-                        ("~external_extstore", schema.external["extstore"]),
-                        ("~external_fpstore", schema.external["fpstore"])]:
+    for name, table in [
+        ("~jobs", schema.jobs),
+        ("~log", schema.log),
+        ("~external_extstore", schema.external["extstore"]),
+        ("~external_fpstore", schema.external["fpstore"]),
+    ]:
         heading = describe_heading(dj, table, database)
-        rows = [{k: column_value(v, heading["attributes"][k]["is_blob"]) for k, v in row.items()}
-                for row in table.fetch(as_dict=True, order_by=table.primary_key)]
+        rows = [
+            {k: column_value(v, heading["attributes"][k]["is_blob"]) for k, v in row.items()}
+            for row in table.fetch(as_dict=True, order_by=table.primary_key)
+        ]
         hidden[name] = dict(comment=table.heading.table_status["comment"], rows=rows, **heading)
     all_tables = [r[0] for r in schema.connection.query(f"SHOW TABLES IN `{database}`").fetchall()]
     return dict(
@@ -447,11 +571,18 @@ def build_expectations(dj, schema, classes, database: str, download: Path) -> di
         database_placeholder=DB_PLACEHOLDER,
         server_version=schema.connection.query("SELECT VERSION()").fetchone()[0],
         all_tables=sorted(all_tables),
-        stores={"extstore": {"protocol": "file", "location": "stores/extstore",
-                             "note": "0.14 object path = {location}/{database}/xx/yy/<hash>; "
-                                     "the {database} level is dropped in this copy"},
-                "fpstore": {"protocol": "file", "location": "stores/fpstore"}},
-        tables=tables, hidden_tables=hidden)
+        stores={
+            "extstore": {
+                "protocol": "file",
+                "location": "stores/extstore",
+                "note": "0.14 object path = {location}/{database}/xx/yy/<hash>; "
+                "the {database} level is dropped in this copy",
+            },
+            "fpstore": {"protocol": "file", "location": "stores/fpstore"},
+        },
+        tables=tables,
+        hidden_tables=hidden,
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -460,15 +591,28 @@ def build_expectations(dj, schema, classes, database: str, download: Path) -> di
 
 
 def dump_database(args, database: str) -> str:
-    cmd = ["mariadb-dump", f"--host={args.host}", f"--port={args.port}", f"--user={args.user}",
-           "--no-create-db", "--skip-comments", "--skip-dump-date", "--hex-blob",
-           "--skip-add-locks", "--skip-disable-keys", "--order-by-primary", "--skip-triggers",
-           "--skip-routines", "--skip-events", "--single-transaction", database]
+    cmd = [
+        "mariadb-dump",
+        f"--host={args.host}",
+        f"--port={args.port}",
+        f"--user={args.user}",
+        "--no-create-db",
+        "--skip-comments",
+        "--skip-dump-date",
+        "--hex-blob",
+        "--skip-add-locks",
+        "--skip-disable-keys",
+        "--order-by-primary",
+        "--skip-triggers",
+        "--skip-routines",
+        "--skip-events",
+        "--single-transaction",
+        database,
+    ]
     env = dict(os.environ, MYSQL_PWD=args.password)
     text = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     # MariaDB >= 10.11.8 prepends a client-only sandbox directive; a server rejects it
-    text = "\n".join(line for line in text.splitlines()
-                     if not line.startswith("/*M!999999")) + "\n"
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("/*M!999999")) + "\n"
     if re.search(r"^\s*USE\b|CREATE DATABASE", text, re.M | re.I):
         raise RuntimeError("the dump selects or creates a database")
     for match in re.finditer(r"REFERENCES (`[^`]*`(?:\.`[^`]*`)?)", text):
@@ -521,16 +665,26 @@ def main(argv=None) -> None:
     store_root = work / "stores"
     for folder in (store_root / "extstore", store_root / "fpstore", work / "stage"):
         folder.mkdir(parents=True)
-    dj.config.update({
-        "database.host": args.host, "database.port": args.port, "database.user": args.user,
-        "database.password": args.password, "database.use_tls": False, "safemode": False,
-        "display.limit": 1000, "loglevel": "WARNING",
-        "stores": {
-            "extstore": {"protocol": "file", "location": str(store_root / "extstore")},
-            "fpstore": {"protocol": "file", "location": str(store_root / "fpstore"),
-                        "stage": str(work / "stage")},
-        },
-    })
+    dj.config.update(
+        {
+            "database.host": args.host,
+            "database.port": args.port,
+            "database.user": args.user,
+            "database.password": args.password,
+            "database.use_tls": False,
+            "safemode": False,
+            "display.limit": 1000,
+            "loglevel": "WARNING",
+            "stores": {
+                "extstore": {"protocol": "file", "location": str(store_root / "extstore")},
+                "fpstore": {
+                    "protocol": "file",
+                    "location": str(store_root / "fpstore"),
+                    "stage": str(work / "stage"),
+                },
+            },
+        }
+    )
     conn = dj.conn()
     conn.query(f"DROP DATABASE IF EXISTS `{database}`")
     try:
@@ -546,10 +700,15 @@ def main(argv=None) -> None:
     finally:
         conn.query(f"DROP DATABASE IF EXISTS `{database}`")
         shutil.rmtree(work, ignore_errors=True)
-    size = DUMP.stat().st_size + EXPECTED.stat().st_size + sum(
-        p.stat().st_size for p in STORES.rglob("*") if p.is_file())
-    print(f"datajoint {dj.__version__}: wrote {DUMP.name}, {EXPECTED.name}, stores/ "
-          f"({size} bytes in all)")
+    size = (
+        DUMP.stat().st_size
+        + EXPECTED.stat().st_size
+        + sum(p.stat().st_size for p in STORES.rglob("*") if p.is_file())
+    )
+    print(
+        f"datajoint {dj.__version__}: wrote {DUMP.name}, {EXPECTED.name}, stores/ "
+        f"({size} bytes in all)"
+    )
 
 
 if __name__ == "__main__":

@@ -108,10 +108,16 @@ def stores_conn(tmp_path_factory, dj_params, db):
     root = tmp_path_factory.mktemp("stores014")
     shutil.copytree(Path(__file__).resolve().parent / "stores" / "extstore", root / "extstore" / db)
     shutil.copytree(Path(__file__).resolve().parent / "stores" / "fpstore", root / "fpstore")
-    conn = dm.connect(dj_params["host"], dj_params["user"], dj_params["password"],
-                      port=int(dj_params["port"]), stores={
-                          "extstore": {"protocol": "file", "location": str(root / "extstore")},
-                          "fpstore": {"protocol": "file", "location": str(root / "fpstore")}})
+    conn = dm.connect(
+        dj_params["host"],
+        dj_params["user"],
+        dj_params["password"],
+        port=int(dj_params["port"]),
+        stores={
+            "extstore": {"protocol": "file", "location": str(root / "extstore")},
+            "fpstore": {"protocol": "file", "location": str(root / "fpstore")},
+        },
+    )
     yield conn
     conn.close()
 
@@ -163,7 +169,10 @@ def test_legacy_flag(infos, name):
 def test_tier_master_class_name(infos, db, name):
     exp, info = EXPECTED["tables"][name], infos[name]
     assert (info.tier, info.master, info.class_name) == (
-        exp["tier"], exp["master"], exp["class_name"])
+        exp["tier"],
+        exp["master"],
+        exp["class_name"],
+    )
     if exp["master"]:
         assert infos[exp["master"]].tier == EXPECTED["tables"][exp["master"]]["tier"]
 
@@ -192,11 +201,22 @@ def test_attribute_types(infos, name):
     exp, heading = expected_table(name), infos[name].heading
     for attr_name, exp_attr in exp["attributes"].items():
         attr = heading[attr_name]
-        got = dict(type=attr.type, sql_type=attr.sql_type, in_key=attr.in_key,
-                   nullable=attr.nullable, comment=attr.comment, autoincrement=attr.autoincrement)
-        want = dict(type=expected_type(exp_attr), sql_type=exp_attr["server_type"],
-                    in_key=exp_attr["in_key"], nullable=exp_attr["nullable"],
-                    comment=exp_attr["comment"], autoincrement=exp_attr["autoincrement"])
+        got = dict(
+            type=attr.type,
+            sql_type=attr.sql_type,
+            in_key=attr.in_key,
+            nullable=attr.nullable,
+            comment=attr.comment,
+            autoincrement=attr.autoincrement,
+        )
+        want = dict(
+            type=expected_type(exp_attr),
+            sql_type=exp_attr["server_type"],
+            in_key=exp_attr["in_key"],
+            nullable=exp_attr["nullable"],
+            comment=exp_attr["comment"],
+            autoincrement=exp_attr["autoincrement"],
+        )
         assert got == want, f"{name}.{attr_name}"
 
 
@@ -208,9 +228,12 @@ def test_blob_codec_store_flags(infos, name):
     for attr_name, exp_attr in exp["attributes"].items():
         attr = heading[attr_name]
         got = dict(is_blob=attr.is_blob, codec=attr.codec, store=attr.store, uuid=attr.is_uuid)
-        want = dict(is_blob=exp_attr["is_blob"] and not exp_attr["is_external"],
-                    codec=expected_codec(exp_attr), store=exp_attr["store"],
-                    uuid=exp_attr["uuid"])
+        want = dict(
+            is_blob=exp_attr["is_blob"] and not exp_attr["is_external"],
+            codec=expected_codec(exp_attr),
+            store=exp_attr["store"],
+            uuid=exp_attr["uuid"],
+        )
         assert got == want, f"{name}.{attr_name}"
         if want["codec"] or want["is_blob"]:
             assert attr_name in heading.blobs, f"{name}.{attr_name}"
@@ -228,10 +251,15 @@ def test_fixture_covers_the_legacy_markers():
     """The fixture holds every kind of column the legacy tests are about."""
     attrs = [a for t in EXPECTED["tables"].values() for a in t["attributes"].values()]
     kinds = {(expected_codec(a), a["store"]) for a in attrs}
-    assert {("attach", None), ("blob", "extstore"), ("attach", "extstore"),
-            ("filepath", "fpstore")} <= kinds
-    assert any(a["is_blob"] and not a["is_external"] and a["server_type"] == "longblob"
-               for a in attrs)
+    assert {
+        ("attach", None),
+        ("blob", "extstore"),
+        ("attach", "extstore"),
+        ("filepath", "fpstore"),
+    } <= kinds
+    assert any(
+        a["is_blob"] and not a["is_external"] and a["server_type"] == "longblob" for a in attrs
+    )
     assert any(a["uuid"] for a in attrs)
     assert any("unsigned" in a["server_type"] for a in attrs)
 
@@ -250,8 +278,10 @@ def test_foreign_keys(infos, db, name):
     """Parents and attribute maps as 0.14 reports them (renamed FKs included); references
     to ``~external_*`` tables are not dependencies."""
     exp, info = expected_table(name), infos[name]
-    want = sorted(_fk_summary(fk["parent"], fk["attr_map"], fk["primary"])
-                  for fk in exp.get("foreign_keys", []))
+    want = sorted(
+        _fk_summary(fk["parent"], fk["attr_map"], fk["primary"])
+        for fk in exp.get("foreign_keys", [])
+    )
     got = []
     for fk in info.foreign_keys:
         parent_db, _, parent = fk.parent.strip("`").partition("`.`")
@@ -283,9 +313,12 @@ def test_foreign_key_column_types_come_from_parents(infos, name):
         for child, parent in fk["attr_map"].items():
             child_attr = infos[name].heading[child]
             parent_attr = infos[fk["parent"]].heading[parent]
-            assert child_attr.type == parent_attr.type == expected_type(
-                parent_exp["attributes"][parent]) == expected_type(exp["attributes"][child]), \
-                f"{name}.{child} -> {fk['parent']}.{parent}"
+            assert (
+                child_attr.type
+                == parent_attr.type
+                == expected_type(parent_exp["attributes"][parent])
+                == expected_type(exp["attributes"][child])
+            ), f"{name}.{child} -> {fk['parent']}.{parent}"
             assert child_attr.is_uuid == parent_exp["attributes"][parent]["uuid"]
 
 
@@ -300,16 +333,26 @@ def test_values_equal_what_014_fetched(stores_conn, db, name):
     attachments and native types to what 0.14 fetched (stored values: next test)."""
     exp = EXPECTED["tables"][name]
     rows = dm.FreeTable(stores_conn, f"`{db}`.`{name}`").to_dicts(order_by="KEY")
-    got = [{k: in_table_value(v, exp["attributes"][k]) for k, v in row.items()
-            if not stored_elsewhere(exp["attributes"][k])} for row in rows]
+    got = [
+        {
+            k: in_table_value(v, exp["attributes"][k])
+            for k, v in row.items()
+            if not stored_elsewhere(exp["attributes"][k])
+        }
+        for row in rows
+    ]
     assert got == exp["rows"]
 
 
-EXTERNAL = [(name, i) for name, t in EXPECTED["tables"].items() for i in range(len(t["external_values"]))]
+EXTERNAL = [
+    (name, i) for name, t in EXPECTED["tables"].items() for i in range(len(t["external_values"]))
+]
 
 
 def test_fixture_has_external_values():
-    kinds = {k for _, t in EXPECTED["tables"].items() for e in t["external_values"] for k in e["values"]}
+    kinds = {
+        k for _, t in EXPECTED["tables"].items() for e in t["external_values"] for k in e["values"]
+    }
     assert len(EXTERNAL) >= 3 and {"ext", "att_ext", "fp"} <= kinds
 
 
@@ -365,8 +408,10 @@ def test_hidden_table_values(dm_conn, db, name):
     exp = substitute(EXPECTED["hidden_tables"][name], EXPECTED["database_placeholder"], db)
     skip = {a for a, e in exp["attributes"].items() if e["server_type"].startswith("timestamp")}
     rows = dm.FreeTable(dm_conn, f"`{db}`.`{name}`").to_dicts(order_by="KEY")
-    got = [{k: in_table_value(v, exp["attributes"][k]) for k, v in row.items() if k not in skip}
-           for row in rows]
+    got = [
+        {k: in_table_value(v, exp["attributes"][k]) for k, v in row.items() if k not in skip}
+        for row in rows
+    ]
     assert got == [{k: v for k, v in row.items() if k not in skip} for row in exp["rows"]]
 
 

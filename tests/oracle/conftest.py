@@ -10,9 +10,11 @@ import pytest
 def dj(dj_params):
     """The real ``datajoint`` package (test-only oracle) connected to the test server."""
     import warnings
+
     warnings.filterwarnings("ignore", message=".*MariaDB is not officially supported.*")
     warnings.filterwarnings("ignore", message=".*datajoint.json.*")
     import datajoint
+
     datajoint.config["safemode"] = False
     return datajoint
 
@@ -20,8 +22,9 @@ def dj(dj_params):
 @pytest.fixture(scope="session")
 def dj_conn(dj, dj_params):
     """A datajoint Connection to the test server."""
-    conn = dj.Connection(f"{dj_params['host']}:{dj_params['port']}", dj_params["user"],
-                         dj_params["password"])
+    conn = dj.Connection(
+        f"{dj_params['host']}:{dj_params['port']}", dj_params["user"], dj_params["password"]
+    )
     yield conn
     conn.close()
 
@@ -41,8 +44,15 @@ def query_spaces(dj, dj_conn, dm_conn, pipeline_prefix):
     schema = dj.Schema(database, connection=dj_conn)
     classes = query_pipeline.declare(dj, schema)
     query_pipeline.load(classes, query_pipeline.rows())
-    theirs = types.SimpleNamespace(**vars(classes), U=dj.U, Top=dj.Top, AndList=dj.AndList, Not=dj.Not)
+    theirs = types.SimpleNamespace(
+        **vars(classes), U=dj.U, Top=dj.Top, AndList=dj.AndList, Not=dj.Not
+    )
     module = dm.VirtualModule("query_oracle", database, connection=dm_conn)
-    ours = types.SimpleNamespace(**{name: getattr(module, name) for name in query_pipeline.ORDER},
-                                 U=dm.U, Top=dm.Top, AndList=dm.AndList, Not=dm.Not)
+    ours = types.SimpleNamespace(
+        **{name: getattr(module, name) for name in query_pipeline.ORDER},
+        U=dm.U,
+        Top=dm.Top,
+        AndList=dm.AndList,
+        Not=dm.Not,
+    )
     return theirs, ours

@@ -9,13 +9,22 @@ Manual/Lookup/Computed/Part and a schema decorator taking ``context=``).
 from __future__ import annotations
 
 SPEC = [
-    ("Species", "Lookup", """
+    (
+        "Species",
+        "Lookup",
+        """
         # species kept in the lab
         species: varchar(32)              # latin name
         ---
         common_name='': varchar(64)
-        """, [], [("mus musculus", "mouse"), ("rattus norvegicus", "rat")]),
-    ("Subject", "Manual", """
+        """,
+        [],
+        [("mus musculus", "mouse"), ("rattus norvegicus", "rat")],
+    ),
+    (
+        "Subject",
+        "Manual",
+        """
         # Experimental subjects
         subject_id: int32                 # unique subject id
         ---
@@ -37,8 +46,14 @@ SPEC = [
         photo=null: <blob>
         raw=null: bytes
         index(subject_name)
-        """, [], []),
-    ("Session", "Manual", """
+        """,
+        [],
+        [],
+    ),
+    (
+        "Session",
+        "Manual",
+        """
         -> Subject
         session_id: int16
         ---
@@ -46,34 +61,65 @@ SPEC = [
         notes='': varchar(500)
         -> [nullable] Species.proj(alt_species='species')
         unique index(notes, session_date)
-        """, [("Trial", """
+        """,
+        [
+            (
+                "Trial",
+                """
         -> master
         trial_id: int16
         ---
         start=0: float64
-        """)], []),
-    ("SessionPair", "Manual", """
+        """,
+            )
+        ],
+        [],
+    ),
+    (
+        "SessionPair",
+        "Manual",
+        """
         -> Session.proj(first_subject='subject_id', first_session='session_id')
         -> Session.proj(second_subject='subject_id', second_session='session_id')
         ---
         -> [unique] Subject.proj(reviewer='subject_id')
-        """, [], []),
-    ("Config", "Manual", """
+        """,
+        [],
+        [],
+    ),
+    (
+        "Config",
+        "Manual",
+        """
         # a singleton
         ---
         value=0: int32
-        """, [], []),
-    ("Analysis", "Computed", """
+        """,
+        [],
+        [],
+    ),
+    (
+        "Analysis",
+        "Computed",
+        """
         -> Session
         ---
         n_trials: int32
         result=null: <blob>
-        """, [("Detail", """
+        """,
+        [
+            (
+                "Detail",
+                """
         -> master
         -> Session.Trial
         ---
         value: float64
-        """)], []),
+        """,
+            )
+        ],
+        [],
+    ),
 ]
 
 
@@ -97,7 +143,9 @@ def declare(lib, schema) -> dict:
 def _analysis_make(context):
     def make(self, key):
         import numpy as np
+
         trials = (context["Session"].Trial & key).keys()
         self.insert1(dict(key, n_trials=len(trials), result=np.arange(len(trials), dtype=np.int16)))
         self.Detail.insert([dict(t, value=float(t["trial_id"]) / 2) for t in trials])
+
     return make

@@ -20,6 +20,7 @@ def q(name: str, ordered: bool = False):
         if ordered:
             ORDERED.add(name)
         return build
+
     return register
 
 
@@ -49,7 +50,10 @@ SUBJECT_CONDITIONS = {
     "empty_andlist": lambda m: m.AndList([]),
     "not_dict": lambda m: m.Not({"sex": "F"}),
     "not_list": lambda m: m.Not([{"sex": "F"}, {"sex": "M"}]),
-    "nested": lambda m: [m.AndList([{"sex": "F"}, m.Not({"species": "mouse"})]), {"subject_id": 14}],
+    "nested": lambda m: [
+        m.AndList([{"sex": "F"}, m.Not({"species": "mouse"})]),
+        {"subject_id": 14},
+    ],
     "true": lambda m: True,
     "false": lambda m: False,
     "sql_compare": lambda m: "weight > 25",
@@ -62,7 +66,16 @@ SUBJECT_CONDITIONS = {
 }
 for _name, _cond in SUBJECT_CONDITIONS.items():
     add(f"subject_and_{_name}", lambda m, c=_cond: m.Subject & c(m))
-for _name in ("enum", "or_list", "andlist", "null", "sql_compare", "not_dict", "empty_list", "true"):
+for _name in (
+    "enum",
+    "or_list",
+    "andlist",
+    "null",
+    "sql_compare",
+    "not_dict",
+    "empty_list",
+    "true",
+):
     add(f"subject_minus_{_name}", lambda m, c=SUBJECT_CONDITIONS[_name]: m.Subject - c(m))
 
 SESSION_CONDITIONS = {
@@ -101,11 +114,19 @@ add("experimenter_idle", lambda m: m.Experimenter - m.Session)
 add("lab_without_subjects", lambda m: m.Lab - m.Subject)
 add("lab_with_experimenters", lambda m: m.Lab & m.Experimenter)
 add("subject_first_in_pair", lambda m: m.Subject & m.Pairing.proj(subject_id="first_subject"))
-add("session_second_in_pair", lambda m: m.Session & m.Pairing.proj(
-    subject_id="second_subject", session_id="second_session"))
-add("trial_with_stimulus_grating", lambda m: m.Session.Trial & (m.TrialStim & (m.Stimulus & {"stim_name": "grating"})))
+add(
+    "session_second_in_pair",
+    lambda m: m.Session & m.Pairing.proj(subject_id="second_subject", session_id="second_session"),
+)
+add(
+    "trial_with_stimulus_grating",
+    lambda m: m.Session.Trial & (m.TrialStim & (m.Stimulus & {"stim_name": "grating"})),
+)
 add("subject_by_class", lambda m: m.Species & m.Subject)
-add("restrict_by_aggregation", lambda m: m.Subject & (m.Subject.aggr(m.Session, n="count(*)") & "n > 2"))
+add(
+    "restrict_by_aggregation",
+    lambda m: m.Subject & (m.Subject.aggr(m.Session, n="count(*)") & "n > 2"),
+)
 add("restrict_by_u", lambda m: m.Session & (m.U("rig") & (m.Session & {"rig": "rigA"})))
 add("restrict_by_join", lambda m: m.Subject & (m.Session * m.Session.Trial & {"side": "left"}))
 add("restrict_by_top", lambda m: m.Session & (m.Session & m.Top(5, "KEY")))
@@ -125,18 +146,32 @@ add("analysis_recording_session", lambda m: m.Analysis * m.Recording * m.Session
 add("subject_lab_nullable", lambda m: m.Subject * m.Lab)
 add("experimenter_lab", lambda m: m.Experimenter * m.Lab)
 add("session_experimenter", lambda m: m.Session * m.Experimenter)
-add("restricted_operands", lambda m: (m.Session & {"rig": "rigA"}) * (m.Session.Trial & "trial_id > 3"))
+add(
+    "restricted_operands",
+    lambda m: (m.Session & {"rig": "rigA"}) * (m.Session.Trial & "trial_id > 3"),
+)
 add("pairing_first_subject", lambda m: m.Pairing * m.Subject.proj(first_subject="subject_id"))
-add("pairing_renamed_session", lambda m: m.Session.proj(first_subject="subject_id", first_session="session_id") * m.Pairing)
+add(
+    "pairing_renamed_session",
+    lambda m: m.Session.proj(first_subject="subject_id", first_session="session_id") * m.Pairing,
+)
 add("cross_join", lambda m: m.Species * m.Stimulus)
 add("subject_trial", lambda m: m.Subject * m.Session.Trial)
 add("join_then_restrict", lambda m: (m.Session * m.Subject) & {"sex": "M"})
 add("join_restrict_sql", lambda m: (m.Session.Trial * m.Session) & "rig = 'rigB' and correct")
-add("join_three_restricted", lambda m: (m.Subject & {"species": "mouse"}) * m.Session * (m.Session.Trial & {"correct": 1}))
+add(
+    "join_three_restricted",
+    lambda m: (m.Subject & {"species": "mouse"}) * m.Session * (m.Session.Trial & {"correct": 1}),
+)
 add("join_proj_operands", lambda m: m.Session.proj("rig") * m.Subject.proj("sex"))
 add("join_with_aggregation", lambda m: m.Subject * m.Subject.aggr(m.Session, n="count(*)"))
 add("join_with_u", lambda m: m.Session * (m.U("subject_id") & m.Recording))
-add("self_join_renamed", lambda m: m.Subject.proj(s1="subject_id") * m.Subject.proj(s2="subject_id") & "s1 < s2 and s2 < 5")
+add(
+    "self_join_renamed",
+    lambda m: (
+        m.Subject.proj(s1="subject_id") * m.Subject.proj(s2="subject_id") & "s1 < s2 and s2 < 5"
+    ),
+)
 add("join_lookup_both", lambda m: m.TrialStim * m.Stimulus * m.Session.Trial)
 add("experimenter_subject_shared_lab", lambda m: m.Experimenter * m.Subject)
 add("join_restricted_by_query", lambda m: (m.Session * m.Subject) - m.Recording)
@@ -153,40 +188,71 @@ add("proj_computed_date", lambda m: m.Session.proj(days="datediff(session_date, 
 add("proj_computed_arith", lambda m: m.Session.Trial.proj(rt_ms="reaction_time * 1000"))
 add("proj_duplicate", lambda m: m.Subject.proj("weight", w2="(weight)"))
 add("proj_of_proj", lambda m: m.Session.proj(dur="duration").proj(dur2="dur"))
-add("proj_computed_then_restrict", lambda m: m.Session.Trial.proj(rt_ms="reaction_time * 1000") & "rt_ms > 700")
+add(
+    "proj_computed_then_restrict",
+    lambda m: m.Session.Trial.proj(rt_ms="reaction_time * 1000") & "rt_ms > 700",
+)
 add("proj_renamed_then_restrict", lambda m: m.Subject.proj(kind="species") & {"kind": "rat"})
 add("proj_after_restrict", lambda m: (m.Subject & {"sex": "F"}).proj("weight"))
 add("proj_after_join", lambda m: (m.Session * m.Subject).proj("rig", "species"))
-add("proj_computed_concat", lambda m: m.Experimenter.proj(label="concat(experimenter, '@', coalesce(lab_id, '-'))"))
+add(
+    "proj_computed_concat",
+    lambda m: m.Experimenter.proj(label="concat(experimenter, '@', coalesce(lab_id, '-'))"),
+)
 add("proj_computed_if", lambda m: m.Session.proj(long_session="if(duration > 45, 1, 0)"))
 add("proj_of_aggregation", lambda m: m.Subject.aggr(m.Session, n="count(*)").proj(twice="n * 2"))
 
 # --- aggr ------------------------------------------------------------------------------------
 add("aggr_count_star", lambda m: m.Subject.aggr(m.Session, n="count(*)"))
 add("aggr_count_column", lambda m: m.Subject.aggr(m.Session, n="count(session_id)"))
-add("aggr_exclude_nonmatching", lambda m: m.Subject.aggr(m.Session, n="count(*)", exclude_nonmatching=True))
+add(
+    "aggr_exclude_nonmatching",
+    lambda m: m.Subject.aggr(m.Session, n="count(*)", exclude_nonmatching=True),
+)
 add("aggr_two", lambda m: m.Session.aggr(m.Session.Trial, n="count(trial_id)", rate="avg(correct)"))
-add("aggr_min_max", lambda m: m.Session.aggr(m.Session.Trial, lo="min(reaction_time)", hi="max(reaction_time)"))
+add(
+    "aggr_min_max",
+    lambda m: m.Session.aggr(m.Session.Trial, lo="min(reaction_time)", hi="max(reaction_time)"),
+)
 add("aggr_over_grandchild", lambda m: m.Subject.aggr(m.Session.Trial, n="count(*)"))
 add("aggr_keep_attribute", lambda m: m.Subject.aggr(m.Session, "sex", n="count(*)"))
 add("aggr_keep_all", lambda m: m.Subject.aggr(m.Session, ..., n="count(*)"))
 add("aggr_restrict_result", lambda m: m.Subject.aggr(m.Session, n="count(*)") & "n > 2")
 add("aggr_restrict_dict", lambda m: m.Subject.aggr(m.Session, n="count(*)") & {"n": 1})
-add("aggr_stimulus", lambda m: m.Stimulus.aggr(m.TrialStim, n="count(*)", mean_response="avg(response)"))
+add(
+    "aggr_stimulus",
+    lambda m: m.Stimulus.aggr(m.TrialStim, n="count(*)", mean_response="avg(response)"),
+)
 add("aggr_experimenter", lambda m: m.Experimenter.aggr(m.Session, n="count(*)"))
 add("aggr_lab", lambda m: m.Lab.aggr(m.Subject, n="count(subject_id)"))
-add("aggr_restricted_operands", lambda m: (m.Subject & {"sex": "F"}).aggr(m.Session & {"rig": "rigA"}, n="count(session_id)"))
+add(
+    "aggr_restricted_operands",
+    lambda m: (m.Subject & {"sex": "F"}).aggr(m.Session & {"rig": "rigA"}, n="count(session_id)"),
+)
 add("aggr_sum", lambda m: m.Session.aggr(m.Recording, total="sum(fs)"))
-add("aggr_of_join", lambda m: m.Session.aggr(m.TrialStim * m.Stimulus, mean_contrast="avg(contrast)"))
-add("aggr_group_concat_free", lambda m: m.Subject.aggr(m.Session, first="min(session_date)", last="max(session_date)"))
+add(
+    "aggr_of_join",
+    lambda m: m.Session.aggr(m.TrialStim * m.Stimulus, mean_contrast="avg(contrast)"),
+)
+add(
+    "aggr_group_concat_free",
+    lambda m: m.Subject.aggr(m.Session, first="min(session_date)", last="max(session_date)"),
+)
 add("aggr_then_join", lambda m: m.Subject.aggr(m.Session, n="count(*)") * m.Species)
 add("aggr_then_restrict_query", lambda m: m.Subject.aggr(m.Session, n="count(*)") & m.Recording)
-add("aggr_minus_query", lambda m: m.Subject.aggr(m.Session, n="count(*)") - (m.Subject & {"sex": "M"}))
+add(
+    "aggr_minus_query",
+    lambda m: m.Subject.aggr(m.Session, n="count(*)") - (m.Subject & {"sex": "M"}),
+)
 add("aggr_computed_expression", lambda m: m.Session.aggr(m.Session.Trial, pct="100 * avg(correct)"))
 add("aggr_count_distinct", lambda m: m.Subject.aggr(m.Session.Trial, sides="count(distinct side)"))
 add("aggr_nested", lambda m: m.Species.aggr(m.Subject.aggr(m.Session, n="count(*)"), most="max(n)"))
-add("aggr_pairing", lambda m: m.Session.proj(first_subject="subject_id", first_session="session_id").aggr(
-    m.Pairing, n="count(*)"))
+add(
+    "aggr_pairing",
+    lambda m: m.Session.proj(first_subject="subject_id", first_session="session_id").aggr(
+        m.Pairing, n="count(*)"
+    ),
+)
 
 # --- U ----------------------------------------------------------------------------------------
 add("u_rig", lambda m: m.U("rig") & m.Session)
@@ -196,30 +262,74 @@ add("u_restricted", lambda m: m.U("rig") & (m.Session & {"experimenter": "alice"
 add("u_then_restrict", lambda m: (m.U("rig") & m.Session) & {"rig": "rigA"})
 add("u_aggr", lambda m: m.U("rig").aggr(m.Session, n="count(*)"))
 add("u_empty_aggr", lambda m: m.U().aggr(m.Session, n="count(*)"))
-add("u_empty_aggr_two", lambda m: m.U().aggr(m.Session.Trial, n="count(*)", accuracy="avg(correct)"))
+add(
+    "u_empty_aggr_two", lambda m: m.U().aggr(m.Session.Trial, n="count(*)", accuracy="avg(correct)")
+)
 add("u_side_aggr", lambda m: m.U("side").aggr(m.Session.Trial, n="count(*)"))
-add("u_species_aggr", lambda m: m.U("species").aggr(m.Subject, n="count(*)", mean_weight="avg(weight)"))
+add(
+    "u_species_aggr",
+    lambda m: m.U("species").aggr(m.Subject, n="count(*)", mean_weight="avg(weight)"),
+)
 add("u_stim", lambda m: m.U("stim_id") & m.TrialStim)
 add("u_key_of_join", lambda m: m.U("species", "rig") & (m.Session * m.Subject))
 add("u_aggr_restricted", lambda m: m.U("rig").aggr(m.Session, n="count(*)") & "n > 10")
 add("u_renamed", lambda m: m.U("kind") & m.Subject.proj(kind="species"))
-add("aggr_over_u_group", lambda m: m.Subject.aggr(m.U("subject_id", "side") & m.Session.Trial, sides="count(*)"))
-add("u_aggr_over_restricted_aggr", lambda m: m.U().aggr(m.Subject.aggr(m.Session, n="count(*)") & "n > 1", k="count(*)"))
-add("u_aggr_over_aggr", lambda m: m.U().aggr(m.Subject.aggr(m.Session, n="count(*)"), total="sum(n)"))
+add(
+    "aggr_over_u_group",
+    lambda m: m.Subject.aggr(m.U("subject_id", "side") & m.Session.Trial, sides="count(*)"),
+)
+add(
+    "u_aggr_over_restricted_aggr",
+    lambda m: m.U().aggr(m.Subject.aggr(m.Session, n="count(*)") & "n > 1", k="count(*)"),
+)
+add(
+    "u_aggr_over_aggr",
+    lambda m: m.U().aggr(m.Subject.aggr(m.Session, n="count(*)"), total="sum(n)"),
+)
 add("u_distinct_of_aggr", lambda m: m.U("n") & m.Subject.aggr(m.Session, n="count(*)"))
 add("u_aggr_of_join", lambda m: m.U("sex").aggr(m.Subject * m.Session, n="count(*)"))
 
 # --- union ------------------------------------------------------------------------------------
-add("union_keys", lambda m: (m.Subject & "subject_id < 4").proj() + (m.Subject & "subject_id > 10").proj())
-add("union_overlapping_keys", lambda m: (m.Session & {"rig": "rigA"}).proj() + (m.Session & {"session_id": 1}).proj())
+add(
+    "union_keys",
+    lambda m: (m.Subject & "subject_id < 4").proj() + (m.Subject & "subject_id > 10").proj(),
+)
+add(
+    "union_overlapping_keys",
+    lambda m: (m.Session & {"rig": "rigA"}).proj() + (m.Session & {"session_id": 1}).proj(),
+)
 add("union_disjoint_secondaries", lambda m: m.Subject.proj("sex") + m.Subject.proj("weight"))
-add("union_partial_secondaries", lambda m: (m.Subject & {"sex": "F"}).proj("sex") + (m.Subject & {"sex": "M"}).proj("weight"))
-add("union_three", lambda m: (m.Subject & {"subject_id": 1}).proj() + (m.Subject & {"subject_id": 2}).proj()
-    + (m.Subject & {"subject_id": 3}).proj())
-add("union_then_restrict", lambda m: ((m.Session & {"rig": "rigA"}).proj() + (m.Session & {"session_id": 1}).proj())
-    & {"subject_id": 2})
-add("union_then_join", lambda m: ((m.Subject & "subject_id < 4").proj() + (m.Subject & "subject_id > 12").proj()) * m.Session)
-add("union_restricting", lambda m: m.Session & ((m.Subject & {"sex": "F"}).proj() + (m.Subject & {"species": "rat"}).proj()))
+add(
+    "union_partial_secondaries",
+    lambda m: (m.Subject & {"sex": "F"}).proj("sex") + (m.Subject & {"sex": "M"}).proj("weight"),
+)
+add(
+    "union_three",
+    lambda m: (
+        (m.Subject & {"subject_id": 1}).proj()
+        + (m.Subject & {"subject_id": 2}).proj()
+        + (m.Subject & {"subject_id": 3}).proj()
+    ),
+)
+add(
+    "union_then_restrict",
+    lambda m: (
+        ((m.Session & {"rig": "rigA"}).proj() + (m.Session & {"session_id": 1}).proj())
+        & {"subject_id": 2}
+    ),
+)
+add(
+    "union_then_join",
+    lambda m: (
+        ((m.Subject & "subject_id < 4").proj() + (m.Subject & "subject_id > 12").proj()) * m.Session
+    ),
+)
+add(
+    "union_restricting",
+    lambda m: (
+        m.Session & ((m.Subject & {"sex": "F"}).proj() + (m.Subject & {"species": "rat"}).proj())
+    ),
+)
 
 # --- Top --------------------------------------------------------------------------------------
 add("top_key", lambda m: m.Subject & m.Top(5, "KEY"), ordered=True)
@@ -229,38 +339,107 @@ add("top_key_desc", lambda m: m.Session & m.Top(6, "KEY DESC"), ordered=True)
 add("top_nulls", lambda m: m.Session.Trial & m.Top(10, ["reaction_time", "KEY"]), ordered=True)
 add("top_then_restrict", lambda m: (m.Subject & m.Top(8, "KEY")) & {"sex": "F"})
 add("restrict_then_top", lambda m: (m.Subject & {"sex": "F"}) & m.Top(2, "KEY"), ordered=True)
-add("top_of_join", lambda m: (m.Session * m.Subject) & m.Top(7, ["session_date", "KEY"]), ordered=True)
-add("top_of_aggr", lambda m: m.Subject.aggr(m.Session, n="count(*)") & m.Top(3, ["n DESC", "KEY"]), ordered=True)
+add(
+    "top_of_join",
+    lambda m: (m.Session * m.Subject) & m.Top(7, ["session_date", "KEY"]),
+    ordered=True,
+)
+add(
+    "top_of_aggr",
+    lambda m: m.Subject.aggr(m.Session, n="count(*)") & m.Top(3, ["n DESC", "KEY"]),
+    ordered=True,
+)
 add("top_merge", lambda m: m.Subject & m.Top(8, "KEY") & m.Top(3, "KEY"), ordered=True)
 add("top_then_proj", lambda m: (m.Session & m.Top(5, ["duration DESC", "KEY"])).proj("duration"))
 add("top_then_join", lambda m: (m.Subject & m.Top(3, "KEY")) * m.Session)
-add("top_no_limit_order", lambda m: m.Stimulus & m.Top(None, ["contrast DESC", "KEY"]), ordered=True)
+add(
+    "top_no_limit_order", lambda m: m.Stimulus & m.Top(None, ["contrast DESC", "KEY"]), ordered=True
+)
 
 # --- deeper compositions -------------------------------------------------------------------
-add("deep_1", lambda m: ((m.Session * m.Subject) & {"species": "mouse"}).aggr(m.Session.Trial, n="count(*)") & "n > 0")
-add("deep_2", lambda m: m.U("species").aggr((m.Subject * m.Session) & {"rig": "rigB"}, sessions="count(*)"))
-add("deep_3", lambda m: (m.Subject.proj(kind="species") * m.Species.proj(kind="species", cname="common_name"))
-    & {"kind": "mouse"})
-add("deep_4", lambda m: (m.Session - m.Recording).proj("rig") * (m.Subject & m.Not({"lab_id": None})).proj("lab_id"))
-add("deep_5", lambda m: m.Stimulus.aggr(m.TrialStim * (m.Session.Trial & {"correct": 1}), hits="count(*)")
-    & "hits > 1")
+add(
+    "deep_1",
+    lambda m: (
+        ((m.Session * m.Subject) & {"species": "mouse"}).aggr(m.Session.Trial, n="count(*)")
+        & "n > 0"
+    ),
+)
+add(
+    "deep_2",
+    lambda m: m.U("species").aggr((m.Subject * m.Session) & {"rig": "rigB"}, sessions="count(*)"),
+)
+add(
+    "deep_3",
+    lambda m: (
+        (m.Subject.proj(kind="species") * m.Species.proj(kind="species", cname="common_name"))
+        & {"kind": "mouse"}
+    ),
+)
+add(
+    "deep_4",
+    lambda m: (
+        (m.Session - m.Recording).proj("rig") * (m.Subject & m.Not({"lab_id": None})).proj("lab_id")
+    ),
+)
+add(
+    "deep_5",
+    lambda m: (
+        m.Stimulus.aggr(m.TrialStim * (m.Session.Trial & {"correct": 1}), hits="count(*)")
+        & "hits > 1"
+    ),
+)
 add("deep_6", lambda m: ((m.Subject & m.Session) - (m.Subject & m.Recording)).proj())
-add("deep_7", lambda m: m.Session.Trial.proj(rt="reaction_time").aggr(m.TrialStim, n="count(*)") & "rt > 0.3")
+add(
+    "deep_7",
+    lambda m: m.Session.Trial.proj(rt="reaction_time").aggr(m.TrialStim, n="count(*)") & "rt > 0.3",
+)
 add("deep_8", lambda m: (m.U("rig") & m.Session) * m.U("experimenter") & m.Session)
-add("deep_9", lambda m: m.Experimenter.aggr(m.Session * m.Session.Trial, accuracy="avg(correct)", n="count(*)"))
+add(
+    "deep_9",
+    lambda m: m.Experimenter.aggr(
+        m.Session * m.Session.Trial, accuracy="avg(correct)", n="count(*)"
+    ),
+)
 add("deep_10", lambda m: (m.Analysis * m.Recording).proj("fs", "mean_value") & "fs > 1500")
-add("deep_11", lambda m: m.Subject.aggr(m.Session.aggr(m.Session.Trial, n="count(*)"), total="sum(n)"))
-add("deep_12", lambda m: m.Pairing * m.Session.proj(first_subject="subject_id", first_session="session_id",
-                                                     first_rig="rig") & {"first_rig": "rigA"})
+add(
+    "deep_11",
+    lambda m: m.Subject.aggr(m.Session.aggr(m.Session.Trial, n="count(*)"), total="sum(n)"),
+)
+add(
+    "deep_12",
+    lambda m: (
+        m.Pairing
+        * m.Session.proj(first_subject="subject_id", first_session="session_id", first_rig="rig")
+        & {"first_rig": "rigA"}
+    ),
+)
 add("deep_13", lambda m: (m.Lab * m.Experimenter).aggr(m.Session, n="count(*)"))
-add("deep_14", lambda m: ((m.Session & "session_id < 3").proj() + (m.Session & m.Recording).proj()) * m.Subject.proj("sex"))
+add(
+    "deep_14",
+    lambda m: (
+        ((m.Session & "session_id < 3").proj() + (m.Session & m.Recording).proj())
+        * m.Subject.proj("sex")
+    ),
+)
 add("deep_15", lambda m: m.Subject - m.AndList([m.Session, m.Recording]))
 add("deep_16", lambda m: m.Subject & [m.Session & {"rig": "rigA"}, {"sex": "U"}])
 add("deep_17", lambda m: m.Subject & m.Not(m.Session & {"rig": "rigA"}))
-add("deep_18", lambda m: m.Session.Trial & m.AndList([{"side": "left"}, m.Not({"correct": 1}), "trial_id > 2"]))
+add(
+    "deep_18",
+    lambda m: (
+        m.Session.Trial & m.AndList([{"side": "left"}, m.Not({"correct": 1}), "trial_id > 2"])
+    ),
+)
 add("deep_19", lambda m: m.U("sex").aggr(m.Subject & m.Session, n="count(*)", w="max(weight)"))
-add("deep_20", lambda m: (m.Session.proj(sdate="session_date") * m.Subject.proj(birth="dob")).proj(
-    age="datediff(sdate, birth)") & "age is not null")
+add(
+    "deep_20",
+    lambda m: (
+        (m.Session.proj(sdate="session_date") * m.Subject.proj(birth="dob")).proj(
+            age="datediff(sdate, birth)"
+        )
+        & "age is not null"
+    ),
+)
 
 
 # --- where datajoint 2.3.5 is wrong (or fails on MariaDB): the oracle evaluates an
@@ -268,34 +447,47 @@ add("deep_20", lambda m: (m.Session.proj(sdate="session_date") * m.Subject.proj(
 DATAJOINT_DEVIATIONS: dict[str, tuple[str, callable]] = {
     "subject_minus_andlist": (
         "Not(AndList) is rendered NOT (a) AND (b): the NOT binds to the first term only",
-        lambda m: m.Subject & [m.Not({"sex": "F"}), "NOT (weight > 20)"]),
+        lambda m: m.Subject & [m.Not({"sex": "F"}), "NOT (weight > 20)"],
+    ),
     "deep_15": (
         "Not(AndList) of queries: NOT binds to the first term only",
-        lambda m: m.Subject & [m.Not(m.Session), m.Not(m.Recording)]),
+        lambda m: m.Subject & [m.Not(m.Session), m.Not(m.Recording)],
+    ),
     "top_then_join": (
         "a Top is dropped when the restricted expression is joined",
-        lambda m: (m.Subject & "subject_id <= 3") * m.Session),
+        lambda m: (m.Subject & "subject_id <= 3") * m.Session,
+    ),
     "aggr_restricted_operands": (
         "restrictions of the aggregated operand go to WHERE after the LEFT JOIN, dropping "
         "rows of the grouping operand without matches",
-        lambda m: (m.Subject & {"sex": "F"}).aggr((m.Session & {"rig": "rigA"}) * m.Subject.proj(),
-                                                 n="count(session_id)")),
+        lambda m: (m.Subject & {"sex": "F"}).aggr(
+            (m.Session & {"rig": "rigA"}) * m.Subject.proj(), n="count(session_id)"
+        ),
+    ),
     "union_restricting": (
         "restricting by a union raises TypeError (Union.make_sql takes no fields)",
-        lambda m: m.Session & [m.Subject & {"sex": "F"}, m.Subject & {"species": "rat"}]),
+        lambda m: m.Session & [m.Subject & {"sex": "F"}, m.Subject & {"species": "rat"}],
+    ),
     "aggr_keep_attribute": (
         "kept attributes are not in GROUP BY: MariaDB's ONLY_FULL_GROUP_BY refuses the query",
-        lambda m: m.Subject.aggr(m.Session, n="count(*)") * m.Subject.proj("sex")),
+        lambda m: m.Subject.aggr(m.Session, n="count(*)") * m.Subject.proj("sex"),
+    ),
     "aggr_over_u_group": (
         "an aggregation over U(...) & q ignores the DISTINCT and counts duplicate rows",
-        lambda m: m.Subject.aggr(m.Session.Trial, sides="count(distinct side)")),
+        lambda m: m.Subject.aggr(m.Session.Trial, sides="count(distinct side)"),
+    ),
     "u_aggr_over_restricted_aggr": (
         "the restriction of the inner aggregation goes to WHERE: unknown column",
-        lambda m: m.U().aggr(m.Subject & (m.Subject.aggr(m.Session, n="count(*)") & "n > 1"), k="count(*)")),
+        lambda m: m.U().aggr(
+            m.Subject & (m.Subject.aggr(m.Session, n="count(*)") & "n > 1"), k="count(*)"
+        ),
+    ),
     "u_aggr_over_aggr": (
         "the inner GROUP BY is lost: MariaDB refuses the mixed grouping (error 1140)",
-        lambda m: m.U().aggr(m.Session, total="sum(1)")),
+        lambda m: m.U().aggr(m.Session, total="sum(1)"),
+    ),
     "aggr_keep_all": (
         "kept attributes are not in GROUP BY: MariaDB's ONLY_FULL_GROUP_BY refuses the query",
-        lambda m: m.Subject.aggr(m.Session, n="count(*)") * m.Subject),
+        lambda m: m.Subject.aggr(m.Session, n="count(*)") * m.Subject,
+    ),
 }

@@ -52,17 +52,27 @@ def assert_same(a, b, path="value"):
             assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True), (path, a, b)
         else:
             assert a.dtype == b.dtype, (path, a.dtype, b.dtype)
-            assert np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes(), (path, a, b)
+            assert np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes(), (
+                path,
+                a,
+                b,
+            )
         return
     assert type(a) is type(b), (path, type(a), type(b))
-    if isinstance(a, np.generic) and a.dtype.kind == "c":  # datajoint rebuilds complex as re + 1j*im:
+    if (
+        isinstance(a, np.generic) and a.dtype.kind == "c"
+    ):  # datajoint rebuilds complex as re + 1j*im:
         assert a.dtype == b.dtype and a == b, (path, a, b)  # -0.0 imaginary parts become +0.0
     elif isinstance(a, np.generic):
         assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), (path, a, b)
     elif isinstance(a, float):
         assert struct.pack("<d", a) == struct.pack("<d", b), (path, a, b)
     elif isinstance(a, complex):
-        assert struct.pack("<dd", a.real, a.imag) == struct.pack("<dd", b.real, b.imag), (path, a, b)
+        assert struct.pack("<dd", a.real, a.imag) == struct.pack("<dd", b.real, b.imag), (
+            path,
+            a,
+            b,
+        )
     elif isinstance(a, Decimal):
         assert str(a) == str(b), (path, a, b)
     elif isinstance(a, dict):
@@ -114,11 +124,20 @@ CORPUS = {
     "float_specials": lambda m: np.array([np.nan, np.inf, -np.inf, -0.0, 5e-324]),
     "empty_2d": lambda m: np.zeros((0, 3)),
     "complex128": lambda m: np.array([1 + 2j, 3 - 1j, np.nan * 1j]),
-    "complex64_matrix": lambda m: (np.arange(6) + 1j * np.arange(6, 12)).astype(np.complex64).reshape(2, 3),
+    "complex64_matrix": lambda m: (
+        (np.arange(6) + 1j * np.arange(6, 12)).astype(np.complex64).reshape(2, 3)
+    ),
     "strided_view": lambda m: np.arange(40.0).reshape(5, 8)[::2, 1::3],
     "transposed": lambda m: np.arange(12).reshape(3, 4).T,
-    "numpy_scalars": lambda m: [np.float64(3.14), np.float32(1.5), np.int16(5), np.uint64(2**64 - 1),
-                                np.bool_(True), np.complex128(1 - 2j), np.int8(-3)],
+    "numpy_scalars": lambda m: [
+        np.float64(3.14),
+        np.float32(1.5),
+        np.int16(5),
+        np.uint64(2**64 - 1),
+        np.bool_(True),
+        np.complex128(1 - 2j),
+        np.int8(-3),
+    ],
     "python_floats": lambda m: [3.14, float("nan"), float("inf"), -0.0, 1e308],
     "python_ints": lambda m: [7, -1, 0, 300, 2**70, -(2**200), 255, -128],
     "python_bools": lambda m: (True, False),
@@ -127,28 +146,52 @@ CORPUS = {
     "bytes": lambda m: [b"ab", b"", bytes(range(256)), np.bytes_(b"xy"), bytearray(b"ba")],
     "none": lambda m: None,
     "dict": lambda m: {"a": 1, "b": "x"},
-    "nested_containers": lambda m: {"l": [1, [2, [3, ()]]], "t": (1, 2.5, "x"), "s": {1, 2}, 3: {}, (1, 2): []},
+    "nested_containers": lambda m: {
+        "l": [1, [2, [3, ()]]],
+        "t": (1, 2.5, "x"),
+        "s": {1, 2},
+        3: {},
+        (1, 2): [],
+    },
     "ordered_dict_range": lambda m: [OrderedDict(z=1, a=2), range(4), frozenset({"q"})],
     "unicode_array": lambda m: np.array([["ab", "c"], ["", "déf"]]),
     "object_array": lambda m: np.array([1, "a", None, 2.5], dtype=object),
     "object_array_2d": lambda m: np.array([[1, "a"], [{"k": 1}, np.arange(3)]], dtype=object),
-    "datetimes": lambda m: [datetime.datetime(2024, 1, 2, 3, 4, 5, 6), datetime.date(2024, 1, 2),
-                            datetime.time(3, 4, 5), datetime.time(0, 0), datetime.datetime(1, 1, 1)],
-    "datetime64_scalars": lambda m: [np.datetime64("2024-01-02", "D"),
-                                     np.datetime64("2024-01-02T03:04:05.123456789", "ns"),
-                                     np.datetime64("NaT", "s"), np.datetime64("2024", "Y")],
-    "datetime64_arrays": lambda m: [np.array(["2024-01-02T00:00:00", "NaT"], dtype=f"datetime64[{u}]")
-                                    for u in ("Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as")],
-    "uuid_decimal": lambda m: [uuid.UUID("12345678-1234-5678-1234-567812345678"), Decimal("1.50"), Decimal("-1E+5")],
+    "datetimes": lambda m: [
+        datetime.datetime(2024, 1, 2, 3, 4, 5, 6),
+        datetime.date(2024, 1, 2),
+        datetime.time(3, 4, 5),
+        datetime.time(0, 0),
+        datetime.datetime(1, 1, 1),
+    ],
+    "datetime64_scalars": lambda m: [
+        np.datetime64("2024-01-02", "D"),
+        np.datetime64("2024-01-02T03:04:05.123456789", "ns"),
+        np.datetime64("NaT", "s"),
+        np.datetime64("2024", "Y"),
+    ],
+    "datetime64_arrays": lambda m: [
+        np.array(["2024-01-02T00:00:00", "NaT"], dtype=f"datetime64[{u}]")
+        for u in ("Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as")
+    ],
+    "uuid_decimal": lambda m: [
+        uuid.UUID("12345678-1234-5678-1234-567812345678"),
+        Decimal("1.50"),
+        Decimal("-1E+5"),
+    ],
     "structured": lambda m: np.array([(1, 2.0), (3, 4.5)], dtype=[("a", "i4"), ("b", "f8")]),
     "structured_2d": lambda m: np.zeros((2, 3), dtype=[("x", "u1"), ("y", "c16"), ("z", "M8[s]")]),
-    "recarray_nested": lambda m: np.zeros(3, dtype=[("a", "f4"), ("b", [("c", "i2"), ("d", "f8")])]).view(np.recarray),
+    "recarray_nested": lambda m: np.zeros(
+        3, dtype=[("a", "f4"), ("b", [("c", "i2"), ("d", "f8")])]
+    ).view(np.recarray),
     "mat_struct": lambda m: struct_array(m, [{"f": 1.0, "g": "x"}], (1,)),
     "mat_struct_2x2": lambda m: struct_array(
-        m, [{"a": np.arange(3.0), "b": i, "c": "s" * i} for i in range(4)], (2, 2)),
+        m, [{"a": np.arange(3.0), "b": i, "c": "s" * i} for i in range(4)], (2, 2)
+    ),
     "mat_cell": lambda m: cell_array(m, [np.array([1.0]), "ab"], (2,)),
     "mat_cell_ragged_2d": lambda m: cell_array(
-        m, [np.arange(2.0), np.arange(3.0), "x", None, 5, cell_array(m, [1], (1, 1))], (2, 3)),
+        m, [np.arange(2.0), np.arange(3.0), "x", None, 5, cell_array(m, [1], (1, 1))], (2, 3)
+    ),
     "char_vector": lambda m: np.array([b"a", b"b", b"c"], dtype="S1"),
     "char_row": lambda m: np.array([[b"h", b"i"]], dtype="S1"),
     "zeros_1000": lambda m: np.zeros(1000),
@@ -156,13 +199,20 @@ CORPUS = {
     "normal_incompressible": lambda m: NORMAL.copy(),
     "random_ints_3d": lambda m: INTS.copy(),
     "long_string": lambda m: "x" * 5000,
-    "mixed_big": lambda m: {"session": 1, "traces": [np.arange(300.0), np.ones((20, 20))], "notes": "n" * 500,
-                            "cell": cell_array(m, [np.zeros(200), "y"], (1, 2))},
+    "mixed_big": lambda m: {
+        "session": 1,
+        "traces": [np.arange(300.0), np.ones((20, 20))],
+        "notes": "n" * 500,
+        "cell": cell_array(m, [np.zeros(200), "y"], (1, 2)),
+    },
     # over 64 KiB: the "fast" policy samples before it compresses
     "arange_large": lambda m: np.arange(60_000.0).reshape(300, 200),
     "normal_large": lambda m: LARGE_NORMAL.copy(),
     "compressible_head_random_tail": lambda m: ["h" * 300_000, LARGE_NORMAL[:20_000].copy()],
-    "random_head_compressible_tail": lambda m: [LARGE_NORMAL[:20_000].copy(), np.zeros(40_000, dtype=np.int32)],
+    "random_head_compressible_tail": lambda m: [
+        LARGE_NORMAL[:20_000].copy(),
+        np.zeros(40_000, dtype=np.int32),
+    ],
 }
 NAMES = sorted(CORPUS)
 
@@ -172,7 +222,9 @@ MODES = {"raw": dict(compress=False), "datajoint": dict(compression="datajoint")
 
 
 def _blobs(name, mode):
-    return ours.pack(CORPUS[name](ours), **MODES[mode]), dj.pack(CORPUS[name](dj), compress=mode != "raw")
+    return ours.pack(CORPUS[name](ours), **MODES[mode]), dj.pack(
+        CORPUS[name](dj), compress=mode != "raw"
+    )
 
 
 def test_corpus_is_large_enough():
@@ -208,7 +260,10 @@ def test_unpack_crosswise(name, mode):
     assert_same(ours.unpack(memoryview(dj_blob)), dj_value)
 
 
-SQUEEZE_BROKEN_IN_DJ = {"recarray_nested", "structured"}  # datajoint squeezes each field: fails or differs
+SQUEEZE_BROKEN_IN_DJ = {
+    "recarray_nested",
+    "structured",
+}  # datajoint squeezes each field: fails or differs
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if n not in SQUEEZE_BROKEN_IN_DJ])
@@ -228,29 +283,66 @@ def test_value_equals_original():
 
 
 # --- generated values ------------------------------------------------------------------
-DJ_DTYPES = ["bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
-             "float32", "float64", "complex64", "complex128", "M8[D]", "M8[ns]"]
-scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**300), max_value=2**300), st.floats(),
-                    st.complex_numbers(allow_nan=True, allow_infinity=True), st.text(max_size=6),
-                    st.binary(max_size=6), st.uuids(),
-                    st.datetimes(), st.dates(), st.times(), st.decimals(allow_nan=False))
+DJ_DTYPES = [
+    "bool",
+    "int8",
+    "uint8",
+    "int16",
+    "uint16",
+    "int32",
+    "uint32",
+    "int64",
+    "uint64",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+    "M8[D]",
+    "M8[ns]",
+]
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**300), max_value=2**300),
+    st.floats(),
+    st.complex_numbers(allow_nan=True, allow_infinity=True),
+    st.text(max_size=6),
+    st.binary(max_size=6),
+    st.uuids(),
+    st.datetimes(),
+    st.dates(),
+    st.times(),
+    st.decimals(allow_nan=False),
+)
 SHAPES = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=5)
 
 
 def _dj_arrays(dtype: str):
-    if dtype.startswith("complex"):  # datajoint turns an inf/nan imaginary part into a nan real part
-        return hnp.arrays(dtype, SHAPES, elements=hnp.from_dtype(np.dtype(dtype), allow_nan=False,
-                                                                 allow_infinity=False))
+    if dtype.startswith(
+        "complex"
+    ):  # datajoint turns an inf/nan imaginary part into a nan real part
+        return hnp.arrays(
+            dtype,
+            SHAPES,
+            elements=hnp.from_dtype(np.dtype(dtype), allow_nan=False, allow_infinity=False),
+        )
     return hnp.arrays(dtype, SHAPES)
 
 
-arrays = st.builds(lambda a, order: np.asfortranarray(a) if order else a,
-                   st.sampled_from(DJ_DTYPES).flatmap(_dj_arrays), st.booleans())
+arrays = st.builds(
+    lambda a, order: np.asfortranarray(a) if order else a,
+    st.sampled_from(DJ_DTYPES).flatmap(_dj_arrays),
+    st.booleans(),
+)
 nested = st.recursive(
     st.one_of(scalars, arrays),
-    lambda children: st.one_of(st.lists(children, max_size=3), st.lists(children, max_size=3).map(tuple),
-                               st.dictionaries(st.one_of(st.text(max_size=4), st.integers()), children, max_size=3)),
-    max_leaves=8)
+    lambda children: st.one_of(
+        st.lists(children, max_size=3),
+        st.lists(children, max_size=3).map(tuple),
+        st.dictionaries(st.one_of(st.text(max_size=4), st.integers()), children, max_size=3),
+    ),
+    max_leaves=8,
+)
 
 
 @ORACLE
@@ -273,15 +365,25 @@ def test_generated_values_fast_compression_read_by_datajoint(value):
 
 def _large_array(kind: str, n: int, dtype: str, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    data = {"arange": lambda: np.arange(n), "random": lambda: rng.standard_normal(n) * 1e6,
-            "zeros": lambda: np.zeros(n), "small_ints": lambda: rng.integers(0, 4, n),
-            "half_random": lambda: np.concatenate([np.zeros(n // 2), rng.standard_normal(n - n // 2) * 1e6])}[kind]()
+    data = {
+        "arange": lambda: np.arange(n),
+        "random": lambda: rng.standard_normal(n) * 1e6,
+        "zeros": lambda: np.zeros(n),
+        "small_ints": lambda: rng.integers(0, 4, n),
+        "half_random": lambda: np.concatenate(
+            [np.zeros(n // 2), rng.standard_normal(n - n // 2) * 1e6]
+        ),
+    }[kind]()
     return data.astype(dtype)
 
 
-large_arrays = st.builds(_large_array, st.sampled_from(["arange", "random", "zeros", "small_ints", "half_random"]),
-                         st.integers(100, 200_000), st.sampled_from(["float64", "float32", "int64", "uint8"]),
-                         st.integers(0, 2**32 - 1))
+large_arrays = st.builds(
+    _large_array,
+    st.sampled_from(["arange", "random", "zeros", "small_ints", "half_random"]),
+    st.integers(100, 200_000),
+    st.sampled_from(["float64", "float32", "int64", "uint8"]),
+    st.integers(0, 2**32 - 1),
+)
 
 
 @settings(max_examples=25, deadline=None)

@@ -35,10 +35,16 @@ TABLES = [(e.name, None) for e in ENTRIES] + [(e.name, p) for e in ENTRIES for p
 ROUND_TRIP_CHANGES = {
     # a native spelling of a core type has no marker; describe() shows the column type,
     # which re-declares as the core type, with its marker
-    "NativeVarchar": ("COMMENT 'native varchar( 20 )'", "COMMENT ':varchar(20):native varchar( 20 )'"),
+    "NativeVarchar": (
+        "COMMENT 'native varchar( 20 )'",
+        "COMMENT ':varchar(20):native varchar( 20 )'",
+    ),
     # an attribute line followed by a foreign key on the same name: describe() shows the
     # foreign key only, whose column takes the parent's comment
-    "AttrThenFk": ("COMMENT ':int32:declared before its foreign key'", "COMMENT 'unique subject id'"),
+    "AttrThenFk": (
+        "COMMENT ':int32:declared before its foreign key'",
+        "COMMENT 'unique subject id'",
+    ),
 }
 
 #: The server names indexes after their first column in creation order (``a``, ``a_2``) and
@@ -111,8 +117,9 @@ def matrix(dm_conn, dj, dj_conn, pipeline_prefix):
     ours, ours_errors = _declare_all(dm, dm_conn, names["lb"], names["olb"], ENTRIES)
     theirs, theirs_errors = _declare_all(dj, dj_conn, names["dj"], names["odj"], ENTRIES)
     dj_conn.dependencies.load(schema_names={names["dj"], names["odj"]})
-    return types.SimpleNamespace(names=names, ours=ours, theirs=theirs, ours_errors=ours_errors,
-                                 theirs_errors=theirs_errors)
+    return types.SimpleNamespace(
+        names=names, ours=ours, theirs=theirs, ours_errors=ours_errors, theirs_errors=theirs_errors
+    )
 
 
 @pytest.fixture(scope="module")
@@ -126,11 +133,13 @@ def round_trip(matrix, dm_conn):
             text = (getattr(cls, part) if part else cls).describe(context=matrix.ours)
             descriptions[(entry.name, part)] = text
             return text
+
         return _build(lib, entry, definition_of)
 
     entries = [e for e in ENTRIES if e.name in matrix.ours]
-    context, errors = _declare_all(dm, dm_conn, matrix.names["rt"], matrix.names["olb"], entries,
-                                   build=build)
+    context, errors = _declare_all(
+        dm, dm_conn, matrix.names["rt"], matrix.names["olb"], entries, build=build
+    )
     return types.SimpleNamespace(context=context, errors=errors, descriptions=descriptions)
 
 
@@ -139,7 +148,9 @@ def _classes(matrix, case):
     name, part = case
     for side, errors in (("LabBook", matrix.ours_errors), ("datajoint", matrix.theirs_errors)):
         if name in errors:
-            pytest.fail(f"{side} could not declare {name}: {type(errors[name]).__name__}: {errors[name]}")
+            pytest.fail(
+                f"{side} could not declare {name}: {type(errors[name]).__name__}: {errors[name]}"
+            )
     ours, theirs = matrix.ours[name], matrix.theirs[name]
     if part:
         ours, theirs = getattr(ours, part), getattr(theirs, part)
@@ -170,19 +181,26 @@ def _show_create(conn, database: str, table: str, other: str) -> str:
 
 
 def _lineage(conn, database: str, table: str, other: str) -> set:
-    rows = conn.query(f"SELECT attribute_name, lineage FROM `{database}`.`~lineage` "
-                      "WHERE table_name = %s", [table]).fetchall()
+    rows = conn.query(
+        f"SELECT attribute_name, lineage FROM `{database}`.`~lineage` WHERE table_name = %s",
+        [table],
+    ).fetchall()
     labels = {database: "DB", other: "OTHER"}
 
     def label(origin):
         db, _, rest = origin.partition(".")
         return f"{labels.get(db, db)}.{rest}"
+
     return {(attr, label(origin)) for attr, origin in rows}
 
 
 def _normal_parent(full_name: str, matrix) -> str:
-    labels = {matrix.names["lb"]: "DB", matrix.names["dj"]: "DB",
-              matrix.names["olb"]: "OTHER", matrix.names["odj"]: "OTHER"}
+    labels = {
+        matrix.names["lb"]: "DB",
+        matrix.names["dj"]: "DB",
+        matrix.names["olb"]: "OTHER",
+        matrix.names["odj"]: "OTHER",
+    }
     database, table = full_name.replace("`", "").split(".", 1)
     return f"{labels.get(database, database)}.{table}"
 
@@ -242,8 +260,16 @@ def _dj_declared_type(dj, dj_conn, database, table, name) -> str:
 
 
 _STRING_DEFAULT = re.compile(r'^"(.*)"$', re.S)
-_ESCAPED = {"\\": "\\\\", '"': '\\"', "\t": "\\t", "\n": "\\n", "\r": "\\r", "\b": "\\b",
-            "\x00": "\\0", "\x1a": "\\Z"}
+_ESCAPED = {
+    "\\": "\\\\",
+    '"': '\\"',
+    "\t": "\\t",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\b": "\\b",
+    "\x00": "\\0",
+    "\x1a": "\\Z",
+}
 
 
 def _shown_string(value: str) -> str:
@@ -304,7 +330,11 @@ def test_heading_matches_datajoint(matrix, dm_conn, dj, dj_conn, case):
             assert (declared, comment) != ENUM_WITH_COLON[case[0], attr.name]  # datajoint's cut
             declared, comment = ENUM_WITH_COLON[case[0], attr.name]
         assert (attr.in_key, attr.nullable, attr.comment, attr.autoincrement) == (
-            ref.in_key, ref.nullable, comment, ref.autoincrement), attr.name
+            ref.in_key,
+            ref.nullable,
+            comment,
+            ref.autoincrement,
+        ), attr.name
         assert attr.default_text() == _expected_default(ref, attr), attr.name
         assert attr.type == declared, attr.name
 
@@ -314,10 +344,13 @@ def test_foreign_keys_match_datajoint(matrix, dm_conn, dj, dj_conn, case):
     table = _table_name(matrix, case)
     ours = catalog_of(dm_conn).table(matrix.names["lb"], table).foreign_keys
     theirs = _dj_foreign_keys(dj, dj_conn, matrix.names["dj"], table)
-    assert sorted((_normal_parent(fk.parent, matrix), tuple(fk.attr_map), fk.primary, fk.nullable,
-                   fk.unique) for fk in ours) == sorted(
+    assert sorted(
+        (_normal_parent(fk.parent, matrix), tuple(fk.attr_map), fk.primary, fk.nullable, fk.unique)
+        for fk in ours
+    ) == sorted(
         (_normal_parent(parent, matrix), tuple(attr_map.items()), primary, nullable, unique)
-        for parent, attr_map, primary, nullable, unique in theirs)
+        for parent, attr_map, primary, nullable, unique in theirs
+    )
 
 
 @pytest.mark.parametrize("case", [_params(c) for c in TABLES])
@@ -343,15 +376,20 @@ def _without_index_names(text: str) -> str:
     """SHOW CREATE TABLE with the secondary index names removed and those lines sorted."""
     lines = [re.sub(r"^(\s*(?:UNIQUE )?KEY )`[^`]+` ", r"\1", line) for line in text.split("\n")]
     keys = sorted(line.rstrip(",") for line in lines if re.match(r"\s*(UNIQUE )?KEY ", line))
-    return "\n".join(line for line in lines if not re.match(r"\s*(UNIQUE )?KEY ", line)) + \
-        "\n" + "\n".join(keys)
+    return (
+        "\n".join(line for line in lines if not re.match(r"\s*(UNIQUE )?KEY ", line))
+        + "\n"
+        + "\n".join(keys)
+    )
 
 
 def test_lookup_contents_inserted_on_both_sides(matrix, dm_conn):
     for name in ("Color", "KS", "Kind", "Grade"):
         table = matrix.ours[name].table_name
-        rows = [sorted(dm_conn.query(f"SELECT * FROM `{matrix.names[side]}`.`{table}`").fetchall())
-                for side in ("lb", "dj")]
+        rows = [
+            sorted(dm_conn.query(f"SELECT * FROM `{matrix.names[side]}`.`{table}`").fetchall())
+            for side in ("lb", "dj")
+        ]
         assert rows[0] == rows[1] and rows[0], name
 
 
@@ -380,21 +418,28 @@ DEVIATIONS = [
     # PyMySQL %-formats the CREATE statement: "not enough arguments for format string"
     ("percent_in_comment", "id: int32  # 50% done", "COMMENT ':int32:50% done'", Exception),
     # the enum's own double quotes are not escaped in the marker: SQL syntax error
-    ("double_quoted_enum", 'id: int32\n---\ne: enum("a", "b")',
-     "`e` enum('a','b') NOT NULL COMMENT ':enum(\"a\", \"b\"):'", Exception),
+    (
+        "double_quoted_enum",
+        'id: int32\n---\ne: enum("a", "b")',
+        "`e` enum('a','b') NOT NULL COMMENT ':enum(\"a\", \"b\"):'",
+        Exception,
+    ),
     # the server reads backslash escapes in the double-quoted comment: datajoint stores a
     # newline for \n and drops the backslash of \d; LabBook stores the text as written
     ("backslash_in_comment", r"id: int32  # C:\new\data", r"COMMENT ':int32:C:\\new\\data'", None),
 ]
 
 
-@pytest.mark.parametrize("definition, fragment, dj_error",
-                         [pytest.param(*d[1:], id=d[0]) for d in DEVIATIONS])
-def test_labbook_keeps_what_datajoint_mangles(dm_conn, dj, dj_conn, new_db, definition, fragment,
-                                              dj_error):
+@pytest.mark.parametrize(
+    "definition, fragment, dj_error", [pytest.param(*d[1:], id=d[0]) for d in DEVIATIONS]
+)
+def test_labbook_keeps_what_datajoint_mangles(
+    dm_conn, dj, dj_conn, new_db, definition, fragment, dj_error
+):
     ours, theirs = new_db("dev"), new_db("dev")
-    dm.Schema(ours, connection=dm_conn)(type("Odd", (dm.Manual,), {"definition": definition}),
-                                        context={})
+    dm.Schema(ours, connection=dm_conn)(
+        type("Odd", (dm.Manual,), {"definition": definition}), context={}
+    )
     shown = dm_conn.query(f"SHOW CREATE TABLE `{ours}`.`odd`").fetchone()[1]
     assert fragment in shown
     cls = type("Odd", (dj.Manual,), {"definition": definition})
@@ -412,8 +457,9 @@ def test_parent_key_comment_with_double_quote(dm_conn, dj, dj_conn, new_db):
     definitions = [("Holder", 'holder_id: int32  # the "id"'), ("Held", "-> Holder\nk: int8")]
     for lib, conn, database in ((dm, dm_conn, new_db("dev")), (dj, dj_conn, new_db("dev"))):
         schema, context = lib.Schema(database, connection=conn), {}
-        context["Holder"] = schema(type("Holder", (lib.Manual,), {"definition": definitions[0][1]}),
-                                   context=context)
+        context["Holder"] = schema(
+            type("Holder", (lib.Manual,), {"definition": definitions[0][1]}), context=context
+        )
         held = type("Held", (lib.Manual,), {"definition": definitions[1][1]})
         if lib is dj:
             with pytest.raises(Exception):  # noqa: B017 - QuerySyntaxError

@@ -52,8 +52,10 @@ SEEDS = {
     "experimenter_null_lab": (lambda n: n.Experimenter & "lab_id is null", "enforce"),
     "session_id": (lambda n: n.Session & "session_id = 2", "enforce"),
     "session_and": (lambda n: n.Session & "rig = 'rigA'" & "duration > 40", "enforce"),
-    "session_or_keys": (lambda n: n.Session & [{"subject_id": 1}, {"subject_id": 3, "session_id": 2}],
-                        "enforce"),
+    "session_or_keys": (
+        lambda n: n.Session & [{"subject_id": 1}, {"subject_id": 3, "session_id": 2}],
+        "enforce",
+    ),
     "session_top": (lambda n: n.Session & n.Top(4, "session_date DESC"), "enforce"),
     "stimulus_ignore": (lambda n: n.Stimulus & {"stim_id": 3}, "ignore"),
     "stimulus_cascade_to_masters": (lambda n: n.Stimulus & {"stim_id": 2}, "cascade"),
@@ -76,19 +78,28 @@ SEEDS = {
 #: ("Attribute `...` is not found in query") for these, so it is given the equivalent
 #: restriction by the seed's keys. LabBook materialises the keys itself.
 QUERY_SEEDS = {
-    "session_with_recordings": (lambda n: n.Session & n.Recording,
-                                lambda n: n.Session & (n.Session & n.Recording).keys()),
-    "subject_by_descendant": (lambda n: n.Subject & (n.Session & "session_id = 4"),
-                              lambda n: n.Subject & (n.Subject & (n.Session & "session_id = 4")).keys()),
-    "session_by_review": (lambda n: n.Session & (n.Review & "verdict = 'bad'"),
-                          lambda n: n.Session & (n.Session & (n.Review & "verdict = 'bad'")).keys()),
+    "session_with_recordings": (
+        lambda n: n.Session & n.Recording,
+        lambda n: n.Session & (n.Session & n.Recording).keys(),
+    ),
+    "subject_by_descendant": (
+        lambda n: n.Subject & (n.Session & "session_id = 4"),
+        lambda n: n.Subject & (n.Subject & (n.Session & "session_id = 4")).keys(),
+    ),
+    "session_by_review": (
+        lambda n: n.Session & (n.Review & "verdict = 'bad'"),
+        lambda n: n.Session & (n.Session & (n.Review & "verdict = 'bad'")).keys(),
+    ),
 }
 
 
 def _panel_rows() -> tuple[list[dict], list[dict]]:
     panels = [dict(panel_id=p, title=f"panel {p}") for p in range(1, 5)]
-    members = [dict(panel_id=p, stim_id=s) for p, stims in
-               [(1, (1, 2)), (2, (2, 3, 4)), (3, (4,)), (4, (1, 3))] for s in stims]
+    members = [
+        dict(panel_id=p, stim_id=s)
+        for p, stims in [(1, (1, 2)), (2, (2, 3, 4)), (3, (4,)), (4, (1, 3))]
+        for s in stims
+    ]
     return panels, members
 
 
@@ -97,20 +108,28 @@ def _review_rows(data) -> list[dict]:
     for i, session in enumerate(data["Session"][::3]):
         for review_id in (1, 2):
             reviewer = None if (i + review_id) % 4 == 0 else 1 + (i * 5 + review_id) % 14
-            rows.append(dict(subject_id=session["subject_id"], session_id=session["session_id"],
-                             review_id=review_id, reviewer=reviewer,
-                             verdict=("bad", "good", "")[(i + review_id) % 3]))
+            rows.append(
+                dict(
+                    subject_id=session["subject_id"],
+                    session_id=session["session_id"],
+                    review_id=review_id,
+                    reviewer=reviewer,
+                    verdict=("bad", "good", "")[(i + review_id) % 3],
+                )
+            )
     return rows
 
 
 def _declare(dj, dj_conn, database):
     import types
+
     ns = query_pipeline.declare(dj, dj.Schema(database, connection=dj_conn))
     schema = dj.Schema(database + "x", connection=dj_conn)
     review = schema(type("Review", (dj.Manual,), {"definition": REVIEW}), context=vars(ns))
     member = type("Member", (dj.Part,), {"definition": MEMBER})
-    panel = schema(type("Panel", (dj.Manual,), {"definition": PANEL, "Member": member}),
-                   context=vars(ns))
+    panel = schema(
+        type("Panel", (dj.Manual,), {"definition": PANEL, "Member": member}), context=vars(ns)
+    )
     return types.SimpleNamespace(**vars(ns), Review=review, Panel=panel, Top=dj.Top, Not=dj.Not)
 
 
@@ -118,6 +137,7 @@ def _declare(dj, dj_conn, database):
 def oracle(dj, dj_conn, dm_conn, pipeline_prefix):
     """Template, datajoint and LabBook databases; returns ``(theirs, ours, reset, dbs)``."""
     import types
+
     dbs = {role: f"{pipeline_prefix}delor{role}" for role in ("tmpl", "dj", "lb")}
     spaces = {role: _declare(dj, dj_conn, db) for role, db in dbs.items()}
     data = query_pipeline.rows()
@@ -129,8 +149,11 @@ def oracle(dj, dj_conn, dm_conn, pipeline_prefix):
     tmpl = spaces["tmpl"]
     order = [getattr(tmpl, n).full_table_name for n in query_pipeline.ORDER]
     order.insert(order.index(tmpl.Session.full_table_name) + 1, tmpl.Session.Trial.full_table_name)
-    order += [tmpl.Review.full_table_name, tmpl.Panel.full_table_name,
-              tmpl.Panel.Member.full_table_name]
+    order += [
+        tmpl.Review.full_table_name,
+        tmpl.Panel.full_table_name,
+        tmpl.Panel.Member.full_table_name,
+    ]
 
     def tables(role):
         return [name.replace(f"`{dbs['tmpl']}", f"`{dbs[role]}") for name in order]
@@ -144,8 +167,13 @@ def oracle(dj, dj_conn, dm_conn, pipeline_prefix):
 
     lb = dm.VirtualModule("delete_oracle", dbs["lb"], connection=dm_conn)
     lbx = dm.VirtualModule("delete_oracle_x", dbs["lb"] + "x", connection=dm_conn)
-    ours = types.SimpleNamespace(**{n: getattr(lb, n) for n in query_pipeline.ORDER},
-                                 Review=lbx.Review, Panel=lbx.Panel, Top=dm.Top, Not=dm.Not)
+    ours = types.SimpleNamespace(
+        **{n: getattr(lb, n) for n in query_pipeline.ORDER},
+        Review=lbx.Review,
+        Panel=lbx.Panel,
+        Top=dm.Top,
+        Not=dm.Not,
+    )
     return spaces["dj"], ours, reset, dbs, tables
 
 
@@ -156,16 +184,23 @@ def _normal(name: str, dbs: dict) -> str:
 
 
 def _contents(conn, names) -> dict:
-    return {name: sorted(conn.query(f"SELECT * FROM {name}").fetchall(), key=repr) for name in names}
+    return {
+        name: sorted(conn.query(f"SELECT * FROM {name}").fetchall(), key=repr) for name in names
+    }
 
 
 def _run(oracle, dm_conn, build_ours, build_theirs, part_integrity):
     import datajoint
+
     theirs, ours, reset, dbs, tables = oracle
     reset()
     theirs_seed, ours_seed = build_theirs(theirs), build_ours(ours)
-    expected = {_normal(k, dbs): v for k, v in
-                datajoint.Diagram.cascade(theirs_seed, part_integrity=part_integrity).counts().items()}
+    expected = {
+        _normal(k, dbs): v
+        for k, v in datajoint.Diagram.cascade(theirs_seed, part_integrity=part_integrity)
+        .counts()
+        .items()
+    }
     preview = dm_delete.preview(ours_seed, part_integrity=part_integrity)
     assert {_normal(k, dbs): v for k, v in preview.items()} == expected
     n_theirs = theirs_seed.delete(prompt=False, part_integrity=part_integrity)
@@ -204,6 +239,7 @@ def test_query_restricted_seed_matches_datajoint_by_keys(oracle, dm_conn, name):
 def test_datajoint_refuses_a_seed_restricted_by_a_query(oracle):
     """The deviation QUERY_SEEDS works around is real in datajoint 2.3.5."""
     import datajoint
+
     theirs = oracle[0]
     with pytest.raises(datajoint.DataJointError, match="not found in query"):
         datajoint.Diagram.cascade(theirs.Session & theirs.Recording)
@@ -211,17 +247,23 @@ def test_datajoint_refuses_a_seed_restricted_by_a_query(oracle):
 
 def test_part_directly_is_refused_like_datajoint(oracle, dm_conn):
     import datajoint
+
     theirs, ours, reset, dbs, tables = oracle
     reset()
     before = _contents(dm_conn, tables("lb"))
-    with pytest.raises(datajoint.DataJointError, match="Cannot delete from a Part directly") as info:
+    with pytest.raises(
+        datajoint.DataJointError, match="Cannot delete from a Part directly"
+    ) as info:
         (theirs.Session.Trial & "trial_id = 1").delete(prompt=False)
     with pytest.raises(dm.DataJointError) as ours_info:
         (ours.Session.Trial & "trial_id = 1").delete()
     assert str(ours_info.value) == str(info.value)
     table = dm.FreeTable(dm_conn, ours.Session.Trial.full_table_name) & "trial_id = 1"
-    with pytest.raises(dm.DataJointError, match=r"Attempt to delete part table .*session__trial` "
-                                                r"before its master .*session`"):
+    with pytest.raises(
+        dm.DataJointError,
+        match=r"Attempt to delete part table .*session__trial` "
+        r"before its master .*session`",
+    ):
         table.delete()
     assert _contents(dm_conn, tables("lb")) == before
 
@@ -231,6 +273,7 @@ def test_part_integrity_enforce_refuses_like_datajoint(oracle, dm_conn, build):
     """Deleting stimuli would delete Panel.Member rows (another database) whose panels
     are not deleted: both refuse with the same message and change nothing."""
     import datajoint
+
     theirs, ours, reset, dbs, tables = oracle
     reset()
     before = _contents(dm_conn, tables("lb"))

@@ -19,8 +19,9 @@ def dj_schema(dj, dj_conn, pipeline_prefix):
     database = pipeline_prefix + "cli_dj"
     classes = pipelines.declare(dj, dj.Schema(database, connection=dj_conn))
     classes["Subject"].insert1(dict(subject_id=1, subject_name="a", species="mus musculus"))
-    classes["Session"].insert([dict(subject_id=1, session_id=k, session_date="2026-01-01",
-                                    notes=str(k)) for k in (1, 2)])
+    classes["Session"].insert(
+        [dict(subject_id=1, session_id=k, session_date="2026-01-01", notes=str(k)) for k in (1, 2)]
+    )
     return database, classes
 
 
@@ -36,11 +37,16 @@ def test_json_report(dj_schema, dj, dj_conn):
     schema = report["schemas"][database]
     tables = {t["table_name"]: t for t in schema["tables"]}
     assert set(tables) == {cls.table_name for cls in classes.values()} | {
-        classes["Session"].Trial.table_name, classes["Analysis"].Detail.table_name}
+        classes["Session"].Trial.table_name,
+        classes["Analysis"].Detail.table_name,
+    }
     assert "~lineage" in schema["hidden_tables"]
     session = tables["session"]
     assert (session["tier"], session["class_name"], session["primary_key"]) == (
-        "Manual", "Session", ["subject_id", "session_id"])
+        "Manual",
+        "Session",
+        ["subject_id", "session_id"],
+    )
     assert session["row_count"] == len(classes["Session"]())
     assert tables["subject"]["row_count"] == len(classes["Subject"]())
     attrs = {a["name"]: a for a in session["attributes"]}
@@ -50,11 +56,19 @@ def test_json_report(dj_schema, dj, dj_conn):
     photo = {a["name"]: a for a in tables["subject"]["attributes"]}["photo"]
     assert (photo["codec"], photo["type"], photo["store"]) == ("blob", "<blob>", None)
     assert session["foreign_keys"][1] == {
-        "parent": f"`{database}`.`#species`", "attr_map": {"alt_species": "species"},
-        "primary": False, "nullable": True, "unique": False}
+        "parent": f"`{database}`.`#species`",
+        "attr_map": {"alt_species": "species"},
+        "primary": False,
+        "nullable": True,
+        "unique": False,
+    }
     assert {"columns": ["notes", "session_date"], "unique": True} in session["indexes"]
     trial = tables["session__trial"]
-    assert (trial["tier"], trial["master"], trial["class_name"]) == ("Part", "session", "Session.Trial")
+    assert (trial["tier"], trial["master"], trial["class_name"]) == (
+        "Part",
+        "session",
+        "Session.Trial",
+    )
 
 
 def test_text_report_and_errors(dj_schema):

@@ -48,25 +48,53 @@ def both(dm_conn, dj, dj_conn, pipeline_prefix):
 
 
 def _rows() -> dict:
-    subject = [dict(subject_id=i, subject_name=f'mouse "{i}"', species="mus musculus",
-                    sex="F" if i % 2 else "M", dob=datetime.date(2026, 1, i), weight=20.0 + i,
-                    alive=i % 2, uid=uuid.UUID(int=i), note={"k": [i, "x"]},
-                    score=decimal.Decimal("1.250") * i, code="ab", tiny=-i, big=2**40 + i,
-                    precise=1 / 3, stamp=datetime.datetime(2026, 2, 3, 4, 5, 6, 7000),
-                    photo=np.arange(6.0).reshape(2, 3) * i, raw=b"\x00\x01" * i)
-               for i in (1, 2, 3)]
-    session = [dict(subject_id=s, session_id=k, session_date=datetime.date(2026, 3, k),
-                    notes=f"s{s}k{k}", alt_species=None if k == 1 else "rattus norvegicus")
-               for s in (1, 2) for k in (1, 2)]
-    trial = [dict(subject_id=s, session_id=k, trial_id=t, start=t * 1.5)
-             for s in (1, 2) for k in (1, 2) for t in (1, 2, 3)]
+    subject = [
+        dict(
+            subject_id=i,
+            subject_name=f'mouse "{i}"',
+            species="mus musculus",
+            sex="F" if i % 2 else "M",
+            dob=datetime.date(2026, 1, i),
+            weight=20.0 + i,
+            alive=i % 2,
+            uid=uuid.UUID(int=i),
+            note={"k": [i, "x"]},
+            score=decimal.Decimal("1.250") * i,
+            code="ab",
+            tiny=-i,
+            big=2**40 + i,
+            precise=1 / 3,
+            stamp=datetime.datetime(2026, 2, 3, 4, 5, 6, 7000),
+            photo=np.arange(6.0).reshape(2, 3) * i,
+            raw=b"\x00\x01" * i,
+        )
+        for i in (1, 2, 3)
+    ]
+    session = [
+        dict(
+            subject_id=s,
+            session_id=k,
+            session_date=datetime.date(2026, 3, k),
+            notes=f"s{s}k{k}",
+            alt_species=None if k == 1 else "rattus norvegicus",
+        )
+        for s in (1, 2)
+        for k in (1, 2)
+    ]
+    trial = [
+        dict(subject_id=s, session_id=k, trial_id=t, start=t * 1.5)
+        for s in (1, 2)
+        for k in (1, 2)
+        for t in (1, 2, 3)
+    ]
     pair = [dict(first_subject=1, first_session=1, second_subject=2, second_session=2, reviewer=3)]
     return dict(subject=subject, session=session, trial=trial, pair=pair)
 
 
 def _tables(conn, database):
     return sorted(t.table_name for t in catalog_of(conn).tables(database)) + sorted(
-        catalog_of(conn).hidden_tables(database))
+        catalog_of(conn).hidden_tables(database)
+    )
 
 
 def test_same_tables(both, dm_conn):
@@ -74,9 +102,21 @@ def test_same_tables(both, dm_conn):
     assert "~~analysis" in _tables(dm_conn, both["ours_db"])
 
 
-@pytest.mark.parametrize("table", ["#species", "subject", "session", "session__trial",
-                                   "session_pair", "config", "__analysis", "__analysis__detail",
-                                   "~~analysis", "~lineage"])
+@pytest.mark.parametrize(
+    "table",
+    [
+        "#species",
+        "subject",
+        "session",
+        "session__trial",
+        "session_pair",
+        "config",
+        "__analysis",
+        "__analysis__detail",
+        "~~analysis",
+        "~lineage",
+    ],
+)
 def test_identical_show_create_table(both, dm_conn, table):
     ours = _show_create(dm_conn, both["ours_db"], table)
     theirs = _show_create(dm_conn, both["theirs_db"], table)
@@ -93,8 +133,19 @@ def _dj_heading(dj, dj_conn, database, table):
     return dj.FreeTable(dj_conn, f"`{database}`.`{table}`").heading
 
 
-@pytest.mark.parametrize("table", ["#species", "subject", "session", "session__trial",
-                                   "session_pair", "config", "__analysis", "__analysis__detail"])
+@pytest.mark.parametrize(
+    "table",
+    [
+        "#species",
+        "subject",
+        "session",
+        "session__trial",
+        "session_pair",
+        "config",
+        "__analysis",
+        "__analysis__detail",
+    ],
+)
 def test_introspection_matches_datajoint_heading(both, dm_conn, dj, dj_conn, table):
     """Our heading of datajoint's tables equals datajoint's own: names, key membership,
     declared types, nullability, defaults as shown, comments, lineage. For foreign-key
@@ -109,13 +160,19 @@ def test_introspection_matches_datajoint_heading(both, dm_conn, dj, dj_conn, tab
     for attr in ours:
         ref = theirs[attr.name]
         assert (attr.nullable, attr.comment, attr.default_text(), attr.lineage) == (
-            ref.nullable, ref.comment, ref.default, ref.lineage), attr.name
+            ref.nullable,
+            ref.comment,
+            ref.default,
+            ref.lineage,
+        ), attr.name
         if ref.original_type or ref.codec:
             assert attr.type == (ref.original_type or f"<{ref.codec.name}>"), attr.name
         elif attr.name in fk_origin:
             parent, column = fk_origin[attr.name]
             parent_db, parent_table = parent.strip("`").split("`.`")
-            assert attr.type == catalog_of(dm_conn).table(parent_db, parent_table).heading[column].type
+            assert (
+                attr.type == catalog_of(dm_conn).table(parent_db, parent_table).heading[column].type
+            )
         else:
             assert attr.type == ref.type, attr.name
 
@@ -123,9 +180,12 @@ def test_introspection_matches_datajoint_heading(both, dm_conn, dj, dj_conn, tab
 def test_foreign_keys_of_datajoint_tables(both, dm_conn, dj, dj_conn):
     database = both["theirs_db"]
     ours = catalog_of(dm_conn).table(database, "session_pair").foreign_keys
-    theirs = dj.FreeTable(dj_conn, f"`{database}`.`session_pair`").parents(as_objects=False, foreign_key_info=True)
+    theirs = dj.FreeTable(dj_conn, f"`{database}`.`session_pair`").parents(
+        as_objects=False, foreign_key_info=True
+    )
     assert {(fk.parent, dict(fk.attr_map).__repr__()) for fk in ours} == {
-        (parent, dict(props["attr_map"]).__repr__()) for parent, props in theirs}
+        (parent, dict(props["attr_map"]).__repr__()) for parent, props in theirs
+    }
     pair = catalog_of(dm_conn).table(database, "session_pair")
     assert [fk.primary for fk in pair.foreign_keys] == [True, True, False]
     assert pair.foreign_keys[2].unique
@@ -135,7 +195,9 @@ def test_foreign_keys_of_datajoint_tables(both, dm_conn, dj, dj_conn):
 
 
 def test_tiers_of_datajoint_tables(both, dm_conn):
-    tiers = {t.table_name: (t.tier, t.master) for t in catalog_of(dm_conn).tables(both["theirs_db"])}
+    tiers = {
+        t.table_name: (t.tier, t.master) for t in catalog_of(dm_conn).tables(both["theirs_db"])
+    }
     assert tiers["#species"] == ("Lookup", None)
     assert tiers["subject"] == ("Manual", None)
     assert tiers["session__trial"] == ("Part", "session")
@@ -151,18 +213,39 @@ def _normal(value):
     return value
 
 
-@pytest.mark.parametrize("table", ["subject", "session", "session__trial", "session_pair",
-                                   "__analysis", "__analysis__detail", "#species"])
+@pytest.mark.parametrize(
+    "table",
+    [
+        "subject",
+        "session",
+        "session__trial",
+        "session_pair",
+        "__analysis",
+        "__analysis__detail",
+        "#species",
+    ],
+)
 def test_labbook_reads_datajoint_values(both, dm_conn, dj, dj_conn, table):
     database = both["theirs_db"]
     ours = dm.FreeTable(dm_conn, f"`{database}`.`{table}`").to_dicts(order_by="KEY")
     theirs = dj.FreeTable(dj_conn, f"`{database}`.`{table}`").to_dicts(order_by="KEY")
     assert ours and [{k: _normal(v) for k, v in r.items()} for r in ours] == [
-        {k: _normal(v) for k, v in r.items()} for r in theirs]
+        {k: _normal(v) for k, v in r.items()} for r in theirs
+    ]
 
 
-@pytest.mark.parametrize("table", ["subject", "session", "session__trial", "session_pair",
-                                   "__analysis", "__analysis__detail", "#species"])
+@pytest.mark.parametrize(
+    "table",
+    [
+        "subject",
+        "session",
+        "session__trial",
+        "session_pair",
+        "__analysis",
+        "__analysis__detail",
+        "#species",
+    ],
+)
 def test_datajoint_reads_labbook_values(both, dm_conn, dj, dj_conn, table):
     """datajoint reads what LabBook wrote (blobs, uuid, json, decimals included) exactly as
     it reads what datajoint itself wrote."""
@@ -172,11 +255,23 @@ def test_datajoint_reads_labbook_values(both, dm_conn, dj, dj_conn, table):
         for row in ours + theirs:
             row.pop("created")
     assert ours and [{k: _normal(v) for k, v in r.items()} for r in ours] == [
-        {k: _normal(v) for k, v in r.items()} for r in theirs]
+        {k: _normal(v) for k, v in r.items()} for r in theirs
+    ]
 
 
-@pytest.mark.parametrize("table", ["#species", "subject", "session", "session__trial",
-                                   "session_pair", "config", "__analysis", "__analysis__detail"])
+@pytest.mark.parametrize(
+    "table",
+    [
+        "#species",
+        "subject",
+        "session",
+        "session__trial",
+        "session_pair",
+        "config",
+        "__analysis",
+        "__analysis__detail",
+    ],
+)
 def test_datajoint_sees_the_same_heading_in_labbook_tables(both, dj, dj_conn, table):
     """datajoint's heading of a LabBook-declared table equals its heading of the table it
     declared itself from the same definition (every Attribute property, lineage included)."""
@@ -184,20 +279,40 @@ def test_datajoint_sees_the_same_heading_in_labbook_tables(both, dj, dj_conn, ta
     theirs = _dj_heading(dj, dj_conn, both["theirs_db"], table)
 
     def props(heading, database):
-        return [{k: (v.replace(database, "DB") if isinstance(v, str) else v)
-                 for k, v in attr._asdict().items() if k not in ("codec", "dtype")}
-                | {"codec": getattr(attr.codec, "name", None)} for attr in heading.attributes.values()]
+        return [
+            {
+                k: (v.replace(database, "DB") if isinstance(v, str) else v)
+                for k, v in attr._asdict().items()
+                if k not in ("codec", "dtype")
+            }
+            | {"codec": getattr(attr.codec, "name", None)}
+            for attr in heading.attributes.values()
+        ]
+
     assert props(ours, both["ours_db"]) == props(theirs, both["theirs_db"])
 
 
-@pytest.mark.parametrize("name", ["Species", "Subject", "Session", "Session.Trial", "SessionPair",
-                                  "Config", "Analysis", "Analysis.Detail"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Species",
+        "Subject",
+        "Session",
+        "Session.Trial",
+        "SessionPair",
+        "Config",
+        "Analysis",
+        "Analysis.Detail",
+    ],
+)
 def test_describe_equals_datajoint_describe(both, name):
     def cls(classes):
         head, _, part = name.partition(".")
         return getattr(classes[head], part) if part else classes[head]
-    assert cls(both["ours"]).describe(context=both["ours"]) == \
-        cls(both["theirs"]).describe(context=both["theirs"])
+
+    assert cls(both["ours"]).describe(context=both["ours"]) == cls(both["theirs"]).describe(
+        context=both["theirs"]
+    )
 
 
 def test_describe_round_trip_declares_identical_tables(both, dm_conn, pipeline_prefix):
@@ -210,9 +325,20 @@ def test_describe_round_trip_declares_identical_tables(both, dm_conn, pipeline_p
         namespace = {"definition": original.describe(context=both["ours"])}
         for part_name, _ in parts:
             part = getattr(original, part_name)
-            namespace[part_name] = type(part_name, (dm.Part,), {
-                "definition": part.describe(context=both["ours"])})
+            namespace[part_name] = type(
+                part_name, (dm.Part,), {"definition": part.describe(context=both["ours"])}
+            )
         context[name] = schema(type(name, (getattr(dm, tier),), namespace), context=context)
-    for table in ["#species", "subject", "session", "session__trial", "session_pair", "config",
-                  "__analysis", "__analysis__detail"]:
-        assert _show_create(dm_conn, database, table) == _show_create(dm_conn, both["ours_db"], table)
+    for table in [
+        "#species",
+        "subject",
+        "session",
+        "session__trial",
+        "session_pair",
+        "config",
+        "__analysis",
+        "__analysis__detail",
+    ]:
+        assert _show_create(dm_conn, database, table) == _show_create(
+            dm_conn, both["ours_db"], table
+        )

@@ -39,7 +39,9 @@ def test_datajoint_deviation_is_real(spaces, name):
     original = evaluate(theirs, name)
     equivalent = evaluate(theirs, name, DATAJOINT_DEVIATIONS[name][1])
     assert equivalent[0] == "ok"
-    assert original[0] == "error" or collections.Counter(original[3]) != collections.Counter(equivalent[3])
+    assert original[0] == "error" or collections.Counter(original[3]) != collections.Counter(
+        equivalent[3]
+    )
 
 
 @pytest.mark.parametrize("name", sorted(CORPUS))

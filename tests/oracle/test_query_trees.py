@@ -27,19 +27,58 @@ from .query_compare import evaluate_expression
 
 pytestmark = pytest.mark.oracle
 
-LEAVES = ["Subject", "Session", "Session.Trial", "Stimulus", "TrialStim", "Recording",
-          "Experimenter", "Lab", "Species", "Pairing", "Analysis"]
+LEAVES = [
+    "Subject",
+    "Session",
+    "Session.Trial",
+    "Stimulus",
+    "TrialStim",
+    "Recording",
+    "Experimenter",
+    "Lab",
+    "Species",
+    "Pairing",
+    "Analysis",
+]
 VALUES = {
-    "subject_id": [1, 2, 3, 5, 8, 13], "session_id": [1, 2, 3], "trial_id": [1, 2, 5],
-    "sex": ["F", "M", "U"], "species": ["mouse", "rat", "zebrafish"], "rig": ["rigA", "rigB"],
-    "side": ["left", "right", "none"], "correct": [0, 1], "stim_id": [1, 2, 3],
-    "lab_id": ["L001", "L002", None], "experimenter": ["alice", "bob", None], "rec_id": [1, 2],
+    "subject_id": [1, 2, 3, 5, 8, 13],
+    "session_id": [1, 2, 3],
+    "trial_id": [1, 2, 5],
+    "sex": ["F", "M", "U"],
+    "species": ["mouse", "rat", "zebrafish"],
+    "rig": ["rigA", "rigB"],
+    "side": ["left", "right", "none"],
+    "correct": [0, 1],
+    "stim_id": [1, 2, 3],
+    "lab_id": ["L001", "L002", None],
+    "experimenter": ["alice", "bob", None],
+    "rec_id": [1, 2],
     "stim_name": ["grating", "dots"],
 }
-NUMERIC = {"weight": [20, 30], "duration": [40, 50], "reaction_time": [0.5, 0.9],
-           "contrast": [0.3, 0.6], "fs": [1500, 5000], "response": [0.2, 0.7], "mean_value": [0.0]}
-STEPS = ["restrict_dict", "restrict_or", "restrict_not", "restrict_string", "semijoin", "antijoin",
-         "join", "proj", "proj_rename", "aggr", "u", "union", "top"]
+NUMERIC = {
+    "weight": [20, 30],
+    "duration": [40, 50],
+    "reaction_time": [0.5, 0.9],
+    "contrast": [0.3, 0.6],
+    "fs": [1500, 5000],
+    "response": [0.2, 0.7],
+    "mean_value": [0.0],
+}
+STEPS = [
+    "restrict_dict",
+    "restrict_or",
+    "restrict_not",
+    "restrict_string",
+    "semijoin",
+    "antijoin",
+    "join",
+    "proj",
+    "proj_rename",
+    "aggr",
+    "u",
+    "union",
+    "top",
+]
 
 
 class Chooser:
@@ -131,10 +170,15 @@ def spaces(query_spaces):
     return query_spaces
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                   HealthCheck.too_slow])
-@given(numbers=st.lists(st.integers(min_value=0, max_value=10_000), min_size=4, max_size=40),
-       depth=st.integers(min_value=1, max_value=5))
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    numbers=st.lists(st.integers(min_value=0, max_value=10_000), min_size=4, max_size=40),
+    depth=st.integers(min_value=1, max_value=5),
+)
 def test_random_trees_match_datajoint(spaces, numbers, depth):
     theirs, ours = spaces
     expected = evaluate_expression(lambda: build(theirs, numbers, depth))

@@ -85,9 +85,16 @@ def files(tmp_path, stores_conn):
 
 
 def _row(rec_id, source, folder):
-    return dict(rec_id=rec_id, signal={"trace": np.arange(12.0).reshape(3, 4), "label": "s1"},
-                stored_file=str(source), inline_file=str(source), raw=b"raw bytes",
-                obj=str(folder), arr=np.arange(6, dtype="int32").reshape(2, 3), fp="raw/f1.txt")
+    return dict(
+        rec_id=rec_id,
+        signal={"trace": np.arange(12.0).reshape(3, 4), "label": "s1"},
+        stored_file=str(source),
+        inline_file=str(source),
+        raw=b"raw bytes",
+        obj=str(folder),
+        arr=np.arange(6, dtype="int32").reshape(2, 3),
+        fp="raw/f1.txt",
+    )
 
 
 def _check_labbook_value(row, source):
@@ -99,7 +106,9 @@ def _check_labbook_value(row, source):
     assert row["raw"] == b"raw bytes"
     assert isinstance(row["obj"], ObjectRef) and row["obj"].is_dir
     assert sorted(row["obj"].walk()) == [("a.bin", 2), ("sub/b.bin", 1)]
-    assert isinstance(row["arr"], NpyRef) and np.array_equal(row["arr"].load(), np.arange(6).reshape(2, 3))
+    assert isinstance(row["arr"], NpyRef) and np.array_equal(
+        row["arr"].load(), np.arange(6).reshape(2, 3)
+    )
     assert row["fp"].read() == b"hello world"
 
 
@@ -130,10 +139,28 @@ def test_same_paths_hashes_and_json(tables, files):
     schema-addressed ones follow the same path rule and keys (spec §5.2, §5.3)."""
     dj_table, ours, database = tables
     source, folder = files
-    dj_table.insert1(dict(rec_id=1, signal=np.arange(20000.0), stored_file=str(source), raw=b"raw",
-                          arr=np.ones(3), obj=("dat", b"abc"), fp="raw/f1.txt"))
-    ours.insert1(dict(rec_id=2, signal=np.arange(20000.0), stored_file=str(source), raw=b"raw",
-                      arr=np.ones(3), obj=("dat", b"abc"), fp="raw/f1.txt"))
+    dj_table.insert1(
+        dict(
+            rec_id=1,
+            signal=np.arange(20000.0),
+            stored_file=str(source),
+            raw=b"raw",
+            arr=np.ones(3),
+            obj=("dat", b"abc"),
+            fp="raw/f1.txt",
+        )
+    )
+    ours.insert1(
+        dict(
+            rec_id=2,
+            signal=np.arange(20000.0),
+            stored_file=str(source),
+            raw=b"raw",
+            arr=np.ones(3),
+            obj=("dat", b"abc"),
+            fp="raw/f1.txt",
+        )
+    )
     theirs, mine = ours.to_dicts(order_by="KEY", decode=False)
     for name in ("signal", "stored_file", "raw"):
         assert json.loads(mine[name]) == json.loads(theirs[name]), name
@@ -142,14 +169,21 @@ def test_same_paths_hashes_and_json(tables, files):
         a, b = json.loads(theirs[name]), json.loads(mine[name])
         assert list(a) == list(b), name
         for meta, rec in ((a, 1), (b, 2)):
-            assert re.fullmatch(rf"_schema/{database}/recording/rec_id={rec}/{name}_[A-Za-z0-9_-]{{8}}"
-                                rf"{re.escape(ext)}", meta["path"]), meta["path"]
-    assert {k: v for k, v in json.loads(mine["arr"]).items() if k != "path"} == \
-        {k: v for k, v in json.loads(theirs["arr"]).items() if k != "path"}
+            assert re.fullmatch(
+                rf"_schema/{database}/recording/rec_id={rec}/{name}_[A-Za-z0-9_-]{{8}}"
+                rf"{re.escape(ext)}",
+                meta["path"],
+            ), meta["path"]
+    assert {k: v for k, v in json.loads(mine["arr"]).items() if k != "path"} == {
+        k: v for k, v in json.loads(theirs["arr"]).items() if k != "path"
+    }
     keep = ("store", "size", "ext", "is_dir", "item_count")
-    assert [json.loads(mine["obj"])[k] for k in keep] == [json.loads(theirs["obj"])[k] for k in keep]
-    assert [json.loads(mine["fp"])[k] for k in ("path", "store", "size", "is_dir")] == \
-        [json.loads(theirs["fp"])[k] for k in ("path", "store", "size", "is_dir")]
+    assert [json.loads(mine["obj"])[k] for k in keep] == [
+        json.loads(theirs["obj"])[k] for k in keep
+    ]
+    assert [json.loads(mine["fp"])[k] for k in ("path", "store", "size", "is_dir")] == [
+        json.loads(theirs["fp"])[k] for k in ("path", "store", "size", "is_dir")
+    ]
 
 
 def test_datajoint_gc_sees_labbook_objects_as_referenced(tables, files, dj_stores, dj_conn):

@@ -16,8 +16,11 @@ pytestmark = [pytest.mark.worker, pytest.mark.integration]
 
 def expected_keys(demo) -> set[tuple]:
     """Every Image x BlobParamSet key, computed from the data."""
-    return {tuple(sorted({**image, **params}.items()))
-            for image in demo.Image().keys() for params in demo.BlobParamSet().keys()}
+    return {
+        tuple(sorted({**image, **params}.items()))
+        for image in demo.Image().keys()
+        for params in demo.BlobParamSet().keys()
+    }
 
 
 def wait_for_database(demo, timeout: float = 90.0) -> dict:
@@ -36,7 +39,9 @@ def test_populate_task_computes_every_key_and_nothing_twice(demo, celery_worker)
     reset_detection(demo)
     detection = demo.Detection
     expected = expected_keys(demo)
-    assert services.populate_status(detection.database, detection.table_name)["remaining"] == len(expected)
+    assert services.populate_status(detection.database, detection.table_name)["remaining"] == len(
+        expected
+    )
 
     first = populate.delay(detection.full_table_name)
     status = wait_for_database(demo)
@@ -45,8 +50,12 @@ def test_populate_task_computes_every_key_and_nothing_twice(demo, celery_worker)
     assert {tuple(sorted(k.items())) for k in detection().keys()} == expected
     blobs = len(detection.Blob())
     assert blobs > 0 and sum(detection().fetch("blob_count")) == blobs
-    assert first.get(timeout=60) == {"table": detection.full_table_name, "success_count": len(expected),
-                                     "error_count": 0, "errors": []}
+    assert first.get(timeout=60) == {
+        "table": detection.full_table_name,
+        "success_count": len(expected),
+        "error_count": 0,
+        "errors": [],
+    }
 
     second = populate.delay(detection.full_table_name).get(timeout=60)
     assert second["success_count"] == 0 and second["error_count"] == 0

@@ -20,7 +20,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline_core.datamodel.codecs.blob import BlobError, BlobSummary, MatCell, MatStruct, pack, peek, unpack
+from pipeline_core.datamodel.codecs.blob import (
+    BlobError,
+    BlobSummary,
+    MatCell,
+    MatStruct,
+    pack,
+    peek,
+    unpack,
+)
 from pipeline_core.datamodel.codecs.blob_peek import PEEK_BYTES, PEEK_LIMIT
 from tests.unit.test_blob_roundtrip import any_values
 
@@ -54,15 +62,30 @@ ARRAYS = {
 def test_array_from_4k_prefix(name, mode):
     array, dtype = ARRAYS[name][0](), ARRAYS[name][1]
     raw = pack(array, compress=False)
-    blob = {"raw": raw, "fast": pack(array), "datajoint": pack(array, compression="datajoint")}[mode]
+    blob = {"raw": raw, "fast": pack(array), "datajoint": pack(array, compression="datajoint")}[
+        mode
+    ]
     compressed = blob[:6] == ZL123
-    assert compressed == (len(raw) > 1000 and (mode == "datajoint" or (mode == "fast" and name != "float64_random")))
-    expected = BlobSummary(kind="array", dtype=dtype, shape=array.shape, compressed=compressed,
-                           packed_size=len(raw), stored_size=len(blob))
+    assert compressed == (
+        len(raw) > 1000 and (mode == "datajoint" or (mode == "fast" and name != "float64_random"))
+    )
+    expected = BlobSummary(
+        kind="array",
+        dtype=dtype,
+        shape=array.shape,
+        compressed=compressed,
+        packed_size=len(raw),
+        stored_size=len(blob),
+    )
     assert prefix_summary(blob) == expected
     without_size = prefix_summary(blob, with_size=False)
-    assert without_size == BlobSummary(kind="array", dtype=dtype, shape=array.shape, compressed=compressed,
-                                       packed_size=len(raw) if compressed else None)
+    assert without_size == BlobSummary(
+        kind="array",
+        dtype=dtype,
+        shape=array.shape,
+        compressed=compressed,
+        packed_size=len(raw) if compressed else None,
+    )
     unpacked = unpack(blob)
     assert unpacked.dtype.name == dtype and unpacked.shape == expected.shape
 
@@ -71,40 +94,60 @@ def test_array_from_4k_prefix(name, mode):
 @pytest.mark.parametrize("data", ["random", "arange", "small_ints"])
 def test_short_prefix_of_compressed_stream(data, mode):
     """A few hundred bytes of a zlib stream (dynamic Huffman tables first) inflate to the header."""
-    array = {"random": RNG.standard_normal((300, 200)), "arange": np.arange(60_000.0).reshape(300, 200),
-             "small_ints": RNG.integers(0, 5, (300, 200))}[data]
+    array = {
+        "random": RNG.standard_normal((300, 200)),
+        "arange": np.arange(60_000.0).reshape(300, 200),
+        "small_ints": RNG.integers(0, 5, (300, 200)),
+    }[data]
     blob = pack(array, compression=mode)
     assert blob[:6] == ZL123 or (data, mode) == ("random", "fast")
     summary = peek(blob[:300])
     assert (summary.kind, summary.dtype, summary.shape) == ("array", array.dtype.name, (300, 200))
 
 
-@pytest.mark.parametrize("value, dtype, shape", [
-    (np.float64(2.5), "float64", ()),
-    (np.datetime64("2024-01-02", "D"), "datetime64[D]", ()),
-    (np.array(["ab", "c"]), "object", (2,)),
-    (np.array([1, "a", None], dtype=object), "object", (3,)),
-    (np.array([[b"a", b"b"], [b"c", b"d"]], dtype="S1"), "str", (2, 2)),
-    (np.array([b"h", b"i"], dtype="S1"), "str", (2,)),
-])
+@pytest.mark.parametrize(
+    "value, dtype, shape",
+    [
+        (np.float64(2.5), "float64", ()),
+        (np.datetime64("2024-01-02", "D"), "datetime64[D]", ()),
+        (np.array(["ab", "c"]), "object", (2,)),
+        (np.array([1, "a", None], dtype=object), "object", (3,)),
+        (np.array([[b"a", b"b"], [b"c", b"d"]], dtype="S1"), "str", (2, 2)),
+        (np.array([b"h", b"i"], dtype="S1"), "str", (2,)),
+    ],
+)
 def test_small_arrays(value, dtype, shape):
     blob = pack(value)
-    assert peek(blob, len(blob)) == BlobSummary("array", dtype, shape, packed_size=len(blob), stored_size=len(blob))
+    assert peek(blob, len(blob)) == BlobSummary(
+        "array", dtype, shape, packed_size=len(blob), stored_size=len(blob)
+    )
 
 
 # --- other kinds -------------------------------------------------------------------------------
 def _struct():
-    return MatStruct.from_records([{"x": np.arange(5000.0), "label": "s" * i} for i in range(6)], shape=(2, 3))
+    return MatStruct.from_records(
+        [{"x": np.arange(5000.0), "label": "s" * i} for i in range(6)], shape=(2, 3)
+    )
 
 
 OTHERS = {
     "struct": (_struct, dict(kind="struct", shape=(2, 3), fields=("x", "label"))),
-    "struct_0d": (lambda: MatStruct.from_records([{"a": 1}], shape=()), dict(kind="struct", shape=(), fields=("a",))),
-    "cell": (lambda: MatCell.from_items([np.zeros(3000), "x", None, 5], shape=(2, 2)), dict(kind="cell", shape=(2, 2))),
-    "recarray": (lambda: np.zeros((40, 50), dtype=[("a", "f4"), ("b", "i2"), ("c", "c16")]),
-                 dict(kind="recarray", shape=(40, 50), fields=("a", "b", "c"))),
-    "recarray_nested": (lambda: np.zeros(7, dtype=[("n", [("p", "u1"), ("q", "f8")]), ("m", "i4")]),
-                        dict(kind="recarray", shape=(7,), fields=("n", "m"))),
+    "struct_0d": (
+        lambda: MatStruct.from_records([{"a": 1}], shape=()),
+        dict(kind="struct", shape=(), fields=("a",)),
+    ),
+    "cell": (
+        lambda: MatCell.from_items([np.zeros(3000), "x", None, 5], shape=(2, 2)),
+        dict(kind="cell", shape=(2, 2)),
+    ),
+    "recarray": (
+        lambda: np.zeros((40, 50), dtype=[("a", "f4"), ("b", "i2"), ("c", "c16")]),
+        dict(kind="recarray", shape=(40, 50), fields=("a", "b", "c")),
+    ),
+    "recarray_nested": (
+        lambda: np.zeros(7, dtype=[("n", [("p", "u1"), ("q", "f8")]), ("m", "i4")]),
+        dict(kind="recarray", shape=(7,), fields=("n", "m")),
+    ),
     "str": (lambda: "héllo" * 1000, dict(kind="str", length=6000)),
     "bytes": (lambda: bytes(range(256)) * 20, dict(kind="bytes", length=5120)),
     "dict": (lambda: {"a": np.arange(10_000), "b": "x"}, dict(kind="dict", length=2)),
@@ -132,14 +175,17 @@ def test_other_kinds(name, compress):
     blob = pack(factory(), compress=compress)
     raw = pack(factory(), compress=False)
     compressed = blob[:6] == ZL123
-    assert prefix_summary(blob) == BlobSummary(compressed=compressed, packed_size=len(raw), stored_size=len(blob),
-                                               **fields)
+    assert prefix_summary(blob) == BlobSummary(
+        compressed=compressed, packed_size=len(raw), stored_size=len(blob), **fields
+    )
 
 
 def test_struct_and_record_without_fields_unpack_to_none_array():
     for body in (b"S" + struct.pack("<QQI", 1, 1, 0), b"F" + struct.pack("<I", 0)):
         blob = b"dj0\0" + body
-        assert peek(blob, len(blob)) == BlobSummary("array", "object", (), packed_size=len(blob), stored_size=len(blob))
+        assert peek(blob, len(blob)) == BlobSummary(
+            "array", "object", (), packed_size=len(blob), stored_size=len(blob)
+        )
         assert unpack(blob).shape == () and unpack(blob).dtype == object
 
 
@@ -150,7 +196,8 @@ def test_sparse_kind():
 def test_32bit_dims():
     legacy = b"mYm\0A" + struct.pack("<IIIII", 2, 1, 2, 6, 0) + struct.pack("<2d", 1.5, 2.5)
     assert peek(legacy, len(legacy), use_32bit_dims=True) == BlobSummary(
-        "array", "float64", (1, 2), packed_size=len(legacy), stored_size=len(legacy))
+        "array", "float64", (1, 2), packed_size=len(legacy), stored_size=len(legacy)
+    )
     compressed = ZL123 + struct.pack("<I", len(legacy)) + zlib.compress(legacy)
     assert peek(compressed, use_32bit_dims=True).shape == (1, 2)
 
@@ -165,8 +212,15 @@ def test_long_field_names_past_the_prefix():
 
 
 # --- truncation --------------------------------------------------------------------------------
-TRUNCATION_VALUES = [np.arange(12.0).reshape(3, 4), _struct(), MatCell.from_items([1, 2]), {"k": 1},
-                     np.zeros(3, dtype=[("ab", "f8"), ("cd", "i1")]), "text", datetime.datetime(2024, 1, 2)]
+TRUNCATION_VALUES = [
+    np.arange(12.0).reshape(3, 4),
+    _struct(),
+    MatCell.from_items([1, 2]),
+    {"k": 1},
+    np.zeros(3, dtype=[("ab", "f8"), ("cd", "i1")]),
+    "text",
+    datetime.datetime(2024, 1, 2),
+]
 
 
 @pytest.mark.parametrize("value", TRUNCATION_VALUES, ids=lambda v: type(v).__name__)
@@ -179,7 +233,11 @@ def test_every_short_prefix(value):
         assert summary.kind == ("unknown" if cut < 5 else full.kind)
         for name in ("dtype", "shape", "length", "fields"):
             assert getattr(summary, name) in (None, getattr(full, name)), (cut, name)
-        assert summary.compressed is False and summary.packed_size is None and summary.stored_size is None
+        assert (
+            summary.compressed is False
+            and summary.packed_size is None
+            and summary.stored_size is None
+        )
 
 
 @pytest.mark.parametrize("value", TRUNCATION_VALUES, ids=lambda v: type(v).__name__)
@@ -211,33 +269,43 @@ def test_compressed_prefixes():
 
 
 # --- bytes that are not blobs --------------------------------------------------------------------
-@pytest.mark.parametrize("data, match", [
-    (b"abcd\xff", "unknown protocol header"),
-    (b"x", "unknown protocol header"),
-    (b"ZL12x\0", "unknown protocol header"),
-    (b"mYm\0Q", "unknown body code 0x51"),
-    (b"mYm\0A" + struct.pack("<QQII", 1, 1, 99, 0), "unsupported array type id 99"),
-    (b"mYm\0A" + struct.pack("<Q", 65), "ndim 65"),
-    (b"mYm\0A" + struct.pack("<QQQII", 2, 1 << 62, 1 << 62, 6, 0), "too large"),
-    (b"dj0\0A" + struct.pack("<QII", 0, 65536 + 9, 1), "complex datetime64"),
-    (b"dj0\0F" + struct.pack("<I", 1) + b"a\0Z", "not an array"),
-    (b"dj0\0S" + struct.pack("<QQI", 1, 1, 1) + b"\xff\xfe\0", "not UTF-8"),
-    (ZL123 + (100).to_bytes(8, "little") + b"not zlib at all", "zlib data"),
-    (ZL123 + (10**9).to_bytes(8, "little") + zlib.compress(b"dj0\0\xff"), "cannot come from"),
-    (ZL123 + (100).to_bytes(8, "little") + zlib.compress(b"dj0\0\xff"), "size mismatch"),
-    (ZL123 + (5).to_bytes(8, "little") + zlib.compress(b"abcd\xff"), "unknown protocol header"),
-])
+@pytest.mark.parametrize(
+    "data, match",
+    [
+        (b"abcd\xff", "unknown protocol header"),
+        (b"x", "unknown protocol header"),
+        (b"ZL12x\0", "unknown protocol header"),
+        (b"mYm\0Q", "unknown body code 0x51"),
+        (b"mYm\0A" + struct.pack("<QQII", 1, 1, 99, 0), "unsupported array type id 99"),
+        (b"mYm\0A" + struct.pack("<Q", 65), "ndim 65"),
+        (b"mYm\0A" + struct.pack("<QQQII", 2, 1 << 62, 1 << 62, 6, 0), "too large"),
+        (b"dj0\0A" + struct.pack("<QII", 0, 65536 + 9, 1), "complex datetime64"),
+        (b"dj0\0F" + struct.pack("<I", 1) + b"a\0Z", "not an array"),
+        (b"dj0\0S" + struct.pack("<QQI", 1, 1, 1) + b"\xff\xfe\0", "not UTF-8"),
+        (ZL123 + (100).to_bytes(8, "little") + b"not zlib at all", "zlib data"),
+        (ZL123 + (10**9).to_bytes(8, "little") + zlib.compress(b"dj0\0\xff"), "cannot come from"),
+        (ZL123 + (100).to_bytes(8, "little") + zlib.compress(b"dj0\0\xff"), "size mismatch"),
+        (ZL123 + (5).to_bytes(8, "little") + zlib.compress(b"abcd\xff"), "unknown protocol header"),
+    ],
+)
 def test_not_a_blob(data, match):
     with pytest.raises(BlobError, match=match):
         peek(data, len(data))
 
 
 def test_lengths_that_cannot_fit():
-    for data in (b"dj0\0\x02" + struct.pack("<Q", 10**6) + bytes(20), b"dj0\0\x05" + struct.pack("<Q", 21) + bytes(20),
-                 b"dj0\0C" + struct.pack("<QQ", 1, 10**6) + bytes(20)):
+    for data in (
+        b"dj0\0\x02" + struct.pack("<Q", 10**6) + bytes(20),
+        b"dj0\0\x05" + struct.pack("<Q", 21) + bytes(20),
+        b"dj0\0C" + struct.pack("<QQ", 1, 10**6) + bytes(20),
+    ):
         with pytest.raises(BlobError, match="cannot fit|needs"):
             peek(data, len(data))
-        assert peek(data).kind in ("list", "str", "cell")  # without total_size: not known to be wrong
+        assert peek(data).kind in (
+            "list",
+            "str",
+            "cell",
+        )  # without total_size: not known to be wrong
 
 
 def test_argument_errors():
@@ -254,7 +322,13 @@ def test_memory_is_bounded():
     inner = b"dj0\0\x06" + struct.pack("<Q", 1 << 24) + bytes(1 << 24)
     honest = ZL123 + len(inner).to_bytes(8, "little") + zlib.compress(inner)
     bomb = ZL123 + (100).to_bytes(8, "little") + zlib.compress(inner)
-    for data in (pack(array, compression="datajoint"), pack(array), pack(array, compress=False), honest, bomb):
+    for data in (
+        pack(array, compression="datajoint"),
+        pack(array),
+        pack(array, compress=False),
+        honest,
+        bomb,
+    ):
         tracemalloc.start()
         try:
             try:
@@ -297,7 +371,9 @@ def test_peek_agrees_with_unpack(value, compress):
     assert summary.kind == _expected_kind(unpacked)
     assert summary.compressed == (blob[:6] == ZL123) and summary.stored_size == len(blob)
     if summary.kind == "array" and summary.dtype not in ("str",):
-        assert summary.dtype == np.asarray(unpacked).dtype.name and summary.shape == np.shape(unpacked)
+        assert summary.dtype == np.asarray(unpacked).dtype.name and summary.shape == np.shape(
+            unpacked
+        )
     if summary.kind in ("struct", "cell", "recarray"):
         assert summary.shape == unpacked.shape
     if summary.kind in ("struct", "recarray"):
@@ -315,9 +391,27 @@ def _only_blob_error(data: bytes, total_size=None, **kwargs) -> None:
 
 
 @settings(max_examples=500, deadline=None)
-@given(prefix=st.sampled_from([b"", b"m", b"mYm\0", b"dj0\0", b"dj0\0A", b"mYm\0S", b"dj0\0C", b"dj0\0F", b"ZL1",
-                               ZL123, ZL123 + bytes(8) + b"x\x9c", ZL123 + b"\xff" * 8 + b"\x78\x01"]),
-       tail=st.binary(max_size=300), extra=st.none() | st.integers(0, 1 << 64), small_dims=st.booleans())
+@given(
+    prefix=st.sampled_from(
+        [
+            b"",
+            b"m",
+            b"mYm\0",
+            b"dj0\0",
+            b"dj0\0A",
+            b"mYm\0S",
+            b"dj0\0C",
+            b"dj0\0F",
+            b"ZL1",
+            ZL123,
+            ZL123 + bytes(8) + b"x\x9c",
+            ZL123 + b"\xff" * 8 + b"\x78\x01",
+        ]
+    ),
+    tail=st.binary(max_size=300),
+    extra=st.none() | st.integers(0, 1 << 64),
+    small_dims=st.booleans(),
+)
 def test_random_bytes_only_blob_error(prefix, tail, extra, small_dims):
     data = prefix + tail
     _only_blob_error(data, None if extra is None else len(data) + extra, use_32bit_dims=small_dims)
@@ -339,4 +433,4 @@ def test_prefix_of_uncompressed_blob_is_not_copied_beyond_limit():
     blob = pack(np.arange(2**20, dtype=np.float64), compress=False)
     summary = peek(memoryview(blob))
     assert summary.shape == (2**20,) and summary.packed_size is None
-    assert peek(bytearray(blob[:PEEK_LIMIT + 10])).dtype == "float64"
+    assert peek(bytearray(blob[: PEEK_LIMIT + 10])).dtype == "float64"

@@ -34,16 +34,29 @@ def random_floats(n: int) -> np.ndarray:
 
 
 # --- what gets compressed ------------------------------------------------------------------
-@pytest.mark.parametrize("value", [
-    np.arange(2**17, dtype=np.float64),  # 1 MB: sampled
-    np.arange(3000, dtype=np.float64),  # 24 KB: compressed whole
-    np.zeros(200),
-    np.zeros((300, 400), dtype=np.float32),
-    "abc" * 2000,
-    ["repeated string"] * 5000,
-    {"names": ["neuron"] * 300, "ids": np.arange(300)},
-    MatCell.from_items([np.ones(100)] * 50),
-], ids=["arange_1MB", "arange_24KB", "zeros_small", "zeros_2d", "str", "list_of_str", "dict", "cell"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        np.arange(2**17, dtype=np.float64),  # 1 MB: sampled
+        np.arange(3000, dtype=np.float64),  # 24 KB: compressed whole
+        np.zeros(200),
+        np.zeros((300, 400), dtype=np.float32),
+        "abc" * 2000,
+        ["repeated string"] * 5000,
+        {"names": ["neuron"] * 300, "ids": np.arange(300)},
+        MatCell.from_items([np.ones(100)] * 50),
+    ],
+    ids=[
+        "arange_1MB",
+        "arange_24KB",
+        "zeros_small",
+        "zeros_2d",
+        "str",
+        "list_of_str",
+        "dict",
+        "cell",
+    ],
+)
 def test_compressible_data_is_compressed(value):
     raw = pack(value, compress=False)
     packed = pack(value)
@@ -65,7 +78,9 @@ def test_random_floats_are_stored_uncompressed(n):
 def test_random_bytes_with_small_saving_are_stored_uncompressed():
     """A blob that compresses by a few percent (< 10 %) is left alone in both size classes."""
     for n in (20_000, 400_000):
-        value = np.concatenate([RNG.integers(0, 256, n, dtype=np.uint8), np.zeros(n // 25, dtype=np.uint8)])
+        value = np.concatenate(
+            [RNG.integers(0, 256, n, dtype=np.uint8), np.zeros(n // 25, dtype=np.uint8)]
+        )
         raw = pack(value, compress=False)
         assert len(zlib.compress(raw, 1)) < len(raw)  # compressible, but not by 10 %
         assert pack(value) == raw
@@ -160,18 +175,22 @@ def test_samples_read_across_chunks():
         offsets.append(offsets[-1] + len(chunk))
     for start in [0, 1, 7, 5000, len(joined) // 2, len(joined) - 16384, len(joined) - 5]:
         for n_bytes in (1, 100, 16384):
-            assert blob._read(chunks, offsets, start, n_bytes) == joined[start:start + n_bytes]
+            assert blob._read(chunks, offsets, start, n_bytes) == joined[start : start + n_bytes]
 
 
 # --- the bytes ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("value", [
-    np.arange(2**18, dtype=np.float64),
-    np.asfortranarray(np.arange(2**18, dtype=np.int32).reshape(512, 512)),
-    np.arange(2**18, dtype=np.int64).reshape(512, 512),  # C order: one Fortran copy
-    [np.arange(1000.0)] * 300 + ["x" * 100] * 100,  # many small chunks
-    {"big": np.zeros(3 * MB, dtype=np.uint8), "small": list(range(2000))},  # chunks over 1 MiB
-    "é" * 50_000,
-], ids=["float64", "fortran_int32", "c_order_int64", "many_chunks", "big_chunks", "str"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        np.arange(2**18, dtype=np.float64),
+        np.asfortranarray(np.arange(2**18, dtype=np.int32).reshape(512, 512)),
+        np.arange(2**18, dtype=np.int64).reshape(512, 512),  # C order: one Fortran copy
+        [np.arange(1000.0)] * 300 + ["x" * 100] * 100,  # many small chunks
+        {"big": np.zeros(3 * MB, dtype=np.uint8), "small": list(range(2000))},  # chunks over 1 MiB
+        "é" * 50_000,
+    ],
+    ids=["float64", "fortran_int32", "c_order_int64", "many_chunks", "big_chunks", "str"],
+)
 def test_streamed_compression_equals_one_shot(value):
     raw = pack(value, compress=False)
     assert pack(value, compression="datajoint") == envelope(raw)  # what DataJoint writes

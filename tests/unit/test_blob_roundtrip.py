@@ -24,21 +24,40 @@ FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 FEW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 DATETIME_UNITS = ("Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as")
-NUMERIC_DTYPES = [np.dtype(t) for t in (
-    "bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64",
-    "float32", "float64", "complex64", "complex128")] + [np.dtype(f"M8[{u}]") for u in DATETIME_UNITS]
+NUMERIC_DTYPES = [
+    np.dtype(t)
+    for t in (
+        "bool",
+        "int8",
+        "uint8",
+        "int16",
+        "uint16",
+        "int32",
+        "uint32",
+        "int64",
+        "uint64",
+        "float32",
+        "float64",
+        "complex64",
+        "complex128",
+    )
+] + [np.dtype(f"M8[{u}]") for u in DATETIME_UNITS]
 
 
 # --- equality -------------------------------------------------------------------------
 def expected_after_roundtrip(value):
     """What unpack(pack(value)) must give: same value, canonical types (spec §4.2–4.3)."""
     if isinstance(value, (np.number, np.bool_, np.datetime64)) or (
-            isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "biufcM"):
+        isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "biufcM"
+    ):
         return np.asarray(value).astype(value.dtype.newbyteorder("="))[()]  # 0-d: numpy scalar
     if isinstance(value, np.ndarray) and not isinstance(value, (MatCell, MatStruct)):
         if value.dtype.kind == "U":
-            return np.array(value.tolist(), dtype=object).reshape(value.shape) if value.ndim else \
-                np.array(str(value[()]), dtype=object)
+            return (
+                np.array(value.tolist(), dtype=object).reshape(value.shape)
+                if value.ndim
+                else np.array(str(value[()]), dtype=object)
+            )
         if value.dtype.names:
             return value
         if value.dtype.kind != "O":
@@ -64,7 +83,9 @@ def assert_equal(actual, expected):
         assert type(actual) is float and struct.pack("<d", actual) == struct.pack("<d", expected)
     elif isinstance(expected, complex):
         assert type(actual) is complex
-        assert struct.pack("<dd", actual.real, actual.imag) == struct.pack("<dd", expected.real, expected.imag)
+        assert struct.pack("<dd", actual.real, actual.imag) == struct.pack(
+            "<dd", expected.real, expected.imag
+        )
     elif isinstance(expected, decimal.Decimal):
         assert type(actual) is decimal.Decimal and str(actual) == str(expected)
     elif isinstance(expected, dict):
@@ -90,7 +111,9 @@ def _assert_array_equal(actual, expected):
         for name in expected.dtype.names:
             if isinstance(expected, MatStruct):
                 assert actual.dtype[name] == object
-                for a, e in zip(np.asarray(actual[name]).ravel(), np.asarray(expected[name]).ravel()):
+                for a, e in zip(
+                    np.asarray(actual[name]).ravel(), np.asarray(expected[name]).ravel()
+                ):
                     assert_equal(a, e)
             else:
                 _assert_array_equal(np.asarray(actual[name]), np.asarray(expected[name]))
@@ -134,13 +157,18 @@ def numeric_arrays(draw, dtypes=tuple(NUMERIC_DTYPES), shapes=small_shapes):
 
 
 hashable_leaves = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.text(max_size=8), st.binary(max_size=8), st.uuids())
+    st.none(), st.booleans(), st.integers(), st.text(max_size=8), st.binary(max_size=8), st.uuids()
+)
 leaves = st.one_of(
     hashable_leaves,
     st.integers(min_value=-(2**3000), max_value=2**3000),
-    st.floats(), st.complex_numbers(),
-    st.decimals(places=None), st.decimals(allow_nan=True, allow_infinity=True),
-    st.datetimes(), st.dates(), st.times(),
+    st.floats(),
+    st.complex_numbers(),
+    st.decimals(places=None),
+    st.decimals(allow_nan=True, allow_infinity=True),
+    st.datetimes(),
+    st.dates(),
+    st.times(),
     st.builds(np.str_, st.text(max_size=5)),
     numeric_arrays(shapes=hnp.array_shapes(min_dims=0, max_dims=2, max_side=3)),
 )
@@ -174,14 +202,18 @@ def object_arrays(draw):
     return array
 
 
-field_names = st.lists(st.from_regex(r"[a-z][a-z0-9_]{0,5}", fullmatch=True), min_size=1, max_size=3, unique=True)
+field_names = st.lists(
+    st.from_regex(r"[a-z][a-z0-9_]{0,5}", fullmatch=True), min_size=1, max_size=3, unique=True
+)
 
 
 @st.composite
 def structured_arrays(draw):
     names = draw(field_names)
     dtype = np.dtype([(name, draw(st.sampled_from(NUMERIC_DTYPES))) for name in names])
-    array = draw(hnp.arrays(dtype, draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=3))))
+    array = draw(
+        hnp.arrays(dtype, draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=3)))
+    )
     return array.view(np.recarray) if draw(st.booleans()) else array
 
 
@@ -199,8 +231,15 @@ def mat_cells(draw):
     return MatCell.from_items([draw(values) for _ in range(math.prod(shape))], shape=shape)
 
 
-any_values = st.one_of(values, numeric_arrays(), object_arrays(), structured_arrays(), mat_structs(), mat_cells(),
-                       unicode_arrays())
+any_values = st.one_of(
+    values,
+    numeric_arrays(),
+    object_arrays(),
+    structured_arrays(),
+    mat_structs(),
+    mat_cells(),
+    unicode_arrays(),
+)
 
 
 # --- round trips ------------------------------------------------------------------------
@@ -211,7 +250,9 @@ def test_numeric_array_roundtrip(array, compress):
 
 
 @FAST
-@given(array=numeric_arrays(shapes=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=40)))
+@given(
+    array=numeric_arrays(shapes=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=40))
+)
 def test_larger_numeric_array_roundtrip_compressed(array):
     assert_equal(roundtrip(array, True), array)
 
@@ -223,8 +264,7 @@ def test_python_value_roundtrip(value, compress):
 
 
 @FEW
-@given(value=st.one_of(object_arrays(), unicode_arrays()),
-       compress=st.booleans())
+@given(value=st.one_of(object_arrays(), unicode_arrays()), compress=st.booleans())
 def test_object_and_unicode_array_roundtrip(value, compress):
     assert_equal(roundtrip(value, compress), value)
 
@@ -258,19 +298,38 @@ def test_pack_is_deterministic_and_protocol_valid(value):
     assert blob[:4] in (b"mYm\0", b"dj0\0")
     assert pack(value, compress=False) == blob
     compressed = pack(value)
-    assert compressed == blob or (compressed[:6] == b"ZL123\0" and len(compressed) < len(blob) and len(blob) > 1000)
+    assert compressed == blob or (
+        compressed[:6] == b"ZL123\0" and len(compressed) < len(blob) and len(blob) > 1000
+    )
 
 
-@pytest.mark.parametrize("value", [
-    2**70, -(2**70), 2**(8 * 65535 - 1) - 1, -(2**(8 * 65535 - 1)) + 1, 0, -1, 255, 256, -128, -129],
-    ids=lambda v: f"bits{v.bit_length()}{'-' if v < 0 else '+'}")
+@pytest.mark.parametrize(
+    "value",
+    [
+        2**70,
+        -(2**70),
+        2 ** (8 * 65535 - 1) - 1,
+        -(2 ** (8 * 65535 - 1)) + 1,
+        0,
+        -1,
+        255,
+        256,
+        -128,
+        -129,
+    ],
+    ids=lambda v: f"bits{v.bit_length()}{'-' if v < 0 else '+'}",
+)
 def test_int_limits(value):
     assert unpack(pack(value)) == value
 
 
-@pytest.mark.parametrize("value", [2**(8 * 65535 - 1), -(2**(8 * 65535 - 1))], ids=["positive", "negative"])
+@pytest.mark.parametrize(
+    "value", [2 ** (8 * 65535 - 1), -(2 ** (8 * 65535 - 1))], ids=["positive", "negative"]
+)
 def test_int_too_long(value):
-    with pytest.raises(BlobError, match="65535 bytes"):  # n_bytes = bit_length // 8 + 1, as DataJoint
+    with pytest.raises(
+        BlobError, match="65535 bytes"
+    ):  # n_bytes = bit_length // 8 + 1, as DataJoint
         pack(value)
 
 
@@ -284,8 +343,9 @@ def test_timezone_is_dropped_and_time_kinds_kept():
     assert roundtrip(aware, False) == aware.replace(tzinfo=None)
     assert type(roundtrip(datetime.date(1, 1, 1), False)) is datetime.date
     assert roundtrip(datetime.time(0, 0), False) == datetime.time(0, 0)
-    assert roundtrip(datetime.datetime(9999, 12, 31, 23, 59, 59, 999999), False) == \
-        datetime.datetime(9999, 12, 31, 23, 59, 59, 999999)
+    assert roundtrip(
+        datetime.datetime(9999, 12, 31, 23, 59, 59, 999999), False
+    ) == datetime.datetime(9999, 12, 31, 23, 59, 59, 999999)
 
 
 def test_nested_record_array_and_mapping_types():
@@ -296,6 +356,7 @@ def test_nested_record_array_and_mapping_types():
     assert result.dtype.names == ("a", "b") and result["b"].dtype.names == ("x", "y")
     assert list(result["b"]["y"]) == [1.5, 2.5, 3.5]
     from collections import OrderedDict, UserList
+
     assert roundtrip(OrderedDict(a=1), False) == {"a": 1}
     assert roundtrip(UserList([1]), False) == [1]
     assert roundtrip(range(3), False) == (0, 1, 2)
@@ -321,8 +382,10 @@ def test_char_arrays():
     assert result.dtype == "U1" and result.tolist() == [["a", "b", "c"], ["d", "e", "f"]]
     empty = roundtrip(np.array([], dtype="S1"), False)
     assert empty.dtype == "U1" and empty.tolist() == [""]
-    utf16 = b"mYm\0A" + struct.pack("<QQQII", 2, 1, 4, 4, 0) + "h\u00e9\U0001F600".encode("utf-16-le")
-    assert unpack(utf16).tolist() == ["h\u00e9\U0001F600"]  # MATLAB UTF-16 code units
+    utf16 = (
+        b"mYm\0A" + struct.pack("<QQQII", 2, 1, 4, 4, 0) + "h\u00e9\U0001f600".encode("utf-16-le")
+    )
+    assert unpack(utf16).tolist() == ["h\u00e9\U0001f600"]  # MATLAB UTF-16 code units
 
 
 # --- zero-copy reads ---------------------------------------------------------------------
@@ -346,7 +409,9 @@ def test_compressed_array_is_view_on_decompressed_bytes():
 
 
 def test_pack_copies_large_array_at_most_twice():
-    array = np.arange(1_000_000, dtype=np.float64).reshape(1000, 1000)  # C order: needs one reorder copy
+    array = np.arange(1_000_000, dtype=np.float64).reshape(
+        1000, 1000
+    )  # C order: needs one reorder copy
     tracemalloc.start()
     try:
         blob = pack(array, compress=False)
@@ -362,10 +427,20 @@ def test_blob_error_is_datajoint_error():
     assert issubclass(BlobError, DataJointError)
 
 
-@pytest.mark.parametrize("value", [
-    object(), np.float16(1), np.array([1.0], dtype=np.float16), np.array([b"ab"]), np.timedelta64(1, "s"),
-    np.array(["2020"], dtype="M8[2D]"), np.zeros(2, dtype=[]), {1: object()}, (x for x in ()),
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        object(),
+        np.float16(1),
+        np.array([1.0], dtype=np.float16),
+        np.array([b"ab"]),
+        np.timedelta64(1, "s"),
+        np.array(["2020"], dtype="M8[2D]"),
+        np.zeros(2, dtype=[]),
+        {1: object()},
+        (x for x in ()),
+    ],
+)
 def test_pack_unsupported(value):
     with pytest.raises(BlobError):
         pack(value)
@@ -397,7 +472,9 @@ def test_sparse_not_supported():
 
 def test_truncation_error_names_field_and_offset():
     blob = pack([1, "hello"], compress=False)
-    with pytest.raises(BlobError, match=r"list item needs 14 bytes at byte offset 33, only 13 left"):
+    with pytest.raises(
+        BlobError, match=r"list item needs 14 bytes at byte offset 33, only 13 left"
+    ):
         unpack(blob[:-1])
     with pytest.raises(BlobError, match="length check failed"):
         unpack(blob + b"\0")
@@ -427,7 +504,10 @@ CRAFTED = {
     "object_elements": b"dj0\0A" + struct.pack("<QQII", 1, 1 << 50, 5, 0) + bytes(64),
     "char_elements": b"mYm\0A" + struct.pack("<QQII", 1, 1 << 50, 4, 0) + bytes(64),
     "struct_fields": b"dj0\0S" + struct.pack("<QQI", 1, 1, 0xFFFFFFFF) + b"a\0" * 4,
-    "struct_elements": b"dj0\0S" + struct.pack("<QQQI", 2, 1 << 31, 1 << 31, 1) + b"a\0" + bytes(64),
+    "struct_elements": b"dj0\0S"
+    + struct.pack("<QQQI", 2, 1 << 31, 1 << 31, 1)
+    + b"a\0"
+    + bytes(64),
     "cell_elements": b"mYm\0C" + struct.pack("<QQ", 1, 1 << 40) + bytes(64),
     "record_fields": b"dj0\0F" + struct.pack("<I", 0xFFFFFFFF) + b"a\0b\0",
     "name_without_zero": b"dj0\0F" + struct.pack("<I", 1) + b"a" * 100_000,
@@ -438,7 +518,12 @@ CRAFTED = {
     "bad_date": b"dj0\0t" + struct.pack("<iq", 20241399, -1),
     "bad_utf8": b"dj0\0\x05" + struct.pack("<Q", 2) + b"\xff\xfe",
     "bad_decimal": b"dj0\0d" + struct.pack("<Q", 3) + b"abc",
-    "unhashable_key": b"dj0\0\x04" + struct.pack("<QQ", 1, 9) + b"\x02" + bytes(8) + struct.pack("<Q", 1) + b"\xff",
+    "unhashable_key": b"dj0\0\x04"
+    + struct.pack("<QQ", 1, 9)
+    + b"\x02"
+    + bytes(8)
+    + struct.pack("<Q", 1)
+    + b"\xff",
     "item_overrun": b"dj0\0\x02" + struct.pack("<QQ", 1, 1) + b"\x0b\x01",
     "deep_nesting": b"dj0\0" + b"\x02\x01\x00\x00\x00\x00\x00\x00\x00" * 5000,
 }
@@ -453,8 +538,11 @@ def test_crafted_blob_rejected_cheaply(name):
 @given(value=any_values, compress=st.booleans(), data=st.data())
 def test_every_truncation_raises_blob_error(value, compress, data):
     blob = pack(value, compress=compress)
-    cuts = range(len(blob)) if len(blob) <= 300 else data.draw(
-        st.lists(st.integers(0, len(blob) - 1), min_size=1, max_size=40))
+    cuts = (
+        range(len(blob))
+        if len(blob) <= 300
+        else data.draw(st.lists(st.integers(0, len(blob) - 1), min_size=1, max_size=40))
+    )
     for cut in cuts:
         with pytest.raises(BlobError):
             unpack(blob[:cut])
@@ -468,8 +556,12 @@ def _unpack_or_blob_error(blob: bytes) -> None:
 
 
 @settings(max_examples=400, deadline=None)
-@given(prefix=st.sampled_from([b"", b"mYm\0", b"dj0\0", b"dj0\0A", b"mYm\0S", b"dj0\0C", b"dj0\0F", b"ZL123\0"]),
-       tail=st.binary(max_size=200))
+@given(
+    prefix=st.sampled_from(
+        [b"", b"mYm\0", b"dj0\0", b"dj0\0A", b"mYm\0S", b"dj0\0C", b"dj0\0F", b"ZL123\0"]
+    ),
+    tail=st.binary(max_size=200),
+)
 def test_random_bytes_never_raise_other_errors(prefix, tail):
     _unpack_or_blob_error(prefix + tail)
 
@@ -486,7 +578,11 @@ def test_mutated_blobs_never_raise_other_errors(value, data):
 
 
 def test_uuid_and_decimal_types():
-    value = {"id": uuid.uuid4(), "amount": decimal.Decimal("-12.3400"), "nan": decimal.Decimal("NaN")}
+    value = {
+        "id": uuid.uuid4(),
+        "amount": decimal.Decimal("-12.3400"),
+        "nan": decimal.Decimal("NaN"),
+    }
     assert_equal(roundtrip(value, False), value)
 
 
@@ -516,7 +612,7 @@ def test_large_compressed_blob_errors(level):
     good = _zl123(raw, len(raw), level)
     assert unpack(good).tolist() == list(range(2**16))
     with pytest.raises(BlobError, match="end before the stream does"):
-        unpack(good[:len(good) // 2])
+        unpack(good[: len(good) // 2])
     with pytest.raises(BlobError, match="inflate to more than the declared 523317 bytes"):
         unpack(_zl123(raw, len(raw) - 1000, level))
     with pytest.raises(BlobError, match="size mismatch"):

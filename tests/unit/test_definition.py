@@ -25,20 +25,29 @@ def test_lines_are_classified():
     assert definition.comment == "Sessions of a subject"
     fk, session, notes, kind, alt = definition.lines
     assert isinstance(fk, ForeignKeyLine) and fk.reference == "Subject" and fk.in_key
-    assert session == AttributeLine("session_id", "int16", None, "number", True,
-                                    "session_id: int16          # number")
+    assert session == AttributeLine(
+        "session_id", "int16", None, "number", True, "session_id: int16          # number"
+    )
     assert (notes.default, notes.comment) == ("'it''s'", "with # in ' quotes'")
     assert kind.default == '"x#y"'
-    assert (alt.renames, alt.nullable, alt.unique, alt.in_key) == ((("alt", "kind"),), True, True, False)
+    assert (alt.renames, alt.nullable, alt.unique, alt.in_key) == (
+        (("alt", "kind"),),
+        True,
+        True,
+        False,
+    )
     assert [(i.columns, i.unique) for i in definition.indexes] == [(("notes", "kind"), True)]
 
 
-@pytest.mark.parametrize("text, reason", [
-    ("# :bad comment\nid: int32", "table comment must not start with a colon"),
-    ("id int32", "invalid attribute syntax"),
-    ("-> Parent.restrict(x=1)", "invalid foreign key syntax"),
-    ("ID: int32", "attribute names must be lower case"),
-])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("# :bad comment\nid: int32", "table comment must not start with a colon"),
+        ("id int32", "invalid attribute syntax"),
+        ("-> Parent.restrict(x=1)", "invalid foreign key syntax"),
+        ("ID: int32", "attribute names must be lower case"),
+    ],
+)
 def test_syntax_errors_name_the_line(text, reason):
     with pytest.raises(DefinitionError) as info:
         parse_definition(text, table="`db`.`t`")
@@ -46,8 +55,19 @@ def test_syntax_errors_name_the_line(text, reason):
 
 
 def _parent() -> TableInfo:
-    attrs = [Attribute("subject_id", "int32", "int(11)", True, False, None, False, "unique subject id",
-                       lineage="lab.subject.subject_id")]
+    attrs = [
+        Attribute(
+            "subject_id",
+            "int32",
+            "int(11)",
+            True,
+            False,
+            None,
+            False,
+            "unique subject id",
+            lineage="lab.subject.subject_id",
+        )
+    ]
     return TableInfo("lab", "subject", "", Heading(attrs), (), ())
 
 
@@ -77,19 +97,32 @@ def test_ddl_golden_with_foreign_key_defaults_and_index():
         "  FOREIGN KEY (`subject_id`) REFERENCES `lab`.`subject` (`subject_id`) "
         "ON UPDATE CASCADE ON DELETE RESTRICT,\n"
         "  INDEX (`session_date`)\n"
-        ") ENGINE=InnoDB")
-    assert plan.lineage == (("subject_id", "lab.subject.subject_id"),
-                            ("session_id", "lab.session.session_id"))
+        ") ENGINE=InnoDB"
+    )
+    assert plan.lineage == (
+        ("subject_id", "lab.subject.subject_id"),
+        ("session_id", "lab.session.session_id"),
+    )
 
 
 def test_singleton_and_hostile_defaults():
     plan = plan_table("lab", "config", parse_definition("---\nvalue=0: int32"), lambda ref: None)
     assert plan.primary_key == ("_singleton",)
-    assert "`_singleton` tinyint NOT NULL DEFAULT '1' COMMENT ':bool:singleton primary key'" \
+    assert (
+        "`_singleton` tinyint NOT NULL DEFAULT '1' COMMENT ':bool:singleton primary key'"
         in create_table(plan)
+    )
     with pytest.raises(DefinitionError, match="invalid default value"):
-        plan_table("lab", "t", parse_definition("id: int32\n---\nx=1);DROP TABLE t;--: int32"),
-                   lambda ref: None)
+        plan_table(
+            "lab",
+            "t",
+            parse_definition("id: int32\n---\nx=1);DROP TABLE t;--: int32"),
+            lambda ref: None,
+        )
     with pytest.raises(DefinitionError, match="invalid default value"):  # not one quoted string
-        plan_table("lab", "t", parse_definition("id: int32\n---\nx='a\\\\'' : varchar(9)"),
-                   lambda ref: None)
+        plan_table(
+            "lab",
+            "t",
+            parse_definition("id: int32\n---\nx='a\\\\'' : varchar(9)"),
+            lambda ref: None,
+        )

@@ -24,8 +24,9 @@ def demo(pipeline_prefix, dj_params):
     """The demo pipeline (classes bound to a connection of its own), input loaded."""
     from pipelines import demo as demo_pipeline
 
-    conn = dm.connect(dj_params["host"], dj_params["user"], dj_params["password"],
-                      port=int(dj_params["port"]))
+    conn = dm.connect(
+        dj_params["host"], dj_params["user"], dj_params["password"], port=int(dj_params["port"])
+    )
     ns = demo_pipeline.declare(conn, pipeline_prefix)
     demo_pipeline.load(ns)
     yield ns
@@ -62,8 +63,11 @@ def extra_tables(demo, pipeline_prefix):
     from tests.web import failing_pipeline
 
     conn = demo.Subject.connection
-    webtest = dm.Schema(pipeline_prefix + "webtest", connection=conn,
-                        context={"Session": demo.Session, "Subject": demo.Subject})
+    webtest = dm.Schema(
+        pipeline_prefix + "webtest",
+        connection=conn,
+        context={"Session": demo.Session, "Subject": demo.Subject},
+    )
 
     @webtest
     class Note(dm.Manual):
@@ -82,8 +86,9 @@ def extra_tables(demo, pipeline_prefix):
         """
 
     failing = failing_pipeline.declare(conn, pipeline_prefix)
-    fail_schema = dm.Schema(pipeline_prefix + "webfail", connection=conn,
-                            context={"Number": failing.Number})
+    fail_schema = dm.Schema(
+        pipeline_prefix + "webfail", connection=conn, context={"Number": failing.Number}
+    )
 
     @fail_schema
     class Orphan(dm.Computed):
@@ -93,8 +98,9 @@ def extra_tables(demo, pipeline_prefix):
         value: int32
         """
 
-    return types.SimpleNamespace(Note=Note, Square=failing.Square, Number=failing.Number,
-                                 Orphan=Orphan)
+    return types.SimpleNamespace(
+        Note=Note, Square=failing.Square, Number=failing.Number, Orphan=Orphan
+    )
 
 
 @pytest.fixture

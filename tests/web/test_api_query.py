@@ -32,20 +32,36 @@ def test_get_is_not_allowed(lab_client, demo):
 
 
 def test_successful_query_with_join_restriction_and_order(lab_client, demo):
-    description = {"from": table(demo.Session), "join": [{"schema": demo.Subject.database, "table": "Subject"}],
-                   "where": {"attribute": "species", "operator": "=", "value": "mouse"},
-                   "proj": {"keep": ["session_date", "subject_name"]},
-                   "order": [{"attribute": "session_date", "descending": True}]}
+    description = {
+        "from": table(demo.Session),
+        "join": [{"schema": demo.Subject.database, "table": "Subject"}],
+        "where": {"attribute": "species", "operator": "=", "value": "mouse"},
+        "proj": {"keep": ["session_date", "subject_name"]},
+        "order": [{"attribute": "session_date", "descending": True}],
+    }
     response = post(lab_client, description)
     assert response.status_code == 200, response.content
     data = response.json()
     assert data["primary_key"] == ["subject_id", "session_id"]
-    assert [h["name"] for h in data["heading"]] == ["subject_id", "session_id", "session_date", "subject_name"]
+    assert [h["name"] for h in data["heading"]] == [
+        "subject_id",
+        "session_id",
+        "session_date",
+        "subject_name",
+    ]
     assert data["heading"][2]["type"] == "date" and data["heading"][0]["in_key"] is True
-    expected = (demo.Session * demo.Subject & {"species": "mouse"}).to_dicts(order_by=["session_date DESC", "KEY"])
-    assert data["rows"] == [{"subject_id": r["subject_id"], "session_id": r["session_id"],
-                             "session_date": r["session_date"].isoformat(), "subject_name": r["subject_name"]}
-                            for r in expected]
+    expected = (demo.Session * demo.Subject & {"species": "mouse"}).to_dicts(
+        order_by=["session_date DESC", "KEY"]
+    )
+    assert data["rows"] == [
+        {
+            "subject_id": r["subject_id"],
+            "session_id": r["session_id"],
+            "session_date": r["session_date"].isoformat(),
+            "subject_name": r["subject_name"],
+        }
+        for r in expected
+    ]
     assert data["rows"] and data["cursor"] is None
     assert data["query"]["join"] == [table(demo.Subject)]  # canonical: raw table names
 
@@ -62,36 +78,75 @@ def test_blobs_are_summarised_and_pages_follow_the_cursor(lab_client, demo):
         if cursor is None:
             break
     images = demo.Image.to_dicts(order_by="KEY")
-    assert [(r["subject_id"], r["session_id"], r["image_name"]) for r in seen] == \
-        [(r["subject_id"], r["session_id"], r["image_name"]) for r in images]
+    assert [(r["subject_id"], r["session_id"], r["image_name"]) for r in seen] == [
+        (r["subject_id"], r["session_id"], r["image_name"]) for r in images
+    ]
     for row, image in zip(seen, images):
-        assert row["pixels"] == {"kind": "blob", "dtype": "uint8", "shape": list(image["pixels"].shape)}
+        assert row["pixels"] == {
+            "kind": "blob",
+            "dtype": "uint8",
+            "shape": list(image["pixels"].shape),
+        }
 
 
 def test_aggregation(lab_client, demo):
-    description = {"from": table(demo.Subject), "aggr": {
-        "over": table(demo.Session.Trial), "compute": {
-            "trials": {"function": "count", "attribute": "trial_id"},
-            "last_stop": {"function": "max", "attribute": "stop_time"}}}}
+    description = {
+        "from": table(demo.Subject),
+        "aggr": {
+            "over": table(demo.Session.Trial),
+            "compute": {
+                "trials": {"function": "count", "attribute": "trial_id"},
+                "last_stop": {"function": "max", "attribute": "stop_time"},
+            },
+        },
+    }
     data = post(lab_client, description).json()
-    expected = demo.Subject.aggr(demo.Session.Trial, trials="count(trial_id)", last_stop="max(stop_time)").to_dicts()
-    assert sorted((r["subject_id"], r["trials"], r["last_stop"]) for r in data["rows"]) == \
-        sorted((r["subject_id"], r["trials"], r["last_stop"]) for r in expected)
+    expected = demo.Subject.aggr(
+        demo.Session.Trial, trials="count(trial_id)", last_stop="max(stop_time)"
+    ).to_dicts()
+    assert sorted((r["subject_id"], r["trials"], r["last_stop"]) for r in data["rows"]) == sorted(
+        (r["subject_id"], r["trials"], r["last_stop"]) for r in expected
+    )
 
 
-@pytest.mark.parametrize("description, path, words", [
-    ({"from": {"schema": "{lab}", "table": "subject"}, "where": {"attribute": "wieght", "operator": "=", "value": 1}},
-     "where.attribute", ["wieght", "unknown attribute"]),
-    ({"from": {"schema": "{lab}", "table": "subject"}, "where": {"and": [
-        {"attribute": "subject_id", "operator": ">", "value": 1},
-        {"attribute": "subject_name", "operator": "~", "value": "M"}]}}, "where.and[1].operator", ["'~'"]),
-    ({"from": {"schema": "{lab}", "table": "nope"}}, "from.table", ["nope"]),
-    ({"from": {"schema": "{lab}", "table": "subject"}, "limit": 0}, "limit", ["limit"]),
-    ({"from": {"schema": "{lab}", "table": "subject"}, "proj": {"rename": {"x": "subject_name || 1"}}},
-     "proj.rename.x", ["unknown attribute"]),
-    ({"where": {}}, "from", ["from"]),
-    ([], "", ["object"]),
-])
+@pytest.mark.parametrize(
+    "description, path, words",
+    [
+        (
+            {
+                "from": {"schema": "{lab}", "table": "subject"},
+                "where": {"attribute": "wieght", "operator": "=", "value": 1},
+            },
+            "where.attribute",
+            ["wieght", "unknown attribute"],
+        ),
+        (
+            {
+                "from": {"schema": "{lab}", "table": "subject"},
+                "where": {
+                    "and": [
+                        {"attribute": "subject_id", "operator": ">", "value": 1},
+                        {"attribute": "subject_name", "operator": "~", "value": "M"},
+                    ]
+                },
+            },
+            "where.and[1].operator",
+            ["'~'"],
+        ),
+        ({"from": {"schema": "{lab}", "table": "nope"}}, "from.table", ["nope"]),
+        ({"from": {"schema": "{lab}", "table": "subject"}, "limit": 0}, "limit", ["limit"]),
+        (
+            {
+                "from": {"schema": "{lab}", "table": "subject"},
+                "proj": {"rename": {"x": "subject_name || 1"}},
+            },
+            "proj.rename.x",
+            ["unknown attribute"],
+        ),
+        ({"where": {}}, "from", ["from"]),
+        ([], "", ["object"]),
+    ],
+)
 def test_invalid_descriptions_give_400_with_path(lab_client, demo, description, path, words):
     text = json.dumps(description).replace("{lab}", demo.Subject.database)
     response = lab_client.post(URL, data=text, content_type="application/json")
@@ -118,7 +173,10 @@ def test_invisible_schemas_give_404(lab_client, demo, pipeline_prefix):
         assert response.status_code == 404, (schema, response.content)
         assert "rows" not in response.json()
     # a visible table restricted by one outside the prefix: refused as well
-    response = post(lab_client, {"from": table(demo.Subject), "where": {"matching": {"schema": "mysql", "table": "user"}}})
+    response = post(
+        lab_client,
+        {"from": table(demo.Subject), "where": {"matching": {"schema": "mysql", "table": "user"}}},
+    )
     assert response.status_code == 404
 
 
@@ -127,11 +185,20 @@ def test_stored_values_are_summarised_without_reading_the_store(lab_client, stor
     import numpy as np
 
     from pipeline_core.datamodel.stores import Attachment
+
     source = tmp_path / "notes.txt"
     source.write_bytes(b"field notes\n")
-    stored_lab.Recording.insert1(dict(rec_id=1, label="all", signal=np.arange(12.0).reshape(3, 4),
-                                      inline_file=str(source), stored_file=Attachment("report.pdf", b"%PDF fake"),
-                                      raw=b"raw bytes", arr=np.arange(6, dtype="int16").reshape(2, 3)))
+    stored_lab.Recording.insert1(
+        dict(
+            rec_id=1,
+            label="all",
+            signal=np.arange(12.0).reshape(3, 4),
+            inline_file=str(source),
+            stored_file=Attachment("report.pdf", b"%PDF fake"),
+            raw=b"raw bytes",
+            arr=np.arange(6, dtype="int16").reshape(2, 3),
+        )
+    )
     backend = stored_lab.conn.stores.backend("main")
     for path, _ in list(backend.walk("")):
         backend.delete(path)  # a query that read the store would fail now
@@ -139,9 +206,17 @@ def test_stored_values_are_summarised_without_reading_the_store(lab_client, stor
     assert response.status_code == 200, response.content
     row = response.json()["rows"][0]
     assert row["label"] == "all" and row["obj"] is None and row["fp"] is None
-    assert row["signal"]["kind"] == "stored" and row["signal"]["store"] == "main" and row["signal"]["size"] > 0
+    assert (
+        row["signal"]["kind"] == "stored"
+        and row["signal"]["store"] == "main"
+        and row["signal"]["size"] > 0
+    )
     assert row["raw"]["kind"] == "stored"
-    assert row["inline_file"] == {"kind": "attachment", "name": "notes.txt", "size": len(b"field notes\n")}
+    assert row["inline_file"] == {
+        "kind": "attachment",
+        "name": "notes.txt",
+        "size": len(b"field notes\n"),
+    }
     assert row["stored_file"]["kind"] == "attachment" and row["stored_file"]["size"] > 0
     assert row["arr"] == {"kind": "npy", "store": "main", "dtype": "int16", "shape": [2, 3]}
 

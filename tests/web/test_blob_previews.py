@@ -51,8 +51,10 @@ def cells_by_row(html: str) -> list[dict[str, str]]:
     section = re.search(r'<table class="rows">(.*?)</table>', html, re.S).group(1)
     names = [unescape(n) for n in re.findall(r"<th scope=\"col\"[^>]*>(.*?)</th>", section)]
     body = section.split("<tbody>", 1)[1]
-    return [dict(zip(names, re.findall(r"<td[^>]*>.*?</td>", row, re.S), strict=True))
-            for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+    return [
+        dict(zip(names, re.findall(r"<td[^>]*>.*?</td>", row, re.S), strict=True))
+        for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    ]
 
 
 def text(fragment: str) -> str:
@@ -90,25 +92,34 @@ def blobs(demo, pipeline_prefix, dj_params):
         """
 
     struct = MatStruct.from_records([{"trace": TRACE, "label": "cell 1"}])
-    for row in [dict(sample_id=1, label="big", data=BIG),
-                dict(sample_id=2, label="stack", data=STACK, raw=RAW),
-                dict(sample_id=3, label="noisy", data=NOISY),
-                dict(sample_id=4, label="small", data=SMALL, raw=b"abc"),
-                dict(sample_id=5, label="struct", data=struct),
-                dict(sample_id=6, label="dict", data={"trace": TRACE, "rate": 30.0}),
-                dict(sample_id=7, label="nulls"),
-                dict(sample_id=8, label="scalar", data=2.5)]:
+    for row in [
+        dict(sample_id=1, label="big", data=BIG),
+        dict(sample_id=2, label="stack", data=STACK, raw=RAW),
+        dict(sample_id=3, label="noisy", data=NOISY),
+        dict(sample_id=4, label="small", data=SMALL, raw=b"abc"),
+        dict(sample_id=5, label="struct", data=struct),
+        dict(sample_id=6, label="dict", data={"trace": TRACE, "rate": 30.0}),
+        dict(sample_id=7, label="nulls"),
+        dict(sample_id=8, label="scalar", data=2.5),
+    ]:
         Sample.insert1(row, skip_duplicates=True)
     legacy_db = pipeline_prefix + "blobprev_legacy"
     conn.query(f"CREATE DATABASE IF NOT EXISTS `{legacy_db}`")
-    conn.query(f"CREATE TABLE IF NOT EXISTS `{legacy_db}`.`legacy_blob` (item_id INT NOT NULL, "
-               "payload LONGBLOB, PRIMARY KEY (item_id)) COMMENT 'made by DataJoint 0.14'")
+    conn.query(
+        f"CREATE TABLE IF NOT EXISTS `{legacy_db}`.`legacy_blob` (item_id INT NOT NULL, "
+        "payload LONGBLOB, PRIMARY KEY (item_id)) COMMENT 'made by DataJoint 0.14'"
+    )
     legacy_rows = [(1, LEGACY_RAW), (2, pack(BIG)), (3, b"tiny"), (4, None)]
     for item_id, payload in legacy_rows:
-        conn.query(f"INSERT IGNORE INTO `{legacy_db}`.`legacy_blob` VALUES (%s, %s)", [item_id, payload])
+        conn.query(
+            f"INSERT IGNORE INTO `{legacy_db}`.`legacy_blob` VALUES (%s, %s)", [item_id, payload]
+        )
     legacy = types.SimpleNamespace(database=legacy_db, table_name="legacy_blob")
-    return types.SimpleNamespace(Sample=Sample, legacy=legacy, sizes={
-        "big": len(pack(BIG)), "stack": len(pack(STACK)), "noisy": len(pack(NOISY))})
+    return types.SimpleNamespace(
+        Sample=Sample,
+        legacy=legacy,
+        sizes={"big": len(pack(BIG)), "stack": len(pack(STACK)), "noisy": len(pack(NOISY))},
+    )
 
 
 @pytest.fixture
@@ -214,7 +225,10 @@ def test_unmarked_legacy_blobs(lab_client, blobs):
     html = lab_client.get(url("table", legacy)).content.decode()
     shown = [row["payload"] for row in cells_by_row(html)]
     assert text(shown[0]) == f"{len(LEGACY_RAW)} bytes"
-    assert text(shown[1]) == f"float64 1000×1000 · {format_size(len(pack(BIG)))}" and "<img" in shown[1]
+    assert (
+        text(shown[1]) == f"float64 1000×1000 · {format_size(len(pack(BIG)))}"
+        and "<img" in shown[1]
+    )
     assert text(shown[2]) == "4 bytes"
     assert text(shown[3]) == "NULL"
     src = unescape(re.search(r'src="([^"]+)"', shown[1]).group(1))
@@ -238,8 +252,9 @@ def test_cells_of_previews_without_a_server():
     from pipeline_core.datamodel.codecs.blob import BlobSummary, peek
     from pipeline_core.web.previews import cell, describe
 
-    corrupt = cell(BlobPreview(12, error="not a DataJoint blob: unknown protocol header"),
-                   "/thumb?key=k")
+    corrupt = cell(
+        BlobPreview(12, error="not a DataJoint blob: unknown protocol header"), "/thumb?key=k"
+    )
     assert corrupt["kind"] == "blob" and corrupt["text"] == "12 bytes"
     assert "not a readable DataJoint blob" in corrupt["title"]
     assert describe(BlobSummary("list", length=4)) == "list (4 items)"
@@ -248,19 +263,36 @@ def test_cells_of_previews_without_a_server():
     assert describe(BlobSummary("array")) == "array"  # the prefix ended before the shape
     assert describe(BlobSummary("unknown", compressed=True)) == "blob"
     none = pack(None)
-    assert cell(BlobPreview(len(none), peek(none, len(none)), decoded=True))["text"] == f"None · {len(none)} B"
+    assert (
+        cell(BlobPreview(len(none), peek(none, len(none)), decoded=True))["text"]
+        == f"None · {len(none)} B"
+    )
     rgb = pack(np.zeros((300, 400, 3), dtype=np.uint8))
     image = cell(BlobPreview(len(rgb), peek(rgb[:PREVIEW_BYTES], len(rgb))), "/thumb?key=k")
     assert image["kind"] == "image" and (image["width"], image["height"]) == (96, 72)
-    assert cell(BlobPreview(len(rgb), peek(rgb[:PREVIEW_BYTES], len(rgb))))["kind"] == "blob"  # no URL
+    assert (
+        cell(BlobPreview(len(rgb), peek(rgb[:PREVIEW_BYTES], len(rgb))))["kind"] == "blob"
+    )  # no URL
     vector = pack(np.arange(10_000.0))
     assert cell(BlobPreview(len(vector), peek(vector, len(vector))), "/t")["kind"] == "blob"
 
 
-@pytest.mark.parametrize("size, text", [
-    (None, ""), (0, "0 B"), (999, "999 B"), (1000, "1.0 kB"), (9_949, "9.9 kB"), (9_960, "10 kB"),
-    (46_000, "46 kB"), (999_499, "999 kB"), (999_600, "1.0 MB"), (1_234_567, "1.2 MB"),
-    (5 * 10**12, "5.0 TB"), (2 * 10**15, "2000 TB"),
-])
+@pytest.mark.parametrize(
+    "size, text",
+    [
+        (None, ""),
+        (0, "0 B"),
+        (999, "999 B"),
+        (1000, "1.0 kB"),
+        (9_949, "9.9 kB"),
+        (9_960, "10 kB"),
+        (46_000, "46 kB"),
+        (999_499, "999 kB"),
+        (999_600, "1.0 MB"),
+        (1_234_567, "1.2 MB"),
+        (5 * 10**12, "5.0 TB"),
+        (2 * 10**15, "2000 TB"),
+    ],
+)
 def test_format_size_rounds_before_choosing_the_unit(size, text):
     assert format_size(size) == text

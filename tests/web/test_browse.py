@@ -21,8 +21,12 @@ def table_url(ns_class) -> str:
 
 
 def test_pages_require_login(client, demo):
-    for url in ["/", reverse("web:schema", args=[demo.Subject.database]), table_url(demo.Subject),
-                "/api/v1/schemas/"]:
+    for url in [
+        "/",
+        reverse("web:schema", args=[demo.Subject.database]),
+        table_url(demo.Subject),
+        "/api/v1/schemas/",
+    ]:
         response = client.get(url)
         assert response.status_code in (302, 403), url
         if response.status_code == 302:
@@ -38,9 +42,13 @@ def test_home_lists_demo_schemas_with_tier_counts(lab_client, demo, pipeline_pre
         tables = catalog.tables(schema)
         link = re.escape(reverse("web:schema", args=[schema]))
         row = re.search(rf'href="{link}".*?</tr>', html, re.S).group(0)
-        counts = [int(n) if n != "–" else 0 for n in re.findall(r'<td class="num">([^<]+)</td>', row)]
-        expected = [sum(t.tier == tier for t in tables)
-                    for tier in ("Lookup", "Manual", "Imported", "Computed", "Part")] + [len(tables)]
+        counts = [
+            int(n) if n != "–" else 0 for n in re.findall(r'<td class="num">([^<]+)</td>', row)
+        ]
+        expected = [
+            sum(t.tier == tier for t in tables)
+            for tier in ("Lookup", "Manual", "Imported", "Computed", "Part")
+        ] + [len(tables)]
         assert counts == expected
 
 
@@ -77,8 +85,11 @@ def test_table_page_shows_heading_with_keys_types_defaults_and_parents(lab_clien
     html = lab_client.get(table_url(demo.Session)).content.decode()
     definition = re.search(r'<table class="definition">.*?</table>', html, re.S).group(0)
     info = demo.Session.table_info()
-    rows = {re.search(r"(\w+)</span></th>", r).group(1): r
-            for r in re.findall(r"<tr[^>]*>.*?</tr>", definition, re.S) if "</span></th>" in r}
+    rows = {
+        re.search(r"(\w+)</span></th>", r).group(1): r
+        for r in re.findall(r"<tr[^>]*>.*?</tr>", definition, re.S)
+        if "</span></th>" in r
+    }
     assert list(rows) == info.heading.names
     for attr in info.heading:
         row = rows[attr.name]
@@ -93,7 +104,10 @@ def _page_keys(html: str, pk: list[str]) -> list[tuple]:
     body = re.search(r'<table class="rows">.*?<tbody>(.*?)</tbody>', html, re.S).group(1)
     keys = []
     for row in re.findall(r"<tr>(.*?)</tr>", body, re.S):
-        cells = [unescape(re.sub("<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        cells = [
+            unescape(re.sub("<[^>]+>", "", c))
+            for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        ]
         keys.append(tuple(cells[: len(pk)]))
     return keys
 
@@ -112,7 +126,9 @@ def test_rows_are_paged_by_primary_key_with_working_next_links(lab_client, popul
         assert 0 < len(keys) <= 100
         seen += keys
         pages += 1
-        match = re.search(r'<a href="([^"]+)" hx-get="([^"]+)" hx-target="#rows"[^>]*rel="next"', html)
+        match = re.search(
+            r'<a href="([^"]+)" hx-get="([^"]+)" hx-target="#rows"[^>]*rel="next"', html
+        )
         if match:
             assert unescape(match.group(1)) == unescape(match.group(2))  # hx-get has a real href
             url = unescape(match.group(1))
@@ -134,7 +150,7 @@ def test_htmx_page_request_returns_the_rows_partial(lab_client, populated):
     pk = part.heading.primary_key
     after = tuple(str(v) for v in decode_key(token).values())
     expected = [tuple(str(row[k]) for k in pk) for row in part().keys(order_by="KEY")]
-    assert _page_keys(partial, pk) == expected[expected.index(after) + 1:][:100]
+    assert _page_keys(partial, pk) == expected[expected.index(after) + 1 :][:100]
 
 
 def test_bad_page_key_is_a_clear_400(lab_client, demo):
@@ -155,7 +171,9 @@ def test_schema_outside_prefix_is_404(lab_client, demo):
 
 def test_blobs_show_dtype_shape_and_lazy_png_thumbnails(lab_client, demo):
     html = lab_client.get(table_url(demo.Image)).content.decode()
-    images = re.findall(r'<img loading="lazy" src="([^"]+)" width="(\d+)" height="(\d+)" alt="([^"]+)"', html)
+    images = re.findall(
+        r'<img loading="lazy" src="([^"]+)" width="(\d+)" height="(\d+)" alt="([^"]+)"', html
+    )
     rows = demo.Image().to_dicts(order_by="KEY")
     assert len(images) == len(rows)
     for (src, width, height, alt), row in zip(images, rows, strict=True):
@@ -178,7 +196,10 @@ def test_blobs_show_dtype_shape_and_lazy_png_thumbnails(lab_client, demo):
 def test_thumbnail_of_a_non_image_value_is_refused(lab_client, demo):
     row = demo.Subject().to_dicts(limit=1)[0]
     from pipeline_core.web.keys import encode_key
-    url = reverse("web:thumbnail", args=[demo.Subject.database, demo.Subject.table_name, "subject_name"])
+
+    url = reverse(
+        "web:thumbnail", args=[demo.Subject.database, demo.Subject.table_name, "subject_name"]
+    )
     response = lab_client.get(url + "?key=" + encode_key({"subject_id": row["subject_id"]}))
     assert response.status_code == 415
 
@@ -188,4 +209,6 @@ def test_api_lists_schemas_and_tables(lab_client, demo):
     by_name = {s["name"]: s for s in data}
     assert {demo.Subject.database, demo.Image.database} <= set(by_name)
     tables = {t["table_name"] for t in by_name[demo.Subject.database]["tables"]}
-    assert tables == {t.table_name for t in catalog_of(demo.Subject.connection).tables(demo.Subject.database)}
+    assert tables == {
+        t.table_name for t in catalog_of(demo.Subject.connection).tables(demo.Subject.database)
+    }

@@ -32,7 +32,9 @@ def tag(html: str, name: str) -> str:
 
 
 def options(html: str, name: str) -> list[tuple[str, str]]:
-    select = re.search(rf'<select[^>]*name="{re.escape(name)}"[^>]*>(.*?)</select>', html, re.S).group(1)
+    select = re.search(
+        rf'<select[^>]*name="{re.escape(name)}"[^>]*>(.*?)</select>', html, re.S
+    ).group(1)
     found = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select)
     return [(unescape(v), unescape(t)) for v, t in found]
 
@@ -45,7 +47,9 @@ def part_rows(html: str) -> list[str]:
 
 def field_errors(html: str) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
-    for name, text in re.findall(r'<p class="error field-error"[^>]*data-field="([^"]+)">([^<]*)</p>', html):
+    for name, text in re.findall(
+        r'<p class="error field-error"[^>]*data-field="([^"]+)">([^<]*)</p>', html
+    ):
         found.setdefault(name, []).append(unescape(text))
     return found
 
@@ -71,9 +75,14 @@ def test_more_widgets_and_fk_dropdowns(lab_client, demo, extra_tables):
     assert 'step="0.001"' in tag(html, "cost")
     # the compound foreign key to Session is ONE dropdown filling both columns
     sessions = demo.Session().keys(order_by="KEY")
-    offered = [(decode_key(v), label) for v, label in options(html, "fk_subject_id__session_id") if v]
+    offered = [
+        (decode_key(v), label) for v, label in options(html, "fk_subject_id__session_id") if v
+    ]
     assert [key for key, _ in offered] == sessions
-    assert offered[0][1] == f"subject_id={sessions[0]['subject_id']} · session_id={sessions[0]['session_id']}"
+    assert (
+        offered[0][1]
+        == f"subject_id={sessions[0]['subject_id']} · session_id={sessions[0]['session_id']}"
+    )
     # the renamed foreign key maps subject_id -> reviewer, and is optional (nullable)
     reviewers = [decode_key(v) for v, _ in options(html, "fk_reviewer") if v]
     assert reviewers == [{"reviewer": k["subject_id"]} for k in demo.Subject().keys(order_by="KEY")]
@@ -92,14 +101,28 @@ def test_session_form_offers_existing_subjects_and_experimenters(lab_client, dem
 
 def test_entry_form_inserts_a_subject(lab_client, demo):
     subject_id = next_id(demo.Subject, "subject_id")
-    response = lab_client.post(entry_url(demo.Subject), {
-        "subject_id": str(subject_id), "subject_name": "Web Mouse", "species": "rat", "sex": "F",
-        "date_of_birth": "2026-05-04"})
+    response = lab_client.post(
+        entry_url(demo.Subject),
+        {
+            "subject_id": str(subject_id),
+            "subject_name": "Web Mouse",
+            "species": "rat",
+            "sex": "F",
+            "date_of_birth": "2026-05-04",
+        },
+    )
     assert response.status_code == 302
-    assert response["Location"] == reverse("web:table", args=[demo.Subject.database, demo.Subject.table_name])
+    assert response["Location"] == reverse(
+        "web:table", args=[demo.Subject.database, demo.Subject.table_name]
+    )
     row = (demo.Subject & {"subject_id": subject_id}).fetch1()
-    assert row == {"subject_id": subject_id, "subject_name": "Web Mouse", "species": "rat", "sex": "F",
-                   "date_of_birth": datetime.date(2026, 5, 4)}
+    assert row == {
+        "subject_id": subject_id,
+        "subject_name": "Web Mouse",
+        "species": "rat",
+        "sex": "F",
+        "date_of_birth": datetime.date(2026, 5, 4),
+    }
     page = lab_client.get(response["Location"]).content.decode()
     assert f"Inserted Subject subject_id={subject_id}" in page
 
@@ -107,9 +130,16 @@ def test_entry_form_inserts_a_subject(lab_client, demo):
 def test_bad_date_is_shown_beside_its_field_and_nothing_is_inserted(lab_client, demo):
     before = len(demo.Subject())
     subject_id = next_id(demo.Subject, "subject_id")
-    response = lab_client.post(entry_url(demo.Subject), {
-        "subject_id": str(subject_id), "subject_name": "Bad Date", "species": "mouse", "sex": "U",
-        "date_of_birth": "2026-02-30"})
+    response = lab_client.post(
+        entry_url(demo.Subject),
+        {
+            "subject_id": str(subject_id),
+            "subject_name": "Bad Date",
+            "species": "mouse",
+            "sex": "U",
+            "date_of_birth": "2026-02-30",
+        },
+    )
     assert response.status_code == 200
     html = response.content.decode()
     errors = field_errors(html)
@@ -122,10 +152,18 @@ def test_bad_date_is_shown_beside_its_field_and_nothing_is_inserted(lab_client, 
 
 def _session_post(demo, subject_id: int, session_id: int, trials: list[dict]) -> dict:
     from pipeline_core.web.keys import encode_key
-    data = {"fk_subject_id": encode_key({"subject_id": subject_id}), "session_id": str(session_id),
-            "session_date": "2026-11-02", "fk_experimenter": encode_key({"experimenter": "ben"}),
-            "notes": "from the web", "part0-TOTAL_FORMS": str(len(trials)), "part0-INITIAL_FORMS": "0",
-            "part0-MIN_NUM_FORMS": "0", "part0-MAX_NUM_FORMS": "1000"}
+
+    data = {
+        "fk_subject_id": encode_key({"subject_id": subject_id}),
+        "session_id": str(session_id),
+        "session_date": "2026-11-02",
+        "fk_experimenter": encode_key({"experimenter": "ben"}),
+        "notes": "from the web",
+        "part0-TOTAL_FORMS": str(len(trials)),
+        "part0-INITIAL_FORMS": "0",
+        "part0-MIN_NUM_FORMS": "0",
+        "part0-MAX_NUM_FORMS": "1000",
+    }
     for i, trial in enumerate(trials):
         data.update({f"part0-{i}-{k}": v for k, v in trial.items()})
     return data
@@ -134,24 +172,35 @@ def _session_post(demo, subject_id: int, session_id: int, trials: list[dict]) ->
 def test_session_and_its_trials_go_in_together(lab_client, demo):
     subject_id = demo.Subject().keys(order_by="KEY")[0]["subject_id"]
     session_id = next_id(demo.Session & {"subject_id": subject_id}, "session_id")
-    trials = [{"trial_id": "1", "start_time": "0", "stop_time": "4.5"},
-              {"trial_id": "2", "start_time": "5", "stop_time": "9.25"},
-              {"trial_id": "", "start_time": "", "stop_time": ""}]  # a blank row is ignored
-    response = lab_client.post(entry_url(demo.Session), _session_post(demo, subject_id, session_id, trials))
+    trials = [
+        {"trial_id": "1", "start_time": "0", "stop_time": "4.5"},
+        {"trial_id": "2", "start_time": "5", "stop_time": "9.25"},
+        {"trial_id": "", "start_time": "", "stop_time": ""},
+    ]  # a blank row is ignored
+    response = lab_client.post(
+        entry_url(demo.Session), _session_post(demo, subject_id, session_id, trials)
+    )
     assert response.status_code == 302
     key = {"subject_id": subject_id, "session_id": session_id}
     assert (demo.Session & key).fetch1("experimenter", "notes") == ("ben", "from the web")
     rows = (demo.Session.Trial & key).to_dicts(order_by="KEY")
-    assert [(r["trial_id"], r["start_time"], r["stop_time"]) for r in rows] == [(1, 0.0, 4.5), (2, 5.0, 9.25)]
+    assert [(r["trial_id"], r["start_time"], r["stop_time"]) for r in rows] == [
+        (1, 0.0, 4.5),
+        (2, 5.0, 9.25),
+    ]
 
 
 def test_invalid_second_trial_inserts_neither_session_nor_trials(lab_client, demo):
     subject_id = demo.Subject().keys(order_by="KEY")[-1]["subject_id"]
     session_id = next_id(demo.Session & {"subject_id": subject_id}, "session_id")
     counts = (len(demo.Session()), len(demo.Session.Trial()))
-    trials = [{"trial_id": "1", "start_time": "0", "stop_time": "4"},
-              {"trial_id": "2", "start_time": "five", "stop_time": "9"}]
-    response = lab_client.post(entry_url(demo.Session), _session_post(demo, subject_id, session_id, trials))
+    trials = [
+        {"trial_id": "1", "start_time": "0", "stop_time": "4"},
+        {"trial_id": "2", "start_time": "five", "stop_time": "9"},
+    ]
+    response = lab_client.post(
+        entry_url(demo.Session), _session_post(demo, subject_id, session_id, trials)
+    )
     assert response.status_code == 200
     html = response.content.decode()
     rows = part_rows(html)
@@ -165,9 +214,13 @@ def test_a_refusal_by_the_server_inside_the_transaction_rolls_everything_back(la
     subject_id = demo.Subject().keys(order_by="KEY")[0]["subject_id"]
     session_id = next_id(demo.Session & {"subject_id": subject_id}, "session_id")
     counts = (len(demo.Session()), len(demo.Session.Trial()))
-    trials = [{"trial_id": "7", "start_time": "0", "stop_time": "1"},
-              {"trial_id": "7", "start_time": "2", "stop_time": "3"}]  # duplicate key: refused by the server
-    response = lab_client.post(entry_url(demo.Session), _session_post(demo, subject_id, session_id, trials))
+    trials = [
+        {"trial_id": "7", "start_time": "0", "stop_time": "1"},
+        {"trial_id": "7", "start_time": "2", "stop_time": "3"},
+    ]  # duplicate key: refused by the server
+    response = lab_client.post(
+        entry_url(demo.Session), _session_post(demo, subject_id, session_id, trials)
+    )
     assert response.status_code == 200
     rows = part_rows(response.content.decode())
     assert "already exists" in rows[1] and "already exists" not in rows[0]
@@ -177,23 +230,42 @@ def test_a_refusal_by_the_server_inside_the_transaction_rolls_everything_back(la
 
 def test_compound_and_renamed_foreign_keys_fill_their_columns(lab_client, demo, extra_tables):
     from pipeline_core.web.keys import encode_key
+
     session = demo.Session().keys(order_by="KEY")[-1]
     reviewer = demo.Subject().keys(order_by="KEY")[0]["subject_id"]
     note_id = next_id(extra_tables.Note, "note_id")
-    response = lab_client.post(entry_url(extra_tables.Note), {
-        "fk_subject_id__session_id": encode_key(session), "note_id": str(note_id),
-        "fk_reviewer": encode_key({"reviewer": reviewer}), "note": "fine", "score": "0.5", "flag": "on",
-        "taken_at": "2026-11-02T10:30", "meta": '{"a": [1, 2]}', "cost": "12.125"})
+    response = lab_client.post(
+        entry_url(extra_tables.Note),
+        {
+            "fk_subject_id__session_id": encode_key(session),
+            "note_id": str(note_id),
+            "fk_reviewer": encode_key({"reviewer": reviewer}),
+            "note": "fine",
+            "score": "0.5",
+            "flag": "on",
+            "taken_at": "2026-11-02T10:30",
+            "meta": '{"a": [1, 2]}',
+            "cost": "12.125",
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     row = (extra_tables.Note & dict(session, note_id=note_id)).fetch1()
     assert row["reviewer"] == reviewer and row["flag"] == 1 and row["meta"] == {"a": [1, 2]}
-    assert row["taken_at"] == datetime.datetime(2026, 11, 2, 10, 30) and float(row["cost"]) == 12.125
+    assert (
+        row["taken_at"] == datetime.datetime(2026, 11, 2, 10, 30) and float(row["cost"]) == 12.125
+    )
 
 
 def test_bad_json_and_duplicate_key_errors(lab_client, demo, extra_tables):
     from pipeline_core.web.keys import encode_key
+
     session = demo.Session().keys(order_by="KEY")[0]
-    data = {"fk_subject_id__session_id": encode_key(session), "note_id": "1", "note": "x", "meta": "{nope"}
+    data = {
+        "fk_subject_id__session_id": encode_key(session),
+        "note_id": "1",
+        "note": "x",
+        "meta": "{nope",
+    }
     html = lab_client.post(entry_url(extra_tables.Note), data).content.decode()
     assert list(field_errors(html)) == ["meta"]
     count = len(extra_tables.Note())
@@ -202,7 +274,9 @@ def test_bad_json_and_duplicate_key_errors(lab_client, demo, extra_tables):
         assert lab_client.post(entry_url(extra_tables.Note), data).status_code == 302
         count += 1
     html = lab_client.post(entry_url(extra_tables.Note), data).content.decode()
-    assert "already exists" in re.search(r'<div class="errors"[^>]*>(.*?)</div>', html, re.S).group(1)
+    assert "already exists" in re.search(r'<div class="errors"[^>]*>(.*?)</div>', html, re.S).group(
+        1
+    )
     assert len(extra_tables.Note()) == count
 
 
@@ -214,8 +288,12 @@ def test_required_blob_means_no_form(lab_client, demo):
     image_page = reverse("web:table", args=[demo.Image.database, demo.Image.table_name])
     page = lab_client.get(image_page).content.decode()
     assert entry_url(demo.Image) not in page and "No entry form" in page
-    assert entry_url(demo.Subject) in lab_client.get(
-        reverse("web:table", args=[demo.Subject.database, demo.Subject.table_name])).content.decode()
+    assert (
+        entry_url(demo.Subject)
+        in lab_client.get(
+            reverse("web:table", args=[demo.Subject.database, demo.Subject.table_name])
+        ).content.decode()
+    )
 
 
 def test_no_entry_into_computed_or_part_tables(lab_client, demo):
@@ -229,6 +307,8 @@ def test_lookup_tables_whose_names_start_with_hash_work(lab_client, demo):
     html = lab_client.get(page).content.decode()
     assert f'href="{entry_url(demo.Experimenter)}"' in html
     name = f"web{len(demo.Experimenter())}"
-    response = lab_client.post(entry_url(demo.Experimenter), {"experimenter": name, "full_name": "Web User"})
+    response = lab_client.post(
+        entry_url(demo.Experimenter), {"experimenter": name, "full_name": "Web User"}
+    )
     assert response.status_code == 302 and response["Location"] == page
     assert (demo.Experimenter & {"experimenter": name}).fetch1("full_name") == "Web User"

@@ -19,15 +19,23 @@ pytestmark = pytest.mark.integration
 def store_settings(settings, tmp_path):
     location = tmp_path / "store"
     location.mkdir()
-    settings.LABBOOK_STORES = {"default": "main", "main": {"protocol": "file", "location": str(location)}}
+    settings.LABBOOK_STORES = {
+        "default": "main",
+        "main": {"protocol": "file", "location": str(location)},
+    }
     services.begin_request()
     return settings.LABBOOK_STORES
 
 
 @pytest.fixture
 def stored_table(store_settings, dj_params, pipeline_prefix, new_db):
-    conn = dm.connect(dj_params["host"], dj_params["user"], dj_params["password"],
-                      port=int(dj_params["port"]), stores=store_settings)
+    conn = dm.connect(
+        dj_params["host"],
+        dj_params["user"],
+        dj_params["password"],
+        port=int(dj_params["port"]),
+        stores=store_settings,
+    )
     schema = dm.Schema(new_db("gc"), connection=conn)
 
     @schema
@@ -72,6 +80,7 @@ def test_gc_errors_are_command_errors(store_settings):
 
 def test_system_check_reports_bad_store_settings(settings, tmp_path):
     from pipeline_core.checks import check_stores
+
     settings.LABBOOK_STORES = {"main": {"protocol": "file"}}
     assert [m.id for m in check_stores()] == ["labbook.E001"]
     assert "missing: location" in check_stores()[0].msg

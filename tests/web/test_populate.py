@@ -42,10 +42,13 @@ def test_progress_after_populate_is_complete_and_stops_polling(staff_client, pop
     expected = len(populated.Image()) * len(populated.BlobParamSet())
     html = staff_client.get(url("table", detection)).content.decode()
     section = panel(html)
-    assert count(section, "done") == f"{expected} of {expected}" and count(section, "remaining") == "0"
+    assert (
+        count(section, "done") == f"{expected} of {expected}" and count(section, "remaining") == "0"
+    )
     assert "hx-trigger" not in section and "<button" in section
-    partial = staff_client.get(url("progress", detection) + f"?watch={int(time.time())}",
-                               headers={"HX-Request": "true"}).content.decode()
+    partial = staff_client.get(
+        url("progress", detection) + f"?watch={int(time.time())}", headers={"HX-Request": "true"}
+    ).content.decode()
     assert partial.lstrip().startswith('<section id="populate"') and "every 2s" not in partial
     assert "Complete" in partial and url("table", detection) in partial  # links to the rows
     # and, having watched, reloads the rows once
@@ -56,12 +59,15 @@ def test_progress_after_populate_is_complete_and_stops_polling(staff_client, pop
 def test_progress_polls_while_a_queued_populate_waits(staff_client, with_failing_pipeline):
     orphan = with_failing_pipeline.Orphan
     remaining = len(with_failing_pipeline.Number())
-    fresh = staff_client.get(url("progress", orphan) + f"?watch={int(time.time())}",
-                             headers={"HX-Request": "true"}).content.decode()
+    fresh = staff_client.get(
+        url("progress", orphan) + f"?watch={int(time.time())}", headers={"HX-Request": "true"}
+    ).content.decode()
     assert 'hx-trigger="every 2s"' in fresh and count(fresh, "remaining") == str(remaining)
     assert re.search(r'hx-get="[^"]*progress/\?watch=\d+"', fresh)
-    stale = staff_client.get(url("progress", orphan) + f"?watch={int(time.time()) - 3600}",
-                             headers={"HX-Request": "true"}).content.decode()
+    stale = staff_client.get(
+        url("progress", orphan) + f"?watch={int(time.time()) - 3600}",
+        headers={"HX-Request": "true"},
+    ).content.decode()
     assert "hx-trigger" not in stale and "No worker has picked up" in stale
     assert staff_client.get(url("progress", orphan)).status_code == 302  # not htmx: the table page
 
@@ -75,15 +81,18 @@ def test_table_without_registered_make_says_so(staff_client, with_failing_pipeli
     assert response.status_code == 409 and b"no make() is registered" in response.content
 
 
-def test_computed_table_without_parents_explains_instead_of_failing(staff_client, extra_tables,
-                                                                    dj_connect):
+def test_computed_table_without_parents_explains_instead_of_failing(
+    staff_client, extra_tables, dj_connect
+):
     # DataJoint refuses to declare one, but legacy databases may hold such a table
     database = extra_tables.Number.database
     conn = dj_connect()
     try:
         with conn.cursor() as cursor:
-            cursor.execute(f"CREATE TABLE IF NOT EXISTS `{database}`.`__lonely` "
-                           "(lonely_id SMALLINT NOT NULL PRIMARY KEY, value INT NOT NULL)")
+            cursor.execute(
+                f"CREATE TABLE IF NOT EXISTS `{database}`.`__lonely` "
+                "(lonely_id SMALLINT NOT NULL PRIMARY KEY, value INT NOT NULL)"
+            )
     finally:
         conn.close()
     response = staff_client.get(reverse("web:table", args=[database, "__lonely"]))
@@ -108,12 +117,15 @@ def test_errors_show_messages_tracebacks_and_can_be_cleared(staff_client, with_f
     response = staff_client.post(url("clear_errors", square))
     assert response.status_code == 302
     assert services.populate_status(square.database, square.table_name)["error"] == 0
-    assert count(panel(staff_client.get(url("table", square)).content.decode()), "error-count") == "0"
+    assert (
+        count(panel(staff_client.get(url("table", square)).content.decode()), "error-count") == "0"
+    )
     assert services.populate(full_name)["error_count"] == 1  # cleared errors are retried
 
 
 def test_pipeline_command_reports_jobs(populated, capsys):
     from django.core.management import call_command
+
     call_command("pipeline", "jobs", populated.Detection.database, "Detection")
     out = capsys.readouterr().out
     total = len(populated.Image()) * len(populated.BlobParamSet())

@@ -48,10 +48,20 @@ def recorded(stored_lab, tmp_path):
     (folder / "a.bin").write_bytes(b"\x01\x02")
     (folder / "sub" / "b.bin").write_bytes(b"\x03")
     stored_lab.conn.stores.backend("main").put("raw/session1.dat", b"recorded elsewhere")
-    stored_lab.Recording.insert1(dict(
-        rec_id=1, label="all", signal=SIGNAL, inline_file=str(source),
-        stored_file=Attachment("report.pdf", b"%PDF-1.4 fake report"), raw=b"raw bytes",
-        obj=("csv", b"t,v\n0,1\n"), folder=str(folder), arr=ARRAY, fp="raw/session1.dat"))
+    stored_lab.Recording.insert1(
+        dict(
+            rec_id=1,
+            label="all",
+            signal=SIGNAL,
+            inline_file=str(source),
+            stored_file=Attachment("report.pdf", b"%PDF-1.4 fake report"),
+            raw=b"raw bytes",
+            obj=("csv", b"t,v\n0,1\n"),
+            folder=str(folder),
+            arr=ARRAY,
+            fp="raw/session1.dat",
+        )
+    )
     stored_lab.Recording.insert1(dict(rec_id=2, label="empty"))
     return stored_lab
 
@@ -72,12 +82,15 @@ def check_metadata_cells(html: str, recording) -> dict[str, str]:
     row = dict(zip(names, cells(html), strict=True))
     raw = (recording & {"rec_id": 1}).to_dicts(decode=False)[0]
     import json
+
     signal_size = json.loads(raw["signal"])["size"]
     assert text(row["signal"]).startswith(f"stored blob · {format_size(signal_size)}")
     assert re.search(r'hx-get="[^"]*/value/signal/\?key=', row["signal"])
     assert text(row["raw"]).startswith("stored bytes · 9 B")
     assert "notes.txt" in text(row["inline_file"]) and "12 B" in text(row["inline_file"])
-    assert re.search(r'<a class="download" href="[^"]*/download/inline_file/\?key=', row["inline_file"])
+    assert re.search(
+        r'<a class="download" href="[^"]*/download/inline_file/\?key=', row["inline_file"]
+    )
     stored_size = json.loads(raw["stored_file"])["size"]  # name + NUL + contents
     assert text(row["stored_file"]) == f"attachment {format_size(stored_size)}"
     assert "/download/stored_file/?key=" in row["stored_file"]
@@ -112,11 +125,14 @@ def test_in_table_attachments_are_read_by_name_and_length_on_pages(recorded):
     ``<attach>``; its contents are read only when asked for."""
     from pipeline_core import services
     from pipeline_core.services.browse import ATTACH_NAME_BYTES, preview_expression
+
     recording = recorded.Recording
     info = services.table_info(recording.database, recording.table_name)
     sql, _ = preview_expression(info).make_sql()
     assert f"SUBSTRING(`inline_file`, 1, {ATTACH_NAME_BYTES}) AS" in sql
-    assert "`inline_file`" not in re.sub(r"SUBSTRING\(`inline_file`[^)]*\)|LENGTH\(`inline_file`\)", "", sql)
+    assert "`inline_file`" not in re.sub(
+        r"SUBSTRING\(`inline_file`[^)]*\)|LENGTH\(`inline_file`\)", "", sql
+    )
     rows, _ = services.rows_page(recording.database, recording.table_name)
     value = rows[0]["inline_file"]
     assert isinstance(value, Attachment) and not value.is_loaded
@@ -146,18 +162,23 @@ def test_table_page_renders_when_the_store_is_not_configured(lab_client, recorde
     response = lab_client.get(url("table", recorded.Recording))
     assert response.status_code == 200
     check_metadata_cells(response.content.decode(), recorded.Recording)
-    download = lab_client.get(url("download", recorded.Recording, "stored_file")
-                              + "?key=" + encode_key({"rec_id": 1}))
+    download = lab_client.get(
+        url("download", recorded.Recording, "stored_file") + "?key=" + encode_key({"rec_id": 1})
+    )
     assert download.status_code == 503
     html = download.content.decode()
-    assert "stored_file" in html and "not configured" in html and recorded.Recording.table_name in html
+    assert (
+        "stored_file" in html and "not configured" in html and recorded.Recording.table_name in html
+    )
 
 
 def test_downloads_carry_the_bytes_name_and_length(lab_client, recorded):
     key = "?key=" + encode_key({"rec_id": 1})
-    expected = {"stored_file": ("report.pdf", b"%PDF-1.4 fake report"),
-                "inline_file": ("notes.txt", b"field notes\n"),
-                "fp": ("session1.dat", b"recorded elsewhere")}
+    expected = {
+        "stored_file": ("report.pdf", b"%PDF-1.4 fake report"),
+        "inline_file": ("notes.txt", b"field notes\n"),
+        "fp": ("session1.dat", b"recorded elsewhere"),
+    }
     obj_name = (recorded.Recording & {"rec_id": 1}).fetch1("obj").path.rsplit("/", 1)[1]
     expected["obj"] = (obj_name, b"t,v\n0,1\n")
     for attribute, (name, contents) in expected.items():
@@ -166,8 +187,10 @@ def test_downloads_carry_the_bytes_name_and_length(lab_client, recorded):
         assert response["Content-Disposition"] == f'attachment; filename="{name}"'
         assert response["Content-Length"] == str(len(contents))
         assert body(response) == contents
-    assert lab_client.get(url("download", recorded.Recording, "stored_file") + key)["Content-Type"] \
+    assert (
+        lab_client.get(url("download", recorded.Recording, "stored_file") + key)["Content-Type"]
         == "application/pdf"
+    )
     inside = lab_client.get(url("download", recorded.Recording, "folder") + key + "&path=sub/b.bin")
     assert inside.status_code == 200 and body(inside) == b"\x03"
     assert inside["Content-Disposition"] == 'attachment; filename="b.bin"'
@@ -177,8 +200,9 @@ def test_download_refusals_are_clear(lab_client, recorded):
     one, two = "?key=" + encode_key({"rec_id": 1}), "?key=" + encode_key({"rec_id": 2})
     null = lab_client.get(url("download", recorded.Recording, "stored_file") + two)
     assert null.status_code == 404 and b"NULL" in null.content and b"stored_file" in null.content
-    missing = lab_client.get(url("download", recorded.Recording, "stored_file")
-                             + "?key=" + encode_key({"rec_id": 99}))
+    missing = lab_client.get(
+        url("download", recorded.Recording, "stored_file") + "?key=" + encode_key({"rec_id": 99})
+    )
     assert missing.status_code == 404 and b"no row" in missing.content
     for attribute in ("signal", "label", "arr"):
         refused = lab_client.get(url("download", recorded.Recording, attribute) + one)
@@ -193,8 +217,9 @@ def test_download_refusals_are_clear(lab_client, recorded):
 
 
 def test_download_requires_login(client, recorded):
-    response = client.get(url("download", recorded.Recording, "stored_file")
-                          + "?key=" + encode_key({"rec_id": 1}))
+    response = client.get(
+        url("download", recorded.Recording, "stored_file") + "?key=" + encode_key({"rec_id": 1})
+    )
     assert response.status_code == 302 and "/login/" in response["Location"]
 
 
@@ -213,8 +238,9 @@ def test_load_returns_the_decoded_cell(lab_client, recorded):
     assert PILImage.open(io.BytesIO(png.content)).size[0] <= 192
     page = lab_client.get(load).content.decode()  # the real href: a small page
     assert "<html" in page and "float64 50×40" in page and "Recording.signal" in page
-    raw = lab_client.get(url("value", recorded.Recording, "raw") + f"?key={key}",
-                         headers={"HX-Request": "true"}).content.decode()
+    raw = lab_client.get(
+        url("value", recorded.Recording, "raw") + f"?key={key}", headers={"HX-Request": "true"}
+    ).content.decode()
     assert '<td class="blob">' in raw and "9 bytes" in raw
 
 
@@ -229,8 +255,13 @@ def test_npy_thumbnail_reads_the_array(lab_client, recorded):
 
 
 def entry_data(rec_id: int, **files) -> dict:
-    return {"rec_id": str(rec_id), "label": "uploaded", "part0-TOTAL_FORMS": "0",
-            "part0-INITIAL_FORMS": "0", **files}
+    return {
+        "rec_id": str(rec_id),
+        "label": "uploaded",
+        "part0-TOTAL_FORMS": "0",
+        "part0-INITIAL_FORMS": "0",
+        **files,
+    }
 
 
 def test_entry_form_has_file_inputs_for_attachments(lab_client, stored_lab):
@@ -247,20 +278,35 @@ def test_entry_form_has_file_inputs_for_attachments(lab_client, stored_lab):
 
 
 def test_uploaded_attachments_are_inserted(lab_client, stored_lab):
-    data = entry_data(5, inline_file=SimpleUploadedFile("inline.txt", b"inline \x00 bytes"),
-                      stored_file=SimpleUploadedFile("stored.bin", bytes(range(256))))
-    data.update({"part0-TOTAL_FORMS": "1", "part0-0-sheet_id": "1",
-                 "part0-0-sheet": SimpleUploadedFile("sheet.csv", b"a,b\n1,2\n")})
+    data = entry_data(
+        5,
+        inline_file=SimpleUploadedFile("inline.txt", b"inline \x00 bytes"),
+        stored_file=SimpleUploadedFile("stored.bin", bytes(range(256))),
+    )
+    data.update(
+        {
+            "part0-TOTAL_FORMS": "1",
+            "part0-0-sheet_id": "1",
+            "part0-0-sheet": SimpleUploadedFile("sheet.csv", b"a,b\n1,2\n"),
+        }
+    )
     response = lab_client.post(url("entry", stored_lab.Recording), data)
     assert response.status_code == 302, response.content.decode()
     row = (stored_lab.Recording & {"rec_id": 5}).fetch1()
-    assert (row["inline_file"].name, row["inline_file"].contents) == ("inline.txt", b"inline \x00 bytes")
-    assert (row["stored_file"].name, row["stored_file"].contents) == ("stored.bin", bytes(range(256)))
+    assert (row["inline_file"].name, row["inline_file"].contents) == (
+        "inline.txt",
+        b"inline \x00 bytes",
+    )
+    assert (row["stored_file"].name, row["stored_file"].contents) == (
+        "stored.bin",
+        bytes(range(256)),
+    )
     assert row["signal"] is None and row["obj"] is None  # not enterable: left NULL
     sheet = (stored_lab.Recording.Sheet & {"rec_id": 5}).fetch1("sheet")
     assert (sheet.name, sheet.contents) == ("sheet.csv", b"a,b\n1,2\n")
-    download = lab_client.get(url("download", stored_lab.Recording, "stored_file")
-                              + "?key=" + encode_key({"rec_id": 5}))
+    download = lab_client.get(
+        url("download", stored_lab.Recording, "stored_file") + "?key=" + encode_key({"rec_id": 5})
+    )
     assert body(download) == bytes(range(256))
 
 
@@ -276,9 +322,15 @@ def test_refused_entry_leaves_no_object_in_the_store(lab_client, stored_lab):
     assert objects(stored_lab.conn) == before
     # a part row refused after the master's attachment was uploaded: nothing kept either
     data = entry_data(8, stored_file=SimpleUploadedFile("c.txt", b"third, never stored"))
-    data.update({"part0-TOTAL_FORMS": "2", "part0-0-sheet_id": "1", "part0-1-sheet_id": "1",
-                 "part0-0-sheet": SimpleUploadedFile("s1.csv", b"one"),
-                 "part0-1-sheet": SimpleUploadedFile("s2.csv", b"two")})
+    data.update(
+        {
+            "part0-TOTAL_FORMS": "2",
+            "part0-0-sheet_id": "1",
+            "part0-1-sheet_id": "1",
+            "part0-0-sheet": SimpleUploadedFile("s1.csv", b"one"),
+            "part0-1-sheet": SimpleUploadedFile("s2.csv", b"two"),
+        }
+    )
     response = lab_client.post(url("entry", stored_lab.Recording), data)
     assert response.status_code == 200 and "already exists" in response.content.decode()
     assert objects(stored_lab.conn) == before
@@ -292,7 +344,9 @@ def test_an_upload_over_the_limit_is_refused_beside_its_field(lab_client, stored
     data = entry_data(9, stored_file=SimpleUploadedFile("big.bin", b"eleven byte"))
     response = lab_client.post(url("entry", stored_lab.Recording), data)
     assert response.status_code == 200
-    assert "big.bin is 11 B; files of at most 10 B can be uploaded here" in unescape(response.content.decode())
+    assert "big.bin is 11 B; files of at most 10 B can be uploaded here" in unescape(
+        response.content.decode()
+    )
     assert not stored_lab.Recording & {"rec_id": 9} and objects(stored_lab.conn) == before
     data = entry_data(9, stored_file=SimpleUploadedFile("ok.bin", b"ten bytes!"))
     assert lab_client.post(url("entry", stored_lab.Recording), data).status_code == 302
@@ -304,7 +358,9 @@ def test_required_attachment_is_reported_beside_its_field(lab_client, stored_lab
     html = response.content.decode()
     assert re.search(r'data-field="file">[^<]*required', html)
     assert not stored_lab.Document()
-    ok = lab_client.post(url("entry", stored_lab.Document),
-                         {"doc_id": "1", "file": SimpleUploadedFile("empty.txt", b"")})
+    ok = lab_client.post(
+        url("entry", stored_lab.Document),
+        {"doc_id": "1", "file": SimpleUploadedFile("empty.txt", b"")},
+    )
     assert ok.status_code == 302
     assert (stored_lab.Document & {"doc_id": 1}).fetch1("file").contents == b""

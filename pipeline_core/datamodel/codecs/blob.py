@@ -160,8 +160,10 @@ def _sampled_ratio(chunks: list, size: int) -> float:
     """Compressed / raw bytes of the samples at :func:`sample_starts`, each compressed alone."""
     offsets = list(itertools.accumulate(map(len, chunks), initial=0))
     starts = sample_starts(size)
-    compressed = sum(len(zlib.compress(_read(chunks, offsets, start, SAMPLE_BYTES), FAST_LEVEL))
-                     for start in starts)
+    compressed = sum(
+        len(zlib.compress(_read(chunks, offsets, start, SAMPLE_BYTES), FAST_LEVEL))
+        for start in starts
+    )
     return compressed / (len(starts) * SAMPLE_BYTES)
 
 
@@ -172,8 +174,10 @@ def sample_starts(size: int) -> list[int]:
     blob); disjoint when ``size > SAMPLE_COUNT * SAMPLE_BYTES``.
     """
     half = SAMPLE_BYTES // 2
-    return [max(0, min(size - SAMPLE_BYTES, (2 * i + 1) * size // (2 * SAMPLE_COUNT) - half))
-            for i in range(SAMPLE_COUNT)]
+    return [
+        max(0, min(size - SAMPLE_BYTES, (2 * i + 1) * size // (2 * SAMPLE_COUNT) - half))
+        for i in range(SAMPLE_COUNT)
+    ]
 
 
 def _read(chunks: list, offsets: list[int], start: int, n_bytes: int) -> bytes:
@@ -182,7 +186,7 @@ def _read(chunks: list, offsets: list[int], start: int, n_bytes: int) -> bytes:
     pieces, end = [], start + n_bytes
     while start < end and index < len(chunks):
         begin = start - offsets[index]
-        piece = memoryview(chunks[index])[begin:begin + end - start]
+        piece = memoryview(chunks[index])[begin : begin + end - start]
         pieces.append(piece)
         start += len(piece)
         index += 1
@@ -200,7 +204,7 @@ def _feed(chunks: list) -> Iterator[Any]:
                 batch, batch_bytes = [], 0
             view = memoryview(chunk)
             for begin in range(0, len(view), _FEED_BYTES):
-                yield view[begin:begin + _FEED_BYTES]
+                yield view[begin : begin + _FEED_BYTES]
             continue
         batch.append(chunk)
         batch_bytes += len(chunk)
@@ -242,7 +246,9 @@ def _envelope(size: int, pieces: list[bytes]) -> bytes:
     return b"".join([ZL123, _U64.pack(size), *pieces])
 
 
-def unpack(data: bytes | bytearray | memoryview, squeeze: bool = False, *, use_32bit_dims: bool = False) -> Any:
+def unpack(
+    data: bytes | bytearray | memoryview, squeeze: bool = False, *, use_32bit_dims: bool = False
+) -> Any:
     """Deserialize a DataJoint blob written by :func:`pack`, DataJoint (0.14, 2.x) or MATLAB mYm.
 
     Returns the value with the types listed in spec §4.2: ``A`` arrays come back as
@@ -278,15 +284,17 @@ def unpack(data: bytes | bytearray | memoryview, squeeze: bool = False, *, use_3
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"unpack needs bytes, bytearray or memoryview, not {type(data).__name__}")
     buf = memoryview(data).cast("B")
-    compressed = buf[:len(ZL123)] == ZL123
+    compressed = buf[: len(ZL123)] == ZL123
     if compressed:
         buf = _decompress(buf, use_32bit_dims)
-    header = bytes(buf[:len(MYM)])
+    header = bytes(buf[: len(MYM)])
     if len(header) < len(MYM) and (MYM.startswith(header) or DJ0.startswith(header)):
         raise BlobError(f"truncated blob: protocol header {header!r} at byte offset 0")
     if header not in (MYM, DJ0):
-        raise BlobError(f"not a DataJoint blob: unknown protocol header {bytes(buf[:8])!r} "
-                        f"(expected {MYM!r} or {DJ0!r})")
+        raise BlobError(
+            f"not a DataJoint blob: unknown protocol header {bytes(buf[:8])!r} "
+            f"(expected {MYM!r} or {DJ0!r})"
+        )
     reader = BlobReader(buf, len(header), squeeze=squeeze, use_32bit_dims=use_32bit_dims)
     try:
         value = reader.read()
@@ -299,8 +307,10 @@ def unpack(data: bytes | bytearray | memoryview, squeeze: bool = False, *, use_3
     except (ValueError, TypeError, ArithmeticError, LookupError) as exc:  # safety net
         raise BlobError(f"corrupt blob at byte offset {reader.pos}: {exc}") from exc
     if reader.pos != len(buf):
-        raise BlobError(f"blob length check failed: the value ends at byte offset {reader.pos} "
-                        f"but the blob has {len(buf)} bytes")
+        raise BlobError(
+            f"blob length check failed: the value ends at byte offset {reader.pos} "
+            f"but the blob has {len(buf)} bytes"
+        )
     return value
 
 
@@ -312,13 +322,17 @@ def _decompress(buf: memoryview, use_32bit_dims: bool) -> memoryview:
     size_field = _U32 if use_32bit_dims else _U64
     start = len(ZL123) + size_field.size
     if len(buf) < start:
-        raise BlobError(f"truncated blob: the uncompressed size at byte offset {len(ZL123)} "
-                        f"needs {size_field.size} bytes, only {len(buf) - len(ZL123)} left")
+        raise BlobError(
+            f"truncated blob: the uncompressed size at byte offset {len(ZL123)} "
+            f"needs {size_field.size} bytes, only {len(buf) - len(ZL123)} left"
+        )
     (size,) = size_field.unpack_from(buf, len(ZL123))
     payload = buf[start:]
     if size > _MAX_DEFLATE_RATIO * len(payload) + 1024:
-        raise BlobError(f"corrupt blob: declared uncompressed size {size} cannot come from "
-                        f"{len(payload)} compressed bytes")
+        raise BlobError(
+            f"corrupt blob: declared uncompressed size {size} cannot come from "
+            f"{len(payload)} compressed bytes"
+        )
     try:
         if _PIECEWISE_MIN_SIZE < size <= _PIECEWISE_MAX_RATIO * len(payload):
             blob, produced, complete = _inflate_piecewise(payload, size)
@@ -329,12 +343,18 @@ def _decompress(buf: memoryview, use_32bit_dims: bool) -> memoryview:
     except zlib.error as exc:
         raise BlobError(f"corrupt blob: zlib data at byte offset {start}: {exc}") from exc
     if produced > size:
-        raise BlobError(f"corrupt blob: zlib data at byte offset {start} inflate to more than "
-                        f"the declared {size} bytes")
+        raise BlobError(
+            f"corrupt blob: zlib data at byte offset {start} inflate to more than "
+            f"the declared {size} bytes"
+        )
     if not complete:
-        raise BlobError(f"truncated blob: zlib data at byte offset {start} end before the stream does")
+        raise BlobError(
+            f"truncated blob: zlib data at byte offset {start} end before the stream does"
+        )
     if produced != size:
-        raise BlobError(f"blob size mismatch: declared {size} bytes, zlib data inflate to {produced}")
+        raise BlobError(
+            f"blob size mismatch: declared {size} bytes, zlib data inflate to {produced}"
+        )
     return memoryview(blob)
 
 
@@ -353,11 +373,11 @@ def _inflate_piecewise(payload: memoryview, size: int) -> tuple[Any, int, bool]:
     produced = taken = 0
     step = 1024
     while taken < len(payload) and not inflater.eof:
-        data = payload[taken:taken + step]
+        data = payload[taken : taken + step]
         piece = inflater.decompress(data, size - produced + 1)
         if len(piece) > size - produced:
             return out, produced + len(piece), False
-        view[produced:produced + len(piece)] = piece
+        view[produced : produced + len(piece)] = piece
         produced += len(piece)
         taken += len(data)
         step = min(max(_INFLATE_PIECE * taken // (produced or 1), 64), 1 << 20)

@@ -114,7 +114,9 @@ class BlobPacker:
             return self._sequence(b"\x03", obj)
         if obj is None:
             return self._emit(b"\xff")
-        raise BlobError(f"cannot pack an object of type {type(obj).__module__}.{type(obj).__qualname__}")
+        raise BlobError(
+            f"cannot pack an object of type {type(obj).__module__}.{type(obj).__qualname__}"
+        )
 
     # --- numpy ------------------------------------------------------------------
     def _array(self, array: np.ndarray) -> int:
@@ -130,7 +132,9 @@ class BlobPacker:
             raise BlobError(f"cannot pack an array of dtype {dtype}")
         if dtype.kind == "M" or (array.ndim == 0 and type_id != CHAR):
             self.needs_dj0 = True  # 0-d char arrays stay mYm, as in DataJoint
-        header = struct.pack(f"<BQ{array.ndim}QII", ord("A"), array.ndim, *array.shape, type_id, is_complex)
+        header = struct.pack(
+            f"<BQ{array.ndim}QII", ord("A"), array.ndim, *array.shape, type_id, is_complex
+        )
         size = self._emit(header)
         if type_id == VOID:
             self.needs_dj0 = True
@@ -143,7 +147,9 @@ class BlobPacker:
         data_dtype = real_dtype.newbyteorder("<") if real_dtype.kind != "b" else real_dtype
         if not is_complex:
             return size + self._emit(_flat_fortran(array, data_dtype))
-        return size + self._emit(_flat_fortran(array.real, data_dtype), _flat_fortran(array.imag, data_dtype))
+        return size + self._emit(
+            _flat_fortran(array.real, data_dtype), _flat_fortran(array.imag, data_dtype)
+        )
 
     def _record_array(self, array: np.ndarray) -> int:
         """``F``: structured array; each field packed as ``A`` or nested ``F``, no lengths."""
@@ -176,7 +182,9 @@ class BlobPacker:
         n_bytes = value.bit_length() // 8 + 1
         if n_bytes > 0xFFFF:
             raise BlobError("cannot pack an integer longer than 65535 bytes")
-        return self._emit(struct.pack("<BH", 0x0A, n_bytes), value.to_bytes(n_bytes, "little", signed=True))
+        return self._emit(
+            struct.pack("<BH", 0x0A, n_bytes), value.to_bytes(n_bytes, "little", signed=True)
+        )
 
     def _datetime(self, value: datetime.date | datetime.time) -> int:
         if isinstance(value, datetime.datetime):
@@ -186,8 +194,13 @@ class BlobPacker:
         else:
             date, time = None, value
         date_code = -1 if date is None else (date.year * 100 + date.month) * 100 + date.day
-        time_code = -1 if time is None else (
-            ((time.hour * 100 + time.minute) * 100 + time.second) * 1_000_000 + time.microsecond)
+        time_code = (
+            -1
+            if time is None
+            else (
+                ((time.hour * 100 + time.minute) * 100 + time.second) * 1_000_000 + time.microsecond
+            )
+        )
         return self._emit(struct.pack("<Biq", ord("t"), date_code, time_code))
 
     def _mapping(self, mapping: collections.abc.Mapping) -> int:

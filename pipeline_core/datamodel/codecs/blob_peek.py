@@ -39,9 +39,19 @@ _U64 = struct.Struct("<Q")
 _TYPE_AND_COMPLEX = struct.Struct("<II")
 _DATETIME = struct.Struct("<iq")
 #: Body code -> (kind, least bytes per item) of containers; -> Python type name of scalars (spec §4.2).
-_SEQUENCES = MappingProxyType({0x01: ("tuple", 9), 0x02: ("list", 9), 0x03: ("set", 9), 0x04: ("dict", 18)})
-_SCALARS = MappingProxyType({0x0A: "int", 0x0B: "bool", 0x0C: "complex", 0x0D: "float",
-                             ord("d"): "Decimal", ord("u"): "UUID"})
+_SEQUENCES = MappingProxyType(
+    {0x01: ("tuple", 9), 0x02: ("list", 9), 0x03: ("set", 9), 0x04: ("dict", 18)}
+)
+_SCALARS = MappingProxyType(
+    {
+        0x0A: "int",
+        0x0B: "bool",
+        0x0C: "complex",
+        0x0D: "float",
+        ord("d"): "Decimal",
+        ord("u"): "UUID",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -94,16 +104,20 @@ class _Cursor:
 
     def need(self, n_bytes: int, what: str) -> None:
         if self.end is not None and self.pos + n_bytes > self.end:
-            raise BlobError(f"truncated blob: {what} needs {n_bytes} bytes at byte offset {self.pos}, "
-                            f"only {self.end - self.pos} left")
+            raise BlobError(
+                f"truncated blob: {what} needs {n_bytes} bytes at byte offset {self.pos}, "
+                f"only {self.end - self.pos} left"
+            )
         if self.pos + n_bytes > self.avail:
             raise _Cut
 
     def fits(self, n_bytes: int, what: str, offset: int) -> None:
         """Refuse ``n_bytes`` of content that cannot fit in the rest of the blob (if known)."""
         if self.end is not None and n_bytes > self.end - self.pos:
-            raise BlobError(f"corrupt blob: {what} at byte offset {offset} needs {n_bytes} bytes, "
-                            f"only {self.end - self.pos} left")
+            raise BlobError(
+                f"corrupt blob: {what} at byte offset {offset} needs {n_bytes} bytes, "
+                f"only {self.end - self.pos} left"
+            )
 
     def fields(self, fmt: struct.Struct, what: str) -> tuple:
         self.need(fmt.size, what)
@@ -118,16 +132,20 @@ class _Cursor:
         start = self.pos
         ndim = self.length(f"{what} ndim")
         if ndim > _MAX_NDIM:
-            raise BlobError(f"corrupt blob: {what} ndim {ndim} at byte offset {start} exceeds {_MAX_NDIM}")
+            raise BlobError(
+                f"corrupt blob: {what} ndim {ndim} at byte offset {start} exceeds {_MAX_NDIM}"
+            )
         shape = self.fields(struct.Struct(f"<{ndim}{self.dim.format[-1]}"), f"{what} shape")
         if math.prod(d for d in shape if d) > sys.maxsize // 16:
-            raise BlobError(f"corrupt blob: {what} shape {shape} at byte offset {start} is too large")
+            raise BlobError(
+                f"corrupt blob: {what} shape {shape} at byte offset {start} is too large"
+            )
         return shape
 
     def names(self, count: int, what: str) -> tuple[str, ...]:
         """``count`` zero-terminated UTF-8 names (searched in the bytes available only)."""
         stop = self.avail if self.end is None else min(self.avail, self.end)
-        window = bytes(self.buf[self.pos:stop])  # at most PEEK_LIMIT bytes
+        window = bytes(self.buf[self.pos : stop])  # at most PEEK_LIMIT bytes
         names, at = [], 0
         for _ in range(count):
             zero = window.find(0, at)
@@ -137,14 +155,20 @@ class _Cursor:
             try:
                 names.append(window[at:zero].decode())
             except UnicodeDecodeError as exc:
-                raise BlobError(f"corrupt blob: {what} at byte offset {self.pos + at} is not UTF-8") from exc
+                raise BlobError(
+                    f"corrupt blob: {what} at byte offset {self.pos + at} is not UTF-8"
+                ) from exc
             at = zero + 1
         self.pos += at
         return tuple(names)
 
 
-def peek(prefix: bytes | bytearray | memoryview, total_size: int | None = None, *,
-         use_32bit_dims: bool = False) -> BlobSummary:
+def peek(
+    prefix: bytes | bytearray | memoryview,
+    total_size: int | None = None,
+    *,
+    use_32bit_dims: bool = False,
+) -> BlobSummary:
     """Summarize a blob from its first bytes (spec §4.1 envelope, §4.2–4.3 headers).
 
     Args:
@@ -176,7 +200,7 @@ def peek(prefix: bytes | bytearray | memoryview, total_size: int | None = None, 
     if total_size is not None and not len(buf) <= total_size:
         raise ValueError(f"total_size {total_size} is shorter than the {len(buf)}-byte prefix")
     dim = _U32 if use_32bit_dims else _U64
-    compressed = bytes(buf[:len(ZL123)]) == ZL123
+    compressed = bytes(buf[: len(ZL123)]) == ZL123
     info: dict = {"kind": "unknown", "compressed": compressed, "stored_size": total_size}
     try:
         if compressed:
@@ -193,13 +217,15 @@ def peek(prefix: bytes | bytearray | memoryview, total_size: int | None = None, 
 
 def _protocol(cursor: _Cursor, headers: tuple[bytes, ...]) -> None:
     """Check the protocol header (or a prefix of one of ``headers``) and skip it."""
-    head = bytes(cursor.buf[:min(cursor.avail, len(ZL123))])
-    if head[:len(MYM)] in (MYM, DJ0):
+    head = bytes(cursor.buf[: min(cursor.avail, len(ZL123))])
+    if head[: len(MYM)] in (MYM, DJ0):
         cursor.pos = len(MYM)
         return
     if not any(len(head) < len(h) and h.startswith(head) for h in headers):
-        raise BlobError(f"not a DataJoint blob: unknown protocol header {head!r} "
-                        f"(expected {MYM!r}, {DJ0!r} or {ZL123!r})")
+        raise BlobError(
+            f"not a DataJoint blob: unknown protocol header {head!r} "
+            f"(expected {MYM!r}, {DJ0!r} or {ZL123!r})"
+        )
     cursor.need(len(head) + 1, "protocol header")  # BlobError if the blob ends here, else _Cut
 
 
@@ -212,25 +238,33 @@ def _inflated(buf: memoryview, total_size: int | None, dim: struct.Struct, info:
     start = len(ZL123) + dim.size
     if len(buf) < start:
         if total_size is not None and total_size == len(buf):
-            raise BlobError(f"truncated blob: the uncompressed size at byte offset {len(ZL123)} "
-                            f"needs {dim.size} bytes, only {len(buf) - len(ZL123)} left")
+            raise BlobError(
+                f"truncated blob: the uncompressed size at byte offset {len(ZL123)} "
+                f"needs {dim.size} bytes, only {len(buf) - len(ZL123)} left"
+            )
         raise _Cut
     (size,) = dim.unpack_from(buf, len(ZL123))
     if total_size is not None and size > _MAX_DEFLATE_RATIO * (total_size - start) + 1024:
-        raise BlobError(f"corrupt blob: declared uncompressed size {size} cannot come from "
-                        f"{total_size - start} compressed bytes")
+        raise BlobError(
+            f"corrupt blob: declared uncompressed size {size} cannot come from "
+            f"{total_size - start} compressed bytes"
+        )
     info["packed_size"] = size
     inflater, wanted, pieces, produced = zlib.decompressobj(), min(size, PEEK_LIMIT), [], 0
     for begin in range(start, min(len(buf), start + 4 * PEEK_LIMIT), _INFLATE_STEP):
         if produced >= wanted or inflater.eof:
             break
         try:
-            pieces.append(inflater.decompress(buf[begin:begin + _INFLATE_STEP], wanted - produced))
+            pieces.append(
+                inflater.decompress(buf[begin : begin + _INFLATE_STEP], wanted - produced)
+            )
         except zlib.error as exc:
             raise BlobError(f"corrupt blob: zlib data at byte offset {start}: {exc}") from exc
         produced += len(pieces[-1])
     if inflater.eof and produced < wanted:
-        raise BlobError(f"blob size mismatch: declared {size} bytes, zlib data inflate to {produced}")
+        raise BlobError(
+            f"blob size mismatch: declared {size} bytes, zlib data inflate to {produced}"
+        )
     data = b"".join(pieces)
     return _Cursor(memoryview(data), len(data), size, dim)
 
@@ -313,8 +347,10 @@ def _record(cursor: _Cursor, info: dict, start: int, depth: int) -> None:
     elif code == ord("F") and depth < _MAX_RECORD_DEPTH:
         _record(cursor, info, field_start, depth + 1)
     elif code != ord("F"):
-        raise BlobError(f"corrupt blob: record array field at byte offset {field_start} "
-                        f"is not an array (body code 0x{code:02x})")
+        raise BlobError(
+            f"corrupt blob: record array field at byte offset {field_start} "
+            f"is not an array (body code 0x{code:02x})"
+        )
 
 
 def _struct_fields(cursor: _Cursor, info: dict, count: int, start: int) -> None:

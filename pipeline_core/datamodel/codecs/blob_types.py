@@ -28,20 +28,33 @@ DATETIME64_BASE = 65536
 DATETIME64_UNITS = ("Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as")
 
 #: (dtype.kind, itemsize) -> type id, for plain numeric and logical dtypes.
-_NUMERIC_TYPE_IDS = MappingProxyType({
-    ("b", 1): LOGICAL,
-    ("f", 8): 6, ("f", 4): 7,
-    ("i", 1): 8, ("u", 1): 9,
-    ("i", 2): 10, ("u", 2): 11,
-    ("i", 4): 12, ("u", 4): 13,
-    ("i", 8): 14, ("u", 8): 15,
-})
+_NUMERIC_TYPE_IDS = MappingProxyType(
+    {
+        ("b", 1): LOGICAL,
+        ("f", 8): 6,
+        ("f", 4): 7,
+        ("i", 1): 8,
+        ("u", 1): 9,
+        ("i", 2): 10,
+        ("u", 2): 11,
+        ("i", 4): 12,
+        ("u", 4): 13,
+        ("i", 8): 14,
+        ("u", 8): 15,
+    }
+)
 #: Type id -> little-endian dtype of the data, for every id that holds fixed-size items.
-TYPE_ID_DTYPES = MappingProxyType({
-    **{tid: np.dtype(f"<{kind}{size}") if kind != "b" else np.dtype(bool)
-       for (kind, size), tid in _NUMERIC_TYPE_IDS.items()},
-    **{DATETIME64_BASE + k: np.dtype(f"<M8[{unit}]") for k, unit in enumerate(DATETIME64_UNITS)},
-})
+TYPE_ID_DTYPES = MappingProxyType(
+    {
+        **{
+            tid: np.dtype(f"<{kind}{size}") if kind != "b" else np.dtype(bool)
+            for (kind, size), tid in _NUMERIC_TYPE_IDS.items()
+        },
+        **{
+            DATETIME64_BASE + k: np.dtype(f"<M8[{unit}]") for k, unit in enumerate(DATETIME64_UNITS)
+        },
+    }
+)
 
 
 def type_id_of(dtype: np.dtype) -> int | None:
@@ -110,8 +123,12 @@ class MatStruct(np.recarray):
     """
 
     @classmethod
-    def from_records(cls, records: Iterable[Mapping[str, Any]], shape: Sequence[int] | None = None,
-                     names: Sequence[str] | None = None) -> MatStruct:
+    def from_records(
+        cls,
+        records: Iterable[Mapping[str, Any]],
+        shape: Sequence[int] | None = None,
+        names: Sequence[str] | None = None,
+    ) -> MatStruct:
         """Struct array from mappings field name -> value (in C order), with ``shape``.
 
         ``names`` gives the field order; by default the keys of the first record. Every
@@ -126,7 +143,9 @@ class MatStruct(np.recarray):
         names = list(names)
         for i, record in enumerate(records):
             if set(record) != set(names):
-                raise ValueError(f"struct record {i} has fields {sorted(record)}, expected {sorted(names)}")
+                raise ValueError(
+                    f"struct record {i} has fields {sorted(record)}, expected {sorted(names)}"
+                )
         array = np.empty(len(records), dtype=[(name, object) for name in names])
         for name in names:
             column = array[name]

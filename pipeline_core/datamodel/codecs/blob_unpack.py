@@ -43,7 +43,9 @@ class BlobReader:
         use_32bit_dims: lengths, counts and shapes are u32 (old 32-bit mYm), not u64.
     """
 
-    def __init__(self, buf: memoryview, pos: int, *, squeeze: bool = False, use_32bit_dims: bool = False):
+    def __init__(
+        self, buf: memoryview, pos: int, *, squeeze: bool = False, use_32bit_dims: bool = False
+    ):
         self.buf = buf
         self.pos = pos
         self.end = len(buf)  # end of the innermost length-prefixed item being read
@@ -54,13 +56,15 @@ class BlobReader:
     def _need(self, n_bytes: int, what: str) -> None:
         left = self.end - self.pos
         if n_bytes > left:
-            raise BlobError(f"truncated blob: {what} needs {n_bytes} bytes at byte offset {self.pos}, "
-                            f"only {left} left")
+            raise BlobError(
+                f"truncated blob: {what} needs {n_bytes} bytes at byte offset {self.pos}, "
+                f"only {left} left"
+            )
 
     def _take(self, n_bytes: int, what: str) -> memoryview:
         self._need(n_bytes, what)
         self.pos += n_bytes
-        return self.buf[self.pos - n_bytes:self.pos]
+        return self.buf[self.pos - n_bytes : self.pos]
 
     def _fields(self, fmt: struct.Struct, what: str) -> tuple:
         self._need(fmt.size, what)
@@ -81,26 +85,34 @@ class BlobReader:
     def _check_items(self, count: int, min_item_size: int, what: str, offset: int) -> None:
         left = self.end - self.pos
         if count * min_item_size > left:
-            raise BlobError(f"corrupt blob: {what} of {count} at byte offset {offset} cannot fit "
-                            f"in the {left} bytes left")
+            raise BlobError(
+                f"corrupt blob: {what} of {count} at byte offset {offset} cannot fit "
+                f"in the {left} bytes left"
+            )
 
     def _shape(self, what: str) -> tuple[int, ...]:
         start = self.pos
         ndim = self._length(f"{what} ndim")
         if ndim > _MAX_NDIM:
-            raise BlobError(f"corrupt blob: {what} ndim {ndim} at byte offset {start} exceeds {_MAX_NDIM}")
+            raise BlobError(
+                f"corrupt blob: {what} ndim {ndim} at byte offset {start} exceeds {_MAX_NDIM}"
+            )
         self._need(ndim * self._dim.size, f"{what} shape")
         shape = struct.unpack_from(f"<{ndim}{self._dim.format[-1]}", self.buf, self.pos)
         self.pos += ndim * self._dim.size
         if math.prod(d for d in shape if d) > sys.maxsize // 16:
-            raise BlobError(f"corrupt blob: {what} shape {shape} at byte offset {start} is too large")
+            raise BlobError(
+                f"corrupt blob: {what} shape {shape} at byte offset {start} is too large"
+            )
         return shape
 
     def _text(self, raw: memoryview, what: str, offset: int) -> str:
         try:
             return str(raw, "utf-8")
         except UnicodeDecodeError as exc:
-            raise BlobError(f"corrupt blob: {what} at byte offset {offset} is not UTF-8 ({exc.reason})") from exc
+            raise BlobError(
+                f"corrupt blob: {what} at byte offset {offset} is not UTF-8 ({exc.reason})"
+            ) from exc
 
     def _name(self, what: str) -> str:
         """A zero-terminated UTF-8 name; searched in growing windows, not to the end."""
@@ -112,7 +124,9 @@ class BlobReader:
             if found >= 0:
                 break
             if stop == self.end:
-                raise BlobError(f"truncated blob: {what} at byte offset {start} has no terminating zero byte")
+                raise BlobError(
+                    f"truncated blob: {what} at byte offset {start} has no terminating zero byte"
+                )
             search_from, window = stop, window * 2
         zero = search_from + found
         self.pos = zero + 1
@@ -142,8 +156,10 @@ class BlobReader:
         outer_end, self.end = self.end, self.pos + n_bytes
         value = self.read()
         if self.pos != self.end:
-            raise BlobError(f"corrupt blob: {what} at byte offset {start} declares {n_bytes} bytes "
-                            f"but its value ends at byte offset {self.pos}")
+            raise BlobError(
+                f"corrupt blob: {what} at byte offset {start} declares {n_bytes} bytes "
+                f"but its value ends at byte offset {self.pos}"
+            )
         self.end = outer_end
         return value
 
@@ -163,7 +179,9 @@ class BlobReader:
         else:
             dtype = TYPE_ID_DTYPES.get(type_id)
             if dtype is None:
-                raise BlobError(f"corrupt blob: unsupported array type id {type_id} at byte offset {start}")
+                raise BlobError(
+                    f"corrupt blob: unsupported array type id {type_id} at byte offset {start}"
+                )
             data = self._numeric(dtype, count, bool(is_complex), start)
             if not shape:
                 return self._squeezed(data[0], to_scalar=True)  # a numpy scalar, as DataJoint
@@ -209,10 +227,14 @@ class BlobReader:
         shape = getattr(fields[0], "shape", None)
         for name, field in zip(names, fields):
             if not isinstance(field, np.ndarray) or field.shape != shape:
-                raise BlobError(f"corrupt blob: field {name!r} of the record array at byte offset {start} "
-                                f"is not an array of the first field's shape {shape}")
+                raise BlobError(
+                    f"corrupt blob: field {name!r} of the record array at byte offset {start} "
+                    f"is not an array of the first field's shape {shape}"
+                )
         try:
-            record = np.empty(shape, dtype=[(name, field.dtype) for name, field in zip(names, fields)])
+            record = np.empty(
+                shape, dtype=[(name, field.dtype) for name, field in zip(names, fields)]
+            )
         except (ValueError, TypeError) as exc:
             raise BlobError(f"corrupt blob: record array at byte offset {start}: {exc}") from exc
         for name, field in zip(names, fields):
@@ -232,7 +254,9 @@ class BlobReader:
         try:
             array = np.empty(count, dtype=[(name, object) for name in names])
         except (ValueError, TypeError) as exc:
-            raise BlobError(f"corrupt blob: struct field names {names} at byte offset {start}: {exc}") from exc
+            raise BlobError(
+                f"corrupt blob: struct field names {names} at byte offset {start}: {exc}"
+            ) from exc
         columns = [array[name] for name in names]
         for i in range(count):
             for column in columns:
@@ -310,13 +334,25 @@ class BlobReader:
         start = self.pos
         date_code, time_code = self._fields(_DATETIME, "date/time")
         try:
-            date = datetime.date(date_code // 10000, date_code // 100 % 100, date_code % 100) \
-                if date_code >= 0 else None
-            time = datetime.time(time_code // 10**10 % 100, time_code // 10**8 % 100,
-                                 time_code // 10**6 % 100, time_code % 10**6) if time_code >= 0 else None
+            date = (
+                datetime.date(date_code // 10000, date_code // 100 % 100, date_code % 100)
+                if date_code >= 0
+                else None
+            )
+            time = (
+                datetime.time(
+                    time_code // 10**10 % 100,
+                    time_code // 10**8 % 100,
+                    time_code // 10**6 % 100,
+                    time_code % 10**6,
+                )
+                if time_code >= 0
+                else None
+            )
         except ValueError as exc:
-            raise BlobError(f"corrupt blob: date/time ({date_code}, {time_code}) at byte offset {start}: {exc}") \
-                from exc
+            raise BlobError(
+                f"corrupt blob: date/time ({date_code}, {time_code}) at byte offset {start}: {exc}"
+            ) from exc
         if date is not None and time is not None:
             return datetime.datetime.combine(date, time)
         return date if date is not None else time
@@ -326,24 +362,26 @@ class BlobReader:
 
 
 #: Body code -> reader method (spec §4.2).
-_BODY_READERS: MappingProxyType[int, Callable[[BlobReader], Any]] = MappingProxyType({
-    ord("A"): BlobReader._array,
-    ord("P"): BlobReader._sparse,
-    ord("S"): BlobReader._struct,
-    ord("C"): BlobReader._cell,
-    ord("F"): BlobReader._record_array,
-    0xFF: BlobReader._none,
-    0x01: BlobReader._tuple,
-    0x02: BlobReader._list,
-    0x03: BlobReader._set,
-    0x04: BlobReader._dict,
-    0x05: BlobReader._str,
-    0x06: BlobReader._bytes,
-    0x0A: BlobReader._int,
-    0x0B: BlobReader._bool,
-    0x0C: BlobReader._complex,
-    0x0D: BlobReader._float,
-    ord("d"): BlobReader._decimal,
-    ord("t"): BlobReader._datetime,
-    ord("u"): BlobReader._uuid,
-})
+_BODY_READERS: MappingProxyType[int, Callable[[BlobReader], Any]] = MappingProxyType(
+    {
+        ord("A"): BlobReader._array,
+        ord("P"): BlobReader._sparse,
+        ord("S"): BlobReader._struct,
+        ord("C"): BlobReader._cell,
+        ord("F"): BlobReader._record_array,
+        0xFF: BlobReader._none,
+        0x01: BlobReader._tuple,
+        0x02: BlobReader._list,
+        0x03: BlobReader._set,
+        0x04: BlobReader._dict,
+        0x05: BlobReader._str,
+        0x06: BlobReader._bytes,
+        0x0A: BlobReader._int,
+        0x0B: BlobReader._bool,
+        0x0C: BlobReader._complex,
+        0x0D: BlobReader._float,
+        ord("d"): BlobReader._decimal,
+        ord("t"): BlobReader._datetime,
+        ord("u"): BlobReader._uuid,
+    }
+)

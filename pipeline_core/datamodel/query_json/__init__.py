@@ -84,12 +84,35 @@ from __future__ import annotations
 from typing import Any
 
 from .describe import to_description
-from .parse import (MAX_CONDITIONS, MAX_DEPTH, MAX_INTEGER, MAX_LIMIT, MAX_LIST, MAX_STRING,
-                    MAX_TABLES, DescribedQuery, Resolver, catalog_resolver, to_query)
+from .parse import (
+    MAX_CONDITIONS,
+    MAX_DEPTH,
+    MAX_INTEGER,
+    MAX_LIMIT,
+    MAX_LIST,
+    MAX_STRING,
+    MAX_TABLES,
+    DescribedQuery,
+    Resolver,
+    catalog_resolver,
+    to_query,
+)
 
-__all__ = ["MAX_CONDITIONS", "MAX_DEPTH", "MAX_INTEGER", "MAX_LIMIT", "MAX_LIST", "MAX_STRING",
-           "MAX_TABLES", "DescribedQuery", "Resolver", "catalog_resolver", "to_query",
-           "to_description", "validate"]
+__all__ = [
+    "MAX_CONDITIONS",
+    "MAX_DEPTH",
+    "MAX_INTEGER",
+    "MAX_LIMIT",
+    "MAX_LIST",
+    "MAX_STRING",
+    "MAX_TABLES",
+    "DescribedQuery",
+    "Resolver",
+    "catalog_resolver",
+    "to_query",
+    "to_description",
+    "validate",
+]
 
 
 def validate(description: Any, connection=None, *, resolve: Resolver | None = None) -> dict:

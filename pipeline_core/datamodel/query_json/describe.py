@@ -6,7 +6,15 @@ from typing import Any
 
 from ..condition import Aggregate, AndList, Comparison, Not
 from ..errors import QueryDescriptionError
-from ..expression import AggrNode, GroupNode, JoinNode, ProjNode, QueryExpression, RestrictNode, TableNode
+from ..expression import (
+    AggrNode,
+    GroupNode,
+    JoinNode,
+    ProjNode,
+    QueryExpression,
+    RestrictNode,
+    TableNode,
+)
 from ..sql.quoting import split_full_name
 from .parse import DescribedQuery, _at
 
@@ -26,8 +34,10 @@ def to_description(query: DescribedQuery | QueryExpression) -> dict:
     d = _describe_query(expr.node, "")
     if isinstance(query, DescribedQuery):
         if query.order:
-            d["order"] = [{"attribute": n, **({"descending": True} if desc else {})}
-                          for n, desc in query.order]
+            d["order"] = [
+                {"attribute": n, **({"descending": True} if desc else {})}
+                for n, desc in query.order
+            ]
         if query.limit is not None:
             d["limit"] = query.limit
         if query.after is not None:
@@ -75,8 +85,13 @@ def _describe_query(node, path: str) -> dict:
         node = node.left
     d = {"from": _describe_source(node, _at(path, "from"))}
     if joins:
-        d["join"] = [{**_describe_source(right, f"{_at(path, 'join')}[{i}]"), **({"cross": True} if cross else {})}
-                     for i, (right, cross) in enumerate(joins)]
+        d["join"] = [
+            {
+                **_describe_source(right, f"{_at(path, 'join')}[{i}]"),
+                **({"cross": True} if cross else {}),
+            }
+            for i, (right, cross) in enumerate(joins)
+        ]
     for key in ("where", "proj", "aggr", "group"):
         if key in stages:
             d[key] = stages[key]
@@ -121,16 +136,21 @@ def _describe_aggregates(items, path: str) -> dict:
         if not isinstance(item.expression, Aggregate):
             raise _not_describable(f"the computed attribute `{item.name}`", _at(path, item.name))
         a = item.expression
-        compute[item.name] = {"function": a.function, **({"attribute": a.attribute} if a.attribute else {}),
-                              **({"distinct": True} if a.distinct else {})}
+        compute[item.name] = {
+            "function": a.function,
+            **({"attribute": a.attribute} if a.attribute else {}),
+            **({"distinct": True} if a.distinct else {}),
+        }
     return compute
 
 
 def _describe_aggr(node: AggrNode, path: str) -> dict:
     key = node.group.heading.primary_key
     keep = [i.name for i in node.items if i.source is not None and i.name not in key]
-    d = {"over": _describe_source(node.source, _at(path, "over")),
-         "compute": _describe_aggregates(node.items, _at(path, "compute"))}
+    d = {
+        "over": _describe_source(node.source, _at(path, "over")),
+        "compute": _describe_aggregates(node.items, _at(path, "compute")),
+    }
     if keep:
         d["keep"] = keep
     if node.exclude_nonmatching:

@@ -16,8 +16,18 @@ from typing import Any
 
 from ..condition import Aggregate, AndList, Comparison, Not, Top
 from ..errors import DataJointError, InvalidValueError, QueryError, UnknownAttributeError
-from ..expression import (AggrNode, DistinctNode, GroupNode, JoinNode, ProjNode, QueryExpression,
-                          RestrictNode, TableNode, TopNode, UnionNode)
+from ..expression import (
+    AggrNode,
+    DistinctNode,
+    GroupNode,
+    JoinNode,
+    ProjNode,
+    QueryExpression,
+    RestrictNode,
+    TableNode,
+    TopNode,
+    UnionNode,
+)
 from ..heading import Heading
 from ..values import DEFAULT, encode
 from ..types import enum_values
@@ -50,14 +60,24 @@ class _Select:
 
     def plain(self) -> bool:
         """No grouping, DISTINCT, order or limit: WHERE terms and fields can be added."""
-        return (self.group_by is None and not self.distinct and not self.order and not self.limit
-                and not self.union)
+        return (
+            self.group_by is None
+            and not self.distinct
+            and not self.order
+            and not self.limit
+            and not self.union
+        )
 
     def sql(self) -> str:
         if self.union:
             return self.source
-        fields = ", ".join(expr if expr == quote(name) else f"{expr} AS {quote(name)}"
-                           for expr, name in self.fields) or "1"
+        fields = (
+            ", ".join(
+                expr if expr == quote(name) else f"{expr} AS {quote(name)}"
+                for expr, name in self.fields
+            )
+            or "1"
+        )
         text = f"SELECT {'DISTINCT ' if self.distinct else ''}{fields} FROM {self.source}"
         if self.where:
             text += " WHERE " + " AND ".join(f"({w})" for w in self.where)
@@ -82,8 +102,11 @@ class _Compiler:
 
     def wrap(self, select: _Select) -> _Select:
         """Make ``select`` a derived table with identity fields."""
-        return _Select([(quote(n), n) for _, n in select.fields],
-                       f"({select.sql()}) AS {self.alias()}", list(select.params))
+        return _Select(
+            [(quote(n), n) for _, n in select.fields],
+            f"({select.sql()}) AS {self.alias()}",
+            list(select.params),
+        )
 
     def source(self, node) -> _Select:
         """A node as a FROM item: a base table, or a derived table."""
@@ -104,7 +127,12 @@ class _Compiler:
     def _RestrictNode(self, node: RestrictNode) -> _Select:
         select = self.node(node.child)
         sql, params = self.condition(node.condition, node.heading)
-        if select.group_by is not None and not select.order and not select.limit and not select.distinct:
+        if (
+            select.group_by is not None
+            and not select.order
+            and not select.limit
+            and not select.distinct
+        ):
             select.having.append(sql)  # aggregations restrict their results in HAVING
             select.having_params.extend(params)
             return select
@@ -125,7 +153,9 @@ class _Compiler:
             if item.source is not None:
                 fields.append((exprs[item.source], item.name))
             else:
-                fields.append((self.value_expression(item.expression, node.child.heading), item.name))
+                fields.append(
+                    (self.value_expression(item.expression, node.child.heading), item.name)
+                )
         select.fields = fields
         return select
 
@@ -140,11 +170,20 @@ class _Compiler:
         left, right = self.source(node.left), self.source(node.right)
         right = self._distinct_sources(left, right)
         kind = "LEFT JOIN" if node.left_join else "JOIN"
-        using = (f" {kind} {right.source} USING ({', '.join(quote(n) for n in node.on)})"
-                 if node.on else (f" {kind} {right.source} ON TRUE" if node.left_join
-                                  else f" CROSS JOIN {right.source}"))
-        return _Select([(quote(n), n) for n in node.heading.names], left.source + using,
-                       left.params + right.params)
+        using = (
+            f" {kind} {right.source} USING ({', '.join(quote(n) for n in node.on)})"
+            if node.on
+            else (
+                f" {kind} {right.source} ON TRUE"
+                if node.left_join
+                else f" CROSS JOIN {right.source}"
+            )
+        )
+        return _Select(
+            [(quote(n), n) for n in node.heading.names],
+            left.source + using,
+            left.params + right.params,
+        )
 
     def _AggrNode(self, node: AggrNode) -> _Select:
         group, source = self.source(node.group), self.source(node.source)
@@ -152,17 +191,28 @@ class _Compiler:
         kind = "JOIN" if node.exclude_nonmatching else "LEFT JOIN"
         on = f" USING ({', '.join(quote(n) for n in node.on)})" if node.on else " ON TRUE"
         heading = _merged(node.group.heading, node.source.heading)
-        fields = [(quote(i.source), i.name) if i.source is not None
-                  else (self.value_expression(i.expression, heading), i.name) for i in node.items]
+        fields = [
+            (quote(i.source), i.name)
+            if i.source is not None
+            else (self.value_expression(i.expression, heading), i.name)
+            for i in node.items
+        ]
         by = [quote(i.source) for i in node.items if i.source is not None]
-        return _Select(fields, f"{group.source} {kind} {source.source}{on}",
-                       group.params + source.params, group_by=by or None)
+        return _Select(
+            fields,
+            f"{group.source} {kind} {source.source}{on}",
+            group.params + source.params,
+            group_by=by or None,
+        )
 
     def _GroupNode(self, node: GroupNode) -> _Select:
         child = self.source(node.child)
-        fields = [(quote(i.source), i.name) if i.source is not None
-                  else (self.value_expression(i.expression, node.child.heading), i.name)
-                  for i in node.items]
+        fields = [
+            (quote(i.source), i.name)
+            if i.source is not None
+            else (self.value_expression(i.expression, node.child.heading), i.name)
+            for i in node.items
+        ]
         select = _Select(fields, child.source, child.params, group_by=[quote(n) for n in node.by])
         if not node.by:  # one row over everything: aggregates without GROUP BY
             select.group_by = []
@@ -185,19 +235,30 @@ class _Compiler:
             first, second = self.node(node.left), self.node(node.right)
             first_sql = self._fields_sql(first, key)
             second_sql = self._fields_sql(second, key)
-            return _Select([(quote(n), n) for n in names],
-                           f"({first_sql}) UNION ({second_sql})", first.params + second.params,
-                           union=True)
+            return _Select(
+                [(quote(n), n) for n in names],
+                f"({first_sql}) UNION ({second_sql})",
+                first.params + second.params,
+                union=True,
+            )
         left, right = self.source(node.left), self.source(node.right)
         columns = ", ".join(quote(n) for n in key)
-        outer = (f"SELECT {', '.join(quote(n) for n in names)} FROM {left.source} "
-                 f"LEFT JOIN {right.source} USING ({columns})")
+        outer = (
+            f"SELECT {', '.join(quote(n) for n in names)} FROM {left.source} "
+            f"LEFT JOIN {right.source} USING ({columns})"
+        )
         right_again, left_again = self.source(node.right), self.source(node.left)
         rest = ", ".join(quote(n) if n in right_heading else f"NULL AS {quote(n)}" for n in names)
-        second = (f"SELECT {rest} FROM {right_again.source} WHERE ({columns}) NOT IN "
-                  f"(SELECT {columns} FROM {left_again.source})")
-        return _Select([(quote(n), n) for n in names], f"({outer}) UNION ({second})",
-                       left.params + right.params + right_again.params + left_again.params, union=True)
+        second = (
+            f"SELECT {rest} FROM {right_again.source} WHERE ({columns}) NOT IN "
+            f"(SELECT {columns} FROM {left_again.source})"
+        )
+        return _Select(
+            [(quote(n), n) for n in names],
+            f"({outer}) UNION ({second})",
+            left.params + right.params + right_again.params + left_again.params,
+            union=True,
+        )
 
     def _fields_sql(self, select: _Select, names: list[str]) -> str:
         """``select`` listing exactly ``names`` in that order (a union or a HAVING that
@@ -215,7 +276,9 @@ class _Compiler:
         top = node.top
         select.order = order_clause(top.order_by, node.heading, {n: e for e, n in select.fields})
         if top.limit is not None:
-            select.limit = f" LIMIT {int(top.limit)}" + (f" OFFSET {int(top.offset)}" if top.offset else "")
+            select.limit = f" LIMIT {int(top.limit)}" + (
+                f" OFFSET {int(top.offset)}" if top.offset else ""
+            )
         elif top.offset:
             select.limit = f" LIMIT 18446744073709551615 OFFSET {int(top.offset)}"
         return select
@@ -227,8 +290,10 @@ class _Compiler:
             if expression.attribute is None:
                 return "count(*)"
             if expression.attribute not in heading:
-                raise UnknownAttributeError(f"`{expression.attribute}` is not in the heading",
-                                            attribute=expression.attribute)
+                raise UnknownAttributeError(
+                    f"`{expression.attribute}` is not in the heading",
+                    attribute=expression.attribute,
+                )
             distinct = "DISTINCT " if expression.distinct else ""
             return f"{expression.function}({distinct}{quote(expression.attribute)})"
         return _trusted(expression)
@@ -290,12 +355,19 @@ class _Compiler:
     def comparison(self, cond: Comparison, heading: Heading) -> tuple[str, list]:
         """``attr <op> %s`` with the attribute checked and the value(s) encoded."""
         if cond.attribute not in heading:
-            raise UnknownAttributeError(f"`{cond.attribute}` is not in the heading",
-                                        attribute=cond.attribute)
+            raise UnknownAttributeError(
+                f"`{cond.attribute}` is not in the heading", attribute=cond.attribute
+            )
         attr = heading[cond.attribute]
-        if attr.is_blob or (attr.codec and attr.codec != "filepath") or attr.is_json or attr.is_bytes:
-            raise QueryError(f"Cannot restrict by blob attribute `{cond.attribute}`",
-                             attribute=cond.attribute)
+        if (
+            attr.is_blob
+            or (attr.codec and attr.codec != "filepath")
+            or attr.is_json
+            or attr.is_bytes
+        ):
+            raise QueryError(
+                f"Cannot restrict by blob attribute `{cond.attribute}`", attribute=cond.attribute
+            )
         column = quote(cond.attribute)
         op = cond.operator
         if op in ("is null", "is not null"):
@@ -306,9 +378,12 @@ class _Compiler:
                 return v
             encoded = encode(attr, v)
             if encoded is DEFAULT:
-                raise QueryError(f"`{cond.attribute}` {op}: use 'is null' to compare with NULL",
-                                 attribute=cond.attribute)
+                raise QueryError(
+                    f"`{cond.attribute}` {op}: use 'is null' to compare with NULL",
+                    attribute=cond.attribute,
+                )
             return encoded
+
         if op in ("in", "not in"):
             values = [value(v) for v in cond.value]
             return f"{column} {op.upper()} ({', '.join(['%s'] * len(values))})", values
@@ -346,14 +421,20 @@ def order_clause(order_by, heading: Heading, exprs: dict[str, str] | None = None
         if not match:
             raise QueryError(f"Invalid order_by item {item!r}")
         if match.group(1) not in heading:
-            raise UnknownAttributeError(f"order_by: `{match.group(1)}` is not in the heading",
-                                        attribute=match.group(1))
+            raise UnknownAttributeError(
+                f"order_by: `{match.group(1)}` is not in the heading", attribute=match.group(1)
+            )
         parts.append(quote(match.group(1)) + (match.group(2) or "").upper())
     return " ORDER BY " + ", ".join(parts) if parts else ""
 
 
-def compile_select(expr: QueryExpression, order_by=None, limit: int | None = None,
-                   offset: int | None = None, attributes=None) -> tuple[str, list]:
+def compile_select(
+    expr: QueryExpression,
+    order_by=None,
+    limit: int | None = None,
+    offset: int | None = None,
+    attributes=None,
+) -> tuple[str, list]:
     """Compile an expression into ``(sql, params)``, optionally ordered and paged (a Top
     applied on top) and restricted to some attributes (spec §9).
 
@@ -375,8 +456,13 @@ def compile_select(expr: QueryExpression, order_by=None, limit: int | None = Non
             if name not in exprs:
                 raise UnknownAttributeError(f"`{name}` is not in the heading", attribute=name)
         dropped_alias = any(e != quote(n) for e, n in select.fields if n not in attributes)
-        if (select.union or select.distinct or select.having or select.group_by is not None
-                or (select.order and dropped_alias)):
+        if (
+            select.union
+            or select.distinct
+            or select.having
+            or select.group_by is not None
+            or (select.order and dropped_alias)
+        ):
             order = select.order
             select = dataclasses.replace(compiler.wrap(select), order=order)
             exprs = {n: e for e, n in select.fields}
@@ -394,8 +480,11 @@ def _enum_rank(attr, value) -> int:
     values = enum_values(attr.type)
     folded = [v.lower() for v in values]
     if not isinstance(value, str) or value.lower() not in folded:
-        raise InvalidValueError(f"invalid value {value!r} for attribute `{attr.name}` of type "
-                                f"{attr.type}: not one of {values}", attribute=attr.name)
+        raise InvalidValueError(
+            f"invalid value {value!r} for attribute `{attr.name}` of type "
+            f"{attr.type}: not one of {values}",
+            attribute=attr.name,
+        )
     return folded.index(value.lower()) + 1
 
 

@@ -60,21 +60,27 @@ def create_table(plan: TablePlan) -> str:
         clauses.append(
             f"FOREIGN KEY ({_columns(fk.columns)}) REFERENCES "
             f"{full_name(fk.parent_database, fk.parent_table)} ({_columns(fk.parent_columns)}) "
-            "ON UPDATE CASCADE ON DELETE RESTRICT")
+            "ON UPDATE CASCADE ON DELETE RESTRICT"
+        )
     for columns, unique in plan.indexes:
         clauses.append(f"{'UNIQUE ' if unique else ''}INDEX ({_columns(columns)})")
     options = "ENGINE=InnoDB" + (f" COMMENT={literal(plan.comment)}" if plan.comment else "")
-    return (f"CREATE TABLE IF NOT EXISTS {full_name(plan.database, plan.table_name)} (\n  "
-            + ",\n  ".join(clauses) + f"\n) {options}")
+    return (
+        f"CREATE TABLE IF NOT EXISTS {full_name(plan.database, plan.table_name)} (\n  "
+        + ",\n  ".join(clauses)
+        + f"\n) {options}"
+    )
 
 
 def create_lineage_table(database: str) -> str:
     """The ``~lineage`` table exactly as DataJoint 2.x creates it (spec §7)."""
-    return (f"CREATE TABLE IF NOT EXISTS {full_name(database, LINEAGE_TABLE)} (\n"
-            "  `table_name` VARCHAR(64) NOT NULL COMMENT 'table name within the schema',\n"
-            "  `attribute_name` VARCHAR(64) NOT NULL COMMENT 'attribute name',\n"
-            "  `lineage` VARCHAR(255) NOT NULL COMMENT 'origin: schema.table.attribute',\n"
-            "  PRIMARY KEY (`table_name`, `attribute_name`)\n) ENGINE=InnoDB")
+    return (
+        f"CREATE TABLE IF NOT EXISTS {full_name(database, LINEAGE_TABLE)} (\n"
+        "  `table_name` VARCHAR(64) NOT NULL COMMENT 'table name within the schema',\n"
+        "  `attribute_name` VARCHAR(64) NOT NULL COMMENT 'attribute name',\n"
+        "  `lineage` VARCHAR(255) NOT NULL COMMENT 'origin: schema.table.attribute',\n"
+        "  PRIMARY KEY (`table_name`, `attribute_name`)\n) ENGINE=InnoDB"
+    )
 
 
 def delete_lineage(database: str) -> str:
@@ -85,9 +91,11 @@ def delete_lineage(database: str) -> str:
 def insert_lineage(database: str, n_rows: int) -> str:
     """Multi-row upsert of ``(table_name, attribute_name, lineage)`` parameter triples."""
     values = ", ".join(["(%s, %s, %s)"] * n_rows)
-    return (f"INSERT INTO {full_name(database, LINEAGE_TABLE)} "
-            f"(`table_name`, `attribute_name`, `lineage`) VALUES {values} "
-            "ON DUPLICATE KEY UPDATE `lineage` = VALUES(`lineage`)")
+    return (
+        f"INSERT INTO {full_name(database, LINEAGE_TABLE)} "
+        f"(`table_name`, `attribute_name`, `lineage`) VALUES {values} "
+        "ON DUPLICATE KEY UPDATE `lineage` = VALUES(`lineage`)"
+    )
 
 
 def column_sql(column: ColumnPlan) -> str:

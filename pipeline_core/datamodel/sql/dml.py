@@ -10,8 +10,14 @@ from .compiler import compile_select
 from .quoting import quote
 
 
-def insert(full_table_name: str, columns: Sequence[str], rows: Sequence[Sequence],
-           *, skip_duplicates: bool = False, first_key: str | None = None) -> tuple[str, list]:
+def insert(
+    full_table_name: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence],
+    *,
+    skip_duplicates: bool = False,
+    first_key: str | None = None,
+) -> tuple[str, list]:
     """One multi-row ``INSERT INTO t (cols) VALUES (...), (...)`` (spec §8.1).
 
     ``skip_duplicates`` appends ``ON DUPLICATE KEY UPDATE `pk0`=`pk0``` (no-op update).
@@ -27,8 +33,10 @@ def insert(full_table_name: str, columns: Sequence[str], rows: Sequence[Sequence
                 holders.append("%s")
                 params.append(value)
         tuples.append("(" + ", ".join(holders) + ")")
-    sql = (f"INSERT INTO {full_table_name} ({', '.join(quote(c) for c in columns)}) VALUES "
-           + ", ".join(tuples))
+    sql = (
+        f"INSERT INTO {full_table_name} ({', '.join(quote(c) for c in columns)}) VALUES "
+        + ", ".join(tuples)
+    )
     if skip_duplicates and first_key:
         sql += f" ON DUPLICATE KEY UPDATE {quote(first_key)} = {quote(first_key)}"
     return sql, params
@@ -56,6 +64,7 @@ def delete(expr) -> tuple[str, list]:
     """``DELETE FROM t WHERE pk IN (restricted expression)`` for an expression over one
     base table (restrictions allowed)."""
     from ..expression import RestrictNode, TableNode
+
     node = expr.node
     while isinstance(node, RestrictNode):
         node = node.child
@@ -64,8 +73,10 @@ def delete(expr) -> tuple[str, list]:
     pk = expr.heading.primary_key
     inner, params = compile_select(expr.proj())
     columns = ", ".join(quote(k) for k in pk)
-    return (f"DELETE FROM {node.full_name} WHERE ({columns}) IN "
-            f"(SELECT * FROM ({inner}) AS `$del`)", params)
+    return (
+        f"DELETE FROM {node.full_name} WHERE ({columns}) IN (SELECT * FROM ({inner}) AS `$del`)",
+        params,
+    )
 
 
 def delete_cascade_step(expr) -> tuple[str, list]:
@@ -81,6 +92,7 @@ def delete_cascade_step(expr) -> tuple[str, list]:
             a primary key.
     """
     from ..expression import RestrictNode, TableNode, U
+
     node = expr.node
     while isinstance(node, RestrictNode):
         node = node.child
@@ -93,8 +105,10 @@ def delete_cascade_step(expr) -> tuple[str, list]:
         raise ValueError(f"{node.full_name} has no primary key")
     inner, params = compile_select(U(*pk) & expr)
     columns = ", ".join(quote(k) for k in pk)
-    return (f"DELETE {node.full_name} FROM {node.full_name} JOIN ({inner}) AS `$del` "
-            f"USING ({columns})", params)
+    return (
+        f"DELETE {node.full_name} FROM {node.full_name} JOIN ({inner}) AS `$del` USING ({columns})",
+        params,
+    )
 
 
 def count_sql(expr) -> tuple[str, list]:
@@ -120,8 +134,10 @@ def key_in(columns: Sequence[str], rows: Sequence[Sequence]) -> tuple[str, list]
     if len(names) == 1:
         return f"{names[0]} IN ({', '.join(['%s'] * len(rows))})", [row[0] for row in rows]
     holder = "(" + ", ".join(["%s"] * len(names)) + ")"
-    return (f"({', '.join(names)}) IN ({', '.join([holder] * len(rows))})",
-            [value for row in rows for value in row])
+    return (
+        f"({', '.join(names)}) IN ({', '.join([holder] * len(rows))})",
+        [value for row in rows for value in row],
+    )
 
 
 def savepoint(name: str) -> str:

@@ -16,60 +16,80 @@ def list_databases(conn) -> list[str]:
     """All database names except the server's own (information_schema, mysql, ...)."""
     rows = conn.query(
         "SELECT schema_name FROM information_schema.schemata WHERE schema_name NOT IN "
-        "('information_schema', 'mysql', 'performance_schema', 'sys') ORDER BY schema_name")
+        "('information_schema', 'mysql', 'performance_schema', 'sys') ORDER BY schema_name"
+    )
     return [r[0] for r in rows.fetchall()]
 
 
 def tables(conn, databases: Sequence[str]) -> list[dict]:
     """Rows (database, table_name, comment, row_estimate) of base tables, hidden included."""
-    return list(conn.query(
-        "SELECT table_schema AS `database`, table_name, table_comment AS comment, "
-        "COALESCE(table_rows, 0) AS row_estimate FROM information_schema.tables "
-        f"WHERE table_schema IN ({_in_list(databases)}) AND table_type = 'BASE TABLE' "
-        "ORDER BY table_schema, table_name", list(databases), as_dict=True).fetchall())
+    return list(
+        conn.query(
+            "SELECT table_schema AS `database`, table_name, table_comment AS comment, "
+            "COALESCE(table_rows, 0) AS row_estimate FROM information_schema.tables "
+            f"WHERE table_schema IN ({_in_list(databases)}) AND table_type = 'BASE TABLE' "
+            "ORDER BY table_schema, table_name",
+            list(databases),
+            as_dict=True,
+        ).fetchall()
+    )
 
 
 def columns(conn, databases: Sequence[str]) -> list[dict]:
     """Column rows of every table, in ordinal order (spec §14 step 2, minding §12.5)."""
-    return list(conn.query(
-        "SELECT table_schema AS `database`, table_name, column_name AS name, "
-        "column_type AS sql_type, is_nullable = 'YES' AS nullable, column_default AS `default`, "
-        "column_comment AS comment, extra, column_key "
-        "FROM information_schema.columns "
-        f"WHERE table_schema IN ({_in_list(databases)}) "
-        "ORDER BY table_schema, table_name, ordinal_position", list(databases),
-        as_dict=True).fetchall())
+    return list(
+        conn.query(
+            "SELECT table_schema AS `database`, table_name, column_name AS name, "
+            "column_type AS sql_type, is_nullable = 'YES' AS nullable, column_default AS `default`, "
+            "column_comment AS comment, extra, column_key "
+            "FROM information_schema.columns "
+            f"WHERE table_schema IN ({_in_list(databases)}) "
+            "ORDER BY table_schema, table_name, ordinal_position",
+            list(databases),
+            as_dict=True,
+        ).fetchall()
+    )
 
 
 def key_columns(conn, databases: Sequence[str]) -> list[dict]:
     """PRIMARY and foreign-key column rows (spec §14 steps 2 and 4), grouped by constraint
     and ordered by position within it."""
-    return list(conn.query(
-        "SELECT table_schema AS `database`, table_name, constraint_name, column_name, "
-        "referenced_table_schema AS ref_database, referenced_table_name AS ref_table, "
-        "referenced_column_name AS ref_column "
-        "FROM information_schema.key_column_usage "
-        f"WHERE table_schema IN ({_in_list(databases)}) "
-        "AND (constraint_name = 'PRIMARY' OR referenced_table_name IS NOT NULL) "
-        "ORDER BY table_schema, table_name, constraint_name, ordinal_position",
-        list(databases), as_dict=True).fetchall())
+    return list(
+        conn.query(
+            "SELECT table_schema AS `database`, table_name, constraint_name, column_name, "
+            "referenced_table_schema AS ref_database, referenced_table_name AS ref_table, "
+            "referenced_column_name AS ref_column "
+            "FROM information_schema.key_column_usage "
+            f"WHERE table_schema IN ({_in_list(databases)}) "
+            "AND (constraint_name = 'PRIMARY' OR referenced_table_name IS NOT NULL) "
+            "ORDER BY table_schema, table_name, constraint_name, ordinal_position",
+            list(databases),
+            as_dict=True,
+        ).fetchall()
+    )
 
 
 def indexes(conn, databases: Sequence[str]) -> list[dict]:
     """Non-primary index column rows from information_schema.statistics (spec §3.3)."""
-    return list(conn.query(
-        "SELECT table_schema AS `database`, table_name, index_name, non_unique, column_name "
-        "FROM information_schema.statistics "
-        f"WHERE table_schema IN ({_in_list(databases)}) AND index_name != 'PRIMARY' "
-        "ORDER BY table_schema, table_name, index_name, seq_in_index",
-        list(databases), as_dict=True).fetchall())
+    return list(
+        conn.query(
+            "SELECT table_schema AS `database`, table_name, index_name, non_unique, column_name "
+            "FROM information_schema.statistics "
+            f"WHERE table_schema IN ({_in_list(databases)}) AND index_name != 'PRIMARY' "
+            "ORDER BY table_schema, table_name, index_name, seq_in_index",
+            list(databases),
+            as_dict=True,
+        ).fetchall()
+    )
 
 
 def lineage(conn, database: str) -> list[tuple[str, str, str]]:
     """Rows (table_name, attribute_name, lineage) of a database's ``~lineage`` (spec §7)."""
-    return list(conn.query(
-        f"SELECT table_name, attribute_name, lineage FROM {full_name(database, '~lineage')}"
-    ).fetchall())
+    return list(
+        conn.query(
+            f"SELECT table_name, attribute_name, lineage FROM {full_name(database, '~lineage')}"
+        ).fetchall()
+    )
 
 
 def referencing_databases(conn, databases: Sequence[str]) -> list[str]:
@@ -79,7 +99,9 @@ def referencing_databases(conn, databases: Sequence[str]) -> list[str]:
     rows = conn.query(
         "SELECT DISTINCT table_schema FROM information_schema.key_column_usage "
         f"WHERE referenced_table_schema IN ({_in_list(databases)}) "
-        f"AND table_schema NOT IN ({_in_list(databases)})", params).fetchall()
+        f"AND table_schema NOT IN ({_in_list(databases)})",
+        params,
+    ).fetchall()
     return [r[0] for r in rows]
 
 
@@ -88,12 +110,14 @@ def row_count(conn, database: str, table: str) -> int:
     return int(conn.query(f"SELECT COUNT(*) FROM {full_name(database, table)}").fetchone()[0])
 
 
-def row_counts(conn, tables: Sequence[tuple[str, str]], batch: int = 100) -> dict[tuple[str, str], int]:
+def row_counts(
+    conn, tables: Sequence[tuple[str, str]], batch: int = 100
+) -> dict[tuple[str, str], int]:
     """Exact ``COUNT(*)`` of many tables, ``batch`` tables per ``UNION ALL`` query."""
     counts: dict[tuple[str, str], int] = {}
     tables = list(tables)
     for start in range(0, len(tables), batch):
-        chunk = tables[start:start + batch]
+        chunk = tables[start : start + batch]
         sql = " UNION ALL ".join(f"SELECT %s, COUNT(*) FROM {full_name(d, t)}" for d, t in chunk)
         for index, n in conn.query(sql, list(range(len(chunk)))).fetchall():
             counts[chunk[int(index)]] = int(n)

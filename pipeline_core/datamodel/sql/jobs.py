@@ -10,24 +10,31 @@ from .dml import where_key
 from .quoting import quote
 
 
-def refresh(jobs_table: str, keys_todo, pk: Sequence[str], priority: int,
-            delay_seconds: int) -> tuple[str, list]:
+def refresh(
+    jobs_table: str, keys_todo, pk: Sequence[str], priority: int, delay_seconds: int
+) -> tuple[str, list]:
     """One ``INSERT ... SELECT`` adding every key of ``keys_todo`` (an expression whose
     heading is exactly ``pk``) as ``pending``; existing job rows are left untouched."""
     inner, params = compile_select(keys_todo)
     columns = ", ".join(quote(k) for k in pk)
-    return (f"INSERT INTO {jobs_table} ({columns}, `status`, `priority`, `scheduled_time`) "
-            f"SELECT {columns}, 'pending', %s, CURRENT_TIMESTAMP(3) + INTERVAL %s SECOND "
-            f"FROM ({inner}) AS `$todo` "
-            f"ON DUPLICATE KEY UPDATE `status` = `status`", params + [priority, delay_seconds])
+    return (
+        f"INSERT INTO {jobs_table} ({columns}, `status`, `priority`, `scheduled_time`) "
+        f"SELECT {columns}, 'pending', %s, CURRENT_TIMESTAMP(3) + INTERVAL %s SECOND "
+        f"FROM ({inner}) AS `$todo` "
+        f"ON DUPLICATE KEY UPDATE `status` = `status`",
+        params + [priority, delay_seconds],
+    )
 
 
-def pending(jobs_table: str, pk: Sequence[str], max_priority: int | None,
-            limit: int | None) -> tuple[str, list]:
+def pending(
+    jobs_table: str, pk: Sequence[str], max_priority: int | None, limit: int | None
+) -> tuple[str, list]:
     """Pending, schedulable keys in processing order (priority, then scheduled time)."""
     params: list = []
-    sql = (f"SELECT {', '.join(quote(k) for k in pk)} FROM {jobs_table} WHERE `status` = 'pending' "
-           "AND `scheduled_time` <= CURRENT_TIMESTAMP(3)")
+    sql = (
+        f"SELECT {', '.join(quote(k) for k in pk)} FROM {jobs_table} WHERE `status` = 'pending' "
+        "AND `scheduled_time` <= CURRENT_TIMESTAMP(3)"
+    )
     if max_priority is not None:
         sql += " AND `priority` <= %s"
         params.append(max_priority)
@@ -37,14 +44,17 @@ def pending(jobs_table: str, pk: Sequence[str], max_priority: int | None,
     return sql, params
 
 
-def reserve(jobs_table: str, key: dict, host: str, pid: int, connection_id: int,
-            user: str) -> tuple[str, list]:
+def reserve(
+    jobs_table: str, key: dict, host: str, pid: int, connection_id: int, user: str
+) -> tuple[str, list]:
     """The atomic reservation (spec §6.4 step 3): affected rows == 1 means reserved."""
     where, params = where_key(key)
-    return (f"UPDATE {jobs_table} SET `status` = 'reserved', `host` = %s, `pid` = %s, "
-            "`connection_id` = %s, `user` = %s, `reserved_time` = CURRENT_TIMESTAMP(3) "
-            f"WHERE {where} AND `status` = 'pending' AND `scheduled_time` <= CURRENT_TIMESTAMP(3)",
-            [host, pid, connection_id, user] + params)
+    return (
+        f"UPDATE {jobs_table} SET `status` = 'reserved', `host` = %s, `pid` = %s, "
+        "`connection_id` = %s, `user` = %s, `reserved_time` = CURRENT_TIMESTAMP(3) "
+        f"WHERE {where} AND `status` = 'pending' AND `scheduled_time` <= CURRENT_TIMESTAMP(3)",
+        [host, pid, connection_id, user] + params,
+    )
 
 
 def complete(jobs_table: str, key: dict, duration: float, keep: bool) -> tuple[str, list]:
@@ -52,18 +62,25 @@ def complete(jobs_table: str, key: dict, duration: float, keep: bool) -> tuple[s
     where, params = where_key(key)
     if not keep:
         return f"DELETE FROM {jobs_table} WHERE {where}", params
-    return (f"UPDATE {jobs_table} SET `status` = 'success', "
-            "`completed_time` = CURRENT_TIMESTAMP(3), `duration` = %s "
-            f"WHERE {where}", [duration] + params)
+    return (
+        f"UPDATE {jobs_table} SET `status` = 'success', "
+        "`completed_time` = CURRENT_TIMESTAMP(3), `duration` = %s "
+        f"WHERE {where}",
+        [duration] + params,
+    )
 
 
-def error(jobs_table: str, key: dict, duration: float, message: str,
-          stack: bytes) -> tuple[str, list]:
+def error(
+    jobs_table: str, key: dict, duration: float, message: str, stack: bytes
+) -> tuple[str, list]:
     """Failure: status ``error`` with the message and the packed traceback."""
     where, params = where_key(key)
-    return (f"UPDATE {jobs_table} SET `status` = 'error', `completed_time` = CURRENT_TIMESTAMP(3), "
-            "`duration` = %s, `error_message` = %s, `error_stack` = %s "
-            f"WHERE {where}", [duration, message, stack] + params)
+    return (
+        f"UPDATE {jobs_table} SET `status` = 'error', `completed_time` = CURRENT_TIMESTAMP(3), "
+        "`duration` = %s, `error_message` = %s, `error_stack` = %s "
+        f"WHERE {where}",
+        [duration, message, stack] + params,
+    )
 
 
 def status_counts(jobs_table: str) -> str:
@@ -77,6 +94,8 @@ def progress(key_source, target_full_name: str, pk: Sequence[str]) -> tuple[str,
     columns = ", ".join(quote(k) for k in pk)
     on = " AND ".join(f"`$ks`.{quote(k)} = `$tgt`.{quote(k)}" for k in pk)
     first = quote(pk[0])
-    return (f"SELECT COUNT(*), COALESCE(SUM(`$tgt`.{first} IS NULL), 0) FROM ({inner}) AS `$ks` "
-            f"LEFT JOIN (SELECT DISTINCT {columns} FROM {target_full_name}) AS `$tgt` ON {on}",
-            params)
+    return (
+        f"SELECT COUNT(*), COALESCE(SUM(`$tgt`.{first} IS NULL), 0) FROM ({inner}) AS `$ks` "
+        f"LEFT JOIN (SELECT DISTINCT {columns} FROM {target_full_name}) AS `$tgt` ON {on}",
+        params,
+    )

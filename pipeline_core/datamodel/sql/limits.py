@@ -21,4 +21,6 @@ def with_time_limit(sql: str, seconds: float, mariadb: bool) -> str:
         raise ValueError("only SELECT statements take a time limit")
     if mariadb:
         return f"SET STATEMENT max_statement_time={max(seconds, 0.001):.3f} FOR {sql.lstrip()}"
-    return _SELECT.sub(f"SELECT /*+ MAX_EXECUTION_TIME({max(1, round(seconds * 1000))}) */", sql, count=1)
+    return _SELECT.sub(
+        f"SELECT /*+ MAX_EXECUTION_TIME({max(1, round(seconds * 1000))}) */", sql, count=1
+    )

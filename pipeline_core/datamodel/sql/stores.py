@@ -10,8 +10,10 @@ def select_external_rows(database: str, store: str, count: int) -> str:
     """``SELECT hash, size, attachment_name, filepath FROM `db`.`~external_<store>`
     WHERE hash IN (%s, ...)`` for ``count`` 16-byte hashes."""
     holders = ", ".join(["%s"] * count)
-    return (f"SELECT `hash`, `size`, `attachment_name`, `filepath` "
-            f"FROM {full_name(database, '~external_' + store)} WHERE `hash` IN ({holders})")
+    return (
+        f"SELECT `hash`, `size`, `attachment_name`, `filepath` "
+        f"FROM {full_name(database, '~external_' + store)} WHERE `hash` IN ({holders})"
+    )
 
 
 def referenced_paths_among(database: str, table: str, column: str, count: int) -> str:
@@ -26,5 +28,7 @@ def referenced_paths_among(database: str, table: str, column: str, count: int) -
 def select_column_json(database: str, table: str, column: str) -> str:
     """``SELECT col FROM t WHERE col IS NOT NULL``: every JSON value of a stored column
     (garbage collection reads the paths from them)."""
-    return (f"SELECT {quote(column)} FROM {full_name(database, table)} "
-            f"WHERE {quote(column)} IS NOT NULL")
+    return (
+        f"SELECT {quote(column)} FROM {full_name(database, table)} "
+        f"WHERE {quote(column)} IS NOT NULL"
+    )

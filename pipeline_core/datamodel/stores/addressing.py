@@ -35,7 +35,7 @@ def is_content_hash(text: str) -> bool:
 def _folds(name: str, subfolding: tuple[int, ...] | None) -> list[str]:
     folds, start = [], 0
     for width in subfolding or ():
-        folds.append(name[start:start + width])
+        folds.append(name[start : start + width])
         start += width
     return folds
 
@@ -44,9 +44,13 @@ def hash_path(digest: str, database: str, spec: StoreSpec) -> str:
     """Store-relative path of a hash-addressed object (spec §5.2):
     ``{hash_prefix}/{database}/[{folds}/]{digest}``."""
     if not is_content_hash(digest):
-        raise StoreError(f"invalid content hash {digest!r} (expected 26 lower-case base32 characters)")
+        raise StoreError(
+            f"invalid content hash {digest!r} (expected 26 lower-case base32 characters)"
+        )
     prefix = spec.hash_prefix.strip("/")
-    return "/".join([p for p in (prefix, database) if p] + _folds(digest, spec.subfolding) + [digest])
+    return "/".join(
+        [p for p in (prefix, database) if p] + _folds(digest, spec.subfolding) + [digest]
+    )
 
 
 def encode_key_value(value: Any) -> str:
@@ -74,8 +78,15 @@ def new_token(length: int) -> str:
     return "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(max(4, min(16, length))))
 
 
-def object_path(spec: StoreSpec, database: str, table: str, attribute: str,
-                key: Mapping[str, Any], ext: str | None = None, token: str | None = None) -> str:
+def object_path(
+    spec: StoreSpec,
+    database: str,
+    table: str,
+    attribute: str,
+    key: Mapping[str, Any],
+    ext: str | None = None,
+    token: str | None = None,
+) -> str:
     """Store-relative path of a schema-addressed object (spec §5.3)::
 
         {schema_prefix}/[{partition k=v}/]{database}/{table}/{k=v}/.../{attribute}_{token}{ext}
@@ -94,8 +105,9 @@ def object_path(spec: StoreSpec, database: str, table: str, attribute: str,
     return "/".join(parts + [name])
 
 
-def legacy_path(database: str, digest: uuid.UUID, spec: StoreSpec,
-                attachment_name: str | None = None) -> str:
+def legacy_path(
+    database: str, digest: uuid.UUID, spec: StoreSpec, attachment_name: str | None = None
+) -> str:
     """Store-relative path of a DataJoint 0.14 external blob or attachment (spec §11):
     ``{database}/{hex[0:2]}/{hex[2:4]}/{hex}[.{attachment_name}]`` with the store's
     subfolding (0.14's default ``(2, 2)`` when none is configured)."""

@@ -39,10 +39,15 @@ def folder_manifest(local: Path) -> dict:
     for root, _dirs, names in os.walk(local):
         for name in sorted(names):
             file_path = Path(root) / name
-            files.append({"path": file_path.relative_to(local).as_posix(),
-                          "size": file_path.stat().st_size})
-    return {"files": files, "total_size": sum(f["size"] for f in files), "item_count": len(files),
-            "created": datetime.datetime.now(datetime.timezone.utc).isoformat()}
+            files.append(
+                {"path": file_path.relative_to(local).as_posix(), "size": file_path.stat().st_size}
+            )
+    return {
+        "files": files,
+        "total_size": sum(f["size"] for f in files),
+        "item_count": len(files),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+    }
 
 
 class Backend:
@@ -120,7 +125,7 @@ class Backend:
         destination = Path(destination)
         if self.is_dir(path):
             for relative, _size in self.walk(path):
-                target = destination / relative[len(_relative(path)) + 1:]
+                target = destination / relative[len(_relative(path)) + 1 :]
                 target.parent.mkdir(parents=True, exist_ok=True)
                 self.get_file(relative, target)
         else:
@@ -171,9 +176,11 @@ class FileBackend(Backend):
         Raises:
             StoreError: ``local`` cannot be read or the store cannot be written.
         """
+
         def copy(out):
             with open(local, "rb") as source:
                 shutil.copyfileobj(source, out, 1 << 20)
+
         self._write(path, copy)
 
     def _write(self, path: str, write) -> None:
@@ -284,19 +291,29 @@ class S3Backend(Backend):
         from botocore.config import Config
 
         self.spec = spec
-        self._client_errors = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError,
-                               boto3.exceptions.S3UploadFailedError)
+        self._client_errors = (
+            botocore.exceptions.ClientError,
+            botocore.exceptions.BotoCoreError,
+            boto3.exceptions.S3UploadFailedError,
+        )
         endpoint = spec.endpoint or ""
         if not endpoint.startswith(("http://", "https://")):
             endpoint = f"{'https' if spec.secure else 'http'}://{endpoint}"
-        proxies = {"http": spec.proxy_server, "https": spec.proxy_server} if spec.proxy_server else None
+        proxies = (
+            {"http": spec.proxy_server, "https": spec.proxy_server} if spec.proxy_server else None
+        )
         self.bucket = spec.bucket
         self.prefix = spec.location.strip("/")
         self.client = boto3.client(
-            "s3", endpoint_url=endpoint, aws_access_key_id=spec.access_key,
-            aws_secret_access_key=spec.secret_key, region_name="us-east-1",
-            config=Config(s3={"addressing_style": "path"}, proxies=proxies,
-                          retries={"max_attempts": 3}))
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id=spec.access_key,
+            aws_secret_access_key=spec.secret_key,
+            region_name="us-east-1",
+            config=Config(
+                s3={"addressing_style": "path"}, proxies=proxies, retries={"max_attempts": 3}
+            ),
+        )
 
     def key(self, path: str) -> str:
         """The object key of a store-relative path."""
@@ -310,12 +327,18 @@ class S3Backend(Backend):
             code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
             if code in ("NoSuchKey", "404", "NotFound"):
                 raise self._missing(path) from None
-            raise StoreError(f"store {self.spec.name} ({self.spec.endpoint}): "
-                             f"{code or 'request failed'} on {path}: {exc}") from exc
+            raise StoreError(
+                f"store {self.spec.name} ({self.spec.endpoint}): "
+                f"{code or 'request failed'} on {path}: {exc}"
+            ) from exc
 
     def put(self, path: str, data: bytes | bytearray | memoryview) -> None:
-        self._call(path, self.client.put_object, Key=self.key(path),
-                   Body=bytes(data) if isinstance(data, memoryview) else data)
+        self._call(
+            path,
+            self.client.put_object,
+            Key=self.key(path),
+            Body=bytes(data) if isinstance(data, memoryview) else data,
+        )
 
     def put_file(self, local: str | Path, path: str) -> None:
         try:
@@ -339,8 +362,10 @@ class S3Backend(Backend):
             code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
             if code in ("NoSuchKey", "404", "NotFound"):
                 raise self._missing(path) from None
-            raise StoreError(f"store {self.spec.name} ({self.spec.endpoint}): "
-                             f"{code or 'request failed'} on {path}: {exc}") from exc
+            raise StoreError(
+                f"store {self.spec.name} ({self.spec.endpoint}): "
+                f"{code or 'request failed'} on {path}: {exc}"
+            ) from exc
 
     def open(self, path: str) -> IO[bytes]:
         return self._call(path, self.client.get_object, Key=self.key(path))["Body"]
@@ -353,7 +378,9 @@ class S3Backend(Backend):
             return self.is_dir(path)
 
     def is_dir(self, path: str) -> bool:
-        listing = self._call(path, self.client.list_objects_v2, Prefix=self.key(path) + "/", MaxKeys=1)
+        listing = self._call(
+            path, self.client.list_objects_v2, Prefix=self.key(path) + "/", MaxKeys=1
+        )
         return listing.get("KeyCount", 0) > 0
 
     def size(self, path: str) -> int:
@@ -364,10 +391,13 @@ class S3Backend(Backend):
         names = set()
         try:
             for page in self.client.get_paginator("list_objects_v2").paginate(
-                    Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
-                names.update(item["Key"][len(prefix):] for item in page.get("Contents", []))
-                names.update(item["Prefix"][len(prefix):].rstrip("/")
-                             for item in page.get("CommonPrefixes", []))
+                Bucket=self.bucket, Prefix=prefix, Delimiter="/"
+            ):
+                names.update(item["Key"][len(prefix) :] for item in page.get("Contents", []))
+                names.update(
+                    item["Prefix"][len(prefix) :].rstrip("/")
+                    for item in page.get("CommonPrefixes", [])
+                )
         except self._client_errors as exc:
             raise StoreError(f"store {self.spec.name}: cannot list {path or '/'}: {exc}") from exc
         return sorted(names)
@@ -379,11 +409,14 @@ class S3Backend(Backend):
         Raises:
             StoreError: the listing was refused.
         """
-        key_prefix = (self.key(prefix) + "/") if prefix else (self.prefix + "/" if self.prefix else "")
+        key_prefix = (
+            (self.key(prefix) + "/") if prefix else (self.prefix + "/" if self.prefix else "")
+        )
         strip = len(self.prefix) + 1 if self.prefix else 0
         try:
             for page in self.client.get_paginator("list_objects_v2").paginate(
-                    Bucket=self.bucket, Prefix=key_prefix):
+                Bucket=self.bucket, Prefix=key_prefix
+            ):
                 for item in page.get("Contents", []):
                     yield item["Key"][strip:], int(item["Size"]), item["LastModified"].timestamp()
         except self._client_errors as exc:
@@ -399,13 +432,18 @@ class S3Backend(Backend):
         if not keys and self.exists(path):
             keys = [self.key(path)]
         for start in range(0, len(keys), 1000):
-            response = self._call(path, self.client.delete_objects, Delete={
-                "Objects": [{"Key": k} for k in keys[start:start + 1000]], "Quiet": True})
+            response = self._call(
+                path,
+                self.client.delete_objects,
+                Delete={"Objects": [{"Key": k} for k in keys[start : start + 1000]], "Quiet": True},
+            )
             errors = response.get("Errors") or []
             if errors:
                 first = errors[0]
-                raise StoreError(f"store {self.spec.name}: {len(errors)} objects not deleted, e.g. "
-                                 f"{first.get('Key')}: {first.get('Code')} {first.get('Message', '')}")
+                raise StoreError(
+                    f"store {self.spec.name}: {len(errors)} objects not deleted, e.g. "
+                    f"{first.get('Key')}: {first.get('Code')} {first.get('Message', '')}"
+                )
         return bool(keys)
 
 

@@ -29,15 +29,38 @@ _REQUIRED = {
     "gcs": ("protocol", "bucket", "location"),
     "azure": ("protocol", "container", "location"),
 }
-_COMMON = ("subfolding", "partition_pattern", "token_length", "hash_prefix", "schema_prefix",
-           "filepath_prefix", "stage")
+_COMMON = (
+    "subfolding",
+    "partition_pattern",
+    "token_length",
+    "hash_prefix",
+    "schema_prefix",
+    "filepath_prefix",
+    "stage",
+)
 _ALLOWED = {
     "file": ("protocol", "location", *_COMMON),
-    "s3": ("protocol", "endpoint", "bucket", "access_key", "secret_key", "location", "secure",
-           "proxy_server", *_COMMON),
+    "s3": (
+        "protocol",
+        "endpoint",
+        "bucket",
+        "access_key",
+        "secret_key",
+        "location",
+        "secure",
+        "proxy_server",
+        *_COMMON,
+    ),
     "gcs": ("protocol", "bucket", "location", "token", "project", *_COMMON),
-    "azure": ("protocol", "container", "location", "account_name", "account_key",
-              "connection_string", *_COMMON),
+    "azure": (
+        "protocol",
+        "container",
+        "location",
+        "account_name",
+        "account_key",
+        "connection_string",
+        *_COMMON,
+    ),
 }
 _NAME = re.compile(r"[A-Za-z0-9_\-]+")
 
@@ -97,8 +120,9 @@ def parse_store(name: str, raw: Mapping[str, Any]) -> StoreSpec:
         raise StoreError(f'stores["{name}"] must be an object, not {type(raw).__name__}')
     protocol = str(raw.get("protocol", "")).lower()
     if protocol not in _REQUIRED:
-        raise StoreError(f'Unknown protocol "{protocol}" in stores["{name}"]; '
-                         f"LabBook supports file and s3")
+        raise StoreError(
+            f'Unknown protocol "{protocol}" in stores["{name}"]; LabBook supports file and s3'
+        )
     missing = [k for k in _REQUIRED[protocol] if k not in raw]
     if missing:
         raise StoreError(f'stores["{name}"] is missing: {", ".join(missing)}')
@@ -106,32 +130,42 @@ def parse_store(name: str, raw: Mapping[str, Any]) -> StoreSpec:
     if invalid:
         raise StoreError(f'Invalid key(s) in stores["{name}"]: {", ".join(invalid)}')
     if protocol not in ("file", "s3"):
-        raise StoreError(f'stores["{name}"]: protocol {protocol} is not supported by LabBook '
-                         "(file and s3 are)")
+        raise StoreError(
+            f'stores["{name}"]: protocol {protocol} is not supported by LabBook (file and s3 are)'
+        )
     subfolding = raw.get("subfolding")
     if subfolding is not None:
         if not isinstance(subfolding, (list, tuple)) or not all(
-                isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in subfolding):
+            isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in subfolding
+        ):
             raise StoreError(f'stores["{name}"]: subfolding must be a list of positive integers')
         subfolding = tuple(subfolding) or None
     secure = raw.get("secure", True)
     if not isinstance(secure, bool):
-        raise StoreError(f'stores["{name}"]: secure must be true or false (a JSON boolean), '
-                         f"not {secure!r}")
+        raise StoreError(
+            f'stores["{name}"]: secure must be true or false (a JSON boolean), not {secure!r}'
+        )
     token_length = raw.get("token_length", 8)
     if not isinstance(token_length, int) or isinstance(token_length, bool):
         raise StoreError(f'stores["{name}"]: token_length must be an integer')
     spec = StoreSpec(
-        name=name, protocol=protocol, location=str(raw["location"]).rstrip("/"),
-        subfolding=subfolding, partition_pattern=raw.get("partition_pattern") or None,
+        name=name,
+        protocol=protocol,
+        location=str(raw["location"]).rstrip("/"),
+        subfolding=subfolding,
+        partition_pattern=raw.get("partition_pattern") or None,
         token_length=max(4, min(16, token_length)),
         hash_prefix=str(raw.get("hash_prefix", "_hash")),
         schema_prefix=str(raw.get("schema_prefix", "_schema")),
         filepath_prefix=raw.get("filepath_prefix") or None,
-        endpoint=raw.get("endpoint"), bucket=raw.get("bucket"),
-        access_key=raw.get("access_key") or None, secret_key=raw.get("secret_key") or None,
-        secure=secure, proxy_server=raw.get("proxy_server") or None,
-        options=dict(raw))
+        endpoint=raw.get("endpoint"),
+        bucket=raw.get("bucket"),
+        access_key=raw.get("access_key") or None,
+        secret_key=raw.get("secret_key") or None,
+        secure=secure,
+        proxy_server=raw.get("proxy_server") or None,
+        options=dict(raw),
+    )
     if protocol == "s3" and bool(spec.access_key) != bool(spec.secret_key):
         raise StoreError(f'stores["{name}"]: set both access_key and secret_key, or neither')
     _check_prefixes(spec)
@@ -139,14 +173,19 @@ def parse_store(name: str, raw: Mapping[str, Any]) -> StoreSpec:
 
 
 def _check_prefixes(spec: StoreSpec) -> None:
-    named = [(key, getattr(spec, key)) for key in ("hash_prefix", "schema_prefix", "filepath_prefix")
-             if getattr(spec, key)]
+    named = [
+        (key, getattr(spec, key))
+        for key in ("hash_prefix", "schema_prefix", "filepath_prefix")
+        if getattr(spec, key)
+    ]
     for i, (key1, p1) in enumerate(named):
-        for key2, p2 in named[i + 1:]:
+        for key2, p2 in named[i + 1 :]:
             a, b = p1.strip("/") + "/", p2.strip("/") + "/"
             if a.startswith(b) or b.startswith(a):
-                raise StoreError(f'stores["{spec.name}"]: {key1}="{p1}" and {key2}="{p2}" overlap; '
-                                 "store sections must be mutually exclusive")
+                raise StoreError(
+                    f'stores["{spec.name}"]: {key1}="{p1}" and {key2}="{p2}" overlap; '
+                    "store sections must be mutually exclusive"
+                )
 
 
 class StoreConfig:
@@ -174,8 +213,10 @@ class StoreConfig:
         self._specs = {name: parse_store(name, raw) for name, raw in stores.items()}
         for key, value in (("default", self.default), ("filepath_default", self.filepath_default)):
             if value and value not in self._specs:
-                raise StoreError(f'stores.{key} is "{value}", which is not a configured store '
-                                 f"(configured: {', '.join(sorted(self._specs)) or 'none'})")
+                raise StoreError(
+                    f'stores.{key} is "{value}", which is not a configured store '
+                    f"(configured: {', '.join(sorted(self._specs)) or 'none'})"
+                )
         self._backends: dict[str, Any] = {}
 
     def __contains__(self, name: object) -> bool:
@@ -198,11 +239,14 @@ class StoreConfig:
             key = "filepath_default" if filepath else "default"
             name = self.filepath_default if filepath else self.default
             if not name:
-                raise StoreError(f"stores.{key} is not configured: name the store (<codec@store>) "
-                                 f"or set {key} in LABBOOK_STORES")
+                raise StoreError(
+                    f"stores.{key} is not configured: name the store (<codec@store>) "
+                    f"or set {key} in LABBOOK_STORES"
+                )
         if name not in self._specs:
-            raise StoreError(f"Storage '{name}' is requested but not configured in stores "
-                             "(LABBOOK_STORES)")
+            raise StoreError(
+                f"Storage '{name}' is requested but not configured in stores (LABBOOK_STORES)"
+            )
         return name
 
     def spec(self, name: str | None, *, filepath: bool = False) -> StoreSpec:
@@ -213,6 +257,7 @@ class StoreConfig:
         """The (cached) storage backend of a store: a :class:`~.backends.FileBackend` or
         :class:`~.backends.S3Backend`."""
         from .backends import backend_for
+
         spec = self.spec(name, filepath=filepath)
         if spec.name not in self._backends:
             self._backends[spec.name] = backend_for(spec)

@@ -58,7 +58,7 @@ def attachment_parts(data: bytes) -> tuple[str, bytes]:
         name = data[:separator].decode()
     except UnicodeDecodeError:
         raise StoreError("corrupt attachment: the file name is not UTF-8") from None
-    return name, bytes(data[separator + 1:])
+    return name, bytes(data[separator + 1 :])
 
 
 def deliver_attachment(attachment: Attachment, context: ReadContext) -> Any:
@@ -72,8 +72,10 @@ def deliver_attachment(attachment: Attachment, context: ReadContext) -> Any:
 def _verified(data: bytes, expected: str, path: str) -> bytes:
     actual = content_hash(data)
     if actual != expected:
-        raise StoreError(f"Hash mismatch: expected {expected}, got {actual}; the object at {path} "
-                         "may be corrupted")
+        raise StoreError(
+            f"Hash mismatch: expected {expected}, got {actual}; the object at {path} "
+            "may be corrupted"
+        )
     return data
 
 
@@ -109,15 +111,21 @@ def decode_stored(codec: str, store: str | None, raw: Any, context: ReadContext)
         if codec in ("blob", "hash", "attach"):
             metadata["hash"]
     except (ValueError, TypeError, KeyError) as exc:
-        raise StoreError(f"<{codec}@{store or ''}> value is not store metadata "
-                         f"({type(exc).__name__}: {exc}): {str(raw)[:80]!r}") from None
+        raise StoreError(
+            f"<{codec}@{store or ''}> value is not store metadata "
+            f"({type(exc).__name__}: {exc}): {str(raw)[:80]!r}"
+        ) from None
     backend = _Backend(context.stores, metadata.get("store") or store, codec == "filepath")
     if codec in ("blob", "hash", "attach"):
+
         def read() -> bytes:
             return _verified(backend.get(path), metadata["hash"], path)
+
         if codec == "attach":
             if context.lazy and context.download_path is None:
-                return Attachment(size=metadata.get("size"), loader=lambda: attachment_parts(read()))
+                return Attachment(
+                    size=metadata.get("size"), loader=lambda: attachment_parts(read())
+                )
             return deliver_attachment(split_attachment(read()), context)
         loader: Callable[[], Any] = (lambda: blob.unpack(read())) if codec == "blob" else read
         return BlobRef(metadata, loader) if context.lazy else loader()
@@ -139,7 +147,9 @@ def legacy_needs(heading, rows) -> dict[tuple[str, str], set[uuid.UUID]]:
         for attr in attributes:
             raw = row.get(attr.name)
             if raw is not None:
-                needs.setdefault((attr.database, attr.store), set()).add(uuid.UUID(bytes=bytes(raw)))
+                needs.setdefault((attr.database, attr.store), set()).add(
+                    uuid.UUID(bytes=bytes(raw))
+                )
     return needs
 
 
@@ -163,24 +173,32 @@ def decode_legacy(attr, digest: uuid.UUID, context: ReadContext) -> Any:
         return path, data
 
     if attr.codec == "blob":
+
         def load() -> Any:
             return blob.unpack(read()[1])
+
         return BlobRef({"path": None, "store": attr.store}, load) if context.lazy else load()
     row = context.external_rows.get((attr.database, attr.store), {}).get(digest)
     if row is None:
-        raise StoreError(f"`{attr.database}`.`~external_{attr.store}` has no entry {digest.hex} "
-                         f"(referenced by `{attr.name}`)")
+        raise StoreError(
+            f"`{attr.database}`.`~external_{attr.store}` has no entry {digest.hex} "
+            f"(referenced by `{attr.name}`)"
+        )
     if attr.codec == "attach":
         name = row["attachment_name"]
         attachment = Attachment(name=name, size=row["size"], loader=lambda: (name, read(name)[1]))
         if not context.lazy:
             attachment.contents  # read now: errors belong to the fetch
         return deliver_attachment(attachment, context)
-    ref = ObjectRef({"path": row["filepath"], "store": attr.store, "size": row["size"],
-                     "is_dir": False}, backend)
+    ref = ObjectRef(
+        {"path": row["filepath"], "store": attr.store, "size": row["size"], "is_dir": False},
+        backend,
+    )
     return str(ref.download(context.download_path)) if context.download_path else ref
 
 
 def _check_md5(data: bytes, digest: uuid.UUID, path: str) -> None:
     if hashlib.md5(data).digest() != digest.bytes:
-        raise StoreError(f"Hash mismatch: the object at {path} does not match its hash {digest.hex}")
+        raise StoreError(
+            f"Hash mismatch: the object at {path} does not match its hash {digest.hex}"
+        )

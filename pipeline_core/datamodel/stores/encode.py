@@ -53,7 +53,9 @@ def attachment_bytes(value: Any) -> bytes:
     if isinstance(value, Attachment):
         return value.name.encode() + b"\0" + value.contents
     if not isinstance(value, (str, Path)):
-        raise TypeError(f"an attachment is a file path or an Attachment, not {type(value).__name__}")
+        raise TypeError(
+            f"an attachment is a file path or an Attachment, not {type(value).__name__}"
+        )
     path = Path(value)
     if path.is_dir():
         raise StoreError(f"an attachment cannot be a folder: {path}")
@@ -104,8 +106,15 @@ def _put_hash(data: bytes, store: str, context: WriteContext) -> str:
     if not backend.exists(path):
         backend.put(path, data)
         context.uploads.record(Upload(store, path, "hash", context.database))
-    return json.dumps({"hash": digest, "path": path, "schema": context.database, "store": store,
-                       "size": len(data)})
+    return json.dumps(
+        {
+            "hash": digest,
+            "path": path,
+            "schema": context.database,
+            "store": store,
+            "size": len(data),
+        }
+    )
 
 
 def _now() -> str:
@@ -132,8 +141,10 @@ def _put_object(attribute: str, value: Any, store: str, context: WriteContext) -
         ext = None if is_dir else (source.suffix or None)
         content = None
     else:
-        raise TypeError(f"<object> expects bytes, (ext, bytes), or a file or folder path, "
-                        f"not {type(value).__name__}")
+        raise TypeError(
+            f"<object> expects bytes, (ext, bytes), or a file or folder path, "
+            f"not {type(value).__name__}"
+        )
     path = object_path(spec, context.database, context.table, attribute, context.key, ext)
     context.uploads.record(Upload(store, path, "schema", context.database))
     if is_dir:
@@ -145,8 +156,17 @@ def _put_object(attribute: str, value: Any, store: str, context: WriteContext) -
     else:
         backend.put(path, content)
         size = len(content)
-    return json.dumps({"path": path, "store": store, "size": size, "ext": ext, "is_dir": is_dir,
-                       "item_count": item_count, "timestamp": _now()})
+    return json.dumps(
+        {
+            "path": path,
+            "store": store,
+            "size": size,
+            "ext": ext,
+            "is_dir": is_dir,
+            "item_count": item_count,
+            "timestamp": _now(),
+        }
+    )
 
 
 def _put_npy(attribute: str, value: Any, store: str, context: WriteContext) -> str:
@@ -161,7 +181,9 @@ def _put_npy(attribute: str, value: Any, store: str, context: WriteContext) -> s
     np.save(buffer, value, allow_pickle=False)
     context.uploads.record(Upload(store, path, "schema", context.database))
     context.stores.backend(store).put(path, buffer.getbuffer())
-    return json.dumps({"path": path, "store": store, "dtype": str(value.dtype), "shape": list(value.shape)})
+    return json.dumps(
+        {"path": path, "store": store, "dtype": str(value.dtype), "shape": list(value.shape)}
+    )
 
 
 def _filepath(value: Any, store: str, context: WriteContext) -> str:
@@ -174,14 +196,20 @@ def _filepath(value: Any, store: str, context: WriteContext) -> str:
     for key in ("hash_prefix", "schema_prefix"):
         prefix = getattr(spec, key).strip("/") + "/"
         if getattr(spec, key) and normalized.startswith(prefix):
-            raise StoreError(f"<filepath@{store}> cannot use the reserved section "
-                             f"'{getattr(spec, key)}' ({key}): {path}")
+            raise StoreError(
+                f"<filepath@{store}> cannot use the reserved section "
+                f"'{getattr(spec, key)}' ({key}): {path}"
+            )
     if spec.filepath_prefix and not normalized.startswith(spec.filepath_prefix.strip("/") + "/"):
-        raise StoreError(f"<filepath@{store}> paths must start with '{spec.filepath_prefix}' "
-                         f"(filepath_prefix): {path}")
+        raise StoreError(
+            f"<filepath@{store}> paths must start with '{spec.filepath_prefix}' "
+            f"(filepath_prefix): {path}"
+        )
     backend = context.stores.backend(store, filepath=True)
     if not backend.exists(normalized):
         raise StoreError(f"file not found in store '{store}': {path}")
     is_dir = backend.is_dir(normalized)
     size = None if is_dir else backend.size(normalized)
-    return json.dumps({"path": path, "store": store, "size": size, "is_dir": is_dir, "timestamp": _now()})
+    return json.dumps(
+        {"path": path, "store": store, "size": size, "is_dir": is_dir, "timestamp": _now()}
+    )

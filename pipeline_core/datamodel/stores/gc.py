@@ -57,9 +57,9 @@ def _database_of(path: str, prefix: str) -> str | None:
     """The database segment of a managed path (after the prefix and partition segments)."""
     parts = path.split("/")
     prefix_parts = [p for p in prefix.strip("/").split("/") if p]
-    if parts[:len(prefix_parts)] != prefix_parts:
+    if parts[: len(prefix_parts)] != prefix_parts:
         return None
-    rest = parts[len(prefix_parts):]
+    rest = parts[len(prefix_parts) :]
     while len(rest) > 2 and _PARTITION.fullmatch(rest[0]):
         rest = rest[1:]
     return rest[0] if len(rest) > 1 else None
@@ -69,7 +69,7 @@ def _covered(path: str, referenced: set[str]) -> bool:
     """A schema-addressed file is in use when its path, a folder above it, or (for a
     ``.manifest.json``) the folder it describes is referenced."""
     if path.endswith(".manifest.json"):
-        path = path[:-len(".manifest.json")]
+        path = path[: -len(".manifest.json")]
     while path:
         if path in referenced:
             return True
@@ -81,8 +81,14 @@ def _covered(path: str, referenced: set[str]) -> bool:
 MIN_AGE = 86400.0
 
 
-def collect(conn, store: str, databases: Iterable[str] | None = None, *,
-            dry_run: bool = True, min_age: float = MIN_AGE) -> GcReport:
+def collect(
+    conn,
+    store: str,
+    databases: Iterable[str] | None = None,
+    *,
+    dry_run: bool = True,
+    min_age: float = MIN_AGE,
+) -> GcReport:
     """Find (and unless ``dry_run`` delete) the objects of ``store`` no row references.
 
     Args:
@@ -97,10 +103,13 @@ def collect(conn, store: str, databases: Iterable[str] | None = None, *,
             or a column holds something that is not store metadata (then nothing is deleted).
     """
     from ..virtual import list_schemas
+
     spec = conn.stores.spec(store)
     if not spec.hash_prefix.strip("/") or not spec.schema_prefix.strip("/"):
-        raise StoreError(f"store {spec.name}: garbage collection needs non-empty hash_prefix and "
-                         "schema_prefix (with an empty one the sections cannot be told apart)")
+        raise StoreError(
+            f"store {spec.name}: garbage collection needs non-empty hash_prefix and "
+            "schema_prefix (with an empty one the sections cannot be told apart)"
+        )
     backend = conn.stores.backend(store)
     examined = sorted(databases) if databases is not None else list_schemas(conn)
     report = GcReport(store=spec.name, databases=examined, dry_run=dry_run)

@@ -12,8 +12,14 @@ from .config import StoreError
 from .uploads import Upload
 
 #: Codec -> addressing of its objects (spec §5.2–5.4); filepath objects are never written.
-ADDRESSING = {"blob": "hash", "attach": "hash", "hash": "hash", "object": "schema",
-              "npy": "schema", "filepath": "filepath"}
+ADDRESSING = {
+    "blob": "hash",
+    "attach": "hash",
+    "hash": "hash",
+    "object": "schema",
+    "npy": "schema",
+    "filepath": "filepath",
+}
 
 
 def stored_columns(conn, database: str, store: str) -> Iterator[tuple[str, str, str]]:
@@ -46,8 +52,10 @@ def referenced_uploads(conn, uploads: list[Upload]) -> set[Upload]:
             if column_addressing != addressing:
                 continue
             for start in range(0, len(paths), _CHUNK):
-                chunk = paths[start:start + _CHUNK]
-                cursor = conn.query(sql.referenced_paths_among(database, table, column, len(chunk)), chunk)
+                chunk = paths[start : start + _CHUNK]
+                cursor = conn.query(
+                    sql.referenced_paths_among(database, table, column, len(chunk)), chunk
+                )
                 found.update(by_path[path] for (path,) in cursor if path in by_path)
     return found
 
@@ -69,9 +77,11 @@ def referenced_paths(conn, databases: Iterable[str], store: str) -> set[str]:
                 if attr.store is None or attr.is_legacy_reference or attr.codec == "filepath":
                     continue
                 if attr.codec not in ADDRESSING:
-                    raise StoreError(f"`{database}`.`{info.table_name}`.`{attr.name}` has the codec "
-                                     f"<{attr.codec}@{attr.store}>, unknown to LabBook: its objects "
-                                     "cannot be told apart, so nothing is collected")
+                    raise StoreError(
+                        f"`{database}`.`{info.table_name}`.`{attr.name}` has the codec "
+                        f"<{attr.codec}@{attr.store}>, unknown to LabBook: its objects "
+                        "cannot be told apart, so nothing is collected"
+                    )
                 own = _resolved(conn, attr)
                 paths.update(_column_paths(conn, database, info.table_name, attr.name, store, own))
     return paths
@@ -84,15 +94,18 @@ def _resolved(conn, attr) -> str:
         return attr.store
 
 
-def _column_paths(conn, database: str, table: str, column: str, store: str,
-                  column_store: str) -> Iterator[str]:
+def _column_paths(
+    conn, database: str, table: str, column: str, store: str, column_store: str
+) -> Iterator[str]:
     cursor = conn.query(sql.select_column_json(database, table, column))
     for (raw,) in cursor:
         try:
             metadata = json.loads(raw)
             path = metadata["path"]
         except (ValueError, TypeError, KeyError):
-            raise StoreError(f"`{database}`.`{table}`.`{column}` holds a value that is not "
-                             f"store metadata: {str(raw)[:80]!r}") from None
+            raise StoreError(
+                f"`{database}`.`{table}`.`{column}` holds a value that is not "
+                f"store metadata: {str(raw)[:80]!r}"
+            ) from None
         if (metadata.get("store") or column_store) == store:
             yield path

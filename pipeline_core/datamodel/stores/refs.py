@@ -50,8 +50,14 @@ class Attachment:
         size: byte count of the stored value, when known without loading.
     """
 
-    def __init__(self, name: str | None = None, contents: bytes | None = None, *,
-                 size: int | None = None, loader: Callable[[], tuple[str, bytes]] | None = None):
+    def __init__(
+        self,
+        name: str | None = None,
+        contents: bytes | None = None,
+        *,
+        size: int | None = None,
+        loader: Callable[[], tuple[str, bytes]] | None = None,
+    ):
         if contents is None and loader is None:
             raise ValueError("an Attachment needs contents or a loader")
         self._name, self._contents, self._loader = name, contents, loader
@@ -95,8 +101,11 @@ class Attachment:
         return target
 
     def __eq__(self, other: object) -> bool:
-        return (isinstance(other, Attachment) and self.name == other.name
-                and self.contents == other.contents)
+        return (
+            isinstance(other, Attachment)
+            and self.name == other.name
+            and self.contents == other.contents
+        )
 
     __hash__ = None  # mutable (loads lazily): not hashable
 
@@ -147,7 +156,7 @@ class ObjectRef:
     def walk(self) -> Iterator[tuple[str, int]]:
         """``(path relative to this folder, size)`` of every file in it."""
         for relative, size in self._backend.walk(self.path):
-            yield relative[len(self.path) + 1:], size
+            yield relative[len(self.path) + 1 :], size
 
     def exists(self, subpath: str | None = None) -> bool:
         return self._backend.exists(self._sub(subpath))
@@ -211,7 +220,9 @@ class NpyRef:
             StoreError: the object is missing. ValueError: it is not a .npy file.
         """
         if mmap_mode is not None and hasattr(self._backend, "full_path"):
-            return np.load(self._backend.full_path(self.path), mmap_mode=mmap_mode, allow_pickle=False)
+            return np.load(
+                self._backend.full_path(self.path), mmap_mode=mmap_mode, allow_pickle=False
+            )
         if self._array is None:
             self._array = np.load(io.BytesIO(self._backend.get(self.path)), allow_pickle=False)
         return self._array

@@ -65,7 +65,9 @@ class UploadLog:
         try:
             keep = self.referenced(hashed) if hashed else set()
         except Exception:  # noqa: BLE001 - cannot tell: keep them all (pipeline gc decides later)
-            logger.exception("could not check references of %d objects after a failed write", len(hashed))
+            logger.exception(
+                "could not check references of %d objects after a failed write", len(hashed)
+            )
             keep = set(hashed)
         for upload in reversed(self.created):
             try:
@@ -76,6 +78,8 @@ class UploadLog:
                     self.stores.backend(upload.store).delete(f"{upload.path}.manifest.json")
                 deleted.append(upload)
             except Exception:  # noqa: BLE001 - cleanup must not mask the write's error
-                logger.exception("could not remove %s:%s after a failed write", upload.store, upload.path)
+                logger.exception(
+                    "could not remove %s:%s after a failed write", upload.store, upload.path
+                )
         self.created = []
         return deleted

@@ -52,7 +52,9 @@ class Command(BaseCommand):
         User = get_user_model()
 
         with transaction.atomic():
-            user = User.objects.select_for_update().filter(**{User.USERNAME_FIELD: username}).first()
+            user = (
+                User.objects.select_for_update().filter(**{User.USERNAME_FIELD: username}).first()
+            )
             created = user is None
             if created:
                 user = User(**{User.USERNAME_FIELD: username})
@@ -78,7 +80,9 @@ class Command(BaseCommand):
             )
         elif password:
             verb = "Created" if created else "Updated"
-            self.stdout.write(f"{verb} admin user '{username}' (password from LABBOOK_ADMIN_PASSWORD).")
+            self.stdout.write(
+                f"{verb} admin user '{username}' (password from LABBOOK_ADMIN_PASSWORD)."
+            )
         elif path.exists():
             self.stdout.write(
                 f"Admin user '{username}' exists; its generated password is stored in {path}."

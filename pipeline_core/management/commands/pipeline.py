@@ -33,15 +33,19 @@ from pipeline_core import services
 class Command(BaseCommand):
     """Declare the demo, populate a table, or show its jobs."""
 
-    help = ("Pipelines: `demo [--populate]`, `populate SCHEMA TABLE`, `jobs SCHEMA TABLE`, "
-            "`inspect SCHEMA [SCHEMA ...] [--format json|text]`, `gc STORE [--dry-run]`.")
+    help = (
+        "Pipelines: `demo [--populate]`, `populate SCHEMA TABLE`, `jobs SCHEMA TABLE`, "
+        "`inspect SCHEMA [SCHEMA ...] [--format json|text]`, `gc STORE [--dry-run]`."
+    )
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
         demo = sub.add_parser("demo", help="declare the demo pipeline and load its input")
         demo.add_argument("--populate", action="store_true", help="also compute Detection")
-        for name, text in (("populate", "populate one table in this process"),
-                           ("jobs", "print the progress and job counts of a table")):
+        for name, text in (
+            ("populate", "populate one table in this process"),
+            ("jobs", "print the progress and job counts of a table"),
+        ):
             action = sub.add_parser(name, help=text)
             action.add_argument("schema")
             action.add_argument("table")
@@ -52,10 +56,20 @@ class Command(BaseCommand):
         gc = sub.add_parser("gc", help="list (and delete) objects of a store no row references")
         gc.add_argument("store")
         gc.add_argument("--dry-run", action="store_true", help="only list, delete nothing")
-        gc.add_argument("--schema", action="append", dest="gc_schemas", metavar="SCHEMA",
-                        help="examine only this schema (repeatable)")
-        gc.add_argument("--min-age", type=float, default=86400.0, metavar="SECONDS",
-                        help="keep unreferenced objects younger than this (default 86400: a day)")
+        gc.add_argument(
+            "--schema",
+            action="append",
+            dest="gc_schemas",
+            metavar="SCHEMA",
+            help="examine only this schema (repeatable)",
+        )
+        gc.add_argument(
+            "--min-age",
+            type=float,
+            default=86400.0,
+            metavar="SECONDS",
+            help="keep unreferenced objects younger than this (default 86400: a day)",
+        )
 
     def handle(self, *args, **options):
         try:
@@ -64,12 +78,16 @@ class Command(BaseCommand):
                 self.demo(options["populate"])
             elif options["action"] == "inspect":
                 if options["format"] == "json":
-                    report = services.inspect_schemas(options["schemas"], row_counts=not options["no_counts"])
+                    report = services.inspect_schemas(
+                        options["schemas"], row_counts=not options["no_counts"]
+                    )
                     self.stdout.write(json.dumps(report, indent=2, default=str))
                 else:
                     self.stdout.write(services.describe_schemas(options["schemas"]))
             elif options["action"] == "gc":
-                self.gc(options["store"], options["dry_run"], options["gc_schemas"], options["min_age"])
+                self.gc(
+                    options["store"], options["dry_run"], options["gc_schemas"], options["min_age"]
+                )
             elif options["action"] == "populate":
                 self.populate(services.resolve_table(options["schema"], options["table"]).full_name)
             else:
@@ -80,18 +98,23 @@ class Command(BaseCommand):
     def demo(self, populate: bool) -> None:
         """Declare and load the demo; optionally populate Detection."""
         from pipelines import demo
+
         prefix = services.schema_prefix()
         namespace = demo.declare(services.connection(), prefix)
         demo.load(namespace)
-        self.stdout.write(f"Demo declared in {prefix}demo_lab and {prefix}demo_imaging; input loaded "
-                          f"({len(namespace.Subject())} subjects, {len(namespace.Image())} images).")
+        self.stdout.write(
+            f"Demo declared in {prefix}demo_lab and {prefix}demo_imaging; input loaded "
+            f"({len(namespace.Subject())} subjects, {len(namespace.Image())} images)."
+        )
         if populate:
             self.populate(namespace.Detection.full_table_name)
 
     def populate(self, full_table_name: str) -> None:
         """Populate one table, printing each key as it is done."""
         status = services.populate_status(*services.split_full_name(full_table_name))
-        self.stdout.write(f"{full_table_name}: {status['remaining']} of {status['total']} keys to compute")
+        self.stdout.write(
+            f"{full_table_name}: {status['remaining']} of {status['total']} keys to compute"
+        )
         counter = {"n": 0, "start": time.monotonic()}
 
         def on_key(key: dict, outcome: str) -> None:
@@ -101,8 +124,9 @@ class Command(BaseCommand):
 
         result = services.populate(full_table_name, on_key=on_key)
         seconds = time.monotonic() - counter["start"]
-        self.stdout.write(f"{result['success_count']} computed, {result['error_count']} errors "
-                          f"in {seconds:.1f} s")
+        self.stdout.write(
+            f"{result['success_count']} computed, {result['error_count']} errors in {seconds:.1f} s"
+        )
         for message in result["errors"]:
             self.stderr.write(f"  error: {message}")
 
@@ -119,13 +143,16 @@ class Command(BaseCommand):
             f"store {report.store}: {report.stored} objects in {len(report.databases)} schemas, "
             f"{report.referenced} referenced, {len(report.orphans)} unreferenced "
             f"({report.orphan_bytes} bytes); {verb} {count}; {report.recent} unreferenced but "
-            f"younger than {min_age:g} s and {report.outside} objects of other databases left alone")
+            f"younger than {min_age:g} s and {report.outside} objects of other databases left alone"
+        )
 
     def jobs(self, info) -> None:
         """Print progress and job status counts."""
         status = services.populate_status(info.database, info.table_name, error_limit=5)
-        self.stdout.write(f"{info.full_name}: {status['done']} of {status['total']} done, "
-                          f"{status['remaining']} remaining")
+        self.stdout.write(
+            f"{info.full_name}: {status['done']} of {status['total']} done, "
+            f"{status['remaining']} remaining"
+        )
         for name in ("pending", "reserved", "error", "ignore"):
             self.stdout.write(f"  {name:9} {status[name]}")
         for error in status["errors"]:
