@@ -170,8 +170,8 @@ def bench_introspection(conn, dj, dj_conn, n_tables: int = 500) -> list[tuple]:
         )
         previous = schema(cls, context={f"T{i - 1}": previous} if previous else {})
     seconds = timeit(lambda: Catalog(conn).tables(database), 5)
-    from pipeline_core.datamodel.report import schemas_report
     from pipeline_core.datamodel.catalog import catalog_of
+    from pipeline_core.datamodel.report import schemas_report
 
     def fresh_report():
         catalog_of(conn).invalidate()  # measure introspection, not the cache

@@ -40,7 +40,7 @@ def test_pipeline_prefix_databases_are_created_and_dropped(pipeline_prefix, dj_p
     from tests.conftest import drop_prefixed_databases, list_prefixed_databases
 
     assert pipeline_prefix.startswith("lbt_") and pipeline_prefix.endswith("_")
-    assert settings.LABBOOK_SCHEMA_PREFIX == pipeline_prefix
+    assert pipeline_prefix == settings.LABBOOK_SCHEMA_PREFIX
     assert os.environ["LABBOOK_SCHEMA_PREFIX"] == pipeline_prefix
 
     conn = dj_connect()
@@ -76,7 +76,7 @@ def test_celery_worker_answers_ping_and_runs_tasks(celery_worker):
     replies = app.control.ping(destination=[celery_worker["name"]], timeout=5.0)
     assert replies and celery_worker["name"] in replies[0]
     assert app.conf.task_default_queue == celery_worker["queue"]
-    assert settings.CELERY_TASK_DEFAULT_QUEUE == celery_worker["queue"]
+    assert celery_worker["queue"] == settings.CELERY_TASK_DEFAULT_QUEUE
     # a built-in task makes the full round trip: test process -> Redis -> worker -> result
     result = app.send_task("celery.accumulate", args=(7, "x"))
     assert result.get(timeout=30) == [7, "x"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from .declare import ColumnPlan, TablePlan, plan_table
 from .definition import parse_definition

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import collections
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from .errors import MissingTableError
 from .heading import Attribute, ForeignKey, Heading, Index, TableInfo

@@ -43,7 +43,7 @@ def normalize(condition: Any) -> Any:
         }
     if isinstance(condition, np.ndarray) and condition.dtype.names:
         return tuple(normalize(r) for r in condition)
-    if isinstance(condition, (set, frozenset)) or (isinstance(condition, collections.abc.Iterator)):
+    if isinstance(condition, (set, frozenset, collections.abc.Iterator)):
         return tuple(condition)
     return condition
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import re
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import pymysql
 
@@ -266,7 +267,7 @@ class Connection:
         self._on_rollback.append(callback)
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator["Connection"]:
+    def transaction(self) -> Iterator[Connection]:
         """Context manager: commit on success, roll back on any exception (re-raised)."""
         self.start_transaction()
         try:

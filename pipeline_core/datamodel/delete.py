@@ -31,6 +31,7 @@ Not touched: jobs tables (``~~name``), ``~lineage``, and stored objects of delet
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 
 import networkx as nx
@@ -445,7 +446,7 @@ def _missing_masters(conn, graph, restricted, part: str, master: str) -> tuple[l
     except nx.NetworkXNoPath:
         return [], []
     rows, columns, keys = restricted[part], [], []
-    for parent, child in reversed(list(zip(nodes, nodes[1:]))):
+    for parent, child in reversed(list(itertools.pairwise(nodes))):
         columns, keys = _referenced(rows, _edge(graph, parent, child))
         rows = FreeTable(conn, parent).restrict(_literal(columns, keys))
     if master in restricted and keys:

@@ -7,7 +7,7 @@ by the child's FK columns, with ``primary``, ``attr_map``, ``aliased``, ``multi`
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import networkx as nx
 

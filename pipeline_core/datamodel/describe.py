@@ -9,7 +9,7 @@ renamed FKs as ``.proj(new="old")``, ``[nullable]``/``[unique]`` options, attrib
 from __future__ import annotations
 
 import inspect
-from typing import Callable
+from collections.abc import Callable
 
 from .heading import TableInfo
 from .names import table_to_class_name

@@ -25,7 +25,7 @@ def tables_to_drop(conn, database: str, table_name: str) -> list[str]:
         and master_of(graph.table(n).table_name) == table_name
     ]
     doomed = {full, *parts}
-    for node in list(doomed):
+    for node in doomed:
         doomed.update(graph.descendants(node))
     return [n for n in reversed(order) if n in doomed]
 

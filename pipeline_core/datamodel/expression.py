@@ -211,7 +211,7 @@ _RENAME = re.compile(r"\s*(?!(?i:null|current_timestamp)\s*$)([A-Za-z_]\w*)\s*")
 _DUPLICATE = re.compile(r"\s*\(\s*(?!(?i:null|current_timestamp)\s*\))([A-Za-z_]\w*)\s*\)\s*")
 
 
-def _as_expression(other) -> "QueryExpression":
+def _as_expression(other) -> QueryExpression:
     if isinstance(other, type) and hasattr(other, "heading"):
         other = other()
     if not isinstance(other, QueryExpression):
@@ -248,11 +248,11 @@ class QueryExpression:
     def primary_key(self) -> list[str]:
         return self.heading.primary_key
 
-    def _derive(self, node) -> "QueryExpression":
+    def _derive(self, node) -> QueryExpression:
         return QueryExpression(self._connection, node)
 
     # --- restriction ---------------------------------------------------------------
-    def restrict(self, condition: Any, semantic_check: bool = True) -> "QueryExpression":
+    def restrict(self, condition: Any, semantic_check: bool = True) -> QueryExpression:
         """Rows matching ``condition`` (spec §9.1): a dict (unknown keys ignored), a
         list/tuple/set (OR), ``AndList``, ``Not``, another expression or table class
         (semijoin on shared attributes), ``U(...)`` (no-op), ``Top``, ``True``/``False``,
@@ -273,7 +273,7 @@ class QueryExpression:
             return self
         return self._derive(RestrictNode(self._node, condition))
 
-    def _top(self, top: Top) -> "QueryExpression":
+    def _top(self, top: Top) -> QueryExpression:
         node = self._node
         if isinstance(node, TopNode) and (
             top.order_by is None or top.order_by == node.top.order_by
@@ -292,16 +292,16 @@ class QueryExpression:
             return self._derive(TopNode(node.child, merged))
         return self._derive(TopNode(node, top))
 
-    def __and__(self, condition: Any) -> "QueryExpression":
+    def __and__(self, condition: Any) -> QueryExpression:
         return self.restrict(condition)
 
-    def __sub__(self, condition: Any) -> "QueryExpression":
+    def __sub__(self, condition: Any) -> QueryExpression:
         if isinstance(condition, U):
             raise DataJointError("Restricting by the complement of U is not supported")
         return self.restrict(Not(normalize(condition)))
 
     # --- join ------------------------------------------------------------------------------
-    def join(self, other, semantic_check: bool = True, left: bool = False) -> "QueryExpression":
+    def join(self, other, semantic_check: bool = True, left: bool = False) -> QueryExpression:
         """Natural join on all shared attribute names (spec §9.2), after the semantic check.
         The result's primary key is PK(a) if a determines b, else PK(b) if b determines a,
         else the union. ``left=True`` keeps every row of ``self`` (requires a → b).
@@ -346,10 +346,10 @@ class QueryExpression:
         )
         return self._derive(JoinNode(self._node, other._node, on, heading, left_join=left))
 
-    def __mul__(self, other) -> "QueryExpression":
+    def __mul__(self, other) -> QueryExpression:
         return self.join(other)
 
-    def extend(self, other, semantic_check: bool = True) -> "QueryExpression":
+    def extend(self, other, semantic_check: bool = True) -> QueryExpression:
         """Left join keeping every row of ``self`` (DataJoint's ``extend``)."""
         return self.join(other, semantic_check=semantic_check, left=True)
 
@@ -366,7 +366,7 @@ class QueryExpression:
         )
 
     # --- union -------------------------------------------------------------------------------
-    def __add__(self, other) -> "QueryExpression":
+    def __add__(self, other) -> QueryExpression:
         """Union (spec §9.6): the same primary key, no shared secondary attribute; rows of
         either operand, secondary attributes of the other operand NULL.
 
@@ -394,7 +394,7 @@ class QueryExpression:
         return self._derive(UnionNode(self._node, other._node, Heading(attrs)))
 
     # --- projection ----------------------------------------------------------------------------
-    def proj(self, /, *attributes: Any, **named: Any) -> "QueryExpression":
+    def proj(self, /, *attributes: Any, **named: Any) -> QueryExpression:
         """Keep the primary key plus the named attributes (spec §9.3): ``...`` keeps every
         secondary attribute, ``"-name"`` drops one, ``new="old"`` renames, ``new="(old)"``
         duplicates, ``new="<SQL expression>"`` (trusted code) or ``new=Aggregate(...)``
@@ -408,7 +408,7 @@ class QueryExpression:
     # --- aggregation --------------------------------------------------------------------------
     def aggr(
         self, group, /, *attributes: Any, exclude_nonmatching: bool = False, **named: Any
-    ) -> "QueryExpression":
+    ) -> QueryExpression:
         """One row per row of ``self`` with values computed over the matching rows of
         ``group`` (spec §9.4): ``named`` are SQL aggregate expressions (trusted code) or
         :class:`~.condition.Aggregate` values; ``attributes`` keeps attributes of ``self``
@@ -731,9 +731,9 @@ def _projection(node, attributes, named) -> ProjNode:
             raise QueryError(f"`{new}`: an Aggregate needs aggr(), not proj()", attribute=new)
         if isinstance(value, str) and value.strip() in heading:  # any attribute name, quoted later
             renames[new] = value.strip()
-        elif isinstance(value, str) and (match := _RENAME.fullmatch(value)):
-            renames[new] = match.group(1)
-        elif isinstance(value, str) and (match := _DUPLICATE.fullmatch(value)):
+        elif (isinstance(value, str) and (match := _RENAME.fullmatch(value))) or (
+            isinstance(value, str) and (match := _DUPLICATE.fullmatch(value))
+        ):
             renames[new] = match.group(1)
         else:
             computes[new] = value

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from .errors import QueryError
+from .sql import stores as stores_sql
 from .sql.compiler import compile_select
 from .sql.dml import count_sql, exists_sql
-from .sql import stores as stores_sql
 from .stores.decode import ReadContext, legacy_needs
 from .values import decode as decode_value
 

@@ -7,7 +7,7 @@ table exists. No SQL here.
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 from .errors import UnknownAttributeError
 from .names import master_of, table_to_class_name, tier_of
@@ -158,7 +158,7 @@ class Heading:
         """Names of attributes whose values are large (blobs, bytes, stored codecs)."""
         return [a.name for a in self if a.is_blob or a.codec or a.is_bytes]
 
-    def select(self, names: Sequence[str]) -> "Heading":
+    def select(self, names: Sequence[str]) -> Heading:
         """A heading with only the given attributes, in the given order."""
         return Heading([self[n] for n in names])
 

@@ -12,7 +12,8 @@ import os
 import socket
 import time
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .codecs import blob
 from .errors import PopulateError

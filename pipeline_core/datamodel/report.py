@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from .catalog import catalog_of
 from .describe import class_namer, describe_table

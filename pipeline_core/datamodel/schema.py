@@ -7,7 +7,8 @@ writing lineage fails the new table is dropped, so a failed declaration leaves n
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .catalog import catalog_of
 from .declare import plan_table

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import collections.abc
 import inspect
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -194,7 +195,7 @@ class Table(QueryExpression):
         if not key_names or any(k not in rows[0] for k in key_names):
             return rows
         keys = [{k: row[k] for k in key_names} for row in rows]
-        present = {tuple(k[n] for n in key_names) for k in (self & keys).keys()}
+        present = {tuple(k[n] for n in key_names) for k in (self & keys)}
         return [
             row for row, key in zip(rows, keys) if tuple(key[n] for n in key_names) not in present
         ]

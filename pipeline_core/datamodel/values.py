@@ -84,7 +84,7 @@ def encode(attr: Attribute, value: Any, table: str | None = None) -> Any:
                 value = {"true": 1, "1": 1, "false": 0, "0": 0}[value.strip().lower()]
             return int(bool(value))
         if base in _INT_TYPES:
-            if isinstance(value, float) and math.isnan(value) or value == "":
+            if (isinstance(value, float) and math.isnan(value)) or value == "":
                 return DEFAULT
             if isinstance(value, float) and not value.is_integer():
                 raise ValueError("not an integer")

@@ -8,7 +8,8 @@ discards if its rows are not committed.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from . import values as value_codec
 from .codecs.blob import BlobError

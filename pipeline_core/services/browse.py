@@ -60,7 +60,7 @@ def list_schemas() -> list[dict]:
     result = []
     for name in visible_schemas():
         tables = catalog.tables(name)
-        tiers = {tier: 0 for tier in TIER_ORDER + ("Part",)}
+        tiers = dict.fromkeys((*TIER_ORDER, "Part"), 0)
         for info in tables:
             tiers[info.tier or "Other"] = tiers.get(info.tier or "Other", 0) + 1
         result.append({"name": name, "tables": tables, "tiers": tiers})

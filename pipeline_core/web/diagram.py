@@ -16,7 +16,7 @@ import hashlib
 import re
 import shutil
 import subprocess
-from typing import Callable
+from collections.abc import Callable
 
 from django.core.cache import cache
 
@@ -128,7 +128,7 @@ def schema_dot(
             f'    style="rounded,filled"; fillcolor="{ENTITY_FILL}"; '
             f'color="{ENTITY_FILL}"; label=""'
         )
-        lines.extend(node(name, "    ") for name in [master] + parts)
+        lines.extend(node(name, "    ") for name in [master, *parts])
         lines.append("  }")
     for index, (database, names) in enumerate(sorted(external.items())):
         lines.append(f"  subgraph cluster_schema_{index} {{")

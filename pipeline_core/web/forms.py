@@ -176,7 +176,7 @@ class TableForm(forms.Form):
         row = {}
         for name, value in self.cleaned_data.items():
             if name in self.fk_fields:
-                row.update(value or {c: None for c in self.fk_fields[name].columns})
+                row.update(value or dict.fromkeys(self.fk_fields[name].columns))
             elif isinstance(value, UploadedFile):
                 value.seek(0)
                 row[name] = Attachment(name=value.name, contents=value.read())

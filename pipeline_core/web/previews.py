@@ -16,9 +16,8 @@ from __future__ import annotations
 import datetime
 import decimal
 import io
-import uuid
-
 import posixpath
+import uuid
 
 import numpy as np
 
@@ -87,7 +86,7 @@ def summary(value) -> str:
 
 def text(value) -> str:
     """Display text of a (non-image) value."""
-    if isinstance(value, float) or isinstance(value, np.floating):
+    if isinstance(value, (float, np.floating)):
         return format(float(value), ".6g")
     if isinstance(value, datetime.datetime):
         return value.isoformat(sep=" ")
@@ -338,7 +337,7 @@ def _as_uint8(array: np.ndarray) -> np.ndarray:
     if not finite.any():
         return np.zeros(array.shape, dtype=np.uint8)
     low, high = float(data[finite].min()), float(data[finite].max())
-    if array.ndim == 3 and 0.0 <= low and high <= 1.0 and array.dtype.kind == "f":
+    if array.ndim == 3 and low >= 0.0 and high <= 1.0 and array.dtype.kind == "f":
         low, high = 0.0, 1.0
     scaled = (data - low) / (high - low) if high > low else np.zeros_like(data)
     return np.where(finite, np.round(scaled * 255), 0).astype(np.uint8)

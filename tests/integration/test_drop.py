@@ -39,7 +39,7 @@ def _pipeline(conn, upstream_db, downstream_db):
 
 def test_drop_refuses_dependants_then_cascades(dm_conn, new_db):
     up_db, down_db = new_db("dropup"), new_db("dropdown")
-    up, down, animal, summary, visit = _pipeline(dm_conn, up_db, down_db)
+    up, down, animal, summary, _visit = _pipeline(dm_conn, up_db, down_db)
     animal.insert1({"animal_id": 1})
     summary.populate(reserve_jobs=True)
     assert "~~summary" in catalog_of(dm_conn).hidden_tables(up_db)
@@ -61,7 +61,7 @@ def test_drop_refuses_dependants_then_cascades(dm_conn, new_db):
 
 def test_drop_leaf_table_and_its_parts(dm_conn, new_db):
     up_db, down_db = new_db("dropleaf"), new_db("dropleaf")
-    up, down, animal, summary, visit = _pipeline(dm_conn, up_db, down_db)
+    _up, _down, animal, summary, visit = _pipeline(dm_conn, up_db, down_db)
     assert visit.drop() == [f"`{down_db}`.`visit`"]
     summary.drop()
     assert sorted(animal.drop()) == sorted([f"`{up_db}`.`animal`", f"`{up_db}`.`animal__tag`"])

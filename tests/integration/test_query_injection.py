@@ -169,9 +169,9 @@ def test_hostile_values_compare_literally_or_are_refused(lab, dm_conn, raw, befo
             assert info.value.path in ("where.value", "where.value[0]"), info.value
             refused += 1
             continue
-        attribute, predicate, params = expected
+        _attribute, predicate, params = expected
         query = to_query(description, dm_conn)
-        sql, sql_params = query.expression.make_sql()
+        sql, _sql_params = query.expression.make_sql()
         for param in params:
             assert param not in sql or param in (
                 "%s",
@@ -281,7 +281,7 @@ def test_hostile_values_through_api(lab, api, raw, before):
             )
             continue
         assert response.status_code == 200, response.content
-        attribute, predicate, params = expected
+        _attribute, predicate, params = expected
         assert len(response.json()["rows"]) == min(
             100, hand_count(raw, lab.database, predicate, params)
         )
@@ -327,6 +327,7 @@ def test_hostile_values_through_the_builder(lab, raw, before):
     strings are compared literally: the same row count as the hand-sent predicate, and the
     string never appears in the SQL; on numeric and date attributes they are refused."""
     import numpy as np
+
     from pipeline_core.datamodel.paging import page
 
     S = lab.Subject

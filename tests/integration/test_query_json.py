@@ -389,7 +389,7 @@ def test_keyset_paging_through_descriptions_visits_every_row_once(lab, dm_conn, 
     ]
     expected = [
         {n: services.json_value(expr.heading[n], r[n]) for n in names}
-        for r in expr.to_dicts(order_by=order + ["KEY"])
+        for r in expr.to_dicts(order_by=[*order, "KEY"])
     ]
     seen, cursor, pages = [], None, 0
     while True:
@@ -448,7 +448,7 @@ def test_values_are_parameters_not_sql(lab, dm_conn):
     )
     query = to_query(description, dm_conn)
     sql, params = query.expression.make_sql()
-    for value in values[:7] + [99.25, 7654321]:
+    for value in [*values[:7], 99.25, 7654321]:
         assert str(value) not in sql, value
     assert sql.count("%s") == len(params) == 11
     assert all(value in params for value in values)

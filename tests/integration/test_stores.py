@@ -56,7 +56,7 @@ def lab(stores_conn, new_db):
 
 
 def test_every_codec_round_trips(lab, stores_conn, tmp_path):
-    schema, recording, _ = lab
+    _schema, recording, _ = lab
     source = tmp_path / "notes.txt"
     source.write_bytes(b"field notes\n")
     folder = tmp_path / "scan"
@@ -139,14 +139,14 @@ def test_column_json_follows_datajoint(lab, stores_conn, store_spec):
 
 
 def test_identical_values_are_stored_once(lab, stores_conn):
-    schema, recording, note = lab
+    _schema, recording, note = lab
     recording.insert([dict(rec_id=i, signal=np.ones(300)) for i in range(3)])
     note.insert([dict(rec_id=0, note_id=i, data=np.ones(300)) for i in range(3)])
     assert len([p for p in objects(stores_conn) if p.startswith("_hash/")]) == 1
 
 
 def test_lazy_fetch_reads_nothing_until_load(lab, stores_conn, tmp_path):
-    schema, recording, _ = lab
+    _schema, recording, _ = lab
     source = tmp_path / "big.bin"
     source.write_bytes(b"x" * 5000)
     recording.insert1(dict(rec_id=1, signal=np.arange(1000.0), stored_file=str(source)))
@@ -163,7 +163,7 @@ def test_lazy_fetch_reads_nothing_until_load(lab, stores_conn, tmp_path):
 
 
 def test_download_path_saves_attachments_and_objects(lab, tmp_path):
-    schema, recording, _ = lab
+    _schema, recording, _ = lab
     source = tmp_path / "in" / "notes.txt"
     source.parent.mkdir()
     source.write_bytes(b"v1")
@@ -184,7 +184,7 @@ def test_download_path_saves_attachments_and_objects(lab, tmp_path):
 
 
 def test_failed_insert_leaves_no_objects(lab, stores_conn, tmp_path):
-    schema, recording, note = lab
+    _schema, recording, note = lab
     recording.insert1(dict(rec_id=1, signal=np.arange(5.0)))
     before = objects(stores_conn)
     with pytest.raises(dm.IntegrityError):  # the second row has no parent
@@ -204,15 +204,14 @@ def test_failed_insert_leaves_no_objects(lab, stores_conn, tmp_path):
 
 
 def test_rolled_back_transaction_leaves_no_objects(lab, stores_conn):
-    schema, recording, note = lab
+    _schema, recording, note = lab
     recording.insert1(dict(rec_id=1))
     before = objects(stores_conn)
-    with pytest.raises(RuntimeError):
-        with stores_conn.transaction():
-            note.insert1(dict(rec_id=1, note_id=1, data=np.arange(11.0)))
-            recording.insert1(dict(rec_id=2, obj=b"abc", arr=np.ones(2)))
-            assert len(objects(stores_conn)) == len(before) + 3
-            raise RuntimeError("make failed")
+    with pytest.raises(RuntimeError), stores_conn.transaction():
+        note.insert1(dict(rec_id=1, note_id=1, data=np.arange(11.0)))
+        recording.insert1(dict(rec_id=2, obj=b"abc", arr=np.ones(2)))
+        assert len(objects(stores_conn)) == len(before) + 3
+        raise RuntimeError("make failed")
     assert objects(stores_conn) == before
     with stores_conn.transaction():
         note.insert1(dict(rec_id=1, note_id=1, data=np.arange(11.0)))
@@ -225,7 +224,7 @@ def test_a_rolled_back_upload_that_another_writer_committed_is_kept(
     """Writer A uploads an object in a transaction; writer B stores the same bytes (finds
     the object, uploads nothing) and commits; A rolls back: the object stays, B's row
     reads it."""
-    schema, recording, note = lab
+    _schema, recording, note = lab
     recording.insert1(dict(rec_id=1))
     other = dm.connect(
         dj_params["host"],
@@ -249,7 +248,7 @@ def test_a_rolled_back_upload_that_another_writer_committed_is_kept(
 
 
 def test_skip_duplicates_uploads_nothing_for_existing_rows(lab, stores_conn):
-    schema, recording, _ = lab
+    _schema, recording, _ = lab
     recording.insert1(dict(rec_id=1, obj=b"first"))
     before = objects(stores_conn)
     recording.insert([dict(rec_id=1, obj=b"second")], skip_duplicates=True)
@@ -258,7 +257,7 @@ def test_skip_duplicates_uploads_nothing_for_existing_rows(lab, stores_conn):
 
 
 def test_update1_writes_the_new_object(lab, stores_conn):
-    schema, recording, _ = lab
+    _schema, recording, _ = lab
     recording.insert1(dict(rec_id=1, signal=np.arange(3.0)))
     recording.update1(dict(rec_id=1, signal=np.arange(4.0)))
     assert np.array_equal((recording & {"rec_id": 1}).fetch1("signal"), np.arange(4.0))
@@ -307,7 +306,7 @@ def test_gc_keeps_recent_objects_and_reads_the_store_from_the_json(lab, stores_c
 
 
 def test_gc_leaves_other_databases_alone(lab, stores_conn):
-    schema, recording, _ = lab
+    schema, _recording, _ = lab
     stores_conn.stores.backend("main").put("_hash/another_db/aaaaaaaaaaaaaaaaaaaaaaaaaa", b"x")
     report = collect(stores_conn, "main", [schema.database], dry_run=False, min_age=0)
     assert report.outside == 1 and report.deleted == 0
@@ -315,7 +314,7 @@ def test_gc_leaves_other_databases_alone(lab, stores_conn):
 
 
 def test_corrupt_object_is_reported(lab, stores_conn):
-    schema, recording, _ = lab
+    _schema, recording, _ = lab
     recording.insert1(dict(rec_id=1, signal=np.arange(3.0)))
     path = json.loads(recording.to_dicts(decode=False)[0]["signal"])["path"]
     stores_conn.stores.backend("main").put(path, b"tampered")
@@ -328,7 +327,7 @@ def test_a_commit_with_unknown_outcome_keeps_the_objects(lab, stores_conn, dj_pa
     must not delete their objects (gc collects them if the rows are not there)."""
     from tests.conftest import connect_pipeline_server
 
-    schema, recording, _ = lab
+    _schema, recording, _ = lab
     stores_conn.start_transaction()
     recording.insert1(dict(rec_id=1, obj=b"maybe committed", signal=np.arange(5.0)))
     uploaded = objects(stores_conn)
@@ -347,7 +346,7 @@ def test_a_commit_with_unknown_outcome_keeps_the_objects(lab, stores_conn, dj_pa
 
 
 def test_foreign_json_is_a_store_error_naming_the_attribute(lab, stores_conn):
-    schema, recording, _ = lab
+    _schema, recording, _ = lab
     recording.insert1(dict(rec_id=1, signal=np.arange(3.0), obj=b"x"))
     try:
         for column, value in (
@@ -363,7 +362,7 @@ def test_foreign_json_is_a_store_error_naming_the_attribute(lab, stores_conn):
 
 
 def test_errors_name_table_attribute_and_reason(lab, stores_conn, dj_params, tmp_path):
-    schema, recording, _ = lab
+    _schema, recording, _ = lab
     for sneaky in ("_hash/x", "./_hash/x", "_hash//x", "/_hash/x", "_schema\\db\\x"):
         with pytest.raises(StoreError, match=r"`fp` .*reserved section '_(hash|schema)'"):
             recording.insert1(dict(rec_id=1, fp=sneaky))
@@ -458,7 +457,7 @@ def _same(a, b) -> bool:
 @given(data=st.data())
 def test_generated_values_round_trip(lab, data):
     """Random blobs, attachments (any file name), raw bytes and npy arrays come back equal."""
-    schema, recording, _ = lab
+    _schema, recording, _ = lab
     value = data.draw(blob_values)
     name, contents = data.draw(file_names), data.draw(st.binary(max_size=300))
     raw, array = data.draw(st.binary(max_size=300)), data.draw(npy_arrays)

@@ -154,7 +154,7 @@ def rows(seed: int = 5) -> dict[str, list[dict]]:
     """Deterministic contents: 14 subjects, ~45 sessions, ~300 trials, pairings, stimuli,
     trial stimuli, recordings with blobs and analyses (some secondary values NULL)."""
     rng = random.Random(seed)
-    data: dict[str, list[dict]] = {name: [] for name in ORDER + ["Session.Trial"]}
+    data: dict[str, list[dict]] = {name: [] for name in [*ORDER, "Session.Trial"]}
     data["Species"] = [
         dict(species=s, common_name=c)
         for s, c in [

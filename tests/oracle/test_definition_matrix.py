@@ -106,7 +106,7 @@ def _declare_all(lib, conn, database: str, other_database: str, entries, build=_
     for entry in entries:
         try:
             context[entry.name] = schema(build(lib, entry), context=context)
-        except Exception as err:  # noqa: BLE001 - reported by the cases of this entry
+        except Exception as err:
             errors[entry.name] = err
     return context, errors
 

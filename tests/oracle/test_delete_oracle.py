@@ -248,7 +248,7 @@ def test_datajoint_refuses_a_seed_restricted_by_a_query(oracle):
 def test_part_directly_is_refused_like_datajoint(oracle, dm_conn):
     import datajoint
 
-    theirs, ours, reset, dbs, tables = oracle
+    theirs, ours, reset, _dbs, tables = oracle
     reset()
     before = _contents(dm_conn, tables("lb"))
     with pytest.raises(

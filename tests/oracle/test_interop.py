@@ -3,10 +3,10 @@ definitions; each reads what the other wrote (spec §2, §3, §6.2, §7)."""
 
 from __future__ import annotations
 
-import re
-import uuid
 import datetime
 import decimal
+import re
+import uuid
 
 import numpy as np
 import pytest

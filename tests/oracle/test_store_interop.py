@@ -113,14 +113,14 @@ def _check_labbook_value(row, source):
 
 
 def test_labbook_reads_what_datajoint_wrote(tables, files):
-    dj_table, ours, database = tables
+    dj_table, ours, _database = tables
     source, folder = files
     dj_table.insert1(_row(1, source, folder))
     _check_labbook_value(ours.fetch1(), source)
 
 
 def test_datajoint_reads_what_labbook_wrote(tables, files, dj_stores):
-    dj_table, ours, database = tables
+    dj_table, ours, _database = tables
     source, folder = files
     ours.insert1(_row(2, source, folder))
     row = dj_table.fetch1()
@@ -138,7 +138,7 @@ def test_same_paths_hashes_and_json(tables, files):
     """Hash-addressed values written by both sides are the same object with the same JSON;
     schema-addressed ones follow the same path rule and keys (spec §5.2, §5.3)."""
     dj_table, ours, database = tables
-    source, folder = files
+    source, _folder = files
     dj_table.insert1(
         dict(
             rec_id=1,
@@ -188,7 +188,7 @@ def test_same_paths_hashes_and_json(tables, files):
 
 def test_datajoint_gc_sees_labbook_objects_as_referenced(tables, files, dj_stores, dj_conn):
     """datajoint's garbage collector finds nothing to collect after LabBook's writes."""
-    dj_table, ours, database = tables
+    _dj_table, ours, database = tables
     source, folder = files
     ours.insert1(_row(3, source, folder))
     schema = dj_stores.Schema(database, connection=dj_conn)

@@ -154,7 +154,7 @@ OTHERS = {
     "list": (lambda: [np.zeros(3000)] * 3, dict(kind="list", length=3)),
     "tuple": (lambda: (1, 2.5, "x"), dict(kind="tuple", length=3)),
     "set": (lambda: {1, 2}, dict(kind="set", length=2)),
-    "empty_list": (lambda: [], dict(kind="list", length=0)),
+    "empty_list": (list, dict(kind="list", length=0)),
     "none": (lambda: None, dict(kind="none")),
     "int": (lambda: 2**70, dict(kind="scalar", dtype="int")),
     "bool": (lambda: True, dict(kind="scalar", dtype="bool")),
@@ -204,7 +204,7 @@ def test_32bit_dims():
 
 def test_long_field_names_past_the_prefix():
     names = [f"field_{i}_" + "n" * 200 for i in range(40)]  # ~8.5 KB of names
-    value = MatStruct.from_records([{name: 1 for name in names}], names=names)
+    value = MatStruct.from_records([dict.fromkeys(names, 1)], names=names)
     blob = pack(value, compress=False)
     cut = peek(blob[:PEEK_BYTES])
     assert (cut.kind, cut.shape, cut.fields) == ("struct", (1,), None)
@@ -259,7 +259,7 @@ def test_truncated_array_data_with_total_size():
 def test_compressed_prefixes():
     blob = pack(np.arange(2**17, dtype=np.float64).reshape(512, 256))
     assert blob[:6] == ZL123
-    for cut in range(0, 14):
+    for cut in range(14):
         assert peek(blob[:cut]).kind == "unknown"
     assert peek(blob[:14]) == BlobSummary("unknown", compressed=True, packed_size=2**20 + 37)
     shapes = {peek(blob[:cut]).shape for cut in range(14, 200)}

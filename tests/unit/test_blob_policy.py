@@ -10,6 +10,7 @@ packing stays within its memory budget (tracemalloc; no timing assertions).
 
 from __future__ import annotations
 
+import itertools
 import random
 import tracemalloc
 import zlib
@@ -128,7 +129,7 @@ def test_sample_positions():
     small = blob.SAMPLE_COUNT * blob.SAMPLE_BYTES + 1
     starts = blob.sample_starts(small)
     assert starts[0] >= 0 and starts[-1] + blob.SAMPLE_BYTES <= small
-    assert all(b >= a + blob.SAMPLE_BYTES for a, b in zip(starts, starts[1:]))  # disjoint
+    assert all(b >= a + blob.SAMPLE_BYTES for a, b in itertools.pairwise(starts))  # disjoint
 
 
 def test_small_compressible_head_does_not_decide():

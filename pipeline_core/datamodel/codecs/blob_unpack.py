@@ -14,8 +14,9 @@ import math
 import struct
 import sys
 import uuid
+from collections.abc import Callable
 from types import MappingProxyType
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

@@ -109,8 +109,8 @@ __all__ = [
     "DescribedQuery",
     "Resolver",
     "catalog_resolver",
-    "to_query",
     "to_description",
+    "to_query",
     "validate",
 ]
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..catalog import catalog_of
 from ..condition import AGGREGATE_FUNCTIONS, OPERATORS, Aggregate, AndList, Comparison, Not
@@ -380,7 +381,7 @@ class _Parser:
             value,
             path,
             "a table {schema, table} or a query {from, ...}",
-            ("schema", "table") + extra,
+            ("schema", "table", *extra),
             ("schema", "table"),
         )
         schema, table = d["schema"], d["table"]

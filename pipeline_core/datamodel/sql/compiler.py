@@ -29,8 +29,8 @@ from ..expression import (
     UnionNode,
 )
 from ..heading import Heading
-from ..values import DEFAULT, encode
 from ..types import enum_values
+from ..values import DEFAULT, encode
 from .quoting import quote
 
 
@@ -517,7 +517,7 @@ def keyset_after(order: list[tuple[str, bool]], last: list, heading: Heading) ->
         else:
             after, after_params = f"{rank} > %s", [rank_value]
         if after is not None:
-            terms.append(" AND ".join(equal + [f"({after})"]))
+            terms.append(" AND ".join([*equal, f"({after})"]))
             params.extend(equal_params + after_params)
         if value is None:
             equal.append(f"{column} IS NULL")

@@ -10,7 +10,7 @@ statement (a ``%`` fails) and a ``"`` in a table comment is a syntax error."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..declare import ColumnPlan, TablePlan
 from .quoting import full_name, literal, quote

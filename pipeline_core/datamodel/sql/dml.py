@@ -3,7 +3,7 @@ the :data:`~..values.DEFAULT` marker becomes the SQL keyword ``DEFAULT``."""
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..values import DEFAULT
 from .compiler import compile_select

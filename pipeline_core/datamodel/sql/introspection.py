@@ -3,7 +3,7 @@ any number of databases and returns plain rows; :mod:`..catalog` interprets them
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from .quoting import full_name
 

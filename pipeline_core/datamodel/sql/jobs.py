@@ -3,7 +3,7 @@ error, progress. Reservation is one conditional UPDATE judged by its row count."
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from .compiler import compile_select
 from .dml import where_key
@@ -22,7 +22,7 @@ def refresh(
         f"SELECT {columns}, 'pending', %s, CURRENT_TIMESTAMP(3) + INTERVAL %s SECOND "
         f"FROM ({inner}) AS `$todo` "
         f"ON DUPLICATE KEY UPDATE `status` = `status`",
-        params + [priority, delay_seconds],
+        [*params, priority, delay_seconds],
     )
 
 
@@ -53,7 +53,7 @@ def reserve(
         f"UPDATE {jobs_table} SET `status` = 'reserved', `host` = %s, `pid` = %s, "
         "`connection_id` = %s, `user` = %s, `reserved_time` = CURRENT_TIMESTAMP(3) "
         f"WHERE {where} AND `status` = 'pending' AND `scheduled_time` <= CURRENT_TIMESTAMP(3)",
-        [host, pid, connection_id, user] + params,
+        [host, pid, connection_id, user, *params],
     )
 
 
@@ -66,7 +66,7 @@ def complete(jobs_table: str, key: dict, duration: float, keep: bool) -> tuple[s
         f"UPDATE {jobs_table} SET `status` = 'success', "
         "`completed_time` = CURRENT_TIMESTAMP(3), `duration` = %s "
         f"WHERE {where}",
-        [duration] + params,
+        [duration, *params],
     )
 
 
@@ -79,7 +79,7 @@ def error(
         f"UPDATE {jobs_table} SET `status` = 'error', `completed_time` = CURRENT_TIMESTAMP(3), "
         "`duration` = %s, `error_message` = %s, `error_stack` = %s "
         f"WHERE {where}",
-        [duration, message, stack] + params,
+        [duration, message, stack, *params],
     )
 
 

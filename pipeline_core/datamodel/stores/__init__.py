@@ -4,4 +4,4 @@ clean-up of failed writes and garbage collection (spec §5, §11)."""
 from .config import StoreConfig, StoreError, StoreSpec
 from .refs import Attachment, BlobRef, NpyRef, ObjectRef
 
-__all__ = ["StoreConfig", "StoreError", "StoreSpec", "Attachment", "BlobRef", "NpyRef", "ObjectRef"]
+__all__ = ["Attachment", "BlobRef", "NpyRef", "ObjectRef", "StoreConfig", "StoreError", "StoreSpec"]

@@ -11,7 +11,8 @@ import re
 import secrets
 import urllib.parse
 import uuid
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .config import StoreError, StoreSpec
 
@@ -102,7 +103,7 @@ def object_path(
     parts += [f"{k}={encode_key_value(key[k])}" for k in partition if k in key]
     parts += [database, table]
     parts += [f"{k}={encode_key_value(v)}" for k, v in key.items() if k not in partition]
-    return "/".join(parts + [name])
+    return "/".join([*parts, name])
 
 
 def legacy_path(

@@ -17,8 +17,9 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import IO, Iterator
+from typing import IO
 
 from .config import StoreError, StoreSpec
 
@@ -46,7 +47,7 @@ def folder_manifest(local: Path) -> dict:
         "files": files,
         "total_size": sum(f["size"] for f in files),
         "item_count": len(files),
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(),
     }
 
 

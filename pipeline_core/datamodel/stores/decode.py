@@ -11,8 +11,9 @@ import dataclasses
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..codecs import blob
 from .addressing import content_hash, legacy_path

@@ -11,8 +11,9 @@ import dataclasses
 import datetime
 import io
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -118,7 +119,7 @@ def _put_hash(data: bytes, store: str, context: WriteContext) -> str:
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat()
+    return datetime.datetime.now(datetime.UTC).isoformat()
 
 
 def _put_object(attribute: str, value: Any, store: str, context: WriteContext) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
 from .config import StoreError
 from .references import referenced_paths

@@ -4,7 +4,7 @@ and for garbage collection."""
 from __future__ import annotations
 
 import json
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from ..catalog import catalog_of
 from ..sql import stores as sql

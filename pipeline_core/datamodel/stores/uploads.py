@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class UploadLog:
         hashed = [u for u in self.created if u.addressing == "hash"]
         try:
             keep = self.referenced(hashed) if hashed else set()
-        except Exception:  # noqa: BLE001 - cannot tell: keep them all (pipeline gc decides later)
+        except Exception:
             logger.exception(
                 "could not check references of %d objects after a failed write", len(hashed)
             )
@@ -77,7 +77,7 @@ class UploadLog:
                 if upload.addressing == "schema":
                     self.stores.backend(upload.store).delete(f"{upload.path}.manifest.json")
                 deleted.append(upload)
-            except Exception:  # noqa: BLE001 - cleanup must not mask the write's error
+            except Exception:
                 logger.exception(
                     "could not remove %s:%s after a failed write", upload.store, upload.path
                 )
