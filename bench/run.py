@@ -26,7 +26,7 @@ warnings.filterwarnings("ignore")
 from pipeline_core import datamodel as dm  # noqa: E402
 from pipeline_core.datamodel.catalog import Catalog  # noqa: E402
 from pipeline_core.datamodel.codecs import blob  # noqa: E402
-from pipeline_core.datamodel.fetch import page_after  # noqa: E402
+from pipeline_core.datamodel.paging import page  # noqa: E402
 
 
 def params() -> dict:
@@ -244,7 +244,7 @@ def bench_paging(conn, n_rows: int = 100_000) -> list[tuple]:
         [dict(sensor=i // 1000, t=i % 1000, value=i * 0.5) for i in range(n_rows)], chunk_size=5000
     )
     deep = {"sensor": 95, "t": 0}
-    keyset = timeit(lambda: page_after(table(), deep, 100), 9)
+    keyset = timeit(lambda: page(table(), None, deep, 100), 9)
     offset = timeit(lambda: table.to_dicts(order_by="KEY", limit=100, offset=95_000), 9)
     conn.query(f"DROP DATABASE `{database}`")
     return [

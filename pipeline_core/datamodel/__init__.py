@@ -4,7 +4,8 @@ Public API mirrors DataJoint 2.x names (see ../shared/design/architecture.md):
 ``connect``, ``Schema``, ``Manual``, ``Lookup``, ``Imported``, ``Computed``, ``Part``,
 ``VirtualModule``, ``list_schemas``, ``FreeTable``, ``AndList``, ``Not``, ``U``, ``Top``,
 ``Comparison``, ``Aggregate``,
-``DependencyGraph``, and the ``DataJointError`` hierarchy.
+``DependencyGraph``, ``TableRef`` (a table's identity), and the ``DataJointError``
+hierarchy.
 """
 
 from .condition import Aggregate, AndList, Comparison, Not, Top
@@ -28,6 +29,7 @@ from .errors import (
 from .expression import QueryExpression, U
 from .schema import Schema
 from .table import FreeTable, Table
+from .tableref import TableRef
 from .tiers import Computed, Imported, Lookup, Manual, Part
 from .virtual import VirtualModule, list_schemas, table_class
 
@@ -59,6 +61,7 @@ __all__ = [
     "QueryTimeoutError",
     "Schema",
     "Table",
+    "TableRef",
     "Top",
     "U",
     "UnknownAttributeError",

@@ -11,9 +11,10 @@ import collections
 import re
 from collections.abc import Iterable
 
-from .errors import MissingTableError
+from .errors import DataJointError, MissingTableError
 from .heading import Attribute, ForeignKey, Heading, Index, TableInfo
 from .sql import introspection
+from .tableref import TableRef
 from .types import parse_comment, strip_display_width
 
 #: 0.14 markers (spec §11) -> (codec, needs store).
@@ -22,11 +23,11 @@ _CODEC_MARKER = re.compile(r"<([A-Za-z][A-Za-z0-9_]*)(@([A-Za-z0-9_\-]*))?>")
 
 
 class Catalog:
-    """Introspected tables of the databases loaded so far, keyed by full name."""
+    """Introspected tables of the databases loaded so far, keyed by :class:`TableRef`."""
 
     def __init__(self, conn):
         self._conn = conn
-        self._tables: dict[str, TableInfo] = {}
+        self._tables: dict[TableRef, TableInfo] = {}
         self._hidden: dict[str, list[str]] = {}
         self._loaded: set[str] = set()
 
@@ -39,8 +40,8 @@ class Catalog:
             return
         self._loaded.discard(database)
         self._hidden.pop(database, None)
-        for key in [k for k, t in self._tables.items() if t.database == database]:
-            del self._tables[key]
+        for ref in [r for r in self._tables if r.database == database]:
+            del self._tables[ref]
 
     def load(self, databases: Iterable[str]) -> None:
         """Introspect the given databases, and first every database they reference
@@ -51,16 +52,29 @@ class Catalog:
             self._load_batch(todo)
 
     def table(self, database: str, table_name: str) -> TableInfo:
-        """TableInfo of one table.
+        """TableInfo of one table, by database and raw table name.
+
+        Raises:
+            MissingTableError: no such (visible) table, or a name that no table can have.
+        """
+        try:
+            ref = TableRef(database, table_name)
+        except DataJointError:
+            raise MissingTableError(
+                f"Table `{database}`.`{table_name}` does not exist (not a valid name)"
+            ) from None
+        return self.get(ref)
+
+    def get(self, ref: TableRef) -> TableInfo:
+        """TableInfo of the table ``ref``.
 
         Raises:
             MissingTableError: no such (visible) table.
         """
-        self.load([database])
-        key = f"`{database}`.`{table_name}`"
-        if key not in self._tables:
-            raise MissingTableError(f"Table {key} does not exist", table=key)
-        return self._tables[key]
+        self.load([ref.database])
+        if ref not in self._tables:
+            raise MissingTableError(f"Table {ref} does not exist", table=ref)
+        return self._tables[ref]
 
     def tables(self, database: str) -> list[TableInfo]:
         """Visible tables of a database, ordered by name."""
@@ -100,29 +114,27 @@ class Catalog:
                 for table, attr, origin in introspection.lineage(conn, database):
                     lineages[(database, table, attr)] = origin
         raw = _RawTables(table_rows, column_rows, key_rows, index_rows)
-        for (database, table), info in raw.tables.items():
-            info["foreign_keys"] = raw.foreign_keys(database, table)
-            info["legacy"] = "~lineage" not in hidden[database]
+        for ref, info in raw.tables.items():
+            info["foreign_keys"] = raw.foreign_keys(ref)
+            info["legacy"] = "~lineage" not in hidden[ref.database]
         upstream = {r["ref_database"] for r in key_rows if r["ref_database"]} - set(databases)
         self.load(sorted(upstream))
 
-        def build(key: tuple[str, str]) -> None:
-            full = f"`{key[0]}`.`{key[1]}`"
-            if full in self._tables:
+        def build(ref: TableRef) -> None:
+            if ref in self._tables:
                 return
-            info = raw.tables[key]
+            info = raw.tables[ref]
             for fk in info["foreign_keys"]:
-                parent_key = tuple(fk.parent.strip("`").split("`.`"))
-                if parent_key in raw.tables and parent_key != key:
-                    build(parent_key)
-            self._tables[full] = _build_table(info, lineages, self)
+                if fk.parent in raw.tables and fk.parent != ref:
+                    build(fk.parent)
+            self._tables[ref] = _build_table(info, lineages, self)
 
-        for key in raw.tables:
-            build(key)
+        for ref in raw.tables:
+            build(ref)
 
-    def origin_type(self, full_parent: str, column: str) -> str | None:
+    def origin_type(self, parent: TableRef, column: str) -> str | None:
         """Declared type of a parent column, following foreign keys upward (spec §2.1)."""
-        info = self._tables.get(full_parent)
+        info = self._tables.get(parent)
         if info is None or column not in info.heading:
             return None
         return info.heading[column].type
@@ -132,17 +144,22 @@ class _RawTables:
     """information_schema rows grouped per table."""
 
     def __init__(self, table_rows, column_rows, key_rows, index_rows):
-        self.tables: dict[tuple[str, str], dict] = {}
+        self.tables: dict[TableRef, dict] = {}
+        by_name: dict[tuple[str, str], dict] = {}  # the same entries, for the rows below
         for row in table_rows:
-            self.tables[(row["database"], row["table_name"])] = dict(
+            try:
+                ref = TableRef(row["database"], row["table_name"])
+            except DataJointError:  # a name no DataJoint table has (spaces, dots): not listed
+                continue
+            self.tables[ref] = by_name[(ref.database, ref.table)] = dict(
                 row, columns=[], primary=[], fk_rows=collections.defaultdict(list), indexes={}
             )
         for row in column_rows:
-            entry = self.tables.get((row["database"], row["table_name"]))
+            entry = by_name.get((row["database"], row["table_name"]))
             if entry is not None:
                 entry["columns"].append(row)
         for row in key_rows:
-            entry = self.tables.get((row["database"], row["table_name"]))
+            entry = by_name.get((row["database"], row["table_name"]))
             if entry is None:
                 continue
             if row["constraint_name"] == "PRIMARY":
@@ -150,23 +167,27 @@ class _RawTables:
             elif not row["ref_table"].startswith("~"):
                 entry["fk_rows"][row["constraint_name"]].append(row)
         for row in index_rows:
-            entry = self.tables.get((row["database"], row["table_name"]))
+            entry = by_name.get((row["database"], row["table_name"]))
             if entry is not None and row["column_name"] is not None:
                 index = entry["indexes"].setdefault(row["index_name"], [not row["non_unique"], []])
                 index[1].append(row["column_name"])
 
-    def foreign_keys(self, database: str, table: str) -> tuple[ForeignKey, ...]:
-        entry = self.tables[(database, table)]
+    def foreign_keys(self, ref: TableRef) -> tuple[ForeignKey, ...]:
+        entry = self.tables[ref]
         nullable = {c["name"]: bool(c["nullable"]) for c in entry["columns"]}
         unique_sets = {tuple(cols) for is_unique, cols in entry["indexes"].values() if is_unique}
         fks = []
         for _, rows in sorted(entry["fk_rows"].items(), key=lambda kv: _fk_order(kv[0])):
+            try:
+                parent = TableRef(rows[0]["ref_database"], rows[0]["ref_table"])
+            except DataJointError:  # references a table not listed (see __init__)
+                continue
             attr_map = tuple((r["column_name"], r["ref_column"]) for r in rows)
             columns = tuple(c for c, _ in attr_map)
             fks.append(
                 ForeignKey(
-                    child=f"`{database}`.`{table}`",
-                    parent=f"`{rows[0]['ref_database']}`.`{rows[0]['ref_table']}`",
+                    child=ref,
+                    parent=parent,
                     attr_map=attr_map,
                     primary=all(c in entry["primary"] for c in columns),
                     nullable=any(nullable.get(c, False) for c in columns),

@@ -28,14 +28,20 @@ class Not:
     condition: Any
 
 
+def invalid_restriction(condition: Any) -> QueryError:
+    """DataJoint's error for a restriction of a type it does not take (spec §9.1):
+    ``Invalid restriction type None``, ``Invalid restriction type 5``."""
+    return QueryError(f"Invalid restriction type {condition!r}")
+
+
 def normalize(condition: Any) -> Any:
     """Turn numpy records into dicts and sets/generators into tuples; leave the rest.
 
     Raises:
-        TypeError: for ``None`` ("Invalid restriction type None", spec §9.1).
+        QueryError: for ``None`` ("Invalid restriction type None", spec §9.1).
     """
     if condition is None:
-        raise TypeError("Invalid restriction type None")
+        raise invalid_restriction(condition)
     if isinstance(condition, np.void) and condition.dtype.names:
         return {
             name: condition[name].item() if hasattr(condition[name], "item") else condition[name]
@@ -46,6 +52,23 @@ def normalize(condition: Any) -> Any:
     if isinstance(condition, (set, frozenset, collections.abc.Iterator)):
         return tuple(condition)
     return condition
+
+
+@dataclasses.dataclass(frozen=True)
+class RawSQL:
+    """A condition in SQL built by the SQL layer itself, with its own driver parameters:
+    ``RawSQL("`a` > %s", (3,))``. Not for text from users (values belong in ``params``).
+
+    Attributes:
+        sql: SQL text with ``%s`` placeholders (a literal ``%`` written ``%%``).
+        params: the values of the placeholders, in order.
+    """
+
+    sql: str
+    params: tuple = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "params", tuple(self.params))
 
 
 @dataclasses.dataclass(frozen=True)

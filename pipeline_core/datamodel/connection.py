@@ -124,7 +124,7 @@ class Connection:
         self.stores = StoreConfig(stores)
         self._conn = self._open()
         self.catalog = None  # set by the catalog module on first use (lazy, see catalog.py)
-        self.make_tables: frozenset[str] = frozenset()  # tables whose make() is running
+        self.make_tables: frozenset = frozenset()  # TableRefs of the tables whose make() runs
 
     def _open(self) -> pymysql.connections.Connection:
         try:

@@ -17,6 +17,7 @@ from .definition import AttributeLine, ForeignKeyLine, TableDefinition
 from .errors import DataJointError, DefinitionError
 from .heading import TableInfo
 from .names import check_table_name_length, tier_of
+from .tableref import TableRef
 from .types import can_be_in_key, classify, is_blob_sql_type
 
 #: Defaults DataJoint emits unquoted (spec §2.5); the server normalises the spelling.
@@ -66,6 +67,20 @@ SINGLETON = ColumnPlan(
 )
 
 
+def declared_table(database: str, table_name: str) -> TableRef:
+    """The identity of a table about to be declared.
+
+    Raises:
+        DefinitionError: the name is longer than MySQL's 64 characters (spec §1.1) or not
+            an identifier DataJoint produces.
+    """
+    try:
+        check_table_name_length(table_name)
+        return TableRef(database, table_name)
+    except DataJointError as err:
+        raise DefinitionError(str(err), table=TableRef.label(database, table_name)) from None
+
+
 def plan_table(
     database: str, table_name: str, definition: TableDefinition, resolve: Callable[[str], TableInfo]
 ) -> TablePlan:
@@ -80,11 +95,7 @@ def plan_table(
         DefinitionError: naming the table, the line and the reason (unknown type, bad
             default, missing parent, unknown index column, name too long, ...).
     """
-    full = f"`{database}`.`{table_name}`"
-    try:
-        check_table_name_length(table_name)
-    except DataJointError as err:
-        raise DefinitionError(str(err), table=full) from None
+    full = declared_table(database, table_name)
     columns: dict[str, ColumnPlan] = {}
     primary: list[str] = []
     fk_plans: list[ForeignKeyPlan] = []
@@ -169,7 +180,7 @@ def _lineage(
 
 
 def _resolve_parent(
-    item: ForeignKeyLine, resolve: Callable[[str], TableInfo], full: str
+    item: ForeignKeyLine, resolve: Callable[[str], TableInfo], full: TableRef
 ) -> TableInfo:
     try:
         return resolve(item.reference)
@@ -182,7 +193,7 @@ def _resolve_parent(
 
 
 def _plan_foreign_key(
-    item: ForeignKeyLine, parent: TableInfo, full: str, existing: dict[str, ColumnPlan]
+    item: ForeignKeyLine, parent: TableInfo, full: TableRef, existing: dict[str, ColumnPlan]
 ):
     renamed = {old: new for new, old in item.renames}
     pk = parent.heading.primary_key
@@ -217,7 +228,7 @@ def _plan_foreign_key(
     return plan, new_columns, lineage
 
 
-def _plan_attribute(item: AttributeLine, full: str) -> ColumnPlan:
+def _plan_attribute(item: AttributeLine, full: TableRef) -> ColumnPlan:
     try:
         declared = classify(item.type)
     except DataJointError as err:
@@ -259,7 +270,7 @@ _SQL_ESCAPES = {
 }
 
 
-def _plan_default(item: AttributeLine, full: str) -> tuple[str, str | None] | None:
+def _plan_default(item: AttributeLine, full: TableRef) -> tuple[str, str | None] | None:
     """The default of an attribute line as DataJoint sends it (spec §2.5).
 
     DataJoint writes every non-constant default into a single-quoted SQL literal: a

@@ -3,7 +3,7 @@ graph (spec §10).
 
 A *cascade* holds, for a restricted seed table and every table downstream of it (across
 databases: the graph loads every database that references the seed's, repeatedly), the
-restricted :class:`~.table.FreeTable` of the rows a delete removes. The restriction is
+restricted query of the rows a delete removes. The restriction is
 propagated along each foreign key in topological order: a child gets the semijoin
 ``parent_restricted.proj(child_column='parent_column', ...)`` (the rows referencing a
 deleted parent row through that foreign key; NULL foreign keys reference nothing), and a
@@ -30,21 +30,19 @@ Not touched: jobs tables (``~~name``), ``~lineage``, and stored objects of delet
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import re
 
 import networkx as nx
 
 from .catalog import catalog_of
-from .condition import AndList, Not
+from .condition import AndList, Not, RawSQL
 from .dependencies import DependencyGraph
 from .errors import DataJointError, IntegrityError
-from .expression import QueryExpression, RestrictNode, TableNode, TopNode, U
-from .fetch import _Trusted
-from .names import master_of
+from .expression import QueryExpression, U, table_expression
+from .nodes import RestrictNode, TableNode, TopNode, tables_read
 from .sql import dml
-from .sql.quoting import full_name, split_full_name
+from .tableref import TableRef
 
 #: The values of ``part_integrity`` (spec §8.3).
 PART_INTEGRITY = ("enforce", "ignore", "cascade")
@@ -58,18 +56,17 @@ class Cascade:
     ``Diagram.cascade(expr)``). Built by :func:`cascade`.
 
     Attributes:
-        seed: full name of the seed table.
-        tables: full names of the seed and every table it cascades to, in topological
-            order (parents first, each part right after its master); deletes run in
-            reverse.
+        seed: the seed table.
+        tables: the seed and every table it cascades to, in topological order (parents
+            first, each part right after its master); deletes run in reverse.
         part_integrity: the policy it was built with.
     """
 
     def __init__(
         self,
         connection,
-        seed: str,
-        tables: list[str],
+        seed: TableRef,
+        tables: list[TableRef],
         restricted: dict,
         graph: nx.MultiDiGraph,
         part_integrity: str,
@@ -81,13 +78,13 @@ class Cascade:
         self._graph = graph
         self.part_integrity = part_integrity
 
-    def __getitem__(self, full_table_name: str) -> QueryExpression:
-        """The restricted table of the rows deleted from ``full_table_name``.
+    def __getitem__(self, table: TableRef) -> QueryExpression:
+        """The restricted table of the rows deleted from ``table``.
 
         Raises:
             KeyError: the table is not in the cascade.
         """
-        return self._restricted[full_table_name]
+        return self._restricted[table]
 
     def __iter__(self):
         return iter(self.tables)
@@ -95,7 +92,7 @@ class Cascade:
     def counts(self) -> dict[str, int]:
         """``{full table name: rows to delete}`` for every table of the cascade, zeros
         included, in :attr:`tables` order (DataJoint's ``Diagram.cascade(expr).counts()``)."""
-        return {name: len(self._restricted[name]) for name in self.tables}
+        return {str(ref): len(self._restricted[ref]) for ref in self.tables}
 
     def check_part_integrity(self) -> None:
         """Refuse part rows whose master rows are not deleted with them (spec §8.3,
@@ -120,17 +117,19 @@ class Cascade:
         """Run one DELETE per table, leaves first; the caller owns the transaction.
 
         Returns:
-            ``{full table name: rows deleted}`` in deletion order.
+            ``{table: rows deleted}`` in deletion order.
         Raises:
             IntegrityError: a table outside the cascade still references a row ("Delete
                 blocked by table ... in an unloaded schema" when its database is not
                 visible to this connection).
         """
         deleted = {}
-        for name in reversed(self.tables):
-            sql, params = dml.delete_cascade_step(self._restricted[name])
+        for ref in reversed(self.tables):
+            rows = self._restricted[ref]
+            keys = None if isinstance(rows.node, TableNode) else (U(*rows.primary_key) & rows).node
+            sql, params = dml.delete_cascade_step(ref, keys, rows.primary_key)
             try:
-                deleted[name] = self._connection.query(sql, params, table=name).rowcount
+                deleted[ref] = self._connection.query(sql, params, table=ref).rowcount
             except IntegrityError as error:
                 raise _blocked(error, self._graph) from error
         return deleted
@@ -153,9 +152,9 @@ def cascade(seed: QueryExpression, part_integrity: str = "enforce") -> Cascade:
     conn = seed.connection
     seed_name, conditions, top = _seed_parts(seed)
     catalog_of(conn).invalidate()  # tables declared elsewhere since the last look
-    graph = DependencyGraph(conn, [split_full_name(seed_name)[0]]).graph
+    graph = DependencyGraph(conn, [seed_name.database]).graph
     order = _order(graph)
-    if top or _tables_in(conditions) & _reachable(graph, seed_name, part_integrity):
+    if top or tables_read(tuple(conditions)) & _reachable(graph, seed_name, part_integrity):
         keys = seed.proj().to_dicts(decode=False)
         first = _literal(seed.primary_key, [[row[k] for k in seed.primary_key] for row in keys])
     else:
@@ -270,8 +269,8 @@ def _instance(seed):
     return seed() if isinstance(seed, type) and hasattr(seed, "heading") else seed
 
 
-def _seed_parts(seed) -> tuple[str, list, bool]:
-    """``(full table name, restriction conditions, has a Top)`` of a restricted base table.
+def _seed_parts(seed) -> tuple[TableRef, list, bool]:
+    """``(table, restriction conditions, has a Top)`` of a restricted base table.
 
     Raises:
         DataJointError: ``seed`` is another kind of expression.
@@ -289,34 +288,16 @@ def _seed_parts(seed) -> tuple[str, list, bool]:
             "delete needs a base table, optionally restricted (not a join, "
             "projection, aggregation or union)"
         )
-    return node.full_name, conditions[::-1], top
+    return node.ref, conditions[::-1], top
 
 
-def _tables_in(value) -> set[str]:
-    """Full names of the tables a condition (or node) reads."""
-    if isinstance(value, QueryExpression):
-        value = value.node
-    if isinstance(value, TableNode):
-        return {value.full_name}
-    if isinstance(value, Not):
-        return _tables_in(value.condition)
-    if isinstance(value, (list, tuple)):
-        return set().union(*(_tables_in(v) for v in value))
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = ("child", "left", "right", "group", "source", "condition")
-        return set().union(*(_tables_in(getattr(value, f)) for f in fields if hasattr(value, f)))
-    return set()
+def _master(part: TableRef, graph) -> TableRef | None:
+    """A part table's master when it is in the graph."""
+    master = part.master
+    return master if master in graph else None
 
 
-def _master(part: str, graph) -> str | None:
-    """Full name of a part table's master when it is in the graph."""
-    database, table = split_full_name(part)
-    master = master_of(table)
-    name = full_name(database, master) if master else None
-    return name if name in graph else None
-
-
-def _reachable(graph, seed: str, part_integrity: str) -> set[str]:
+def _reachable(graph, seed: TableRef, part_integrity: str) -> set[TableRef]:
     """Tables a cascade from ``seed`` may delete from (masters too, in cascade mode)."""
     reach = {seed} | nx.descendants(graph, seed)
     while part_integrity == "cascade":
@@ -328,7 +309,7 @@ def _reachable(graph, seed: str, part_integrity: str) -> set[str]:
     return reach
 
 
-def _order(graph) -> list[str]:
+def _order(graph) -> list[TableRef]:
     """Topological order, ties by name, each part right after its master (DataJoint's
     ``topo_sort``, spec §10); plain topological order when that arrangement is not one."""
     plain = list(nx.lexicographical_topological_sort(graph))
@@ -342,13 +323,13 @@ def _order(graph) -> list[str]:
     if not nx.is_directed_acyclic_graph(augmented):
         return plain
     base = list(nx.lexicographical_topological_sort(augmented))
-    parts: dict[str, list[str]] = {}
+    parts: dict[TableRef, list[TableRef]] = {}
     for node in base:
         if masters[node] is not None:
             parts.setdefault(masters[node], []).append(node)
-    order: list[str] = []
+    order: list[TableRef] = []
 
-    def emit(node: str) -> None:
+    def emit(node: TableRef) -> None:
         order.append(node)
         for part in parts.get(node, []):
             emit(part)
@@ -362,24 +343,25 @@ def _order(graph) -> list[str]:
     return order
 
 
-def _literal(columns, rows) -> str:
+def _literal(columns, rows) -> RawSQL:
+    """The restriction to literal keys (stored values), materialised (spec §8.3)."""
     sql, params = dml.key_in(list(columns), [list(r) for r in rows])
-    return _Trusted(sql, params)
+    return RawSQL(sql, params)
 
 
-def _propagate(conn, graph, order: list[str], seeds: dict[str, list]) -> dict[str, QueryExpression]:
-    """Restricted FreeTables of the seeds' tables and every table downstream: each gets the
+def _propagate(
+    conn, graph, order: list[TableRef], seeds: dict[TableRef, list]
+) -> dict[TableRef, QueryExpression]:
+    """Restricted queries of the seeds' tables and every table downstream: each gets the
     OR of its seed conditions (None: all rows) and of one semijoin per foreign key from a
     restricted parent (spec §8.3)."""
-    from .table import FreeTable
-
     conditions = {name: list(items) for name, items in seeds.items()}
     restricted = {}
     for node in order:
         items = conditions.get(node)
         if items is None:
             continue
-        expr = FreeTable(conn, node)
+        expr = table_expression(conn, node)
         if all(c is not None for c in items):
             expr = expr.restrict(tuple(items), semantic_check=False)
         restricted[node] = expr
@@ -389,7 +371,7 @@ def _propagate(conn, graph, order: list[str], seeds: dict[str, list]) -> dict[st
     return restricted
 
 
-def _edge(graph, parent: str, child: str) -> dict | None:
+def _edge(graph, parent: TableRef, child: TableRef) -> dict | None:
     """The child's foreign key to the parent (the non-renamed one when there are several,
     e.g. a part's ``-> master``); None when there is none."""
     edges = list((graph.get_edge_data(parent, child) or {}).values())
@@ -397,7 +379,9 @@ def _edge(graph, parent: str, child: str) -> dict | None:
     return (plain or edges or [None])[0]
 
 
-def _orphans(graph, restricted, part: str, master: str) -> tuple[QueryExpression, dict] | None:
+def _orphans(
+    graph, restricted, part: TableRef, master: TableRef
+) -> tuple[QueryExpression, dict] | None:
     """The part rows to delete whose master row is not deleted, and the part's foreign key
     to its master; None when the part has no direct foreign key to it."""
     edge = _edge(graph, master, part)
@@ -410,7 +394,7 @@ def _orphans(graph, restricted, part: str, master: str) -> tuple[QueryExpression
     return rows, edge
 
 
-def _orphans_exist(graph, restricted, part: str, master: str) -> bool:
+def _orphans_exist(graph, restricted, part: TableRef, master: TableRef) -> bool:
     found = _orphans(graph, restricted, part, master)
     if found is not None:
         return bool(found[0])
@@ -432,12 +416,12 @@ def _referenced(rows: QueryExpression, edge: dict) -> tuple[list[str], list[list
     return [edge["attr_map"][c] for c in child_columns], keys
 
 
-def _missing_masters(conn, graph, restricted, part: str, master: str) -> tuple[list[str], list]:
+def _missing_masters(
+    conn, graph, restricted, part: TableRef, master: TableRef
+) -> tuple[list[str], list]:
     """``(master columns, keys)`` of the master rows that part rows to delete belong to but
     that are not deleted yet, materialised now (spec §8.3). A part without a direct foreign
     key to its master is followed up the shortest path of foreign keys, as DataJoint does."""
-    from .table import FreeTable
-
     found = _orphans(graph, restricted, part, master)
     if found is not None:
         return _referenced(*found)
@@ -448,7 +432,7 @@ def _missing_masters(conn, graph, restricted, part: str, master: str) -> tuple[l
     rows, columns, keys = restricted[part], [], []
     for parent, child in reversed(list(itertools.pairwise(nodes))):
         columns, keys = _referenced(rows, _edge(graph, parent, child))
-        rows = FreeTable(conn, parent).restrict(_literal(columns, keys))
+        rows = table_expression(conn, parent).restrict(_literal(columns, keys))
     if master in restricted and keys:
         done = {
             tuple(row[c] for c in columns)
@@ -461,7 +445,7 @@ def _missing_masters(conn, graph, restricted, part: str, master: str) -> tuple[l
 def _blocked(error: IntegrityError, graph) -> IntegrityError:
     """The error for a DELETE refused by a foreign key outside the cascade (spec §8.3)."""
     match = _FK_CHILD.search(str(error))
-    child = full_name(match.group(1), match.group(2)) if match else None
+    child = TableRef(match.group(1), match.group(2)) if match else None
     if child is None or child not in graph:
         where = child or "(not named by the server)"
         return IntegrityError(

@@ -1,8 +1,9 @@
 """The dependency graph over all tables of a set of schemas (spec §10).
 
-:class:`DependencyGraph` wraps a networkx ``MultiDiGraph`` (composition): nodes are full
-table names with a ``tier`` attribute; one edge parent -> child per foreign key, keyed
-by the child's FK columns, with ``primary``, ``attr_map``, ``aliased``, ``multi``.
+:class:`DependencyGraph` wraps a networkx ``MultiDiGraph`` (composition): nodes are
+:class:`~.tableref.TableRef` values with ``tier``, ``database``, ``table_name``, ``master``
+and ``primary_key`` attributes; one edge parent -> child per foreign key, keyed by the
+child's FK columns, with ``primary``, ``attr_map``, ``aliased``, ``multi``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from .catalog import catalog_of
 from .errors import DataJointError
 from .heading import TableInfo
 from .sql import introspection
+from .tableref import TableRef
 
 
 class DependencyGraph:
@@ -45,14 +47,11 @@ class DependencyGraph:
         self._graph = nx.MultiDiGraph()
         own = [t for t in catalog.all_tables() if t.database in self._databases]
         parents = {fk.parent for t in own for fk in t.foreign_keys}
-        tables = own + [
-            t
-            for t in catalog.all_tables()
-            if t.database not in self._databases and t.full_name in parents
-        ]
+        outside = [t for t in catalog.all_tables() if t.database not in self._databases]
+        tables = own + [t for t in outside if t.ref in parents]
         for info in tables:
             self._graph.add_node(
-                info.full_name,
+                info.ref,
                 tier=info.tier,
                 database=info.database,
                 table_name=info.table_name,
@@ -66,7 +65,7 @@ class DependencyGraph:
                 multi = set(fk.columns) != set(info.heading.primary_key)
                 self._graph.add_edge(
                     fk.parent,
-                    info.full_name,
+                    info.ref,
                     key=fk.columns,
                     primary=fk.primary,
                     attr_map=dict(fk.attr_map),
@@ -75,32 +74,36 @@ class DependencyGraph:
                 )
         if not nx.is_directed_acyclic_graph(self._graph):
             raise DataJointError("The foreign keys form a cycle")
-        self._infos = {t.full_name: t for t in tables}
+        self._infos = {t.ref: t for t in tables}
 
     @property
     def graph(self) -> nx.MultiDiGraph:
         """A copy of the underlying graph."""
         return self._graph.copy()
 
-    def table(self, full_name: str) -> TableInfo:
-        return self._infos[full_name]
+    def table(self, ref: TableRef) -> TableInfo:
+        """The introspected table of a node."""
+        return self._infos[ref]
 
-    def nodes_of(self, database: str) -> list[str]:
+    def nodes_of(self, database: str) -> list[TableRef]:
+        """The tables of one database."""
         return [n for n, d in self._graph.nodes(data=True) if d["database"] == database]
 
-    def parents(self, full_name: str) -> list[str]:
-        return list(dict.fromkeys(self._graph.predecessors(full_name)))
+    def parents(self, ref: TableRef) -> list[TableRef]:
+        """The tables ``ref`` has foreign keys to (each once)."""
+        return list(dict.fromkeys(self._graph.predecessors(ref)))
 
-    def children(self, full_name: str) -> list[str]:
-        return list(dict.fromkeys(self._graph.successors(full_name)))
+    def children(self, ref: TableRef) -> list[TableRef]:
+        """The tables with foreign keys to ``ref`` (each once)."""
+        return list(dict.fromkeys(self._graph.successors(ref)))
 
-    def descendants(self, full_name: str) -> list[str]:
+    def descendants(self, ref: TableRef) -> list[TableRef]:
         """All tables downstream, in topological order."""
-        down = nx.descendants(self._graph, full_name)
+        down = nx.descendants(self._graph, ref)
         return [n for n in self.topological_order() if n in down]
 
-    def topological_order(self) -> list[str]:
-        """Tables in dependency order (parents before children), ties broken by name."""
+    def topological_order(self) -> list[TableRef]:
+        """Tables in dependency order (parents before children), ties broken by full name."""
         return list(nx.lexicographical_topological_sort(self._graph))
 
     def subgraph(self, databases: Iterable[str]) -> nx.MultiDiGraph:

@@ -13,14 +13,15 @@ from collections.abc import Callable
 
 from .heading import TableInfo
 from .names import table_to_class_name
+from .tableref import TableRef
 
 
-def describe_table(info: TableInfo, class_name_of: Callable[[str], str]) -> str:
+def describe_table(info: TableInfo, class_name_of: Callable[[TableRef], str]) -> str:
     """The definition text of a table.
 
     Args:
         info: the introspected table.
-        class_name_of: maps a parent's full table name to the name to write after ``->``.
+        class_name_of: maps a parent table to the name to write after ``->``.
     Returns:
         definition text, one line per item, ending with a newline.
     """
@@ -58,7 +59,7 @@ def describe_table(info: TableInfo, class_name_of: Callable[[str], str]) -> str:
             )
             declared = attr.type + (" auto_increment" if attr.autoincrement else "")
             comment = f"# {attr.comment}" if attr.comment else ""
-            lines.append("%-20s : %-28s %s" % (name, declared, comment))
+            lines.append(f"{name:<20} : {declared:<28} {comment}")
     for columns, index in indexes.items():
         lines.append(f"{'UNIQUE ' if index.unique else ''}INDEX ({', '.join(columns)})")
     return "\n".join(lines) + "\n"
@@ -70,11 +71,11 @@ def _last_seen(columns: tuple[str, ...], info: TableInfo) -> str:
     return max(columns, key=lambda c: order.get(c, -1))
 
 
-def class_namer(database: str, context: dict | None) -> Callable[[str], str]:
+def class_namer(database: str, context: dict | None) -> Callable[[TableRef], str]:
     """A ``class_name_of`` for :func:`describe_table`: the dotted name of the class found in
     ``context`` (classes, their parts, and modules one level deep), else the class name
     derived from the table name for tables of ``database``, else the full table name."""
-    found: dict[str, str] = {}
+    found: dict[TableRef, str] = {}
     for name, member in (context or {}).items():
         if name.startswith("_"):
             continue
@@ -87,16 +88,14 @@ def class_namer(database: str, context: dict | None) -> Callable[[str], str]:
         else:
             _register(found, name, member)
 
-    def name_of(full_name: str) -> str:
-        if full_name in found:
-            return found[full_name]
-        db, _, table = full_name.strip("`").partition("`.`")
-        if db == database:
-            master = table.rpartition("__")[0] if "__" in table.lstrip("_") else None
-            if master:
-                return f"{table_to_class_name(master)}.{table_to_class_name(table)}"
-            return table_to_class_name(table)
-        return full_name
+    def name_of(ref: TableRef) -> str:
+        if ref in found:
+            return found[ref]
+        if ref.database == database:
+            if ref.master is not None:
+                return f"{table_to_class_name(ref.master.table)}.{table_to_class_name(ref.table)}"
+            return table_to_class_name(ref.table)
+        return ref.full_name
 
     return name_of
 
@@ -105,7 +104,7 @@ def _register(found: dict, dotted: str, cls) -> None:
     if not inspect.isclass(cls) or not hasattr(cls, "_compute_table_name"):
         return
     try:
-        found.setdefault(f"`{cls.database}`.`{cls._compute_table_name()}`", dotted)
+        found.setdefault(TableRef(cls.database, cls._compute_table_name()), dotted)
     except Exception:  # an undeclared class (no schema yet) has no table name
         return
     for sub, part in vars(cls).items():

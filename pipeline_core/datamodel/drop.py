@@ -8,24 +8,20 @@ from __future__ import annotations
 from .catalog import catalog_of
 from .dependencies import DependencyGraph
 from .errors import DataJointError, TransactionError
-from .names import jobs_table_name, master_of, tier_of
+from .names import jobs_table_name, tier_of
 from .sql import ddl
+from .tableref import TableRef
 
 
-def tables_to_drop(conn, database: str, table_name: str) -> list[str]:
-    """Full names of the table, its parts and everything downstream of them (across
-    databases), leaves first: the order in which they can be dropped."""
-    full = f"`{database}`.`{table_name}`"
+def tables_to_drop(conn, database: str, table_name: str) -> list[TableRef]:
+    """The table, its parts and everything downstream of them (across databases), leaves
+    first: the order in which they can be dropped."""
+    full = TableRef(database, table_name)
     graph = DependencyGraph(conn, [database])
     order = graph.topological_order()
-    parts = [
-        n
-        for n in order
-        if graph.table(n).database == database
-        and master_of(graph.table(n).table_name) == table_name
-    ]
+    parts = [n for n in order if n.master == full]
     doomed = {full, *parts}
-    for node in doomed:
+    for node in list(doomed):  # a copy: the set grows in the loop
         doomed.update(graph.descendants(node))
     return [n for n in reversed(order) if n in doomed]
 
@@ -40,36 +36,31 @@ def drop_table(conn, database: str, table_name: str, *, cascade: bool = False) -
             table is a part (drop its master instead).
         TransactionError: inside a transaction (DDL would commit it).
     """
-    full = f"`{database}`.`{table_name}`"
+    full = TableRef(database, table_name)
     if conn.in_transaction:
         raise TransactionError(f"Cannot drop {full} inside a transaction", table=full)
-    master = master_of(table_name)
-    if master is not None:
+    if full.master is not None:
         raise DataJointError(
-            f"Cannot drop part table {full} on its own: drop its master "
-            f"`{database}`.`{master}` instead",
+            f"Cannot drop part table {full} on its own: drop its master {full.master} instead",
             table=full,
         )
     doomed = tables_to_drop(conn, database, table_name)
-    own = {full} | {
-        f"`{database}`.`{t.table_name}`"
-        for t in catalog_of(conn).tables(database)
-        if master_of(t.table_name) == table_name
-    }
+    own = {full} | {t.ref for t in catalog_of(conn).tables(database) if t.ref.master == full}
     others = [n for n in doomed if n not in own]
     if others and not cascade:
         raise DataJointError(
             f"Cannot drop {full}: {len(others)} dependent table(s) would be dropped with it: "
-            f"{', '.join(others)}. Use drop(cascade=True) to drop them all",
+            f"{', '.join(map(str, others))}. Use drop(cascade=True) to drop them all",
             table=full,
         )
-    for name in doomed:
-        _drop_one(conn, *name.strip("`").split("`.`"))
-    return doomed
+    for ref in doomed:
+        _drop_one(conn, ref)
+    return [str(ref) for ref in doomed]
 
 
-def _drop_one(conn, database: str, table_name: str) -> None:
-    conn.query(ddl.drop_table(database, table_name), table=f"`{database}`.`{table_name}`")
+def _drop_one(conn, ref: TableRef) -> None:
+    database, table_name = ref.database, ref.table
+    conn.query(ddl.drop_table(database, table_name), table=ref)
     catalog = catalog_of(conn)
     hidden = catalog.hidden_tables(database)
     if "~lineage" in hidden:
@@ -95,16 +86,17 @@ def drop_schema(conn, database: str, *, cascade: bool = False) -> list[str]:
         raise TransactionError(f"Cannot drop schema `{database}` inside a transaction")
     graph = DependencyGraph(conn, [database])
     order = graph.topological_order()
-    inside = {n for n in order if graph.table(n).database == database}
+    inside = {n for n in order if n.database == database}
     outside = {d for n in inside for d in graph.descendants(n)} - inside
     outside_order = [n for n in reversed(order) if n in outside]
     if outside_order and not cascade:
         raise DataJointError(
             f"Cannot drop schema `{database}`: {len(outside_order)} table(s) of other schemas "
-            f"depend on it: {', '.join(outside_order)}. Use drop(cascade=True) to drop them too"
+            f"depend on it: {', '.join(map(str, outside_order))}. Use drop(cascade=True) to drop "
+            "them too"
         )
-    for name in outside_order:
-        _drop_one(conn, *name.strip("`").split("`.`"))
+    for ref in outside_order:
+        _drop_one(conn, ref)
     conn.query(ddl.drop_database(database))
     catalog_of(conn).invalidate()
-    return outside_order
+    return [str(ref) for ref in outside_order]

@@ -12,15 +12,18 @@ from __future__ import annotations
 class DataJointError(Exception):
     """Base class for all LabBook data-model errors.
 
+    Args:
+        table: the table the error concerns: a full table name or a
+            :class:`~.tableref.TableRef` (kept as its full name).
     Attributes:
         table: full table name (`` `db`.`tbl` ``) the error concerns, or None.
         attribute: attribute name the error concerns, or None.
     """
 
-    def __init__(self, message: str, *, table: str | None = None, attribute: str | None = None):
+    def __init__(self, message: str, *, table: object = None, attribute: str | None = None):
         super().__init__(message)
         self.message = message
-        self.table = table
+        self.table = None if table is None else str(table)
         self.attribute = attribute
 
     def __str__(self) -> str:
@@ -38,7 +41,7 @@ class DefinitionError(DataJointError):
         self,
         reason: str,
         *,
-        table: str | None = None,
+        table: object = None,
         line: str | None = None,
         attribute: str | None = None,
     ):

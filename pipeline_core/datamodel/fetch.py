@@ -1,11 +1,15 @@
-"""Running query expressions and decoding their rows (spec §9.7)."""
+"""Running query expressions and decoding their rows (spec §9.7).
+
+The functions take a :class:`~.expression.QueryExpression` (its ``connection``, ``node`` and
+``heading``), compile its tree with :mod:`.sql.compiler` and decode the rows with
+:mod:`.values`; the expression's methods (``to_dicts``, ``fetch``, ``fetch1`` ...) call them.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -14,6 +18,7 @@ from .sql import stores as stores_sql
 from .sql.compiler import compile_select
 from .sql.dml import count_sql, exists_sql
 from .stores.decode import ReadContext, legacy_needs
+from .types import numpy_dtype
 from .values import decode as decode_value
 
 
@@ -46,7 +51,7 @@ def to_dicts(
         QueryTimeoutError: the query ran longer than ``timeout``.
     """
     sql, params = compile_select(
-        expr, order_by=order_by, limit=limit, offset=offset, attributes=attributes
+        expr.node, order_by=order_by, limit=limit, offset=offset, attributes=attributes
     )
     rows = expr.connection.query(sql, params, as_dict=True, timeout=timeout).fetchall()
     if not decode:
@@ -125,28 +130,41 @@ def fetch(
 
 
 def fetch1(
-    expr, *attributes: str, download_path=None, lazy: bool = False, timeout: float | None = None
+    expr,
+    *attributes: str,
+    download_path=None,
+    lazy: bool = False,
+    timeout: float | None = None,
 ):
-    """The single row of ``expr`` (as dict, or the named values); ``download_path`` and
-    ``lazy`` as in :func:`to_dicts`.
+    """The single row of ``expr``, as DataJoint's ``fetch1``: without ``attributes`` the row
+    as a dict; with one, its value; with several, a tuple of values. ``"KEY"`` stands for
+    the primary key (a dict of it). ``download_path`` and ``lazy`` as in :func:`to_dicts`.
 
     Raises:
-        QueryError: zero or several rows.
+        QueryError: zero or several rows (DataJoint's wording: "fetch1 requires exactly one
+            tuple in the input set." without attributes, "fetch1 should only return one
+            tuple. N tuples found" with them).
+        UnknownAttributeError: an attribute not in the heading.
     """
+    key = expr.heading.primary_key
+    names = [n for a in attributes for n in (key if a == "KEY" else [a])]
     rows = to_dicts(
         expr,
         limit=2,
-        attributes=list(attributes) or None,
+        attributes=list(dict.fromkeys(names)) or None,
         download_path=download_path,
         lazy=lazy,
         timeout=timeout,
     )
     if len(rows) != 1:
-        raise QueryError(f"fetch1 requires exactly one row, found {'none' if not rows else 'more'}")
+        if not attributes:
+            raise QueryError("fetch1 requires exactly one tuple in the input set.")
+        found = count(expr) if rows else 0
+        raise QueryError(f"fetch1 should only return one tuple. {found} tuples found")
     row = rows[0]
     if not attributes:
         return row
-    values = [row[a] for a in attributes]
+    values = [{k: row[k] for k in key} if a == "KEY" else row[a] for a in attributes]
     return values[0] if len(values) == 1 else tuple(values)
 
 
@@ -173,11 +191,11 @@ def to_arrays(
             keys = [{k: row[k] for k in expr.primary_key} for row in rows]
             return (keys, *arrays)
         return arrays[0] if len(arrays) == 1 else tuple(arrays)
-    dtype = np.dtype([(a.name, _numpy_type(a)) for a in expr.heading])
+    dtype = np.dtype([(a.name, numpy_dtype(a) or object) for a in expr.heading])
     result = np.empty(len(rows), dtype=dtype)
     for name in expr.heading.names:
         column = [row[name] for row in rows]
-        if dtype[name] == object:
+        if dtype[name].kind == "O":
             target = result[name]
             for i, value in enumerate(column):
                 target[i] = value
@@ -197,31 +215,6 @@ def _array(values: list) -> np.ndarray:
     for i, value in enumerate(values):
         array[i] = value
     return array
-
-
-_NUMPY_TYPES = {
-    "int8": "int8",
-    "int16": "int16",
-    "int32": "int32",
-    "int64": "int64",
-    "float32": "float32",
-    "float64": "float64",
-    "tinyint": "int8",
-    "smallint": "int16",
-    "int": "int32",
-    "bigint": "int64",
-    "float": "float32",
-    "double": "float64",
-}
-
-
-def _numpy_type(attr) -> Any:
-    """numpy dtype of a heading entry in a record array: numbers (not nullable) get
-    theirs, everything else is an object field."""
-    base = attr.base_type.replace(" unsigned", "")
-    if attr.nullable or base not in _NUMPY_TYPES or "unsigned" in attr.type:
-        return object
-    return _NUMPY_TYPES[base]
 
 
 def to_pandas(expr, order_by=None, limit=None, offset=None):
@@ -255,7 +248,7 @@ def stream(
     Raises:
         StoreError / DataJointError: as :func:`to_dicts`.
     """
-    sql, params = compile_select(expr, order_by=order_by)
+    sql, params = compile_select(expr.node, order_by=order_by)
     conn = expr.connection
     with conn.unbuffered(sql, params, timeout=timeout) as cursor:
         while True:
@@ -274,40 +267,11 @@ def stream(
 
 def count(expr, timeout: float | None = None) -> int:
     """Number of distinct primary-key values of ``expr`` (``timeout`` in seconds)."""
-    sql, params = count_sql(expr)
+    sql, params = count_sql(expr.proj().node)
     return int(expr.connection.query(sql, params, timeout=timeout).fetchone()[0])
 
 
 def exists(expr) -> bool:
     """True if ``expr`` has at least one row."""
-    sql, params = exists_sql(expr)
+    sql, params = exists_sql(expr.node)
     return bool(expr.connection.query(sql, params).fetchone()[0])
-
-
-def page_after(
-    expr, after: dict | None = None, limit: int = 100, *, lazy: bool = False
-) -> tuple[list[dict], dict | None]:
-    """One page of rows ordered by primary key, starting after the key ``after``.
-
-    Keyset pagination: no OFFSET and no COUNT. Fetches ``limit + 1`` rows to know whether
-    a next page exists. ``lazy`` as in :func:`to_dicts` (stored blobs as ``BlobRef``,
-    stored attachments read on first access).
-
-    Returns:
-        ``(rows, next_after)``: up to ``limit`` decoded rows, and the primary key of the
-        last row when more rows follow (else None).
-    Raises:
-        QueryError / InvalidValueError: ``after`` is not a valid key.
-    """
-    from .paging import page
-
-    return page(expr, None, after, limit, lazy=lazy)
-
-
-class _Trusted(str):
-    """A condition built by the SQL layer itself, carrying its own parameters."""
-
-    def __new__(cls, sql: str, params: list):
-        obj = super().__new__(cls, sql)
-        obj.params = params
-        return obj

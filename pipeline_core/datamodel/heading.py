@@ -7,10 +7,12 @@ table exists. No SQL here.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterator, Sequence
 
 from .errors import UnknownAttributeError
 from .names import master_of, table_to_class_name, tier_of
+from .tableref import TableRef
 
 #: Escapes in a shown string default, as a MySQL string literal reads them back (the
 #: declaration interprets them, spec §2.5), so describe() re-declares the same value.
@@ -168,15 +170,15 @@ class ForeignKey:
     """A dependency: child columns referencing a parent's primary key (spec §3.2, §10).
 
     Attributes:
-        child, parent: full table names (`` `db`.`tbl` ``).
+        child, parent: the two tables.
         attr_map: ``((child_column, parent_column), ...)`` in the FK's column order.
         primary: all child columns are in the child's primary key.
         nullable: the child columns are nullable (``[nullable]``).
         unique: a unique index has exactly the child columns (``[unique]``).
     """
 
-    child: str
-    parent: str
+    child: TableRef
+    parent: TableRef
     attr_map: tuple[tuple[str, str], ...]
     primary: bool
     nullable: bool = False
@@ -223,9 +225,15 @@ class TableInfo:
     row_estimate: int = 0
     legacy: bool = False
 
+    @functools.cached_property
+    def ref(self) -> TableRef:
+        """The table's identity."""
+        return TableRef(self.database, self.table_name)
+
     @property
     def full_name(self) -> str:
-        return f"`{self.database}`.`{self.table_name}`"
+        """`` `database`.`table` `` (DataJoint's ``full_table_name``)."""
+        return self.ref.full_name
 
     @property
     def tier(self) -> str | None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from .catalog import catalog_of
+from .declaration import declare_plan
 from .definition import parse_definition
+from .expression import table_expression
+from .fetch import to_dicts
 from .names import jobs_table_name
+from .sql import dml
 from .sql import jobs as jobs_sql
-from .sql.quoting import full_name
 from .types import strip_display_width
 
 JOB_STATUSES = ("pending", "reserved", "success", "error", "ignore")
@@ -48,14 +51,16 @@ class JobTable:
 
     Attributes:
         target: the Computed/Imported table instance.
-        table_name: ``~~<name>``; full_table_name likewise quoted with its database.
+        ref: the jobs table ``~~<name>`` in the target's database.
+        table_name, full_table_name: its raw name and quoted full name.
     """
 
     def __init__(self, target):
         self.target = target
         self.database = target.database
         self.table_name = jobs_table_name(target.table_name)
-        self.full_table_name = full_name(self.database, self.table_name)
+        self.ref = target.ref.sibling(self.table_name)
+        self.full_table_name = self.ref.full_name
 
     @property
     def connection(self):
@@ -68,9 +73,7 @@ class JobTable:
         """Create ``~~<name>`` (and its ``~lineage`` rows) if it does not exist."""
         if self.exists():
             return
-        from .schema import declare_plan
-
-        definition = parse_definition(jobs_definition(self.target), table=self.full_table_name)
+        definition = parse_definition(jobs_definition(self.target), table=self.ref)
         declare_plan(self.connection, self.database, self.table_name, definition, lambda ref: None)
 
     @property
@@ -83,38 +86,31 @@ class JobTable:
         """Counts per status (all five statuses present, zero when absent) and ``total``."""
         counts = dict.fromkeys(JOB_STATUSES, 0)
         if self.exists():
-            for status, n in self.connection.query(jobs_sql.status_counts(self.full_table_name)):
+            for status, n in self.connection.query(jobs_sql.status_counts(self.ref)):
                 counts[status] = int(n)
         counts["total"] = sum(counts[s] for s in JOB_STATUSES)
         return counts
 
     def rows(self, status: str | None = None, limit: int = 100) -> list[dict]:
         """Job rows (most recent first) without the error stack, optionally by status."""
-        from .table import FreeTable
-
         if not self.exists():
             return []
-        table = FreeTable(self.connection, self.full_table_name)
+        table = table_expression(self.connection, self.ref)
         expr = table & {"status": status} if status else table
         names = [n for n in table.heading.names if n != "error_stack"]
-        from .fetch import to_dicts
-
         return to_dicts(expr, order_by=["created_time DESC"], limit=limit, attributes=names)
 
     def error_stack(self, key: dict) -> str | None:
         """The traceback text recorded for a failed key, or None."""
-        from .table import FreeTable
-
-        table = FreeTable(self.connection, self.full_table_name)
-        rows = (table & key).to_dicts()
+        rows = (table_expression(self.connection, self.ref) & key).to_dicts()
         return rows[0]["error_stack"] if rows else None
 
     def delete(self, status: str | None = None) -> int:
         """Delete job rows (e.g. ``status='error'`` to let them be retried); returns the
         number deleted (0 when the jobs table does not exist yet)."""
-        from .table import FreeTable
-
         if not self.exists():
             return 0
-        table = FreeTable(self.connection, self.full_table_name)
-        return (table & {"status": status} if status else table).delete_quick()
+        table = table_expression(self.connection, self.ref)
+        expr = table & {"status": status} if status else table
+        sql, params = dml.delete(self.ref, expr.proj().node, expr.primary_key)
+        return self.connection.query(sql, params, table=self.ref).rowcount

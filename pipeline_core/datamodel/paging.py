@@ -3,47 +3,22 @@ ordering that ends with the primary key — no OFFSET, no COUNT (spec §12.9).""
 
 from __future__ import annotations
 
-import re
-
-from .errors import QueryError, UnknownAttributeError
-from .fetch import _Trusted, to_dicts
-from .sql.compiler import keyset_after
+from .errors import QueryError
+from .fetch import to_dicts
+from .order_by import total_order
 from .sql.fragments import as_double
+from .sql.keyset import keyset_after
 from .values import DEFAULT, encode
-
-_ITEM = re.compile(r"\s*([A-Za-z_]\w*)(?:\s+(?i:(asc)|(desc)))?\s*")
 
 
 def ordering(expr, order_by=None) -> list[tuple[str, bool]]:
-    """``[(attribute, descending)]``: ``order_by`` (``"attr"``, ``"attr DESC"``, ``"KEY"``,
-    or a list of those) followed by the primary-key attributes not already in it, so the
-    order is total.
+    """``[(attribute, descending)]``: ``order_by`` (see :mod:`.order_by`) followed by the
+    primary-key attributes not already in it, so the order is total.
 
     Raises:
         UnknownAttributeError: an attribute not in the heading. QueryError: a bad item.
     """
-    heading = expr.heading
-    items = [] if order_by is None else [order_by] if isinstance(order_by, str) else list(order_by)
-    result: list[tuple[str, bool]] = []
-    for item in items:
-        text = " ".join(str(item).split())
-        if text.upper() in ("KEY", "KEY ASC", "KEY DESC"):
-            result += [(n, text.upper().endswith("DESC")) for n in heading.primary_key]
-            continue
-        match = _ITEM.fullmatch(text)
-        if not match:
-            raise QueryError(f"Invalid order_by item {item!r}")
-        if match.group(1) not in heading:
-            raise UnknownAttributeError(
-                f"order_by: `{match.group(1)}` is not in the heading", attribute=match.group(1)
-            )
-        result.append((match.group(1), bool(match.group(3))))
-    seen = {name for name, _ in result}
-    result += [(n, False) for n in heading.primary_key if n not in seen]
-    first: dict[str, bool] = {}
-    for name, desc in result:
-        first.setdefault(name, desc)  # a repeated attribute keeps its first direction
-    return list(first.items())
+    return total_order(order_by, expr.heading)
 
 
 def page(
@@ -89,8 +64,7 @@ def page(
             attr = heading[name]
             value = after[name] if attr.type == "expression" else encode(attr, after[name])
             values.append(None if value is DEFAULT else value)
-        sql, params = keyset_after(order, values, heading)
-        expr = expr & _Trusted(sql, params)
+        expr = expr & keyset_after(order, values, heading)
     exact = _exact_names(expr.heading, order)
     if exact:
         expr = expr.proj(..., **{hidden: as_double(name) for name, hidden in exact.items()})

@@ -17,9 +17,10 @@ from typing import Any
 
 from .codecs import blob
 from .errors import PopulateError
+from .expression import table_expression
 from .jobs import JobTable
 from .sql import jobs as jobs_sql
-from .values import encode
+from .values import decode, encode
 
 _MAX_MESSAGE = 2047
 
@@ -35,14 +36,12 @@ class AutoPopulate:
         Raises:
             PopulateError: the table has no primary foreign key.
         """
-        from .table import FreeTable
-
         info = self.table_info()
         source = None
         for fk in info.foreign_keys:
             if not fk.primary:
                 continue
-            parent = FreeTable(self.connection, fk.parent)
+            parent = table_expression(self.connection, fk.parent)
             renames = {
                 child: parent_col for child, parent_col in fk.attr_map if child != parent_col
             }
@@ -60,13 +59,10 @@ class AutoPopulate:
         return JobTable(self)
 
     def _keys_todo(self, restrictions):
-        from .table import FreeTable
-
         source = self.key_source
         for restriction in restrictions:
             source = source & restriction
-        target = FreeTable(self.connection, self.full_table_name)
-        return source.proj() - target
+        return source.proj() - table_expression(self.connection, self.ref)
 
     def progress(self, *restrictions) -> tuple[int, int]:
         """``(remaining, total)`` keys of key_source (restricted), one query (spec §6.1)."""
@@ -74,7 +70,7 @@ class AutoPopulate:
         for restriction in restrictions:
             source = source & restriction
         pk = source.heading.primary_key
-        sql, params = jobs_sql.progress(source.proj(), self.full_table_name, pk)
+        sql, params = jobs_sql.progress(source.proj().node, self.ref, pk)
         total, remaining = self.connection.query(sql, params).fetchone()
         return int(remaining), int(total)
 
@@ -138,14 +134,12 @@ class AutoPopulate:
         pk = jobs.primary_key
         todo = self._keys_todo(restrictions)
         sql, params = jobs_sql.refresh(
-            jobs.full_table_name, todo, pk, priority if priority is not None else 5, -1
+            jobs.ref, todo.node, pk, priority if priority is not None else 5, -1
         )
-        self.connection.query(sql, params, table=jobs.full_table_name)
-        sql, params = jobs_sql.pending(jobs.full_table_name, pk, priority, max_calls)
+        self.connection.query(sql, params, table=jobs.ref)
+        sql, params = jobs_sql.pending(jobs.ref, pk, priority, max_calls)
         rows = self.connection.query(sql, params, as_dict=True).fetchall()
         heading = self.heading
-        from .values import decode
-
         return [{k: decode(heading[k], v) for k, v in row.items()} for row in rows]
 
     def _encoded(self, key: dict) -> dict:
@@ -158,7 +152,7 @@ class AutoPopulate:
 
     def _reserve(self, jobs: JobTable, key: dict, identity: tuple[str, int, int, str]) -> bool:
         """Take one pending job: a single conditional UPDATE; one affected row = ours."""
-        sql, params = jobs_sql.reserve(jobs.full_table_name, self._encoded(key), *identity)
+        sql, params = jobs_sql.reserve(jobs.ref, self._encoded(key), *identity)
         return self.connection.query(sql, params).rowcount == 1
 
     def _populate1(
@@ -178,7 +172,7 @@ class AutoPopulate:
                 conn.rollback()
                 self._finish(jobs, key, start, keep_completed)
                 return "skipped"
-            conn.make_tables = make_tables | {self.full_table_name}
+            conn.make_tables = make_tables | {self.ref}
             self.make(dict(key))
             conn.commit()
         except BaseException as exc:
@@ -189,7 +183,7 @@ class AutoPopulate:
             if jobs is not None:
                 stack = blob.pack("".join(traceback.format_exception(exc)))
                 sql, params = jobs_sql.error(
-                    jobs.full_table_name,
+                    jobs.ref,
                     self._encoded(key),
                     time.monotonic() - start,
                     message,
@@ -210,6 +204,6 @@ class AutoPopulate:
         if jobs is None:
             return
         sql, params = jobs_sql.complete(
-            jobs.full_table_name, self._encoded(key), time.monotonic() - start, keep
+            jobs.ref, self._encoded(key), time.monotonic() - start, keep
         )
         self.connection.query(sql, params)

@@ -41,7 +41,7 @@ def table_report(info: TableInfo, row_count: int | None) -> dict:
         ],
         "foreign_keys": [
             {
-                "parent": fk.parent,
+                "parent": str(fk.parent),
                 "attr_map": dict(fk.attr_map),
                 "primary": fk.primary,
                 "nullable": fk.nullable,
@@ -93,8 +93,8 @@ def schemas_text(conn, schemas: Iterable[str]) -> str:
     blocks = []
     for schema in dict.fromkeys(schemas):
         namer = class_namer(schema, None)
-        for info in catalog.tables(schema):
-            blocks.append(
-                f"## {info.full_name} ({info.tier or 'no tier'})\n" + describe_table(info, namer)
-            )
+        blocks.extend(
+            f"## {info.full_name} ({info.tier or 'no tier'})\n" + describe_table(info, namer)
+            for info in catalog.tables(schema)
+        )
     return "\n".join(blocks)

@@ -13,14 +13,20 @@ from typing import Any
 
 import numpy as np
 
+from . import delete as cascading
 from . import write
 from .catalog import catalog_of
+from .declaration import alter_table
+from .dependencies import DependencyGraph
+from .describe import class_namer, describe_table
+from .drop import drop_table
 from .errors import DataJointError, MissingAttributeError, UnknownAttributeError
-from .expression import QueryExpression, RestrictNode, TableNode
+from .expression import QueryExpression
 from .heading import TableInfo
 from .names import master_of, tier_of
+from .nodes import RestrictNode, TableNode
 from .sql import ddl, dml
-from .sql.quoting import full_name
+from .tableref import TableRef
 
 
 class Table(QueryExpression):
@@ -35,9 +41,7 @@ class Table(QueryExpression):
 
     def __init__(self):
         info = self.table_info()
-        super().__init__(
-            self._connection_, TableNode(info.full_name, info.heading, not info.legacy)
-        )
+        super().__init__(self._connection_, TableNode(info.ref, info.heading, not info.legacy))
 
     # --- identity -------------------------------------------------------------------
     @property
@@ -45,8 +49,14 @@ class Table(QueryExpression):
         return self._table_name_
 
     @property
+    def ref(self) -> TableRef:
+        """The table's identity (database and raw table name)."""
+        return TableRef(self.database, self.table_name)
+
+    @property
     def full_table_name(self) -> str:
-        return full_name(self.database, self.table_name)
+        """`` `database`.`table` ``, as DataJoint names it."""
+        return self.ref.full_name
 
     @property
     def tier(self) -> str | None:
@@ -78,20 +88,16 @@ class Table(QueryExpression):
     # --- dependencies -----------------------------------------------------------------
     def parents(self) -> list[str]:
         """Full names of the tables this table depends on (its foreign keys' parents)."""
-        return list(dict.fromkeys(fk.parent for fk in self.table_info().foreign_keys))
+        return list(dict.fromkeys(str(fk.parent) for fk in self.table_info().foreign_keys))
 
     def children(self) -> list[str]:
         """Full names of tables with foreign keys to this table, across databases."""
-        from .dependencies import DependencyGraph
-
         graph = DependencyGraph(self._connection_, [self.database])
-        return graph.children(self.full_table_name)
+        return [str(ref) for ref in graph.children(self.ref)]
 
     def describe(self, context: dict | None = None) -> str:
         """The definition that re-declares this table (spec §3.4); parents are named by
         the classes found in ``context`` (default: the caller's namespace)."""
-        from .describe import class_namer, describe_table
-
         if context is None:
             frame = inspect.currentframe().f_back
             context = {**frame.f_globals, **frame.f_locals}
@@ -119,7 +125,7 @@ class Table(QueryExpression):
             DataJointError: direct insert into an auto-populated table outside make().
         """
         heading = self.heading
-        table = self.full_table_name
+        table = self.ref
         if (
             self.tier in ("Computed", "Imported")
             and not allow_direct_insert
@@ -165,9 +171,7 @@ class Table(QueryExpression):
         if uploads is not None and conn.in_transaction:
             conn.on_rollback(uploads.discard)
         try:
-            encoded = write.encode_rows(
-                conn, self.database, self.table_name, heading, fields, dicts, uploads
-            )
+            encoded = write.encode_rows(conn, table, heading, fields, dicts, uploads)
             count = 0
             for start in range(0, len(encoded), chunk_size):
                 sql, params = dml.insert(
@@ -195,7 +199,7 @@ class Table(QueryExpression):
         if not key_names or any(k not in rows[0] for k in key_names):
             return rows
         keys = [{k: row[k] for k in key_names} for row in rows]
-        present = {tuple(k[n] for n in key_names) for k in (self & keys)}
+        present = {tuple(k[n] for n in key_names) for k in (self & keys).keys()}
         return [
             row for row, key in zip(rows, keys) if tuple(key[n] for n in key_names) not in present
         ]
@@ -232,7 +236,7 @@ class Table(QueryExpression):
         Raises:
             DataJointError: restricted table, missing primary key, or not exactly one row.
         """
-        table = self.full_table_name
+        table = self.ref
         if self.restricted:
             raise DataJointError("Update cannot be applied to a restricted table.", table=table)
         heading = self.heading
@@ -260,9 +264,7 @@ class Table(QueryExpression):
         if uploads is not None and conn.in_transaction:
             conn.on_rollback(uploads.discard)
         try:
-            (values,) = write.encode_rows(
-                conn, self.database, self.table_name, heading, list(key) + names, [row], uploads
-            )
+            (values,) = write.encode_rows(conn, table, heading, list(key) + names, [row], uploads)
             enc_key = dict(zip(key, values[: len(key)]))
             sql, params = dml.update_row(table, dict(zip(names, values[len(key) :])), enc_key)
             conn.query(sql, params, table=table)
@@ -277,8 +279,8 @@ class Table(QueryExpression):
         Raises:
             IntegrityError: rows of other tables depend on them.
         """
-        sql, params = dml.delete(self)
-        return self._connection_.query(sql, params, table=self.full_table_name).rowcount
+        sql, params = dml.delete(self.ref, self.proj().node, self.primary_key)
+        return self._connection_.query(sql, params, table=self.ref).rowcount
 
     def delete(self, part_integrity: str = "enforce", dry_run: bool = False) -> int:
         """Delete the rows of this (restricted) table and, cascading, every row that
@@ -300,9 +302,7 @@ class Table(QueryExpression):
             IntegrityError: "Delete blocked by table ... in an unloaded schema" — a
                 database this connection cannot see references the rows.
         """
-        from .delete import delete
-
-        return delete(self, part_integrity=part_integrity, dry_run=dry_run)
+        return cascading.delete(self, part_integrity=part_integrity, dry_run=dry_run)
 
     def delete_preview(self, part_integrity: str = "enforce") -> dict[str, int]:
         """Rows :meth:`delete` would remove per table, deleting nothing: DataJoint's
@@ -314,9 +314,7 @@ class Table(QueryExpression):
         Raises:
             ValueError: bad ``part_integrity``.
         """
-        from .delete import preview
-
-        return preview(self, part_integrity=part_integrity)
+        return cascading.preview(self, part_integrity=part_integrity)
 
     def alter(self, context: dict | None = None) -> str | None:
         """Alter the table to match the class's current ``definition``: secondary
@@ -325,8 +323,6 @@ class Table(QueryExpression):
         Raises:
             DefinitionError: the primary key, foreign keys or indexes would change.
         """
-        from .schema import alter_table
-
         if context is None:
             frame = inspect.currentframe().f_back
             context = {**frame.f_globals, **frame.f_locals}
@@ -342,8 +338,6 @@ class Table(QueryExpression):
         """
         if self.restricted:
             raise DataJointError("A restricted table cannot be dropped", table=self.full_table_name)
-        from .drop import drop_table
-
         return drop_table(self._connection_, self.database, self.table_name, cascade=cascade)
 
     def drop_quick(self) -> None:
@@ -358,7 +352,7 @@ class Table(QueryExpression):
             raise DataJointError(
                 "Cannot drop a table inside a transaction", table=self.full_table_name
             )
-        conn.query(ddl.drop_table(self.database, self.table_name), table=self.full_table_name)
+        conn.query(ddl.drop_table(self.database, self.table_name), table=self.ref)
         if "~lineage" in catalog_of(conn).hidden_tables(self.database):
             conn.query(ddl.delete_lineage(self.database), [self.table_name])
         catalog_of(conn).invalidate(self.database)
@@ -369,12 +363,14 @@ class FreeTable(Table):
 
     Args:
         connection: a :class:`~.connection.Connection`.
-        full_table_name: `` `db`.`tbl` `` (or ``db.tbl``).
+        full_table_name: `` `db`.`tbl` `` (or ``db.tbl``), or a :class:`TableRef`.
+    Raises:
+        DataJointError: not a full table name. MissingTableError: no such table.
     """
 
-    def __init__(self, connection, full_table_name: str):
-        database, _, table = full_table_name.replace("`", "").partition(".")
-        self.database = database
-        self._table_name_ = table
+    def __init__(self, connection, full_table_name: str | TableRef):
+        ref = TableRef.parse(full_table_name)
+        self.database = ref.database
+        self._table_name_ = ref.table
         self._connection_ = connection
         super().__init__()

@@ -38,6 +38,7 @@ _INSTANCE_ATTRIBUTES = frozenset(
         "jobs",
         "key_source",
         "full_table_name",
+        "ref",
         "table_info",
         "tier",
         "make_sql",
@@ -73,6 +74,12 @@ class TableMeta(type):
 
     def __sub__(cls, condition):
         return cls() - condition
+
+    def __xor__(cls, condition):
+        return cls() ^ condition  # raises DataJoint's "removed in DataJoint 2.0" error
+
+    def __matmul__(cls, other):
+        return cls() @ other  # likewise
 
     def __mul__(cls, other):
         return cls() * other

@@ -213,3 +213,84 @@ def strip_display_width(sql_type: str) -> str:
 def is_blob_sql_type(sql_type: str) -> bool:
     """True for column types that hold bytes (``*blob``), which take no non-NULL default."""
     return "blob" in sql_type.lower()
+
+
+# --- type families (one home for the facts the codec, fetch, queries and forms use) -----------
+
+#: Base type names (declared core types, native names) by family (spec §2.2, §2.3).
+INTEGER_TYPES = frozenset(
+    {
+        *("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"),
+        *("tinyint", "smallint", "mediumint", "int", "bigint", "integer", "serial"),
+    }
+)
+FLOAT_TYPES = frozenset({"float32", "float64", "float", "double", "real"})
+DECIMAL_TYPES = frozenset({"decimal", "numeric", "dec", "fixed"})
+TEXT_TYPES = frozenset({"char", "varchar", "enum", "text", "tinytext", "mediumtext", "longtext"})
+#: numpy dtype of a (signed, non-nullable) column of each numeric base type.
+NUMPY_DTYPES = {
+    **{name: name for name in ("int8", "int16", "int32", "int64", "float32", "float64")},
+    "tinyint": "int8",
+    "smallint": "int16",
+    "int": "int32",
+    "bigint": "int64",
+    "float": "float32",
+    "double": "float64",
+}
+
+
+def base_name(declared: str) -> str:
+    """The lower-case type name without parameters or modifiers: ``varchar(20)`` ->
+    ``varchar``, ``int unsigned`` -> ``int``, ``DOUBLE`` -> ``double``."""
+    head = declared.split("(")[0].strip().lower()
+    return head.split()[0] if head else head
+
+
+def type_family(declared: str) -> str:
+    """The family of a declared (or native) type: ``"integer"``, ``"float"``,
+    ``"decimal"``, ``"bool"``, ``"text"``, ``"date"``, ``"datetime"``, ``"uuid"``,
+    ``"json"``, ``"codec"`` or ``"other"``; ``"expression"`` for computed attributes."""
+    name = base_name(declared)
+    if declared.lstrip().startswith("<"):
+        return "codec"
+    for family, names in (
+        ("integer", INTEGER_TYPES),
+        ("float", FLOAT_TYPES),
+        ("decimal", DECIMAL_TYPES),
+        ("text", TEXT_TYPES),
+    ):
+        if name in names:
+            return family
+    if name in ("json", "jsonb"):
+        return "json"
+    if name in ("bool", "date", "datetime", "uuid", "expression"):
+        return name
+    return "other"
+
+
+def is_numeric(declared: str) -> bool:
+    """True for integer, floating-point and decimal types."""
+    return type_family(declared) in ("integer", "float", "decimal")
+
+
+def numpy_dtype(attr) -> str | None:
+    """The numpy dtype of an attribute in a record array (spec §9.7 ``to_arrays``): signed
+    numbers that cannot be NULL get theirs; anything else is an object field (None)."""
+    if attr.nullable or "unsigned" in attr.type.lower():
+        return None
+    return NUMPY_DTYPES.get(base_name(attr.type))
+
+
+def comparable(attr, *, ordered: bool = True) -> bool:
+    """Whether a restriction may compare an attribute's values (spec §9.1): never blobs,
+    codecs (their columns hold encoded bytes or store metadata) or json. Raw ``bytes``
+    columns only for equality (``ordered=False``, a dict restriction).
+
+    Args:
+        attr: an :class:`~.heading.Attribute`.
+        ordered: the comparison orders values (``<``, ``between``, ``in``...), not just
+            tests equality.
+    """
+    if attr.is_blob or attr.codec is not None or attr.is_json:
+        return False
+    return not (ordered and attr.is_bytes)

@@ -27,25 +27,10 @@ from .stores.decode import (
     split_attachment,
 )
 from .stores.encode import attachment_bytes
+from .types import type_family
 
 #: Marker returned by :func:`encode` for "send SQL DEFAULT" (None, NaN, '' numerics).
 DEFAULT = object()
-
-_INT_TYPES = (
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "tinyint",
-    "smallint",
-    "mediumint",
-    "int",
-    "bigint",
-    "integer",
-    "serial",
-)
-_FLOAT_TYPES = ("float32", "float64", "float", "double", "real", "decimal", "numeric")
-
 
 def _stored_elsewhere(attr: Attribute, table: str | None) -> DataJointError:
     return DataJointError(
@@ -78,21 +63,21 @@ def encode(attr: Attribute, value: Any, table: str | None = None) -> Any:
             return (value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))).bytes
         if attr.type in ("json", "jsonb"):
             return json.dumps(value)
-        base = attr.base_type
-        if base == "bool":
+        base, family = attr.base_type, type_family(attr.type)
+        if family == "bool":
             if isinstance(value, str):
                 value = {"true": 1, "1": 1, "false": 0, "0": 0}[value.strip().lower()]
             return int(bool(value))
-        if base in _INT_TYPES:
+        if family == "integer":
             if (isinstance(value, float) and math.isnan(value)) or value == "":
                 return DEFAULT
             if isinstance(value, float) and not value.is_integer():
                 raise ValueError("not an integer")
             return int(value)
-        if base in _FLOAT_TYPES:
+        if family in ("float", "decimal"):
             if value == "" or (isinstance(value, float) and math.isnan(value)):
                 return DEFAULT
-            if base in ("decimal", "numeric"):  # exactly: "0.1" stays 0.1, not a double
+            if family == "decimal":  # exactly: "0.1" stays 0.1, not a double
                 number = (
                     value
                     if isinstance(value, decimal.Decimal)

@@ -19,6 +19,7 @@ from .stores.config import StoreError
 from .stores.encode import WriteContext, encode_stored
 from .stores.references import referenced_uploads
 from .stores.uploads import UploadLog
+from .tableref import TableRef
 
 
 def is_stored(attr: Attribute) -> bool:
@@ -33,8 +34,7 @@ def upload_log(conn) -> UploadLog:
 
 def encode_rows(
     conn,
-    database: str,
-    table_name: str,
+    table: TableRef,
     heading: Heading,
     fields: Sequence[str],
     rows: Sequence[dict],
@@ -48,7 +48,6 @@ def encode_rows(
         StoreError: a store is not configured or refuses the object (names both too).
         DataJointError: a value for a 0.14 external reference (LabBook does not write them).
     """
-    table = f"`{database}`.`{table_name}`"
     key_names = [k for k in heading.primary_key if k in fields]
     encoded = []
     for row in rows:
@@ -68,14 +67,18 @@ def encode_rows(
                 continue
             if context is None:
                 context = WriteContext(
-                    conn.stores, database, table_name, {k: row[k] for k in key_names}, uploads
+                    conn.stores,
+                    table.database,
+                    table.table,
+                    {k: row[k] for k in key_names},
+                    uploads,
                 )
             out.append(_encode_stored(table, attr, value, context))
         encoded.append(out)
     return encoded
 
 
-def _encode_stored(table: str, attr: Attribute, value: Any, context: WriteContext) -> str:
+def _encode_stored(table: TableRef, attr: Attribute, value: Any, context: WriteContext) -> str:
     try:
         return encode_stored(attr.name, attr.codec, attr.store, value, context)
     except StoreError as exc:

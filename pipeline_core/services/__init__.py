@@ -29,7 +29,6 @@ from .access import (
     connection,
     resolve_table,
     schema_prefix,
-    split_full_name,
     table_info,
     visible_schemas,
 )
@@ -114,7 +113,6 @@ __all__ = [
     "run_query",
     "schema_prefix",
     "schema_tables",
-    "split_full_name",
     "table_info",
     "table_page",
     "value_fingerprint",

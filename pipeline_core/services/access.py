@@ -124,15 +124,8 @@ def table_info(schema: str, table: str) -> TableInfo:
     check_schema(schema)
     try:
         return catalog_of(connection()).table(schema, table)
-    except dm.MissingTableError:
-        full = f"`{schema}`.`{table}`"
-        raise NotFoundError(f"Table {full} does not exist", table=full) from None
-
-
-def split_full_name(full_name: str) -> tuple[str, str]:
-    """`` `db`.`tbl` `` (or ``db.tbl``) -> ``(db, tbl)``."""
-    database, _, table = full_name.replace("`", "").partition(".")
-    return database, table
+    except dm.MissingTableError as exc:
+        raise NotFoundError(str(exc), table=exc.table) from None
 
 
 def resolve_table(schema: str, name: str) -> TableInfo:

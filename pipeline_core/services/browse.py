@@ -9,7 +9,7 @@ from pipeline_core import datamodel as dm
 from pipeline_core.datamodel.catalog import catalog_of
 from pipeline_core.datamodel.codecs import blob
 from pipeline_core.datamodel.codecs.blob_peek import PEEK_LIMIT
-from pipeline_core.datamodel.fetch import page_after
+from pipeline_core.datamodel.paging import page
 from pipeline_core.datamodel.heading import Attribute, TableInfo
 from pipeline_core.datamodel.sql import fragments as sql
 from pipeline_core.datamodel.stores import Attachment
@@ -18,7 +18,6 @@ from .access import (
     NotFoundError,
     check_schema,
     connection,
-    split_full_name,
     table_info,
     visible_schemas,
 )
@@ -83,11 +82,11 @@ def table_page(schema: str, table: str) -> dict:
     info = table_info(schema, table)
     conn = connection()
     catalog = catalog_of(conn)
-    parent = {fk.parent: catalog.table(*split_full_name(fk.parent)) for fk in info.foreign_keys}
+    parent = {fk.parent: catalog.get(fk.parent) for fk in info.foreign_keys}
     parents = list(parent.values())
     parent_of = {c: parent[fk.parent] for fk in info.foreign_keys for c in fk.columns}
     graph = dm.DependencyGraph(conn, [schema])
-    children = [graph.table(c) for c in graph.children(info.full_name)]
+    children = [graph.table(c) for c in graph.children(info.ref)]
     parts = part_tables(schema, table)
     master = catalog.table(schema, info.master) if info.master else None
     return dict(
@@ -172,7 +171,7 @@ def rows_page(
         QueryError / InvalidValueError: ``after`` is not a key of the table.
     """
     info = table_info(schema, table)
-    rows, next_after = page_after(preview_expression(info), after=after, limit=limit, lazy=True)
+    rows, next_after = page(preview_expression(info), None, after, limit, lazy=True)
     previewed = _previewed(info)
     result = []
     for row in rows:
@@ -246,7 +245,7 @@ def preview_expression(info: TableInfo) -> dm.QueryExpression:
             length = ATTACH_NAME_BYTES if info.heading[name].codec == "attach" else PREVIEW_BYTES
             computed[prefix_name] = sql.prefix(name, length)
         computed[size_name] = sql.byte_length(name)
-    table = dm.FreeTable(connection(), info.full_name)
+    table = dm.FreeTable(connection(), info.ref)
     return table.proj(*keep, **computed) if computed else table
 
 
@@ -298,7 +297,7 @@ def _row(
             attribute=missing[0],
         )
     key = {k: key[k] for k in info.heading.primary_key}
-    return info, dm.FreeTable(connection(), info.full_name) & key
+    return info, dm.FreeTable(connection(), info.ref) & key
 
 
 def inspect_schemas(schemas: list[str], row_counts: bool = True) -> dict:

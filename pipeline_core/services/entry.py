@@ -159,7 +159,7 @@ def insert_entry(
                 f"{part.full_name} is not a part of {info.full_name}", table=part.full_name
             )
         inherited = {
-            c: p for fk in part.foreign_keys if fk.parent == info.full_name for c, p in fk.attr_map
+            c: p for fk in part.foreign_keys if fk.parent == info.ref for c, p in fk.attr_map
         }
         for index, part_row in enumerate(rows):
             given = dict(part_row, **{c: master.get(p) for c, p in inherited.items()})
@@ -176,9 +176,9 @@ def insert_entry(
     current: tuple[TableInfo, int | None, dict] = (info, None, master)
     try:
         with conn.transaction():
-            dm.FreeTable(conn, info.full_name).insert1(master)
+            dm.FreeTable(conn, info.ref).insert1(master)
             for current in part_rows:
-                dm.FreeTable(conn, current[0].full_name).insert1(current[2])
+                dm.FreeTable(conn, current[0].ref).insert1(current[2])
     except dm.DataJointError as exc:
         target, index, values = current
         key = {k: values.get(k) for k in target.heading.primary_key}

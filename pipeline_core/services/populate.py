@@ -6,11 +6,12 @@ import importlib
 import os
 from collections.abc import Callable
 
+from celery import current_app
 from django.conf import settings
 
 from pipeline_core import datamodel as dm
 
-from .access import _local, begin_request, connection, schema_prefix, split_full_name, table_info
+from .access import _local, begin_request, connection, schema_prefix, table_info
 
 #: Default pipeline modules providing classes with make().
 DEFAULT_PIPELINES = ("pipelines.demo:declare",)
@@ -53,7 +54,7 @@ def pipeline_classes() -> dict[str, type]:
             tables += [p for t in tables for p in vars(t).values() if isinstance(p, type)]
             classes.update(
                 {
-                    cls.full_table_name: cls
+                    cls.ref: cls
                     for cls in tables
                     if isinstance(cls, type)
                     and issubclass(cls, dm.Table)
@@ -70,8 +71,9 @@ def make_class(full_table_name: str) -> type:
     Raises:
         NotFoundError: the table is not visible; NoMakeError: no class registered.
     """
-    info = table_info(*split_full_name(full_table_name))
-    cls = pipeline_classes().get(info.full_name)
+    ref = dm.TableRef.parse(full_table_name)
+    info = table_info(ref.database, ref.table)
+    cls = pipeline_classes().get(info.ref)
     if cls is None or info.tier not in ("Computed", "Imported"):
         raise NoMakeError(
             f"{info.full_name}: no make() is registered for this table "
@@ -119,9 +121,8 @@ def enqueue_populate(schema: str, table: str) -> str:
             table=info.full_name,
         )
     make_class(info.full_name)
-    from pipeline_core.tasks import populate as populate_task
-
-    return populate_task.delay(info.full_name).id
+    # by name: the task module imports the services, not the other way round
+    return current_app.send_task("populate", args=[info.full_name]).id
 
 
 def _auto_table(schema: str, table: str):

@@ -52,7 +52,7 @@ def _attrs(**attrs) -> str:
     return "[" + ", ".join(f"{k}={_q(v)}" for k, v in attrs.items() if v is not None) + "]"
 
 
-def _node(full_name: str, info, external: bool, url: str | None, label: str) -> str:
+def _node(ref, info, external: bool, url: str | None, label: str) -> str:
     tier = info.tier
     fill, stroke, fontcolor = PALETTE.get(tier, PALETTE[None])
     shape, fontsize = SHAPES.get(tier, SHAPES[None])
@@ -77,7 +77,7 @@ def _node(full_name: str, info, external: bool, url: str | None, label: str) -> 
         id="dag-" + re.sub(r"[^A-Za-z0-9_-]", "-", info.database + "-" + info.table_name),
     )
     label_text = f"<<u>{label}</u>>" if dimension else _q(label)
-    return f"{_q(full_name)} {attrs[:-1]}, label={label_text}]"
+    return f"{_q(ref)} {attrs[:-1]}, label={label_text}]"
 
 
 def schema_dot(
@@ -103,18 +103,17 @@ def schema_dot(
         '  node [fontname="Helvetica", margin="0.11,0.06", height=0.4, width=0.4]',
         "  edge [arrowhead=none]",
     ]
-    groups: dict[str, list[str]] = {}  # master -> its parts (same schema)
+    groups: dict = {}  # master -> its parts (same schema), TableRefs
     for name in own:
-        info = graph.table(name)
-        master = f"`{info.database}`.`{info.master}`" if info.master else None
+        master = name.master
         if master in keep and master in own:
             groups.setdefault(master, []).append(name)
     grouped = set(groups) | {p for parts in groups.values() for p in parts}
-    external: dict[str, list[str]] = {}
+    external: dict[str, list] = {}
     for name in others:
         external.setdefault(graph.table(name).database, []).append(name)
 
-    def node(name: str, indent: str = "  ") -> str:
+    def node(name, indent: str = "  ") -> str:
         info = graph.table(name)
         label = info.class_name.rsplit(".", 1)[-1] if info.master else info.class_name
         if name not in own:

@@ -24,32 +24,13 @@ from django.core.files.uploadedfile import UploadedFile
 from pipeline_core import services
 from pipeline_core.datamodel import DataJointError
 from pipeline_core.datamodel.stores.refs import Attachment
+from pipeline_core.datamodel.types import enum_values, type_family
 
 from .keys import decode_key, encode_key, key_label
 
-_INT = {
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "tinyint",
-    "smallint",
-    "mediumint",
-    "int",
-    "bigint",
-    "integer",
-    "serial",
-}
-_FLOAT = {"float32", "float64", "float", "double", "real"}
 _TEXTAREA = {"json", "jsonb", "text", "tinytext", "mediumtext", "longtext"}
-_ENUM_VALUE = re.compile(r"'((?:[^']|'')*)'")
 #: The most parent keys offered in one dropdown.
 MAX_OPTIONS = 1000
-
-
-def enum_values(declared: str) -> list[str]:
-    """The values of ``enum('a', 'b')``."""
-    return [v.replace("''", "'") for v in _ENUM_VALUE.findall(declared[declared.index("(") :])]
 
 
 def is_file_upload(attr) -> bool:
@@ -116,12 +97,12 @@ def _field_for(attr) -> forms.Field:
     attrs: dict = {}
     if placeholder:
         attrs["placeholder"] = placeholder
-    word = base.split()[0] if base else base
-    if word in _INT:
+    family = type_family(attr.type)
+    if family == "integer":
         widget = forms.NumberInput(attrs={**attrs, "step": "1"})
-    elif word in _FLOAT:
+    elif family == "float":
         widget = forms.NumberInput(attrs={**attrs, "step": "any"})
-    elif base in ("decimal", "numeric"):
+    elif family == "decimal":
         match = re.search(r",\s*(\d+)\)", attr.type)
         scale = int(match.group(1)) if match else 0
         step = f"{10**-scale:.{scale}f}" if scale else "1"
@@ -300,7 +281,7 @@ class EntryForms:
         self.parts = []  # [(part info, formset, blockers)]
         for index, part in enumerate(parts):
             inherited = frozenset(
-                c for fk in part.foreign_keys if fk.parent == info.full_name for c in fk.columns
+                c for fk in part.foreign_keys if fk.parent == info.ref for c in fk.columns
             )
             part_class, part_blockers = form_class_for(part, inherited)
             formset_class = forms.formset_factory(part_class, extra=0 if data is not None else 1)

@@ -117,7 +117,7 @@ def test_cross_schema_dependency_and_virtual_module(dm_conn, new_db):
         definition = "-> Animal\nvisit: int16"
 
     info = catalog_of(dm_conn).table(second, "visit")
-    assert info.foreign_keys[0].parent == f"`{first}`.`animal`"
+    assert info.foreign_keys[0].parent == dm.TableRef(first, "animal")
     assert info.heading["animal_id"].type == "varchar(8)"
     assert info.heading["animal_id"].lineage == f"{first}.animal.animal_id"
     vm = dm.VirtualModule("vm", second, connection=dm_conn)

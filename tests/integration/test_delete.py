@@ -157,7 +157,7 @@ def _rows(conn, p) -> dict:
 
 
 def _keys(table) -> set:
-    return {tuple(row.values()) for row in table}
+    return {tuple(row.values()) for row in table.keys()}
 
 
 def _name(database, table):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from pipeline_core import datamodel as dm
-from pipeline_core.datamodel.fetch import page_after
+from pipeline_core.datamodel.paging import page
 
 pytestmark = pytest.mark.integration
 
@@ -154,7 +154,7 @@ def test_keyset_pages_cover_all_rows_once(lab):
     session.insert([dict(subject_id=i, session_id=k) for i in range(5) for k in range(53)])
     keys, after = [], None
     while True:
-        rows, after = page_after(session(), after, limit=20)
+        rows, after = page(session(), None, after, limit=20)
         keys.extend((r["subject_id"], r["session_id"]) for r in rows)
         if after is None:
             break

@@ -82,15 +82,13 @@ def test_pages_visit_every_row_once_in_order(lab, case, limit):
 def test_page_sql_has_no_offset_and_values_are_parameters(lab):
     expr = lab.Session.Trial
     _, cursor = page(expr, ["reaction_time DESC"], None, 5)
-    from pipeline_core.datamodel.fetch import _Trusted
     from pipeline_core.datamodel.paging import ordering
-    from pipeline_core.datamodel.sql.compiler import keyset_after
+    from pipeline_core.datamodel.sql.keyset import keyset_after
 
-    sql, params = keyset_after(
-        ordering(expr, ["reaction_time DESC"]), list(cursor.values()), expr.heading
-    )
+    after = keyset_after(ordering(expr, ["reaction_time DESC"]), list(cursor.values()), expr.heading)
+    sql, params = after.sql, after.params
     assert "OFFSET" not in sql.upper() and all(str(v) not in sql for v in params if v is not None)
-    assert len(page(expr & _Trusted(sql, params), ["reaction_time DESC"], None, 5)[0]) == 5
+    assert len(page(expr & after, ["reaction_time DESC"], None, 5)[0]) == 5
 
 
 def test_bad_cursor_and_limit(lab):

@@ -284,9 +284,8 @@ def test_foreign_keys(infos, db, name):
     )
     got = []
     for fk in info.foreign_keys:
-        parent_db, _, parent = fk.parent.strip("`").partition("`.`")
-        assert parent_db == db
-        got.append(_fk_summary(parent, fk.attr_map, fk.primary))
+        assert fk.parent.database == db
+        got.append(_fk_summary(fk.parent.table, fk.attr_map, fk.primary))
     assert sorted(got) == want
 
 

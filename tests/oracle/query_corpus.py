@@ -350,6 +350,13 @@ add(
     ordered=True,
 )
 add("top_merge", lambda m: m.Subject & m.Top(8, "KEY") & m.Top(3, "KEY"), ordered=True)
+# order_by as one string of comma-separated items, as DataJoint accepts it (issue #10)
+add("top_comma_string", lambda m: m.Subject & m.Top(6, "sex DESC, weight, subject_id"), ordered=True)
+add(
+    "top_comma_in_list",
+    lambda m: m.Session & m.Top(9, ["rig, duration DESC", "KEY DESC"]),
+    ordered=True,
+)
 add("top_then_proj", lambda m: (m.Session & m.Top(5, ["duration DESC", "KEY"])).proj("duration"))
 add("top_then_join", lambda m: (m.Subject & m.Top(3, "KEY")) * m.Session)
 add(

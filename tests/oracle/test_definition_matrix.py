@@ -345,7 +345,7 @@ def test_foreign_keys_match_datajoint(matrix, dm_conn, dj, dj_conn, case):
     ours = catalog_of(dm_conn).table(matrix.names["lb"], table).foreign_keys
     theirs = _dj_foreign_keys(dj, dj_conn, matrix.names["dj"], table)
     assert sorted(
-        (_normal_parent(fk.parent, matrix), tuple(fk.attr_map), fk.primary, fk.nullable, fk.unique)
+        (_normal_parent(str(fk.parent), matrix), tuple(fk.attr_map), fk.primary, fk.nullable, fk.unique)
         for fk in ours
     ) == sorted(
         (_normal_parent(parent, matrix), tuple(attr_map.items()), primary, nullable, unique)

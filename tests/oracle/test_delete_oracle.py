@@ -14,7 +14,7 @@ import pytest
 
 from pipeline_core import datamodel as dm
 from pipeline_core.datamodel import delete as dm_delete
-from pipeline_core.datamodel.expression import TableNode
+from pipeline_core.datamodel.nodes import base_table
 
 from . import query_pipeline
 
@@ -209,10 +209,7 @@ def _run(oracle, dm_conn, build_ours, build_theirs, part_integrity):
     else:
         n_ours = dm_delete.delete(ours_seed, part_integrity=part_integrity)
     assert n_ours == n_theirs
-    node = ours_seed.node
-    while not isinstance(node, TableNode):
-        node = node.child
-    assert n_ours == preview[node.full_name]
+    assert n_ours == preview[base_table(ours_seed.node).ref.full_name]
     after_theirs = _contents(dm_conn, tables("dj"))
     after_ours = _contents(dm_conn, tables("lb"))
     assert list(after_ours.values()) == list(after_theirs.values())

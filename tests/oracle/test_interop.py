@@ -169,10 +169,7 @@ def test_introspection_matches_datajoint_heading(both, dm_conn, dj, dj_conn, tab
             assert attr.type == (ref.original_type or f"<{ref.codec.name}>"), attr.name
         elif attr.name in fk_origin:
             parent, column = fk_origin[attr.name]
-            parent_db, parent_table = parent.strip("`").split("`.`")
-            assert (
-                attr.type == catalog_of(dm_conn).table(parent_db, parent_table).heading[column].type
-            )
+            assert attr.type == catalog_of(dm_conn).get(parent).heading[column].type
         else:
             assert attr.type == ref.type, attr.name
 
@@ -183,7 +180,7 @@ def test_foreign_keys_of_datajoint_tables(both, dm_conn, dj, dj_conn):
     theirs = dj.FreeTable(dj_conn, f"`{database}`.`session_pair`").parents(
         as_objects=False, foreign_key_info=True
     )
-    assert {(fk.parent, dict(fk.attr_map).__repr__()) for fk in ours} == {
+    assert {(str(fk.parent), dict(fk.attr_map).__repr__()) for fk in ours} == {
         (parent, dict(props["attr_map"]).__repr__()) for parent, props in theirs
     }
     pair = catalog_of(dm_conn).table(database, "session_pair")

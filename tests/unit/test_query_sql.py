@@ -5,9 +5,19 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline_core.datamodel import Aggregate, AndList, Comparison, DataJointError, Top, U
-from pipeline_core.datamodel.expression import QueryExpression, TableNode
+from pipeline_core.datamodel import (
+    Aggregate,
+    AndList,
+    Comparison,
+    DataJointError,
+    QueryError,
+    TableRef,
+    Top,
+    U,
+)
+from pipeline_core.datamodel.expression import QueryExpression
 from pipeline_core.datamodel.heading import Attribute, Heading
+from pipeline_core.datamodel.nodes import TableNode
 
 
 def attr(name, type_="int32", key=False, lineage=None, nullable=False):
@@ -25,7 +35,7 @@ def attr(name, type_="int32", key=False, lineage=None, nullable=False):
 
 
 def table(name, *attrs):
-    return QueryExpression(None, TableNode(f"`db`.`{name}`", Heading(list(attrs))))
+    return QueryExpression(None, TableNode(TableRef("db", name), Heading(list(attrs))))
 
 
 SUBJECT = table(
@@ -300,7 +310,7 @@ def test_operator_errors():
         SUBJECT.proj("species", species="weight")
     with pytest.raises(DataJointError, match="Cannot exclude primary key"):
         SUBJECT.proj("-subject_id")
-    with pytest.raises(TypeError, match="Invalid restriction type None"):
+    with pytest.raises(QueryError, match="Invalid restriction type None"):
         SUBJECT & None
 
 

@@ -18,7 +18,7 @@ from PIL import Image as PILImage
 from pipeline_core import datamodel as dm
 from pipeline_core import services
 from pipeline_core.datamodel.codecs.blob import MatStruct, pack
-from pipeline_core.datamodel.fetch import page_after
+from pipeline_core.datamodel.paging import page
 from pipeline_core.services.access import connection, table_info
 from pipeline_core.services.browse import PREVIEW_BYTES, BlobPreview, preview_expression
 from pipeline_core.web.keys import decode_key
@@ -160,7 +160,7 @@ def test_a_page_of_large_blobs_transfers_only_their_prefixes(blobs):
     assert rows[0]["raw"] is None and rows[1]["raw"] == BlobPreview(len(RAW))
     # the same page fetched the old way (whole values) moves every blob
     whole_before = bytes_sent()
-    page_after(dm.FreeTable(connection(), blobs.Sample.full_table_name), lazy=True)
+    page(dm.FreeTable(connection(), blobs.Sample.full_table_name), lazy=True)
     assert bytes_sent() - whole_before > blobs.sizes["big"] + len(RAW)
 
 

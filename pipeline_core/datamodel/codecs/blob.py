@@ -194,7 +194,8 @@ def _read(chunks: list, offsets: list[int], start: int, n_bytes: int) -> bytes:
 
 
 def _feed(chunks: list) -> Iterator[Any]:
-    """The bytes of ``chunks`` in pieces of about ``_FEED_BYTES`` (small ones joined, big ones sliced)."""
+    """The bytes of ``chunks`` in pieces of about ``_FEED_BYTES`` (small ones joined, big
+    ones sliced)."""
     batch: list[Any] = []
     batch_bytes = 0
     for chunk in chunks:

@@ -38,7 +38,8 @@ _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
 _TYPE_AND_COMPLEX = struct.Struct("<II")
 _DATETIME = struct.Struct("<iq")
-#: Body code -> (kind, least bytes per item) of containers; -> Python type name of scalars (spec §4.2).
+#: Body code -> (kind, least bytes per item) of containers; -> Python type name of scalars
+#: (spec §4.2).
 _SEQUENCES = MappingProxyType(
     {0x01: ("tuple", 9), 0x02: ("list", 9), 0x03: ("set", 9), 0x04: ("dict", 18)}
 )

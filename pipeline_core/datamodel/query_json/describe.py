@@ -6,16 +6,8 @@ from typing import Any
 
 from ..condition import Aggregate, AndList, Comparison, Not
 from ..errors import QueryDescriptionError
-from ..expression import (
-    AggrNode,
-    GroupNode,
-    JoinNode,
-    ProjNode,
-    QueryExpression,
-    RestrictNode,
-    TableNode,
-)
-from ..sql.quoting import split_full_name
+from ..expression import QueryExpression
+from ..nodes import AggrNode, GroupNode, JoinNode, ProjNode, RestrictNode, TableNode, is_node
 from .parse import DescribedQuery, _at
 
 
@@ -51,8 +43,7 @@ def _not_describable(what: str, path: str) -> QueryDescriptionError:
 
 def _describe_source(node, path: str) -> dict:
     if isinstance(node, TableNode):
-        schema, table = split_full_name(node.full_name)
-        return {"schema": schema, "table": table}
+        return {"schema": node.ref.database, "table": node.ref.table}
     return _describe_query(node, path)
 
 
@@ -109,8 +100,8 @@ def _describe_condition(cond: Any, path: str) -> Any:
     if isinstance(cond, tuple):  # AndList is a tuple too
         key = "and" if isinstance(cond, AndList) else "or"
         return {key: [_describe_condition(c, f"{_at(path, key)}[{i}]") for i, c in enumerate(cond)]}
-    if isinstance(cond, QueryExpression):
-        return {"matching": _describe_source(cond.node, _at(path, "matching"))}
+    if is_node(cond):  # a restriction by another query (a semijoin)
+        return {"matching": _describe_source(cond, _at(path, "matching"))}
     raise _not_describable(f"a restriction by {type(cond).__name__}", path)
 
 

@@ -12,7 +12,8 @@ from typing import Any
 from ..catalog import catalog_of
 from ..condition import AGGREGATE_FUNCTIONS, OPERATORS, Aggregate, AndList, Comparison, Not
 from ..errors import DataJointError, MissingTableError, QueryDescriptionError
-from ..expression import QueryExpression, TableNode, U, check_compatible
+from ..expression import QueryExpression, U, check_compatible
+from ..nodes import TableNode
 from ..heading import Attribute, Heading, TableInfo
 from ..paging import ordering
 from ..sql.quoting import check_identifier
@@ -406,7 +407,7 @@ class _Parser:
                 str(exc), _at(path, "table" if exc.table else "schema"), table=exc.table
             ) from None
         return QueryExpression(
-            self.connection, TableNode(info.full_name, info.heading, not info.legacy)
+            self.connection, TableNode(info.ref, info.heading, not info.legacy)
         )
 
     def join(self, expr: QueryExpression, item: Any, path: str, depth: int) -> QueryExpression:

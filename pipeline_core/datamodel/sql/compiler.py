@@ -1,4 +1,4 @@
-"""Expression -> ``(sql, params)`` (architecture convention 2; spec §9).
+"""Query tree -> ``(sql, params)`` (architecture convention 2; spec §9).
 
 Every node compiles to a :class:`_Select`; a node that cannot be merged into its parent
 becomes a derived table ``(...) AS `$n```. Values reach SQL only as ``%s`` parameters;
@@ -11,41 +11,44 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import re
 from typing import Any
 
-from ..condition import Aggregate, AndList, Comparison, Not, Top
-from ..errors import DataJointError, InvalidValueError, QueryError, UnknownAttributeError
-from ..expression import (
+from ..condition import Aggregate, AndList, Comparison, Not, RawSQL, Top, invalid_restriction
+from ..errors import DataJointError, QueryError, UnknownAttributeError
+from ..heading import Heading
+from ..nodes import (
     AggrNode,
     DistinctNode,
     GroupNode,
     JoinNode,
+    Node,
     ProjNode,
-    QueryExpression,
     RestrictNode,
     TableNode,
     TopNode,
     UnionNode,
+    is_node,
+    with_top,
 )
-from ..heading import Heading
-from ..types import enum_values
+from ..order_by import parse_order_by
+from ..types import comparable
 from ..values import DEFAULT, encode
 from .quoting import quote
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class _Select:
-    """One SELECT: ``fields`` are ``(SQL expression, output name)``; params per clause."""
+    """One SELECT, immutable: ``fields`` are ``(SQL expression, output name)``; the
+    parameters are kept per clause, in the order the clauses appear in the text."""
 
-    fields: list[tuple[str, str]]
+    fields: tuple[tuple[str, str], ...]
     source: str
-    source_params: list = dataclasses.field(default_factory=list)
-    where: list[str] = dataclasses.field(default_factory=list)
-    where_params: list = dataclasses.field(default_factory=list)
-    group_by: list[str] | None = None
-    having: list[str] = dataclasses.field(default_factory=list)
-    having_params: list = dataclasses.field(default_factory=list)
+    source_params: tuple = ()
+    where: tuple[str, ...] = ()
+    where_params: tuple = ()
+    group_by: tuple[str, ...] | None = None  # () aggregates without GROUP BY
+    having: tuple[str, ...] = ()
+    having_params: tuple = ()
     distinct: bool = False
     order: str = ""
     limit: str = ""
@@ -53,7 +56,7 @@ class _Select:
 
     @property
     def params(self) -> list:
-        return self.source_params + self.where_params + self.having_params
+        return [*self.source_params, *self.where_params, *self.having_params]
 
     def identity(self) -> bool:
         return all(expr == quote(name) for expr, name in self.fields)
@@ -67,6 +70,15 @@ class _Select:
             and not self.limit
             and not self.union
         )
+
+    def exprs(self) -> dict[str, str]:
+        """Output name -> its SQL expression."""
+        return {name: expr for expr, name in self.fields}
+
+    def listing(self, names) -> _Select:
+        """The same SELECT listing exactly ``names`` (output names), in that order."""
+        exprs = self.exprs()
+        return dataclasses.replace(self, fields=tuple((exprs[n], n) for n in names))
 
     def sql(self) -> str:
         if self.union:
@@ -88,6 +100,10 @@ class _Select:
         return text + self.order + self.limit
 
 
+def _identity(names) -> tuple[tuple[str, str], ...]:
+    return tuple((quote(n), n) for n in names)
+
+
 def _trusted(text: str) -> str:
     """Trusted SQL text as a driver template: ``%`` doubled."""
     return text.replace("%", "%%")
@@ -103,26 +119,26 @@ class _Compiler:
     def wrap(self, select: _Select) -> _Select:
         """Make ``select`` a derived table with identity fields."""
         return _Select(
-            [(quote(n), n) for _, n in select.fields],
+            _identity(n for _, n in select.fields),
             f"({select.sql()}) AS {self.alias()}",
-            list(select.params),
+            tuple(select.params),
         )
 
-    def source(self, node) -> _Select:
+    def source(self, node: Node) -> _Select:
         """A node as a FROM item: a base table, or a derived table."""
         if isinstance(node, TableNode):
-            return _Select([(quote(n), n) for n in node.heading.names], node.full_name)
+            return self._TableNode(node)
         return self.wrap(self.node(node))
 
     # --- nodes ------------------------------------------------------------------------------
-    def node(self, node) -> _Select:
+    def node(self, node: Node) -> _Select:
         method = getattr(self, "_" + type(node).__name__, None)
         if method is None:
             raise DataJointError(f"Cannot compile node {type(node).__name__}")
         return method(node)
 
     def _TableNode(self, node: TableNode) -> _Select:
-        return _Select([(quote(n), n) for n in node.heading.names], node.full_name)
+        return _Select(_identity(node.heading.names), node.ref.full_name)
 
     def _RestrictNode(self, node: RestrictNode) -> _Select:
         select = self.node(node.child)
@@ -133,31 +149,30 @@ class _Compiler:
             and not select.limit
             and not select.distinct
         ):
-            select.having.append(sql)  # aggregations restrict their results in HAVING
-            select.having_params.extend(params)
-            return select
+            return dataclasses.replace(  # aggregations restrict their results in HAVING
+                select,
+                having=(*select.having, sql),
+                having_params=(*select.having_params, *params),
+            )
         if not select.plain() or not select.identity():
             select = self.wrap(select)
-        select.where.append(sql)
-        select.where_params.extend(params)
-        return select
+        return dataclasses.replace(
+            select, where=(*select.where, sql), where_params=(*select.where_params, *params)
+        )
 
     def _ProjNode(self, node: ProjNode) -> _Select:
         select = self.node(node.child)
         computed = any(item.expression is not None for item in node.items)
         if not select.plain() or (computed and not select.identity()):
             select = self.wrap(select)
-        exprs = {name: expr for expr, name in select.fields}
-        fields = []
-        for item in node.items:
-            if item.source is not None:
-                fields.append((exprs[item.source], item.name))
-            else:
-                fields.append(
-                    (self.value_expression(item.expression, node.child.heading), item.name)
-                )
-        select.fields = fields
-        return select
+        exprs = select.exprs()
+        fields = tuple(
+            (exprs[item.source], item.name)
+            if item.source is not None
+            else (self.value_expression(item.expression, node.child.heading), item.name)
+            for item in node.items
+        )
+        return dataclasses.replace(select, fields=fields)
 
     def _distinct_sources(self, left: _Select, right: _Select) -> _Select:
         """``right`` aliased when it is the same base table as ``left`` (``P * P``): the
@@ -180,9 +195,7 @@ class _Compiler:
             )
         )
         return _Select(
-            [(quote(n), n) for n in node.heading.names],
-            left.source + using,
-            left.params + right.params,
+            _identity(node.heading.names), left.source + using, (*left.params, *right.params)
         )
 
     def _AggrNode(self, node: AggrNode) -> _Select:
@@ -191,41 +204,38 @@ class _Compiler:
         kind = "JOIN" if node.exclude_nonmatching else "LEFT JOIN"
         on = f" USING ({', '.join(quote(n) for n in node.on)})" if node.on else " ON TRUE"
         heading = _merged(node.group.heading, node.source.heading)
-        fields = [
+        fields = tuple(
             (quote(i.source), i.name)
             if i.source is not None
             else (self.value_expression(i.expression, heading), i.name)
             for i in node.items
-        ]
-        by = [quote(i.source) for i in node.items if i.source is not None]
+        )
+        by = tuple(quote(i.source) for i in node.items if i.source is not None)
         return _Select(
             fields,
             f"{group.source} {kind} {source.source}{on}",
-            group.params + source.params,
+            (*group.params, *source.params),
             group_by=by or None,
         )
 
     def _GroupNode(self, node: GroupNode) -> _Select:
         child = self.source(node.child)
-        fields = [
+        fields = tuple(
             (quote(i.source), i.name)
             if i.source is not None
             else (self.value_expression(i.expression, node.child.heading), i.name)
             for i in node.items
-        ]
-        select = _Select(fields, child.source, child.params, group_by=[quote(n) for n in node.by])
-        if not node.by:  # one row over everything: aggregates without GROUP BY
-            select.group_by = []
-        return select
+        )
+        # without ``by``: one row over everything, aggregates without GROUP BY (group_by=())
+        return _Select(
+            fields, child.source, tuple(child.params), group_by=tuple(quote(n) for n in node.by)
+        )
 
     def _DistinctNode(self, node: DistinctNode) -> _Select:
         select = self.node(node.child)
         if not select.plain():
             select = self.wrap(select)
-        exprs = {name: expr for expr, name in select.fields}
-        select.fields = [(exprs[n], n) for n in node.heading.names]
-        select.distinct = True
-        return select
+        return dataclasses.replace(select.listing(node.heading.names), distinct=True)
 
     def _UnionNode(self, node: UnionNode) -> _Select:
         names = node.heading.names
@@ -236,9 +246,9 @@ class _Compiler:
             first_sql = self._fields_sql(first, key)
             second_sql = self._fields_sql(second, key)
             return _Select(
-                [(quote(n), n) for n in names],
+                _identity(names),
                 f"({first_sql}) UNION ({second_sql})",
-                first.params + second.params,
+                (*first.params, *second.params),
                 union=True,
             )
         left, right = self.source(node.left), self.source(node.right)
@@ -254,9 +264,9 @@ class _Compiler:
             f"(SELECT {columns} FROM {left_again.source})"
         )
         return _Select(
-            [(quote(n), n) for n in names],
+            _identity(names),
             f"({outer}) UNION ({second})",
-            left.params + right.params + right_again.params + left_again.params,
+            (*left.params, *right.params, *right_again.params, *left_again.params),
             union=True,
         )
 
@@ -265,23 +275,23 @@ class _Compiler:
         may name other fields is wrapped first)."""
         if select.union or select.having:
             select = self.wrap(select)
-        exprs = {name: expr for expr, name in select.fields}
-        copy = dataclasses.replace(select, fields=[(exprs[n], n) for n in names])
-        return copy.sql()
+        return select.listing(names).sql()
 
     def _TopNode(self, node: TopNode) -> _Select:
         select = self.node(node.child)
         if select.order or select.limit or select.union:
             select = self.wrap(select)
         top = node.top
-        select.order = order_clause(top.order_by, node.heading, {n: e for e, n in select.fields})
+        limit = ""
         if top.limit is not None:
-            select.limit = f" LIMIT {int(top.limit)}" + (
+            limit = f" LIMIT {int(top.limit)}" + (
                 f" OFFSET {int(top.offset)}" if top.offset else ""
             )
         elif top.offset:
-            select.limit = f" LIMIT 18446744073709551615 OFFSET {int(top.offset)}"
-        return select
+            limit = f" LIMIT 18446744073709551615 OFFSET {int(top.offset)}"
+        return dataclasses.replace(
+            select, order=order_clause(top.order_by, node.heading), limit=limit
+        )
 
     # --- values and conditions -------------------------------------------------------------
     def value_expression(self, expression: Any, heading: Heading) -> str:
@@ -310,18 +320,18 @@ class _Compiler:
             return self.dict_condition(cond, heading)
         if isinstance(cond, Comparison):
             return self.comparison(cond, heading)
+        if isinstance(cond, RawSQL):
+            return cond.sql, list(cond.params)
         if isinstance(cond, str):
-            trusted = getattr(cond, "params", None)  # built by this layer, with parameters
-            return (str(cond), list(trusted)) if trusted is not None else (_trusted(cond), [])
-        if isinstance(cond, QueryExpression):
+            return _trusted(cond), []
+        if is_node(cond):  # a semijoin on the shared attributes
             common = [n for n in heading.names if n in cond.heading]
-            inner = self.node(cond.node)
+            inner = self.node(cond)
             if not common:
                 return f"EXISTS ({inner.sql()})", inner.params
             if not inner.plain():
                 inner = self.wrap(inner)
-            exprs = {n: e for e, n in inner.fields}
-            sub = dataclasses.replace(inner, fields=[(exprs[n], n) for n in common])
+            sub = inner.listing(common)
             columns = ", ".join(quote(n) for n in common)
             return f"({columns}) IN ({sub.sql()})", sub.params
         if isinstance(cond, AndList):
@@ -334,7 +344,7 @@ class _Compiler:
             if not parts:
                 return "FALSE", []
             return " OR ".join(f"({s})" for s, _ in parts), [p for _, ps in parts for p in ps]
-        raise QueryError(f"Invalid restriction type {type(cond).__name__}")
+        raise invalid_restriction(cond)
 
     def dict_condition(self, cond: dict, heading: Heading) -> tuple[str, list]:
         terms, params = [], []
@@ -342,7 +352,7 @@ class _Compiler:
             if name not in heading:
                 continue  # DataJoint ignores keys that are not attributes (spec §9.1)
             attr = heading[name]
-            if attr.is_blob or (attr.codec and attr.codec != "filepath") or attr.is_json:
+            if not comparable(attr, ordered=False):
                 raise QueryError(f"Cannot restrict by blob attribute `{name}`", attribute=name)
             encoded = encode(attr, value)
             if encoded is DEFAULT:
@@ -359,12 +369,7 @@ class _Compiler:
                 f"`{cond.attribute}` is not in the heading", attribute=cond.attribute
             )
         attr = heading[cond.attribute]
-        if (
-            attr.is_blob
-            or (attr.codec and attr.codec != "filepath")
-            or attr.is_json
-            or attr.is_bytes
-        ):
+        if not comparable(attr):
             raise QueryError(
                 f"Cannot restrict by blob attribute `{cond.attribute}`", attribute=cond.attribute
             )
@@ -396,47 +401,27 @@ def _merged(a: Heading, b: Heading) -> Heading:
     return Heading(list(a) + [x for x in b if x.name not in a])
 
 
-_ORDER = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)(\s+(?i:asc|desc))?\s*")
-
-
-def order_clause(order_by, heading: Heading, exprs: dict[str, str] | None = None) -> str:
-    """``ORDER BY`` text from ``"KEY"``, ``"name DESC"`` or a list of those; every name is
-    checked against the heading (``exprs`` maps names to their SQL in the select).
+def order_clause(order_by, heading: Heading) -> str:
+    """`` ORDER BY ...`` of an ``order_by`` (the grammar of :mod:`..order_by`), every name
+    checked against the heading; ``""`` for None.
 
     Raises:
         UnknownAttributeError: a name not in the heading.
-        QueryError: malformed order item.
+        QueryError: a malformed item.
     """
-    if order_by is None:
-        return ""
-    items = [order_by] if isinstance(order_by, str) else list(order_by)
-    parts = []
-    for item in items:
-        text = " ".join(str(item).split())
-        if text.upper() in ("KEY", "KEY ASC", "KEY DESC"):
-            direction = " DESC" if text.upper().endswith("DESC") else ""
-            parts.extend(quote(n) + direction for n in heading.primary_key)
-            continue
-        match = _ORDER.fullmatch(text)
-        if not match:
-            raise QueryError(f"Invalid order_by item {item!r}")
-        if match.group(1) not in heading:
-            raise UnknownAttributeError(
-                f"order_by: `{match.group(1)}` is not in the heading", attribute=match.group(1)
-            )
-        parts.append(quote(match.group(1)) + (match.group(2) or "").upper())
+    parts = [quote(n) + (" DESC" if desc else "") for n, desc in parse_order_by(order_by, heading)]
     return " ORDER BY " + ", ".join(parts) if parts else ""
 
 
 def compile_select(
-    expr: QueryExpression,
+    node: Node,
     order_by=None,
     limit: int | None = None,
     offset: int | None = None,
     attributes=None,
 ) -> tuple[str, list]:
-    """Compile an expression into ``(sql, params)``, optionally ordered and paged (a Top
-    applied on top) and restricted to some attributes (spec §9).
+    """Compile a query tree into ``(sql, params)``, optionally ordered and paged (a Top
+    applied on top, :func:`..nodes.with_top`) and restricted to some attributes (spec §9).
 
     With ``attributes`` the SELECT lists only those; when the dropped fields could still be
     needed (by HAVING, DISTINCT, GROUP BY, a union, or an ORDER BY naming a renamed or
@@ -444,14 +429,15 @@ def compile_select(
 
     Raises:
         UnknownAttributeError: an attribute not in the heading.
-        QueryError / DataJointError: an expression that cannot be compiled.
+        QueryError / DataJointError: a tree that cannot be compiled (an unknown node or
+            condition).
     """
     if order_by is not None or limit is not None or offset:
-        expr = expr.restrict(Top(limit, order_by, offset or 0))
+        node = with_top(node, Top(limit, order_by, offset or 0))
     compiler = _Compiler()
-    select = compiler.node(expr.node)
+    select = compiler.node(node)
     if attributes is not None:
-        exprs = {n: e for e, n in select.fields}
+        exprs = select.exprs()
         for name in attributes:
             if name not in exprs:
                 raise UnknownAttributeError(f"`{name}` is not in the heading", attribute=name)
@@ -463,67 +449,6 @@ def compile_select(
             or select.group_by is not None
             or (select.order and dropped_alias)
         ):
-            order = select.order
-            select = dataclasses.replace(compiler.wrap(select), order=order)
-            exprs = {n: e for e, n in select.fields}
-        select = dataclasses.replace(select, fields=[(exprs[n], n) for n in attributes])
+            select = dataclasses.replace(compiler.wrap(select), order=select.order)
+        select = select.listing(attributes)
     return select.sql(), select.params
-
-
-def _enum_rank(attr, value) -> int:
-    """The 1-based position of ``value`` among the enum's values (case-insensitively, as
-    the server compares them).
-
-    Raises:
-        InvalidValueError: not one of the values.
-    """
-    values = enum_values(attr.type)
-    folded = [v.lower() for v in values]
-    if not isinstance(value, str) or value.lower() not in folded:
-        raise InvalidValueError(
-            f"invalid value {value!r} for attribute `{attr.name}` of type "
-            f"{attr.type}: not one of {values}",
-            attribute=attr.name,
-        )
-    return folded.index(value.lower()) + 1
-
-
-def keyset_after(order: list[tuple[str, bool]], last: list, heading: Heading) -> tuple[str, list]:
-    """Rows strictly after ``last`` in ``order`` (``[(attribute, descending)]``, a total
-    order), expanded as ``a > %s OR (a = %s AND b > %s) ...`` so MariaDB uses an index
-    range (spec §12.9). Nullable attributes compare with ``<=>``; NULL sorts first
-    ascending and last descending, and enums by their declaration order (MySQL/MariaDB
-    order; ``last`` holds enum values as text).
-
-    Raises:
-        UnknownAttributeError: an attribute not in the heading.
-    """
-    terms, params = [], []
-    equal: list[str] = []
-    equal_params: list = []
-    for (name, descending), value in zip(order, last):
-        if name not in heading:
-            raise UnknownAttributeError(f"`{name}` is not in the heading", attribute=name)
-        column = quote(name)
-        nullable = heading[name].nullable
-        rank, rank_value = column, value
-        if heading[name].base_type == "enum" and value is not None:
-            rank, rank_value = f"({column} + 0)", _enum_rank(heading[name], value)
-        if value is None:
-            after, after_params = (None, []) if descending else (f"{column} IS NOT NULL", [])
-        elif descending:
-            after = f"{rank} < %s" + (f" OR {column} IS NULL" if nullable else "")
-            after_params = [rank_value]
-        else:
-            after, after_params = f"{rank} > %s", [rank_value]
-        if after is not None:
-            terms.append(" AND ".join([*equal, f"({after})"]))
-            params.extend(equal_params + after_params)
-        if value is None:
-            equal.append(f"{column} IS NULL")
-        else:
-            equal.append(f"{column} {'<=>' if nullable else '='} %s")
-            equal_params.append(value)
-    if not terms:
-        return "FALSE", []
-    return " OR ".join(f"({t})" for t in terms), params

@@ -56,12 +56,12 @@ def create_table(plan: TablePlan) -> str:
     (spec §3.5): columns, PRIMARY KEY, FOREIGN KEYs, indexes, then table options."""
     clauses = [_column(c) for c in plan.columns]
     clauses.append(f"PRIMARY KEY ({_columns(plan.primary_key)})")
-    for fk in plan.foreign_keys:
-        clauses.append(
-            f"FOREIGN KEY ({_columns(fk.columns)}) REFERENCES "
-            f"{full_name(fk.parent_database, fk.parent_table)} ({_columns(fk.parent_columns)}) "
-            "ON UPDATE CASCADE ON DELETE RESTRICT"
-        )
+    clauses.extend(
+        f"FOREIGN KEY ({_columns(fk.columns)}) REFERENCES "
+        f"{full_name(fk.parent_database, fk.parent_table)} ({_columns(fk.parent_columns)}) "
+        "ON UPDATE CASCADE ON DELETE RESTRICT"
+        for fk in plan.foreign_keys
+    )
     for columns, unique in plan.indexes:
         clauses.append(f"{'UNIQUE ' if unique else ''}INDEX ({_columns(columns)})")
     options = "ENGINE=InnoDB" + (f" COMMENT={literal(plan.comment)}" if plan.comment else "")

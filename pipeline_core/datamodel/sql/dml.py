@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..nodes import Node
+from ..tableref import TableRef
 from ..values import DEFAULT
 from .compiler import compile_select
 from .quoting import quote
 
 
 def insert(
-    full_table_name: str,
+    table: TableRef,
     columns: Sequence[str],
     rows: Sequence[Sequence],
     *,
@@ -34,7 +36,7 @@ def insert(
                 params.append(value)
         tuples.append("(" + ", ".join(holders) + ")")
     sql = (
-        f"INSERT INTO {full_table_name} ({', '.join(quote(c) for c in columns)}) VALUES "
+        f"INSERT INTO {table.full_name} ({', '.join(quote(c) for c in columns)}) VALUES "
         + ", ".join(tuples)
     )
     if skip_duplicates and first_key:
@@ -47,7 +49,7 @@ def where_key(key: dict) -> tuple[str, list]:
     return " AND ".join(f"{quote(k)} = %s" for k in key), list(key.values())
 
 
-def update_row(full_table_name: str, values: dict, key: dict) -> tuple[str, list]:
+def update_row(table: TableRef, values: dict, key: dict) -> tuple[str, list]:
     """``UPDATE t SET `a` = %s ... WHERE key`` (spec §8.2); DEFAULT for None values."""
     sets, params = [], []
     for name, value in values.items():
@@ -57,69 +59,56 @@ def update_row(full_table_name: str, values: dict, key: dict) -> tuple[str, list
             sets.append(f"{quote(name)} = %s")
             params.append(value)
     where, key_params = where_key(key)
-    return f"UPDATE {full_table_name} SET {', '.join(sets)} WHERE {where}", params + key_params
+    return f"UPDATE {table.full_name} SET {', '.join(sets)} WHERE {where}", params + key_params
 
 
-def delete(expr) -> tuple[str, list]:
-    """``DELETE FROM t WHERE pk IN (restricted expression)`` for an expression over one
-    base table (restrictions allowed)."""
-    from ..expression import RestrictNode, TableNode
-
-    node = expr.node
-    while isinstance(node, RestrictNode):
-        node = node.child
-    if not isinstance(node, TableNode):
-        raise ValueError("delete needs an expression over one table")
-    pk = expr.heading.primary_key
-    inner, params = compile_select(expr.proj())
-    columns = ", ".join(quote(k) for k in pk)
+def delete(table: TableRef, keys: Node, primary_key: Sequence[str]) -> tuple[str, list]:
+    """``DELETE FROM t WHERE (pk) IN (SELECT * FROM (keys) AS `$del`)``: the rows of
+    ``table`` whose primary key ``keys`` lists (a tree over the table itself yielding exactly
+    the primary-key attributes; the derived table lets the restriction read ``table``)."""
+    inner, params = compile_select(keys)
+    columns = ", ".join(quote(k) for k in primary_key)
     return (
-        f"DELETE FROM {node.full_name} WHERE ({columns}) IN (SELECT * FROM ({inner}) AS `$del`)",
+        f"DELETE FROM {table.full_name} WHERE ({columns}) IN (SELECT * FROM ({inner}) AS `$del`)",
         params,
     )
 
 
-def delete_cascade_step(expr) -> tuple[str, list]:
-    """One table's DELETE of a cascade (spec §8.3), for an expression over one base table:
-    ``DELETE FROM t`` when unrestricted, else ``DELETE t FROM t JOIN (SELECT DISTINCT pk
-    ...) AS `$del` USING (pk)``. The join lets the server find the rows through the primary
-    key (a ``WHERE pk IN (subquery)`` DELETE scans the whole table on MariaDB 10.x); the
-    DISTINCT keeps the derived table materialised, so the restriction may read the table
-    itself.
+def delete_cascade_step(
+    table: TableRef, keys: Node | None, primary_key: Sequence[str]
+) -> tuple[str, list]:
+    """One table's DELETE of a cascade (spec §8.3): ``DELETE FROM t`` when ``keys`` is None
+    (all rows), else ``DELETE t FROM t JOIN (keys) AS `$del` USING (pk)`` where ``keys``
+    yields the distinct primary keys to delete. The join lets the server find the rows
+    through the primary key (a ``WHERE pk IN (subquery)`` DELETE scans the whole table on
+    MariaDB 10.x); a DISTINCT ``keys`` stays materialised, so it may read the table itself.
 
     Raises:
-        ValueError: not an expression over one base table, or a restricted table without
-            a primary key.
+        ValueError: keys for a table without a primary key.
     """
-    from ..expression import RestrictNode, TableNode, U
-
-    node = expr.node
-    while isinstance(node, RestrictNode):
-        node = node.child
-    if not isinstance(node, TableNode):
-        raise ValueError("delete needs an expression over one table")
-    if expr.node is node:
-        return f"DELETE FROM {node.full_name}", []
-    pk = expr.heading.primary_key
-    if not pk:
-        raise ValueError(f"{node.full_name} has no primary key")
-    inner, params = compile_select(U(*pk) & expr)
-    columns = ", ".join(quote(k) for k in pk)
+    if keys is None:
+        return f"DELETE FROM {table.full_name}", []
+    if not primary_key:
+        raise ValueError(f"{table} has no primary key")
+    inner, params = compile_select(keys)
+    columns = ", ".join(quote(k) for k in primary_key)
     return (
-        f"DELETE {node.full_name} FROM {node.full_name} JOIN ({inner}) AS `$del` USING ({columns})",
+        f"DELETE {table.full_name} FROM {table.full_name} JOIN ({inner}) AS `$del` "
+        f"USING ({columns})",
         params,
     )
 
 
-def count_sql(expr) -> tuple[str, list]:
-    """``SELECT COUNT(*) FROM (SELECT DISTINCT pk ...)`` (spec §9.7)."""
-    inner, params = compile_select(expr.proj())
+def count_sql(keys: Node) -> tuple[str, list]:
+    """``SELECT COUNT(*) FROM (SELECT DISTINCT * ...)``: the number of distinct rows of
+    ``keys`` (the primary-key projection of a query, spec §9.7)."""
+    inner, params = compile_select(keys)
     return f"SELECT COUNT(*) FROM (SELECT DISTINCT * FROM ({inner}) AS `$c0`) AS `$c1`", params
 
 
-def exists_sql(expr) -> tuple[str, list]:
-    """``SELECT EXISTS(SELECT 1 FROM ...)`` (spec §9.7)."""
-    inner, params = compile_select(expr, limit=1)
+def exists_sql(node: Node) -> tuple[str, list]:
+    """``SELECT EXISTS(SELECT ... LIMIT 1)`` (spec §9.7)."""
+    inner, params = compile_select(node, limit=1)
     return f"SELECT EXISTS({inner})", params
 
 

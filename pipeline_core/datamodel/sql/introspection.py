@@ -40,7 +40,8 @@ def columns(conn, databases: Sequence[str]) -> list[dict]:
     return list(
         conn.query(
             "SELECT table_schema AS `database`, table_name, column_name AS name, "
-            "column_type AS sql_type, is_nullable = 'YES' AS nullable, column_default AS `default`, "
+            "column_type AS sql_type, is_nullable = 'YES' AS nullable, "
+            "column_default AS `default`, "
             "column_comment AS comment, extra, column_key "
             "FROM information_schema.columns "
             f"WHERE table_schema IN ({_in_list(databases)}) "

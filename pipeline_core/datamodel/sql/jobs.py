@@ -5,20 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..nodes import Node
+from ..tableref import TableRef
 from .compiler import compile_select
 from .dml import where_key
 from .quoting import quote
 
 
 def refresh(
-    jobs_table: str, keys_todo, pk: Sequence[str], priority: int, delay_seconds: int
+    jobs_table: TableRef, keys_todo: Node, pk: Sequence[str], priority: int, delay_seconds: int
 ) -> tuple[str, list]:
-    """One ``INSERT ... SELECT`` adding every key of ``keys_todo`` (an expression whose
+    """One ``INSERT ... SELECT`` adding every key of ``keys_todo`` (a query tree whose
     heading is exactly ``pk``) as ``pending``; existing job rows are left untouched."""
     inner, params = compile_select(keys_todo)
     columns = ", ".join(quote(k) for k in pk)
     return (
-        f"INSERT INTO {jobs_table} ({columns}, `status`, `priority`, `scheduled_time`) "
+        f"INSERT INTO {jobs_table.full_name} ({columns}, `status`, `priority`, `scheduled_time`) "
         f"SELECT {columns}, 'pending', %s, CURRENT_TIMESTAMP(3) + INTERVAL %s SECOND "
         f"FROM ({inner}) AS `$todo` "
         f"ON DUPLICATE KEY UPDATE `status` = `status`",
@@ -27,13 +29,13 @@ def refresh(
 
 
 def pending(
-    jobs_table: str, pk: Sequence[str], max_priority: int | None, limit: int | None
+    jobs_table: TableRef, pk: Sequence[str], max_priority: int | None, limit: int | None
 ) -> tuple[str, list]:
     """Pending, schedulable keys in processing order (priority, then scheduled time)."""
     params: list = []
     sql = (
-        f"SELECT {', '.join(quote(k) for k in pk)} FROM {jobs_table} WHERE `status` = 'pending' "
-        "AND `scheduled_time` <= CURRENT_TIMESTAMP(3)"
+        f"SELECT {', '.join(quote(k) for k in pk)} FROM {jobs_table.full_name} "
+        "WHERE `status` = 'pending' AND `scheduled_time` <= CURRENT_TIMESTAMP(3)"
     )
     if max_priority is not None:
         sql += " AND `priority` <= %s"
@@ -45,25 +47,25 @@ def pending(
 
 
 def reserve(
-    jobs_table: str, key: dict, host: str, pid: int, connection_id: int, user: str
+    jobs_table: TableRef, key: dict, host: str, pid: int, connection_id: int, user: str
 ) -> tuple[str, list]:
     """The atomic reservation (spec §6.4 step 3): affected rows == 1 means reserved."""
     where, params = where_key(key)
     return (
-        f"UPDATE {jobs_table} SET `status` = 'reserved', `host` = %s, `pid` = %s, "
+        f"UPDATE {jobs_table.full_name} SET `status` = 'reserved', `host` = %s, `pid` = %s, "
         "`connection_id` = %s, `user` = %s, `reserved_time` = CURRENT_TIMESTAMP(3) "
         f"WHERE {where} AND `status` = 'pending' AND `scheduled_time` <= CURRENT_TIMESTAMP(3)",
         [host, pid, connection_id, user, *params],
     )
 
 
-def complete(jobs_table: str, key: dict, duration: float, keep: bool) -> tuple[str, list]:
+def complete(jobs_table: TableRef, key: dict, duration: float, keep: bool) -> tuple[str, list]:
     """Success: delete the job row, or mark it ``success`` when keeping completed jobs."""
     where, params = where_key(key)
     if not keep:
-        return f"DELETE FROM {jobs_table} WHERE {where}", params
+        return f"DELETE FROM {jobs_table.full_name} WHERE {where}", params
     return (
-        f"UPDATE {jobs_table} SET `status` = 'success', "
+        f"UPDATE {jobs_table.full_name} SET `status` = 'success', "
         "`completed_time` = CURRENT_TIMESTAMP(3), `duration` = %s "
         f"WHERE {where}",
         [duration, *params],
@@ -71,24 +73,25 @@ def complete(jobs_table: str, key: dict, duration: float, keep: bool) -> tuple[s
 
 
 def error(
-    jobs_table: str, key: dict, duration: float, message: str, stack: bytes
+    jobs_table: TableRef, key: dict, duration: float, message: str, stack: bytes
 ) -> tuple[str, list]:
     """Failure: status ``error`` with the message and the packed traceback."""
     where, params = where_key(key)
     return (
-        f"UPDATE {jobs_table} SET `status` = 'error', `completed_time` = CURRENT_TIMESTAMP(3), "
+        f"UPDATE {jobs_table.full_name} SET `status` = 'error', "
+        "`completed_time` = CURRENT_TIMESTAMP(3), "
         "`duration` = %s, `error_message` = %s, `error_stack` = %s "
         f"WHERE {where}",
         [duration, message, stack, *params],
     )
 
 
-def status_counts(jobs_table: str) -> str:
+def status_counts(jobs_table: TableRef) -> str:
     """``SELECT status, COUNT(*) ... GROUP BY status`` (spec §6.3, jobs.progress)."""
-    return f"SELECT `status`, COUNT(*) FROM {jobs_table} GROUP BY `status`"
+    return f"SELECT `status`, COUNT(*) FROM {jobs_table.full_name} GROUP BY `status`"
 
 
-def progress(key_source, target_full_name: str, pk: Sequence[str]) -> tuple[str, list]:
+def progress(key_source: Node, target: TableRef, pk: Sequence[str]) -> tuple[str, list]:
     """Total and remaining keys of key_source in one query (spec §6.1 progress())."""
     inner, params = compile_select(key_source)
     columns = ", ".join(quote(k) for k in pk)
@@ -96,6 +99,6 @@ def progress(key_source, target_full_name: str, pk: Sequence[str]) -> tuple[str,
     first = quote(pk[0])
     return (
         f"SELECT COUNT(*), COALESCE(SUM(`$tgt`.{first} IS NULL), 0) FROM ({inner}) AS `$ks` "
-        f"LEFT JOIN (SELECT DISTINCT {columns} FROM {target_full_name}) AS `$tgt` ON {on}",
+        f"LEFT JOIN (SELECT DISTINCT {columns} FROM {target.full_name}) AS `$tgt` ON {on}",
         params,
     )

@@ -38,18 +38,6 @@ def full_name(database: str, table: str) -> str:
     return f"{quote(database)}.{quote(table)}"
 
 
-def split_full_name(full_table_name: str) -> tuple[str, str]:
-    """Split `` `db`.`tbl` `` into ``("db", "tbl")``, validating both parts.
-
-    Raises:
-        DataJointError: the text is not of that form.
-    """
-    match = re.fullmatch(r"`([^`]+)`\.`([^`]+)`", full_table_name)
-    if not match:
-        raise DataJointError(f"Not a full table name: {full_table_name!r}")
-    return check_identifier(match.group(1)), check_identifier(match.group(2))
-
-
 def literal(value: str) -> str:
     """Render a string as a single-quoted SQL literal for DDL, escaping ``\\`` and ``'``.
 

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from .config import StoreError, StoreSpec
+from .spec import StoreError, StoreSpec
 
 #: Alphabet of the random token of schema-addressed file names (spec §5.3).
 TOKEN_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from .config import StoreError, StoreSpec
+from .spec import StoreError, StoreSpec
 
 
 def _relative(path: str) -> str:

@@ -111,7 +111,8 @@ class Command(BaseCommand):
 
     def populate(self, full_table_name: str) -> None:
         """Populate one table, printing each key as it is done."""
-        status = services.populate_status(*services.split_full_name(full_table_name))
+        ref = dm.TableRef.parse(full_table_name)
+        status = services.populate_status(ref.database, ref.table)
         self.stdout.write(
             f"{full_table_name}: {status['remaining']} of {status['total']} keys to compute"
         )

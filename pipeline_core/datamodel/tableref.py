@@ -1,0 +1,110 @@
+"""The identity of a table: :class:`TableRef`, a database name and a table name (spec §1.1).
+
+Every table the data model knows (catalog entries, dependency-graph nodes, query nodes,
+foreign keys) is named by a ``TableRef``. Its two parts are validated once, when the value
+is made; its quoted form `` `database`.`table` `` is what DataJoint calls the full table
+name, used in SQL and in messages. :meth:`TableRef.parse` is the one way back from text.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+
+from .errors import DataJointError
+from .names import master_of, tier_of
+from .sql.quoting import check_identifier, quote
+
+#: `` `db`.`tbl` `` (quoted) or ``db.tbl`` (plain; identifiers never hold a dot).
+_QUOTED = re.compile(r"`([^`]+)`\.`([^`]+)`")
+_PLAIN = re.compile(r"([^`.]+)\.([^`.]+)")
+
+
+@functools.total_ordering
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class TableRef:
+    """A table by database and table name, both validated identifiers.
+
+    Attributes:
+        database: the database (schema) name, e.g. ``lab``.
+        table: the table's raw name with its tier prefix, e.g. ``#subject_type``,
+            ``__detection``, ``session__trial``, ``~~detection``.
+
+    Ordered, hashed and compared by its quoted form, so sorting refs sorts full table names
+    as DataJoint does (its diagrams and cascades sort the quoted text). Never equal to a
+    string: compare refs with refs.
+
+    Raises:
+        DataJointError: either part is not a valid identifier (see
+            :func:`.sql.quoting.check_identifier`).
+    """
+
+    database: str
+    table: str
+
+    def __post_init__(self):
+        check_identifier(self.database)
+        check_identifier(self.table)
+
+    @classmethod
+    def parse(cls, text: str) -> TableRef:
+        """The ref named by `` `db`.`tbl` `` or ``db.tbl``.
+
+        Raises:
+            DataJointError: the text is neither form, or a part is not a valid identifier.
+        """
+        if isinstance(text, TableRef):
+            return text
+        match = _QUOTED.fullmatch(text) if isinstance(text, str) else None
+        match = match or (_PLAIN.fullmatch(text) if isinstance(text, str) else None)
+        if not match:
+            raise DataJointError(f"Not a full table name: {text!r} (expected `db`.`table`)")
+        return cls(match.group(1), match.group(2))
+
+    @staticmethod
+    def label(database: str, table: str) -> str:
+        """`` `database`.`table` `` for a message about a name being refused (not validated,
+        so it cannot be a ``TableRef``); never for SQL."""
+        return f"`{database}`.`{table}`"
+
+    @property
+    def full_name(self) -> str:
+        """`` `database`.`table` ``: the quoted SQL form, DataJoint's ``full_table_name``."""
+        return f"{quote(self.database)}.{quote(self.table)}"
+
+    @property
+    def tier(self) -> str | None:
+        """The tier its name implies (``Manual``, ``Lookup``, ..., spec §1.1), or None."""
+        return tier_of(self.table)
+
+    @property
+    def master(self) -> TableRef | None:
+        """The master's ref for a part table (same database), else None (spec §1.3)."""
+        name = master_of(self.table)
+        return None if name is None else TableRef(self.database, name)
+
+    def sibling(self, table: str) -> TableRef:
+        """The ref of another table of the same database."""
+        return TableRef(self.database, table)
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    def __repr__(self) -> str:
+        return f"TableRef({self.database!r}, {self.table!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):  # TEMPORARY refactoring guard
+            raise TypeError(f"TableRef compared with str {other!r}")
+        if not isinstance(other, TableRef):
+            return NotImplemented
+        return (self.database, self.table) == (other.database, other.table)
+
+    def __hash__(self) -> int:
+        return hash((self.database, self.table))
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, TableRef):
+            return NotImplemented
+        return self.full_name < other.full_name
