@@ -1,5 +1,8 @@
-"""The web front door's one mapping of data-model errors to HTTP responses, and the view
-decorator every page goes through (login, fresh introspection, error pages)."""
+"""The web front door's one place turning data-model errors into HTTP responses, and the
+view decorator every page goes through (login, fresh introspection, error pages).
+
+Statuses and titles come from the shared mapping :mod:`pipeline_core.http_errors`.
+"""
 
 from __future__ import annotations
 
@@ -11,38 +14,12 @@ from django.shortcuts import render
 
 from pipeline_core import datamodel as dm
 from pipeline_core import services
-from pipeline_core.datamodel.stores import StoreError
-
-#: (error class, HTTP status, page title), most specific first.
-ERROR_STATUS = (
-    (services.NotFoundError, 404, "Not found"),
-    (dm.MissingTableError, 404, "Table not found"),
-    (dm.AccessError, 403, "Access denied by the database"),
-    (dm.LostConnectionError, 503, "Pipeline database unavailable"),
-    (services.NotDownloadableError, 415, "Not downloadable"),
-    (StoreError, 503, "Stored value unavailable"),
-    (services.NoMakeError, 409, "No make() registered"),
-    (dm.PopulateError, 409, "Cannot populate"),
-    (dm.QueryTimeoutError, 504, "Query took too long"),
-    (dm.QueryError, 400, "Bad request"),
-    (dm.UnknownAttributeError, 400, "Unknown attribute"),
-    (dm.InvalidValueError, 400, "Invalid value"),
-    (dm.DuplicateError, 409, "Duplicate entry"),
-    (dm.IntegrityError, 409, "Dependency error"),
-    (dm.DataJointError, 500, "Pipeline error"),
-)
-
-
-def status_of(exc: dm.DataJointError) -> tuple[int, str]:
-    """(HTTP status, title) for a data-model error."""
-    for cls, status, title in ERROR_STATUS:
-        if isinstance(exc, cls):
-            return status, title
-    return 500, "Pipeline error"
+from pipeline_core.http_errors import status_of
 
 
 def error_response(request, exc: dm.DataJointError):
-    """An error page naming the table, the attribute and the reason."""
+    """An error page naming the table, the attribute and the reason, with the status of
+    :func:`~pipeline_core.http_errors.status_of`."""
     status, title = status_of(exc)
     context = {
         "title": title,
