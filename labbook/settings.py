@@ -256,6 +256,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # data-model errors as JSON, with the status of pipeline_core.http_errors
+    "EXCEPTION_HANDLER": "pipeline_core.api.exceptions.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "LabBook API",

@@ -1,5 +1,6 @@
-"""JSON API (DRF): the schemas and their tables, and queries described in JSON. Data-model
-errors are mapped to responses in one place (:func:`error_response`)."""
+"""JSON API (DRF): the schemas and their tables, and queries described in JSON. Errors are
+mapped to responses in one place, the exception handler of :mod:`.exceptions` (DRF's
+``EXCEPTION_HANDLER`` setting)."""
 
 from __future__ import annotations
 
@@ -11,25 +12,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from pipeline_core import datamodel as dm
 from pipeline_core import services
-from pipeline_core.datamodel.errors import QueryDescriptionError
-from pipeline_core.web.errors import status_of
-
-
-def error_response(exc: dm.DataJointError) -> Response:
-    """A JSON error naming the table, the attribute and the reason; an invalid query
-    description gives 400 ``{"error": message, "path": where, "table", "attribute"}``."""
-    if isinstance(exc, QueryDescriptionError):
-        return Response(
-            {"error": str(exc), "path": exc.path, "table": exc.table, "attribute": exc.attribute},
-            status=http.HTTP_400_BAD_REQUEST,
-        )
-    status, title = status_of(exc)
-    return Response(
-        {"error": title, "detail": str(exc), "table": exc.table, "attribute": exc.attribute},
-        status=status,
-    )
 
 
 class BoundedJSONParser(JSONParser):
@@ -44,16 +27,12 @@ class BoundedJSONParser(JSONParser):
 
 
 class PipelineAPIView(APIView):
-    """Base API view: fresh introspection per request, DataJointError as JSON."""
+    """Base API view: fresh introspection per request (a ``DataJointError`` becomes JSON in
+    :func:`.exceptions.exception_handler`)."""
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         services.begin_request()
-
-    def handle_exception(self, exc):
-        if isinstance(exc, dm.DataJointError):
-            return error_response(exc)
-        return super().handle_exception(exc)
 
 
 class SchemaList(PipelineAPIView):
@@ -92,13 +71,8 @@ class QueryView(PipelineAPIView):
     """
 
     parser_classes = [BoundedJSONParser]
-
-    def handle_exception(self, exc):
-        if isinstance(exc, ParseError):
-            return Response(
-                {"error": str(exc.detail), "path": ""}, status=http.HTTP_400_BAD_REQUEST
-            )
-        return super().handle_exception(exc)
+    #: a body that is not JSON is reported like an invalid description, at path ``""``
+    parse_error_path = True
 
     @extend_schema(
         request=OpenApiTypes.OBJECT,

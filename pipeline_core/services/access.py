@@ -3,16 +3,13 @@ schemas (``settings.LABBOOK_SCHEMA_PREFIX``) and their tables."""
 
 from __future__ import annotations
 
-import json
-import threading
-
 from django.conf import settings
 
 from pipeline_core import datamodel as dm
 from pipeline_core.datamodel.catalog import catalog_of
 from pipeline_core.datamodel.heading import TableInfo
 
-_local = threading.local()
+from .state import PipelineSession
 
 
 class NotFoundError(dm.DataJointError):
@@ -20,47 +17,23 @@ class NotFoundError(dm.DataJointError):
 
 
 def connection() -> dm.Connection:
-    """This thread's data-model connection, opened on first use from the settings.
+    """This thread's data-model connection, opened on first use from the settings
+    (see :meth:`PipelineSession.connection`).
 
     Raises:
         LostConnectionError / AccessError: the pipeline server cannot be reached.
     """
-    params = settings.LABBOOK_PIPELINE_DB
-    stores = settings.LABBOOK_STORES
-    key = (
-        params["host"],
-        int(params["port"]),
-        params["user"],
-        params["password"],
-        json.dumps(stores, sort_keys=True),
-    )
-    conn = getattr(_local, "connection", None)
-    if conn is None or getattr(_local, "connection_key", None) != key:
-        if conn is not None:
-            conn.close()
-        conn = dm.connect(
-            params["host"],
-            params["user"],
-            params["password"],
-            port=int(params["port"]),
-            stores=stores,
-        )
-        _local.connection, _local.connection_key, _local.registry = conn, key, {}
-    return conn
+    return PipelineSession.current().connection()
 
 
 def begin_request() -> None:
     """Forget cached introspection (call at the start of each request or task)."""
-    catalog_of(connection()).invalidate()
-    _local.schemas = None
+    PipelineSession.current().begin_request()
 
 
 def _server_schemas(refresh: bool = False) -> list[str]:
     """Database names on the server, cached until :func:`begin_request` (or ``refresh``)."""
-    conn = connection()
-    if refresh or getattr(_local, "schemas", None) is None:
-        _local.schemas = dm.list_schemas(conn)
-    return _local.schemas
+    return PipelineSession.current().server_schemas(refresh)
 
 
 def schema_prefix() -> str:

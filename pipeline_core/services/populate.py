@@ -11,7 +11,8 @@ from django.conf import settings
 
 from pipeline_core import datamodel as dm
 
-from .access import _local, begin_request, connection, schema_prefix, table_info
+from .access import begin_request, connection, schema_prefix, table_info
+from .state import PipelineSession
 
 #: Default pipeline modules providing classes with make().
 DEFAULT_PIPELINES = ("pipelines.demo:declare",)
@@ -32,37 +33,43 @@ def pipeline_specs() -> tuple[str, ...]:
     return tuple(v.strip() for v in value if v.strip())
 
 
-def pipeline_classes() -> dict[str, type]:
-    """Full table name -> class (with its make() for auto-populated tables) from every
-    registered pipeline, declared under the schema prefix; cached per thread connection.
+def pipeline_classes() -> dict[dm.TableRef, type]:
+    """TableRef -> class (with its make() for auto-populated tables) from every
+    registered pipeline, declared under the schema prefix; cached with this thread's
+    connection (see :meth:`PipelineSession.pipeline_classes`).
 
     Raises:
         DataJointError: a registered spec cannot be imported or called.
     """
-    conn = connection()
-    cache_key = (schema_prefix(), pipeline_specs())
-    if cache_key not in _local.registry:
-        classes: dict[str, type] = {}
-        for spec in cache_key[1]:
-            module_name, _, function_name = spec.partition(":")
-            try:
-                function = getattr(importlib.import_module(module_name), function_name or "declare")
-            except (ImportError, AttributeError) as exc:
-                raise dm.DataJointError(f"LABBOOK_PIPELINES: cannot load {spec!r}: {exc}") from None
-            namespace = function(conn, schema_prefix())
-            tables = [v for v in vars(namespace).values() if isinstance(v, type)]
-            tables += [p for t in tables for p in vars(t).values() if isinstance(p, type)]
-            classes.update(
-                {
-                    cls.ref: cls
-                    for cls in tables
-                    if isinstance(cls, type)
-                    and issubclass(cls, dm.Table)
-                    and getattr(cls, "_connection_", None) is not None
-                }
-            )
-        _local.registry[cache_key] = classes
-    return _local.registry[cache_key]
+    prefix, specs = schema_prefix(), pipeline_specs()
+    return PipelineSession.current().pipeline_classes(
+        (prefix, specs), lambda conn: _declare_pipelines(conn, prefix, specs)
+    )
+
+
+def _declare_pipelines(conn: dm.Connection, prefix: str, specs: tuple[str, ...]) -> dict:
+    """Call every pipeline function of ``specs`` with ``(conn, prefix)``; TableRef -> class
+    of each table class (and part class) bound to a connection."""
+    classes: dict[dm.TableRef, type] = {}
+    for spec in specs:
+        module_name, _, function_name = spec.partition(":")
+        try:
+            function = getattr(importlib.import_module(module_name), function_name or "declare")
+        except (ImportError, AttributeError) as exc:
+            raise dm.DataJointError(f"LABBOOK_PIPELINES: cannot load {spec!r}: {exc}") from None
+        namespace = function(conn, prefix)
+        tables = [v for v in vars(namespace).values() if isinstance(v, type)]
+        tables += [p for t in tables for p in vars(t).values() if isinstance(p, type)]
+        classes.update(
+            {
+                cls.ref: cls
+                for cls in tables
+                if isinstance(cls, type)
+                and issubclass(cls, dm.Table)
+                and getattr(cls, "_connection_", None) is not None
+            }
+        )
+    return classes
 
 
 def make_class(full_table_name: str) -> type:

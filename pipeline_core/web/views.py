@@ -1,7 +1,9 @@
 """Views of the web UI: thin, function-based; every use case is in :mod:`pipeline_core.services`.
 
 htmx requests get the page's named partial (``template.html#partial``), other requests the
-full page; state (page key, watch time) lives in the URL.
+full page; :func:`.htmx.is_htmx_for` decides which, and every view varies on the headers it
+reads (:func:`.errors.pipeline_view` adds ``Vary: HX-Request``). State (page key, watch
+time) lives in the URL.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pipeline_core.datamodel import PopulateError
 from . import diagram, previews
 from .errors import pipeline_view
 from .forms import EntryForms, blockers_of
+from .htmx import is_htmx_for, signal_populate_done, vary_on_htmx_target
 from .keys import decode_key, encode_key, key_label
 from .links import linked
 
@@ -40,12 +43,6 @@ def table_url(info) -> str:
 def _render(request, template: str, context: dict, status: int = 200):
     """Render with every TableInfo of the context linked to its pages (see :mod:`.links`)."""
     return render(request, template, linked(context), status=status)
-
-
-def _htmx_partial(request, target: str) -> bool:
-    """True for an htmx request aimed at element ``#target`` (not a history restore)."""
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request and htmx.target == target
 
 
 @require_GET
@@ -115,6 +112,8 @@ def _rows_context(request, schema, table, info) -> dict:
         shown.append(cells)
     base = reverse("web:table", args=[schema, table])  # quoted: lookup names start with '#'
     return {
+        # the rows of an auto-populated table are fetched again when a populate run ends
+        "refresh_url": base if info.tier in ("Computed", "Imported") else None,
         "names": names,
         "primary_key": info.heading.primary_key,
         "rows": shown,
@@ -144,6 +143,7 @@ def _progress_context(request, schema, table, watch=None) -> dict:
         "polling": busy or waiting,
         "watch": watch,
         "stalled": watch is not None and not busy and not waiting and not status["complete"],
+        "finished": watch is not None and status["complete"],
         "has_make": services.has_make(schema, table),
         "schema": schema,
         "table": table,
@@ -152,11 +152,13 @@ def _progress_context(request, schema, table, watch=None) -> dict:
 
 @require_GET
 @pipeline_view
+@vary_on_htmx_target
 def table(request, schema, table):
-    """A table: heading, rows (100 per page by primary key), parts, populate panel."""
+    """A table: heading, rows (100 per page by primary key), parts, populate panel; an
+    htmx request aimed at ``#rows`` gets the rows partial only."""
     info = services.table_info(schema, table)
     rows = _rows_context(request, schema, table, info)
-    if _htmx_partial(request, "rows"):
+    if is_htmx_for(request, "rows"):
         return _render(request, "table.html#rows", {"info": info, **rows})
     context = {**services.table_page(schema, table), **rows, "entry_blockers": blockers_of(info)}
     if context["auto"]:
@@ -238,17 +240,21 @@ def thumbnail(request, schema, table, attribute):
 def stored_value(request, schema, table, attribute):
     """The cell of a stored value fully read from its store (the "load" control of a
     stored blob): summary and, for image-like arrays, the thumbnail. htmx swaps it into
-    the cell; a plain request gets it as a small page."""
+    the cell; a plain request gets it as a page of its own."""
     token = request.GET.get("key", "")
-    value = services.load_value(schema, table, decode_key(token), attribute)
+    key = decode_key(token)
+    value = services.load_value(schema, table, key, attribute)
     thumb = reverse("web:thumbnail", args=[schema, table, attribute]) + f"?key={token}"
+    cell = previews.cell(value, thumb)
+    if is_htmx_for(request):
+        return _render(request, "table.html#cell", {"c": cell})
     context = {
-        "c": previews.cell(value, thumb),
+        "c": cell,
         "attribute": attribute,
         "info": services.table_info(schema, table),
+        "key": key_label(key),
     }
-    template = "table.html#cell" if getattr(request, "htmx", False) else "table.html#value_page"
-    return _render(request, template, context)
+    return _render(request, "value.html", context)
 
 
 @require_GET
@@ -265,16 +271,25 @@ def download(request, schema, table, attribute):
     return response
 
 
+def _progress_partial(request, schema, table, watch=None):
+    """The populate panel as an htmx partial; when it sees a watched run finished, the
+    response also signals :data:`.htmx.POPULATE_DONE` (``HX-Trigger``), on which the rows
+    are fetched again."""
+    context = _progress_context(request, schema, table, watch)
+    response = _render(request, "table.html#progress", context)
+    if context["finished"]:
+        signal_populate_done(response, services.table_info(schema, table).full_name)
+    return response
+
+
 @require_POST
 @pipeline_view(staff=True)
 def populate(request, schema, table):
     """Queue the ``populate`` task (admins only), then watch the progress panel."""
     services.enqueue_populate(schema, table)
     watch = int(time.time())
-    if request.htmx:
-        return _render(
-            request, "table.html#progress", _progress_context(request, schema, table, watch)
-        )
+    if is_htmx_for(request):
+        return _progress_partial(request, schema, table, watch)
     messages.info(request, "Populate queued: the page follows its progress.")
     return redirect(reverse("web:table", args=[schema, table]) + f"?watch={watch}#populate")
 
@@ -284,10 +299,10 @@ def populate(request, schema, table):
 def progress(request, schema, table):
     """The populate panel alone (polled by htmx every 2 s while work is under way)."""
     watch = request.GET.get("watch")
-    if not request.htmx:
+    if not is_htmx_for(request):
         url = reverse("web:table", args=[schema, table])
         return redirect(url + (f"?watch={watch}" if watch else "") + "#populate")
-    return _render(request, "table.html#progress", _progress_context(request, schema, table, watch))
+    return _progress_partial(request, schema, table, watch)
 
 
 @require_POST
@@ -295,8 +310,8 @@ def progress(request, schema, table):
 def clear_errors(request, schema, table):
     """Delete the table's error jobs (admins only) so that the next populate retries them."""
     count = services.clear_errors(schema, table)
-    if request.htmx:
-        return _render(request, "table.html#progress", _progress_context(request, schema, table))
+    if is_htmx_for(request):
+        return _progress_partial(request, schema, table)
     messages.success(
         request,
         f"Cleared {count} error job{'s' if count != 1 else ''}; populate again to retry them.",

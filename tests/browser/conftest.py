@@ -1,5 +1,6 @@
-"""Fixtures of the browser tests: the demo pipeline (shared with tests/web) and optional
-screenshots (set LABBOOK_SCREENSHOTS to a directory to keep them; never committed)."""
+"""Fixtures of the browser tests: the demo pipeline, the failing pipeline and the
+stored-value tables (shared with tests/web), and optional screenshots (set
+LABBOOK_SCREENSHOTS to a directory to keep them; never committed)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.conftest import demo  # noqa: F401  (fixture)
+from tests.web.conftest import (  # noqa: F401  (fixtures shared with tests/web)
+    demo,
+    extra_tables,
+    stored_lab,
+    web_stores,
+    with_failing_pipeline,
+)
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ import numpy as np
 import pytest
 from django.urls import reverse
 
-from tests.web.conftest import stored_lab, web_stores  # noqa: F401  (fixtures)
-
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 
@@ -84,3 +82,24 @@ def test_load_a_stored_blob_into_its_cell(
         " img.addEventListener('error', () => done(false)); })"
     )
     shot(page, "23-blob-loaded")
+
+
+@pytest.mark.parametrize("store_spec", ["file"], indirect=True)
+def test_loading_a_deleted_row_shows_the_error(
+    page, live_server, lab_user, browser_login, stored_lab, shot
+):
+    stored_lab.Recording.insert1(dict(rec_id=7, signal=np.ones((4, 5))))
+    browser_login(page, lab_user)
+    page.goto(live_server.url + path("table", stored_lab.Recording))
+    cell = page.locator("table.rows tbody tr").first.locator("td").nth(2)
+    assert cell.inner_text().startswith("stored blob · ")
+    (stored_lab.Recording & {"rec_id": 7}).delete_quick()  # the page is stale now
+    with page.expect_response(lambda r: "/value/signal/" in r.url) as answer:
+        cell.locator("a.load").click()
+    assert answer.value.status == 404
+    notice = page.locator("#htmx-errors .error-page")
+    notice.wait_for()
+    assert notice.locator("h2").inner_text() == "Not found"
+    assert "no row with key" in notice.inner_text()
+    assert cell.inner_text().startswith("stored blob · ")  # the cell is left as it was
+    shot(page, "24-load-error")

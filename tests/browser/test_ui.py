@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from tests.web.conftest import reset_detection
 
@@ -110,9 +111,15 @@ def test_admin_populates_detection_and_sees_the_rows(
     browser_login(page, admin_user)
     page.goto(live_server.url + path("table", demo.Detection))
     assert page.locator("#populate dd.remaining").inner_text() == str(expected)
+    assert page.locator("table.rows tbody tr td.hint").inner_text() == "No rows."
+    page.evaluate("window.notReloaded = true")
     page.click("#populate button:has-text('Populate')")
     page.locator("#populate .state.complete").wait_for(timeout=90_000)
     assert page.locator("#populate dd.done").inner_text() == f"{expected} of {expected}"
+    # the finished run was signalled (HX-Trigger: populate-done): the rows came in place
+    expect(page.locator("table.rows tbody tr td:not(.hint)").first).to_be_visible()
+    expect(page.locator("table.rows tbody tr")).to_have_count(min(expected, 100))
+    assert page.evaluate("window.notReloaded") is True
     shot(page, "07-populated")
     page.click("#populate >> text=Show the rows")
     page.wait_for_selector("table.rows tbody tr")

@@ -4,6 +4,7 @@ tests/browser use the real worker)."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from html import unescape
@@ -46,23 +47,51 @@ def test_progress_after_populate_is_complete_and_stops_polling(staff_client, pop
         count(section, "done") == f"{expected} of {expected}" and count(section, "remaining") == "0"
     )
     assert "hx-trigger" not in section and "<button" in section
-    partial = staff_client.get(
+    response = staff_client.get(
         url("progress", detection) + f"?watch={int(time.time())}", headers={"HX-Request": "true"}
-    ).content.decode()
+    )
+    partial = response.content.decode()
     assert partial.lstrip().startswith('<section id="populate"') and "every 2s" not in partial
     assert "Complete" in partial and url("table", detection) in partial  # links to the rows
-    # and, having watched, reloads the rows once
-    rows_url = re.escape(url("table", detection))
-    assert re.search(rf'hx-get="{rows_url}" hx-trigger="load" hx-target="#rows"', partial)
+    # and, having watched the run end, signals it (HX-Trigger); the rows listen for it and
+    # are fetched again (formerly a hidden element in the panel loaded them)
+    assert json.loads(response["HX-Trigger"]) == {
+        "populate-done": {"table": detection.full_table_name}
+    }
+    assert 'hx-trigger="load"' not in partial
+    assert rows_listener(html) == url("table", detection)
+    refreshed = staff_client.get(
+        url("table", detection), headers={"HX-Request": "true", "HX-Target": "rows"}
+    ).content.decode()
+    assert refreshed.lstrip().startswith('<section id="rows"')
+    assert rows_listener(refreshed) == url("table", detection)  # and listens again
+    # not watched: nothing to signal
+    unwatched = staff_client.get(url("progress", detection), headers={"HX-Request": "true"})
+    assert unwatched.status_code == 200 and "HX-Trigger" not in unwatched
+
+
+def rows_listener(html: str) -> str | None:
+    """The URL the rows section fetches again on ``populate-done``, or None."""
+    section = re.search(r'<section id="rows"[^>]*>', html).group(0)
+    match = re.search(r'hx-get="([^"]+)" hx-trigger="populate-done from:body"', section)
+    return unescape(match.group(1)) if match else None
+
+
+def test_only_rows_of_auto_populated_tables_listen_for_populate(lab_client, populated):
+    assert rows_listener(lab_client.get(url("table", populated.Detection)).content.decode())
+    for cls in (populated.Subject, populated.Image, populated.Detection.Blob):
+        assert rows_listener(lab_client.get(url("table", cls)).content.decode()) is None
 
 
 def test_progress_polls_while_a_queued_populate_waits(staff_client, with_failing_pipeline):
     orphan = with_failing_pipeline.Orphan
     remaining = len(with_failing_pipeline.Number())
-    fresh = staff_client.get(
+    polled = staff_client.get(
         url("progress", orphan) + f"?watch={int(time.time())}", headers={"HX-Request": "true"}
-    ).content.decode()
+    )
+    fresh = polled.content.decode()
     assert 'hx-trigger="every 2s"' in fresh and count(fresh, "remaining") == str(remaining)
+    assert "HX-Trigger" not in polled  # not finished: no populate-done
     assert re.search(r'hx-get="[^"]*progress/\?watch=\d+"', fresh)
     stale = staff_client.get(
         url("progress", orphan) + f"?watch={int(time.time()) - 3600}",

@@ -236,8 +236,14 @@ def test_load_returns_the_decoded_cell(lab_client, recorded):
     png = lab_client.get(src)
     assert png.status_code == 200 and png["Content-Type"] == "image/png"
     assert PILImage.open(io.BytesIO(png.content)).size[0] <= 192
-    page = lab_client.get(load).content.decode()  # the real href: a small page
+    plain = lab_client.get(load)  # the real href: a page of its own, with the site's chrome
+    page = plain.content.decode()
     assert "<html" in page and "float64 50×40" in page and "Recording.signal" in page
+    assert "base.html" in [t.name for t in plain.templates]
+    assert '<header class="site-header">' in page and 'id="htmx-errors"' in page
+    assert '<nav class="breadcrumbs"' in page and "rec_id=1" in page
+    assert 'class="user">lab' in page  # the logged-in user, from base.html
+    assert '<td class="image">' in page and "hx-request" in plain["Vary"].lower()
     raw = lab_client.get(
         url("value", recorded.Recording, "raw") + f"?key={key}", headers={"HX-Request": "true"}
     ).content.decode()

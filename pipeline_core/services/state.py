@@ -1,0 +1,105 @@
+"""The services' per-thread state behind one small interface: :class:`PipelineSession`.
+
+Each thread (a gunicorn thread, a Celery worker, a test) has its own session, which owns
+that thread's data-model connection, the cached list of databases on the server and the
+registry of pipeline classes (the classes with ``make()``), all built lazily.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Hashable
+
+from django.conf import settings
+
+from pipeline_core import datamodel as dm
+from pipeline_core.datamodel.catalog import catalog_of
+
+
+class PipelineSession:
+    """This thread's connection to the pipeline server and what is cached with it.
+
+    Get it with :meth:`current`; never share one between threads. The connection follows
+    the settings (``LABBOOK_PIPELINE_DB``, ``LABBOOK_STORES``): when they change, the old
+    connection is closed and everything cached with it is forgotten.
+    """
+
+    _threads = threading.local()
+
+    def __init__(self) -> None:
+        self._connection: dm.Connection | None = None
+        self._connection_key: tuple | None = None
+        self._schemas: list[str] | None = None
+        self._registry: dict[Hashable, dict[str, type]] = {}
+
+    @classmethod
+    def current(cls) -> PipelineSession:
+        """The session of the calling thread (created on first use)."""
+        session = getattr(cls._threads, "session", None)
+        if session is None:
+            session = cls._threads.session = cls()
+        return session
+
+    def connection(self) -> dm.Connection:
+        """The data-model connection, opened on first use (or when the settings changed)
+        from ``settings.LABBOOK_PIPELINE_DB`` and ``settings.LABBOOK_STORES``.
+
+        Raises:
+            LostConnectionError / AccessError: the pipeline server cannot be reached.
+        """
+        params = settings.LABBOOK_PIPELINE_DB
+        stores = settings.LABBOOK_STORES
+        key = (
+            params["host"],
+            int(params["port"]),
+            params["user"],
+            params["password"],
+            json.dumps(stores, sort_keys=True),
+        )
+        if self._connection is None or self._connection_key != key:
+            self.close()
+            self._connection = dm.connect(
+                params["host"],
+                params["user"],
+                params["password"],
+                port=int(params["port"]),
+                stores=stores,
+            )
+            self._connection_key = key
+        return self._connection
+
+    def begin_request(self) -> None:
+        """Forget cached introspection (the connection's catalog and the database list)
+        so that tables declared elsewhere are seen; call at the start of a request or task."""
+        catalog_of(self.connection()).invalidate()
+        self._schemas = None
+
+    def server_schemas(self, refresh: bool = False) -> list[str]:
+        """Names of the databases on the server, cached until :meth:`begin_request` (or
+        read again when ``refresh``)."""
+        conn = self.connection()
+        if refresh or self._schemas is None:
+            self._schemas = dm.list_schemas(conn)
+        return self._schemas
+
+    def pipeline_classes(
+        self, key: Hashable, build: Callable[[dm.Connection], dict[str, type]]
+    ) -> dict[str, type]:
+        """The registry of pipeline classes stored under ``key``, built once per connection
+        by ``build(connection)`` (full table name -> class).
+
+        Raises:
+            whatever ``build`` raises (nothing is cached then).
+        """
+        conn = self.connection()
+        if key not in self._registry:
+            self._registry[key] = build(conn)
+        return self._registry[key]
+
+    def close(self) -> None:
+        """Close the connection (if open) and forget everything cached with it."""
+        if self._connection is not None:
+            self._connection.close()
+        self._connection = self._connection_key = self._schemas = None
+        self._registry = {}
