@@ -22,7 +22,6 @@ from .addressing import content_hash, legacy_path
 from .config import StoreConfig, StoreError
 from .refs import Attachment, BlobRef, NpyRef, ObjectRef
 
-
 #: Folder attachments are saved into when a fetch names none: DataJoint 2.3.5's default
 #: ``config["download_path"]`` (``"."``, the working directory at fetch time; spec §5.5).
 DEFAULT_DOWNLOAD_PATH = "."
