@@ -397,9 +397,7 @@ def test_external_values_equal_what_014_fetched(
             assert Path(saved[column]).read_bytes().hex() == want["hex"]
 
 
-def test_external_value_errors_name_the_attribute(
-    stores_conn, dm_conn, db, tmp_path, monkeypatch
-):
+def test_external_value_errors_name_the_attribute(stores_conn, dm_conn, db, tmp_path, monkeypatch):
     """No store configured, or a missing object: a StoreError naming table and attribute."""
     monkeypatch.chdir(tmp_path)  # the row's in-table attachment is saved into "."
     key = EXPECTED["tables"]["session"]["external_values"][0]["key"]
