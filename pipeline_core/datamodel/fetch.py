@@ -41,13 +41,16 @@ def to_dicts(
         limit, offset: paging (offset only with limit).
         attributes: subset of attribute names to fetch (default all).
         download_path: folder to save attachments, ``<object@>`` and ``<filepath@>``
-            values into (their local paths are returned); default: keep them as
-            ``Attachment`` / ``ObjectRef`` values (spec §5.5).
+            values into (their local paths are returned, ``str``); default: attachments
+            are saved into DataJoint's default ``"."`` (the working directory), objects
+            and filepaths stay ``ObjectRef`` values (spec §5.5).
         lazy: ``<blob@store>`` and ``<hash@store>`` values come back as ``BlobRef`` (read on
-            ``.load()``), stored attachments are read on first access.
+            ``.load()``); without ``download_path``, attachments stay ``Attachment`` values
+            (stored ones read on first access) and nothing is saved.
         timeout: seconds the query may run on the server (None: no limit).
     Raises:
         StoreError: a stored value cannot be read (names the attribute).
+        OSError: an attachment cannot be saved into the download folder.
         QueryTimeoutError: the query ran longer than ``timeout``.
     """
     sql, params = compile_select(

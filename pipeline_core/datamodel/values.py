@@ -114,16 +114,20 @@ def decode(
     """Decode one fetched value for ``attr`` (blobs unpacked, uuid and json parsed).
 
     Legacy (0.14) unmarked blob columns that do not hold a DataJoint blob are returned as
-    raw bytes (spec §11). Attachments come back as :class:`~.stores.refs.Attachment`
-    (or a saved file's path with ``context.download_path``). Stored values (2.x
-    ``<codec@store>`` JSON and 0.14 ``~external`` references) are read through
-    ``context`` (:func:`.stores.decode.decode_stored` / ``decode_legacy``); without a
-    context they come back undecoded: the metadata dict, or the 0.14 hash as a UUID.
+    raw bytes (spec §11). Attachments come back as the path (``str``) of the file saved
+    into ``context.attachment_folder`` (``download_path``, by default ``"."``; spec §5.5,
+    :func:`.stores.decode.deliver_attachment`), or as an :class:`~.stores.refs.Attachment`
+    when the context is lazy without ``download_path`` or when there is no context.
+    Stored values (2.x ``<codec@store>`` JSON and 0.14 ``~external`` references) are read
+    through ``context`` (:func:`.stores.decode.decode_stored` / ``decode_legacy``); without
+    a context they come back undecoded: the metadata dict, or the 0.14 hash as a UUID.
 
     Raises:
         DataJointError: the stored value cannot be decoded (names the attribute).
         StoreError: a store is missing, unreachable, or the object is missing or corrupt
             (names the attribute).
+        OSError: an attachment (or, with ``download_path``, an object) cannot be saved
+            locally (unwrapped, as DataJoint raises it).
     """
     if raw is None:
         return None

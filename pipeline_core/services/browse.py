@@ -207,7 +207,7 @@ def _attachment_preview(
     name, found, _ = prefix.partition(b"\0")
 
     def load() -> tuple[str, bytes]:
-        value = fetch_value(schema, table, key, attribute)
+        value = fetch_value(schema, table, key, attribute, lazy=True)  # never saved locally
         return value.name, value.contents
 
     if not found:  # a name longer than the prefix: read it with the contents
@@ -252,7 +252,9 @@ def preview_expression(info: TableInfo) -> dm.QueryExpression:
 def fetch_value(schema: str, table: str, key: dict, attribute: str, *, lazy: bool = False) -> Any:
     """The decoded value of ``attribute`` in the row with primary key ``key``; with
     ``lazy``, stored values come back as references without reading the store (as in
-    :func:`rows_page`).
+    :func:`rows_page`) and attachments as ``Attachment`` values. Without ``lazy`` it is
+    a plain DataJoint fetch: an attachment is saved into the working directory and its
+    path (``str``) returned (spec §5.5), which a server never wants: pages pass ``lazy``.
 
     Raises:
         NotFoundError: no such row; UnknownAttributeError: no such attribute;

@@ -37,7 +37,7 @@ def test_upload_an_attachment_then_download_it(
     page.click("button[type=submit].primary")
     page.wait_for_url(live_server.url + path("table", stored_lab.Recording))
     assert "Inserted Recording rec_id=3" in page.locator(".messages").inner_text()
-    stored = (stored_lab.Recording & {"rec_id": 3}).fetch1("stored_file")
+    stored = (stored_lab.Recording & {"rec_id": 3}).fetch1("stored_file", lazy=True)
     assert (stored.name, stored.contents) == ("scan.bin", contents)
 
     row = page.locator("table.rows tbody tr").first

@@ -5,7 +5,10 @@ downloads, no objects left by failed writes, and garbage collection."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -55,8 +58,10 @@ def lab(stores_conn, new_db):
     return schema, Recording, Note
 
 
-def test_every_codec_round_trips(lab, stores_conn, tmp_path):
+def test_every_codec_round_trips(lab, stores_conn, tmp_path, monkeypatch):
     _schema, recording, _ = lab
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")  # attachments are saved into "." (spec §5.5)
     source = tmp_path / "notes.txt"
     source.write_bytes(b"field notes\n")
     folder = tmp_path / "scan"
@@ -83,8 +88,9 @@ def test_every_codec_round_trips(lab, stores_conn, tmp_path):
     row = (recording & {"rec_id": 1}).fetch1()
     assert np.array_equal(row["signal"], signal)
     assert row["default_store"] == {"a": [1, 2]}
-    assert isinstance(row["inline_file"], Attachment) and row["inline_file"].name == "notes.txt"
-    assert row["inline_file"].contents == row["stored_file"].contents == b"field notes\n"
+    assert row["inline_file"] == row["stored_file"] == "notes.txt"  # same file: reused
+    assert sorted(os.listdir()) == ["notes.txt"]
+    assert Path("notes.txt").read_bytes() == b"field notes\n"
     assert row["raw"] == b"raw bytes"
     assert isinstance(row["obj"], ObjectRef) and row["obj"].is_dir and row["obj"].item_count == 2
     assert sorted(row["obj"].walk()) == [("a.bin", 2), ("sub/b.bin", 1)]
@@ -181,6 +187,35 @@ def test_download_path_saves_attachments_and_objects(lab, tmp_path):
     assert second == str(out / "notes_1.txt")  # same name, other contents (spec §5.5)
     assert (out / "notes_1.txt").read_bytes() == b"v2"
     assert open(first["obj"], "rb").read() == b"object bytes"
+
+
+def test_plain_fetch_saves_attachments_into_the_working_directory(lab, tmp_path, monkeypatch):
+    """Without ``download_path`` a fetched attachment is saved into ``"."`` and its relative
+    path returned (DataJoint's default, spec §5.5); ``lazy=True`` (the web's internal
+    reads) keeps ``Attachment`` values and writes nothing; objects stay ``ObjectRef``."""
+    _schema, recording, _ = lab
+    source = tmp_path / "in" / "notes.txt"
+    source.parent.mkdir()
+    source.write_bytes(b"v1")
+    recording.insert1(dict(rec_id=1, inline_file=str(source), obj=b"object bytes"))
+    source.write_bytes(b"v2")
+    recording.insert1(dict(rec_id=2, stored_file=str(source)))
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    lazy = recording.fetch(lazy=True, order_by="KEY")
+    assert lazy[0]["inline_file"] == Attachment("notes.txt", b"v1")
+    assert not lazy[1]["stored_file"].is_loaded
+    assert lazy[1]["stored_file"] == Attachment("notes.txt", b"v2")
+    assert os.listdir() == []
+    first = (recording & {"rec_id": 1}).fetch1()
+    assert first["inline_file"] == "notes.txt" and type(first["inline_file"]) is str
+    assert isinstance(first["obj"], ObjectRef)  # not downloaded without download_path
+    assert (recording & {"rec_id": 2}).fetch1("stored_file") == "notes_1.txt"
+    assert [row["inline_file"] for row in recording.to_dicts(order_by="KEY")] == ["notes.txt", None]
+    assert {row["rec_id"]: row["stored_file"] for row in recording} == {1: None, 2: "notes_1.txt"}
+    assert list(recording.to_arrays("stored_file", order_by="KEY")) == [None, "notes_1.txt"]
+    assert sorted(os.listdir()) == ["notes.txt", "notes_1.txt"]
+    assert (Path("notes.txt").read_bytes(), Path("notes_1.txt").read_bytes()) == (b"v1", b"v2")
 
 
 def test_failed_insert_leaves_no_objects(lab, stores_conn, tmp_path):
@@ -472,9 +507,15 @@ def test_generated_values_round_trip(lab, data):
         )
     )
     try:
-        row = recording.fetch1()
+        row = recording.proj("signal", "raw", "arr").fetch1()
         assert _same(row["signal"], value) or (value is None and row["signal"] is None)
-        assert row["stored_file"] == row["inline_file"] == Attachment(name, contents)
+        lazy = recording.fetch1("stored_file", "inline_file", lazy=True)
+        assert lazy == (Attachment(name, contents), Attachment(name, contents))
+        with tempfile.TemporaryDirectory() as folder:
+            saved = recording.fetch1("stored_file", "inline_file", download_path=folder)
+            assert saved == (str(Path(folder) / name),) * 2
+            assert os.listdir(folder) == [name]
+            assert Path(saved[0]).read_bytes() == contents
         assert row["raw"] == raw
         loaded = row["arr"].load()
         assert loaded.dtype == array.dtype and loaded.shape == array.shape

@@ -15,8 +15,9 @@ conventions, stated where used:
   integer display widths stripped, ``uuid`` for ``:uuid:``);
 * ``Attribute.is_blob`` means "the column itself holds a DataJoint blob": 0.14's
   ``is_blob`` for in-table columns; external blobs are codec ``blob`` with a store;
-* an in-table attachment is fetched as the raw ``filename\\0contents`` bytes (0.14 writes
-  the file and returns its path: the test compares file name and contents).
+* an attachment is fetched as 0.14 (and 2.x) fetch it: the file is saved into the working
+  directory (each test's ``tmp_path``) and its path returned; the tests compare file name
+  and contents.
 
 Values that need the stores (external blobs and attachments, filepaths) are a later
 issue: for those columns only the heading is checked, and their values are not compared.
@@ -327,9 +328,11 @@ def test_foreign_key_column_types_come_from_parents(infos, name):
 
 
 @pytest.mark.parametrize("name", VISIBLE)
-def test_values_equal_what_014_fetched(stores_conn, db, name):
+def test_values_equal_what_014_fetched(stores_conn, db, name, tmp_path, monkeypatch):
     """``FreeTable.to_dicts()`` decodes unmarked blobs, ``:uuid:`` columns, in-table
-    attachments and native types to what 0.14 fetched (stored values: next test)."""
+    attachments (saved into ".", their paths returned) and native types to what 0.14
+    fetched (stored values: next test)."""
+    monkeypatch.chdir(tmp_path)
     exp = EXPECTED["tables"][name]
     rows = dm.FreeTable(stores_conn, f"`{db}`.`{name}`").to_dicts(order_by="KEY")
     got = [
@@ -356,20 +359,30 @@ def test_fixture_has_external_values():
 
 
 @pytest.mark.parametrize("name,index", EXTERNAL)
-def test_external_values_equal_what_014_fetched(stores_conn, db, name, index, tmp_path):
+def test_external_values_equal_what_014_fetched(
+    stores_conn, db, name, index, tmp_path, monkeypatch
+):
     """External blobs, external attachments and filepaths are read through
     ``~external_<store>`` from the 0.14 layout (spec §11), equal to what 0.14 fetched."""
     entry = EXPECTED["tables"][name]["external_values"][index]
     attrs = EXPECTED["tables"][name]["attributes"]
     table = dm.FreeTable(stores_conn, f"`{db}`.`{name}`") & entry["key"]
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
     row = table.fetch1()
+    lazy = table.fetch1(lazy=True)
     raw = table.to_dicts(decode=False)[0]
     for column, want in entry["values"].items():
         assert bytes(raw[column]).hex() == want["hash_hex"]
         value = row[column]
         if attrs[column]["is_attachment"]:
-            assert isinstance(value, Attachment)
-            assert (value.name, value.contents.hex()) == (want["file_name"], want["hex"])
+            assert value == want["file_name"]  # saved into "." (spec §5.5)
+            assert Path(value).read_bytes().hex() == want["hex"]
+            assert isinstance(lazy[column], Attachment)
+            assert (lazy[column].name, lazy[column].contents.hex()) == (
+                want["file_name"],
+                want["hex"],
+            )
         elif attrs[column]["is_filepath"]:
             assert isinstance(value, ObjectRef)
             assert (Path(value.path).name, value.read().hex()) == (want["file_name"], want["hex"])
@@ -383,8 +396,9 @@ def test_external_values_equal_what_014_fetched(stores_conn, db, name, index, tm
             assert Path(saved[column]).read_bytes().hex() == want["hex"]
 
 
-def test_external_value_errors_name_the_attribute(stores_conn, dm_conn, db, tmp_path):
+def test_external_value_errors_name_the_attribute(stores_conn, dm_conn, db, tmp_path, monkeypatch):
     """No store configured, or a missing object: a StoreError naming table and attribute."""
+    monkeypatch.chdir(tmp_path)  # the row's in-table attachment is saved into "."
     key = EXPECTED["tables"]["session"]["external_values"][0]["key"]
     with pytest.raises(StoreError, match=r"session`: attribute `ext` .*not configured"):
         (dm.FreeTable(dm_conn, f"`{db}`.`session`") & key).fetch1()

@@ -10,7 +10,10 @@ flag of those attributes in datajoint's heading, as the spec's observations were
 from __future__ import annotations
 
 import json
+import os
 import re
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -98,11 +101,13 @@ def _row(rec_id, source, folder):
 
 
 def _check_labbook_value(row, source):
+    """``row`` as a plain fetch returns it, run in an empty working directory."""
     assert np.array_equal(row["signal"]["trace"], np.arange(12.0).reshape(3, 4))
     assert row["signal"]["label"] == "s1"
     for name in ("stored_file", "inline_file"):
-        assert isinstance(row[name], Attachment)
-        assert (row[name].name, row[name].contents) == ("notes.csv", source.read_bytes())
+        assert row[name] == "notes.csv"  # saved into ".", the same file for both
+        assert Path(row[name]).read_bytes() == source.read_bytes()
+    assert os.listdir() == ["notes.csv"]
     assert row["raw"] == b"raw bytes"
     assert isinstance(row["obj"], ObjectRef) and row["obj"].is_dir
     assert sorted(row["obj"].walk()) == [("a.bin", 2), ("sub/b.bin", 1)]
@@ -112,11 +117,15 @@ def _check_labbook_value(row, source):
     assert row["fp"].read() == b"hello world"
 
 
-def test_labbook_reads_what_datajoint_wrote(tables, files):
+def test_labbook_reads_what_datajoint_wrote(tables, files, tmp_path, monkeypatch):
     dj_table, ours, _database = tables
     source, folder = files
     dj_table.insert1(_row(1, source, folder))
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
     _check_labbook_value(ours.fetch1(), source)
+    lazy = ours.fetch1("stored_file", "inline_file", lazy=True)  # the web's reads
+    assert lazy == (Attachment("notes.csv", source.read_bytes()),) * 2
 
 
 def test_datajoint_reads_what_labbook_wrote(tables, files, dj_stores):
@@ -195,3 +204,129 @@ def test_datajoint_gc_sees_labbook_objects_as_referenced(tables, files, dj_store
     report = dj_stores.gc.GarbageCollector(schema, store="main").collect(dry_run=True)
     assert report["hash_paths_orphaned"] == 0 and report["schema_paths_orphaned"] == 0
     assert report["hash_paths_stored"] == 3  # signal, stored_file, raw
+
+
+# --- fetched attachments: the saved file's path, as datajoint returns it (spec §5.5) --------
+def _attachment_fetches(table, **options) -> list:
+    """Every attachment value returned by one fixed sequence of fetches of ``table`` (rows
+    1 and 2), in order; ``options`` go to each LabBook fetch (nothing for datajoint, whose
+    folder is ``config["download_path"]``). Arrays become lists."""
+    names = ("stored_file", "inline_file")
+    values = []
+    row = (table & {"rec_id": 1}).fetch1(**options)
+    values += [row[n] for n in names]
+    values += list((table & {"rec_id": 2}).fetch1(*names, **options))
+    for row in table.to_dicts(order_by="KEY", **options):
+        values += [row[n] for n in names]
+    with warnings.catch_warnings():  # datajoint 2.x: "fetch() is deprecated"
+        warnings.simplefilter("ignore", DeprecationWarning)
+        column = table.fetch("inline_file", order_by="KEY", **options)  # datajoint: an array
+        values += [v.item() if isinstance(v, np.generic) else v for v in column]
+        for row in table.fetch(as_dict=True, order_by="KEY", **options):
+            values += [row[n] for n in names]
+    return values
+
+
+def _listing(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+@pytest.fixture
+def two_attachments(tables, tmp_path):
+    """Row 1 written by datajoint, row 2 by LabBook: both ``notes.csv``, other contents."""
+    dj_table, ours, _database = tables
+    source = tmp_path / "src" / "notes.csv"
+    source.parent.mkdir()
+    source.write_bytes(b"written by datajoint")
+    dj_table.insert1(dict(rec_id=1, stored_file=str(source), inline_file=str(source)))
+    source.write_bytes(b"written by LabBook")
+    ours.insert1(dict(rec_id=2, stored_file=str(source), inline_file=str(source)))
+    return dj_table, ours
+
+
+def _folders(tmp_path) -> tuple[Path, Path]:
+    """Two download folders, each already holding another ``notes.csv`` (a collision)."""
+    folders = tmp_path / "theirs", tmp_path / "ours"
+    for folder in folders:
+        folder.mkdir()
+        (folder / "notes.csv").write_bytes(b"someone else's notes")
+    return folders
+
+
+def test_fetched_attachments_are_saved_where_and_as_datajoint_saves_them(
+    two_attachments, dj_stores, tmp_path
+):
+    """With a download folder (datajoint: ``config["download_path"]``; LabBook: the
+    ``download_path`` argument) every fetch returns ``str(Path(folder) / name)``, with the
+    same collision names (``notes_1.csv``...) and the same files left in the folder."""
+    dj_table, ours = two_attachments
+    theirs_folder, ours_folder = _folders(tmp_path)
+    with dj_stores.config.override(download_path=f"{theirs_folder}/"):
+        theirs = _attachment_fetches(dj_table)
+    mine = _attachment_fetches(ours, download_path=f"{ours_folder}/")
+    assert all(type(v) is str for v in theirs + mine), (theirs, mine)
+    assert [Path(v).parent for v in theirs] == [theirs_folder] * len(theirs)
+    assert mine == [str(ours_folder / Path(v).name) for v in theirs]
+    assert (
+        _listing(ours_folder)
+        == _listing(theirs_folder)
+        == {
+            "notes.csv": b"someone else's notes",
+            "notes_1.csv": b"written by datajoint",
+            "notes_2.csv": b"written by LabBook",
+        }
+    )
+
+
+def test_default_download_path_is_the_working_directory_as_in_datajoint(
+    two_attachments, dj_stores, tmp_path, monkeypatch
+):
+    """Without a folder both save into ``"."`` (datajoint's default ``download_path``) and
+    return the same relative paths; lazy fetches (LabBook's web) save nothing."""
+    dj_table, ours = two_attachments
+    theirs_folder, ours_folder = _folders(tmp_path)
+    assert dj_stores.settings.Config.model_fields["download_path"].default == "."
+    monkeypatch.chdir(theirs_folder)
+    with dj_stores.config.override(download_path="."):
+        theirs = _attachment_fetches(dj_table)
+    monkeypatch.chdir(ours_folder)
+    lazy = ours.fetch("stored_file", "inline_file", lazy=True, order_by="KEY")
+    assert lazy[0][0] == lazy[1][0] == Attachment("notes.csv", b"written by datajoint")
+    assert _listing(ours_folder) == {"notes.csv": b"someone else's notes"}
+    mine = _attachment_fetches(ours)
+    assert theirs[:4] == ["notes_1.csv", "notes_1.csv", "notes_2.csv", "notes_2.csv"]
+    assert mine == theirs
+    assert _listing(ours_folder) == _listing(theirs_folder)
+
+
+def test_other_stored_values_are_not_saved_as_in_datajoint(
+    tables, files, dj_stores, tmp_path, monkeypatch
+):
+    """``<hash@>`` -> bytes, ``<blob@>`` -> the value, ``<object@>``/``<filepath@>`` ->
+    ``ObjectRef``, ``<npy@>`` -> ``NpyRef``: nothing is written locally by either side."""
+    dj_table, ours, _database = tables
+    source, folder = files
+    dj_table.insert1(_row(1, source, folder))
+    names = ("signal", "raw", "obj", "arr", "fp")
+    (tmp_path / "theirs").mkdir()
+    (tmp_path / "ours").mkdir()
+    monkeypatch.chdir(tmp_path / "theirs")
+    with dj_stores.config.override(download_path="."):
+        theirs = dj_table.proj(*names).fetch1()
+    monkeypatch.chdir(tmp_path / "ours")
+    mine = ours.proj(*names).fetch1()
+    assert (
+        {n: type(mine[n]).__name__ for n in names}
+        == {n: type(theirs[n]).__name__ for n in names}
+        == {
+            "signal": "dict",
+            "raw": "bytes",
+            "obj": "ObjectRef",
+            "arr": "NpyRef",
+            "fp": "ObjectRef",
+        }
+    )
+    assert mine["raw"] == theirs["raw"] == b"raw bytes"
+    assert (mine["obj"].path, mine["fp"].path) == (theirs["obj"].path, theirs["fp"].path)
+    assert np.array_equal(mine["arr"].load(), theirs["arr"].load())
+    assert os.listdir(tmp_path / "theirs") == os.listdir(tmp_path / "ours") == []

@@ -298,7 +298,7 @@ def test_uploaded_attachments_are_inserted(lab_client, stored_lab):
     )
     response = lab_client.post(url("entry", stored_lab.Recording), data)
     assert response.status_code == 302, response.content.decode()
-    row = (stored_lab.Recording & {"rec_id": 5}).fetch1()
+    row = (stored_lab.Recording & {"rec_id": 5}).fetch1(lazy=True)  # Attachment values
     assert (row["inline_file"].name, row["inline_file"].contents) == (
         "inline.txt",
         b"inline \x00 bytes",
@@ -308,7 +308,7 @@ def test_uploaded_attachments_are_inserted(lab_client, stored_lab):
         bytes(range(256)),
     )
     assert row["signal"] is None and row["obj"] is None  # not enterable: left NULL
-    sheet = (stored_lab.Recording.Sheet & {"rec_id": 5}).fetch1("sheet")
+    sheet = (stored_lab.Recording.Sheet & {"rec_id": 5}).fetch1("sheet", lazy=True)
     assert (sheet.name, sheet.contents) == ("sheet.csv", b"a,b\n1,2\n")
     download = lab_client.get(
         url("download", stored_lab.Recording, "stored_file") + "?key=" + encode_key({"rec_id": 5})
@@ -341,7 +341,9 @@ def test_refused_entry_leaves_no_object_in_the_store(lab_client, stored_lab):
     assert response.status_code == 200 and "already exists" in response.content.decode()
     assert objects(stored_lab.conn) == before
     assert not stored_lab.Recording & {"rec_id": 8}
-    assert (stored_lab.Recording & {"rec_id": 7}).fetch1("stored_file").contents == b"first"
+    assert (stored_lab.Recording & {"rec_id": 7}).fetch1(
+        "stored_file", lazy=True
+    ).contents == b"first"
 
 
 def test_an_upload_over_the_limit_is_refused_beside_its_field(lab_client, stored_lab, settings):
@@ -369,4 +371,4 @@ def test_required_attachment_is_reported_beside_its_field(lab_client, stored_lab
         {"doc_id": "1", "file": SimpleUploadedFile("empty.txt", b"")},
     )
     assert ok.status_code == 302
-    assert (stored_lab.Document & {"doc_id": 1}).fetch1("file").contents == b""
+    assert (stored_lab.Document & {"doc_id": 1}).fetch1("file", lazy=True).contents == b""

@@ -2,7 +2,9 @@
 through ``~external_<store>`` (spec §11).
 
 Every read of a hash-addressed object re-checks its hash (``Hash mismatch`` on
-corruption); files and folders come back as lazy references.
+corruption); files and folders come back as lazy references. Attachments are saved into a
+folder and their local paths returned, as DataJoint 2.3.5 does (spec §5.5), unless the
+fetch is lazy (the web's internal reads), which keeps them as :class:`Attachment` values.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from .addressing import content_hash, legacy_path
 from .config import StoreConfig, StoreError
 from .refs import Attachment, BlobRef, NpyRef, ObjectRef
 
+#: Folder attachments are saved into when a fetch names none: DataJoint 2.3.5's default
+#: ``config["download_path"]`` (``"."``, the working directory at fetch time; spec §5.5).
+DEFAULT_DOWNLOAD_PATH = "."
+
 
 @dataclasses.dataclass
 class ReadContext:
@@ -27,10 +33,13 @@ class ReadContext:
 
     Attributes:
         stores: the configured stores.
-        download_path: folder receiving attachments, objects and filepaths; None keeps
-            them as :class:`Attachment` / :class:`ObjectRef` values.
+        download_path: folder given by the caller, receiving attachments and also
+            ``<object@>`` / ``<filepath@>`` values (a LabBook extension: their local paths
+            are returned); None: attachments go to :data:`DEFAULT_DOWNLOAD_PATH` (see
+            :attr:`attachment_folder`), objects and filepaths stay :class:`ObjectRef`.
         lazy: return :class:`BlobRef` for ``<blob@s>`` (and ``<hash@s>``) values instead of
-            reading them; attachments are then read on first access.
+            reading them; without ``download_path``, attachments stay :class:`Attachment`
+            values (stored ones read on first access) and nothing is written locally.
         external_rows: ``(database, store) -> {hash UUID: ~external row dict}`` for 0.14
             references, filled by the fetch before decoding (see :func:`legacy_needs`).
     """
@@ -39,6 +48,15 @@ class ReadContext:
     download_path: Path | None = None
     lazy: bool = False
     external_rows: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def attachment_folder(self) -> Path | None:
+        """The folder fetched attachments are saved into: ``download_path`` if given, else
+        None when ``lazy`` (attachments stay :class:`Attachment` values), else
+        ``Path(DEFAULT_DOWNLOAD_PATH)`` (spec §5.5)."""
+        if self.download_path is not None:
+            return self.download_path
+        return None if self.lazy else Path(DEFAULT_DOWNLOAD_PATH)
 
 
 def split_attachment(data: bytes) -> Attachment:
@@ -62,12 +80,25 @@ def attachment_parts(data: bytes) -> tuple[str, bytes]:
     return name, bytes(data[separator + 1 :])
 
 
-def deliver_attachment(attachment: Attachment, context: ReadContext) -> Any:
-    """The fetched form of an attachment: saved into ``download_path`` (returning the local
-    path as a string, as DataJoint does, spec §5.5) or the :class:`Attachment` itself."""
-    if context.download_path is None:
+def deliver_attachment(attachment: Attachment, context: ReadContext) -> str | Attachment:
+    """The fetched form of an attachment (spec §5.5).
+
+    Returns:
+        ``str``: the path of the file saved into ``context.attachment_folder`` (created if
+        needed), built as DataJoint 2.3.5's ``AttachCodec.decode`` builds it
+        (``str(Path(folder) / name)``: relative for the default ``"."``); an existing file
+        with the same contents is reused, one with other contents gives ``stem_1.ext``,
+        ``stem_2.ext``... Or the :class:`Attachment` itself when the fetch is lazy without
+        a ``download_path``.
+    Raises:
+        StoreError: the stored name is not a file name (empty, ``.``, ``..``), or a lazy
+            attachment cannot be read.
+        OSError: the file cannot be written.
+    """
+    folder = context.attachment_folder
+    if folder is None:
         return attachment
-    return str(attachment.save(context.download_path))
+    return str(attachment.save(folder))
 
 
 def _verified(data: bytes, expected: str, path: str) -> bytes:
@@ -97,10 +128,11 @@ class _Backend:
 def decode_stored(codec: str, store: str | None, raw: Any, context: ReadContext) -> Any:
     """Decode the column JSON of a 2.x ``<codec@store>`` attribute (spec §5).
 
-    Returns: ``blob`` the unpacked value (:class:`BlobRef` when lazy); ``attach`` an
-    :class:`Attachment` or a downloaded path; ``hash`` bytes (:class:`BlobRef` when lazy);
-    ``object``/``filepath`` an :class:`ObjectRef` (a downloaded path with
-    ``download_path``); ``npy`` an :class:`NpyRef`.
+    Returns: ``blob`` the unpacked value (:class:`BlobRef` when lazy); ``attach`` the
+    saved file's path as ``str`` (:func:`deliver_attachment`; an :class:`Attachment` read
+    on first access when lazy without ``download_path``); ``hash`` bytes (:class:`BlobRef`
+    when lazy); ``object``/``filepath`` an :class:`ObjectRef` (a downloaded path, ``str``,
+    with ``download_path``); ``npy`` an :class:`NpyRef`.
 
     Raises:
         StoreError: the store is not configured, the object is missing or corrupt, or the
@@ -123,7 +155,7 @@ def decode_stored(codec: str, store: str | None, raw: Any, context: ReadContext)
             return _verified(backend.get(path), metadata["hash"], path)
 
         if codec == "attach":
-            if context.lazy and context.download_path is None:
+            if context.attachment_folder is None:
                 return Attachment(
                     size=metadata.get("size"), loader=lambda: attachment_parts(read())
                 )
@@ -158,7 +190,8 @@ def decode_legacy(attr, digest: uuid.UUID, context: ReadContext) -> Any:
     """Read the value a 0.14 ``binary(16)`` reference points to (spec §11).
 
     ``blob@s`` -> the unpacked value (MD5 re-checked; a :class:`BlobRef` when lazy);
-    ``attach@s`` -> an Attachment (read on first access when lazy) or downloaded path;
+    ``attach@s`` -> the saved file's path (``str``, :func:`deliver_attachment`), or an
+    :class:`Attachment` read on first access when lazy without ``download_path``;
     ``filepath@s`` -> an :class:`ObjectRef` on the file (or downloaded path).
 
     Raises:

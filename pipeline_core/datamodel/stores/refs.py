@@ -3,7 +3,9 @@
 * :class:`ObjectRef` — ``<object@s>`` and ``<filepath@s>`` values (file or folder);
 * :class:`NpyRef` — ``<npy@s>`` values: shape and dtype from the metadata, array on demand;
 * :class:`BlobRef` — a ``<blob@s>`` value fetched with ``lazy=True``;
-* :class:`Attachment` — an ``<attach>`` / ``<attach@s>`` value: file name and contents.
+* :class:`Attachment` — an ``<attach>`` / ``<attach@s>`` value: file name and contents, as
+  a lazy fetch (the web's) yields it and as insert accepts it; a plain fetch saves the
+  file instead and returns its path, as DataJoint does (:meth:`Attachment.save`, §5.5).
 """
 
 from __future__ import annotations
@@ -20,9 +22,16 @@ from .config import StoreError
 
 
 def unique_download_path(folder: Path, name: str, contents: bytes) -> Path:
-    """Where to write ``contents`` named ``name`` in ``folder`` (spec §5.5): the name itself,
-    or ``stem_1.ext``, ``stem_2.ext``… when a different file already has that name; a
-    file with identical contents is reused."""
+    """Where to write ``contents`` named ``name`` in ``folder`` (created if missing; spec
+    §5.5): ``folder / name``, or ``folder / f"{stem}_1{suffix}"``, ``_2``… when a file with
+    other contents already has that name; a file with identical contents is reused. The
+    rule of DataJoint 2.3.5's ``AttachCodec.decode``.
+
+    Returns:
+        Path: ``folder / <chosen name>`` (relative if ``folder`` is).
+    Raises:
+        OSError: ``folder`` cannot be created or an existing candidate cannot be read.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     candidate = folder / name
     stem, suffix = Path(name).stem, Path(name).suffix
@@ -34,7 +43,15 @@ def unique_download_path(folder: Path, name: str, contents: bytes) -> Path:
 
 
 def _safe_name(name: str) -> str:
-    """The final component of an attachment name (never a path outside the folder)."""
+    """The final component of an attachment name (never a path outside the folder).
+
+    DataJoint joins the stored name to the folder as is; the names it stores are always a
+    single component (``Path(file).name``), so only a hand-made value with ``/``, ``\\``
+    or ``..`` in its name is saved differently here (under its last component).
+
+    Raises:
+        StoreError: the name has no file-name component (empty, ``.``, ``..``).
+    """
     name = Path(name.replace("\\", "/")).name
     if name in ("", ".", ".."):
         raise StoreError(f"invalid attachment file name {name!r}")
@@ -94,7 +111,18 @@ class Attachment:
         return self._name
 
     def save(self, folder: str | Path) -> Path:
-        """Write the file into ``folder`` (DataJoint's collision rule, spec §5.5); returns its path."""
+        """Write the file into ``folder``, created if missing, under its name's last
+        component, with DataJoint's collision rule (:func:`unique_download_path`, spec
+        §5.5); an identical existing file is reused, not rewritten.
+
+        Returns:
+            Path: the file's path, ``Path(folder) / name`` or ``.../stem_N.ext``
+            (relative if ``folder`` is); a fetch returns it as ``str``.
+        Raises:
+            StoreError: the name has no file-name component, or a lazy attachment cannot
+                be read from its store.
+            OSError: the file cannot be written.
+        """
         contents = self.contents
         target = unique_download_path(Path(folder), _safe_name(self.name), contents)
         if not target.exists():
