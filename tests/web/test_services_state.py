@@ -76,7 +76,7 @@ def test_pipeline_registry_is_built_once_per_connection(pipeline_prefix, setting
 
     classes = services.pipeline_classes()
     assert services.pipeline_classes() is classes
-    assert demo.Detection.full_table_name in classes
+    assert demo.Detection.ref in classes
     # new connection settings: a new connection, and the registry is built for it
     old = session.connection()
     settings.LABBOOK_STORES = {"unused": {"protocol": "file", "location": "/nonexistent"}}
