@@ -15,6 +15,7 @@ from typing import Any
 import pymysql
 
 from . import errors
+from .hostport import format_host_port, parse_host_port
 from .sql.limits import with_time_limit
 from .stores.config import StoreConfig
 
@@ -87,9 +88,10 @@ class Connection:
     """One connection to a MySQL/MariaDB server, with DataJoint's session settings.
 
     Args:
-        host: server host name or address; ``host:port`` is accepted.
+        host: server host name or address, optionally with a port: ``db``, ``db:3307``,
+            ``127.0.0.1:3307``, ``[::1]:3307``, bare ``::1`` (:mod:`.hostport`).
         user, password: credentials.
-        port: TCP port (default 3306; overridden by ``host:port``).
+        port: TCP port (default 3306; a port in ``host`` wins, as in DataJoint).
         connect_timeout: seconds.
         stores: the object stores values may be kept in, as DataJoint's ``stores``
             setting (spec §5.1); available as :attr:`stores` (a ``StoreConfig``).
@@ -99,6 +101,7 @@ class Connection:
     one connection per thread.
 
     Raises:
+        HostPortError (a ValueError): ``host`` or ``port`` is malformed.
         LostConnectionError / AccessError: the server cannot be reached or refuses.
         StoreError: ``stores`` is not a valid store configuration.
     """
@@ -112,10 +115,8 @@ class Connection:
         connect_timeout: int = 10,
         stores: Mapping[str, Any] | None = None,
     ):
-        if ":" in host:
-            host, port_text = host.rsplit(":", 1)
-            port = int(port_text)
-        self.host, self.port, self.user = host, int(port), user
+        self.host, self.port = parse_host_port(host, port)
+        self.user = user
         self._password = password
         self._connect_timeout = connect_timeout
         self._in_transaction = False
@@ -142,7 +143,7 @@ class Connection:
             raise translate_error(exc) from exc
 
     def __repr__(self) -> str:
-        return f"Connection({self.user}@{self.host}:{self.port})"
+        return f"Connection({self.user}@{format_host_port(self.host, self.port)})"
 
     @property
     def in_transaction(self) -> bool:
