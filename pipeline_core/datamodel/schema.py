@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .catalog import catalog_of
+from .connection import conn
 from .declare import plan_table
 from .definition import TableDefinition, parse_definition
 from .errors import DataJointError, TransactionError
@@ -56,11 +57,13 @@ class Schema:
         schema_name: the database name.
         context: namespace for resolving ``-> Parent`` references; default: the locals
             and globals of the code that applies the decorator.
-        connection: a :class:`~.connection.Connection` (required).
+        connection: a :class:`~.connection.Connection`; default: the shared one,
+            :func:`~.connection.conn` (from ``config``), as in DataJoint.
         create_schema: create the database if it does not exist.
 
     Raises:
-        DataJointError: no connection, or the database is missing and not to be created.
+        DataJointError: the database is missing and not to be created, or (no connection
+            given) the config lacks a user or password.
     """
 
     def __init__(
@@ -72,7 +75,7 @@ class Schema:
         create_schema: bool = True,
     ):
         if connection is None:
-            raise DataJointError("Schema requires a connection (connection=connect(...))")
+            connection = conn()
         self.database = check_identifier(schema_name)
         self.connection = connection
         self.context = context
