@@ -30,8 +30,12 @@ LabBook does not act on them: ``database.name`` (``DJ_DATABASE_NAME``),
 
 Precedence, lowest first: defaults; the environment, read once, at first use of the
 mapping; in a Django process, ``settings.LABBOOK_PIPELINE_DB`` and ``LABBOOK_STORES``,
-copied in at start-up (``pipeline_core.apps``); assignments in code. Unlike DataJoint,
-no ``datajoint.json`` or ``.secrets/`` folder is read.
+copied in at start-up (``pipeline_core.apps``; so there ``LABBOOK_STORES`` wins over
+``DJ_STORES`` and LabBook's ``DJ_HOST`` default ``127.0.0.1:3306`` over ``localhost``);
+assignments in code. Unlike DataJoint, no ``datajoint.json`` or ``.secrets/`` folder is read,
+and only ``DJ_*`` names (DataJoint also picks up unprefixed ``LIMIT``, ``WIDTH``, ``CHARSET``
+...). A connection keeps the stores it was opened with (``conn(reset=True)`` after changing
+``stores``; DataJoint reads them at each use).
 
 Values are validated on assignment where DataJoint validates them (same coercions: ``"3307"``
 becomes 3307, ``"yes"`` True), plus: ``database.host`` must parse as ``host[:port]``
@@ -44,6 +48,8 @@ raises KeyError, pydantic's ValueError or AttributeError depending on the key's 
 
 The one instance, :data:`config`, is module-level state on purpose: it is DataJoint's
 global configuration. Code that must not depend on it passes connections explicitly.
+(``pipeline_core.datamodel.config`` is that instance once the package is imported; this
+module's other names are imported with ``from pipeline_core.datamodel.config import ...``.)
 """
 
 from __future__ import annotations
