@@ -9,7 +9,7 @@ Every variable has a documented default (see README.md, "Environment variables")
 ``DEBUG``                   ``0`` (off); ``1/true/yes/on`` turns it on
 ``ALLOWED_HOSTS``           ``localhost,127.0.0.1,[::1]`` (comma separated)
 ``CSRF_TRUSTED_ORIGINS``    empty (comma separated origins, e.g. ``https://labbook.example``)
-``DJ_HOST``                 ``127.0.0.1:3306`` (``host`` or ``host:port``) - pipeline server
+``DJ_HOST``                 ``127.0.0.1:3306`` - pipeline server, ``host[:port]``, ``[ipv6][:port]``
 ``DJ_USER``                 ``root``
 ``DJ_PASS``                 empty
 ``DATABASE_URL``            ``mysql://$DJ_USER:$DJ_PASS@$DJ_HOST/labbook`` - Django's own tables
@@ -32,6 +32,8 @@ from urllib.parse import quote
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from pipeline_core.datamodel.hostport import HostPortError, format_host_port, parse_host_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -74,21 +76,17 @@ def _env_float(name: str, default: float) -> float:
 
 
 def _parse_host_port(value: str, default_port: int = 3306) -> tuple[str, int]:
-    """Split ``host``, ``host:port`` or ``[ipv6]:port`` into ``(host, port)``."""
-    value = value.strip()
-    if value.startswith("["):  # [::1]:3306
-        host, _, rest = value[1:].partition("]")
-        port = rest.lstrip(":")
-    elif value.count(":") == 1:
-        host, port = value.split(":")
-    else:  # plain host name, IPv4 address or bare IPv6 address
-        host, port = value, ""
-    if not host:
-        raise ImproperlyConfigured(f"DJ_HOST={value!r} has no host name.")
+    """Split ``DJ_HOST`` (``host``, ``host:port``, ``[ipv6]``, ``[ipv6]:port`` or a bare IPv6
+    address) into ``(host, port)`` with the project's one parser
+    (:mod:`pipeline_core.datamodel.hostport`).
+
+    Raises:
+        ImproperlyConfigured: the value is not one of those forms (the parser's reason).
+    """
     try:
-        return host, int(port) if port else default_port
-    except ValueError:
-        raise ImproperlyConfigured(f"DJ_HOST={value!r}: port {port!r} is not a number.") from None
+        return tuple(parse_host_port(value, default_port))
+    except HostPortError as exc:
+        raise ImproperlyConfigured(f"DJ_HOST: {exc}") from None
 
 
 def _pipeline_db() -> dict:
@@ -104,12 +102,10 @@ def _pipeline_db() -> dict:
 
 def _default_database_url(pipeline: dict) -> str:
     """Django's own database defaults to a ``labbook`` database on the pipeline server."""
-    host = pipeline["host"]
-    if ":" in host:
-        host = f"[{host}]"
+    address = format_host_port(pipeline["host"], pipeline["port"])  # IPv6 in brackets
     user = quote(pipeline["user"], safe="")
     password = quote(pipeline["password"], safe="")
-    return f"mysql://{user}:{password}@{host}:{pipeline['port']}/labbook"
+    return f"mysql://{user}:{password}@{address}/labbook"
 
 
 def _stores() -> dict:

@@ -92,23 +92,19 @@ apt_install() {
 # small parsers (python3 is always present: the project needs it)
 # ---------------------------------------------------------------------------------------
 
-# parse_host_port VALUE DEFAULT_PORT -> prints "host port"
+# parse_host_port VALUE DEFAULT_PORT -> prints "host port" (IPv6 without brackets). The one
+# host:port parser of the project (stdlib only, so it runs before the venv exists); on bad
+# input it prints why on stderr and fails (status 2).
 parse_host_port() {
-    python3 - "$1" "$2" <<'PY'
-import sys
-value, default = sys.argv[1].strip(), sys.argv[2]
-if value.startswith("["):
-    host, _, rest = value[1:].partition("]")
-    port = rest.lstrip(":")
-elif value.count(":") == 1:
-    host, port = value.split(":")
-else:
-    host, port = value, ""
-port = port or default
-if not host or not port.isdigit():
-    sys.exit(f"ensure_services: ERROR: cannot parse host:port from {sys.argv[1]!r}")
-print(host, port)
-PY
+    python3 -I "$ROOT/pipeline_core/datamodel/hostport.py" "$1" "$2"
+}
+
+# url_host HOST -> HOST as written in a URL (IPv6 addresses in brackets)
+url_host() {
+    case "$1" in
+        *:*) printf '[%s]' "$1" ;;
+        *) printf '%s' "$1" ;;
+    esac
 }
 
 # parse_url URL -> prints scheme, host, port, user, password, path (decoded), separated by the
@@ -278,7 +274,8 @@ $(tail -n 25 "$logfile" 2>/dev/null)"
 
 step_mariadb() {
     local host port user pass hp
-    hp="$(parse_host_port "${DJ_HOST:-127.0.0.1:3306}" 3306)" || exit 1
+    hp="$(parse_host_port "${DJ_HOST:-127.0.0.1:3306}" 3306)" ||
+        die "DJ_HOST='${DJ_HOST:-}' is not host, host:port, [ipv6] or [ipv6]:port (see above)"
     read -r host port <<<"$hp"
     user="${DJ_USER-root}"
     pass="${DJ_PASS-}"
@@ -300,7 +297,7 @@ Set DJ_USER/DJ_PASS to an account with CREATE/DROP DATABASE rights, or point DJ_
     # Django's own database (DATABASE_URL; default: 'labbook' on the DJ_HOST server).
     local url="${DATABASE_URL:-}"
     if [ -z "$url" ]; then
-        url="mysql://x@$host:$port/labbook"
+        url="mysql://x@$(url_host "$host"):$port/labbook"
     fi
     local scheme dhost dport duser dpass dname parsed
     parsed="$(parse_url "$url")" || exit 1
@@ -389,4 +386,7 @@ main() {
     done
 }
 
-main "$@"
+# Run the steps when executed; when sourced (tests), only define the functions.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    main "$@"
+fi

@@ -1,15 +1,15 @@
 """pipeline_core.datamodel: the DataJoint model, written for LabBook. Never imports Django.
 
 Public API mirrors DataJoint 2.x names (see ../shared/design/architecture.md):
-``connect``, ``Schema``, ``Manual``, ``Lookup``, ``Imported``, ``Computed``, ``Part``,
-``VirtualModule``, ``list_schemas``, ``FreeTable``, ``AndList``, ``Not``, ``U``, ``Top``,
-``Comparison``, ``Aggregate``,
-``DependencyGraph``, ``TableRef`` (a table's identity), and the ``DataJointError``
-hierarchy.
+``config``, ``conn``, ``connect``, ``Schema``, ``Manual``, ``Lookup``, ``Imported``,
+``Computed``, ``Part``, ``VirtualModule``, ``list_schemas``, ``FreeTable``, ``AndList``,
+``Not``, ``U``, ``Top``, ``Comparison``, ``Aggregate``, ``DependencyGraph``, ``TableRef`` (a
+table's identity), and the ``DataJointError`` hierarchy.
 """
 
 from .condition import Aggregate, AndList, Comparison, Not, Top
-from .connection import Connection, connect
+from .config import ConfigError, config
+from .connection import Connection, conn, connect
 from .dependencies import DependencyGraph
 from .errors import (
     AccessError,
@@ -39,6 +39,7 @@ __all__ = [
     "AndList",
     "Comparison",
     "Computed",
+    "ConfigError",
     "Connection",
     "DataJointError",
     "DefinitionError",
@@ -66,6 +67,8 @@ __all__ = [
     "U",
     "UnknownAttributeError",
     "VirtualModule",
+    "config",
+    "conn",
     "connect",
     "list_schemas",
     "table_class",

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pymysql
 
 from . import errors
+from .hostport import format_host_port, parse_host_port
 from .sql.limits import with_time_limit
 from .stores.config import StoreConfig
 
@@ -87,9 +89,10 @@ class Connection:
     """One connection to a MySQL/MariaDB server, with DataJoint's session settings.
 
     Args:
-        host: server host name or address; ``host:port`` is accepted.
+        host: server host name or address, optionally with a port: ``db``, ``db:3307``,
+            ``127.0.0.1:3307``, ``[::1]:3307``, bare ``::1`` (:mod:`.hostport`).
         user, password: credentials.
-        port: TCP port (default 3306; overridden by ``host:port``).
+        port: TCP port (default 3306; a port in ``host`` wins, as in DataJoint).
         connect_timeout: seconds.
         stores: the object stores values may be kept in, as DataJoint's ``stores``
             setting (spec §5.1); available as :attr:`stores` (a ``StoreConfig``).
@@ -99,6 +102,7 @@ class Connection:
     one connection per thread.
 
     Raises:
+        HostPortError (a ValueError): ``host`` or ``port`` is malformed.
         LostConnectionError / AccessError: the server cannot be reached or refuses.
         StoreError: ``stores`` is not a valid store configuration.
     """
@@ -112,10 +116,8 @@ class Connection:
         connect_timeout: int = 10,
         stores: Mapping[str, Any] | None = None,
     ):
-        if ":" in host:
-            host, port_text = host.rsplit(":", 1)
-            port = int(port_text)
-        self.host, self.port, self.user = host, int(port), user
+        self.host, self.port = parse_host_port(host, port)
+        self.user = user
         self._password = password
         self._connect_timeout = connect_timeout
         self._in_transaction = False
@@ -142,7 +144,7 @@ class Connection:
             raise translate_error(exc) from exc
 
     def __repr__(self) -> str:
-        return f"Connection({self.user}@{self.host}:{self.port})"
+        return f"Connection({self.user}@{format_host_port(self.host, self.port)})"
 
     @property
     def in_transaction(self) -> bool:
@@ -355,12 +357,93 @@ class _Unbuffered:
 
 
 def connect(
-    host: str,
-    user: str,
-    password: str = "",
-    port: int = 3306,
+    host: str | None = None,
+    user: str | None = None,
+    password: str | None = None,
+    port: int | None = None,
     stores: Mapping[str, Any] | None = None,
 ) -> Connection:
-    """Open a :class:`Connection` (DataJoint's ``dj.conn`` equivalent, spec §12.8), with
-    the object stores of ``stores`` (spec §5.1)."""
-    return Connection(host, user, password, port, stores=stores)
+    """Open a new :class:`Connection`; what is not given comes from :data:`.config.config`.
+
+    Args:
+        host: ``host[:port]`` (IPv6 as ``[addr]:port``); default ``config['database.host']``.
+        user, password: default ``config['database.user']``, ``config['database.password']``.
+        port: used when ``host`` carries none; default ``config['database.port']``.
+        stores: DataJoint's ``stores`` setting (spec §5.1); default ``config['stores']``
+            (read now: later changes to the config need a new connection); ``{}``: none.
+    Raises:
+        DataJointError: no user or password configured, ``config['database.backend']`` is
+            not ``"mysql"``, or ``config['database.use_tls']`` asks for TLS.
+        HostPortError (ValueError), LostConnectionError, AccessError, StoreError: see
+            :class:`Connection`.
+    """
+    return Connection(**_connection_arguments(host, user, password, port, stores, None))
+
+
+def _connection_arguments(host, user, password, port, stores, use_tls) -> dict[str, Any]:
+    """Fill the missing arguments from the config and refuse what LabBook cannot do."""
+    from .config import config
+
+    backend = config["database.backend"]
+    if backend != "mysql":
+        raise errors.DataJointError(
+            f"config['database.backend'] is {backend!r}: LabBook connects to MySQL/MariaDB only"
+        )
+    use_tls = config["database.use_tls"] if use_tls is None else use_tls
+    if use_tls not in (None, False):
+        raise errors.DataJointError(
+            f"use_tls={use_tls!r}: LabBook's connections do not use TLS; set "
+            "config['database.use_tls'] (DJ_USE_TLS) to None or False"
+        )
+    arguments = {
+        "host": config["database.host"] if host is None else host,
+        "user": config["database.user"] if user is None else user,
+        "password": config["database.password"] if password is None else password,
+        "port": config["database.port"] if port is None else port,
+        "stores": config["stores"] if stores is None else stores,
+    }
+    for name, key, env in (("user", "user", "DJ_USER"), ("password", "password", "DJ_PASS")):
+        if arguments[name] is None:
+            raise errors.DataJointError(
+                f"Database {name} not configured: set config['database.{key}'] "
+                f"(environment: {env}) or pass {name}="
+            )
+    return arguments
+
+
+class _Shared:
+    """Holder of the process's shared connection: the module's one deliberate state."""
+
+    lock = threading.Lock()
+    connection: Connection | None = None
+
+
+def conn(
+    host: str | None = None,
+    user: str | None = None,
+    password: str | None = None,
+    *,
+    reset: bool = False,
+    use_tls: bool | None = None,
+) -> Connection:
+    """The persistent connection shared by the whole process (DataJoint's ``dj.conn``).
+
+    The first call (or any call with ``reset=True``) opens a connection with the given
+    arguments, the rest taken from :data:`.config.config` as :func:`connect` does;
+    later calls return that same connection and, as in DataJoint 2.3.5, ignore their
+    arguments. ``reset=True`` replaces it without closing the previous one (tables bound
+    to it keep working). ``Schema(name)`` and ``VirtualModule(...)`` without a
+    connection use it.
+
+    This is process-wide state on purpose (DataJoint's model). A :class:`Connection` is
+    not thread-safe: threaded code (the web app) keeps one connection per thread and
+    passes it explicitly.
+
+    Raises:
+        as :func:`connect`; DataJointError also for ``use_tls=True``.
+    """
+    with _Shared.lock:
+        if reset or _Shared.connection is None:
+            arguments = _connection_arguments(host, user, password, None, None, use_tls)
+            _Shared.connection = Connection(**arguments)
+        return _Shared.connection

@@ -7,6 +7,7 @@ import inspect
 from typing import Any
 
 from .catalog import catalog_of
+from .connection import conn
 from .declaration import declare_plan, resolve_reference
 from .declare import declared_table
 from .definition import parse_definition
@@ -23,11 +24,13 @@ class Schema:
         schema_name: the database name.
         context: namespace for resolving ``-> Parent`` references; default: the locals
             and globals of the code that applies the decorator.
-        connection: a :class:`~.connection.Connection` (required).
+        connection: a :class:`~.connection.Connection`; default: the shared one,
+            :func:`~.connection.conn` (from ``config``), as in DataJoint.
         create_schema: create the database if it does not exist.
 
     Raises:
-        DataJointError: no connection, or the database is missing and not to be created.
+        DataJointError: the database is missing and not to be created, or (no connection
+            given) the config lacks a user or password.
     """
 
     def __init__(
@@ -39,7 +42,7 @@ class Schema:
         create_schema: bool = True,
     ):
         if connection is None:
-            raise DataJointError("Schema requires a connection (connection=connect(...))")
+            connection = conn()
         self.database = check_identifier(schema_name)
         self.connection = connection
         self.context = context

@@ -6,6 +6,7 @@ from __future__ import annotations
 import types
 
 from .catalog import catalog_of
+from .connection import conn
 from .errors import DataJointError
 from .names import table_to_class_name
 from .sql import introspection
@@ -20,9 +21,10 @@ _TIER_CLASSES = {
 }
 
 
-def list_schemas(connection) -> list[str]:
-    """Names of all databases on the server except the server's own."""
-    return introspection.list_databases(connection)
+def list_schemas(connection=None) -> list[str]:
+    """Names of all databases on the server except the server's own (``connection``
+    default: the shared one, :func:`~.connection.conn`)."""
+    return introspection.list_databases(conn() if connection is None else connection)
 
 
 def table_class(connection, database: str, table_name: str) -> type:
@@ -56,11 +58,14 @@ class VirtualModule(types.ModuleType):
     Args:
         module_name: the module's name (for display).
         schema_name: the database to introspect.
-        connection: a :class:`~.connection.Connection`.
+        connection: a :class:`~.connection.Connection`; default: the shared one,
+            :func:`~.connection.conn` (from ``config``), as in DataJoint.
     """
 
-    def __init__(self, module_name: str, schema_name: str, *, connection):
+    def __init__(self, module_name: str, schema_name: str, *, connection=None):
         super().__init__(module_name)
+        if connection is None:
+            connection = conn()
         self.schema_name = schema_name
         self.connection = connection
         infos = catalog_of(connection).tables(schema_name)
