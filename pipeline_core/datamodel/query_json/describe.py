@@ -16,7 +16,8 @@ from ..expression import (
     TableNode,
 )
 from ..sql.quoting import split_full_name
-from .parse import DescribedQuery, _at
+from .parse import DescribedQuery
+from .structure import at as _at
 
 
 def to_description(query: DescribedQuery | QueryExpression) -> dict:
