@@ -539,6 +539,12 @@ RULES = {
 }
 
 
+def test_the_is_null_hint_only_where_a_value_is_expected():
+    assert "is null" in structure_error(where(cmp("a", "in", [None]))).reason
+    assert "is null" not in structure_error(where(cmp(None, "=", 1))).reason
+    assert "is null" not in structure_error({"from": S, "order": [None]}).reason
+
+
 @pytest.mark.parametrize("rule", sorted(RULES))
 def test_each_structural_rule_is_enforced_by_the_schema(rule):
     valid, broken, path, words = RULES[rule]

@@ -51,9 +51,8 @@ def check_structure(description: Any) -> None:
         description: the parsed JSON.
     Raises:
         QueryDescriptionError: nested deeper than :data:`MAX_NESTING`, larger than
-            :data:`MAX_VALUES`, or not valid under
-            :data:`.schema.SCHEMA`; ``path`` and ``reason`` as described in the module
-            docstring.
+            :data:`MAX_VALUES`, or not valid under :data:`.schema.SCHEMA`; ``path`` and
+            ``reason`` as described in the module docstring.
     """
     _check_size(description)
     error = best_match(VALIDATOR.iter_errors(description), key=_relevance)
@@ -181,7 +180,7 @@ def _default_reason(keyword: str, expected: Any, instance: Any, schema: dict) ->
             words = ", ".join([_TYPES[types[0]], *types[1:-1]]) + " or " + types[-1]
         reason = f"expected {title} ({words})" if title else f"expected {words}"
         reason += f", not {kind(instance)}"
-        if instance is None and "string" in types:
+        if instance is None and {"string", "number", "boolean"} <= set(types):  # a value
             reason += "; use the operator 'is null'"
         return reason
     if keyword == "enum":
