@@ -12,6 +12,7 @@ import pytest
 from pipeline_core import datamodel as dm
 from pipeline_core import services
 from pipeline_core.datamodel.query_json import to_description, to_query, validate
+from pipeline_core.datamodel.query_json.schema import VALIDATOR
 from tests.oracle import query_pipeline
 
 pytestmark = pytest.mark.integration
@@ -321,6 +322,7 @@ def test_description_round_trips(lab, dm_conn, name):
     query = to_query(description, dm_conn)
     assert to_description(query) == description
     assert json.loads(json.dumps(to_description(query))) == description
+    assert list(VALIDATOR.iter_errors(to_description(query))) == []  # the schema's structure
     again = to_query(to_description(query), dm_conn)
     assert again.expression.make_sql() == query.expression.make_sql()
 
@@ -398,6 +400,7 @@ def test_keyset_paging_through_descriptions_visits_every_row_once(lab, dm_conn, 
         assert result["primary_key"] == expr.primary_key
         assert [h["name"] for h in result["heading"]] == names
         assert result["query"] == page
+        assert list(VALIDATOR.iter_errors(result["query"])) == []  # cursors included
         assert len(result["rows"]) <= limit
         seen += result["rows"]
         pages += 1

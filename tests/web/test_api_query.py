@@ -8,6 +8,8 @@ import json
 
 import pytest
 
+from pipeline_core.datamodel.query_json.schema import VALIDATOR
+
 pytestmark = pytest.mark.integration
 
 URL = "/api/v1/query/"
@@ -64,6 +66,7 @@ def test_successful_query_with_join_restriction_and_order(lab_client, demo):
     ]
     assert data["rows"] and data["cursor"] is None
     assert data["query"]["join"] == [table(demo.Subject)]  # canonical: raw table names
+    assert list(VALIDATOR.iter_errors(data["query"])) == []
 
 
 def test_blobs_are_summarised_and_pages_follow_the_cursor(lab_client, demo):
@@ -145,6 +148,16 @@ def test_aggregation(lab_client, demo):
         ),
         ({"where": {}}, "from", ["from"]),
         ([], "", ["object"]),
+        (
+            {"from": {"schema": "{lab}", "table": "subject"}, "wher": {}},
+            "wher",
+            ["unknown key 'wher'", "did you mean 'where'?"],
+        ),
+        (
+            {"from": {"schema": "{lab}", "table": "subject"}, "order": [{"attribute": 1}]},
+            "order[0].attribute",
+            ["expected an attribute name (a string), not a number"],
+        ),
     ],
 )
 def test_invalid_descriptions_give_400_with_path(lab_client, demo, description, path, words):
@@ -156,6 +169,13 @@ def test_invalid_descriptions_give_400_with_path(lab_client, demo, description, 
     assert body["error"].startswith(path or "query")
     for word in words:
         assert word in body["error"]
+
+
+def test_null_limit_and_cursor_mean_none(lab_client, demo):
+    """The cursor of a last page is null; passed back as ``after`` it means the first page."""
+    response = post(lab_client, {"from": table(demo.Subject), "limit": None, "after": None})
+    assert response.status_code == 200, response.content
+    assert len(response.json()["rows"]) == len(demo.Subject())
 
 
 def test_malformed_json_gives_400(lab_client, demo):

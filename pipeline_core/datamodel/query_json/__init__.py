@@ -10,7 +10,7 @@ Format (``?`` marks optional keys; ``order``, ``limit`` and ``after`` only at th
 
     query     := {"from": source, "join"?: [source, ...], "where"?: condition,
                   "proj"?: proj, "aggr"?: aggr | "group"?: group,
-                  "order"?: [order, ...], "limit"?: int, "after"?: {attribute: value}}
+                  "order"?: [order, ...], "limit"?: int | null, "after"?: {attribute: value} | null}
     source    := {"schema": str, "table": str}      -- a table, by raw name ("session__trial",
                                                        "#species") or class name ("Session.Trial")
                | query                              -- a nested query (no order/limit/after)
@@ -56,7 +56,16 @@ nest the query in ``from`` of another.
   page (the ordering attributes' values of its last row): keyset paging, see
   :func:`.paging.page`.
 * Limits keep a hostile description small: :data:`MAX_DEPTH`, :data:`MAX_TABLES`,
-  :data:`MAX_CONDITIONS`, :data:`MAX_LIST`, :data:`MAX_STRING`.
+  :data:`MAX_CONDITIONS`, :data:`MAX_LIST`, :data:`MAX_STRING`; and, checked before
+  anything else, JSON nesting (:data:`.structure.MAX_NESTING`, beyond what MAX_DEPTH allows)
+  and size (:data:`.structure.MAX_VALUES` JSON values).
+
+Validation has two halves. The structure (keys, types, operators and aggregate functions,
+names, the value each operator takes, sizes) is a JSON Schema, :data:`.schema.SCHEMA`
+(draft 2020-12), checked by :func:`.structure.check_structure`; what depends on the tables
+(attributes, values against their types, new names against the heading, lineage of joins,
+the cursor's attributes) and the counts over the whole description are checked in
+:mod:`.parse` and :mod:`.checks`. Every canonical description validates against the schema.
 
 Canonical form: what :func:`to_description` gives back. It omits optional keys at their
 default (false, empty), writes ``keep`` in heading order and ``rename`` in result-heading
@@ -76,7 +85,9 @@ exactly. Example (sessions of mice after 2026-02-01 with their trial count, newe
      "limit": 50}
 
 Errors: :class:`~.errors.QueryDescriptionError` with ``path`` (``where.and[2].attribute``)
-naming the offending element, the attribute or operator and what is allowed.
+naming the offending element (a missing or unknown key by its own path: ``from``,
+``aggr.compute.n.attribute``), the attribute or operator and what is allowed. Of several
+structural errors the one highest up in the description is reported.
 """
 
 from __future__ import annotations
@@ -84,7 +95,8 @@ from __future__ import annotations
 from typing import Any
 
 from .describe import to_description
-from .parse import (
+from .parse import DescribedQuery, Resolver, catalog_resolver, to_query
+from .schema import (
     MAX_CONDITIONS,
     MAX_DEPTH,
     MAX_INTEGER,
@@ -92,10 +104,6 @@ from .parse import (
     MAX_LIST,
     MAX_STRING,
     MAX_TABLES,
-    DescribedQuery,
-    Resolver,
-    catalog_resolver,
-    to_query,
 )
 
 __all__ = [

@@ -8,7 +8,8 @@ from ..condition import Aggregate, AndList, Comparison, Not
 from ..errors import QueryDescriptionError
 from ..expression import QueryExpression
 from ..nodes import AggrNode, GroupNode, JoinNode, ProjNode, RestrictNode, TableNode, is_node
-from .parse import DescribedQuery, _at
+from .parse import DescribedQuery
+from .structure import at as _at
 
 
 def to_description(query: DescribedQuery | QueryExpression) -> dict:
