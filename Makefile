@@ -1,7 +1,8 @@
 # LabBook. Every target is idempotent; a warm run skips what is already done.
 #
 #   make run     install what is missing, start the services, migrate, load the demo, serve
-#   make test    the same set-up (plus Chromium and docker-compose), then the whole test suite
+#   make test    the same set-up (plus Chromium and docker-compose), lint, then the whole test suite
+#   make lint    ruff check and ruff format --check (settings and reasons in pyproject.toml)
 #   make bench   the benchmarks (bench/run.py)
 #
 # One venv (.venv) with requirements-dev.txt serves both run and test; pip runs only when
@@ -19,11 +20,12 @@ PYTEST_ARGS ?=
 
 export LABBOOK_CELERY_QUEUE ?= labbook
 
-.PHONY: help venv services run test bench
+.PHONY: help venv services run test lint bench
 
 help:
 	@echo "make run    - set up (venv, MariaDB, Redis, migrate, admin, demo) and serve http://127.0.0.1:8000"
-	@echo "make test   - set up and run the whole test suite (PYTEST_ARGS=... passed to pytest)"
+	@echo "make test   - set up, lint, and run the whole test suite (PYTEST_ARGS=... passed to pytest)"
+	@echo "make lint   - ruff check and ruff format --check (fix with .venv/bin/ruff format .)"
 	@echo "make bench  - set up and run bench/run.py"
 	@echo "make venv | make services - the individual set-up steps"
 
@@ -41,7 +43,11 @@ services: venv
 run: venv services
 	bash scripts/run.sh
 
-test: venv
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: venv lint
 	bash scripts/ensure_services.sh packages mariadb redis browser compose
 	docker-compose config -q
 	$(PY) -m pytest $(PYTEST_ARGS)

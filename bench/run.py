@@ -92,8 +92,8 @@ def bench_blob(dj) -> str:
                     dj.blob.pack(array, compress=compress),
                 )
                 ours, theirs = timeit_pair(
-                    lambda: blob.pack(array, compress=compress),
-                    lambda: dj.blob.pack(array, compress=compress),
+                    lambda array=array, compress=compress: blob.pack(array, compress=compress),
+                    lambda array=array, compress=compress: dj.blob.pack(array, compress=compress),
                     repeat,
                     dj_compressed_repeat if compress else repeat,
                 )
@@ -104,7 +104,9 @@ def bench_blob(dj) -> str:
                 )
                 for whose, packed in readers:
                     ours, theirs = timeit_pair(
-                        lambda: blob.unpack(packed), lambda: dj.blob.unpack(packed), repeat
+                        lambda packed=packed: blob.unpack(packed),
+                        lambda packed=packed: dj.blob.unpack(packed),
+                        repeat,
                     )
                     zlib_blob = packed[:6] == b"ZL123\0"
                     rows.append(
@@ -118,7 +120,8 @@ def bench_blob(dj) -> str:
                     )
                 del ours_blob, dj_blob
     lines = [
-        "| benchmark | LabBook | DataJoint 2.3.5 | ratio (DJ / ours) | LabBook MB/s | size LabBook / DJ |",
+        "| benchmark | LabBook | DataJoint 2.3.5 | ratio (DJ / ours) | LabBook MB/s "
+        "| size LabBook / DJ |",
         "|---|---|---|---|---|---|",
     ]
     for label, ours, theirs, speed, sizes in rows:
@@ -182,7 +185,7 @@ def bench_introspection(conn, dj, dj_conn, n_tables: int = 500) -> list[tuple]:
 
     def datajoint_headings():
         for name in names:
-            dj.FreeTable(dj_conn, f"`{database}`.`{name}`").heading.attributes
+            _ = dj.FreeTable(dj_conn, f"`{database}`.`{name}`").heading.attributes
 
     theirs = timeit(datajoint_headings, 1)
     conn.query(f"DROP DATABASE `{database}`")
@@ -547,9 +550,10 @@ def bench_query(dj) -> str:
         "execution (median of 501 interleaved runs).",
         "",
         "Fetch: a table of 100,000 rows x 10 columns (int32 key, int32, int64, float64, float32, "
-        "two varchar, date, nullable float64 and varchar with a third NULL each), inserted by LabBook "
-        "in chunks of 5,000; both fetch every row as dicts (median of 3 interleaved runs; `stream()` "
-        f"median of 3). Peak traced memory (tracemalloc, one run each) of LabBook: {memory[0]}.",
+        "two varchar, date, nullable float64 and varchar with a third NULL each), inserted by "
+        "LabBook in chunks of 5,000; both fetch every row as dicts (median of 3 interleaved runs; "
+        "`stream()` median of 3). Peak traced memory (tracemalloc, one run each) of LabBook: "
+        f"{memory[0]}.",
         "",
         "Paging: 200,000 rows keyed by (sensor_id int32, t int32) (250 sensors x 800 t), pages of "
         "1,000 (200 pages; page boundaries fall inside a sensor). LabBook: "
@@ -569,7 +573,10 @@ TITLES = {
 
 
 def write_results(texts: dict[str, str]) -> str:
-    """Replace the given sections of bench/results.md (between ``<!-- bench:NAME -->`` markers)."""
+    """Replace the given sections of bench/results.md.
+
+    The sections are between ``<!-- bench:NAME -->`` markers.
+    """
     path = ROOT / "bench" / "results.md"
     old = path.read_text() if path.exists() else ""
     parts = []
@@ -583,9 +590,9 @@ def write_results(texts: dict[str, str]) -> str:
         elif found:
             parts.append(found.group(0))
     text = (
-        "# Benchmark results\n\nMedian wall times on this machine; DataJoint 2.3.5 runs in the same "
-        "process. `make bench` reruns every section, `bench/run.py blob`, `bench/run.py db` or "
-        "`bench/run.py query` one.\n\n" + "\n".join(parts)
+        "# Benchmark results\n\nMedian wall times on this machine; DataJoint 2.3.5 runs in the "
+        "same process. `make bench` reruns every section, `bench/run.py blob`, `bench/run.py db` "
+        "or `bench/run.py query` one.\n\n" + "\n".join(parts)
     )
     path.write_text(text)
     return text

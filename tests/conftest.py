@@ -225,10 +225,6 @@ def celery_worker(session_id, pipeline_prefix, dj_params, django_db_setup):
             "PYTHONUNBUFFERED": "1",
         }
     )
-    log = tempfile.NamedTemporaryFile(
-        prefix=f"labbook-worker-{session_id}-", suffix=".log", delete=False
-    )
-    log_path = Path(log.name)
     cmd = [
         sys.executable,
         "-m",
@@ -250,16 +246,19 @@ def celery_worker(session_id, pipeline_prefix, dj_params, django_db_setup):
         "--without-mingle",
         "--without-gossip",
     ]
-    proc = subprocess.Popen(
-        cmd,
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    log.close()
+    with tempfile.NamedTemporaryFile(
+        prefix=f"labbook-worker-{session_id}-", suffix=".log", delete=False
+    ) as log:
+        log_path = Path(log.name)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     old_setting = settings.CELERY_TASK_DEFAULT_QUEUE
     old_conf = app.conf.task_default_queue
@@ -408,15 +407,14 @@ def s3_server():
     """moto's standalone S3 server in a subprocess on 127.0.0.1 (real HTTP). Yields
     ``{"endpoint": "127.0.0.1:PORT", "access_key", "secret_key"}``."""
     port = _free_port()
-    log = tempfile.NamedTemporaryFile(prefix="labbook-moto-", suffix=".log", delete=False)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    log.close()
+    with tempfile.NamedTemporaryFile(prefix="labbook-moto-", suffix=".log", delete=False) as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + 30
     try:
         while True:
@@ -441,7 +439,7 @@ def s3_server():
 
 @pytest.fixture
 def s3_bucket(s3_server):
-    """A new, empty bucket on the S3 server; yields its name."""
+    """A new, empty bucket on the S3 server; returns its name."""
     import boto3
 
     client = boto3.client(
@@ -453,7 +451,7 @@ def s3_bucket(s3_server):
     )
     name = f"lbt-{uuid.uuid4().hex[:12]}"
     client.create_bucket(Bucket=name)
-    yield name
+    return name
 
 
 @pytest.fixture(params=["file", "s3"])

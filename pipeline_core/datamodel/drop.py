@@ -21,8 +21,7 @@ def tables_to_drop(conn, database: str, table_name: str) -> list[TableRef]:
     order = graph.topological_order()
     parts = [n for n in order if n.master == full]
     doomed = {full, *parts}
-    for node in list(doomed):  # a copy: the set grows in the loop
-        doomed.update(graph.descendants(node))
+    doomed |= {d for node in doomed for d in graph.descendants(node)}
     return [n for n in reversed(order) if n in doomed]
 
 

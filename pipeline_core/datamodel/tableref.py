@@ -14,7 +14,7 @@ import re
 
 from .errors import DataJointError
 from .names import master_of, tier_of
-from .sql.quoting import check_identifier, quote
+from .sql.quoting import quote
 
 #: `` `db`.`tbl` `` (quoted) or ``db.tbl`` (plain; identifiers never hold a dot).
 _QUOTED = re.compile(r"`([^`]+)`\.`([^`]+)`")
@@ -27,6 +27,8 @@ class TableRef:
     """A table by database and table name, both validated identifiers.
 
     Attributes:
+        full_name: `` `database`.`table` ``, the quoted SQL form (DataJoint's
+            ``full_table_name``), made once with the validation.
         database: the database (schema) name, e.g. ``lab``.
         table: the table's raw name with its tier prefix, e.g. ``#subject_type``,
             ``__detection``, ``session__trial``, ``~~detection``.
@@ -37,15 +39,17 @@ class TableRef:
 
     Raises:
         DataJointError: either part is not a valid identifier (see
-            :func:`.sql.quoting.check_identifier`).
+            :func:`.sql.quoting.check_identifier`, which :func:`.sql.quoting.quote` applies).
     """
 
     database: str
     table: str
+    full_name: str = dataclasses.field(init=False, compare=False)
+    """`` `database`.`table` ``: the quoted SQL form, DataJoint's ``full_table_name``."""
 
     def __post_init__(self):
-        check_identifier(self.database)
-        check_identifier(self.table)
+        # the one validation of both parts; the quoted form is made once, here
+        object.__setattr__(self, "full_name", f"{quote(self.database)}.{quote(self.table)}")
 
     @classmethod
     def parse(cls, text: str) -> TableRef:
@@ -69,11 +73,6 @@ class TableRef:
         return f"`{database}`.`{table}`"
 
     @property
-    def full_name(self) -> str:
-        """`` `database`.`table` ``: the quoted SQL form, DataJoint's ``full_table_name``."""
-        return f"{quote(self.database)}.{quote(self.table)}"
-
-    @property
     def tier(self) -> str | None:
         """The tier its name implies (``Manual``, ``Lookup``, ..., spec §1.1), or None."""
         return tier_of(self.table)
@@ -95,8 +94,6 @@ class TableRef:
         return f"TableRef({self.database!r}, {self.table!r})"
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, str):  # TEMPORARY refactoring guard
-            raise TypeError(f"TableRef compared with str {other!r}")
         if not isinstance(other, TableRef):
             return NotImplemented
         return (self.database, self.table) == (other.database, other.table)

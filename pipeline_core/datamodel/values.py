@@ -32,6 +32,7 @@ from .types import type_family
 #: Marker returned by :func:`encode` for "send SQL DEFAULT" (None, NaN, '' numerics).
 DEFAULT = object()
 
+
 def _stored_elsewhere(attr: Attribute, table: str | None) -> DataJointError:
     return DataJointError(
         f"{table or 'table'}: attribute `{attr.name}` ({attr.type}) holds store metadata; its "

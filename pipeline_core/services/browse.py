@@ -9,8 +9,8 @@ from pipeline_core import datamodel as dm
 from pipeline_core.datamodel.catalog import catalog_of
 from pipeline_core.datamodel.codecs import blob
 from pipeline_core.datamodel.codecs.blob_peek import PEEK_LIMIT
-from pipeline_core.datamodel.paging import page
 from pipeline_core.datamodel.heading import Attribute, TableInfo
+from pipeline_core.datamodel.paging import page
 from pipeline_core.datamodel.sql import fragments as sql
 from pipeline_core.datamodel.stores import Attachment
 

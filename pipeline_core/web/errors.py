@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
@@ -16,7 +15,7 @@ from pipeline_core import datamodel as dm
 from pipeline_core import services
 from pipeline_core.http_errors import status_of
 
-from .htmx import is_htmx_for, to_error_region, vary_on_htmx
+from .htmx import is_htmx_for, login_required_htmx, to_error_region, vary_on_htmx
 
 
 def error_response(request, exc: dm.DataJointError):
@@ -37,13 +36,14 @@ def error_response(request, exc: dm.DataJointError):
 
 
 def pipeline_view(view=None, *, staff: bool = False):
-    """Decorate a view: login required (and ``is_staff`` when ``staff``, else 403), the
+    """Decorate a view: login required (:func:`.htmx.login_required_htmx`; ``is_staff``
+    when ``staff``, else 403), the
     catalog refreshed, ``DataJointError`` turned into an error page (:func:`error_response`),
     and ``Vary: HX-Request`` on every response, since any of them may be an htmx partial."""
     if view is None:
         return functools.partial(pipeline_view, staff=staff)
 
-    @login_required
+    @login_required_htmx
     @vary_on_htmx
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):

@@ -6,8 +6,13 @@ Requests are read through django-htmx's ``request.htmx`` (its middleware is inst
 
 from __future__ import annotations
 
+import functools
+from urllib.parse import urlsplit
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import reswap, retarget, trigger_client_event
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget, trigger_client_event
 
 #: Request headers a response may depend on when it is a partial for htmx requests.
 HTMX_VARY = ("HX-Request", "HX-History-Restore-Request")
@@ -46,3 +51,20 @@ def signal_populate_done(response, full_table_name: str):
     """Add the :data:`POPULATE_DONE` event (detail ``{"table": full_table_name}``) to
     ``response``'s ``HX-Trigger`` header; returns ``response``."""
     return trigger_client_event(response, POPULATE_DONE, {"table": full_table_name})
+
+
+def login_required_htmx(view):
+    """Django's ``login_required``, except for an htmx request of a user who is not logged
+    in (an expired session): instead of a redirect that htmx would follow and swap the
+    login page into the element, ``HX-Redirect`` sends the whole browser to the login page,
+    coming back to the page the request was made from."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated and is_htmx_for(request):
+            page = urlsplit(request.htmx.current_url or request.get_full_path())
+            back = page.path + (f"?{page.query}" if page.query else "")
+            return HttpResponseClientRedirect(redirect_to_login(back).url)
+        return login_required(view)(request, *args, **kwargs)
+
+    return wrapper

@@ -69,7 +69,8 @@ def test_alter_changes_secondary_attributes_and_comment(tables, dm_conn):
     "definition, what",
     [
         (
-            "sample_id: int64\n---\n-> Kind\nweight: float32\nnote='': varchar(20)\nobsolete=null: int16",
+            "sample_id: int64\n---\n-> Kind\nweight: float32\nnote='': varchar(20)\n"
+            "obsolete=null: int16",
             "primary key",
         ),
         (
@@ -77,8 +78,8 @@ def test_alter_changes_secondary_attributes_and_comment(tables, dm_conn):
             "foreign keys",
         ),
         (
-            "sample_id: int32\n---\n-> Kind\nweight: float32\nnote='': varchar(20)\nobsolete=null: int16\n"
-            "index(note)",
+            "sample_id: int32\n---\n-> Kind\nweight: float32\nnote='': varchar(20)\n"
+            "obsolete=null: int16\nindex(note)",
             "indexes",
         ),
     ],

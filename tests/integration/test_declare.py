@@ -19,7 +19,8 @@ SUBJECT_SERVER_SHOWS = """CREATE TABLE `subject` (
   `dob` date DEFAULT NULL COMMENT ':date:',
   `weight` float NOT NULL DEFAULT 20.5 COMMENT ':float32:',
   PRIMARY KEY (`subject_id`)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='Experimental subjects'"""
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci \
+COMMENT='Experimental subjects'"""
 
 
 def test_subject_ddl_is_what_the_spec_shows(dm_conn, new_db):

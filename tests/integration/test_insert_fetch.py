@@ -119,14 +119,19 @@ def test_duplicates_and_foreign_keys(lab):
 def test_master_and_parts_in_one_transaction(lab, dm_conn):
     subject, session = lab
     subject.insert1(dict(subject_id=1, name="a"))
-    with pytest.raises(dm.DuplicateError), dm_conn.transaction():
-        session.insert1(dict(subject_id=1, session_id=1))
-        session.Trial.insert(
-            [
-                dict(subject_id=1, session_id=1, trial_id=1),
-                dict(subject_id=1, session_id=1, trial_id=1),
-            ]
-        )
+
+    def insert_a_duplicate_part():
+        with dm_conn.transaction():
+            session.insert1(dict(subject_id=1, session_id=1))
+            session.Trial.insert(
+                [
+                    dict(subject_id=1, session_id=1, trial_id=1),
+                    dict(subject_id=1, session_id=1, trial_id=1),
+                ]
+            )
+
+    with pytest.raises(dm.DuplicateError):
+        insert_a_duplicate_part()
     assert not session() and not session.Trial()
     with dm_conn.transaction():
         session.insert1(dict(subject_id=1, session_id=1))

@@ -85,7 +85,9 @@ def test_page_sql_has_no_offset_and_values_are_parameters(lab):
     from pipeline_core.datamodel.paging import ordering
     from pipeline_core.datamodel.sql.keyset import keyset_after
 
-    after = keyset_after(ordering(expr, ["reaction_time DESC"]), list(cursor.values()), expr.heading)
+    after = keyset_after(
+        ordering(expr, ["reaction_time DESC"]), list(cursor.values()), expr.heading
+    )
     sql, params = after.sql, after.params
     assert "OFFSET" not in sql.upper() and all(str(v) not in sql for v in params if v is not None)
     assert len(page(expr & after, ["reaction_time DESC"], None, 5)[0]) == 5

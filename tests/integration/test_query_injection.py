@@ -382,6 +382,13 @@ def builder_names(lab, h):
     ]
 
 
+def _call_and_run(call):
+    """``call()``, then the query it returns (if any) run."""
+    result = call()
+    if isinstance(result, dm.QueryExpression):
+        result.to_dicts()
+
+
 def test_hostile_names_through_the_builder(lab, raw, before):
     """As attribute names, operators, orderings or new names hostile strings are refused
     with a DataJointError that names them, before any SQL runs."""
@@ -390,8 +397,6 @@ def test_hostile_names_through_the_builder(lab, raw, before):
             continue  # a valid name
         for i, call in enumerate(builder_names(lab, h)):
             with pytest.raises(dm.DataJointError) as info:
-                result = call()
-                if isinstance(result, dm.QueryExpression):
-                    result.to_dicts()
+                _call_and_run(call)
             assert not isinstance(info.value, QuerySyntaxError), (i, h, info.value)
     assert snapshot(raw, lab.database) == before

@@ -186,7 +186,7 @@ def test_download_path_saves_attachments_and_objects(lab, tmp_path):
     assert first["inline_file"] == first["stored_file"] == str(out / "notes.txt")
     assert second == str(out / "notes_1.txt")  # same name, other contents (spec §5.5)
     assert (out / "notes_1.txt").read_bytes() == b"v2"
-    assert open(first["obj"], "rb").read() == b"object bytes"
+    assert Path(first["obj"]).read_bytes() == b"object bytes"
 
 
 def test_plain_fetch_saves_attachments_into_the_working_directory(lab, tmp_path, monkeypatch):
@@ -242,11 +242,16 @@ def test_rolled_back_transaction_leaves_no_objects(lab, stores_conn):
     _schema, recording, note = lab
     recording.insert1(dict(rec_id=1))
     before = objects(stores_conn)
-    with pytest.raises(RuntimeError), stores_conn.transaction():
-        note.insert1(dict(rec_id=1, note_id=1, data=np.arange(11.0)))
-        recording.insert1(dict(rec_id=2, obj=b"abc", arr=np.ones(2)))
-        assert len(objects(stores_conn)) == len(before) + 3
-        raise RuntimeError("make failed")
+
+    def insert_then_fail():
+        with stores_conn.transaction():
+            note.insert1(dict(rec_id=1, note_id=1, data=np.arange(11.0)))
+            recording.insert1(dict(rec_id=2, obj=b"abc", arr=np.ones(2)))
+            assert len(objects(stores_conn)) == len(before) + 3
+            raise RuntimeError("make failed")
+
+    with pytest.raises(RuntimeError, match="make failed"):
+        insert_then_fail()
     assert objects(stores_conn) == before
     with stores_conn.transaction():
         note.insert1(dict(rec_id=1, note_id=1, data=np.arange(11.0)))

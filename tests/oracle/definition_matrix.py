@@ -543,7 +543,8 @@ ENTRIES = [
         r"""
         id: int32
         ---
-        -> [nullable] Session.Trial.proj(t_subject='subject_id', t_session='session_id', t_trial='trial_id')
+        -> [nullable] Session.Trial.proj(t_subject='subject_id', """
+        r"""t_session='session_id', t_trial='trial_id')
         """,
     ),
     Entry(

@@ -351,7 +351,9 @@ add(
 )
 add("top_merge", lambda m: m.Subject & m.Top(8, "KEY") & m.Top(3, "KEY"), ordered=True)
 # order_by as one string of comma-separated items, as DataJoint accepts it (issue #10)
-add("top_comma_string", lambda m: m.Subject & m.Top(6, "sex DESC, weight, subject_id"), ordered=True)
+add(
+    "top_comma_string", lambda m: m.Subject & m.Top(6, "sex DESC, weight, subject_id"), ordered=True
+)
 add(
     "top_comma_in_list",
     lambda m: m.Session & m.Top(9, ["rig, duration DESC", "KEY DESC"]),

@@ -165,8 +165,8 @@ def rows(seed: int = 5) -> dict[str, list[dict]]:
         ]
     ]
     data["Lab"] = [
-        dict(lab_id=l, lab_name=n, budget=b)
-        for l, n, b in [
+        dict(lab_id=lab, lab_name=n, budget=b)
+        for lab, n, b in [
             ("L001", "Vision", "1200.50"),
             ("L002", "Motor", None),
             ("L003", "Memory", "90.00"),
@@ -185,8 +185,8 @@ def rows(seed: int = 5) -> dict[str, list[dict]]:
             )
         )
     data["Experimenter"] = [
-        dict(experimenter=e, full_name=f, lab_id=l)
-        for e, f, l in [
+        dict(experimenter=e, full_name=f, lab_id=lab)
+        for e, f, lab in [
             ("alice", "Alice A.", "L001"),
             ("bob", "Bob B.", "L002"),
             ("carol", "Carol C.", None),

@@ -401,7 +401,8 @@ def test_generated_large_arrays_both_policies(array):
 
 # --- deliberate differences -------------------------------------------------------------
 def test_difference_char_matrix_order():
-    """datajoint writes S1 matrices in C order and reads them back transposed; we use Fortran order."""
+    """datajoint writes S1 matrices in C order and reads them back transposed; we use Fortran
+    order."""
     matrix = np.array([[b"a", b"b"], [b"c", b"d"]], dtype="S1")
     assert dj.pack(matrix, compress=False)[-8:] == b"a\0b\0c\0d\0"
     assert ours.pack(matrix, compress=False)[-8:] == b"a\0c\0b\0d\0"
@@ -424,7 +425,7 @@ def test_difference_object_array_of_equal_length_lists():
     value[0], value[1] = [1, 2], [3, 4]
     blob = dj.pack(value)
     assert blob == ours.pack(value)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cannot reshape array of size 4"):
         dj.unpack(blob)
     result = ours.unpack(blob)
     assert result.shape == (2,) and result[1] == [3, 4]

@@ -345,7 +345,13 @@ def test_foreign_keys_match_datajoint(matrix, dm_conn, dj, dj_conn, case):
     ours = catalog_of(dm_conn).table(matrix.names["lb"], table).foreign_keys
     theirs = _dj_foreign_keys(dj, dj_conn, matrix.names["dj"], table)
     assert sorted(
-        (_normal_parent(str(fk.parent), matrix), tuple(fk.attr_map), fk.primary, fk.nullable, fk.unique)
+        (
+            _normal_parent(str(fk.parent), matrix),
+            tuple(fk.attr_map),
+            fk.primary,
+            fk.nullable,
+            fk.unique,
+        )
         for fk in ours
     ) == sorted(
         (_normal_parent(parent, matrix), tuple(attr_map.items()), primary, nullable, unique)
@@ -462,7 +468,7 @@ def test_parent_key_comment_with_double_quote(dm_conn, dj, dj_conn, new_db):
         )
         held = type("Held", (lib.Manual,), {"definition": definitions[1][1]})
         if lib is dj:
-            with pytest.raises(Exception):  # noqa: B017 - QuerySyntaxError
+            with pytest.raises(dj.errors.QuerySyntaxError):
                 schema(held, context=context)
         else:
             schema(held, context=context)

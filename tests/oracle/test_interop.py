@@ -27,7 +27,7 @@ def _show_create(conn, database: str, table: str) -> str:
 
 def _lineage(conn, database: str) -> set:
     rows = conn.query(f"SELECT table_name, attribute_name, lineage FROM `{database}`.`~lineage`")
-    return {(t, a, l.replace(database + ".", "DB.")) for t, a, l in rows.fetchall()}
+    return {(t, a, lineage.replace(database + ".", "DB.")) for t, a, lineage in rows.fetchall()}
 
 
 @pytest.fixture(scope="module")

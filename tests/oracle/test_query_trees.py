@@ -154,7 +154,8 @@ def build(m, numbers, depth):
         elif step == "u" and not united:
             chosen = [n for n in names if c.pick([True, False])] or [c.pick(names)]
             expr = m.U(*chosen) & expr
-            break  # datajoint loses the DISTINCT of U(...) & q in later joins, projections, aggregations
+            # datajoint loses the DISTINCT of U(...) & q in later joins, projections, aggregations
+            break
         elif step == "union" and valued:
             name = c.pick(valued)
             expr = expr.proj() + (expr & {name: c.pick(VALUES[name])}).proj()

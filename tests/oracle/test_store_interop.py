@@ -50,7 +50,7 @@ def dj_stores(dj, store_spec, tmp_path):
 def _json_flag_for_stored_codecs(table) -> None:
     """Let datajoint 2.3.5 serialise codec metadata on MariaDB (spec §12.3)."""
     heading = table.heading
-    heading.attributes  # loads the heading from the database
+    _ = heading.attributes  # loads the heading from the database
     attributes = heading._attributes
     for name, attr in list(attributes.items()):
         if attr.store is not None and not attr.json:
@@ -135,7 +135,7 @@ def test_datajoint_reads_what_labbook_wrote(tables, files, dj_stores):
     row = dj_table.fetch1()
     assert np.array_equal(row["signal"]["trace"], np.arange(12.0).reshape(3, 4))
     for name in ("stored_file", "inline_file"):
-        assert open(row[name], "rb").read() == source.read_bytes()
+        assert Path(row[name]).read_bytes() == source.read_bytes()
     assert row["raw"] == b"raw bytes"
     assert sorted(f for _, _, fs in row["obj"].walk() for f in fs) == ["a.bin", "b.bin"]
     assert row["obj"].open("sub/b.bin").read() == b"\x03"

@@ -208,7 +208,7 @@ def test_datajoint_policy_keeps_compression_only_if_shorter():
     assert pack(noise, compression="datajoint") == raw
 
 
-# --- memory ----------------------------------------------------------------------------------------
+# --- memory ---------------------------------------------------------------------------------------
 def peak_multiple(value: np.ndarray, **kwargs) -> float:
     tracemalloc.start()
     try:

@@ -111,7 +111,7 @@ def _assert_array_equal(actual, expected):
         assert actual.dtype.names == expected.dtype.names
         for name in expected.dtype.names:
             if isinstance(expected, MatStruct):
-                assert actual.dtype[name] == object
+                assert actual.dtype[name] == np.dtype(object)
                 for a, e in zip(
                     np.asarray(actual[name]).ravel(), np.asarray(expected[name]).ravel()
                 ):
@@ -399,7 +399,7 @@ def test_unpack_returns_read_only_view(dtype, container):
     assert np.shares_memory(result, np.frombuffer(blob, dtype=np.uint8))
     assert not result.flags.writeable
     assert result.flags.f_contiguous
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="assignment destination is read-only"):
         result[(0,) * result.ndim] = result[(1,) * result.ndim]
     assert_equal(result, array)
 
@@ -467,7 +467,7 @@ def test_unknown_protocol_names_header():
 
 
 def test_sparse_not_supported():
-    with pytest.raises(BlobError, match="^MATLAB sparse arrays are not supported$"):
+    with pytest.raises(BlobError, match=r"^MATLAB sparse arrays are not supported$"):
         unpack(b"mYm\0P" + bytes(40))
 
 
@@ -649,5 +649,5 @@ def test_compressed_unpack_memory_and_read_only(data):
         tracemalloc.stop()
     assert np.array_equal(result, array)
     assert peak < (1.2 if data == "arange" else 2.2) * array.nbytes  # piecewise: one buffer
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cannot set WRITEABLE flag to True"):
         result.flags.writeable = True

@@ -55,9 +55,11 @@ def import_edges(files: dict[str, Path]) -> list[tuple[str, str, int]]:
                 for alias in node.names:
                     name = f"{base}.{alias.name}"
                     targets.append(name if name in files else base)
-            for target in targets:
-                if target in files and target != module:
-                    edges.append((module, target, node.lineno))
+            edges.extend(
+                (module, target, node.lineno)
+                for target in targets
+                if target in files and target != module
+            )
     return edges
 
 

@@ -541,7 +541,7 @@ def test_description_not_modified():
     assert description == before
 
 
-# --- round trips and SQL ---------------------------------------------------------------------------
+# --- round trips and SQL --------------------------------------------------------------------------
 CANONICAL = [
     {"from": T("subject")},
     {"from": T("session__trial"), "where": cmp("rt", "between", [0.2, 0.5])},

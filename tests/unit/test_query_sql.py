@@ -109,7 +109,8 @@ GOLDEN = {
     ),
     "antijoin": (
         lambda: SUBJECT - SESSION,
-        "SELECT `subject_id`, `species`, `weight` FROM `db`.`subject` WHERE (NOT ((`subject_id`) IN "
+        "SELECT `subject_id`, `species`, `weight` FROM `db`.`subject` "
+        "WHERE (NOT ((`subject_id`) IN "
         "(SELECT `subject_id` FROM `db`.`session`)))",
         [],
     ),
@@ -209,7 +210,8 @@ GOLDEN = {
     ),
     "top_merge": (
         lambda: SUBJECT & Top(5, "KEY") & Top(3),
-        "SELECT `subject_id`, `species`, `weight` FROM `db`.`subject` ORDER BY `subject_id` LIMIT 3",
+        "SELECT `subject_id`, `species`, `weight` FROM `db`.`subject` "
+        "ORDER BY `subject_id` LIMIT 3",
         [],
     ),
     "top_then_restrict": (

@@ -73,7 +73,7 @@ def test_invalid_specs_are_refused_with_the_reason(raw, message):
 
 def test_unconfigured_and_default_errors():
     stores = StoreConfig({})
-    with pytest.raises(StoreError, match="stores.default is not configured"):
+    with pytest.raises(StoreError, match=r"stores\.default is not configured"):
         stores.resolve("")
     with pytest.raises(StoreError, match="Storage 'x' is requested but not configured"):
         stores.spec("x")
@@ -85,7 +85,7 @@ def test_unconfigured_and_default_errors():
         r"\(configured: main\)",
     ):
         StoreConfig({"default": "mian", "main": {"protocol": "file", "location": "/x"}})
-    with pytest.raises(StoreError, match='stores.filepath_default is "raw"'):
+    with pytest.raises(StoreError, match=r'stores\.filepath_default is "raw"'):
         StoreConfig({"filepath_default": "raw"})
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from html import unescape
+from urllib.parse import unquote
 
 import pytest
 from django.template.loader import get_template
@@ -128,3 +129,22 @@ def test_pages_carry_the_error_region_and_htmx_response_handling(lab_client, dem
     # the error pages Django renders itself (403, 404) have the part that is selected
     for template in ("403.html", "404.html", "500.html"):
         assert 'class="card error-page"' in get_template(template).template.source
+
+
+@pytest.mark.integration
+def test_an_htmx_request_without_a_session_sends_the_browser_to_the_login_page(client, demo):
+    """An expired session: htmx gets HX-Redirect to the login page (coming back to the page
+    the click was made on), not a login page swapped into the element; a plain request
+    still gets Django's 302."""
+    page = url("table", demo.Subject) + "?page=2"
+    response = client.get(
+        url("progress", demo.Subject),
+        headers={**HTMX, "HX-Current-URL": "http://testserver" + page},
+    )
+    login = reverse("login")
+    assert response.status_code == 200 and not response.content
+    target = response["HX-Redirect"]
+    assert target.startswith(login + "?next=") and unquote(target.split("next=")[1]) == page
+    plain = client.get(url("progress", demo.Subject))
+    assert plain.status_code == 302 and plain["Location"].startswith(login)
+    assert "HX-Redirect" not in plain

@@ -222,7 +222,7 @@ def decode_legacy(attr, digest: uuid.UUID, context: ReadContext) -> Any:
         name = row["attachment_name"]
         attachment = Attachment(name=name, size=row["size"], loader=lambda: (name, read(name)[1]))
         if not context.lazy:
-            attachment.contents  # read now: errors belong to the fetch
+            _ = attachment.contents  # read now: errors belong to the fetch
         return deliver_attachment(attachment, context)
     ref = ObjectRef(
         {"path": row["filepath"], "store": attr.store, "size": row["size"], "is_dir": False},

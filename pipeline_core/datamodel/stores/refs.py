@@ -269,7 +269,8 @@ class NpyRef:
         return self.shape[0]
 
     def __repr__(self) -> str:
-        return f"NpyRef(shape={self.shape}, dtype={self.dtype}, {'loaded' if self.is_loaded else 'not loaded'})"
+        loaded = "loaded" if self.is_loaded else "not loaded"
+        return f"NpyRef(shape={self.shape}, dtype={self.dtype}, {loaded})"
 
 
 class BlobRef:
