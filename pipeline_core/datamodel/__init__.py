@@ -8,7 +8,6 @@ table's identity), and the ``DataJointError`` hierarchy.
 """
 
 from .condition import Aggregate, AndList, Comparison, Not, Top
-from .config import ConfigError, config
 from .connection import Connection, conn, connect
 from .dependencies import DependencyGraph
 from .errors import (
@@ -28,6 +27,7 @@ from .errors import (
 )
 from .expression import QueryExpression, U
 from .schema import Schema
+from .settings import ConfigError, config
 from .table import FreeTable, Table
 from .tableref import TableRef
 from .tiers import Computed, Imported, Lookup, Manual, Part

@@ -8,6 +8,7 @@ is invalidated by declaration and drop. No module-level state.
 from __future__ import annotations
 
 import collections
+import logging
 import re
 from collections.abc import Iterable
 
@@ -16,6 +17,8 @@ from .heading import Attribute, ForeignKey, Heading, Index, TableInfo
 from .sql import introspection
 from .tableref import TableRef
 from .types import parse_comment, strip_display_width
+
+logger = logging.getLogger(__name__)
 
 #: 0.14 markers (spec §11) -> (codec, needs store).
 _LEGACY_CODECS = re.compile(r"(blob|attach|filepath)(@([A-Za-z0-9_\-]+))?")
@@ -61,7 +64,7 @@ class Catalog:
             ref = TableRef(database, table_name)
         except DataJointError:
             raise MissingTableError(
-                f"Table `{database}`.`{table_name}` does not exist (not a valid name)"
+                f"Table {TableRef.label(database, table_name)} does not exist (not a valid name)"
             ) from None
         return self.get(ref)
 
@@ -117,6 +120,11 @@ class Catalog:
         for ref, info in raw.tables.items():
             info["foreign_keys"] = raw.foreign_keys(ref)
             info["legacy"] = "~lineage" not in hidden[ref.database]
+        if raw.skipped:
+            logger.warning(
+                "not listed (names no DataJoint table has; they cannot be queried by name): %s",
+                ", ".join(raw.skipped),
+            )
         upstream = {r["ref_database"] for r in key_rows if r["ref_database"]} - set(databases)
         self.load(sorted(upstream))
 
@@ -144,12 +152,14 @@ class _RawTables:
     """information_schema rows grouped per table."""
 
     def __init__(self, table_rows, column_rows, key_rows, index_rows):
+        self.skipped: list[str] = []  # tables and foreign keys whose names are not identifiers
         self.tables: dict[TableRef, dict] = {}
         by_name: dict[tuple[str, str], dict] = {}  # the same entries, for the rows below
         for row in table_rows:
             try:
                 ref = TableRef(row["database"], row["table_name"])
             except DataJointError:  # a name no DataJoint table has (spaces, dots): not listed
+                self.skipped.append(f"{row['database']}.{row['table_name']}")
                 continue
             self.tables[ref] = by_name[(ref.database, ref.table)] = dict(
                 row, columns=[], primary=[], fk_rows=collections.defaultdict(list), indexes={}
@@ -181,6 +191,7 @@ class _RawTables:
             try:
                 parent = TableRef(rows[0]["ref_database"], rows[0]["ref_table"])
             except DataJointError:  # references a table not listed (see __init__)
+                self.skipped.append(f"foreign key of {ref} to {rows[0]['ref_table']!r}")
                 continue
             attr_map = tuple((r["column_name"], r["ref_column"]) for r in rows)
             columns = tuple(c for c, _ in attr_map)

@@ -16,7 +16,8 @@ from typing import Any
 import pymysql
 
 from . import errors
-from .hostport import format_host_port, parse_host_port
+from .hostport import HostPortError, format_host_port, parse_host_port
+from .settings import config
 from .sql.limits import with_time_limit
 from .stores.config import StoreConfig
 
@@ -102,7 +103,7 @@ class Connection:
     one connection per thread.
 
     Raises:
-        HostPortError (a ValueError): ``host`` or ``port`` is malformed.
+        DataJointError: ``host`` or ``port`` is malformed (the parser's message).
         LostConnectionError / AccessError: the server cannot be reached or refuses.
         StoreError: ``stores`` is not a valid store configuration.
     """
@@ -116,7 +117,10 @@ class Connection:
         connect_timeout: int = 10,
         stores: Mapping[str, Any] | None = None,
     ):
-        self.host, self.port = parse_host_port(host, port)
+        try:
+            self.host, self.port = parse_host_port(host, port)
+        except HostPortError as exc:
+            raise errors.DataJointError(f"cannot connect: {exc}") from None
         self.user = user
         self._password = password
         self._connect_timeout = connect_timeout
@@ -374,16 +378,14 @@ def connect(
     Raises:
         DataJointError: no user or password configured, ``config['database.backend']`` is
             not ``"mysql"``, or ``config['database.use_tls']`` asks for TLS.
-        HostPortError (ValueError), LostConnectionError, AccessError, StoreError: see
-            :class:`Connection`.
+        LostConnectionError, AccessError, StoreError, DataJointError (a malformed host):
+            see :class:`Connection`.
     """
     return Connection(**_connection_arguments(host, user, password, port, stores, None))
 
 
 def _connection_arguments(host, user, password, port, stores, use_tls) -> dict[str, Any]:
     """Fill the missing arguments from the config and refuse what LabBook cannot do."""
-    from .config import config
-
     backend = config["database.backend"]
     if backend != "mysql":
         raise errors.DataJointError(
@@ -436,8 +438,9 @@ def conn(
     connection use it.
 
     This is process-wide state on purpose (DataJoint's model). A :class:`Connection` is
-    not thread-safe: threaded code (the web app) keeps one connection per thread and
-    passes it explicitly.
+    not thread-safe: threaded code (the web app, Celery workers) keeps one connection per
+    thread and passes it explicitly; pipeline code named in ``LABBOOK_PIPELINES`` declares
+    its schemas on the connection its ``declare(connection, prefix)`` receives, never here.
 
     Raises:
         as :func:`connect`; DataJointError also for ``use_tls=True``.

@@ -78,13 +78,14 @@ class Cascade:
         self._graph = graph
         self.part_integrity = part_integrity
 
-    def __getitem__(self, table: TableRef) -> QueryExpression:
-        """The restricted table of the rows deleted from ``table``.
+    def __getitem__(self, table: TableRef | str) -> QueryExpression:
+        """The restricted table of the rows deleted from ``table`` (a TableRef or the full
+        name :meth:`counts` uses).
 
         Raises:
             KeyError: the table is not in the cascade.
         """
-        return self._restricted[table]
+        return self._restricted[TableRef.parse(table)]
 
     def __iter__(self):
         return iter(self.tables)
@@ -445,7 +446,15 @@ def _missing_masters(
 def _blocked(error: IntegrityError, graph) -> IntegrityError:
     """The error for a DELETE refused by a foreign key outside the cascade (spec §8.3)."""
     match = _FK_CHILD.search(str(error))
-    child = TableRef(match.group(1), match.group(2)) if match else None
+    try:
+        child = TableRef(match.group(1), match.group(2)) if match else None
+    except DataJointError:  # a name no DataJoint table has: never in the graph (catalog.py)
+        return IntegrityError(
+            f"Delete blocked by table {TableRef.label(match.group(1), match.group(2))}, which "
+            "references rows being deleted but is not a DataJoint table (its name is not one "
+            "LabBook can query). Nothing was deleted.",
+            table=TableRef.label(match.group(1), match.group(2)),
+        )
     if child is None or child not in graph:
         where = child or "(not named by the server)"
         return IntegrityError(

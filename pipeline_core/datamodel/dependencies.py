@@ -81,25 +81,29 @@ class DependencyGraph:
         """A copy of the underlying graph."""
         return self._graph.copy()
 
-    def table(self, ref: TableRef) -> TableInfo:
-        """The introspected table of a node."""
-        return self._infos[ref]
+    def table(self, ref: TableRef | str) -> TableInfo:
+        """The introspected table of a node (a TableRef or its full name).
+
+        Raises:
+            KeyError: not a table of the graph.
+        """
+        return self._infos[TableRef.parse(ref)]
 
     def nodes_of(self, database: str) -> list[TableRef]:
         """The tables of one database."""
         return [n for n, d in self._graph.nodes(data=True) if d["database"] == database]
 
-    def parents(self, ref: TableRef) -> list[TableRef]:
+    def parents(self, ref: TableRef | str) -> list[TableRef]:
         """The tables ``ref`` has foreign keys to (each once)."""
-        return list(dict.fromkeys(self._graph.predecessors(ref)))
+        return list(dict.fromkeys(self._graph.predecessors(TableRef.parse(ref))))
 
-    def children(self, ref: TableRef) -> list[TableRef]:
+    def children(self, ref: TableRef | str) -> list[TableRef]:
         """The tables with foreign keys to ``ref`` (each once)."""
-        return list(dict.fromkeys(self._graph.successors(ref)))
+        return list(dict.fromkeys(self._graph.successors(TableRef.parse(ref))))
 
-    def descendants(self, ref: TableRef) -> list[TableRef]:
+    def descendants(self, ref: TableRef | str) -> list[TableRef]:
         """All tables downstream, in topological order."""
-        down = nx.descendants(self._graph, ref)
+        down = nx.descendants(self._graph, TableRef.parse(ref))
         return [n for n in self.topological_order() if n in down]
 
     def topological_order(self) -> list[TableRef]:

@@ -373,7 +373,9 @@ def _prepare_condition(condition: Any, expr: QueryExpression, semantic_check: bo
     Raises:
         QueryError: an unsupported type. DataJointError: the semantic check fails.
     """
-    if isinstance(condition, (dict, str, bool, Comparison, RawSQL)):
+    if isinstance(condition, dict):
+        return dict(condition)  # a copy: the caller's dict may change, the tree may not
+    if isinstance(condition, (str, bool, Comparison, RawSQL)):
         return condition
     if isinstance(condition, Not):
         inner = _prepare_condition(normalize(condition.condition), expr, semantic_check)

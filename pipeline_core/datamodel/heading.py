@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from .errors import UnknownAttributeError
 from .names import master_of, table_to_class_name, tier_of
 from .tableref import TableRef
+from .types import QUOTED_DEFAULT_TYPES
 
 #: Escapes in a shown string default, as a MySQL string literal reads them back (the
 #: declaration interprets them, spec §2.5), so describe() re-declares the same value.
@@ -28,9 +29,6 @@ _ESCAPES = str.maketrans(
         "\x1a": "\\Z",
     }
 )
-
-#: Declared core types whose values are strings (defaults shown double-quoted, spec §2.5).
-_STRING_TYPES = ("char", "varchar", "enum", "time", "timestamp", "year", "date", "datetime")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,7 +106,7 @@ class Attribute:
             return "null"
         if self.default is None:
             return None
-        if not self.default_is_expression and self.base_type in _STRING_TYPES:
+        if not self.default_is_expression and self.base_type in QUOTED_DEFAULT_TYPES:
             return '"' + self.default.translate(_ESCAPES) + '"'
         return self.default
 

@@ -41,6 +41,7 @@ class RestrictNode:
 
     @property
     def heading(self) -> Heading:
+        """The operand's heading: restricting and ordering keep the attributes."""
         return self.child.heading
 
 
@@ -126,6 +127,7 @@ class TopNode:
 
     @property
     def heading(self) -> Heading:
+        """The operand's heading: restricting and ordering keep the attributes."""
         return self.child.heading
 
 

@@ -8,6 +8,7 @@ from .fetch import to_dicts
 from .order_by import total_order
 from .sql.fragments import as_double
 from .sql.keyset import keyset_after
+from .types import SINGLE_PRECISION_TYPES, base_name
 from .values import DEFAULT, encode
 
 
@@ -86,7 +87,7 @@ def page(
 
 def _exact_names(heading, order) -> dict[str, str]:
     """``{float32 ordering attribute: name of a hidden attribute holding it as a double}``."""
-    names = [name for name, _ in order if heading[name].base_type in ("float32", "float")]
+    names = [n for n, _ in order if base_name(heading[n].type) in SINGLE_PRECISION_TYPES]
     return {name: _unused(heading, f"labbook_exact_{i}") for i, name in enumerate(names)}
 
 

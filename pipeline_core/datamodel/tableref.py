@@ -14,7 +14,7 @@ import re
 
 from .errors import DataJointError
 from .names import master_of, tier_of
-from .sql.quoting import quote
+from .sql.quoting import full_name
 
 #: `` `db`.`tbl` `` (quoted) or ``db.tbl`` (plain; identifiers never hold a dot).
 _QUOTED = re.compile(r"`([^`]+)`\.`([^`]+)`")
@@ -39,7 +39,8 @@ class TableRef:
 
     Raises:
         DataJointError: either part is not a valid identifier (see
-            :func:`.sql.quoting.check_identifier`, which :func:`.sql.quoting.quote` applies).
+            :func:`.sql.quoting.check_identifier`, which :func:`.sql.quoting.full_name`
+            applies: the one place a full table name is written).
     """
 
     database: str
@@ -49,11 +50,11 @@ class TableRef:
 
     def __post_init__(self):
         # the one validation of both parts; the quoted form is made once, here
-        object.__setattr__(self, "full_name", f"{quote(self.database)}.{quote(self.table)}")
+        object.__setattr__(self, "full_name", full_name(self.database, self.table))
 
     @classmethod
-    def parse(cls, text: str) -> TableRef:
-        """The ref named by `` `db`.`tbl` `` or ``db.tbl``.
+    def parse(cls, text: str | TableRef) -> TableRef:
+        """The ref named by `` `db`.`tbl` `` or ``db.tbl`` (a TableRef is returned as it is).
 
         Raises:
             DataJointError: the text is neither form, or a part is not a valid identifier.

@@ -225,6 +225,12 @@ INTEGER_TYPES = frozenset(
     }
 )
 FLOAT_TYPES = frozenset({"float32", "float64", "float", "double", "real"})
+#: Single-precision floats: the server sends them rounded to 6 digits (spec §12.9).
+SINGLE_PRECISION_TYPES = frozenset({"float32", "float"})
+#: Types whose literal defaults DataJoint's describe() writes double-quoted (spec §2.5).
+QUOTED_DEFAULT_TYPES = frozenset(
+    {"char", "varchar", "enum", "time", "timestamp", "year", "date", "datetime"}
+)
 DECIMAL_TYPES = frozenset({"decimal", "numeric", "dec", "fixed"})
 TEXT_TYPES = frozenset({"char", "varchar", "enum", "text", "tinytext", "mediumtext", "longtext"})
 #: numpy dtype of a (signed, non-nullable) column of each numeric base type.

@@ -30,6 +30,7 @@ from .access import (
     resolve_table,
     schema_prefix,
     table_info,
+    table_named,
     visible_schemas,
 )
 from .browse import (
@@ -114,6 +115,7 @@ __all__ = [
     "schema_prefix",
     "schema_tables",
     "table_info",
+    "table_named",
     "table_page",
     "value_fingerprint",
     "visible_schemas",

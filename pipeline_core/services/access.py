@@ -101,6 +101,20 @@ def table_info(schema: str, table: str) -> TableInfo:
         raise NotFoundError(str(exc), table=exc.table) from None
 
 
+def table_named(full_table_name: str) -> TableInfo:
+    """TableInfo of a visible table named by its full name (`` `db`.`tbl` `` or ``db.tbl``),
+    as tasks and the command line pass it.
+
+    Raises:
+        NotFoundError: not a full table name, or no such visible table.
+    """
+    try:
+        ref = dm.TableRef.parse(full_table_name)
+    except dm.DataJointError as exc:
+        raise NotFoundError(str(exc)) from None
+    return table_info(ref.database, ref.table)
+
+
 def resolve_table(schema: str, name: str) -> TableInfo:
     """Find a table by raw name (``__detection``) or class name (``Detection.Blob``); a
     schema name without the prefix is accepted too (for the command line).

@@ -93,7 +93,7 @@ def table_page(schema: str, table: str) -> dict:
         info=info,
         attributes=[(a, parent_of.get(a.name)) for a in info.heading],
         parents=parents,
-        children=[c for c in children if c.master != info.table_name],
+        children=[c for c in children if c.ref.master != info.ref],
         parts=parts,
         master=master,
         enterable=info.tier in ("Manual", "Lookup"),
@@ -249,12 +249,12 @@ def preview_expression(info: TableInfo) -> dm.QueryExpression:
     return table.proj(*keep, **computed) if computed else table
 
 
-def fetch_value(schema: str, table: str, key: dict, attribute: str, *, lazy: bool = False) -> Any:
-    """The decoded value of ``attribute`` in the row with primary key ``key``; with
-    ``lazy``, stored values come back as references without reading the store (as in
-    :func:`rows_page`) and attachments as ``Attachment`` values. Without ``lazy`` it is
-    a plain DataJoint fetch: an attachment is saved into the working directory and its
-    path (``str``) returned (spec §5.5), which a server never wants: pages pass ``lazy``.
+def fetch_value(schema: str, table: str, key: dict, attribute: str, *, lazy: bool = True) -> Any:
+    """The decoded value of ``attribute`` in the row with primary key ``key``; ``lazy``
+    (the default) gives stored values as references without reading the store (as in
+    :func:`rows_page`) and attachments as ``Attachment`` values. ``lazy=False`` is a plain
+    DataJoint fetch: an attachment is saved into ``config["download_path"]`` and its path
+    (``str``) returned (spec §5.5), which a server never wants.
 
     Raises:
         NotFoundError: no such row; UnknownAttributeError: no such attribute;

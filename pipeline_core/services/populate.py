@@ -11,7 +11,7 @@ from django.conf import settings
 
 from pipeline_core import datamodel as dm
 
-from .access import begin_request, connection, schema_prefix, table_info
+from .access import begin_request, connection, schema_prefix, table_info, table_named
 from .state import PipelineSession
 
 #: Default pipeline modules providing classes with make().
@@ -76,10 +76,10 @@ def make_class(full_table_name: str) -> type:
     """The registered class of an auto-populated table, the one that has make().
 
     Raises:
-        NotFoundError: the table is not visible; NoMakeError: no class registered.
+        NotFoundError: not a full table name, or the table is not visible; NoMakeError: no
+            class registered.
     """
-    ref = dm.TableRef.parse(full_table_name)
-    info = table_info(ref.database, ref.table)
+    info = table_named(full_table_name)
     cls = pipeline_classes().get(info.ref)
     if cls is None or info.tier not in ("Computed", "Imported"):
         raise NoMakeError(

@@ -31,7 +31,7 @@ class PipelineSession:
         self._connection: dm.Connection | None = None
         self._connection_key: tuple | None = None
         self._schemas: list[str] | None = None
-        self._registry: dict[Hashable, dict[str, type]] = {}
+        self._registry: dict[Hashable, dict[dm.TableRef, type]] = {}
 
     @classmethod
     def current(cls) -> PipelineSession:
@@ -84,10 +84,10 @@ class PipelineSession:
         return self._schemas
 
     def pipeline_classes(
-        self, key: Hashable, build: Callable[[dm.Connection], dict[str, type]]
-    ) -> dict[str, type]:
+        self, key: Hashable, build: Callable[[dm.Connection], dict[dm.TableRef, type]]
+    ) -> dict[dm.TableRef, type]:
         """The registry of pipeline classes stored under ``key``, built once per connection
-        by ``build(connection)`` (full table name -> class).
+        by ``build(connection)`` (TableRef -> class).
 
         Raises:
             whatever ``build`` raises (nothing is cached then).

@@ -43,8 +43,8 @@ def pipeline_view(view=None, *, staff: bool = False):
     if view is None:
         return functools.partial(pipeline_view, staff=staff)
 
+    @vary_on_htmx  # outermost: the login redirect differs for htmx requests too
     @login_required_htmx
-    @vary_on_htmx
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         if staff and not request.user.is_staff:

@@ -18,7 +18,7 @@ import threading
 import pytest
 
 from pipeline_core import datamodel as dm
-from pipeline_core.datamodel.hostport import HostPortError
+from pipeline_core.datamodel.hostport import HostPortError, parse_host_port
 from tests.conftest import connect_pipeline_server
 
 pytestmark = pytest.mark.integration
@@ -195,7 +195,13 @@ def test_ipv6_loopback_directly_when_the_server_listens_there(dj_params):
     [("[::1", "'[' is not closed"), ("db:x", "port 'x' is not a number"), ("", "host is empty")],
 )
 def test_malformed_hosts_fail_before_dialling(dj_params, host, reason):
+    """The parser's error, as a DataJointError (mapped by the front doors), before any
+    connection is attempted."""
     with pytest.raises(HostPortError, match=re.escape(reason)):
-        _connect(dj_params, host)
-    with pytest.raises(ValueError, match=re.escape(reason)):
-        dm.connect(host, dj_params["user"], dj_params["password"])
+        parse_host_port(host)
+    for call in (
+        lambda: _connect(dj_params, host),
+        lambda: dm.connect(host, dj_params["user"], dj_params["password"]),
+    ):
+        with pytest.raises(dm.DataJointError, match=re.escape(reason)):
+            call()

@@ -400,3 +400,17 @@ def test_only_restricted_base_tables_can_be_seeds(dm_conn, p):
         dm_delete.delete(p.Session * p.Subject)
     with pytest.raises(dm.DataJointError, match="base table"):
         dm_delete.preview(p.Session.proj())
+
+
+def test_graph_and_cascade_take_full_names_and_refs_alike(dm_conn, p):
+    """Public lookups of DependencyGraph and Cascade accept a TableRef or the full name
+    that counts() and DataJoint use (no silent miss between the two)."""
+    graph = dm.DependencyGraph(dm_conn, [p.up])
+    subject = p.Subject.full_table_name
+    ref = dm.TableRef.parse(subject)
+    assert graph.children(subject) == graph.children(ref) and graph.children(ref)
+    assert graph.descendants(subject) == graph.descendants(ref)
+    assert graph.table(subject).ref == ref and graph.parents(subject) == []
+    plan = dm_delete.cascade(p.Subject & "subject_id = 2")
+    for name, count in plan.counts().items():
+        assert len(plan[name]) == count == len(plan[dm.TableRef.parse(name)])

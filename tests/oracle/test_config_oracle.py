@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from pipeline_core import datamodel as dm
-from pipeline_core.datamodel.config import SETTINGS
 from pipeline_core.datamodel.hostport import format_host_port
+from pipeline_core.datamodel.settings import SETTINGS
 from tests.integration.test_connection_hostport import Relay, _can_listen
 
 from . import pipelines

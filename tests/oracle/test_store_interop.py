@@ -278,6 +278,24 @@ def test_fetched_attachments_are_saved_where_and_as_datajoint_saves_them(
     )
 
 
+def test_the_configured_download_path_is_used_as_in_datajoint(
+    two_attachments, dj_stores, tmp_path, monkeypatch
+):
+    """``config["download_path"]`` (``config.override(download_path=...)``, as DataJoint's
+    docs write it) is the folder of a fetch that names none, read when the fetch runs."""
+    dj_table, ours = two_attachments
+    theirs_folder, ours_folder = _folders(tmp_path)
+    monkeypatch.chdir(tmp_path)  # nothing may land in the working directory
+    with dj_stores.config.override(download_path=str(theirs_folder)):
+        theirs = _attachment_fetches(dj_table)
+    with dm.config.override(download_path=str(ours_folder)):
+        mine = _attachment_fetches(ours)
+    assert mine == [str(ours_folder / Path(v).name) for v in theirs]
+    assert _listing(ours_folder) == _listing(theirs_folder)
+    assert not list(tmp_path.glob("notes*"))
+    assert dm.config["download_path"] == "."  # the override ended
+
+
 def test_default_download_path_is_the_working_directory_as_in_datajoint(
     two_attachments, dj_stores, tmp_path, monkeypatch
 ):

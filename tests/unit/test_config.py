@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from pipeline_core import datamodel as dm
-from pipeline_core.datamodel.config import (
+from pipeline_core.datamodel.errors import DataJointError
+from pipeline_core.datamodel.settings import (
     SETTINGS,
     Config,
     ConfigError,
     UnknownSettingError,
 )
-from pipeline_core.datamodel.errors import DataJointError
 
 FILE_STORE = {"protocol": "file", "location": "/data/raw"}
 

@@ -8,7 +8,14 @@ import dataclasses
 
 import pytest
 
-from pipeline_core.datamodel import DataJointError, QueryError, TableRef, Top, UnknownAttributeError
+from pipeline_core.datamodel import (
+    DataJointError,
+    InvalidValueError,
+    QueryError,
+    TableRef,
+    Top,
+    UnknownAttributeError,
+)
 from pipeline_core.datamodel.condition import RawSQL
 from pipeline_core.datamodel.expression import QueryExpression
 from pipeline_core.datamodel.heading import Attribute, Heading
@@ -31,6 +38,7 @@ from pipeline_core.datamodel.types import (
     numpy_dtype,
     type_family,
 )
+from pipeline_core.datamodel.values import DEFAULT, encode
 
 
 def attr(name, type_="int32", key=False, nullable=False, **extra):
@@ -121,6 +129,14 @@ def test_an_expression_condition_is_kept_as_its_tree():
     assert restricted.node.condition == other.node
     assert tables_read(restricted.node) == {TableRef("db", "t"), TableRef("db", "u")}
     assert base_table((restricted & Top(2)).node) == node()
+
+
+def test_a_dict_changed_after_restricting_does_not_change_the_query():
+    key = {"a": 1}
+    restricted = QueryExpression(None, node()) & key
+    before = restricted.make_sql()
+    key["a"], key["b"] = 2, 3
+    assert restricted.make_sql() == before and before[1] == [1]
 
 
 def test_unknown_nodes_and_conditions_are_refused_by_the_compiler():
@@ -264,3 +280,14 @@ def test_enum_values_in_declaration_order():
     assert enum_values("enum('b', 'a', 'it''s', \"x,y\")") == ["b", "a", "it's", "x,y"]
     with pytest.raises(DataJointError):
         enum_values("varchar(3)")
+
+
+@pytest.mark.parametrize("declared", ["int32", "int unsigned", "tinyint unsigned", "bigint"])
+def test_every_integer_type_encodes_alike(declared):
+    """One family for all integer types (signed and unsigned, core and native): a text
+    number becomes an int, '' and NaN the column default, a fraction is refused."""
+    column = attr("n", declared)
+    assert encode(column, "7") == 7 and encode(column, 7.0) == 7
+    assert encode(column, "") is DEFAULT and encode(column, float("nan")) is DEFAULT
+    with pytest.raises(InvalidValueError, match="not an integer"):
+        encode(column, 1.5)

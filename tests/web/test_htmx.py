@@ -11,7 +11,7 @@ from urllib.parse import unquote
 
 import pytest
 from django.template.loader import get_template
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils.cache import has_vary_header
 from django_htmx.middleware import HtmxMiddleware
@@ -148,3 +148,17 @@ def test_an_htmx_request_without_a_session_sends_the_browser_to_the_login_page(c
     plain = client.get(url("progress", demo.Subject))
     assert plain.status_code == 302 and plain["Location"].startswith(login)
     assert "HX-Redirect" not in plain
+    for answer in (response, plain):  # the two differ by HX-Request, and say so
+        assert "hx-request" in vary(answer)
+
+
+@pytest.mark.integration
+def test_a_refused_csrf_token_shows_an_error_page_htmx_can_place(admin_user, demo):
+    """Django's CSRF failure page is LabBook's (403_csrf.html, with an ``.error-page`` part
+    that base.html's htmx configuration selects into the error region)."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_user)
+    response = client.post(url("populate", demo.Subject), headers=HTMX)
+    html = response.content.decode()
+    assert response.status_code == 403
+    assert 'class="card error-page"' in html and "security token" in html

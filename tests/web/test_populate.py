@@ -159,3 +159,11 @@ def test_pipeline_command_reports_jobs(populated, capsys):
     out = capsys.readouterr().out
     total = len(populated.Image()) * len(populated.BlobParamSet())
     assert f"{total} of {total} done, 0 remaining" in out
+
+
+@pytest.mark.parametrize("name", ["no dots here", "`db`.`a`b`", "db.nope"])
+def test_populating_a_name_that_is_no_visible_table_is_not_found(populated, name):
+    """Tasks and the command line name tables by full name: a malformed or unknown one is
+    NotFoundError (a 404 in the front doors), not a server error."""
+    with pytest.raises(services.NotFoundError):
+        services.populate(name)

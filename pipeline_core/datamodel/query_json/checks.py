@@ -78,6 +78,8 @@ def secondary(names: list[str], heading: Heading, path: str) -> list[str]:
 
 
 def new_name(name: str, path: str, taken) -> str:
+    """``name`` for a new attribute (a rename or computed value), refused when ``taken``
+    (a collection of the names already in the result) holds it."""
     if name in taken:
         raise QueryDescriptionError(f"attribute `{name}` already exists", path, attribute=name)
     return name

@@ -19,6 +19,7 @@ from ..expression import QueryExpression, U
 from ..heading import Heading, TableInfo
 from ..nodes import TableNode
 from ..paging import ordering
+from ..tableref import TableRef
 from . import checks
 from .schema import LIST_OPERATORS, MAX_CONDITIONS, MAX_DEPTH, MAX_TABLES, NULL_OPERATORS
 from .structure import at, check_structure, shown
@@ -63,7 +64,8 @@ def catalog_resolver(connection) -> Resolver:
             if name in (info.table_name, info.class_name):
                 return info
         raise MissingTableError(
-            f"no table or class `{name}` in schema `{schema}`", table=f"`{schema}`.`{name}`"
+            f"no table or class `{name}` in schema `{schema}`",
+            table=TableRef.label(schema, name),
         )
 
     return resolve

@@ -18,13 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from ..codecs import blob
+from ..settings import config
+from ..tableref import TableRef
 from .addressing import content_hash, legacy_path
 from .config import StoreConfig, StoreError
 from .refs import Attachment, BlobRef, NpyRef, ObjectRef
-
-#: Folder attachments are saved into when a fetch names none: DataJoint 2.3.5's default
-#: ``config["download_path"]`` (``"."``, the working directory at fetch time; spec §5.5).
-DEFAULT_DOWNLOAD_PATH = "."
 
 
 @dataclasses.dataclass
@@ -35,7 +33,7 @@ class ReadContext:
         stores: the configured stores.
         download_path: folder given by the caller, receiving attachments and also
             ``<object@>`` / ``<filepath@>`` values (a LabBook extension: their local paths
-            are returned); None: attachments go to :data:`DEFAULT_DOWNLOAD_PATH` (see
+            are returned); None: attachments go to ``config["download_path"]`` (see
             :attr:`attachment_folder`), objects and filepaths stay :class:`ObjectRef`.
         lazy: return :class:`BlobRef` for ``<blob@s>`` (and ``<hash@s>``) values instead of
             reading them; without ``download_path``, attachments stay :class:`Attachment`
@@ -52,11 +50,12 @@ class ReadContext:
     @property
     def attachment_folder(self) -> Path | None:
         """The folder fetched attachments are saved into: ``download_path`` if given, else
-        None when ``lazy`` (attachments stay :class:`Attachment` values), else
-        ``Path(DEFAULT_DOWNLOAD_PATH)`` (spec §5.5)."""
+        None when ``lazy`` (attachments stay :class:`Attachment` values), else the folder
+        of ``config["download_path"]`` at fetch time, as DataJoint 2.3.5 reads it (default
+        ``"."``, the working directory; ``DJ_DOWNLOAD_PATH``), spec §5.5."""
         if self.download_path is not None:
             return self.download_path
-        return None if self.lazy else Path(DEFAULT_DOWNLOAD_PATH)
+        return None if self.lazy else Path(config["download_path"])
 
 
 def split_attachment(data: bytes) -> Attachment:
@@ -215,7 +214,7 @@ def decode_legacy(attr, digest: uuid.UUID, context: ReadContext) -> Any:
     row = context.external_rows.get((attr.database, attr.store), {}).get(digest)
     if row is None:
         raise StoreError(
-            f"`{attr.database}`.`~external_{attr.store}` has no entry {digest.hex} "
+            f"{TableRef(attr.database, '~external_' + attr.store)} has no entry {digest.hex} "
             f"(referenced by `{attr.name}`)"
         )
     if attr.codec == "attach":

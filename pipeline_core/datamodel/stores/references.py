@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 
 from ..catalog import catalog_of
 from ..sql import stores as sql
+from ..tableref import TableRef
 from .config import StoreError
 from .uploads import Upload
 
@@ -78,12 +79,12 @@ def referenced_paths(conn, databases: Iterable[str], store: str) -> set[str]:
                     continue
                 if attr.codec not in ADDRESSING:
                     raise StoreError(
-                        f"`{database}`.`{info.table_name}`.`{attr.name}` has the codec "
+                        f"{info.ref}.`{attr.name}` has the codec "
                         f"<{attr.codec}@{attr.store}>, unknown to LabBook: its objects "
                         "cannot be told apart, so nothing is collected"
                     )
                 own = _resolved(conn, attr)
-                paths.update(_column_paths(conn, database, info.table_name, attr.name, store, own))
+                paths.update(_column_paths(conn, info.ref, attr.name, store, own))
     return paths
 
 
@@ -95,17 +96,16 @@ def _resolved(conn, attr) -> str:
 
 
 def _column_paths(
-    conn, database: str, table: str, column: str, store: str, column_store: str
+    conn, table: TableRef, column: str, store: str, column_store: str
 ) -> Iterator[str]:
-    cursor = conn.query(sql.select_column_json(database, table, column))
+    cursor = conn.query(sql.select_column_json(table.database, table.table, column))
     for (raw,) in cursor:
         try:
             metadata = json.loads(raw)
             path = metadata["path"]
         except (ValueError, TypeError, KeyError):
             raise StoreError(
-                f"`{database}`.`{table}`.`{column}` holds a value that is not "
-                f"store metadata: {str(raw)[:80]!r}"
+                f"{table}.`{column}` holds a value that is not store metadata: {str(raw)[:80]!r}"
             ) from None
         if (metadata.get("store") or column_store) == store:
             yield path

@@ -111,8 +111,8 @@ class Command(BaseCommand):
 
     def populate(self, full_table_name: str) -> None:
         """Populate one table, printing each key as it is done."""
-        ref = dm.TableRef.parse(full_table_name)
-        status = services.populate_status(ref.database, ref.table)
+        info = services.table_named(full_table_name)
+        status = services.populate_status(info.database, info.table_name)
         self.stdout.write(
             f"{full_table_name}: {status['remaining']} of {status['total']} keys to compute"
         )

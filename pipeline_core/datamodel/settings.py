@@ -48,8 +48,8 @@ raises KeyError, pydantic's ValueError or AttributeError depending on the key's 
 
 The one instance, :data:`config`, is module-level state on purpose: it is DataJoint's
 global configuration. Code that must not depend on it passes connections explicitly.
-(``pipeline_core.datamodel.config`` is that instance once the package is imported; this
-module's other names are imported with ``from pipeline_core.datamodel.config import ...``.)
+``pipeline_core.datamodel.config`` is that instance (this module is named ``settings`` as
+DataJoint's is, so that the instance does not hide the module).
 """
 
 from __future__ import annotations
@@ -430,7 +430,7 @@ def _unknown(key: object) -> UnknownSettingError:
     hint = f"did you mean {close[0]!r}? " if close else ""
     return UnknownSettingError(
         f"{key!r} is not a DataJoint setting ({hint}the keys are listed in "
-        "pipeline_core.datamodel.config.SETTINGS; stores are 'stores.<name>')"
+        "pipeline_core.datamodel.settings.SETTINGS; stores are 'stores.<name>')"
     )
 
 
