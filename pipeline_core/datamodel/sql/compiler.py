@@ -9,9 +9,8 @@ doubled for the driver. An unknown node or condition raises.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..condition import Aggregate, AndList, Comparison, Not, RawSQL, Top, invalid_restriction
 from ..errors import DataJointError, QueryError, UnknownAttributeError
@@ -36,8 +35,7 @@ from ..values import DEFAULT, encode
 from .quoting import quote
 
 
-@dataclasses.dataclass(frozen=True)
-class _Select:
+class _Select(NamedTuple):
     """One SELECT, immutable: ``fields`` are ``(SQL expression, output name)``; the
     parameters are kept per clause, in the order the clauses appear in the text."""
 
@@ -78,7 +76,7 @@ class _Select:
     def listing(self, names) -> _Select:
         """The same SELECT listing exactly ``names`` (output names), in that order."""
         exprs = self.exprs()
-        return dataclasses.replace(self, fields=tuple((exprs[n], n) for n in names))
+        return self._replace(fields=tuple((exprs[n], n) for n in names))
 
     def sql(self) -> str:
         if self.union:
@@ -149,15 +147,14 @@ class _Compiler:
             and not select.limit
             and not select.distinct
         ):
-            return dataclasses.replace(  # aggregations restrict their results in HAVING
-                select,
+            return select._replace(  # aggregations restrict their results in HAVING
                 having=(*select.having, sql),
                 having_params=(*select.having_params, *params),
             )
         if not select.plain() or not select.identity():
             select = self.wrap(select)
-        return dataclasses.replace(
-            select, where=(*select.where, sql), where_params=(*select.where_params, *params)
+        return select._replace(
+            where=(*select.where, sql), where_params=(*select.where_params, *params)
         )
 
     def _ProjNode(self, node: ProjNode) -> _Select:
@@ -172,13 +169,13 @@ class _Compiler:
             else (self.value_expression(item.expression, node.child.heading), item.name)
             for item in node.items
         )
-        return dataclasses.replace(select, fields=fields)
+        return select._replace(fields=fields)
 
     def _distinct_sources(self, left: _Select, right: _Select) -> _Select:
         """``right`` aliased when it is the same base table as ``left`` (``P * P``): the
         server refuses one table name twice in a FROM (error 1066)."""
         if right.source == left.source:
-            return dataclasses.replace(right, source=f"{right.source} AS {self.alias()}")
+            return right._replace(source=f"{right.source} AS {self.alias()}")
         return right
 
     def _JoinNode(self, node: JoinNode) -> _Select:
@@ -235,7 +232,7 @@ class _Compiler:
         select = self.node(node.child)
         if not select.plain():
             select = self.wrap(select)
-        return dataclasses.replace(select.listing(node.heading.names), distinct=True)
+        return select.listing(node.heading.names)._replace(distinct=True)
 
     def _UnionNode(self, node: UnionNode) -> _Select:
         names = node.heading.names
@@ -289,9 +286,7 @@ class _Compiler:
             )
         elif top.offset:
             limit = f" LIMIT 18446744073709551615 OFFSET {int(top.offset)}"
-        return dataclasses.replace(
-            select, order=order_clause(top.order_by, node.heading), limit=limit
-        )
+        return select._replace(order=order_clause(top.order_by, node.heading), limit=limit)
 
     # --- values and conditions -------------------------------------------------------------
     def value_expression(self, expression: Any, heading: Heading) -> str:
@@ -449,6 +444,6 @@ def compile_select(
             or select.group_by is not None
             or (select.order and dropped_alias)
         ):
-            select = dataclasses.replace(compiler.wrap(select), order=select.order)
+            select = compiler.wrap(select)._replace(order=select.order)
         select = select.listing(attributes)
     return select.sql(), select.params

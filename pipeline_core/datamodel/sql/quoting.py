@@ -7,6 +7,7 @@ defaults and comments are rendered by :func:`literal` with full escaping.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from ..errors import DataJointError
@@ -29,7 +30,20 @@ def check_identifier(name: str) -> str:
 
 
 def quote(name: str) -> str:
-    """Return a validated identifier in backquotes: ``subject_id`` -> `` `subject_id` ``."""
+    """Return a validated identifier in backquotes: ``subject_id`` -> `` `subject_id` ``.
+
+    Raises:
+        DataJointError: see :func:`check_identifier`.
+    """
+    if not isinstance(name, str):
+        raise DataJointError(f"Invalid SQL identifier {name!r}")
+    return _quoted(name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _quoted(name: str) -> str:
+    """:func:`quote` of a string, memoised: the compiler quotes the same few names again
+    and again (a refused name raises, and nothing is cached for it)."""
     return f"`{check_identifier(name)}`"
 
 
