@@ -131,6 +131,8 @@ class Connection:
         self._conn = self._open()
         self.catalog = None  # set by the catalog module on first use (lazy, see catalog.py)
         self.make_tables: frozenset = frozenset()  # TableRefs of the tables whose make() runs
+        self.audit = None  # an audit.AuditTrail recording this connection's writes, or None
+        self.prepared: set[str] = set()  # one-time set-ups done on this connection
 
     def _open(self) -> pymysql.connections.Connection:
         try:

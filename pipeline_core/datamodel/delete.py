@@ -35,6 +35,7 @@ import re
 
 import networkx as nx
 
+from . import audit
 from .catalog import catalog_of
 from .condition import AndList, Not, RawSQL
 from .dependencies import DependencyGraph
@@ -115,7 +116,9 @@ class Cascade:
                 )
 
     def execute(self) -> dict[str, int]:
-        """Run one DELETE per table, leaves first; the caller owns the transaction.
+        """Run one DELETE per table, leaves first; the caller owns the transaction. With an
+        audit trail on the connection, each table's deleted keys are recorded in it
+        (:func:`.audit.delete_events`, one batch id for the whole cascade).
 
         Returns:
             ``{table: rows deleted}`` in deletion order.
@@ -125,14 +128,19 @@ class Cascade:
                 visible to this connection).
         """
         deleted = {}
+        trail, batch = self._connection.audit, audit.new_batch_id()
         for ref in reversed(self.tables):
             rows = self._restricted[ref]
+            # keys read before the DELETE, in its transaction (its ancestors still present)
+            events = audit.delete_events(rows, "delete", batch) if trail is not None else []
             keys = None if isinstance(rows.node, TableNode) else (U(*rows.primary_key) & rows).node
             sql, params = dml.delete_cascade_step(ref, keys, rows.primary_key)
             try:
                 deleted[ref] = self._connection.query(sql, params, table=ref).rowcount
             except IntegrityError as error:
                 raise _blocked(error, self._graph) from error
+            if trail is not None:
+                trail.record(self._connection, audit.deleted(events, deleted[ref]))
         return deleted
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import audit
 from .catalog import catalog_of
 from .declaration import declare_plan
 from .definition import parse_definition
@@ -107,10 +108,15 @@ class JobTable:
 
     def delete(self, status: str | None = None) -> int:
         """Delete job rows (e.g. ``status='error'`` to let them be retried); returns the
-        number deleted (0 when the jobs table does not exist yet)."""
+        number deleted (0 when the jobs table does not exist yet). With an audit trail on
+        the connection the deleted job keys are recorded (``clear_errors`` for errors)."""
         if not self.exists():
             return 0
         table = table_expression(self.connection, self.ref)
         expr = table & {"status": status} if status else table
-        sql, params = dml.delete(self.ref, expr.proj().node, expr.primary_key)
-        return self.connection.query(sql, params, table=self.ref).rowcount
+        statement = dml.delete(self.ref, expr.proj().node, expr.primary_key)
+        trail = self.connection.audit
+        if trail is not None:  # e.g. "clear_errors": the error jobs' keys
+            action = "clear_errors" if status == "error" else "delete_jobs"
+            return audit.delete_recorded(trail, self.connection, expr, statement, action)
+        return self.connection.query(*statement, table=self.ref).rowcount

@@ -15,6 +15,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from . import audit
 from .codecs import blob
 from .errors import PopulateError
 from .expression import table_expression
@@ -87,6 +88,7 @@ class AutoPopulate:
         priority: int | None = None,
         keep_completed: bool = False,
         on_key: Callable[[dict, str], None] | None = None,
+        run_id: str | None = None,
     ) -> dict:
         """Call make(key) for every key of key_source (restricted) not yet in the table.
 
@@ -98,6 +100,9 @@ class AutoPopulate:
             priority: with reserve_jobs, only jobs with priority <= this.
             keep_completed: keep ``success`` rows in the jobs table instead of deleting.
             on_key: called ``(key, outcome)`` after each key ('success'/'error'/'skipped').
+            run_id: names this run in the audit trail (default: a new id); with an audit
+                trail on the connection, each computed key is recorded as a ``populate``
+                event in its make()'s transaction (:mod:`.audit`).
         Returns:
             ``{"success_count": n, "error_list": [(key, "ExcClass: message"), ...]}``.
         Raises:
@@ -121,10 +126,11 @@ class AutoPopulate:
             keys = self._keys_todo(restrictions).to_dicts(order_by="KEY", limit=max_calls)
         result = {"success_count": 0, "error_list": []}
         identity = self._worker_identity() if jobs is not None else None
+        run_id = run_id or audit.new_batch_id()
         for key in keys:
             if jobs is not None and not self._reserve(jobs, key, identity):
                 continue
-            outcome = self._populate1(key, jobs, keep_completed, result, suppress_errors)
+            outcome = self._populate1(key, jobs, keep_completed, result, suppress_errors, run_id)
             if on_key is not None:
                 on_key(key, outcome)
         return result
@@ -162,6 +168,7 @@ class AutoPopulate:
         keep_completed: bool,
         result: dict,
         suppress_errors: bool,
+        run_id: str,
     ) -> str:
         conn = self.connection
         start = time.monotonic()
@@ -174,6 +181,11 @@ class AutoPopulate:
                 return "skipped"
             conn.make_tables = make_tables | {self.ref}
             self.make(dict(key))
+            if conn.audit is not None:  # the key, not the rows make() inserted
+                encoded = self._encoded(key)
+                computed = audit.key_of(self.heading, list(encoded), list(encoded.values()))
+                event = audit.Event("populate", self.ref, computed, None, run_id)
+                conn.audit.record(conn, [event])
             conn.commit()
         except BaseException as exc:
             conn.rollback()

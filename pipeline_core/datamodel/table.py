@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from . import audit, write
 from . import delete as cascading
-from . import write
 from .catalog import catalog_of
 from .declaration import alter_table
 from .dependencies import DependencyGraph
@@ -158,30 +158,46 @@ class Table(QueryExpression):
                     attribute=attr.name,
                 )
         conn = self._connection_
+        trail = self._audit_trail()
         uploads = None
         if any(write.is_stored(heading[f]) for f in fields):
             uploads = write.upload_log(conn)
-            if skip_duplicates:  # rows already present: upload nothing for them
-                dicts = self._new_rows(dicts)
-                if not dicts:
-                    return 0
-        own_transaction = len(dicts) > chunk_size and not conn.in_transaction
+        if skip_duplicates and (uploads is not None or trail is not None):
+            dicts = self._new_rows(dicts)  # upload nothing, and record nothing, for those
+            if not dicts:
+                return 0
+        own_transaction = (len(dicts) > chunk_size or trail is not None) and not (
+            conn.in_transaction
+        )
         if own_transaction:
             conn.start_transaction()
         if uploads is not None and conn.in_transaction:
             conn.on_rollback(uploads.discard)
         try:
             encoded = write.encode_rows(conn, table, heading, fields, dicts, uploads)
-            count = 0
-            for start in range(0, len(encoded), chunk_size):
+            count, events = 0, []
+            # a generated key is known only row by row (cursor.lastrowid) when recording
+            generated = [a.name for a in heading if a.autoincrement and a.name not in fields]
+            step = 1 if trail is not None and generated else chunk_size
+            batch = audit.new_batch_id()
+            for start in range(0, len(encoded), step):
+                chunk = encoded[start : start + step]
                 sql, params = dml.insert(
                     table,
                     fields,
-                    encoded[start : start + chunk_size],
+                    chunk,
                     skip_duplicates=skip_duplicates,
                     first_key=heading.primary_key[0] if heading.primary_key else None,
                 )
-                count += conn.query(sql, params, table=table).rowcount
+                cursor = conn.query(sql, params, table=table)
+                count += cursor.rowcount
+                if trail is not None:
+                    names, rows = fields, chunk
+                    if generated:
+                        names, rows = [*fields, generated[0]], [[*chunk[0], cursor.lastrowid]]
+                    events += audit.insert_events(table, heading, names, rows, batch)
+            if trail is not None:
+                trail.record(conn, events)
         except BaseException:
             if own_transaction:
                 conn.rollback()  # discards the uploads
@@ -191,6 +207,16 @@ class Table(QueryExpression):
         if own_transaction:
             conn.commit()
         return count
+
+    def _audit_trail(self):
+        """The connection's :class:`~.audit.AuditTrail`, or None when nothing is recorded:
+        no trail, or this table (or its master) is being filled by a running ``make()``,
+        whose keys ``populate`` records instead of its rows."""
+        conn = self._connection_
+        ref = self.ref
+        if conn.audit is None or ref in conn.make_tables or ref.master in conn.make_tables:
+            return None
+        return conn.audit
 
     def _new_rows(self, rows: list[dict]) -> list[dict]:
         """The rows whose primary key is not in the table yet (all rows when the key is
@@ -258,20 +284,32 @@ class Table(QueryExpression):
         if not names:
             return
         conn = self._connection_
+        trail = self._audit_trail()
+        own_transaction = trail is not None and not conn.in_transaction
+        if own_transaction:
+            conn.start_transaction()
         uploads = (
             write.upload_log(conn) if any(write.is_stored(heading[k]) for k in names) else None
         )
         if uploads is not None and conn.in_transaction:
             conn.on_rollback(uploads.discard)
         try:
+            old = (self & key).proj(*names).to_dicts(decode=False)[0] if trail else None
             (values,) = write.encode_rows(conn, table, heading, list(key) + names, [row], uploads)
             enc_key = dict(zip(key, values[: len(key)]))
-            sql, params = dml.update_row(table, dict(zip(names, values[len(key) :])), enc_key)
+            new = dict(zip(names, values[len(key) :]))
+            sql, params = dml.update_row(table, new, enc_key)
             conn.query(sql, params, table=table)
+            if trail is not None:
+                trail.record(conn, [audit.update_event(table, heading, enc_key, old, new)])
         except BaseException:
-            if uploads is not None and not conn.in_transaction:
+            if own_transaction:
+                conn.rollback()  # discards the uploads
+            elif uploads is not None and not conn.in_transaction:
                 uploads.discard()
             raise
+        if own_transaction:
+            conn.commit()
 
     def delete_quick(self) -> int:
         """Delete the rows of this (restricted) table without cascading; returns the count.
@@ -279,8 +317,11 @@ class Table(QueryExpression):
         Raises:
             IntegrityError: rows of other tables depend on them.
         """
-        sql, params = dml.delete(self.ref, self.proj().node, self.primary_key)
-        return self._connection_.query(sql, params, table=self.ref).rowcount
+        conn, trail = self._connection_, self._audit_trail()
+        statement = dml.delete(self.ref, self.proj().node, self.primary_key)
+        if trail is not None:
+            return audit.delete_recorded(trail, conn, self, statement, "delete")
+        return conn.query(*statement, table=self.ref).rowcount
 
     def delete(self, part_integrity: str = "enforce", dry_run: bool = False) -> int:
         """Delete the rows of this (restricted) table and, cascading, every row that

@@ -123,3 +123,13 @@ def row_counts(
         for index, n in conn.query(sql, list(range(len(chunk)))).fetchall():
             counts[chunk[int(index)]] = int(n)
     return counts
+
+
+def table_exists(conn, database: str, table: str) -> bool:
+    """True if the base table ``database.table`` exists."""
+    rows = conn.query(
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = %s "
+        "AND table_name = %s",
+        [database, table],
+    )
+    return bool(rows.fetchone()[0])
