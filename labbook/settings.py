@@ -18,6 +18,7 @@ Every variable has a documented default (see README.md, "Environment variables")
 ``LABBOOK_SCHEMA_PREFIX``   empty - only pipeline schemas starting with it are shown
 ``LABBOOK_CELERY_QUEUE``    ``labbook`` - the Celery queue LabBook sends to and workers read
 ``LABBOOK_QUERY_TIMEOUT``   ``30`` - seconds a described query (API) may run; 0: no limit
+``LABBOOK_AUDIT_DB``        ``labbook_audit`` - database of the audit trail (pipeline server)
 ``LABBOOK_MAX_UPLOAD_MB``   ``1024`` - largest attachment an entry form accepts, in MB
 ``LABBOOK_LOG_LEVEL``       ``INFO``
 ==========================  =================================================================
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from urllib.parse import quote
 
@@ -212,6 +214,12 @@ LABBOOK_PIPELINES = _env_list("LABBOOK_PIPELINES", "pipelines.demo:declare" if L
 LABBOOK_CELERY_QUEUE = os.environ.get("LABBOOK_CELERY_QUEUE", "") or "labbook"
 # Seconds a JSON-described query (POST /api/v1/query/) may take; 0: no limit.
 LABBOOK_QUERY_TIMEOUT = _env_float("LABBOOK_QUERY_TIMEOUT", 30.0)
+# The database (on the pipeline server) of the audit trail's append-only event table.
+LABBOOK_AUDIT_DB = os.environ.get("LABBOOK_AUDIT_DB", "").strip() or "labbook_audit"
+if not re.fullmatch(r"[A-Za-z0-9_$]{1,64}", LABBOOK_AUDIT_DB):
+    raise ImproperlyConfigured(
+        f"LABBOOK_AUDIT_DB={LABBOOK_AUDIT_DB!r} is not a database name (letters, digits, _, $)."
+    )
 # Largest file (MB, 10^6 bytes) an entry form accepts as an attachment.
 LABBOOK_MAX_UPLOAD_MB = _env_float("LABBOOK_MAX_UPLOAD_MB", 1024.0)
 REDIS_URL = os.environ.get("REDIS_URL", "") or "redis://127.0.0.1:6379/0"

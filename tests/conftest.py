@@ -154,24 +154,27 @@ def dj_connect(dj_params):
 def pipeline_prefix(session_id, dj_params):
     """A unique prefix ``lbt_<8 hex>_`` for this session's pipeline databases.
 
-    Sets LABBOOK_SCHEMA_PREFIX (environment and Django settings) to it for the session and
-    drops every database whose name starts with it at the end.
+    Sets LABBOOK_SCHEMA_PREFIX (environment and Django settings) to it for the session, and
+    LABBOOK_AUDIT_DB to ``<prefix>audit``, and drops every database whose name starts with
+    it at the end.
     """
     from django.conf import settings
 
     prefix = f"lbt_{session_id}_"
-    old_env = os.environ.get("LABBOOK_SCHEMA_PREFIX")
-    old_setting = settings.LABBOOK_SCHEMA_PREFIX
-    os.environ["LABBOOK_SCHEMA_PREFIX"] = prefix
-    settings.LABBOOK_SCHEMA_PREFIX = prefix
+    values = {"LABBOOK_SCHEMA_PREFIX": prefix, "LABBOOK_AUDIT_DB": f"{prefix}audit"}
+    old = {name: (os.environ.get(name), getattr(settings, name)) for name in values}
+    for name, value in values.items():
+        os.environ[name] = value
+        setattr(settings, name, value)
     try:
         yield prefix
     finally:
-        settings.LABBOOK_SCHEMA_PREFIX = old_setting
-        if old_env is None:
-            os.environ.pop("LABBOOK_SCHEMA_PREFIX", None)
-        else:
-            os.environ["LABBOOK_SCHEMA_PREFIX"] = old_env
+        for name, (old_env, old_setting) in old.items():
+            setattr(settings, name, old_setting)
+            if old_env is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = old_env
         drop_prefixed_databases(dj_params, prefix)
 
 
@@ -214,6 +217,7 @@ def celery_worker(session_id, pipeline_prefix, dj_params, django_db_setup):
             "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "labbook.settings"),
             "LABBOOK_CELERY_QUEUE": queue,
             "LABBOOK_SCHEMA_PREFIX": pipeline_prefix,
+            "LABBOOK_AUDIT_DB": settings.LABBOOK_AUDIT_DB,
             "DJ_HOST": f"[{host}]:{dj_params['port']}"
             if ":" in host
             else f"{host}:{dj_params['port']}",

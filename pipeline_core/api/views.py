@@ -33,6 +33,7 @@ class PipelineAPIView(APIView):
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         services.begin_request()
+        services.act_as(request.user.get_username(), "api", services.request_id(request.headers))
 
 
 class SchemaList(PipelineAPIView):

@@ -33,6 +33,7 @@ from .access import (
     table_named,
     visible_schemas,
 )
+from .audit import act_as, cli_actor, history, new_request_id, request_id, writer
 from .browse import (
     PAGE_SIZE,
     TIER_ORDER,
@@ -84,9 +85,11 @@ __all__ = [
     "NotDownloadableError",
     "NotFoundError",
     "Problem",
+    "act_as",
     "begin_request",
     "check_schema",
     "clear_errors",
+    "cli_actor",
     "collect_garbage",
     "connection",
     "dependency_graph",
@@ -95,6 +98,7 @@ __all__ = [
     "error_traceback",
     "fetch_value",
     "has_make",
+    "history",
     "insert_entry",
     "inspect_schemas",
     "is_downloadable",
@@ -102,6 +106,7 @@ __all__ = [
     "list_schemas",
     "load_value",
     "make_class",
+    "new_request_id",
     "open_download",
     "parent_keys",
     "part_tables",
@@ -109,6 +114,7 @@ __all__ = [
     "pipeline_specs",
     "populate",
     "populate_status",
+    "request_id",
     "resolve_table",
     "rows_page",
     "run_query",
@@ -119,4 +125,5 @@ __all__ = [
     "table_page",
     "value_fingerprint",
     "visible_schemas",
+    "writer",
 ]

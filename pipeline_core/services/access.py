@@ -42,10 +42,12 @@ def schema_prefix() -> str:
 
 
 def _django_databases() -> set[str]:
-    """Names of Django's own databases (never shown as pipelines)."""
+    """Names of LabBook's own databases, never shown as pipelines: Django's, and the audit
+    trail's (``LABBOOK_AUDIT_DB``)."""
     from django.db import connections
 
-    return {connections[alias].settings_dict.get("NAME") for alias in connections}
+    names = {connections[alias].settings_dict.get("NAME") for alias in connections}
+    return names | {settings.LABBOOK_AUDIT_DB}
 
 
 def prefixed_databases() -> list[str]:

@@ -10,6 +10,7 @@ from pipeline_core.datamodel.catalog import catalog_of
 from pipeline_core.datamodel.heading import TableInfo
 
 from .access import NotFoundError, connection, table_info
+from .audit import writer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,7 +173,7 @@ def insert_entry(
             )
     if problems:
         raise EntryError(problems)
-    conn = connection()
+    conn = writer()
     current: tuple[TableInfo, int | None, dict] = (info, None, master)
     try:
         with conn.transaction():

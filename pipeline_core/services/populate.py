@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import importlib
 import os
+import uuid
 from collections.abc import Callable
 
 from celery import current_app
 from django.conf import settings
 
 from pipeline_core import datamodel as dm
+from pipeline_core.datamodel import audit
 
 from .access import begin_request, connection, schema_prefix, table_info, table_named
+from .audit import act_as, writer
 from .state import PipelineSession
 
 #: Default pipeline modules providing classes with make().
@@ -99,16 +102,32 @@ def has_make(schema: str, table: str) -> bool:
         return False
 
 
-def populate(full_table_name: str, on_key: Callable[[dict, str], None] | None = None) -> dict:
+def populate(
+    full_table_name: str,
+    on_key: Callable[[dict, str], None] | None = None,
+    *,
+    actor: str | None = None,
+    run_id: str | None = None,
+) -> dict:
     """Populate one table in this process with job reservation (idempotent: a key is
-    never computed twice, errors are recorded in the jobs table).
+    never computed twice, errors are recorded in the jobs table). Each computed key is a
+    ``populate`` event of the audit trail with the batch id ``run_id``.
 
+    Args:
+        actor: for a worker, the user who started the run (recorded with source
+            ``worker``); None: the actor already set on this thread (:func:`act_as`).
+        run_id: the run's id (the Celery task id); None: a new one.
     Returns:
         ``{"table", "success_count", "error_count", "errors": [message, ...]}``.
+    Raises:
+        NotFoundError, NoMakeError: see :func:`make_class`. DataJointError: no actor.
     """
     begin_request()
+    if actor is not None:
+        act_as(actor, "worker", run_id)
+    writer()
     cls = make_class(full_table_name)
-    result = cls.populate(reserve_jobs=True, suppress_errors=True, on_key=on_key)
+    result = cls.populate(reserve_jobs=True, suppress_errors=True, on_key=on_key, run_id=run_id)
     errors = [message for _, message in result["error_list"]]
     return {
         "table": cls.full_table_name,
@@ -128,8 +147,18 @@ def enqueue_populate(schema: str, table: str) -> str:
             table=info.full_name,
         )
     make_class(info.full_name)
-    # by name: the task module imports the services, not the other way round
-    return current_app.send_task("populate", args=[info.full_name]).id
+    conn, run_id = writer(), uuid.uuid4().hex
+    with conn.transaction():  # the run's start event, kept only if the task was sent
+        event = audit.Event("populate_start", info.ref, None, None, run_id)
+        conn.audit.record(conn, [event])
+        # by name: the task module imports the services, not the other way round
+        current_app.send_task(
+            "populate",
+            args=[info.full_name],
+            kwargs={"actor": conn.audit.context.actor},
+            task_id=run_id,
+        )
+    return run_id
 
 
 def _auto_table(schema: str, table: str):
@@ -172,7 +201,13 @@ def populate_status(schema: str, table: str, error_limit: int = 20) -> dict:
 
 
 def clear_errors(schema: str, table: str) -> int:
-    """Delete the table's ``error`` job rows so that the next populate retries them."""
+    """Delete the table's ``error`` job rows so that the next populate retries them (one
+    ``clear_errors`` event per key in the audit trail).
+
+    Raises:
+        DataJointError: no actor (:func:`act_as`).
+    """
+    writer()
     return _auto_table(schema, table).jobs.delete(status="error")
 
 

@@ -51,6 +51,9 @@ def pipeline_view(view=None, *, staff: bool = False):
             raise PermissionDenied("Only administrators may do this.")
         try:
             services.begin_request()
+            services.act_as(
+                request.user.get_username(), "web", services.request_id(request.headers)
+            )
             return view(request, *args, **kwargs)
         except dm.DataJointError as exc:
             return error_response(request, exc)

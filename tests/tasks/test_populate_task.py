@@ -67,7 +67,7 @@ def test_worker_and_a_second_process_share_the_work(demo, celery_worker):
     detection = demo.Detection
     expected = expected_keys(demo)
     remote = populate.delay(detection.full_table_name)
-    local = services.populate(detection.full_table_name)  # at the same time, in this process
+    local = services.populate(detection.full_table_name, actor="second")  # same time, here
     remote_result = remote.get(timeout=90)
     assert local["error_count"] == remote_result["error_count"] == 0
     assert local["success_count"] + remote_result["success_count"] == len(expected)

@@ -74,6 +74,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         try:
             services.begin_request()
+            services.act_as(services.cli_actor(), "cli")  # a shell on the server
             if options["action"] == "demo":
                 self.demo(options["populate"])
             elif options["action"] == "inspect":
