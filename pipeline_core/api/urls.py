@@ -9,4 +9,5 @@ app_name = "api"
 urlpatterns = [
     path("schemas/", views.SchemaList.as_view(), name="schemas"),
     path("query/", views.QueryView.as_view(), name="query"),
+    path("audit/", views.AuditView.as_view(), name="audit"),
 ]

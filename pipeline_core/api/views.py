@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework import status as http
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
@@ -82,3 +83,80 @@ class QueryView(PipelineAPIView):
     def post(self, request):
         """Run the described query: ``{"query", "heading", "primary_key", "rows", "cursor"}``."""
         return Response(services.run_query(request.data), status=http.HTTP_200_OK)
+
+
+class AuditQuerySerializer(serializers.Serializer):
+    """The query parameters of ``GET /api/v1/audit/``."""
+
+    schema = serializers.CharField(required=False, help_text="events of this schema")
+    table = serializers.CharField(
+        required=False, help_text="events of this table (raw name; needs schema)"
+    )
+    actor = serializers.CharField(required=False, help_text="events by this user")
+    key = serializers.JSONField(
+        required=False, help_text="a row's primary key as a JSON object (needs table)"
+    )
+    after = serializers.IntegerField(
+        required=False, min_value=0, help_text="the cursor of the previous page"
+    )
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=500, default=50, help_text="events per page"
+    )
+
+    def validate(self, attrs):
+        if "table" in attrs and "schema" not in attrs:
+            raise serializers.ValidationError({"table": "a table needs its schema"})
+        if "key" in attrs and ("table" not in attrs or not isinstance(attrs["key"], dict)):
+            raise serializers.ValidationError({"key": "a JSON object, with schema and table"})
+        return attrs
+
+
+class AuditEventSerializer(serializers.Serializer):
+    """One event of the audit trail."""
+
+    event_id = serializers.IntegerField()
+    time = serializers.CharField(help_text="UTC, microseconds: 2026-12-05 16:30:00.123456")
+    actor = serializers.CharField()
+    source = serializers.ChoiceField(choices=["web", "api", "cli", "worker"])
+    request_id = serializers.CharField(allow_null=True)
+    action = serializers.CharField()
+    schema = serializers.CharField(allow_null=True)
+    table = serializers.CharField(allow_null=True)
+    key = serializers.JSONField(allow_null=True)
+    changes = serializers.JSONField(allow_null=True, help_text="{attribute: [old, new]}")
+    batch_id = serializers.CharField(allow_null=True)
+
+
+class AuditPageSerializer(serializers.Serializer):
+    """A page of events, newest first; ``cursor`` is sent back as ``after``."""
+
+    events = AuditEventSerializer(many=True)
+    cursor = serializers.IntegerField(allow_null=True)
+
+
+class AuditView(PipelineAPIView):
+    """``GET /api/v1/audit/?schema=&table=&actor=&key=&after=&limit=``: the audit trail's
+    events, newest first, in the schemas the user may see."""
+
+    @extend_schema(parameters=[AuditQuerySerializer], responses={200: AuditPageSerializer})
+    def get(self, request):
+        """One page of events (``{"events", "cursor"}``)."""
+        query = AuditQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        table = None
+        schemas = services.visible_schemas()
+        if "schema" in params:
+            schema = services.check_schema(params["schema"])
+            schemas = [schema] if schema in schemas else []
+            if "table" in params:
+                table = services.table_info(schema, params["table"]).ref
+        page = services.history(
+            table=table,
+            schemas=schemas,
+            actor=params.get("actor"),
+            key=params.get("key"),
+            after=params.get("after"),
+            limit=params["limit"],
+        )
+        return Response(AuditPageSerializer(page).data, status=http.HTTP_200_OK)

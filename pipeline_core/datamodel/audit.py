@@ -136,7 +136,6 @@ class AuditTrail:
             chunk = events[start : start + _CHUNK]
             params: list = []
             for event in chunk:
-                key = None if event.key is None else canonical_json(event.key)
                 params += [
                     context.actor,
                     context.source,
@@ -144,9 +143,9 @@ class AuditTrail:
                     event.action,
                     None if event.table is None else event.table.database,
                     None if event.table is None else event.table.table,
-                    key,
-                    None if key is None else hashlib.md5(key.encode()).digest(),
-                    None if event.changes is None else canonical_json(event.changes),
+                    None if event.key is None else _json(event.key),  # primary-key order
+                    None if event.key is None else key_hash(event.key),
+                    None if event.changes is None else _json(event.changes),
                     event.batch_id,
                 ]
             conn.query(sql.insert_events(self.database, len(chunk)), params)
@@ -161,6 +160,17 @@ def new_batch_id() -> str:
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys and no spaces: equal values give equal text (and hash)."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def key_hash(key: Mapping[str, Any]) -> bytes:
+    """The 16-byte MD5 of a JSON-safe key's canonical text: how events of one row are found
+    (whatever the order of the key's attributes)."""
+    return hashlib.md5(canonical_json(key).encode()).digest()
+
+
+def _json(value: Any) -> str:
+    """Compact JSON keeping the order of mappings (a key in primary-key order)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def audit_value(attr: Attribute, value: Any) -> Any:
@@ -292,6 +302,7 @@ def read_events(
     *,
     table: TableRef | None = None,
     schema: str | None = None,
+    schemas: Iterable[str] | None = None,
     actor: str | None = None,
     key: Mapping[str, Any] | None = None,
     batch_id: str | None = None,
@@ -299,10 +310,11 @@ def read_events(
     limit: int = 100,
 ) -> list[dict]:
     """Events, newest first, matching every filter given (``key`` needs ``table``; it is a
-    JSON-safe key as :func:`key_of` makes them), ``limit`` of them with an ``event_id``
-    below ``after``. Each event: ``event_id``, ``time`` (datetime, µs), ``actor``,
-    ``source``, ``request_id``, ``action``, ``schema``, ``table``, ``key``, ``changes``,
-    ``batch_id``. No events when the audit table does not exist yet.
+    JSON-safe key as :func:`key_of` makes them; ``schemas``: events of these schemas only,
+    those of no schema left out), ``limit`` of them with an ``event_id`` below ``after``.
+    Each event: ``event_id``, ``time`` (datetime, µs), ``actor``, ``source``,
+    ``request_id``, ``action``, ``schema``, ``table``, ``key``, ``changes``, ``batch_id``.
+    No events when the audit table does not exist yet.
 
     Raises:
         ValueError: ``key`` without ``table``, or ``limit`` below 1.
@@ -316,8 +328,10 @@ def read_events(
         filters += [("schema_name", table.database), ("table_name", table.table)]
     elif schema is not None:
         filters.append(("schema_name", schema))
+    if schemas is not None:
+        filters.append(("schema_name", tuple(schemas)))
     if key is not None:
-        filters.append(("key_hash", hashlib.md5(canonical_json(key).encode()).digest()))
+        filters.append(("key_hash", key_hash(key)))
     if actor is not None:
         filters.append(("actor", actor))
     if batch_id is not None:

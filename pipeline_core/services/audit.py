@@ -95,6 +95,7 @@ def history(
     *,
     table: dm.TableRef | None = None,
     schema: str | None = None,
+    schemas: list[str] | None = None,
     actor: str | None = None,
     key: dict | None = None,
     after: int | None = None,
@@ -103,6 +104,7 @@ def history(
     """One page of events, newest first, JSON-safe: ``{"events": [...], "cursor": id or
     None}`` (send the cursor back as ``after`` for the next page). ``key`` (with ``table``)
     holds the row's primary-key values; it is matched as the data model recorded it.
+    ``schemas`` limits the events to those schemas (e.g. the ones the reader may view).
 
     Raises:
         InvalidValueError: a key value that does not fit its attribute.
@@ -121,6 +123,7 @@ def history(
         settings.LABBOOK_AUDIT_DB,
         table=table,
         schema=schema,
+        schemas=schemas,
         actor=actor,
         key=key_json,
         after=after,

@@ -3,7 +3,7 @@ percent-encoded by ``reverse``; row keys travel as tokens (see :mod:`.keys`)."""
 
 from django.urls import path
 
-from . import views
+from . import history, views
 
 app_name = "web"
 
@@ -21,4 +21,6 @@ urlpatterns = [
     path(_TABLE + "progress/", views.progress, name="progress"),
     path(_TABLE + "jobs/clear-errors/", views.clear_errors, name="clear_errors"),
     path(_TABLE + "jobs/traceback/", views.traceback, name="traceback"),
+    path(_TABLE + "history/", history.table_history, name="history"),
+    path("history/users/<str:actor>/", history.actor_history, name="actor_history"),
 ]

@@ -6,6 +6,8 @@ recorded for a write that does not happen."""
 from __future__ import annotations
 
 import io
+import json
+import re
 
 import pytest
 from django.conf import settings
@@ -119,3 +121,61 @@ def test_the_audit_database_is_not_a_schema(staff_client, demo):
     response = staff_client.get(reverse("web:schema", args=[settings.LABBOOK_AUDIT_DB]))
     assert response.status_code == 404
     assert settings.LABBOOK_AUDIT_DB not in staff_client.get(reverse("web:home")).content.decode()
+
+
+def _insert_session(client, demo, trials=1) -> dict:
+    subject_id = demo.Subject().keys(order_by="KEY")[0]["subject_id"]
+    session_id = next_id(demo.Session & {"subject_id": subject_id}, "session_id")
+    rows = [{"trial_id": str(t), "start_time": "0", "stop_time": "1"} for t in range(trials)]
+    response = client.post(
+        entry_url(demo.Session), _session_post(demo, subject_id, session_id, rows)
+    )
+    assert response.status_code == 302
+    return {"subject_id": subject_id, "session_id": session_id}
+
+
+def test_history_pages_of_a_table_a_row_and_a_user(lab_client, demo):
+    from pipeline_core.web.keys import encode_key, key_label
+
+    first_key = _insert_session(lab_client, demo)
+    second_key = _insert_session(lab_client, demo)
+    base = reverse("web:history", args=[demo.Session.database, demo.Session.table_name])
+    table_page = lab_client.get(base).content.decode()
+    assert key_label(first_key) in table_page and key_label(second_key) in table_page
+    row_page = lab_client.get(f"{base}?key={encode_key(first_key)}").content.decode()
+    assert key_label(first_key) in row_page and key_label(second_key) not in row_page
+    assert row_page.count("<tr data-event=") == 1
+    user_page = lab_client.get(reverse("web:actor_history", args=["lab"])).content.decode()
+    assert key_label(second_key) in user_page and "session__trial" in user_page
+    nobody = lab_client.get(reverse("web:actor_history", args=["nobody"])).content.decode()
+    assert "No writes are recorded here yet" in nobody
+
+
+def test_history_pages_go_back_page_by_page(lab_client, demo):
+    _insert_session(lab_client, demo, trials=60)  # more events than one page (50)
+    base = reverse("web:history", args=[demo.Session.Trial.database, demo.Session.Trial.table_name])
+    first = lab_client.get(base).content.decode()
+    older = re.search(r'href="([^"]*after=\d+)"', first).group(1).replace("&amp;", "&")
+    second = lab_client.get(older).content.decode()
+    ids = [int(i) for i in re.findall(r'data-event="(\d+)"', first + second)]
+    assert len(ids) >= 60 and ids == sorted(ids, reverse=True) and len(set(ids)) == len(ids)
+
+
+def test_the_api_serves_the_same_events(lab_client, demo):
+    key = _insert_session(lab_client, demo)
+    url = reverse("api:audit")
+    params = {"schema": demo.Session.database, "table": demo.Session.table_name}
+    page = lab_client.get(url, {**params, "key": json.dumps(key)}).json()
+    assert [(e["action"], e["key"], e["actor"], e["source"]) for e in page["events"]] == [
+        ("insert", key, "lab", "web")
+    ]
+    assert page["cursor"] is None
+    one = lab_client.get(url, {**params, "limit": 1}).json()
+    assert len(one["events"]) == 1 and one["cursor"] == one["events"][0]["event_id"]
+    rest = lab_client.get(url, {**params, "after": one["cursor"]}).json()
+    assert all(e["event_id"] < one["cursor"] for e in rest["events"])
+    assert lab_client.get(url, {"table": "session"}).status_code == 400
+    assert lab_client.get(url, {**params, "key": "[1]"}).status_code == 400
+    assert lab_client.get(url, {"schema": "no_such_schema"}).status_code == 404
+    mine = lab_client.get(url, {"actor": "lab"}).json()["events"]
+    assert mine and {e["actor"] for e in mine} == {"lab"}

@@ -72,7 +72,8 @@ def select_events(
     database: str, filters: Sequence[tuple[str, object]], after: int | None, limit: int
 ) -> tuple[str, list]:
     """The newest events first, ``limit`` of them, optionally before event id ``after``,
-    matching every ``(column, value)`` of ``filters`` (columns of the event table).
+    matching every ``(column, value)`` of ``filters`` (columns of the event table; a list or
+    tuple value means one of those, an empty one matching nothing).
 
     Raises:
         ValueError: a filter names a column the table does not have.
@@ -81,8 +82,14 @@ def select_events(
     for column, value in filters:
         if column not in (*EVENT_COLUMNS, "event_id"):
             raise ValueError(f"not a column of the audit events: {column!r}")
-        terms.append(f"{quote(column)} = %s")
-        params.append(value)
+        if isinstance(value, (list, tuple)):
+            terms.append(
+                f"{quote(column)} IN ({', '.join(['%s'] * len(value))})" if value else "FALSE"
+            )
+            params.extend(value)
+        else:
+            terms.append(f"{quote(column)} = %s")
+            params.append(value)
     if after is not None:
         terms.append("`event_id` < %s")
         params.append(int(after))
