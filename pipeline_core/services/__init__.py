@@ -5,7 +5,9 @@
   (:func:`connection`); :func:`begin_request` forgets cached introspection so a page shows
   tables declared elsewhere.
 * Only schemas whose name starts with ``settings.LABBOOK_SCHEMA_PREFIX`` are visible; any
-  other name raises :class:`NotFoundError`.
+  other name raises :class:`NotFoundError`. Of those, a user sees the ones their role lets
+  them view (:mod:`pipeline_core.roles`): :func:`list_schemas` and :func:`run_query` take
+  the user; a schema they may not view is reported exactly as an unknown one.
 * Classes with a ``make()`` come from the pipeline modules listed in ``LABBOOK_PIPELINES``
   (``"module:function"``; each function takes ``(connection, prefix)`` and returns a
   namespace of classes). Calling them declares their schemas (idempotent).
@@ -26,11 +28,13 @@ from .access import (
     NotFoundError,
     begin_request,
     check_schema,
+    check_viewable,
     connection,
     resolve_table,
     schema_prefix,
     table_info,
     table_named,
+    viewable_schemas,
     visible_schemas,
 )
 from .browse import (
@@ -86,6 +90,7 @@ __all__ = [
     "Problem",
     "begin_request",
     "check_schema",
+    "check_viewable",
     "clear_errors",
     "collect_garbage",
     "connection",
@@ -118,5 +123,6 @@ __all__ = [
     "table_named",
     "table_page",
     "value_fingerprint",
+    "viewable_schemas",
     "visible_schemas",
 ]

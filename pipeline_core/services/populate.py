@@ -118,8 +118,17 @@ def populate(full_table_name: str, on_key: Callable[[dict, str], None] | None = 
     }
 
 
-def enqueue_populate(schema: str, table: str) -> str:
-    """Queue the Celery task ``populate`` for a table; returns the task id."""
+def enqueue_populate(schema: str, table: str, user) -> str:
+    """Queue the Celery task ``populate`` for a table on behalf of ``user`` (a Django user,
+    who must hold ``operator`` on the schema when the task runs: the worker checks again);
+    returns the task id.
+
+    Raises:
+        NotFoundError, PopulateError, NoMakeError: nothing to populate there.
+        ValueError: ``user`` is not a logged-in user.
+    """
+    if user is None or not user.is_authenticated:
+        raise ValueError("populate is queued on behalf of a logged-in user")
     info = table_info(schema, table)
     if info.tier not in ("Computed", "Imported"):
         raise dm.PopulateError(
@@ -129,7 +138,9 @@ def enqueue_populate(schema: str, table: str) -> str:
         )
     make_class(info.full_name)
     # by name: the task module imports the services, not the other way round
-    return current_app.send_task("populate", args=[info.full_name]).id
+    return current_app.send_task(
+        "populate", args=[info.full_name], kwargs={"user": user.get_username()}
+    ).id
 
 
 def _auto_table(schema: str, table: str):
