@@ -36,7 +36,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from pipeline_core.datamodel.hostport import HostPortError, format_host_port, parse_host_port
-from pipeline_core.roles import ANONYMOUS_ROLES, parse_role_setting
+from pipeline_core.ladder import ANONYMOUS_ROLES, parse_role_setting
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

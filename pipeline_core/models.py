@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
-from .roles import ROLE_CHOICES, Role
+from .ladder import ROLE_CHOICES, Role
 from .schema_patterns import MAX_PATTERN_LENGTH, PatternError, validate_pattern
 
 

@@ -22,6 +22,9 @@ schema name: ``user.has_perm("pipeline_core.populate", "lab_ephys")``. Front doo
 :func:`decide`, which also says how a refusal looks (see :class:`Decision`): anonymous
 visitors are sent to log in, a schema the user may not view is "not found" (its existence
 is not revealed), and a schema the user may view but not act on is "forbidden".
+
+The ladder and the actions themselves live in :mod:`pipeline_core.ladder` (no Django
+models, so settings and models can read them) and are re-exported here.
 """
 
 from __future__ import annotations
@@ -33,128 +36,52 @@ import rules
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 
+from .ladder import (
+    ACTIONS,
+    ANONYMOUS_ROLES,
+    DESCRIPTIONS,
+    PERMISSION_PREFIX,
+    ROLE_CHOICES,
+    ROLE_NAMES,
+    Role,
+    least_role,
+    parse_role_setting,
+    permission,
+)
 from .schema_patterns import matches
 
-#: App label of the permissions: ``pipeline_core.<action>``.
-PERMISSION_PREFIX = "pipeline_core."
+__all__ = [
+    "ACTIONS",
+    "ANONYMOUS_ROLES",
+    "DESCRIPTIONS",
+    "HIDDEN_SCHEMA",
+    "PERMISSION_PREFIX",
+    "PREDICATES",
+    "ROLE_CHOICES",
+    "ROLE_NAMES",
+    "Decision",
+    "Role",
+    "RoleRequired",
+    "Verdict",
+    "anonymous_role",
+    "check",
+    "decide",
+    "default_role",
+    "forget_grants",
+    "grants_of",
+    "least_role",
+    "may",
+    "parse_role_setting",
+    "permission",
+    "register_permissions",
+    "role_of",
+    "viewable",
+]
+
 #: What a schema the user may not view looks like: exactly an unknown schema.
 HIDDEN_SCHEMA = "Schema `{schema}` does not exist or is not visible here"
 #: Attribute of a user object caching its grants for the life of that object (a request).
 _CACHE = "_labbook_role_grants"
-
-
-class Role(enum.IntEnum):
-    """A rung of the ladder; comparisons follow it (``Role.ENTRY < Role.EDITOR``)."""
-
-    VIEWER = 1
-    ENTRY = 2
-    EDITOR = 3
-    OPERATOR = 4
-    ADMIN = 5
-
-    @property
-    def label(self) -> str:
-        """The role's name as written in settings, grants and pages (``"operator"``)."""
-        return self.name.lower()
-
-    @property
-    def description(self) -> str:
-        """What the role may do, in words."""
-        return DESCRIPTIONS[self]
-
-    @classmethod
-    def parse(cls, text: str) -> Role:
-        """The role named ``text`` (case and surrounding space ignored).
-
-        Raises:
-            ValueError: no such role (the message lists the roles).
-        """
-        try:
-            return cls[str(text).strip().upper()]
-        except KeyError:
-            raise ValueError(f"{text!r} is not a role; roles are {', '.join(ROLE_NAMES)}") from None
-
-    def __str__(self) -> str:
-        return self.label
-
-
-#: Role names, lowest first.
-ROLE_NAMES = tuple(role.label for role in Role)
-#: (value, label) pairs for Django model choices.
-ROLE_CHOICES = tuple((role.label, role.label) for role in Role)
-
-DESCRIPTIONS = {
-    Role.VIEWER: "browse, query and download",
-    Role.ENTRY: "browse, and insert new rows",
-    Role.EDITOR: "browse, insert, update, delete and undo rows",
-    Role.OPERATOR: "edit rows, populate and manage jobs",
-    Role.ADMIN: "everything, including grants and declaring or altering tables",
-}
-
-#: Every action and the least role it needs. Permissions are ``pipeline_core.<action>``.
-ACTIONS: dict[str, Role] = {
-    "view": Role.VIEWER,
-    "insert": Role.ENTRY,
-    "update": Role.EDITOR,
-    "delete": Role.EDITOR,
-    "undo": Role.EDITOR,
-    "populate": Role.OPERATOR,
-    "retry": Role.OPERATOR,
-    "ignore": Role.OPERATOR,
-    "cancel": Role.OPERATOR,
-    "clear_errors": Role.OPERATOR,
-    "grant": Role.ADMIN,
-    "declare": Role.ADMIN,
-    "alter": Role.ADMIN,
-    "gc": Role.ADMIN,
-}
-
-#: Roles LABBOOK_ANONYMOUS_ROLE may name: visitors who are not logged in never write.
-ANONYMOUS_ROLES = (Role.VIEWER,)
-
-
-def least_role(action: str) -> Role:
-    """The least role ``action`` needs.
-
-    Raises:
-        ValueError: an unknown action (the message lists the actions).
-    """
-    try:
-        return ACTIONS[action]
-    except KeyError:
-        raise ValueError(f"unknown action {action!r}; actions are {', '.join(ACTIONS)}") from None
-
-
-def permission(action: str) -> str:
-    """The permission name of ``action`` (``pipeline_core.populate``); checks the action."""
-    least_role(action)
-    return PERMISSION_PREFIX + action
-
-
-# --- settings ------------------------------------------------------------------------------
-
-
-def parse_role_setting(name: str, value: str, allowed: tuple[Role, ...] | None = None):
-    """Normalise the role setting ``name`` (an environment variable's text): a role name,
-    or ``none`` (also the empty string) for no role.
-
-    Returns:
-        the role's name (``"viewer"``), or None for ``none``.
-    Raises:
-        ImproperlyConfigured: not a role name, or a role outside ``allowed``.
-    """
-    text = (value or "").strip().lower()
-    if text in ("", "none"):
-        return None
-    choices = allowed or tuple(Role)
-    try:
-        role = Role.parse(text)
-    except ValueError:
-        role = None
-    if role not in choices:
-        names = ", ".join(r.label for r in choices)
-        raise ImproperlyConfigured(f"{name}={value!r}: use one of {names}, or none.")
-    return role.label
 
 
 def _setting_role(name: str, default: str | None) -> Role | None:
