@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from pipeline_core import services
+from pipeline_core import roles, services
 from pipeline_core.datamodel import PopulateError
 
 from . import diagram, previews
@@ -65,7 +65,12 @@ def schema(request, schema):
     svg = diagram.schema_svg(
         services.dependency_graph(schema),
         schema,
-        lambda info: table_url(info) if info.database.startswith(prefix) else None,
+        # tables of other schemas are linked only where the user may view them
+        lambda info: (
+            table_url(info)
+            if info.database.startswith(prefix) and roles.may(request.user, "view", info.database)
+            else None
+        ),
         strip_prefix=prefix,
     )
     return _render(

@@ -12,6 +12,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import Client
 from django.urls import reverse
 
 from pipeline_core import services
@@ -196,3 +197,15 @@ def test_the_command_line_actor(django_user_model):
     user = django_user_model.objects.create_user(username="carl", password="x")
     actor = command.acting("carl")
     assert (actor.name, actor.source, actor.user, actor.trusted) == ("carl", "cli", user, False)
+
+
+def test_the_diagram_links_only_viewable_schemas(lab_only, demo, lab_user):
+    lab, imaging = demo.Subject.database, demo.Image.database
+    imaging_pages = reverse("web:schema", args=[imaging]) + "tables/"
+    hidden = lab_only.get(reverse("web:schema", args=[lab])).content.decode()
+    assert reverse("web:table", args=[lab, "subject"]) in hidden
+    assert imaging_pages not in hidden  # Image (demo_imaging) is drawn, not linked
+    other = Client()
+    other.force_login(lab_user)  # entry everywhere
+    shown = other.get(reverse("web:schema", args=[lab])).content.decode()
+    assert imaging_pages in shown
