@@ -22,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from pipeline_core.models import RoleGrant
-from pipeline_core.principal import os_user
+from pipeline_core.principal import Actor, acting_as, os_user
 from pipeline_core.roles import ROLE_NAMES, Role
 
 
@@ -43,6 +43,11 @@ class Command(BaseCommand):
         parser.add_argument("--list", action="store_true", help="print the grants")
 
     def handle(self, *args, **options):
+        with acting_as(Actor.shell()):  # the trusted shell, for the audit of grant changes
+            self.dispatch(options)
+
+    def dispatch(self, options: dict) -> None:
+        """Do what the options ask: list, revoke or grant."""
         holder, pattern, role = options["holder"], options["pattern"], options["role"]
         if options["list"]:
             if pattern or role:
