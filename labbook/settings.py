@@ -21,6 +21,8 @@ Every variable has a documented default (see README.md, "Environment variables")
 ``LABBOOK_AUDIT_DB``        ``labbook_audit`` - database of the audit trail (pipeline server)
 ``LABBOOK_MAX_UPLOAD_MB``   ``1024`` - largest attachment an entry form accepts, in MB
 ``LABBOOK_LOG_LEVEL``       ``INFO``
+``LABBOOK_DEFAULT_ROLE``    ``viewer`` - role of logged-in users where no grant matches (or none)
+``LABBOOK_ANONYMOUS_ROLE``  ``none`` - role of visitors not logged in (none: log in; or viewer)
 ==========================  =================================================================
 """
 
@@ -36,6 +38,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from pipeline_core.datamodel.hostport import HostPortError, format_host_port, parse_host_port
+from pipeline_core.ladder import ANONYMOUS_ROLES, parse_role_setting
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -89,6 +92,17 @@ def _parse_host_port(value: str, default_port: int = 3306) -> tuple[str, int]:
         return tuple(parse_host_port(value, default_port))
     except HostPortError as exc:
         raise ImproperlyConfigured(f"DJ_HOST: {exc}") from None
+
+
+def _env_role(name: str, default: str, allowed=None) -> str | None:
+    """Return the role named by environment variable ``name`` (``default`` when unset or
+    empty): a role name (``"viewer"``) or None for ``none``.
+
+    Raises:
+        ImproperlyConfigured: not a role (or not one of ``allowed``), the choices listed.
+    """
+    raw = os.environ.get(name, "").strip() or default
+    return parse_role_setting(name, raw, allowed)
 
 
 def _pipeline_db() -> dict:
@@ -175,6 +189,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "pipeline_core.web.context.schema_role",
             ],
         },
     },
@@ -223,6 +238,11 @@ if not re.fullmatch(r"[A-Za-z0-9_$]{1,64}", LABBOOK_AUDIT_DB):
 # Largest file (MB, 10^6 bytes) an entry form accepts as an attachment.
 LABBOOK_MAX_UPLOAD_MB = _env_float("LABBOOK_MAX_UPLOAD_MB", 1024.0)
 REDIS_URL = os.environ.get("REDIS_URL", "") or "redis://127.0.0.1:6379/0"
+# Roles (pipeline_core/roles.py): the role of logged-in users on schemas no grant covers
+# (a role name or none), and of visitors who are not logged in (none: login required;
+# viewer: a public read-only site; anonymous visitors never write).
+LABBOOK_DEFAULT_ROLE = _env_role("LABBOOK_DEFAULT_ROLE", "viewer")
+LABBOOK_ANONYMOUS_ROLE = _env_role("LABBOOK_ANONYMOUS_ROLE", "none", ANONYMOUS_ROLES)
 
 # --- Celery (read by labbook/celery.py with namespace "CELERY") ----------------------------
 
@@ -247,6 +267,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-rules answers user.has_perm("pipeline_core.<action>", schema) (pipeline_core/roles.py)
+AUTHENTICATION_BACKENDS = [
+    "rules.permissions.ObjectPermissionBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -254,7 +279,8 @@ LOGOUT_REDIRECT_URL = "login"
 # --- API -----------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # every API view declares its action (labbook_action), checked against the role ladder
+    "DEFAULT_PERMISSION_CLASSES": ["pipeline_core.api.permissions.RolePermission"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.BasicAuthentication",

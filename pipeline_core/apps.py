@@ -55,6 +55,8 @@ class PipelineCoreConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401 - registers the system checks
+        from .roles import register_permissions
 
         fill_datamodel_config()
+        register_permissions()
         setting_changed.connect(_on_setting_changed, dispatch_uid="labbook-datamodel-config")

@@ -3,3 +3,118 @@
 Pipeline data lives in the pipeline databases and is reached through
 ``pipeline_core.datamodel``, never through the Django ORM.
 """
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from .ladder import ROLE_CHOICES, Role
+from .schema_patterns import MAX_PATTERN_LENGTH, PatternError, validate_pattern
+
+
+def validate_schema_pattern(value: str) -> None:
+    """Model validator of :attr:`RoleGrant.schema_pattern`.
+
+    Raises:
+        ValidationError: see :func:`pipeline_core.schema_patterns.validate_pattern`.
+    """
+    try:
+        validate_pattern(value)
+    except PatternError as exc:
+        raise ValidationError(str(exc), code="schema_pattern") from None
+
+
+class RoleGrant(models.Model):
+    """A role on the schemas matching a pattern, granted to one user or one group (exactly
+    one of the two; a database constraint says so).
+
+    A user's role on a schema is the highest role of the grants that match it, their own and
+    their groups' (:func:`pipeline_core.roles.role_of`). Patterns are MySQL-grant style:
+    ``%`` any sequence, ``_`` one character, ``\\_`` and ``\\%`` literal
+    (:mod:`pipeline_core.schema_patterns`).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="role_grants",
+        help_text="The user granted the role (leave empty when granting to a group).",
+    )
+    group = models.ForeignKey(
+        Group,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="role_grants",
+        help_text="The group granted the role (leave empty when granting to a user).",
+    )
+    schema_pattern = models.CharField(
+        max_length=MAX_PATTERN_LENGTH,
+        validators=[validate_schema_pattern],
+        help_text=r"Schemas this grant covers, MySQL-grant style: % any sequence, _ one "
+        r"character, \_ and \% literal. E.g. lab\_% (every schema starting with lab_) or %.",
+    )
+    role = models.CharField(max_length=16, choices=ROLE_CHOICES)
+    created = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(
+        max_length=150,
+        blank=True,
+        editable=False,
+        help_text="Who made the grant: a user name, or cli:<OS user> for manage.py grant.",
+    )
+
+    class Meta:
+        ordering = ("schema_pattern", "role", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, group__isnull=True)
+                | Q(user__isnull=True, group__isnull=False),
+                name="rolegrant_user_xor_group",
+                violation_error_message="Grant the role to exactly one of a user and a group.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.principal}: {self.role} on {self.schema_pattern}"
+
+    @property
+    def principal(self) -> str:
+        """Who holds the grant: the user name, or ``@group``."""
+        if self.user_id is not None:
+            return self.user.get_username()
+        if self.group_id is not None:
+            return f"@{self.group.name}"
+        return "(nobody)"
+
+    @property
+    def level(self) -> Role:
+        """The granted role as a :class:`~pipeline_core.roles.Role`."""
+        return Role.parse(self.role)
+
+    def clean(self) -> None:
+        """Refuse a grant to both or neither of user and group, and a second grant to the
+        same principal on the same pattern (edit that one instead).
+
+        Raises:
+            ValidationError: naming the field at fault.
+        """
+        super().clean()
+        if (self.user_id is None) == (self.group_id is None):
+            raise ValidationError("Grant the role to a user or to a group (exactly one).")
+        same = RoleGrant.objects.filter(
+            user_id=self.user_id, group_id=self.group_id, schema_pattern=self.schema_pattern
+        ).exclude(pk=self.pk)
+        existing = same.first()
+        if existing is not None:
+            raise ValidationError(
+                {
+                    "schema_pattern": f"{existing.principal} already holds {existing.role} on "
+                    f"{existing.schema_pattern}; change that grant instead."
+                }
+            )

@@ -5,21 +5,75 @@ Progress is never read from Celery's result state: pages read the durable jobs t
 
 from __future__ import annotations
 
-from celery import shared_task
+import logging
 
+from celery import shared_task
+from django.contrib.auth import get_user_model
+
+from pipeline_core import datamodel as dm
 from pipeline_core import services
+from pipeline_core.principal import Actor, acting_as
+
+log = logging.getLogger(__name__)
+
+
+def worker_actor(username: str | None, request_id: str | None = None) -> Actor:
+    """The actor a task runs as: the user who queued it (source ``worker``), or, for a task
+    queued without a user (by code or a shell on the server, beyond the role system), the
+    trusted actor of :meth:`Actor.shell` with source ``worker``. An unknown user name gives
+    an actor without a user (anonymous), whom the role checks refuse. ``request_id`` (the
+    task's id) correlates the run's audit events; None: a new one."""
+    ids = {} if request_id is None else {"request_id": request_id}
+    if username is None:
+        return Actor(name=Actor.shell().name, source="worker", trusted=True, **ids)
+    user = get_user_model().objects.filter(**{get_user_model().USERNAME_FIELD: username}).first()
+    if user is None:
+        return Actor(name=username, source="worker", user=None, **ids)
+    return Actor.of_user(user, "worker", request_id)
 
 
 @shared_task(name="populate", bind=True)
-def populate(self, full_table_name: str, actor: str = "worker") -> dict:
-    """Populate one auto-populated table (`` `db`.`tbl` ``) with job reservation, for
-    ``actor`` (the user who started the run; the audit trail records the computed keys as
-    theirs, source ``worker``, batch id = this task's id).
+def populate(self, full_table_name: str, user: str | None = None) -> dict:
+    """Populate one auto-populated table (`` `db`.`tbl` ``) with job reservation, as
+    ``user`` (the name of the LabBook user who queued it). The audit trail records each
+    computed key as that user's (source ``worker``) with this task's id as batch id.
+
+    The user's role is checked when the task runs, not only when it was queued: a user
+    demoted (or deactivated, or deleted) meanwhile is refused, and the refusal is the
+    task's result (nothing is computed, nothing is retried). ``user=None`` (a task queued
+    by code on the server, e.g. ``populate.delay(name)``) is trusted, like the command line
+    without ``--user``.
 
     Idempotent: keys already computed, or reserved by another worker, are skipped; a
     failing key is recorded as an ``error`` job and the others go on.
 
     Returns:
-        ``{"table", "success_count", "error_count", "errors"}`` (JSON-serialisable).
+        ``{"table", "success_count", "error_count", "errors"}`` (JSON-serialisable); a
+        refusal gives ``{"table", "user", "refused": reason,
+        "success_count": 0, "error_count": 0, "errors": []}``.
+    Raises:
+        NotFoundError: not a full table name (the task fails; nothing to retry).
     """
-    return services.populate(full_table_name, actor=actor, run_id=self.request.id)
+    actor = worker_actor(user, self.request.id)
+    try:
+        schema = dm.TableRef.parse(full_table_name).database
+    except dm.DataJointError as exc:
+        raise services.NotFoundError(str(exc)) from None
+    verdict = actor.decide("populate", schema)
+    if not verdict.allowed:
+        reason = (
+            f"user {user!r} does not exist or is inactive"
+            if actor.user is None or not actor.user.is_active
+            else verdict.message
+        )
+        log.warning("populate %s refused for %s: %s", full_table_name, user, reason)
+        return {
+            "table": full_table_name,
+            "user": user,
+            "refused": reason,
+            "success_count": 0,
+            "error_count": 0,
+            "errors": [],
+        }
+    with acting_as(actor):  # the audit trail records the computed keys as the actor's
+        return services.populate(full_table_name, run_id=self.request.id)

@@ -60,12 +60,25 @@ elif [ -s var/admin-password.txt ]; then
 else
     LOGIN="$ADMIN_USER / (password unchanged)"
 fi
+# the grant example's pattern: the demo schemas, prefix escaped (\ _ % are special in patterns)
+PATTERN="${LABBOOK_SCHEMA_PREFIX:-}"
+PATTERN="${PATTERN//\\/\\\\}"
+PATTERN="${PATTERN//_/\\_}"
+PATTERN="${PATTERN//%/\\%}demo\\_%"
 sleep 2
 cat <<MSG
 
   LabBook is running at http://$BIND/
   Log in as: $LOGIN
   Celery worker queue: $QUEUE.  Press Ctrl-C to stop.
+
+  Roles: logged-in users without a grant are '${LABBOOK_DEFAULT_ROLE:-viewer}' on every schema
+  (LABBOOK_DEFAULT_ROLE); visitors: '${LABBOOK_ANONYMOUS_ROLE:-none}' (LABBOOK_ANONYMOUS_ROLE).
+  Grant roles (viewer < entry < editor < operator < admin) at
+      http://$BIND/admin/pipeline_core/rolegrant/
+  or on the command line, to a user or an @group, on a schema pattern:
+      .venv/bin/python manage.py grant alice '$PATTERN' operator
+      .venv/bin/python manage.py grant --list     (and: grant USER PATTERN --revoke)
 
 MSG
 

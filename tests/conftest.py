@@ -6,7 +6,8 @@
   server do not collide;
 * a real Celery worker subprocess on a unique queue (``celery_worker``);
 * Debian's Chromium driven by Playwright (``browser``, ``page``, ``browser_login``);
-* users with known passwords (``admin_user``, ``lab_user``; ``user.plain_password``).
+* users with known passwords (``admin_user``, a superuser; ``lab_user``, with the ``entry``
+  role everywhere; ``user.plain_password``).
 """
 
 from __future__ import annotations
@@ -356,10 +357,15 @@ def admin_user(db, django_user_model):
 
 @pytest.fixture
 def lab_user(db, django_user_model):
-    """An ordinary (non-staff) user ``lab``; its password is ``user.plain_password``."""
+    """An ordinary (non-staff) user ``lab`` holding the ``entry`` role on every schema (a
+    grant on ``%``: browse and insert, no populate); its password is
+    ``user.plain_password``."""
+    from pipeline_core.models import RoleGrant
+
     user = django_user_model.objects.create_user(
         username="lab", email="lab@example.org", password=LAB_PASSWORD
     )
+    RoleGrant.objects.create(user=user, schema_pattern="%", role="entry", created_by="tests")
     user.plain_password = LAB_PASSWORD
     return user
 

@@ -4,6 +4,8 @@ mapped to responses in one place, the exception handler of :mod:`.exceptions` (D
 
 from __future__ import annotations
 
+import contextlib
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -14,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pipeline_core import services
+from pipeline_core.principal import Actor, acting_as
 
 
 class BoundedJSONParser(JSONParser):
@@ -28,17 +31,30 @@ class BoundedJSONParser(JSONParser):
 
 
 class PipelineAPIView(APIView):
-    """Base API view: fresh introspection per request (a ``DataJointError`` becomes JSON in
-    :func:`.exceptions.exception_handler`)."""
+    """Base API view: the role check of :class:`.permissions.RolePermission` for the action
+    the view declares (``labbook_action``: an action of :data:`pipeline_core.roles.ACTIONS`,
+    or ``{method: action}``), the handler run as the request's
+    :class:`~pipeline_core.principal.Actor` (source ``api``), and fresh introspection per
+    request (a ``DataJointError`` becomes JSON in :func:`.exceptions.exception_handler`)."""
+
+    labbook_action: str | dict[str, str] | None = None
+
+    def dispatch(self, request, *args, **kwargs):
+        with contextlib.ExitStack() as scope:
+            self._actor_scope = scope  # initial() enters the actor once authenticated
+            return super().dispatch(request, *args, **kwargs)
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        actor = Actor.of_user(request.user, "api", services.request_id(request.headers))
+        self._actor_scope.enter_context(acting_as(actor))
         services.begin_request()
-        services.act_as(request.user.get_username(), "api", services.request_id(request.headers))
 
 
 class SchemaList(PipelineAPIView):
-    """``GET /api/v1/schemas/``: the visible schemas with their tables."""
+    """``GET /api/v1/schemas/``: the visible schemas the user may view, with their tables."""
+
+    labbook_action = "view"
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
@@ -59,7 +75,7 @@ class SchemaList(PipelineAPIView):
                     for t in schema["tables"]
                 ],
             }
-            for schema in services.list_schemas()
+            for schema in services.list_schemas(request.user)
         ]
         return Response(data, status=http.HTTP_200_OK)
 
@@ -69,8 +85,11 @@ class QueryView(PipelineAPIView):
 
     The format is documented in :mod:`pipeline_core.datamodel.query_json`; the response is
     :func:`pipeline_core.services.run_query`'s. Errors: 400 ``{"error", "path"}`` for an
-    invalid description or body, 404 for a schema that is not visible, 403 without login.
+    invalid description or body, 404 for a schema that is not visible or that the user may
+    not view (``viewer`` on every schema named), 403 without login.
     """
+
+    labbook_action = "view"
 
     parser_classes = [BoundedJSONParser]
     #: a body that is not JSON is reported like an invalid description, at path ``""``
@@ -82,7 +101,7 @@ class QueryView(PipelineAPIView):
     )
     def post(self, request):
         """Run the described query: ``{"query", "heading", "primary_key", "rows", "cursor"}``."""
-        return Response(services.run_query(request.data), status=http.HTTP_200_OK)
+        return Response(services.run_query(request.data, request.user), status=http.HTTP_200_OK)
 
 
 class AuditQuerySerializer(serializers.Serializer):
@@ -136,7 +155,10 @@ class AuditPageSerializer(serializers.Serializer):
 
 class AuditView(PipelineAPIView):
     """``GET /api/v1/audit/?schema=&table=&actor=&key=&after=&limit=``: the audit trail's
-    events, newest first, in the schemas the user may see."""
+    events, newest first, in the schemas the user may view (events without a schema, such
+    as grant changes, for admins of every schema only: superusers)."""
+
+    labbook_action = "view"
 
     @extend_schema(parameters=[AuditQuerySerializer], responses={200: AuditPageSerializer})
     def get(self, request):
@@ -145,10 +167,10 @@ class AuditView(PipelineAPIView):
         query.is_valid(raise_exception=True)
         params = query.validated_data
         table = None
-        schemas = services.visible_schemas()
+        schemas = services.viewable_schemas(request.user)
         if "schema" in params:
-            schema = services.check_schema(params["schema"])
-            schemas = [schema] if schema in schemas else []
+            schema = services.check_viewable(params["schema"], request.user)
+            schemas = [schema]
             if "table" in params:
                 table = services.table_info(schema, params["table"]).ref
         page = services.history(

@@ -5,7 +5,9 @@
   (:func:`connection`); :func:`begin_request` forgets cached introspection so a page shows
   tables declared elsewhere.
 * Only schemas whose name starts with ``settings.LABBOOK_SCHEMA_PREFIX`` are visible; any
-  other name raises :class:`NotFoundError`.
+  other name raises :class:`NotFoundError`. Of those, a user sees the ones their role lets
+  them view (:mod:`pipeline_core.roles`): :func:`list_schemas` and :func:`run_query` take
+  the user; a schema they may not view is reported exactly as an unknown one.
 * Classes with a ``make()`` come from the pipeline modules listed in ``LABBOOK_PIPELINES``
   (``"module:function"``; each function takes ``(connection, prefix)`` and returns a
   namespace of classes). Calling them declares their schemas (idempotent).
@@ -26,14 +28,24 @@ from .access import (
     NotFoundError,
     begin_request,
     check_schema,
+    check_viewable,
     connection,
     resolve_table,
     schema_prefix,
     table_info,
     table_named,
+    viewable_schemas,
     visible_schemas,
 )
-from .audit import act_as, cli_actor, history, new_request_id, request_id, writer
+from .audit import (
+    attach,
+    grant_state,
+    history,
+    new_request_id,
+    record_grant,
+    request_id,
+    writer,
+)
 from .browse import (
     PAGE_SIZE,
     TIER_ORDER,
@@ -85,11 +97,11 @@ __all__ = [
     "NotDownloadableError",
     "NotFoundError",
     "Problem",
-    "act_as",
+    "attach",
     "begin_request",
     "check_schema",
+    "check_viewable",
     "clear_errors",
-    "cli_actor",
     "collect_garbage",
     "connection",
     "dependency_graph",
@@ -97,6 +109,7 @@ __all__ = [
     "enqueue_populate",
     "error_traceback",
     "fetch_value",
+    "grant_state",
     "has_make",
     "history",
     "insert_entry",
@@ -114,6 +127,7 @@ __all__ = [
     "pipeline_specs",
     "populate",
     "populate_status",
+    "record_grant",
     "request_id",
     "resolve_table",
     "rows_page",
@@ -124,6 +138,7 @@ __all__ = [
     "table_named",
     "table_page",
     "value_fingerprint",
+    "viewable_schemas",
     "visible_schemas",
     "writer",
 ]

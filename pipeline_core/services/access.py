@@ -6,9 +6,11 @@ from __future__ import annotations
 from django.conf import settings
 
 from pipeline_core import datamodel as dm
+from pipeline_core import roles
 from pipeline_core.datamodel.catalog import catalog_of
 from pipeline_core.datamodel.heading import TableInfo
 
+from .audit import attach
 from .state import PipelineSession
 
 
@@ -27,8 +29,11 @@ def connection() -> dm.Connection:
 
 
 def begin_request() -> None:
-    """Forget cached introspection (call at the start of each request or task)."""
+    """Forget cached introspection, and record this thread's writes as the current actor
+    (:func:`.audit.attach`); call at the start of each request, command or task, inside
+    :func:`pipeline_core.principal.acting_as`."""
     PipelineSession.current().begin_request()
+    attach()
 
 
 def _server_schemas(refresh: bool = False) -> list[str]:
@@ -86,8 +91,25 @@ def check_schema(schema: str) -> str:
         or schema in _django_databases()
         or (schema not in _server_schemas() and schema not in _server_schemas(refresh=True))
     ):
-        raise NotFoundError(f"Schema `{schema}` does not exist or is not visible here")
+        raise NotFoundError(roles.HIDDEN_SCHEMA.format(schema=schema))
     return schema
+
+
+def check_viewable(schema: str, user) -> str:
+    """Return ``schema`` if it is visible and ``user`` may view it; a schema the user may
+    not view is reported exactly as an unknown one (its existence is not revealed).
+
+    Raises:
+        NotFoundError: absent, outside the prefix, or not viewable by ``user``.
+    """
+    if not roles.may(user, "view", schema):
+        raise NotFoundError(roles.HIDDEN_SCHEMA.format(schema=schema))
+    return check_schema(schema)
+
+
+def viewable_schemas(user) -> list[str]:
+    """:func:`visible_schemas` that ``user`` may view (:func:`pipeline_core.roles.viewable`)."""
+    return roles.viewable(user, visible_schemas())
 
 
 def table_info(schema: str, table: str) -> TableInfo:

@@ -8,7 +8,6 @@ transaction (:mod:`pipeline_core.datamodel.audit`); the table lives in the datab
 
 from __future__ import annotations
 
-import getpass
 import uuid
 from typing import Any
 
@@ -17,6 +16,7 @@ from django.conf import settings
 from pipeline_core import datamodel as dm
 from pipeline_core.datamodel import audit
 from pipeline_core.datamodel.values import encode
+from pipeline_core.principal import current_actor
 
 from .state import PipelineSession
 
@@ -36,41 +36,39 @@ def request_id(headers) -> str:
     return given[:64] if given else new_request_id()
 
 
-def cli_actor() -> str:
-    """The actor of the command line: the OS user running it."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
-def act_as(actor: str, source: str, request_id: str | None = None) -> audit.AuditTrail:
-    """Record this thread's writes as ``actor`` from ``source`` (``web``, ``api``, ``cli``,
-    ``worker``) under ``request_id`` (new if None) until the next call; the audit table is
-    created on first use. Returns the trail.
+def attach() -> audit.AuditTrail | None:
+    """Make this thread's connection record its writes as the current actor
+    (:func:`pipeline_core.principal.current_actor`: name, source, request id), creating the
+    audit table on first use; without an actor (outside requests, commands and tasks) it
+    records nothing. Returns the trail, or None.
 
     Raises:
-        ValueError: an empty actor or an unknown source.
         LostConnectionError / AccessError: the pipeline server cannot be reached.
     """
-    context = audit.AuditContext(actor, source, request_id or new_request_id())
-    trail = audit.AuditTrail(settings.LABBOOK_AUDIT_DB, context)
     conn = PipelineSession.current().connection()
-    trail.ensure(conn)
-    conn.audit = trail
-    return trail
+    actor = current_actor()
+    if actor is None:
+        conn.audit = None
+        return None
+    context = audit.AuditContext(actor.name, actor.source, actor.request_id)
+    if conn.audit is None or conn.audit.context != context:
+        trail = audit.AuditTrail(settings.LABBOOK_AUDIT_DB, context)
+        trail.ensure(conn)
+        conn.audit = trail
+    return conn.audit
 
 
 def writer() -> dm.Connection:
-    """This thread's connection for a write: one that records in the audit trail.
+    """This thread's connection for a write, recording as the current actor (:func:`attach`).
 
     Raises:
-        DataJointError: no actor was set (:func:`act_as`): a write must not go unrecorded.
+        DataJointError: no actor: a write must not go unrecorded.
     """
-    conn = PipelineSession.current().connection()
-    if conn.audit is None:
-        raise dm.DataJointError("a write needs an actor for the audit trail (act_as)")
-    return conn
+    if attach() is None:
+        raise dm.DataJointError(
+            "a write needs an actor for the audit trail (pipeline_core.principal.acting_as)"
+        )
+    return PipelineSession.current().connection()
 
 
 def record(
@@ -89,6 +87,29 @@ def record(
     conn = writer()
     with conn.transaction():
         conn.audit.record(conn, [audit.Event(action, table, key, changes, batch_id)])
+
+
+def grant_state(grant) -> dict[str, str] | None:
+    """What a :class:`~pipeline_core.models.RoleGrant` grants, for :func:`record_grant`:
+    ``{"holder", "schema_pattern", "role"}`` (None for no grant)."""
+    if grant is None:
+        return None
+    return {"holder": grant.principal, "schema_pattern": grant.schema_pattern, "role": grant.role}
+
+
+def record_grant(before: dict | None, after: dict | None) -> None:
+    """One ``grant`` event (no schema: grants are site-wide) for a grant made (``before``
+    None), changed, or revoked (``after`` None), states from :func:`grant_state`:
+    ``{"holder": [old, new], "schema_pattern": [old, new], "role": [old, new]}``. Written
+    right after the grant is saved in Django's database (another database: not in its
+    transaction).
+
+    Raises:
+        DataJointError: no actor.
+    """
+    names = ("holder", "schema_pattern", "role")
+    changes = {n: [(before or {}).get(n), (after or {}).get(n)] for n in names}
+    record("grant", changes=changes)
 
 
 def history(

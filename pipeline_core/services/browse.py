@@ -19,7 +19,7 @@ from .access import (
     check_schema,
     connection,
     table_info,
-    visible_schemas,
+    viewable_schemas,
 )
 
 #: Rows per page of a table page.
@@ -52,12 +52,13 @@ def schema_tables(schema: str) -> dict[str, list[tuple[TableInfo, list[TableInfo
     return {tier: tables for tier, tables in groups.items() if tables}
 
 
-def list_schemas() -> list[dict]:
-    """Visible schemas with their tables: ``[{name, tables: [TableInfo], tiers: {tier: n}}]``
-    (``tiers`` counts every tier, Part included)."""
+def list_schemas(user) -> list[dict]:
+    """Visible schemas that ``user`` may view (:mod:`pipeline_core.roles`), with their
+    tables: ``[{name, tables: [TableInfo], tiers: {tier: n}}]`` (``tiers`` counts every
+    tier, Part included)."""
     catalog = catalog_of(connection())
     result = []
-    for name in visible_schemas():
+    for name in viewable_schemas(user):
         tables = catalog.tables(name)
         tiers = dict.fromkeys((*TIER_ORDER, "Part"), 0)
         for info in tables:

@@ -14,7 +14,7 @@ from pipeline_core import datamodel as dm
 from pipeline_core.datamodel import audit
 
 from .access import begin_request, connection, schema_prefix, table_info, table_named
-from .audit import act_as, writer
+from .audit import writer
 from .state import PipelineSession
 
 #: Default pipeline modules providing classes with make().
@@ -106,16 +106,14 @@ def populate(
     full_table_name: str,
     on_key: Callable[[dict, str], None] | None = None,
     *,
-    actor: str | None = None,
     run_id: str | None = None,
 ) -> dict:
     """Populate one table in this process with job reservation (idempotent: a key is
-    never computed twice, errors are recorded in the jobs table). Each computed key is a
-    ``populate`` event of the audit trail with the batch id ``run_id``.
+    never computed twice, errors are recorded in the jobs table), as the current actor
+    (:func:`pipeline_core.principal.acting_as`). Each computed key is a ``populate``
+    event of the audit trail with the batch id ``run_id``.
 
     Args:
-        actor: for a worker, the user who started the run (recorded with source
-            ``worker``); None: the actor already set on this thread (:func:`act_as`).
         run_id: the run's id (the Celery task id); None: a new one.
     Returns:
         ``{"table", "success_count", "error_count", "errors": [message, ...]}``.
@@ -123,8 +121,6 @@ def populate(
         NotFoundError, NoMakeError: see :func:`make_class`. DataJointError: no actor.
     """
     begin_request()
-    if actor is not None:
-        act_as(actor, "worker", run_id)
     writer()
     cls = make_class(full_table_name)
     result = cls.populate(reserve_jobs=True, suppress_errors=True, on_key=on_key, run_id=run_id)
@@ -137,8 +133,17 @@ def populate(
     }
 
 
-def enqueue_populate(schema: str, table: str) -> str:
-    """Queue the Celery task ``populate`` for a table; returns the task id."""
+def enqueue_populate(schema: str, table: str, user) -> str:
+    """Queue the Celery task ``populate`` for a table on behalf of ``user`` (a Django user,
+    who must hold ``operator`` on the schema when the task runs: the worker checks again);
+    returns the task id.
+
+    Raises:
+        NotFoundError, PopulateError, NoMakeError: nothing to populate there.
+        ValueError: ``user`` is not a logged-in user.
+    """
+    if user is None or not user.is_authenticated:
+        raise ValueError("populate is queued on behalf of a logged-in user")
     info = table_info(schema, table)
     if info.tier not in ("Computed", "Imported"):
         raise dm.PopulateError(
@@ -155,7 +160,7 @@ def enqueue_populate(schema: str, table: str) -> str:
         current_app.send_task(
             "populate",
             args=[info.full_name],
-            kwargs={"actor": conn.audit.context.actor},
+            kwargs={"user": user.get_username()},
             task_id=run_id,
         )
     return run_id
@@ -205,7 +210,7 @@ def clear_errors(schema: str, table: str) -> int:
     ``clear_errors`` event per key in the audit trail).
 
     Raises:
-        DataJointError: no actor (:func:`act_as`).
+        DataJointError: no actor (:func:`pipeline_core.principal.acting_as`).
     """
     writer()
     return _auto_table(schema, table).jobs.delete(status="error")

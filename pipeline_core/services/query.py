@@ -18,23 +18,32 @@ from pipeline_core.datamodel.heading import Attribute, TableInfo
 from pipeline_core.datamodel.paging import page
 from pipeline_core.datamodel.stores import Attachment, BlobRef, NpyRef, ObjectRef
 
-from .access import check_schema, connection
+from .access import check_viewable, connection
 
 #: Rows per page when the description gives no ``limit``.
 QUERY_PAGE_SIZE = 100
 
 
-def _resolve(schema: str, table: str) -> TableInfo:
-    """Find a table of a visible schema (NotFoundError for any other schema)."""
-    check_schema(schema)
-    return query_json.catalog_resolver(connection())(schema, table)
+def _resolver(user):
+    """``resolve(schema, table) -> TableInfo`` for tables of visible schemas ``user`` may
+    view; any other schema raises NotFoundError, a non-viewable one exactly as an unknown
+    one."""
+    resolve = query_json.catalog_resolver(connection())
+
+    def resolve_viewable(schema: str, table: str) -> TableInfo:
+        check_viewable(schema, user)
+        return resolve(schema, table)
+
+    return resolve_viewable
 
 
-def run_query(description: dict) -> dict:
-    """Run a JSON query description and return one page of its rows.
+def run_query(description: dict, user) -> dict:
+    """Run a JSON query description for ``user`` and return one page of its rows.
 
     Args:
         description: the parsed JSON (see :mod:`pipeline_core.datamodel.query_json`).
+        user: the Django user asking; every schema the description names must be one they
+            may view (:mod:`pipeline_core.roles`), else it is reported as unknown.
     Returns:
         ``{"query": canonical description, "heading": [{"name", "type", "in_key",
         "nullable", "comment"}], "primary_key": [names], "rows": [{name: JSON value}],
@@ -42,12 +51,13 @@ def run_query(description: dict) -> dict:
         next page (None on the last page). Blobs, bytes and stored values are summarised
         as objects (see :func:`json_value`).
     Raises:
-        NotFoundError: a schema outside ``LABBOOK_SCHEMA_PREFIX`` or absent.
+        NotFoundError: a schema outside ``LABBOOK_SCHEMA_PREFIX``, absent, or one ``user``
+            may not view.
         QueryDescriptionError: an invalid description (``path`` names where).
         QueryTimeoutError: the query ran longer than ``settings.LABBOOK_QUERY_TIMEOUT``.
         DataJointError: the server refused the query.
     """
-    query = query_json.to_query(description, connection(), resolve=_resolve)
+    query = query_json.to_query(description, connection(), resolve=_resolver(user))
     expr = query.expression
     rows, cursor = page(
         expr,

@@ -6,10 +6,8 @@ Requests are read through django-htmx's ``request.htmx`` (its middleware is inst
 
 from __future__ import annotations
 
-import functools
 from urllib.parse import urlsplit
 
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget, trigger_client_event
@@ -53,18 +51,15 @@ def signal_populate_done(response, full_table_name: str):
     return trigger_client_event(response, POPULATE_DONE, {"table": full_table_name})
 
 
-def login_required_htmx(view):
-    """Django's ``login_required``, except for an htmx request of a user who is not logged
-    in (an expired session): instead of a redirect that htmx would follow and swap the
-    login page into the element, ``HX-Redirect`` sends the whole browser to the login page,
-    coming back to the page the request was made from."""
+def login_redirect(request):
+    """Send a visitor who is not logged in to the login page, coming back afterwards.
 
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated and is_htmx_for(request):
-            page = urlsplit(request.htmx.current_url or request.get_full_path())
-            back = page.path + (f"?{page.query}" if page.query else "")
-            return HttpResponseClientRedirect(redirect_to_login(back).url)
-        return login_required(view)(request, *args, **kwargs)
-
-    return wrapper
+    A plain request gets Django's redirect (302 to ``LOGIN_URL?next=...``). An htmx request
+    (e.g. after the session expired) gets ``HX-Redirect`` instead, which moves the whole
+    browser to the login page, coming back to the page the request was made from: a plain
+    redirect would be followed by htmx and the login page swapped into the element."""
+    if is_htmx_for(request):
+        page = urlsplit(request.htmx.current_url or request.get_full_path())
+        back = page.path + (f"?{page.query}" if page.query else "")
+        return HttpResponseClientRedirect(redirect_to_login(back).url)
+    return redirect_to_login(request.get_full_path())

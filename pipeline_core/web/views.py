@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from pipeline_core import services
+from pipeline_core import roles, services
 from pipeline_core.datamodel import PopulateError
 
 from . import diagram, previews
@@ -46,18 +46,18 @@ def _render(request, template: str, context: dict, status: int = 200):
 
 
 @require_GET
-@pipeline_view
+@pipeline_view(action="view")
 def home(request):
-    """The visible schemas with their table counts per tier."""
+    """The schemas the user may view, with their table counts per tier."""
     return _render(
         request,
         "home.html",
-        {"schemas": services.list_schemas(), "prefix": services.schema_prefix()},
+        {"schemas": services.list_schemas(request.user), "prefix": services.schema_prefix()},
     )
 
 
 @require_GET
-@pipeline_view
+@pipeline_view(action="view")
 def schema(request, schema):
     """A schema: tables by tier (parts under masters) and its diagram."""
     groups = services.schema_tables(schema)
@@ -65,7 +65,12 @@ def schema(request, schema):
     svg = diagram.schema_svg(
         services.dependency_graph(schema),
         schema,
-        lambda info: table_url(info) if info.database.startswith(prefix) else None,
+        # tables of other schemas are linked only where the user may view them
+        lambda info: (
+            table_url(info)
+            if info.database.startswith(prefix) and roles.may(request.user, "view", info.database)
+            else None
+        ),
         strip_prefix=prefix,
     )
     return _render(
@@ -151,7 +156,7 @@ def _progress_context(request, schema, table, watch=None) -> dict:
 
 
 @require_GET
-@pipeline_view
+@pipeline_view(action="view")
 @vary_on_htmx_target
 def table(request, schema, table):
     """A table: heading, rows (100 per page by primary key), parts, populate panel; an
@@ -170,7 +175,7 @@ def table(request, schema, table):
 
 
 @require_http_methods(["GET", "POST"])
-@pipeline_view
+@pipeline_view(action="insert")
 def entry(request, schema, table):
     """The entry form of a Manual/Lookup table, with its part tables' rows; one transaction."""
     info = services.table_info(schema, table)
@@ -206,7 +211,7 @@ def entry(request, schema, table):
 
 
 @require_GET
-@pipeline_view
+@pipeline_view(action="view")
 def thumbnail(request, schema, table, attribute):
     """A PNG thumbnail of a 2-D (or RGB) array value (a stored blob or ``<npy@>`` array is
     read from its store), with caching headers."""
@@ -236,7 +241,7 @@ def thumbnail(request, schema, table, attribute):
 
 
 @require_GET
-@pipeline_view
+@pipeline_view(action="view")
 def stored_value(request, schema, table, attribute):
     """The cell of a stored value fully read from its store (the "load" control of a
     stored blob): summary and, for image-like arrays, the thumbnail. htmx swaps it into
@@ -258,7 +263,7 @@ def stored_value(request, schema, table, attribute):
 
 
 @require_GET
-@pipeline_view
+@pipeline_view(action="view")
 def download(request, schema, table, attribute):
     """An attachment or stored file as a download (``?key=<token>``, and ``&path=`` for a
     file inside an ``<object@>`` folder), streamed with its name and length."""
@@ -283,10 +288,10 @@ def _progress_partial(request, schema, table, watch=None):
 
 
 @require_POST
-@pipeline_view(staff=True)
+@pipeline_view(action="populate")
 def populate(request, schema, table):
-    """Queue the ``populate`` task (admins only), then watch the progress panel."""
-    services.enqueue_populate(schema, table)
+    """Queue the ``populate`` task as this user (operators), then watch the progress panel."""
+    services.enqueue_populate(schema, table, request.user)
     watch = int(time.time())
     if is_htmx_for(request):
         return _progress_partial(request, schema, table, watch)
@@ -295,7 +300,7 @@ def populate(request, schema, table):
 
 
 @require_GET
-@pipeline_view
+@pipeline_view(action="view")
 def progress(request, schema, table):
     """The populate panel alone (polled by htmx every 2 s while work is under way)."""
     watch = request.GET.get("watch")
@@ -306,9 +311,9 @@ def progress(request, schema, table):
 
 
 @require_POST
-@pipeline_view(staff=True)
+@pipeline_view(action="clear_errors")
 def clear_errors(request, schema, table):
-    """Delete the table's error jobs (admins only) so that the next populate retries them."""
+    """Delete the table's error jobs (operators) so that the next populate retries them."""
     count = services.clear_errors(schema, table)
     if is_htmx_for(request):
         return _progress_partial(request, schema, table)
@@ -320,7 +325,7 @@ def clear_errors(request, schema, table):
 
 
 @require_GET
-@pipeline_view
+@pipeline_view(action="view")
 def traceback(request, schema, table):
     """The traceback recorded for one failed job."""
     info = services.table_info(schema, table)

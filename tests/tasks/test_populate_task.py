@@ -8,6 +8,7 @@ import time
 import pytest
 
 from pipeline_core import services
+from pipeline_core.principal import Actor, acting_as
 from pipeline_core.tasks import populate
 from tests.web.conftest import reset_detection
 
@@ -67,7 +68,8 @@ def test_worker_and_a_second_process_share_the_work(demo, celery_worker):
     detection = demo.Detection
     expected = expected_keys(demo)
     remote = populate.delay(detection.full_table_name)
-    local = services.populate(detection.full_table_name, actor="second")  # same time, here
+    with acting_as(Actor(name="second", source="cli", trusted=True)):  # same time, here
+        local = services.populate(detection.full_table_name)
     remote_result = remote.get(timeout=90)
     assert local["error_count"] == remote_result["error_count"] == 0
     assert local["success_count"] + remote_result["success_count"] == len(expected)

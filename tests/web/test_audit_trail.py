@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from pipeline_core import services
 from pipeline_core.datamodel import DataJointError, audit
+from pipeline_core.principal import Actor, acting_as, os_user
 from pipeline_core.services.state import PipelineSession
 
 from .test_entry import _session_post, entry_url, next_id
@@ -90,7 +91,8 @@ def test_a_populate_run_records_its_start_and_each_key(staff_client, populated, 
     ]
     assert started[0]["table"] == "__detection" and started[0]["key"] is None
     run_id = started[0]["batch_id"]
-    result = services.populate(detection.full_table_name, actor=admin_user.username, run_id=run_id)
+    with acting_as(Actor.of_user(admin_user, "worker", run_id)):
+        result = services.populate(detection.full_table_name, run_id=run_id)
     assert result["success_count"] == 2
     computed = since(started[-1]["event_id"], batch_id=run_id)
     assert [e["action"] for e in computed] == ["populate", "populate"]
@@ -107,7 +109,7 @@ def test_the_command_line_records_as_the_os_user(populated):
     call_command("pipeline", "populate", detection.database, "Detection", stdout=io.StringIO())
     got = since(first)
     assert [e["action"] for e in got] == ["populate"]
-    assert got[0]["source"] == "cli" and got[0]["actor"] == services.cli_actor()
+    assert got[0]["source"] == "cli" and got[0]["actor"] == os_user()
 
 
 def test_a_write_without_an_actor_is_refused(demo):

@@ -17,17 +17,30 @@
 
 SCHEMA may be given with or without the prefix; TABLE as a class name (``Detection``,
 ``Session.Trial``) or a table name (``__detection``).
+
+Who acts: every action takes ``--user NAME``, a LabBook user whose role
+(:mod:`pipeline_core.roles`) must allow the action on every schema it touches: ``populate``
+needs ``operator``, ``jobs`` and ``inspect`` need ``viewer``, ``demo`` needs ``admin`` on
+both demo schemas (it declares tables) and ``gc`` needs ``admin`` on every schema examined.
+Without ``--user`` the OS user running the command is trusted as an administrator: a shell
+on the server (with its database credentials) is already beyond the role system. Either
+way the work runs as that :class:`~pipeline_core.principal.Actor` (source ``cli``), which
+services read with :func:`pipeline_core.principal.current_actor`.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from pipeline_core import datamodel as dm
-from pipeline_core import services
+from pipeline_core import roles, services
+from pipeline_core.principal import Actor, acting_as
+from pipeline_core.services.access import prefixed_databases
 
 
 class Command(BaseCommand):
@@ -35,25 +48,42 @@ class Command(BaseCommand):
 
     help = (
         "Pipelines: `demo [--populate]`, `populate SCHEMA TABLE`, `jobs SCHEMA TABLE`, "
-        "`inspect SCHEMA [SCHEMA ...] [--format json|text]`, `gc STORE [--dry-run]`."
+        "`inspect SCHEMA [SCHEMA ...] [--format json|text]`, `gc STORE [--dry-run]`; each "
+        "with `--user NAME` to act as a LabBook user (role checked)."
     )
 
     def add_arguments(self, parser):
+        # every action takes --user (after the action's name); its default is set once, here
+        parser.set_defaults(user=None)
+        acting = argparse.ArgumentParser(add_help=False)
+        acting.add_argument(
+            "--user",
+            default=argparse.SUPPRESS,
+            metavar="NAME",
+            help="act as this LabBook user, whose role must allow the action "
+            "(default: the OS user, trusted as an administrator)",
+        )
         sub = parser.add_subparsers(dest="action", required=True)
-        demo = sub.add_parser("demo", help="declare the demo pipeline and load its input")
+        demo = sub.add_parser(
+            "demo", parents=[acting], help="declare the demo pipeline and load its input"
+        )
         demo.add_argument("--populate", action="store_true", help="also compute Detection")
         for name, text in (
             ("populate", "populate one table in this process"),
             ("jobs", "print the progress and job counts of a table"),
         ):
-            action = sub.add_parser(name, help=text)
+            action = sub.add_parser(name, parents=[acting], help=text)
             action.add_argument("schema")
             action.add_argument("table")
-        inspect = sub.add_parser("inspect", help="print the introspection of schemas")
+        inspect = sub.add_parser(
+            "inspect", parents=[acting], help="print the introspection of schemas"
+        )
         inspect.add_argument("schemas", nargs="+")
         inspect.add_argument("--format", choices=("json", "text"), default="json")
         inspect.add_argument("--no-counts", action="store_true", help="skip exact row counts")
-        gc = sub.add_parser("gc", help="list (and delete) objects of a store no row references")
+        gc = sub.add_parser(
+            "gc", parents=[acting], help="list (and delete) objects of a store no row references"
+        )
         gc.add_argument("store")
         gc.add_argument("--dry-run", action="store_true", help="only list, delete nothing")
         gc.add_argument(
@@ -71,30 +101,62 @@ class Command(BaseCommand):
             help="keep unreferenced objects younger than this (default 86400: a day)",
         )
 
+    def acting(self, username: str | None) -> Actor:
+        """The actor of this command: ``--user NAME`` (an active LabBook user, checked by
+        role), else the trusted OS user (:meth:`Actor.shell`).
+
+        Raises:
+            CommandError: no active user of that name.
+        """
+        if username is None:
+            return Actor.shell()
+        User = get_user_model()
+        user = User.objects.filter(**{User.USERNAME_FIELD: username}).first()
+        if user is None or not user.is_active:
+            raise CommandError(f"--user {username}: no active LabBook user of that name")
+        return Actor.of_user(user, "cli")
+
     def handle(self, *args, **options):
+        actor = self.acting(options["user"])
         try:
-            services.begin_request()
-            services.act_as(services.cli_actor(), "cli")  # a shell on the server
-            if options["action"] == "demo":
-                self.demo(options["populate"])
-            elif options["action"] == "inspect":
-                if options["format"] == "json":
-                    report = services.inspect_schemas(
-                        options["schemas"], row_counts=not options["no_counts"]
-                    )
-                    self.stdout.write(json.dumps(report, indent=2, default=str))
-                else:
-                    self.stdout.write(services.describe_schemas(options["schemas"]))
-            elif options["action"] == "gc":
-                self.gc(
-                    options["store"], options["dry_run"], options["gc_schemas"], options["min_age"]
-                )
-            elif options["action"] == "populate":
-                self.populate(services.resolve_table(options["schema"], options["table"]).full_name)
-            else:
-                self.jobs(services.resolve_table(options["schema"], options["table"]))
+            with acting_as(actor):
+                self.run(actor, options)
+        except roles.RoleRequired as exc:
+            raise CommandError(f"--user {actor.name}: {exc}") from exc
         except dm.DataJointError as exc:
             raise CommandError(str(exc)) from exc
+
+    def run(self, actor: Actor, options: dict) -> None:
+        """Check ``actor``'s role for the action on every schema it touches, then do it."""
+        services.begin_request()
+        action = options["action"]
+        if action == "demo":
+            prefix = services.schema_prefix()
+            for name in ("demo_lab", "demo_imaging"):
+                actor.check("declare", prefix + name)
+            self.demo(options["populate"])
+        elif action == "inspect":
+            for schema in options["schemas"]:
+                actor.check("view", schema)
+            if options["format"] == "json":
+                report = services.inspect_schemas(
+                    options["schemas"], row_counts=not options["no_counts"]
+                )
+                self.stdout.write(json.dumps(report, indent=2, default=str))
+            else:
+                self.stdout.write(services.describe_schemas(options["schemas"]))
+        elif action == "gc":
+            for schema in options["gc_schemas"] or prefixed_databases():
+                actor.check("gc", schema)
+            self.gc(options["store"], options["dry_run"], options["gc_schemas"], options["min_age"])
+        elif action == "populate":
+            info = services.resolve_table(options["schema"], options["table"])
+            actor.check("populate", info.database)
+            self.populate(info.full_name)
+        else:
+            info = services.resolve_table(options["schema"], options["table"])
+            actor.check("view", info.database)
+            self.jobs(info)
 
     def demo(self, populate: bool) -> None:
         """Declare and load the demo; optionally populate Detection."""

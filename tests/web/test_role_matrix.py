@@ -1,0 +1,389 @@
+"""The role matrix, generated from the URL configuration.
+
+Every URL pattern of LabBook (the ``web:`` and ``api:`` namespaces of ``labbook.urls``) ×
+method × principal has an expected answer written in :data:`EXPECTED`; a pattern with no
+row there fails :func:`test_every_url_pattern_has_a_row`, so a new URL cannot arrive
+without its role rule. The other entries of the root URLconf are listed in
+:data:`NOT_LABBOOK` (Django's own login and admin, with their own rules).
+
+Principals: ``anonymous`` (not logged in, ``LABBOOK_ANONYMOUS_ROLE=none``), ``public`` (not
+logged in, ``LABBOOK_ANONYMOUS_ROLE=viewer``), ``nobody`` (logged in, no grant,
+``LABBOOK_DEFAULT_ROLE=none``) and one user per role, each granted on every schema of the
+test session (``viewer``, ``entry`` and ``admin`` directly, ``editor`` and ``operator``
+through groups). Requests that write are checked in the databases: the row really inserted
+(or not), the populate task really queued (or not), the error jobs really cleared (or not).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from types import SimpleNamespace
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from pipeline_core import datamodel as dm
+from pipeline_core import services
+from pipeline_core.principal import Actor, acting_as
+from pipeline_core.models import RoleGrant
+from pipeline_core.schema_patterns import escape
+from pipeline_core.web.keys import encode_key
+
+pytestmark = pytest.mark.integration
+
+PRINCIPALS = ("anonymous", "public", "nobody", "viewer", "entry", "editor", "operator", "admin")
+
+# One row per (pattern, method); one answer per principal, in the order of PRINCIPALS:
+#   200, 403, 404, 405, ...  that status
+#   login                     302 to the login page (log in first)
+#   302                       a redirect elsewhere (a write done; a page behind a partial)
+# fmt: off
+EXPECTED = {
+    #                                  anonymous public nobody viewer entry editor operator admin
+    ("web:home", "GET"):              "login     200    200    200    200   200    200      200",
+    ("web:home", "POST"):             "405       405    405    405    405   405    405      405",
+    ("web:schema", "GET"):            "login     200    404    200    200   200    200      200",
+    ("web:schema", "POST"):           "405       405    405    405    405   405    405      405",
+    ("web:table", "GET"):             "login     200    404    200    200   200    200      200",
+    ("web:table", "POST"):            "405       405    405    405    405   405    405      405",
+    ("web:entry", "GET"):             "login     login  404    403    200   200    200      200",
+    ("web:entry", "POST"):            "login     login  404    403    302   302    302      302",
+    ("web:thumbnail", "GET"):         "login     200    404    200    200   200    200      200",
+    ("web:thumbnail", "POST"):        "405       405    405    405    405   405    405      405",
+    ("web:value", "GET"):             "login     200    404    200    200   200    200      200",
+    ("web:value", "POST"):            "405       405    405    405    405   405    405      405",
+    ("web:download", "GET"):          "login     200    404    200    200   200    200      200",
+    ("web:download", "POST"):         "405       405    405    405    405   405    405      405",
+    ("web:populate", "GET"):          "405       405    405    405    405   405    405      405",
+    ("web:populate", "POST"):         "login     login  404    403    403   403    302      302",
+    ("web:progress", "GET"):          "login     302    404    302    302   302    302      302",
+    ("web:progress", "POST"):         "405       405    405    405    405   405    405      405",
+    ("web:clear_errors", "GET"):      "405       405    405    405    405   405    405      405",
+    ("web:clear_errors", "POST"):     "login     login  404    403    403   403    302      302",
+    ("web:traceback", "GET"):         "login     200    404    200    200   200    200      200",
+    ("web:traceback", "POST"):        "405       405    405    405    405   405    405      405",
+    ("api:schemas", "GET"):           "403       200    200    200    200   200    200      200",
+    ("api:schemas", "POST"):          "403       405    405    405    405   405    405      405",
+    ("api:query", "GET"):             "403       405    405    405    405   405    405      405",
+    ("api:query", "POST"):            "403       200    404    200    200   200    200      200",
+}
+# fmt: on
+
+#: Root URLconf entries that are not LabBook's pages: Django's own, with Django's rules.
+NOT_LABBOOK = {
+    "accounts/": "django.contrib.auth.urls: login, logout, password change and reset",
+    "admin/": "Django admin: staff only, Django's model permissions (grants are edited there)",
+}
+#: The namespaces whose every pattern must have rows in EXPECTED.
+LABBOOK_NAMESPACES = ("web", "api")
+METHODS = ("GET", "POST")
+
+
+def walk_urls() -> tuple[set[str], set[str]]:
+    """``(LabBook pattern names "ns:name", other root entries)`` of ``labbook.urls``."""
+    names: set[str] = set()
+    others: set[str] = set()
+
+    def walk(patterns, namespace):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                inner = ":".join(n for n in (namespace, entry.namespace) if n) or None
+                walk(entry.url_patterns, inner)
+            elif isinstance(entry, URLPattern):
+                assert entry.name, f"unnamed LabBook URL pattern {entry.pattern}"
+                names.add(f"{namespace}:{entry.name}")
+
+    for entry in get_resolver("labbook.urls").url_patterns:
+        if isinstance(entry, URLResolver) and entry.namespace in LABBOOK_NAMESPACES:
+            walk(entry.url_patterns, entry.namespace)
+        else:
+            others.add(str(entry.pattern))
+    return names, others
+
+
+def test_every_url_pattern_has_a_row():
+    names, others = walk_urls()
+    rows = {name for name, _ in EXPECTED}
+    missing = sorted(f"{n} {m}" for n in names for m in METHODS if (n, m) not in EXPECTED)
+    assert not missing, f"URL patterns without an expected answer per role: {missing}"
+    assert rows <= names, f"rows for URL patterns that no longer exist: {sorted(rows - names)}"
+    assert others == set(NOT_LABBOOK), (
+        f"root URLconf entries neither LabBook's nor listed as Django's own: {others}"
+    )
+    for row in EXPECTED.values():
+        assert len(row.split()) == len(PRINCIPALS)
+
+
+def test_api_views_declare_no_other_methods():
+    """The matrix covers GET and POST; an API view handling another method needs rows."""
+    for entry in get_resolver("labbook.urls").url_patterns:
+        if isinstance(entry, URLResolver) and entry.namespace == "api":
+            for pattern in entry.url_patterns:
+                cls = pattern.callback.cls
+                extra = {
+                    m.upper()
+                    for m in ("put", "patch", "delete")
+                    if hasattr(cls, m) and m in cls.http_method_names
+                }
+                assert extra <= {m for (n, m) in EXPECTED if n == f"api:{pattern.name}"}
+
+
+# --------------------------------------------------------------------------------------------
+# the principals and the things the URLs point at
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def role_files(demo, pipeline_prefix, tmp_path_factory):
+    """``{prefix}rolefiles.Doc``: one row with an in-table attachment (``notes.txt``)."""
+    schema = dm.Schema(pipeline_prefix + "rolefiles", connection=demo.Subject.connection)
+
+    @schema
+    class Doc(dm.Manual):
+        definition = """
+        doc_id: int32
+        ---
+        file: <attach>
+        """
+
+    source = tmp_path_factory.mktemp("rolefiles") / "notes.txt"
+    source.write_text("role matrix\n")
+    if not Doc() & {"doc_id": 1}:
+        Doc.insert1({"doc_id": 1, "file": str(source)})
+    return Doc
+
+
+@pytest.fixture
+def principals(db, django_user_model, pipeline_prefix):
+    """Username -> user (None for the two visitors); grants on every session schema."""
+    everywhere = escape(pipeline_prefix) + "%"
+    users = {"anonymous": None, "public": None}
+    for name in PRINCIPALS[2:]:
+        users[name] = django_user_model.objects.create_user(username=name, password="x")
+    for role in ("viewer", "entry", "admin"):
+        RoleGrant.objects.create(user=users[role], schema_pattern=everywhere, role=role)
+    for role in ("editor", "operator"):
+        group = Group.objects.create(name=f"{role}s")
+        users[role].groups.add(group)
+        RoleGrant.objects.create(group=group, schema_pattern=everywhere, role=role)
+    return users
+
+
+@pytest.fixture
+def queue(settings, session_id):
+    """A private Celery queue for this test (nothing consumes it): its name; the messages
+    sent to it are read back from Redis, and the queue is deleted afterwards."""
+    import redis
+
+    from labbook.celery import app
+
+    name = f"lbt_{session_id}_matrix_{secrets.token_hex(3)}"
+    old = app.conf.task_default_queue
+    app.conf.task_default_queue = name
+    settings.CELERY_TASK_DEFAULT_QUEUE = name
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        yield SimpleNamespace(name=name, redis=client)
+    finally:
+        app.conf.task_default_queue = old
+        client.delete(*(client.keys(name + "*") or [name]))
+        client.close()
+
+
+def queued(queue) -> list[dict]:
+    """The task messages waiting in ``queue``, oldest first: ``{"task", "args", "kwargs"}``
+    each (kombu pushes new messages at the head of the Redis list and pops at the tail)."""
+    messages = [json.loads(raw) for raw in reversed(queue.redis.lrange(queue.name, 0, -1))]
+    return [
+        {
+            "task": m["headers"]["task"],
+            "args": m["headers"]["argsrepr"],
+            "kwargs": m["headers"]["kwargsrepr"],
+        }
+        for m in messages
+    ]
+
+
+@pytest.fixture
+def targets(demo, with_failing_pipeline, role_files, queue):
+    """What the URLs point at (tables and keys), and the private queue."""
+    return SimpleNamespace(
+        demo=demo,
+        square=with_failing_pipeline.Square,
+        doc=role_files,
+        image_key=encode_key(demo.Image().keys(order_by="KEY")[0]),
+        queue=queue,
+    )
+
+
+def ensure_square_error(square) -> dict:
+    """Make sure Square has its one error job (n=3 fails); returns its key."""
+    status = services.populate_status(square.database, square.table_name)
+    if status["error"] == 0:
+        with acting_as(Actor.shell()):
+            services.populate(square.full_table_name)
+    return {"n": 3}
+
+
+def square_errors(square) -> int:
+    services.begin_request()
+    return services.populate_status(square.database, square.table_name)["error"]
+
+
+def args(cls, *more) -> list:
+    return [cls.database, cls.table_name, *more]
+
+
+# --------------------------------------------------------------------------------------------
+# one request per cell, with its checks in the database
+# --------------------------------------------------------------------------------------------
+
+
+def request_for(t, name: str, method: str, principal: str):
+    """``(url, kwargs for the client, check)``: ``check(outcome, response)`` returns a list
+    of problems found in the databases (or the response) after the request, empty when all
+    is as the outcome implies."""
+    demo = t.demo
+    subject, detection, square = demo.Subject, demo.Detection, t.square
+    image = [demo.Image.database, demo.Image.table_name]
+    kwargs: dict = {}
+
+    def check(outcome, response):
+        return []
+
+    if name == "web:home":
+        url = reverse("web:home")
+        check = listing_check(subject.database, method, principal, html=True)
+    elif name == "web:schema":
+        url = reverse("web:schema", args=[subject.database])
+    elif name == "web:table":
+        url = reverse("web:table", args=args(subject))
+    elif name == "web:entry":
+        url = reverse("web:entry", args=args(subject))
+        if method == "POST":
+            new_id = 90_000 + PRINCIPALS.index(principal) * 100 + secrets.randbelow(100)
+            (subject & {"subject_id": new_id}).delete_quick()
+            kwargs["data"] = {
+                "subject_id": str(new_id),
+                "subject_name": f"entered by {principal}",
+                "species": "mouse",
+                "sex": "U",
+                "date_of_birth": "",
+            }
+
+            def check(outcome, response, new_id=new_id):
+                there = len(subject & {"subject_id": new_id}) == 1
+                return [] if there == (outcome == "302") else [f"row inserted: {there}"]
+
+    elif name == "web:thumbnail":
+        url = reverse("web:thumbnail", args=[*image, "pixels"]) + f"?key={t.image_key}"
+    elif name == "web:value":
+        url = reverse("web:value", args=[*image, "pixels"]) + f"?key={t.image_key}"
+    elif name == "web:download":
+        key = encode_key({"doc_id": 1})
+        url = reverse("web:download", args=args(t.doc, "file")) + f"?key={key}"
+    elif name == "web:populate":
+        url = reverse("web:populate", args=args(detection))
+        before = len(queued(t.queue))
+
+        def check(outcome, response, before=before):
+            messages = queued(t.queue)[before:]
+            if outcome != "302":
+                return [f"queued {messages}"] if messages else []
+            wanted = {
+                "task": "populate",
+                "args": repr([detection.full_table_name]),
+                "kwargs": repr({"user": principal}),
+            }
+            return [] if messages == [wanted] else [f"queued {messages}, wanted {wanted}"]
+
+    elif name == "web:progress":
+        url = reverse("web:progress", args=args(detection))
+    elif name == "web:clear_errors":
+        url = reverse("web:clear_errors", args=args(square))
+        if method == "POST":
+            ensure_square_error(square)
+
+            def check(outcome, response):
+                left = square_errors(square)
+                return [] if (left == 0) == (outcome == "302") else [f"{left} error jobs left"]
+
+    elif name == "web:traceback":
+        key = encode_key(ensure_square_error(square))
+        url = reverse("web:traceback", args=args(square)) + f"?key={key}"
+    elif name == "api:schemas":
+        url = reverse("api:schemas")
+        check = listing_check(subject.database, method, principal, html=False)
+    elif name == "api:query":
+        url = reverse("api:query")
+        kwargs = {
+            "data": json.dumps({"from": {"schema": subject.database, "table": "Subject"}}),
+            "content_type": "application/json",
+        }
+
+        def check(outcome, response):
+            rows = response.json().get("rows") if outcome == "200" else None
+            return [] if outcome != "200" or rows else [f"no rows: {response.json()}"]
+
+    else:
+        raise AssertionError(f"no request built for {name}: add it to request_for()")
+    return url, kwargs, check
+
+
+def listing_check(schema: str, method: str, principal: str, html: bool):
+    """A check that a list of schemas (home page or API) shows ``schema`` exactly to those
+    who may view it."""
+    may_view = principal not in ("anonymous", "nobody")
+
+    def check(outcome, response):
+        if method != "GET" or outcome != "200":
+            return []
+        if html:
+            shown = reverse("web:schema", args=[schema]) in response.content.decode()
+        else:
+            shown = schema in {s["name"] for s in response.json()}
+        return [] if shown == may_view else [f"{schema} listed: {shown}"]
+
+    return check
+
+
+def outcome_of(response) -> str:
+    """The answer as written in EXPECTED."""
+    if response.status_code == 302:
+        return "login" if urlsplit(response["Location"]).path == reverse("login") else "302"
+    return str(response.status_code)
+
+
+@pytest.mark.parametrize("name", sorted({name for name, _ in EXPECTED}))
+def test_role_matrix(name, principals, targets, settings):
+    settings.LABBOOK_DEFAULT_ROLE = None
+    problems = []
+    for method in METHODS:
+        expected = dict(zip(PRINCIPALS, EXPECTED[(name, method)].split()))
+        for principal in PRINCIPALS:
+            settings.LABBOOK_ANONYMOUS_ROLE = "viewer" if principal == "public" else None
+            client = Client()
+            if principals[principal] is not None:
+                client.force_login(principals[principal])
+            url, kwargs, check = request_for(targets, name, method, principal)
+            response = client.generic(method, url, **_generic(kwargs))
+            got, want = outcome_of(response), expected[principal]
+            where = f"{method} {url} as {principal}"
+            if got != want:
+                problems.append(f"{where}: {got}, expected {want}")
+            problems += [f"{where}: {p}" for p in check(got, response)]
+    assert not problems, "\n".join(problems)
+
+
+def _generic(kwargs: dict) -> dict:
+    """Client.generic arguments: a form-encoded body for ``data`` dicts, raw otherwise."""
+    data = kwargs.get("data")
+    if isinstance(data, dict):
+        return {"data": urlencode(data), "content_type": "application/x-www-form-urlencoded"}
+    if data is None:
+        return {}
+    return {"data": data, "content_type": kwargs["content_type"]}
