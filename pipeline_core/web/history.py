@@ -49,7 +49,7 @@ def _text(value) -> str:
 
 
 @require_GET
-@pipeline_view
+@pipeline_view(action="view")
 def table_history(request, schema, table):
     """The events of one table, newest first; with ``?key=<token>`` those of one row."""
     info = services.table_info(schema, table)
@@ -69,12 +69,13 @@ def table_history(request, schema, table):
 
 
 @require_GET
-@pipeline_view
+@pipeline_view(action="view")
 def actor_history(request, actor):
-    """The events of one user, newest first, in the schemas the reader may see."""
+    """The events of one user, newest first, in the schemas the reader may view."""
     if not actor:
         raise Http404("no user named")
-    page = services.history(actor=actor, schemas=services.visible_schemas(), after=_after(request))
+    schemas = services.viewable_schemas(request.user)
+    page = services.history(actor=actor, schemas=schemas, after=_after(request))
     base = reverse("web:actor_history", args=[actor])
     context = {
         "actor": actor,

@@ -18,8 +18,7 @@ from pipeline_core.principal import Actor, acting_as
 pytestmark = pytest.mark.integration
 
 
-
-def tester():
+def as_tester():
     """Run as a trusted tester (the audit trail needs an actor for every write)."""
     return acting_as(Actor(name="tester", source="cli", trusted=True))
 
@@ -139,7 +138,7 @@ def test_computed_table_without_parents_explains_instead_of_failing(
 def test_errors_show_messages_tracebacks_and_can_be_cleared(staff_client, with_failing_pipeline):
     square = with_failing_pipeline.Square
     full_name = square.full_table_name
-    with tester():
+    with as_tester():
         result = services.populate(full_name)
     numbers = len(with_failing_pipeline.Number())
     assert result["error_count"] + len(square()) == numbers and len(square()) == numbers - 1
@@ -157,7 +156,7 @@ def test_errors_show_messages_tracebacks_and_can_be_cleared(staff_client, with_f
     assert (
         count(panel(staff_client.get(url("table", square)).content.decode()), "error-count") == "0"
     )
-    with tester():
+    with as_tester():
         assert services.populate(full_name)["error_count"] == 1  # retried
 
 
@@ -174,5 +173,5 @@ def test_pipeline_command_reports_jobs(populated, capsys):
 def test_populating_a_name_that_is_no_visible_table_is_not_found(populated, name):
     """Tasks and the command line name tables by full name: a malformed or unknown one is
     NotFoundError (a 404 in the front doors), not a server error."""
-    with pytest.raises(services.NotFoundError), tester():
+    with pytest.raises(services.NotFoundError), as_tester():
         services.populate(name)

@@ -28,8 +28,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from pipeline_core import datamodel as dm
 from pipeline_core import services
-from pipeline_core.principal import Actor, acting_as
 from pipeline_core.models import RoleGrant
+from pipeline_core.principal import Actor, acting_as
 from pipeline_core.schema_patterns import escape
 from pipeline_core.web.keys import encode_key
 
@@ -66,6 +66,12 @@ EXPECTED = {
     ("web:clear_errors", "POST"):     "login     login  404    403    403   403    302      302",
     ("web:traceback", "GET"):         "login     200    404    200    200   200    200      200",
     ("web:traceback", "POST"):        "405       405    405    405    405   405    405      405",
+    ("web:history", "GET"):           "login     200    404    200    200   200    200      200",
+    ("web:history", "POST"):          "405       405    405    405    405   405    405      405",
+    ("web:actor_history", "GET"):     "login     200    200    200    200   200    200      200",
+    ("web:actor_history", "POST"):    "405       405    405    405    405   405    405      405",
+    ("api:audit", "GET"):             "403       200    404    200    200   200    200      200",
+    ("api:audit", "POST"):            "403       405    405    405    405   405    405      405",
     ("api:schemas", "GET"):           "403       200    200    200    200   200    200      200",
     ("api:schemas", "POST"):          "403       405    405    405    405   405    405      405",
     ("api:query", "GET"):             "403       405    405    405    405   405    405      405",
@@ -315,6 +321,19 @@ def request_for(t, name: str, method: str, principal: str):
     elif name == "web:traceback":
         key = encode_key(ensure_square_error(square))
         url = reverse("web:traceback", args=args(square)) + f"?key={key}"
+    elif name == "web:history":
+        url = reverse("web:history", args=args(subject))
+    elif name == "web:actor_history":
+        url = reverse("web:actor_history", args=["lab"])
+    elif name == "api:audit":
+        url = (
+            reverse("api:audit") + "?" + urlencode({"schema": subject.database, "table": "subject"})
+        )
+
+        def check(outcome, response):
+            events = response.json().get("events") if outcome == "200" else []
+            return [] if isinstance(events, list) else [f"no events: {response.json()}"]
+
     elif name == "api:schemas":
         url = reverse("api:schemas")
         check = listing_check(subject.database, method, principal, html=False)
