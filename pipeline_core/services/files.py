@@ -14,7 +14,7 @@ from typing import IO, Any
 from pipeline_core import datamodel as dm
 from pipeline_core.datamodel.stores import Attachment, BlobRef, NpyRef, ObjectRef, StoreError
 
-from .access import NotFoundError, table_info
+from .access import NotFoundError, attribute_of, table_info
 from .browse import fetch_value
 
 #: Codecs whose values are files that can be downloaded.
@@ -81,15 +81,15 @@ def open_download(
     are streamed.
 
     Raises:
-        NotFoundError: no such row, the value is NULL, or ``path`` is not in the folder.
+        NotFoundError: no such table, row or attribute, the value is NULL, or ``path`` is
+            not in the folder.
         NotDownloadableError: the attribute does not hold files.
         QueryError: ``path`` given for a value that is not a folder, missing for a folder,
             or leaving the folder; the key lacks a primary-key attribute.
-        UnknownAttributeError: no such attribute.
         StoreError: the store is not configured, unreachable, or the object is missing.
     """
     info = table_info(schema, table)
-    attr = info.heading[attribute]
+    attr = attribute_of(info, attribute)
     where = _where(info, key, attribute)
     if not is_downloadable(attr):
         raise NotDownloadableError(
@@ -162,7 +162,7 @@ def load_value(schema: str, table: str, key: dict, attribute: str) -> Any:
     objects stay references: they are downloaded, not loaded).
 
     Raises:
-        NotFoundError: no such row; UnknownAttributeError: no such attribute;
+        NotFoundError: no such table, row or attribute;
         StoreError: the store is not configured, unreachable, the object is missing or
         corrupt (names table and attribute).
     """
