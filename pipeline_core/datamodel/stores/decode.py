@@ -136,6 +136,9 @@ def decode_stored(codec: str, store: str | None, raw: Any, context: ReadContext)
     Raises:
         StoreError: the store is not configured, the object is missing or corrupt, or the
             column holds something that is not store metadata.
+        StorePathError (a StoreError): the ``path`` of the JSON does not stay inside the
+            store (absolute, ``..``, a symbolic link to outside a file store's location);
+            raised when the object is read (lazy references are made without reading).
     """
     try:
         metadata = json.loads(raw) if isinstance(raw, (str, bytes, bytearray)) else dict(raw)
@@ -196,6 +199,8 @@ def decode_legacy(attr, digest: uuid.UUID, context: ReadContext) -> Any:
     Raises:
         StoreError: store not configured, ``~external_<store>`` has no row for the hash,
             the object is missing, or its contents do not match the hash (when lazy: on load).
+        StorePathError (a StoreError): the ``filepath`` or attachment name of the
+            ``~external`` row leads outside the store (``..``, absolute, a link out).
     """
     backend = _Backend(context.stores, attr.store, False)
 
