@@ -165,7 +165,9 @@ def _open_object(ref: ObjectRef, path: str | None, where: str, info, attribute: 
                 table=info.full_name,
                 attribute=attribute,
             )
-        return Download(posixpath.basename(ref.path) or attribute, ref.open(), ref.size)
+        stream = ref.open()  # first: refuses a path that is not one (StorePathError)
+        size = ref.size if isinstance(ref.size, int) and not isinstance(ref.size, bool) else None
+        return Download(posixpath.basename(ref.path) or attribute, stream, size)
     if not path:
         raise dm.QueryError(
             f"{where} is a folder ({ref.item_count} files): name a file inside it with ?path=",
@@ -195,7 +197,8 @@ def load_value(schema: str, table: str, key: dict, attribute: str) -> Any:
     Raises:
         NotFoundError: no such table, row or attribute;
         StoreError: the store is not configured, unreachable, the object is missing or
-        corrupt (names table and attribute); StorePathError: its path leaves the store.
+        corrupt, or not a .npy array where one is expected (names table and attribute);
+        StorePathError: its path leaves the store.
     """
     info = table_info(schema, table)
     value = fetch_value(schema, table, key, attribute, lazy=True)
@@ -205,5 +208,11 @@ def load_value(schema: str, table: str, key: dict, attribute: str) -> Any:
     except StoreError as exc:  # same class (a StorePathError stays one)
         raise type(exc)(
             f"{_where(info, key, attribute)}: {exc}", table=info.full_name, attribute=attribute
+        ) from exc
+    except (ValueError, EOFError) as exc:  # numpy: the object is not a .npy array
+        raise StoreError(
+            f"{_where(info, key, attribute)}: the stored object is not a .npy array ({exc})",
+            table=info.full_name,
+            attribute=attribute,
         ) from exc
     return value

@@ -143,7 +143,7 @@ def test_a_linked_folder_is_not_served(lab_client, recorded, secret, tmp_path):
 @pytest.mark.parametrize("store_spec", ["file", "s3"], indirect=True)
 @pytest.mark.parametrize(
     "path",
-    ["../outside/secret.txt", "raw/../../outside/secret.txt", "/etc/passwd", "\\etc\\passwd"],
+    ["../outside/secret.txt", "raw/../../outside/secret.txt", "/etc/passwd", "\\etc\\passwd", ""],
 )
 def test_paths_out_of_the_store_in_a_rows_json_are_404(lab_client, recorded, secret, path):
     for column, metadata in (
@@ -198,3 +198,65 @@ def test_malformed_path_parameters(lab_client, recorded, path, status):
     assert_refused(response, status)
     text = body(response).decode()
     assert ("folder" in text) if status == 400 else ("folder" in text or "store" in text)
+
+
+@pytest.mark.parametrize("store_spec", ["file", "s3"], indirect=True)
+def test_a_rows_path_to_another_object_inside_the_store_is_no_500(lab_client, recorded):
+    """A tampered ``<npy@>`` or ``<blob@>`` path naming some other object of the store (no
+    .npy file, no matching hash): 503 naming the problem, not a server error."""
+    tamper(
+        recorded,
+        "arr",
+        {"path": "raw/session1.dat", "store": "main", "dtype": "int16", "shape": [2, 3]},
+    )
+    tamper(
+        recorded,
+        "signal",
+        {"hash": "a" * 26, "path": "raw/session1.dat", "store": "main", "size": 18},
+    )
+    for name, attribute in (("thumbnail", "arr"), ("value", "signal"), ("thumbnail", "signal")):
+        response = lab_client.get(url(name, recorded.Recording, attribute) + KEY)
+        assert response.status_code == 503, (attribute, response.content[:400])
+        assert attribute.encode() in response.content
+
+
+@pytest.mark.parametrize("store_spec", ["file"], indirect=True)
+@pytest.mark.parametrize("path", [5, None, ["raw/session1.dat"], {"a": 1}, True])
+def test_a_rows_path_that_is_not_text_is_no_500(lab_client, recorded, path):
+    for column, metadata, extra in (
+        ("fp", {"path": path, "store": "main", "size": 1, "is_dir": False}, ""),
+        ("obj", {"path": path, "store": "main", "size": None, "is_dir": False}, ""),
+        ("folder", {"path": path, "store": "main", "is_dir": True}, "&path=a.bin"),
+        ("stored_file", {"hash": "a" * 26, "path": path, "store": "main", "size": 5}, ""),
+    ):
+        tamper(recorded, column, metadata)
+        response = lab_client.get(url("download", recorded.Recording, column) + KEY + extra)
+        assert response.status_code == 503, (column, response.content[:400])
+        assert column.encode() in response.content and b"not store metadata" in response.content
+    table = recorded.Recording
+    # the JSON is not store metadata: the pages holding it say so (503), never a 500
+    page = lab_client.get(reverse("web:table", args=[table.database, table.table_name]))
+    assert page.status_code == 503 and b"not store metadata" in page.content
+    query = {"from": {"schema": table.database, "table": table.table_name}}
+    api = lab_client.post("/api/v1/query/", json.dumps(query), content_type="application/json")
+    assert api.status_code == 503 and "not store metadata" in api.json()["detail"]
+
+
+@pytest.mark.parametrize("store_spec", ["file"], indirect=True)
+@pytest.mark.parametrize(
+    "column, metadata",
+    [
+        ("obj", {"path": "raw/session1.dat", "size": "many"}),
+        ("folder", {"path": "raw", "is_dir": True, "item_count": -1}),
+        ("arr", {"path": "raw/a.npy", "dtype": "no-such-type", "shape": [2, 3]}),
+        ("arr", {"path": "raw/a.npy", "dtype": "O", "shape": [2, 3]}),
+        ("arr", {"path": "raw/a.npy", "dtype": "int16", "shape": "2x3"}),
+        ("signal", {"hash": 5, "path": "raw/session1.dat"}),
+    ],
+)
+def test_malformed_fields_of_a_rows_json_are_no_500(lab_client, recorded, column, metadata):
+    tamper(recorded, column, {"store": "main", **metadata})
+    table = recorded.Recording
+    page = lab_client.get(reverse("web:table", args=[table.database, table.table_name]))
+    assert page.status_code == 503 and b"not store metadata" in page.content
+    assert column.encode() in page.content

@@ -171,8 +171,11 @@ class ObjectRef:
         store resolves its links inside the store's location.
 
         Raises:
-            StorePathError: ``subpath`` is absolute (it is never read as relative).
+            StorePathError: ``subpath`` is absolute (it is never read as relative), or the
+                object's path (from the row's JSON) is not text.
         """
+        if not isinstance(self.path, str):
+            raise StorePathError(f"{self.store}: {self.path!r} is not a path in a store")
         if not subpath:
             return self.path
         if not isinstance(subpath, str) or subpath.replace("\\", "/").startswith("/"):
