@@ -130,7 +130,9 @@ def table_info(schema: str, table: str) -> TableInfo:
             no such table.
     """
     check_schema(schema)
-    if not isinstance(table, str) or table.startswith(HIDDEN_PREFIX):
+    if not isinstance(table, str):
+        raise NotFoundError(f"Table {shown(table)} does not exist in schema `{schema}`")
+    if table.startswith(HIDDEN_PREFIX):
         raise NotFoundError(
             f"Table {shown(table)} of schema `{schema}` is one of DataJoint's hidden tables "
             "(jobs, lineage, external references): it cannot be browsed here"
