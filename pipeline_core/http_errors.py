@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pipeline_core import datamodel as dm
 from pipeline_core import services
-from pipeline_core.datamodel.stores import StoreError
+from pipeline_core.datamodel.stores import StoreError, StorePathError
 
 #: (error class, HTTP status, title), most specific first; the first class the error is an
 #: instance of decides.
@@ -16,6 +16,9 @@ ERROR_STATUS: tuple[tuple[type[dm.DataJointError], int, str], ...] = (
     (dm.AccessError, 403, "Access denied by the database"),
     (dm.LostConnectionError, 503, "Pipeline database unavailable"),
     (services.NotDownloadableError, 415, "Not downloadable"),
+    # a stored value's path leaving its store (a link out, ``..``): there is no such
+    # object in the store (404, not 403: nothing is said about what lies outside)
+    (StorePathError, 404, "Not in the store"),
     (StoreError, 503, "Stored value unavailable"),
     (services.NoMakeError, 409, "No make() registered"),
     (dm.PopulateError, 409, "Cannot populate"),

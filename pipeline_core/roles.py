@@ -36,6 +36,7 @@ import rules
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 
+from .display import shown
 from .ladder import (
     ACTIONS,
     ANONYMOUS_ROLES,
@@ -79,7 +80,7 @@ __all__ = [
 ]
 
 #: What a schema the user may not view looks like: exactly an unknown schema.
-HIDDEN_SCHEMA = "Schema `{schema}` does not exist or is not visible here"
+HIDDEN_SCHEMA = "Schema {schema} does not exist or is not visible here"
 #: Attribute of a user object caching its grants for the life of that object (a request).
 _CACHE = "_labbook_role_grants"
 
@@ -204,7 +205,7 @@ class Verdict:
         if self.decision is Decision.LOGIN:
             return "Log in to do this."
         if self.decision is Decision.HIDDEN:
-            return HIDDEN_SCHEMA.format(schema=self.schema)
+            return HIDDEN_SCHEMA.format(schema=shown(self.schema))
         if self.schema is None:
             return f"{self.action} needs the role {self.needed} or higher."
         return (

@@ -1,5 +1,13 @@
 """Access to the pipeline server: one data-model connection per thread, the visible
-schemas (``settings.LABBOOK_SCHEMA_PREFIX``) and their tables."""
+schemas (``settings.LABBOOK_SCHEMA_PREFIX``) and their tables.
+
+Names arriving from URLs and requests are looked up here and nowhere else: a schema that is
+absent, outside the prefix, Django's own database or the audit database, a table that does
+not exist, has a name no table can have, or is one of DataJoint's hidden tables (``~``:
+jobs, lineage, 0.14 external references, spec §1.4), and an attribute that is not in the
+heading are all :class:`NotFoundError` (404 at both front doors), with the name shown
+printably (:func:`shown`).
+"""
 
 from __future__ import annotations
 
@@ -8,14 +16,21 @@ from django.conf import settings
 from pipeline_core import datamodel as dm
 from pipeline_core import roles
 from pipeline_core.datamodel.catalog import catalog_of
-from pipeline_core.datamodel.heading import TableInfo
+from pipeline_core.datamodel.heading import Attribute, TableInfo
+from pipeline_core.display import shown
 
 from .audit import attach
 from .state import PipelineSession
 
 
 class NotFoundError(dm.DataJointError):
-    """The schema or table does not exist or is not visible (outside the schema prefix)."""
+    """The schema, table or attribute does not exist or is not visible (outside the schema
+    prefix, Django's or the audit database, a hidden table)."""
+
+
+#: First character of DataJoint's hidden tables (``~lineage``, ``~~<table>`` jobs tables,
+#: 0.14's ``~external_<store>``, ``~log``, ``~jobs``; spec §1.4, §11): never browsable.
+HIDDEN_PREFIX = "~"
 
 
 def connection() -> dm.Connection:
@@ -47,12 +62,14 @@ def schema_prefix() -> str:
 
 
 def _django_databases() -> set[str]:
-    """Names of LabBook's own databases, never shown as pipelines: Django's, and the audit
-    trail's (``LABBOOK_AUDIT_DB``)."""
+    """Names of Django's own databases and of the audit database (``LABBOOK_AUDIT_DB``,
+    default ``labbook_audit``): never shown as pipelines, even when they start with the
+    prefix."""
     from django.db import connections
 
     names = {connections[alias].settings_dict.get("NAME") for alias in connections}
-    return names | {settings.LABBOOK_AUDIT_DB}
+    names.add(getattr(settings, "LABBOOK_AUDIT_DB", None) or "labbook_audit")
+    return names
 
 
 def prefixed_databases() -> list[str]:
@@ -84,14 +101,16 @@ def check_schema(schema: str) -> str:
     """Return ``schema`` if it is visible.
 
     Raises:
-        NotFoundError: outside the prefix or absent.
+        NotFoundError: not a string, outside the prefix, Django's or the audit database,
+            or absent.
     """
     if (
-        not schema.startswith(schema_prefix())
+        not isinstance(schema, str)
+        or not schema.startswith(schema_prefix())
         or schema in _django_databases()
         or (schema not in _server_schemas() and schema not in _server_schemas(refresh=True))
     ):
-        raise NotFoundError(roles.HIDDEN_SCHEMA.format(schema=schema))
+        raise NotFoundError(roles.HIDDEN_SCHEMA.format(schema=shown(schema)))
     return schema
 
 
@@ -103,7 +122,7 @@ def check_viewable(schema: str, user) -> str:
         NotFoundError: absent, outside the prefix, or not viewable by ``user``.
     """
     if not roles.may(user, "view", schema):
-        raise NotFoundError(roles.HIDDEN_SCHEMA.format(schema=schema))
+        raise NotFoundError(roles.HIDDEN_SCHEMA.format(schema=shown(schema)))
     return check_schema(schema)
 
 
@@ -113,16 +132,42 @@ def viewable_schemas(user) -> list[str]:
 
 
 def table_info(schema: str, table: str) -> TableInfo:
-    """TableInfo of a visible table.
+    """TableInfo of a visible table, by raw name (``#subject_type``, ``__detection``).
 
     Raises:
-        NotFoundError: no such schema or table.
+        NotFoundError: no such schema; a hidden table (:data:`HIDDEN_PREFIX`: DataJoint's
+            jobs, lineage and external tables are not browsable, though their names are
+            valid); a name no table can have (backquotes, dots, spaces, too long, ...);
+            no such table.
     """
     check_schema(schema)
+    if not isinstance(table, str):
+        raise NotFoundError(f"Table {shown(table)} does not exist in schema `{schema}`")
+    if table.startswith(HIDDEN_PREFIX):
+        raise NotFoundError(
+            f"Table {shown(table)} of schema `{schema}` is one of DataJoint's hidden tables "
+            "(jobs, lineage, external references): it cannot be browsed here"
+        )
     try:
         return catalog_of(connection()).table(schema, table)
     except dm.MissingTableError as exc:
-        raise NotFoundError(str(exc), table=exc.table) from None
+        raise NotFoundError(
+            f"Table {shown(table)} does not exist in schema `{schema}`",
+            table=exc.table,  # None for a name no table can have
+        ) from None
+
+
+def attribute_of(info: TableInfo, name: str) -> Attribute:
+    """The attribute ``name`` of a table's heading, as a URL names it.
+
+    Raises:
+        NotFoundError: the heading has no such attribute (hidden ``_`` columns included).
+    """
+    if not isinstance(name, str) or name not in info.heading:
+        raise NotFoundError(
+            f"{info.full_name} has no attribute {shown(name)}", table=info.full_name
+        )
+    return info.heading[name]
 
 
 def table_named(full_table_name: str) -> TableInfo:

@@ -16,6 +16,7 @@ from pipeline_core.datamodel.stores import Attachment
 
 from .access import (
     NotFoundError,
+    attribute_of,
     check_schema,
     connection,
     table_info,
@@ -258,7 +259,7 @@ def fetch_value(schema: str, table: str, key: dict, attribute: str, *, lazy: boo
     (``str``) returned (spec §5.5), which a server never wants.
 
     Raises:
-        NotFoundError: no such row; UnknownAttributeError: no such attribute;
+        NotFoundError: no such table, row or attribute;
         QueryError: the key lacks a primary-key attribute; StoreError (not lazy): the
         stored value cannot be read.
     """
@@ -291,7 +292,7 @@ def _row(
     """The table restricted to the row ``key`` (checked: the whole primary key, a known
     attribute)."""
     info = table_info(schema, table)
-    info.heading[attribute]  # raises UnknownAttributeError naming the attribute
+    attribute_of(info, attribute)  # NotFoundError naming the attribute
     missing = [k for k in info.heading.primary_key if k not in key]
     if missing:
         raise dm.QueryError(

@@ -14,7 +14,7 @@ from typing import IO, Any
 from pipeline_core import datamodel as dm
 from pipeline_core.datamodel.stores import Attachment, BlobRef, NpyRef, ObjectRef, StoreError
 
-from .access import NotFoundError, table_info
+from .access import NotFoundError, attribute_of, table_info
 from .browse import fetch_value
 
 #: Codecs whose values are files that can be downloaded.
@@ -53,21 +53,41 @@ def _where(info, key: dict, attribute: str) -> str:
     return f"{info.full_name}: attribute `{attribute}` of the row {shown}"
 
 
+#: Longest ``?path=`` accepted inside a folder (characters).
+MAX_SUBPATH = 1024
+
+
 def _subpath(where: str, path: str, info, attribute: str) -> str:
-    """A file path inside a folder object, normalised; ``..``, absolute paths refused.
+    """A file path inside a folder object, as a query string gives it: relative,
+    ``/``-separated (``\\`` read as ``/``), ``.`` segments and repeated ``/`` dropped.
+    Nothing that could leave the folder is normalised away: a ``..`` segment anywhere
+    (``a/../b`` too), a leading ``/``, a NUL character, an empty or over-long path are
+    refused. The store then resolves it (a file store refuses symbolic links leading out
+    of its location, :meth:`~pipeline_core.datamodel.stores.backends.FileBackend.resolve`).
 
     Raises:
-        QueryError: the path leaves the folder or is empty.
+        QueryError: the path is malformed as above (400).
     """
     text = path.replace("\\", "/").strip()
-    normal = posixpath.normpath(text) if text else ""
-    if not normal or normal == "." or text.startswith("/") or normal.split("/")[0] == "..":
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    reason = None
+    if not parts:
+        reason = "it is empty"
+    elif len(text) > MAX_SUBPATH:
+        reason = f"longer than {MAX_SUBPATH} characters"
+    elif text.startswith("/"):
+        reason = "an absolute path"
+    elif ".." in parts:
+        reason = "'..' leaves the folder"
+    elif "\0" in text:
+        reason = "a NUL character"
+    if reason:
         raise dm.QueryError(
-            f"{where}: {path!r} is not a file path inside the folder",
+            f"{where}: {path[:80]!r} is not a file path inside the folder ({reason})",
             table=info.full_name,
             attribute=attribute,
         )
-    return normal
+    return "/".join(parts)
 
 
 def open_download(
@@ -81,15 +101,20 @@ def open_download(
     are streamed.
 
     Raises:
-        NotFoundError: no such row, the value is NULL, or ``path`` is not in the folder.
+        NotFoundError: no such table, row or attribute, the value is NULL, or ``path`` is
+            not in the folder.
         NotDownloadableError: the attribute does not hold files.
         QueryError: ``path`` given for a value that is not a folder, missing for a folder,
-            or leaving the folder; the key lacks a primary-key attribute.
-        UnknownAttributeError: no such attribute.
+            malformed (absolute, ``..``, NUL; see :func:`_subpath`) or naming a folder; the
+            key lacks a primary-key attribute.
+        StorePathError: the file's path leaves its store: the row's JSON holds ``..`` or an
+            absolute path, or a symbolic link (the file, or a folder on the way) leads
+            outside the store's location (404 at the front doors; its contents are never
+            read).
         StoreError: the store is not configured, unreachable, or the object is missing.
     """
     info = table_info(schema, table)
-    attr = info.heading[attribute]
+    attr = attribute_of(info, attribute)
     where = _where(info, key, attribute)
     if not is_downloadable(attr):
         raise NotDownloadableError(
@@ -122,8 +147,8 @@ def open_download(
             )
         if isinstance(value, ObjectRef):
             return _open_object(value, path, where, info, attribute)
-    except StoreError as exc:
-        raise StoreError(f"{where}: {exc}", table=info.full_name, attribute=attribute) from exc
+    except StoreError as exc:  # same class (a StorePathError stays one): where, then why
+        raise type(exc)(f"{where}: {exc}", table=info.full_name, attribute=attribute) from exc
     raise NotDownloadableError(
         f"{where} holds a {type(value).__name__}, not a file",
         table=info.full_name,
@@ -140,7 +165,9 @@ def _open_object(ref: ObjectRef, path: str | None, where: str, info, attribute: 
                 table=info.full_name,
                 attribute=attribute,
             )
-        return Download(posixpath.basename(ref.path) or attribute, ref.open(), ref.size)
+        stream = ref.open()  # first: refuses a path that is not one (StorePathError)
+        size = ref.size if isinstance(ref.size, int) and not isinstance(ref.size, bool) else None
+        return Download(posixpath.basename(ref.path) or attribute, stream, size)
     if not path:
         raise dm.QueryError(
             f"{where} is a folder ({ref.item_count} files): name a file inside it with ?path=",
@@ -152,6 +179,12 @@ def _open_object(ref: ObjectRef, path: str | None, where: str, info, attribute: 
         raise NotFoundError(
             f"{where} is a folder without a file {sub!r}", table=info.full_name, attribute=attribute
         )
+    if ref.is_folder(sub):
+        raise dm.QueryError(
+            f"{where}: {sub!r} is a folder inside the folder: name a file in it with ?path=",
+            table=info.full_name,
+            attribute=attribute,
+        )
     return Download(posixpath.basename(sub), ref.open(sub), None)
 
 
@@ -162,17 +195,24 @@ def load_value(schema: str, table: str, key: dict, attribute: str) -> Any:
     objects stay references: they are downloaded, not loaded).
 
     Raises:
-        NotFoundError: no such row; UnknownAttributeError: no such attribute;
+        NotFoundError: no such table, row or attribute;
         StoreError: the store is not configured, unreachable, the object is missing or
-        corrupt (names table and attribute).
+        corrupt, or not a .npy array where one is expected (names table and attribute);
+        StorePathError: its path leaves the store.
     """
     info = table_info(schema, table)
     value = fetch_value(schema, table, key, attribute, lazy=True)
     try:
         if isinstance(value, (BlobRef, NpyRef)):
             return value.load()
-    except StoreError as exc:
-        raise StoreError(
+    except StoreError as exc:  # same class (a StorePathError stays one)
+        raise type(exc)(
             f"{_where(info, key, attribute)}: {exc}", table=info.full_name, attribute=attribute
+        ) from exc
+    except (ValueError, EOFError) as exc:  # numpy: the object is not a .npy array
+        raise StoreError(
+            f"{_where(info, key, attribute)}: the stored object is not a .npy array ({exc})",
+            table=info.full_name,
+            attribute=attribute,
         ) from exc
     return value

@@ -12,6 +12,7 @@ import binascii
 import datetime
 import decimal
 import json
+import math
 import uuid
 
 from pipeline_core.datamodel import QueryError
@@ -40,17 +41,28 @@ def decode_key(token: str) -> dict:
     """Decode a token made by :func:`encode_key`.
 
     Raises:
-        QueryError: the token is not a valid key (so pages answer 400, not 500).
+        QueryError: the token is not a valid key (so pages answer 400, not 500): not
+            base64url JSON of an object, a value that is not a number or a string, or a
+            number that is not finite (``NaN``, ``Infinity``, ``1e999``; no key holds one).
     """
     try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode())
+        data = json.loads(
+            base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode(),
+            parse_constant=_refuse_constant,
+        )
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise QueryError(f"{token[:40]!r} is not a valid key token") from None
     if not isinstance(data, dict) or not all(
-        isinstance(v, (int, float, str)) for v in data.values()
+        isinstance(v, (int, str)) or (isinstance(v, float) and math.isfinite(v))
+        for v in data.values()
     ):
         raise QueryError(f"{token[:40]!r} is not a valid key token")
     return data
+
+
+def _refuse_constant(name: str):
+    """``json.loads``' hook for ``NaN``/``Infinity``: not JSON, never in a key token."""
+    raise ValueError(f"{name} in a key token")
 
 
 def key_label(key: dict) -> str:

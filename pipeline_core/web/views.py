@@ -304,6 +304,7 @@ def populate(request, schema, table):
 def progress(request, schema, table):
     """The populate panel alone (polled by htmx every 2 s while work is under way)."""
     watch = request.GET.get("watch")
+    services.table_info(schema, table)  # 404 for a bad name, not a redirect to one
     if not is_htmx_for(request):
         url = reverse("web:table", args=[schema, table])
         return redirect(url + (f"?watch={watch}" if watch else "") + "#populate")

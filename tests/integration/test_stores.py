@@ -15,7 +15,13 @@ import pytest
 
 from pipeline_core import datamodel as dm
 from pipeline_core.datamodel.codecs import blob
-from pipeline_core.datamodel.stores import Attachment, BlobRef, NpyRef, ObjectRef, StoreError
+from pipeline_core.datamodel.stores import (
+    Attachment,
+    BlobRef,
+    NpyRef,
+    ObjectRef,
+    StoreError,
+)
 from pipeline_core.datamodel.stores.addressing import content_hash
 from pipeline_core.datamodel.stores.gc import collect
 
@@ -403,11 +409,12 @@ def test_foreign_json_is_a_store_error_naming_the_attribute(lab, stores_conn):
 
 def test_errors_name_table_attribute_and_reason(lab, stores_conn, dj_params, tmp_path):
     _schema, recording, _ = lab
-    for sneaky in ("_hash/x", "./_hash/x", "_hash//x", "/_hash/x", "_schema\\db\\x"):
+    for sneaky in ("_hash/x", "./_hash/x", "_hash//x", "_schema\\db\\x"):
         with pytest.raises(StoreError, match=r"`fp` .*reserved section '_(hash|schema)'"):
             recording.insert1(dict(rec_id=1, fp=sneaky))
-    with pytest.raises(StoreError, match=r"`fp` .*invalid path in a store"):
-        recording.insert1(dict(rec_id=1, fp="raw/../_hash/x"))
+    for outside in ("raw/../_hash/x", "/_hash/x", "/etc/passwd", "\\raw\\x", "raw/\0x"):
+        with pytest.raises(StoreError, match=r"`fp` .*invalid path in a store"):
+            recording.insert1(dict(rec_id=1, fp=outside))
     with pytest.raises(StoreError, match=r"`fp` .*file not found in store 'main': raw/none"):
         recording.insert1(dict(rec_id=1, fp="raw/none"))
     with pytest.raises(

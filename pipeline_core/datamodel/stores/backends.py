@@ -5,32 +5,71 @@ Paths given to a backend are *relative to the store*: the path recorded in a col
 object at ``{location}/{path}``; an S3 store under the key ``{location}/{path}`` of its
 bucket, as DataJoint does (DataJoint addresses it as ``{bucket}/{location}/{path}``).
 
-Both backends raise :class:`~.config.StoreError` naming the store and the path for a
-missing object or a refused request.
+Stores stay inside their location. Every path, whether LabBook made it or it comes from a
+row's JSON or a query string, is checked by :func:`_relative` before any use: absolute
+paths, ``..`` segments and NUL characters are refused (never normalised away), ``\\`` is
+read as ``/``, and ``.`` segments and repeated ``/`` are dropped (they name the same file).
+A file store then resolves every path it reads, lists, measures, writes or deletes with
+:meth:`FileBackend.resolve`, which follows symbolic links only while they stay inside the
+location (spec §5.4: ``<filepath@>`` names a file *inside* the store). S3 keys are not
+paths: nothing is resolved there, the checks of :func:`_relative` are all.
+
+Both backends raise :class:`~.spec.StoreError` naming the store and the path for a
+missing object or a refused request, and its subclass :class:`~.spec.StorePathError`
+(404 at the front doors) for a path that leaves the store.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime
+import errno
 import json
 import os
+import posixpath
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from .spec import StoreError, StoreSpec
+from .spec import StoreError, StorePathError, StoreSpec
+
+#: Longest key an S3 server accepts (bytes of UTF-8).
+S3_KEY_LIMIT = 1024
 
 
-def _relative(path: str) -> str:
-    """Normalise a store-relative path, refusing absolute paths and ``..`` segments."""
-    text = str(path).replace("\\", "/").lstrip("/")
+def _relative(path: str, store: str | None = None) -> str:
+    """Normalise a store-relative path: ``\\`` read as ``/``, ``.`` segments and repeated
+    ``/`` dropped; nothing else is rewritten.
+
+    Raises:
+        StorePathError: not a string, empty, absolute (leading ``/`` or ``\\``), a ``..``
+            segment, or a NUL character (names ``store`` when given).
+    """
+    where = f"store {store}: " if store else ""
+    if not isinstance(path, (str, PurePosixPath)):
+        raise StorePathError(f"{where}invalid path in a store: {path!r} is not a path")
+    text = str(path).replace("\\", "/")
     parts = PurePosixPath(text).parts
-    if not parts or any(part in ("..", ".") for part in parts):
-        raise StoreError(f"invalid path in a store: {path!r}")
+    reason = None
+    if not parts:
+        reason = "it is empty"
+    elif text.startswith("/"):
+        reason = "an absolute path"
+    elif ".." in parts:
+        reason = "a '..' segment leaves the folder"
+    elif "\0" in text:
+        reason = "a NUL character"
+    if reason:
+        raise StorePathError(f"{where}invalid path in a store: {str(path)[:200]!r} ({reason})")
     return "/".join(parts)
+
+
+def _inside(real: str, root: str) -> bool:
+    """True if the resolved path ``real`` is ``root`` or below it (both resolved)."""
+    return real == root or os.path.commonpath([real, root]) == root
 
 
 def folder_manifest(local: Path) -> dict:
@@ -53,8 +92,10 @@ def folder_manifest(local: Path) -> dict:
 
 class Backend:
     """The operations of a store (spec §5.1) on store-relative paths. A subclass provides
-    the primitives declared here; every one raises :class:`~.config.StoreError` naming
-    the store and the path (a missing object, a refused request, a full disk).
+    the primitives declared here; every one raises :class:`~.spec.StoreError` naming
+    the store and the path (a missing object, a refused request, a full disk), and
+    :class:`~.spec.StorePathError` for a path that does not stay inside the store
+    (:func:`_relative`; a file store also resolves links, :meth:`FileBackend.resolve`).
     """
 
     spec: StoreSpec
@@ -151,22 +192,119 @@ class Backend:
 class FileBackend(Backend):
     """A ``file`` store: a folder on a local or mounted filesystem.
 
-    Writes go to a temporary file in the target folder, renamed into place, so a reader
-    never sees half an object.
+    Every path is resolved by :meth:`resolve` before it is opened, listed, measured, written
+    or deleted, so nothing outside the store's location is ever read or written, whatever
+    symbolic links the folder holds (spec §5.4: a ``<filepath@>`` names a file inside the
+    store). Symbolic links that stay inside the location are followed (a lab may link a raw
+    file into place); listings (:meth:`walk_stat`) do not descend into linked folders, so
+    each file is listed once, under its own path, and garbage collection never deletes
+    through a link. Writes go to a temporary file in the target folder, renamed into place,
+    so a reader never sees half an object.
+
+    Attributes:
+        root: the location with its own symbolic links resolved (the location may itself
+            be a link, e.g. ``/data`` -> ``/mnt/data``).
     """
 
     def __init__(self, spec: StoreSpec):
         self.spec = spec
-        self.root = Path(spec.location)
+        self.root = Path(os.path.realpath(spec.location))
+
+    def resolve(self, path: str, *, strict: bool = True) -> Path:
+        """The real filesystem path of the store-relative ``path``: ``{location}/{path}``
+        with every symbolic link resolved (``os.path.realpath``), checked to be inside the
+        store's location. The one place a file store turns a path into a file name.
+
+        Args:
+            strict: the object must exist (reads). Otherwise (writes, existence tests) the
+                components that exist are resolved and the missing ones kept as they are
+                (they cannot be links).
+        Raises:
+            StorePathError: ``path`` is not a relative path inside the store (see
+                :func:`_relative`: absolute, ``..``, NUL); it leads outside the location
+                through a symbolic link, file or folder, at any level; it goes through a
+                loop of symbolic links; it is too long for the filesystem.
+            StoreError: ``strict`` and nothing is there (names the store and the path), or
+                the filesystem refused to look (permissions).
+        """
+        relative = _relative(path, self.spec.name)
+        joined = os.path.join(self.root, relative)
+        try:
+            real = os.path.realpath(joined, strict=True)
+        except (FileNotFoundError, NotADirectoryError):
+            if strict:
+                raise self._missing(relative) from None
+            real = os.path.realpath(joined)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise StorePathError(
+                    f"store {self.spec.name}: {relative} goes through a loop of symbolic links"
+                ) from None
+            if exc.errno == errno.ENAMETOOLONG:
+                raise StorePathError(
+                    f"store {self.spec.name}: path too long for the filesystem: {relative[:200]}"
+                ) from None
+            raise StoreError(
+                f"store {self.spec.name}: cannot reach {relative}: {exc.strerror}"
+            ) from None
+        if not _inside(real, str(self.root)):
+            raise StorePathError(
+                f"store {self.spec.name}: {relative} leads outside the store's location "
+                "through a symbolic link: refused"
+            )
+        return Path(real)
 
     def full_path(self, path: str) -> Path:
-        """The filesystem path of a store-relative path."""
-        return self.root / _relative(path)
+        """The filesystem path of an existing object: :meth:`resolve` (strict)."""
+        return self.resolve(path)
+
+    def _open(self, path: str) -> IO[bytes]:
+        """Open the regular file at ``path`` for reading, resolved by :meth:`resolve`.
+
+        The resolved name is opened without following a link (``O_NOFOLLOW``) and without
+        blocking on a FIFO; what was opened must be a regular file and, where the system
+        tells (``/proc/self/fd``), inside the location, so a link swapped in after the
+        check is refused too.
+
+        Raises:
+            StorePathError: as :meth:`resolve`, or not a regular file (a folder, a FIFO).
+            StoreError: missing.
+        """
+        real = self.resolve(path)
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        try:
+            fd = os.open(real, flags | getattr(os, "O_CLOEXEC", 0))
+        except (FileNotFoundError, NotADirectoryError):
+            raise self._missing(path) from None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:  # became a link after it was resolved
+                raise StorePathError(
+                    f"store {self.spec.name}: {path} became a symbolic link: refused"
+                ) from None
+            raise StoreError(
+                f"store {self.spec.name}: cannot read {path}: {exc.strerror}"
+            ) from None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise StorePathError(f"store {self.spec.name}: {path} is not a regular file")
+            with contextlib.suppress(OSError):  # no /proc: the checks above are all
+                opened = os.readlink(f"/proc/self/fd/{fd}")
+                if not _inside(opened, str(self.root)):
+                    raise StorePathError(
+                        f"store {self.spec.name}: {path} leads outside the store's location"
+                    )
+            os.set_blocking(fd, True)
+            return os.fdopen(fd, "rb")
+        except BaseException:
+            os.close(fd)
+            raise
 
     def put(self, path: str, data: bytes | bytearray | memoryview) -> None:
         """Write ``data`` as object ``path`` (atomically: temporary file, then rename).
 
         Raises:
+            StorePathError: ``path`` leads outside the store (e.g. an existing folder on
+                the way is a link to elsewhere).
             StoreError: the filesystem refused (permissions, full disk, ...).
         """
         self._write(path, lambda out: out.write(data))
@@ -175,6 +313,7 @@ class FileBackend(Backend):
         """Copy local file ``local`` to object ``path`` (atomically).
 
         Raises:
+            StorePathError: ``path`` leads outside the store.
             StoreError: ``local`` cannot be read or the store cannot be written.
         """
 
@@ -185,7 +324,7 @@ class FileBackend(Backend):
         self._write(path, copy)
 
     def _write(self, path: str, write) -> None:
-        target = self.full_path(path)
+        target = self.resolve(path, strict=False)
         temporary = None
         try:
             for attempt in (1, 2):  # a concurrent delete may remove the new, empty folder
@@ -208,67 +347,96 @@ class FileBackend(Backend):
             raise
 
     def get(self, path: str) -> bytes:
-        try:
-            return self.full_path(path).read_bytes()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            raise self._missing(path) from None
+        """The bytes of the file ``path`` (see :meth:`_open` for what is refused)."""
+        with self._open(path) as source:
+            return source.read()
 
     def get_file(self, path: str, destination: str | Path) -> None:
-        try:
-            shutil.copyfile(self.full_path(path), destination)
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            raise self._missing(path) from None
+        """Copy the file ``path`` to the local file ``destination``."""
+        with self._open(path) as source, open(destination, "wb") as out:
+            shutil.copyfileobj(source, out, 1 << 20)
 
     def open(self, path: str) -> IO[bytes]:
-        try:
-            return open(self.full_path(path), "rb")
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            raise self._missing(path) from None
+        """A binary stream of the file ``path`` (see :meth:`_open`)."""
+        return self._open(path)
 
     def exists(self, path: str) -> bool:
-        return self.full_path(path).exists()
+        """True if ``path`` is a file or folder inside the store.
+
+        Raises:
+            StorePathError: it leads outside the store (rather than answering False).
+        """
+        return self.resolve(path, strict=False).exists()
 
     def is_dir(self, path: str) -> bool:
-        return self.full_path(path).is_dir()
+        """True if ``path`` is a folder inside the store (StorePathError as :meth:`exists`)."""
+        return self.resolve(path, strict=False).is_dir()
 
     def size(self, path: str) -> int:
-        try:
-            return self.full_path(path).stat().st_size
-        except FileNotFoundError:
-            raise self._missing(path) from None
+        """Bytes of the file ``path`` (StoreError when missing)."""
+        return self.resolve(path).stat().st_size
 
     def listdir(self, path: str = "") -> list[str]:
-        folder = self.full_path(path) if path else self.root
+        """Names directly inside the folder ``path`` (the location when empty)."""
+        folder = self.resolve(path) if path else self.root
         try:
-            return sorted(p.name for p in folder.iterdir() if not p.name.startswith(".tmp-"))
+            return sorted(name for name in os.listdir(folder) if not name.startswith(".tmp-"))
         except (FileNotFoundError, NotADirectoryError):
             raise self._missing(path) from None
 
     def walk_stat(self, prefix: str = "") -> Iterator[tuple[str, int, float]]:
         """``(store-relative path, size in bytes, modification time in seconds since the
-        epoch)`` of every file under ``prefix`` (a folder); temporary files of writes in
-        progress are left out."""
-        folder = self.full_path(prefix) if prefix else self.root
-        for root, _dirs, names in os.walk(folder):
+        epoch)`` of every file under ``prefix`` (a folder; nothing when it is absent).
+
+        Left out: temporary files of writes in progress, links leading outside the store
+        (or broken, or in a loop), anything that is not a regular file; linked folders are
+        not descended into (see the class).
+
+        Raises:
+            StorePathError: ``prefix`` itself leads outside the store.
+        """
+        base = _relative(prefix, self.spec.name) if prefix else ""
+        try:
+            folder = self.resolve(base) if base else self.root
+        except StorePathError:
+            raise
+        except StoreError:
+            return
+        root = str(self.root)
+        for current, _dirs, names in os.walk(folder):
             for name in names:
                 if name.startswith(".tmp-"):
                     continue
-                file_path = Path(root) / name
-                with contextlib.suppress(FileNotFoundError):
-                    stat = file_path.stat()
-                    yield file_path.relative_to(self.root).as_posix(), stat.st_size, stat.st_mtime
+                file_path = os.path.join(current, name)
+                with contextlib.suppress(OSError):
+                    real = os.path.realpath(file_path, strict=True)
+                    info = os.stat(real)
+                    if _inside(real, root) and stat.S_ISREG(info.st_mode):
+                        inner = Path(file_path).relative_to(folder).as_posix()
+                        yield posixpath.join(base, inner), info.st_size, info.st_mtime
 
     def delete(self, path: str) -> bool:
-        """Delete a file or a folder tree; empty parent folders up to the root go too.
-        Returns False when nothing was there."""
-        target = self.full_path(path)
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
-        else:
+        """Delete a file or a folder tree; empty parent folders up to the root go too. A
+        symbolic link is removed itself, never what it points to; nothing is deleted
+        through a link leading outside the store. Returns False when nothing was there.
+
+        Raises:
+            StorePathError: ``path`` (its folder) leads outside the store.
+        """
+        relative = _relative(path, self.spec.name)
+        folder, name = posixpath.split(relative)
+        try:
+            parent = self.resolve(folder) if folder else self.root
+            mode = os.lstat(parent / name).st_mode
+        except StorePathError:
+            raise
+        except (StoreError, FileNotFoundError, NotADirectoryError):
             return False
-        parent = target.parent
+        target = parent / name
+        if stat.S_ISDIR(mode):
+            shutil.rmtree(target)
+        else:
+            target.unlink()
         while parent != self.root and self.root in parent.parents:
             try:
                 parent.rmdir()
@@ -276,186 +444,3 @@ class FileBackend(Backend):
                 break
             parent = parent.parent
         return True
-
-
-class S3Backend(Backend):
-    """An ``s3`` store, through a boto3 client (any S3-protocol server).
-
-    ``endpoint`` is ``host:port`` (``https`` when ``secure``, the default) or a URL;
-    credentials are ``access_key``/``secret_key`` or boto3's ambient ones.
-    """
-
-    def __init__(self, spec: StoreSpec):
-        import boto3
-        import boto3.exceptions
-        import botocore.exceptions
-        from botocore.config import Config
-
-        self.spec = spec
-        self._client_errors = (
-            botocore.exceptions.ClientError,
-            botocore.exceptions.BotoCoreError,
-            boto3.exceptions.S3UploadFailedError,
-        )
-        endpoint = spec.endpoint or ""
-        if not endpoint.startswith(("http://", "https://")):
-            endpoint = f"{'https' if spec.secure else 'http'}://{endpoint}"
-        proxies = (
-            {"http": spec.proxy_server, "https": spec.proxy_server} if spec.proxy_server else None
-        )
-        self.bucket = spec.bucket
-        self.prefix = spec.location.strip("/")
-        self.client = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            aws_access_key_id=spec.access_key,
-            aws_secret_access_key=spec.secret_key,
-            region_name="us-east-1",
-            config=Config(
-                s3={"addressing_style": "path"}, proxies=proxies, retries={"max_attempts": 3}
-            ),
-        )
-
-    def key(self, path: str) -> str:
-        """The object key of a store-relative path."""
-        relative = _relative(path)
-        return f"{self.prefix}/{relative}" if self.prefix else relative
-
-    def _call(self, path: str, method, **kwargs):
-        try:
-            return method(Bucket=self.bucket, **kwargs)
-        except self._client_errors as exc:
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-            if code in ("NoSuchKey", "404", "NotFound"):
-                raise self._missing(path) from None
-            raise StoreError(
-                f"store {self.spec.name} ({self.spec.endpoint}): "
-                f"{code or 'request failed'} on {path}: {exc}"
-            ) from exc
-
-    def put(self, path: str, data: bytes | bytearray | memoryview) -> None:
-        self._call(
-            path,
-            self.client.put_object,
-            Key=self.key(path),
-            Body=bytes(data) if isinstance(data, memoryview) else data,
-        )
-
-    def put_file(self, local: str | Path, path: str) -> None:
-        try:
-            self.client.upload_file(str(local), self.bucket, self.key(path))
-        except self._client_errors as exc:
-            raise StoreError(f"store {self.spec.name}: upload of {path} failed: {exc}") from exc
-
-    def get(self, path: str) -> bytes:
-        body = self._call(path, self.client.get_object, Key=self.key(path))["Body"]
-        try:
-            return body.read()
-        except self._client_errors as exc:
-            raise StoreError(f"store {self.spec.name}: reading {path} failed: {exc}") from exc
-        finally:
-            body.close()
-
-    def get_file(self, path: str, destination: str | Path) -> None:
-        try:
-            self.client.download_file(self.bucket, self.key(path), str(destination))
-        except self._client_errors as exc:
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-            if code in ("NoSuchKey", "404", "NotFound"):
-                raise self._missing(path) from None
-            raise StoreError(
-                f"store {self.spec.name} ({self.spec.endpoint}): "
-                f"{code or 'request failed'} on {path}: {exc}"
-            ) from exc
-
-    def open(self, path: str) -> IO[bytes]:
-        return self._call(path, self.client.get_object, Key=self.key(path))["Body"]
-
-    def exists(self, path: str) -> bool:
-        try:
-            self._call(path, self.client.head_object, Key=self.key(path))
-            return True
-        except StoreError:
-            return self.is_dir(path)
-
-    def is_dir(self, path: str) -> bool:
-        listing = self._call(
-            path, self.client.list_objects_v2, Prefix=self.key(path) + "/", MaxKeys=1
-        )
-        return listing.get("KeyCount", 0) > 0
-
-    def size(self, path: str) -> int:
-        return int(self._call(path, self.client.head_object, Key=self.key(path))["ContentLength"])
-
-    def listdir(self, path: str = "") -> list[str]:
-        prefix = (self.key(path) + "/") if path else (self.prefix + "/" if self.prefix else "")
-        names = set()
-        try:
-            for page in self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=prefix, Delimiter="/"
-            ):
-                names.update(item["Key"][len(prefix) :] for item in page.get("Contents", []))
-                names.update(
-                    item["Prefix"][len(prefix) :].rstrip("/")
-                    for item in page.get("CommonPrefixes", [])
-                )
-        except self._client_errors as exc:
-            raise StoreError(f"store {self.spec.name}: cannot list {path or '/'}: {exc}") from exc
-        return sorted(names)
-
-    def walk_stat(self, prefix: str = "") -> Iterator[tuple[str, int, float]]:
-        """``(store-relative path, size in bytes, last-modified time in seconds since the
-        epoch)`` of every object under ``prefix`` (a folder).
-
-        Raises:
-            StoreError: the listing was refused.
-        """
-        key_prefix = (
-            (self.key(prefix) + "/") if prefix else (self.prefix + "/" if self.prefix else "")
-        )
-        strip = len(self.prefix) + 1 if self.prefix else 0
-        try:
-            for page in self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=key_prefix
-            ):
-                for item in page.get("Contents", []):
-                    yield item["Key"][strip:], int(item["Size"]), item["LastModified"].timestamp()
-        except self._client_errors as exc:
-            raise StoreError(f"store {self.spec.name}: cannot list {prefix or '/'}: {exc}") from exc
-
-    def delete(self, path: str) -> bool:
-        """Delete an object, or every object under ``path/``. Returns False when none was there.
-
-        Raises:
-            StoreError: the server refused to delete some of them (named).
-        """
-        keys = [self.key(relative) for relative, _ in self.walk(path)] if self.is_dir(path) else []
-        if not keys and self.exists(path):
-            keys = [self.key(path)]
-        for start in range(0, len(keys), 1000):
-            response = self._call(
-                path,
-                self.client.delete_objects,
-                Delete={"Objects": [{"Key": k} for k in keys[start : start + 1000]], "Quiet": True},
-            )
-            errors = response.get("Errors") or []
-            if errors:
-                first = errors[0]
-                raise StoreError(
-                    f"store {self.spec.name}: {len(errors)} objects not deleted, e.g. "
-                    f"{first.get('Key')}: {first.get('Code')} {first.get('Message', '')}"
-                )
-        return bool(keys)
-
-
-def backend_for(spec: StoreSpec) -> Backend:
-    """A backend for a validated spec.
-
-    Raises:
-        StoreError: a file store whose location is not an existing folder.
-    """
-    if spec.protocol == "file":
-        if not Path(spec.location).is_dir():
-            raise StoreError(f"store {spec.name}: inaccessible local folder {spec.location}")
-        return FileBackend(spec)
-    return S3Backend(spec)

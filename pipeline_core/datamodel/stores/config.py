@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from .backends import backend_for
+from .backends import Backend, FileBackend
+from .s3 import S3Backend
 from .spec import StoreError, StoreSpec
 
 __all__ = ["StoreConfig", "StoreError", "StoreSpec", "parse_store"]
@@ -214,8 +216,21 @@ class StoreConfig:
 
     def backend(self, name: str | None, *, filepath: bool = False):
         """The (cached) storage backend of a store: a :class:`~.backends.FileBackend` or
-        :class:`~.backends.S3Backend`."""
+        :class:`~.s3.S3Backend`."""
         spec = self.spec(name, filepath=filepath)
         if spec.name not in self._backends:
             self._backends[spec.name] = backend_for(spec)
         return self._backends[spec.name]
+
+
+def backend_for(spec: StoreSpec) -> Backend:
+    """A backend for a validated spec.
+
+    Raises:
+        StoreError: a file store whose location is not an existing folder.
+    """
+    if spec.protocol == "file":
+        if not Path(spec.location).is_dir():
+            raise StoreError(f"store {spec.name}: inaccessible local folder {spec.location}")
+        return FileBackend(spec)
+    return S3Backend(spec)

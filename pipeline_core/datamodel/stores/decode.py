@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..codecs import blob
 from ..settings import config
 from ..tableref import TableRef
@@ -124,6 +126,40 @@ class _Backend:
         return getattr(self._backend, attribute)
 
 
+def _count(value: Any) -> bool:
+    """True for a byte or item count as the JSON holds it (a non-negative integer)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _check_fields(codec: str, metadata: dict) -> None:
+    """The types of the fields of a column's JSON that are read or shown (spec §5.2–5.4):
+    ``path`` (and ``hash``, ``store``) text, ``size``/``item_count`` counts or null, an
+    ``<npy@>`` value's ``shape`` a list of counts and ``dtype`` a non-object numpy type.
+    Where the path leads is checked by the store when it is read (``StorePathError``).
+
+    Raises:
+        TypeError / ValueError: a field of the wrong kind.
+    """
+    if not isinstance(metadata["path"], str):
+        raise TypeError(f"path {metadata['path']!r} is not text")
+    for name in ("hash", "store"):
+        if metadata.get(name) is not None and not isinstance(metadata[name], str):
+            raise TypeError(f"{name} {metadata[name]!r} is not text")
+    for name in ("size", "item_count"):
+        if metadata.get(name) is not None and not _count(metadata[name]):
+            raise TypeError(f"{name} {metadata[name]!r} is not a count")
+    if codec == "npy":
+        shape = metadata.get("shape")
+        if not isinstance(shape, list) or not all(_count(n) for n in shape):
+            raise TypeError(f"shape {shape!r} is not a list of counts")
+        try:
+            dtype = np.dtype(metadata["dtype"]) if isinstance(metadata["dtype"], str) else None
+        except Exception:  # numpy's many ways of refusing a type string
+            dtype = None
+        if dtype is None or dtype.hasobject:
+            raise TypeError(f"dtype {metadata['dtype']!r} is not a numpy type")
+
+
 def decode_stored(codec: str, store: str | None, raw: Any, context: ReadContext) -> Any:
     """Decode the column JSON of a 2.x ``<codec@store>`` attribute (spec §5).
 
@@ -136,12 +172,16 @@ def decode_stored(codec: str, store: str | None, raw: Any, context: ReadContext)
     Raises:
         StoreError: the store is not configured, the object is missing or corrupt, or the
             column holds something that is not store metadata.
+        StorePathError (a StoreError): the ``path`` of the JSON does not stay inside the
+            store (absolute, ``..``, a symbolic link to outside a file store's location);
+            raised when the object is read (lazy references are made without reading).
     """
     try:
         metadata = json.loads(raw) if isinstance(raw, (str, bytes, bytearray)) else dict(raw)
         path = metadata["path"]
         if codec in ("blob", "hash", "attach"):
             metadata["hash"]
+        _check_fields(codec, metadata)
     except (ValueError, TypeError, KeyError) as exc:
         raise StoreError(
             f"<{codec}@{store or ''}> value is not store metadata "
@@ -196,6 +236,8 @@ def decode_legacy(attr, digest: uuid.UUID, context: ReadContext) -> Any:
     Raises:
         StoreError: store not configured, ``~external_<store>`` has no row for the hash,
             the object is missing, or its contents do not match the hash (when lazy: on load).
+        StorePathError (a StoreError): the ``filepath`` or attachment name of the
+            ``~external`` row leads outside the store (``..``, absolute, a link out).
     """
     backend = _Backend(context.stores, attr.store, False)
 

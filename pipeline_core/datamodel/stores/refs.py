@@ -18,7 +18,9 @@ from typing import IO, Any
 
 import numpy as np
 
+from .backends import _relative
 from .config import StoreError
+from .spec import StorePathError
 
 
 def unique_download_path(folder: Path, name: str, contents: bytes) -> Path:
@@ -164,34 +166,84 @@ class ObjectRef:
         self.timestamp: str | None = metadata.get("timestamp")
 
     def _sub(self, subpath: str | None) -> str:
-        return f"{self.path}/{subpath.strip('/')}" if subpath else self.path
+        """The store-relative path of ``subpath`` inside this folder (this object's path
+        when empty). The backend checks the whole path (no ``..``, spec §5.3) and a file
+        store resolves its links inside the store's location.
+
+        Raises:
+            StorePathError: ``subpath`` is absolute (it is never read as relative), or the
+                object's path (from the row's JSON) is not text.
+        """
+        if not isinstance(self.path, str):
+            raise StorePathError(f"{self.store}: {self.path!r} is not a path in a store")
+        if not subpath:
+            return self.path
+        if not isinstance(subpath, str) or subpath.replace("\\", "/").startswith("/"):
+            raise StorePathError(
+                f"{self.store}:{self.path}: {subpath!r} is not a path inside the folder (absolute)"
+            )
+        return f"{self.path}/{subpath.rstrip('/')}"
 
     def read(self, subpath: str | None = None) -> bytes:
         """The bytes of the file (or of ``subpath`` inside a folder).
 
         Raises:
-            StoreError: the object is missing or is a folder.
+            StorePathError: the path leaves the store (``..``, absolute, a symbolic link
+                to outside the store's location) or names a folder.
+            StoreError: the object is missing.
         """
         return self._backend.get(self._sub(subpath))
 
     def open(self, subpath: str | None = None) -> IO[bytes]:
-        """A binary file object reading the file (or ``subpath`` of a folder) as a stream."""
+        """A binary file object reading the file (or ``subpath`` of a folder) as a stream.
+
+        Raises:
+            as :meth:`read`.
+        """
         return self._backend.open(self._sub(subpath))
 
+    def is_folder(self, subpath: str | None = None) -> bool:
+        """True if ``subpath`` inside this folder (or the object itself) is a folder.
+
+        Raises:
+            StorePathError: the path leaves the store.
+        """
+        return self._backend.is_dir(self._sub(subpath))
+
     def listdir(self, subpath: str = "") -> list[str]:
-        """Names directly inside the folder (or its ``subpath``)."""
+        """Names directly inside the folder (or its ``subpath``).
+
+        Raises:
+            StorePathError: the path leaves the store. StoreError: no such folder.
+        """
         return self._backend.listdir(self._sub(subpath or None))
 
     def walk(self) -> Iterator[tuple[str, int]]:
-        """``(path relative to this folder, size)`` of every file in it."""
+        """``(path relative to this folder, size)`` of every file in it (a file store
+        leaves out links leading outside the store and does not descend into linked
+        folders).
+
+        Raises:
+            StorePathError: the folder's path leaves the store.
+        """
+        base = _relative(self.path, self.store)  # as the backend lists it: "./a//b" is "a/b"
         for relative, size in self._backend.walk(self.path):
-            yield relative[len(self.path) + 1 :], size
+            yield relative[len(base) + 1 :], size
 
     def exists(self, subpath: str | None = None) -> bool:
+        """True if the object (or ``subpath`` inside the folder) is in the store.
+
+        Raises:
+            StorePathError: the path leaves the store (rather than answering False).
+        """
         return self._backend.exists(self._sub(subpath))
 
     def download(self, destination: str | Path, subpath: str | None = None) -> Path:
-        """Copy the file or folder into folder ``destination``; returns the local path."""
+        """Copy the file or folder into folder ``destination``; returns the local path.
+
+        Raises:
+            StorePathError: the path leaves the store. StoreError: it is missing.
+        """
         source = self._sub(subpath)
         return self._backend.download(source, Path(destination) / Path(source).name)
 
@@ -246,7 +298,9 @@ class NpyRef:
         """The array (cached). ``mmap_mode`` maps the file of a ``file`` store instead.
 
         Raises:
-            StoreError: the object is missing. ValueError: it is not a .npy file.
+            StorePathError: the path leaves the store (``..``, absolute, a symbolic link
+                to outside the store's location). StoreError: the object is missing.
+            ValueError: it is not a .npy file.
         """
         if mmap_mode is not None and hasattr(self._backend, "full_path"):
             return np.load(

@@ -14,6 +14,14 @@ class StoreError(DataJointError):
     """A store is missing, misconfigured, unreachable, or an object in it is missing or corrupt."""
 
 
+class StorePathError(StoreError):
+    """A path read from a row's JSON, a query string or a caller does not name an object
+    inside its store: absolute, with a ``..`` segment or a NUL character, too long, or
+    leading out of the store's ``location`` through a symbolic link (at any level, or a
+    loop of them), or naming something that is not a regular file where one is read.
+    The front doors answer 404: there is no such object in the store."""
+
+
 @dataclasses.dataclass(frozen=True)
 class StoreSpec:
     """One validated store (spec §5.1).
