@@ -177,7 +177,7 @@ def api_schema(request, wsgi_app, api_user, demo, settings):
     # schemathesis 4.32's lazy tests read and relabel ``node._nodeid``, which pytest 9 no
     # longer has (its node ids live in ``_id``): give it one to relabel.
     request.node._nodeid = request.node.nodeid
-    settings.LABBOOK_QUERY_TIMEOUT = 10
+    settings.LABBOOK_QUERY_TIMEOUT = 10  # a slow generated query fails the run (504) quickly
     token, _ = issue_token(api_user)
     response = Client(wsgi_app).get(
         SCHEMA_URL, query_string={"format": "json"}, headers={"Authorization": f"Token {token.key}"}
