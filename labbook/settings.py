@@ -157,7 +157,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
     "pipeline_core",
@@ -278,12 +280,16 @@ LOGOUT_REDIRECT_URL = "login"
 
 # --- API -----------------------------------------------------------------------------------
 
+# Token (``Authorization: Token <key>``; keys made on /account/token/ or with
+# `manage.py api_token`) or the session of a logged-in browser (with its CSRF token). Token
+# comes first so that a request without credentials gets 401 with `WWW-Authenticate: Token`.
+# No HTTP Basic: passwords are not sent with every request.
 REST_FRAMEWORK = {
     # every API view declares its action (labbook_action), checked against the role ladder
     "DEFAULT_PERMISSION_CLASSES": ["pipeline_core.api.permissions.RolePermission"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # data-model errors as JSON, with the status of pipeline_core.http_errors
@@ -291,9 +297,27 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "LabBook API",
-    "DESCRIPTION": "Browse and run DataJoint-style scientific data pipelines.",
+    "DESCRIPTION": (
+        "Browse and query DataJoint-style scientific data pipelines. Authenticate with "
+        "`Authorization: Token <key>` (make a key on the page /account/token/) or, from a "
+        "browser, with the session of a logged-in user (unsafe methods need its CSRF token)."
+    ),
     "VERSION": "1",
+    # 3.1: its schemas are JSON Schema 2020-12, which the query description's schema is
+    "OAS_VERSION": "3.1.0",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # schema and docs for logged-in users only (token or session), as the rest of the site
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Swagger UI's files from the drf-spectacular-sidecar package: no CDN
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # after the enum hook, which must not rewrite the query description's schema
+        "pipeline_core.api.openapi.add_query_description_components",
+    ],
 }
 
 # --- i18n, static --------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The API's one exception handler (``REST_FRAMEWORK["EXCEPTION_HANDLER"]``): data-model
-errors become JSON with the status of :func:`pipeline_core.http_errors.status_of`; every
-other exception is left to DRF's own handler."""
+errors become JSON with the status of :func:`pipeline_core.http_errors.status_of` (the
+mapping the web's error pages use too), in the shapes of :mod:`.serializers`; every other
+exception is left to DRF's own handler (``{"detail": ...}``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from pipeline_core import datamodel as dm
 from pipeline_core.datamodel.errors import QueryDescriptionError
 from pipeline_core.http_errors import status_of
 
+from .serializers import PipelineErrorSerializer, QueryDescriptionErrorSerializer
+
 
 def error_body(exc: dm.DataJointError) -> tuple[dict, int]:
     """``(JSON body, status)`` of a data-model error.
@@ -24,14 +27,10 @@ def error_body(exc: dm.DataJointError) -> tuple[dict, int]:
     """
     if isinstance(exc, QueryDescriptionError):
         body = {"error": str(exc), "path": exc.path, "table": exc.table, "attribute": exc.attribute}
-        return body, http.HTTP_400_BAD_REQUEST
+        return QueryDescriptionErrorSerializer(body).data, http.HTTP_400_BAD_REQUEST
     status, title = status_of(exc)
-    return {
-        "error": title,
-        "detail": str(exc),
-        "table": exc.table,
-        "attribute": exc.attribute,
-    }, status
+    body = {"error": title, "detail": str(exc), "table": exc.table, "attribute": exc.attribute}
+    return PipelineErrorSerializer(body).data, status
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
@@ -43,5 +42,6 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         body, status = error_body(exc)
         return Response(body, status=status)
     if isinstance(exc, ParseError) and getattr(context.get("view"), "parse_error_path", False):
-        return Response({"error": str(exc.detail), "path": ""}, status=http.HTTP_400_BAD_REQUEST)
+        body = QueryDescriptionErrorSerializer({"error": str(exc.detail), "path": ""}).data
+        return Response(body, status=http.HTTP_400_BAD_REQUEST)
     return drf_exception_handler(exc, context)

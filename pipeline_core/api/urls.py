@@ -1,6 +1,12 @@
-"""URLs of the JSON API under /api/v1/."""
+"""URLs of the JSON API under /api/v1/: the endpoints (views of :mod:`.views`, each a
+``PipelineAPIView``), and their description: the OpenAPI 3.1 schema (``schema/``) and
+Swagger UI (``docs/``, assets from drf-spectacular-sidecar, no CDN). Both are for logged-in
+users: the schema answers 401 without a token or session, the docs page sends a browser to
+the login page."""
 
+from django.contrib.auth.decorators import login_required
 from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
 
@@ -10,4 +16,13 @@ urlpatterns = [
     path("schemas/", views.SchemaList.as_view(), name="schemas"),
     path("query/", views.QueryView.as_view(), name="query"),
     path("audit/", views.AuditView.as_view(), name="audit"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path(
+        "docs/",
+        login_required(SpectacularSwaggerView.as_view(url_name="api:schema")),
+        name="docs",
+    ),
 ]
+
+#: URL names that describe the API rather than being part of it (not in the schema).
+DESCRIPTION_URLS = ("schema", "docs")

@@ -7,37 +7,42 @@ from __future__ import annotations
 import contextlib
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import status as http
-from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pipeline_core import services
 from pipeline_core.principal import Actor, acting_as
 
-
-class BoundedJSONParser(JSONParser):
-    """DRF's JSON parser, with JSON nested beyond Python's recursion limit reported as a
-    parse error (400) instead of a server error."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        try:
-            return super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            raise ParseError("JSON parse error - nested too deeply") from None
+from .openapi import AnyOf, api_operation
+from .parsers import BoundedJSONParser
+from .serializers import (
+    AuditPageSerializer,
+    AuditQuerySerializer,
+    DetailSerializer,
+    PipelineErrorSerializer,
+    QueryDescriptionErrorSerializer,
+    QueryDescriptionSerializer,
+    QueryResultSerializer,
+    SchemaSerializer,
+)
 
 
 class PipelineAPIView(APIView):
-    """Base API view: the role check of :class:`.permissions.RolePermission` for the action
-    the view declares (``labbook_action``: an action of :data:`pipeline_core.roles.ACTIONS`,
-    or ``{method: action}``), the handler run as the request's
-    :class:`~pipeline_core.principal.Actor` (source ``api``), and fresh introspection per
-    request (a ``DataJointError`` becomes JSON in :func:`.exceptions.exception_handler`)."""
+    """Base of every API view: authentication from ``REST_FRAMEWORK`` (token or session),
+    the role check of :class:`.permissions.RolePermission` (the default permission class)
+    for the action the view declares (``labbook_action``: an action of
+    :data:`pipeline_core.roles.ACTIONS`, or ``{method: action}``), the handler run as the
+    request's :class:`~pipeline_core.principal.Actor` (source ``api``, the request id of
+    ``X-Request-ID``), and fresh introspection per request; a ``DataJointError`` becomes
+    JSON in :func:`.exceptions.exception_handler`. Document each operation with
+    :func:`.openapi.api_operation`.
+    """
 
     labbook_action: str | dict[str, str] | None = None
+    #: JSON bodies only (a view taking files adds its parsers)
+    parser_classes = [BoundedJSONParser]
 
     def dispatch(self, request, *args, **kwargs):
         with contextlib.ExitStack() as scope:
@@ -45,6 +50,8 @@ class PipelineAPIView(APIView):
             return super().dispatch(request, *args, **kwargs)
 
     def initial(self, request, *args, **kwargs):
+        """DRF's checks (authentication, permissions, throttles), then run as the request's
+        actor with cached introspection forgotten (tables declared elsewhere are seen)."""
         super().initial(request, *args, **kwargs)
         actor = Actor.of_user(request.user, "api", services.request_id(request.headers))
         self._actor_scope.enter_context(acting_as(actor))
@@ -56,28 +63,33 @@ class SchemaList(PipelineAPIView):
 
     labbook_action = "view"
 
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @api_operation(
+        ok=SchemaSerializer(many=True),
+        operation_id="schemas_list",
+        summary="Schemas and their tables",
+        description="The pipeline schemas visible to the user (under `LABBOOK_SCHEMA_PREFIX`) "
+        "with their number of tables per tier and each table's name, class, tier, master, "
+        "comment and primary key.",
+    )
     def get(self, request):
         """List schemas (name, tier counts) with each table's name, class, tier, master."""
-        data = [
-            {
-                "name": schema["name"],
-                "tiers": {k: v for k, v in schema["tiers"].items() if v},
-                "tables": [
-                    {
-                        "table_name": t.table_name,
-                        "class_name": t.class_name,
-                        "tier": t.tier,
-                        "master": t.master,
-                        "comment": t.comment,
-                        "primary_key": t.heading.primary_key,
-                    }
-                    for t in schema["tables"]
-                ],
-            }
-            for schema in services.list_schemas(request.user)
-        ]
+        data = SchemaSerializer(services.list_schemas(request.user), many=True).data
         return Response(data, status=http.HTTP_200_OK)
+
+
+#: The README's example (a description of the demo pipeline, names without prefix).
+QUERY_EXAMPLE = {
+    "from": {"schema": "demo_lab", "table": "Session"},
+    "join": [{"schema": "demo_lab", "table": "Subject"}],
+    "where": {"attribute": "species", "operator": "=", "value": "mouse"},
+    "aggr": {
+        "over": {"schema": "demo_lab", "table": "Session.Trial"},
+        "keep": ["session_date"],
+        "compute": {"trials": {"function": "count"}},
+    },
+    "order": [{"attribute": "session_date", "descending": True}],
+    "limit": 50,
+}
 
 
 class QueryView(PipelineAPIView):
@@ -86,81 +98,77 @@ class QueryView(PipelineAPIView):
     The format is documented in :mod:`pipeline_core.datamodel.query_json`; the response is
     :func:`pipeline_core.services.run_query`'s. Errors: 400 ``{"error", "path"}`` for an
     invalid description or body, 404 for a schema that is not visible or that the user may
-    not view (``viewer`` on every schema named), 403 without login.
+    not view (``viewer`` on every schema named), 401 without login, 504 past
+    ``LABBOOK_QUERY_TIMEOUT``.
     """
 
     labbook_action = "view"
 
-    parser_classes = [BoundedJSONParser]
     #: a body that is not JSON is reported like an invalid description, at path ``""``
     parse_error_path = True
 
-    @extend_schema(
-        request=OpenApiTypes.OBJECT,
-        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 404: OpenApiTypes.OBJECT},
+    @api_operation(
+        request=QueryDescriptionSerializer,
+        ok=QueryResultSerializer,
+        errors={
+            400: OpenApiResponse(
+                AnyOf("BadQuery", [QueryDescriptionErrorSerializer, PipelineErrorSerializer]),
+                'An invalid description (`path` names the element at fault; `""`: a body that '
+                "is not JSON), or one the database refused (`{error, detail, table, "
+                "attribute}`).",
+            ),
+            404: OpenApiResponse(
+                PipelineErrorSerializer, "A schema or table that is not visible or not there."
+            ),
+            415: OpenApiResponse(DetailSerializer, "The body is not `application/json`."),
+            504: OpenApiResponse(
+                PipelineErrorSerializer, "The query ran longer than `LABBOOK_QUERY_TIMEOUT`."
+            ),
+        },
+        operation_id="query_run",
+        summary="Run a query described in JSON",
+        description="Joins, restrictions, projections and aggregations of the visible "
+        "schemas' tables, described as JSON (no SQL): one page of rows, with the cursor of the "
+        "next page. The description's format is its JSON Schema (`QueryDescription`) and "
+        "`pipeline_core.datamodel.query_json`.",
+        examples=[
+            OpenApiExample(
+                "Sessions of mice with their trials", value=QUERY_EXAMPLE, request_only=True
+            )
+        ],
     )
     def post(self, request):
         """Run the described query: ``{"query", "heading", "primary_key", "rows", "cursor"}``."""
-        return Response(services.run_query(request.data, request.user), status=http.HTTP_200_OK)
-
-
-class AuditQuerySerializer(serializers.Serializer):
-    """The query parameters of ``GET /api/v1/audit/``."""
-
-    schema = serializers.CharField(required=False, help_text="events of this schema")
-    table = serializers.CharField(
-        required=False, help_text="events of this table (raw name; needs schema)"
-    )
-    actor = serializers.CharField(required=False, help_text="events by this user")
-    key = serializers.JSONField(
-        required=False, help_text="a row's primary key as a JSON object (needs table)"
-    )
-    after = serializers.IntegerField(
-        required=False, min_value=0, help_text="the cursor of the previous page"
-    )
-    limit = serializers.IntegerField(
-        required=False, min_value=1, max_value=500, default=50, help_text="events per page"
-    )
-
-    def validate(self, attrs):
-        if "table" in attrs and "schema" not in attrs:
-            raise serializers.ValidationError({"table": "a table needs its schema"})
-        if "key" in attrs and ("table" not in attrs or not isinstance(attrs["key"], dict)):
-            raise serializers.ValidationError({"key": "a JSON object, with schema and table"})
-        return attrs
-
-
-class AuditEventSerializer(serializers.Serializer):
-    """One event of the audit trail."""
-
-    event_id = serializers.IntegerField()
-    time = serializers.CharField(help_text="UTC, microseconds: 2026-12-05 16:30:00.123456")
-    actor = serializers.CharField()
-    source = serializers.ChoiceField(choices=["web", "api", "cli", "worker"])
-    request_id = serializers.CharField(allow_null=True)
-    action = serializers.CharField()
-    schema = serializers.CharField(allow_null=True)
-    table = serializers.CharField(allow_null=True)
-    key = serializers.JSONField(allow_null=True)
-    changes = serializers.JSONField(allow_null=True, help_text="{attribute: [old, new]}")
-    batch_id = serializers.CharField(allow_null=True)
-
-
-class AuditPageSerializer(serializers.Serializer):
-    """A page of events, newest first; ``cursor`` is sent back as ``after``."""
-
-    events = AuditEventSerializer(many=True)
-    cursor = serializers.IntegerField(allow_null=True)
+        result = services.run_query(request.data, request.user)
+        return Response(QueryResultSerializer(result).data, status=http.HTTP_200_OK)
 
 
 class AuditView(PipelineAPIView):
     """``GET /api/v1/audit/?schema=&table=&actor=&key=&after=&limit=``: the audit trail's
-    events, newest first, in the schemas the user may view (events without a schema, such
-    as grant changes, for admins of every schema only: superusers)."""
+    events, newest first, in the schemas the user may view (events of no schema, such as
+    grant changes, are not served here)."""
 
     labbook_action = "view"
 
-    @extend_schema(parameters=[AuditQuerySerializer], responses={200: AuditPageSerializer})
+    @api_operation(
+        ok=AuditPageSerializer,
+        parameters=[AuditQuerySerializer],
+        errors={
+            400: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                "A malformed parameter: `{parameter: [reason, ...]}` (DRF's validation errors).",
+            ),
+            404: OpenApiResponse(
+                PipelineErrorSerializer, "A schema or table that is not visible or not there."
+            ),
+        },
+        operation_id="audit_list",
+        summary="The audit trail of writes",
+        description="Every write LabBook made (insert, update, delete, populate, cleared "
+        "jobs), recorded in the write's own transaction: who, from where (web, api, cli, "
+        "worker), when (µs), the table, the row's primary key and `{attribute: [old, new]}`. "
+        "Newest first; send `cursor` back as `after` for the next page.",
+    )
     def get(self, request):
         """One page of events (``{"events", "cursor"}``)."""
         query = AuditQuerySerializer(data=request.query_params)

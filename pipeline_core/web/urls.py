@@ -3,7 +3,7 @@ percent-encoded by ``reverse``; row keys travel as tokens (see :mod:`.keys`)."""
 
 from django.urls import path
 
-from . import history, views
+from . import account, history, views
 
 app_name = "web"
 
@@ -11,6 +11,7 @@ _TABLE = "schemas/<str:schema>/tables/<str:table>/"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("account/token/", account.api_token, name="api_token"),
     path("schemas/<str:schema>/", views.schema, name="schema"),
     path(_TABLE, views.table, name="table"),
     path(_TABLE + "new/", views.entry, name="entry"),
