@@ -316,7 +316,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         # after the enum hook, which must not rewrite the query description's schema
-        "pipeline_core.api.openapi.add_query_description_components",
+        "pipeline_core.api.query_schema.add_query_description_components",
     ],
 }
 

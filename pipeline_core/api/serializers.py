@@ -10,7 +10,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from .openapi import QueryDescriptionSerializer
+from .query_schema import QueryDescriptionSerializer
 
 __all__ = [
     "DetailSerializer",
@@ -160,6 +160,10 @@ class AuditQuerySerializer(serializers.Serializer):
     )
 
     def validate(self, attrs):
+        # DRF skips an empty query parameter of an optional field: refuse it instead
+        blank = [n for n in self.fields if self.initial_data.get(n, None) == ""]
+        if blank:
+            raise serializers.ValidationError({n: "may not be empty" for n in blank})
         if "table" in attrs and "schema" not in attrs:
             raise serializers.ValidationError({"table": "a table needs its schema"})
         if "key" in attrs and ("table" not in attrs or not isinstance(attrs["key"], dict)):

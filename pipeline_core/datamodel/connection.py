@@ -186,6 +186,7 @@ class Connection:
                 ``MAX_EXECUTION_TIME``); None: the server's default.
         Raises:
             QueryTimeoutError: the SELECT ran longer than ``timeout``.
+            InvalidValueError: a text parameter that cannot be encoded (a lone surrogate).
             DataJointError subclasses, translated from the server error (spec §8.1).
             A lost connection outside a transaction is reconnected once and retried.
         """
@@ -197,6 +198,13 @@ class Connection:
             try:
                 cursor.execute(sql, params)
                 return cursor
+            except UnicodeEncodeError as exc:  # text the connection's utf8mb4 cannot carry
+                prefix = f"{table}: " if table else ""
+                raise errors.InvalidValueError(
+                    f"{prefix}a text value cannot be sent to the server ({exc.reason}: "
+                    f"{exc.object[exc.start : exc.end]!r})",
+                    table=table,
+                ) from None
             except pymysql.MySQLError as exc:
                 error = translate_error(exc, table)
                 if (

@@ -91,12 +91,16 @@ def encode(attr: Attribute, value: Any, table: str | None = None) -> Any:
             if not math.isfinite(number):
                 raise ValueError("not a finite number")
             return number
+        if base in ("date", "datetime") and isinstance(value, (bool, int, float)):
+            raise ValueError(f"a number is not a {base} (use an ISO string or a {base})")
         if base == "date" and isinstance(value, str):
             return datetime.date.fromisoformat(value.strip()).isoformat()
         if base == "datetime" and isinstance(value, str):
             return datetime.datetime.fromisoformat(value.strip()).isoformat(sep=" ")
         if attr.is_bytes and not isinstance(value, (bytes, bytearray, memoryview)):
             raise ValueError("raw bytes columns accept only bytes")
+        if isinstance(value, str):
+            value.encode("utf-8")  # a lone surrogate cannot be stored: UnicodeEncodeError
         return value
     except DataJointError:
         raise

@@ -6,6 +6,7 @@ Requests are read through django-htmx's ``request.htmx`` (its middleware is inst
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlsplit
 
 from django.contrib.auth.views import redirect_to_login
@@ -63,3 +64,17 @@ def login_redirect(request):
         back = page.path + (f"?{page.query}" if page.query else "")
         return HttpResponseClientRedirect(redirect_to_login(back).url)
     return redirect_to_login(request.get_full_path())
+
+
+def login_required_htmx(view):
+    """Only for logged-in users (pages of one's own account, outside the role ladder):
+    visitors are sent to log in by :func:`login_redirect`; the answer varies on htmx."""
+
+    @vary_on_htmx
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return login_redirect(request)
+        return view(request, *args, **kwargs)
+
+    return wrapper

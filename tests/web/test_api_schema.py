@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from pipeline_core.api import openapi
+from pipeline_core.api import query_schema
 from pipeline_core.api.urls import DESCRIPTION_URLS
 from pipeline_core.api.views import QUERY_EXAMPLE
 from pipeline_core.datamodel.query_json.schema import SCHEMA, VALIDATOR
@@ -139,7 +139,7 @@ def test_the_query_description_is_its_json_schema(api_schema):
         "$ref": "#/components/schemas/QueryDescription"
     }
     for name in SCHEMA["$defs"]:
-        assert openapi.component_name(name) in components
+        assert query_schema.component_name(name) in components
     assert "x-reason" not in json.dumps(components)
     result = components["QueryResult"]["properties"]["query"]
     assert result["allOf"] == [{"$ref": "#/components/schemas/QueryDescription"}]

@@ -33,7 +33,7 @@ from schemathesis.config import SchemathesisConfig
 from werkzeug.test import Client
 
 from pipeline_core import services
-from pipeline_core.api.openapi import QUERY_DESCRIPTION
+from pipeline_core.api.query_schema import QUERY_DESCRIPTION
 from pipeline_core.api.tokens import issue_token
 
 pytestmark = [pytest.mark.api, pytest.mark.integration]
@@ -134,10 +134,11 @@ def steer_to_pipeline(raw: dict, tables: dict[str, list[str]], attributes: list[
     return raw
 
 
-def pipeline_names() -> tuple[dict[str, list[str]], list[str]]:
-    """The visible schemas' tables ({schema: raw and class names}) and attribute names."""
+def pipeline_names(user) -> tuple[dict[str, list[str]], list[str]]:
+    """The tables ({schema: raw and class names}) and attribute names of the schemas
+    ``user`` may view."""
     tables, attributes = {}, set()
-    for schema in services.list_schemas():
+    for schema in services.list_schemas(user):
         infos = schema["tables"]
         tables[schema["name"]] = sorted({n for i in infos for n in (i.table_name, i.class_name)})
         attributes.update(a.name for i in infos for a in i.heading)
@@ -161,13 +162,13 @@ def wsgi_app(db):
 
 
 @pytest.fixture(params=["admin", "viewer"])
-def api_user(request, admin_user, lab_user):
-    """The user the API is called as: the administrator, and a viewer.
-
-    Until roles exist, a viewer is a plain logged-in (non-staff) user; with roles, give
-    ``lab_user`` the role ``viewer`` on the demo's schemas here (and nothing more).
-    """
-    return admin_user if request.param == "admin" else lab_user
+def api_user(request, admin_user, django_user_model, settings):
+    """The user the API is called as: the administrator, and a viewer (a user without
+    grants, holding the default role ``viewer`` everywhere)."""
+    if request.param == "admin":
+        return admin_user
+    settings.LABBOOK_DEFAULT_ROLE = "viewer"
+    return django_user_model.objects.create_user(username="reader", password="x")
 
 
 @pytest.fixture
@@ -183,7 +184,7 @@ def api_schema(request, wsgi_app, api_user, demo, settings):
         SCHEMA_URL, query_string={"format": "json"}, headers={"Authorization": f"Token {token.key}"}
     )
     assert response.status_code == 200, response.text[:300]
-    raw = steer_to_pipeline(response.json, *pipeline_names())
+    raw = steer_to_pipeline(response.json, *pipeline_names(api_user))
     schema = schemathesis.openapi.from_dict(raw, config=schemathesis_config(token.key))
     schema.app = wsgi_app
     return schema

@@ -41,6 +41,7 @@ WEB_ROUTES = {
     "traceback": ("GET", "?key={key}"),
     "history": ("GET", ""),
     "actor_history": ("GET", ""),  # actor names are free text: an unknown one has no events
+    "api_token": ("GET", ""),  # one's own account: no names in the path
 }
 #: Hidden tables: valid identifiers, never browsable (spec §1.4, §11).
 HIDDEN_TABLES = ("~~thing", "~lineage", "~external_main", "~jobs", "~log")

@@ -70,12 +70,18 @@ EXPECTED = {
     ("web:history", "POST"):          "405       405    405    405    405   405    405      405",
     ("web:actor_history", "GET"):     "login     200    200    200    200   200    200      200",
     ("web:actor_history", "POST"):    "405       405    405    405    405   405    405      405",
-    ("api:audit", "GET"):             "403       200    404    200    200   200    200      200",
-    ("api:audit", "POST"):            "403       405    405    405    405   405    405      405",
-    ("api:schemas", "GET"):           "403       200    200    200    200   200    200      200",
-    ("api:schemas", "POST"):          "403       405    405    405    405   405    405      405",
-    ("api:query", "GET"):             "403       405    405    405    405   405    405      405",
-    ("api:query", "POST"):            "403       200    404    200    200   200    200      200",
+    ("api:audit", "GET"):             "401       200    404    200    200   200    200      200",
+    ("api:audit", "POST"):            "401       405    405    405    405   405    405      405",
+    ("api:schema", "GET"):            "401       401    200    200    200   200    200      200",
+    ("api:schema", "POST"):           "401       401    405    405    405   405    405      405",
+    ("api:docs", "GET"):              "login     login  200    200    200   200    200      200",
+    ("api:docs", "POST"):             "login     login  405    405    405   405    405      405",
+    ("web:api_token", "GET"):         "login     login  200    200    200   200    200      200",
+    ("web:api_token", "POST"):        "login     login  200    200    200   200    200      200",
+    ("api:schemas", "GET"):           "401       200    200    200    200   200    200      200",
+    ("api:schemas", "POST"):          "401       405    405    405    405   405    405      405",
+    ("api:query", "GET"):             "401       405    405    405    405   405    405      405",
+    ("api:query", "POST"):            "401       200    404    200    200   200    200      200",
 }
 # fmt: on
 
@@ -215,9 +221,10 @@ def queued(queue) -> list[dict]:
 
 
 @pytest.fixture
-def targets(demo, with_failing_pipeline, role_files, queue):
+def targets(demo, with_failing_pipeline, role_files, queue, principals):
     """What the URLs point at (tables and keys), and the private queue."""
     return SimpleNamespace(
+        users=principals,
         demo=demo,
         square=with_failing_pipeline.Square,
         doc=role_files,
@@ -333,6 +340,22 @@ def request_for(t, name: str, method: str, principal: str):
         def check(outcome, response):
             events = response.json().get("events") if outcome == "200" else []
             return [] if isinstance(events, list) else [f"no events: {response.json()}"]
+
+    elif name == "api:schema":
+        url = reverse("api:schema")
+    elif name == "api:docs":
+        url = reverse("api:docs")
+    elif name == "web:api_token":
+        url = reverse("web:api_token")
+        if method == "POST":
+            kwargs["data"] = {"action": "new"}
+            user = t.users.get(principal)
+
+            def check(outcome, response, user=user):
+                from rest_framework.authtoken.models import Token
+
+                made = user is not None and Token.objects.filter(user=user).exists()
+                return [] if made == (outcome == "200") else [f"token made: {made}"]
 
     elif name == "api:schemas":
         url = reverse("api:schemas")
