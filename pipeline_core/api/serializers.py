@@ -163,7 +163,7 @@ class AuditQuerySerializer(serializers.Serializer):
         # DRF skips an empty query parameter of an optional field: refuse it instead
         blank = [n for n in self.fields if self.initial_data.get(n, None) == ""]
         if blank:
-            raise serializers.ValidationError({n: "may not be empty" for n in blank})
+            raise serializers.ValidationError(dict.fromkeys(blank, "may not be empty"))
         if "table" in attrs and "schema" not in attrs:
             raise serializers.ValidationError({"table": "a table needs its schema"})
         if "key" in attrs and ("table" not in attrs or not isinstance(attrs["key"], dict)):
