@@ -7,6 +7,7 @@ search by user, group or pattern) and edits them; the user making a grant is rec
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import transaction
 
 from . import services
 from .models import RoleGrant
@@ -52,13 +53,42 @@ class RoleGrantAdmin(admin.ModelAdmin):
         with _acting(request):
             services.record_grant(before, None)
 
+    @transaction.atomic  # the list's bulk delete has no transaction of Django's
     def delete_queryset(self, request, queryset) -> None:
-        """Delete grants (the list's bulk action), each recorded in the audit trail."""
+        """Delete grants (the list's bulk action), each recorded in the audit trail; a
+        failure to record undoes the deletion."""
         before = [services.grant_state(g) for g in queryset.select_related("user", "group")]
         super().delete_queryset(request, queryset)
         with _acting(request):
             for state in before:
                 services.record_grant(state, None)
+
+    # Grants are site-wide: only superusers see and edit them (a schema's ``admin`` role
+    # does not extend to granting; Django's model permissions are not asked).
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    has_add_permission = has_module_permission
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    has_delete_permission = has_change_permission
+
+
+def _hide_token_admin() -> None:
+    """DRF's token admin lists every key in clear: keys are shown once, to their owner
+    (``/account/token/``), and never in the admin."""
+    from rest_framework.authtoken.models import TokenProxy
+
+    if admin.site.is_registered(TokenProxy):
+        admin.site.unregister(TokenProxy)
+
+
+_hide_token_admin()
 
 
 def _acting(request):

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 
 from pipeline_core import datamodel as dm
 from pipeline_core import services
-from pipeline_core.principal import Actor, acting_as
+from pipeline_core.principal import Actor
 
 log = logging.getLogger(__name__)
 
@@ -75,5 +75,5 @@ def populate(self, full_table_name: str, user: str | None = None) -> dict:
             "error_count": 0,
             "errors": [],
         }
-    with acting_as(actor):  # the audit trail records the computed keys as the actor's
+    with services.serving(actor):  # the audit trail records the computed keys as the actor's
         return services.populate(full_table_name, run_id=self.request.id)

@@ -105,19 +105,22 @@ class AuditTrail:
         return f"AuditTrail({self.database!r}, {self.context.actor!r}, {self.context.source!r})"
 
     def ensure(self, conn) -> None:
-        """Create the audit database and its event table if missing (DDL: outside any
-        transaction; once per connection).
+        """Make sure the event table exists (once per connection): read from
+        information_schema, and created (database and table) only when missing, so that an
+        account with INSERT and SELECT alone on the audit database works once it exists.
 
         Raises:
-            TransactionError: inside a transaction.
+            TransactionError: the table must be created inside a transaction (DDL commits).
+            AccessError: it must be created and the account may not.
         """
         ready = f"audit:{self.database}"
         if ready in conn.prepared:
             return
-        if conn.in_transaction:
-            raise TransactionError("the audit table cannot be created inside a transaction")
-        conn.query(sql.create_database(self.database))
-        conn.query(sql.create_event_table(self.database))
+        if not introspection.table_exists(conn, self.database, sql.EVENT_TABLE):
+            if conn.in_transaction:
+                raise TransactionError("the audit table cannot be created inside a transaction")
+            conn.query(sql.create_database(self.database))
+            conn.query(sql.create_event_table(self.database))
         conn.prepared.add(ready)
 
     def record(self, conn, events: Iterable[Event]) -> int:
@@ -245,11 +248,12 @@ def update_event(
     return Event("update", table, key_json, changes, new_batch_id())
 
 
-def delete_events(rows, action: str, batch_id: str) -> list[Event]:
+def delete_events(rows, action: str, batch_id: str, table: TableRef | None = None) -> list[Event]:
     """The events of deleting ``rows`` (a restricted base table), read before the DELETE
     runs, in its transaction: one per key, or one event ``{"rows": n}`` without a key when
-    more than :data:`KEY_LIMIT` rows go."""
-    ref = base_table(rows.node).ref
+    more than :data:`KEY_LIMIT` rows go. ``table``: the table the events are filed under
+    (default the one deleted from; e.g. a computed table for rows of its jobs table)."""
+    ref = table or base_table(rows.node).ref
     heading, key_names = rows.heading, rows.primary_key
     keys = rows.proj().to_dicts(decode=False, limit=KEY_LIMIT + 1)
     if len(keys) > KEY_LIMIT:
@@ -258,6 +262,14 @@ def delete_events(rows, action: str, batch_id: str) -> list[Event]:
         Event(action, ref, key_of(heading, key_names, [k[n] for n in key_names]), None, batch_id)
         for k in keys
     ]
+
+
+def deleted_note(
+    action: str, table: TableRef, count: int, rows: list, batch_id: str
+) -> list[Event]:
+    """The note that a statement wrote another number of rows than the keys listed (rows
+    changed meanwhile, by another writer): ``{"rows": count, "keys_listed": n}``."""
+    return [Event(action, table, None, {"rows": count, "keys_listed": len(rows)}, batch_id)]
 
 
 def deleted(events: list[Event], count: int) -> list[Event]:
@@ -272,9 +284,17 @@ def deleted(events: list[Event], count: int) -> list[Event]:
     return [*events, Event(first.action, first.table, None, note, first.batch_id)]
 
 
-def delete_recorded(trail: AuditTrail, conn, rows, statement: tuple[str, list], action: str) -> int:
-    """Run ``statement`` (a DELETE of ``rows``, a restricted base table) with its events, in
-    the caller's transaction or in one of its own; returns the rows deleted.
+def delete_recorded(
+    trail: AuditTrail,
+    conn,
+    rows,
+    statement: tuple[str, list],
+    action: str,
+    table: TableRef | None = None,
+) -> int:
+    """Run ``statement`` (a DELETE of ``rows``, a restricted base table) with its events
+    (filed under ``table``, see :func:`delete_events`), in the caller's transaction or in
+    one of its own; returns the rows deleted.
 
     Raises:
         whatever the DELETE raises (nothing is recorded then).
@@ -284,7 +304,7 @@ def delete_recorded(trail: AuditTrail, conn, rows, statement: tuple[str, list], 
     if own:
         conn.start_transaction()
     try:
-        events = delete_events(rows, action, new_batch_id())
+        events = delete_events(rows, action, new_batch_id(), table)
         count = conn.query(*statement, table=ref).rowcount
         trail.record(conn, deleted(events, count))
     except BaseException:
@@ -361,4 +381,4 @@ def read_events(
 def _exists(conn, database: str) -> bool:
     if f"audit:{database}" in conn.prepared:
         return True
-    return introspection.table_exists(conn, database, "event")
+    return introspection.table_exists(conn, database, sql.EVENT_TABLE)

@@ -116,7 +116,9 @@ class JobTable:
         expr = table & {"status": status} if status else table
         statement = dml.delete(self.ref, expr.proj().node, expr.primary_key)
         trail = self.connection.audit
-        if trail is not None:  # e.g. "clear_errors": the error jobs' keys
+        if trail is not None:  # e.g. "clear_errors": the error jobs' keys, filed under the table
             action = "clear_errors" if status == "error" else "delete_jobs"
-            return audit.delete_recorded(trail, self.connection, expr, statement, action)
+            return audit.delete_recorded(
+                trail, self.connection, expr, statement, action, self.target.ref
+            )
         return self.connection.query(*statement, table=self.ref).rowcount

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections.abc
 import inspect
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -27,6 +28,7 @@ from .names import master_of, tier_of
 from .nodes import RestrictNode, TableNode
 from .sql import ddl, dml
 from .tableref import TableRef
+from .values import encode as encode_value
 
 
 class Table(QueryExpression):
@@ -162,8 +164,8 @@ class Table(QueryExpression):
         uploads = None
         if any(write.is_stored(heading[f]) for f in fields):
             uploads = write.upload_log(conn)
-        if skip_duplicates and (uploads is not None or trail is not None):
-            dicts = self._new_rows(dicts)  # upload nothing, and record nothing, for those
+        if skip_duplicates and uploads is not None and trail is None:
+            dicts = self._new_rows(dicts)  # upload nothing for rows already there
             if not dicts:
                 return 0
         own_transaction = (len(dicts) > chunk_size or trail is not None) and not (
@@ -174,6 +176,8 @@ class Table(QueryExpression):
         if uploads is not None and conn.in_transaction:
             conn.on_rollback(uploads.discard)
         try:
+            if skip_duplicates and trail is not None:  # in the transaction: record what is new
+                dicts = self._new_rows(dicts)
             encoded = write.encode_rows(conn, table, heading, fields, dicts, uploads)
             count, events = 0, []
             # a generated key is known only row by row (cursor.lastrowid) when recording
@@ -196,6 +200,8 @@ class Table(QueryExpression):
                     if generated:
                         names, rows = [*fields, generated[0]], [[*chunk[0], cursor.lastrowid]]
                     events += audit.insert_events(table, heading, names, rows, batch)
+                    if cursor.rowcount != len(chunk):  # a concurrent writer took some keys
+                        events += audit.deleted_note("insert", table, cursor.rowcount, chunk, batch)
             if trail is not None:
                 trail.record(conn, events)
         except BaseException:
@@ -220,15 +226,27 @@ class Table(QueryExpression):
 
     def _new_rows(self, rows: list[dict]) -> list[dict]:
         """The rows whose primary key is not in the table yet (all rows when the key is
-        not complete)."""
-        key_names = self.heading.primary_key
-        if not key_names or any(k not in rows[0] for k in key_names):
+        not complete). Keys are compared as stored: ``"2024-05-06"`` matches the date.
+
+        Raises:
+            InvalidValueError: a key value that does not fit its attribute.
+        """
+        heading = self.heading
+        key_names = heading.primary_key
+        if not rows or not key_names or any(k not in rows[0] for k in key_names):
             return rows
+
+        def stored(column_values: list) -> tuple:
+            return tuple(
+                json.dumps(audit.audit_value(heading[n], v), sort_keys=True)
+                for n, v in zip(key_names, column_values)
+            )
+
+        given = [stored([encode_value(heading[n], row[n]) for n in key_names]) for row in rows]
         keys = [{k: row[k] for k in key_names} for row in rows]
-        present = {tuple(k[n] for n in key_names) for k in (self & keys).keys()}
-        return [
-            row for row, key in zip(rows, keys) if tuple(key[n] for n in key_names) not in present
-        ]
+        found = (self & keys).proj().to_dicts(decode=False)
+        present = {stored([r[n] for n in key_names]) for r in found}
+        return [row for row, key in zip(rows, given) if key not in present]
 
     def insert1(self, row: Any, **kwargs) -> int:
         """Insert one row; see :meth:`insert`."""

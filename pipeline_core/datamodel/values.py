@@ -91,8 +91,6 @@ def encode(attr: Attribute, value: Any, table: str | None = None) -> Any:
             if not math.isfinite(number):
                 raise ValueError("not a finite number")
             return number
-        if base in ("date", "datetime") and isinstance(value, (bool, int, float)):
-            raise ValueError(f"a number is not a {base} (use an ISO string or a {base})")
         if base == "date" and isinstance(value, str):
             return datetime.date.fromisoformat(value.strip()).isoformat()
         if base == "datetime" and isinstance(value, str):

@@ -32,6 +32,7 @@ from .access import (
     connection,
     resolve_table,
     schema_prefix,
+    serving,
     table_info,
     table_named,
     viewable_schemas,
@@ -39,6 +40,7 @@ from .access import (
 )
 from .audit import (
     attach,
+    detach,
     grant_state,
     history,
     new_request_id,
@@ -106,6 +108,7 @@ __all__ = [
     "connection",
     "dependency_graph",
     "describe_schemas",
+    "detach",
     "enqueue_populate",
     "error_traceback",
     "fetch_value",
@@ -134,6 +137,7 @@ __all__ = [
     "run_query",
     "schema_prefix",
     "schema_tables",
+    "serving",
     "table_info",
     "table_named",
     "table_page",

@@ -11,6 +11,9 @@ printably (:func:`shown`).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from django.conf import settings
 
 from pipeline_core import datamodel as dm
@@ -18,8 +21,9 @@ from pipeline_core import roles
 from pipeline_core.datamodel.catalog import catalog_of
 from pipeline_core.datamodel.heading import Attribute, TableInfo
 from pipeline_core.display import shown
+from pipeline_core.principal import Actor, acting_as
 
-from .audit import attach
+from .audit import attach, detach
 from .state import PipelineSession
 
 
@@ -49,6 +53,19 @@ def begin_request() -> None:
     :func:`pipeline_core.principal.acting_as`."""
     PipelineSession.current().begin_request()
     attach()
+
+
+@contextlib.contextmanager
+def serving(actor: Actor) -> Iterator[Actor]:
+    """Serve one request, command or task as ``actor``: the principal of
+    :func:`pipeline_core.principal.acting_as`, fresh introspection, this thread's writes
+    recorded as the actor's; on exit (also on errors) the connection records nothing more."""
+    with acting_as(actor):
+        try:
+            begin_request()
+            yield actor
+        finally:
+            detach()
 
 
 def _server_schemas(refresh: bool = False) -> list[str]:

@@ -8,6 +8,7 @@ transaction (:mod:`pipeline_core.datamodel.audit`); the table lives in the datab
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -20,6 +21,7 @@ from pipeline_core.principal import current_actor
 
 from .state import PipelineSession
 
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 #: Events per page of a history.
 HISTORY_PAGE = 50
 
@@ -31,16 +33,19 @@ def new_request_id() -> str:
 
 def request_id(headers) -> str:
     """The id of an HTTP request for the audit trail: the ``X-Request-ID`` header a proxy
-    set (up to 64 characters), else a new one (:func:`new_request_id`)."""
+    set, when it is 1-64 letters, digits, ``.``, ``_``, ``-``; else a new one
+    (:func:`new_request_id`). It correlates log lines; it proves nothing (clients may
+    send it)."""
     given = (headers.get("X-Request-ID") or "").strip()
-    return given[:64] if given else new_request_id()
+    return given if _REQUEST_ID.fullmatch(given) else new_request_id()
 
 
 def attach() -> audit.AuditTrail | None:
     """Make this thread's connection record its writes as the current actor
-    (:func:`pipeline_core.principal.current_actor`: name, source, request id), creating the
-    audit table on first use; without an actor (outside requests, commands and tasks) it
-    records nothing. Returns the trail, or None.
+    (:func:`pipeline_core.principal.current_actor`: name, source, request id); without an
+    actor (outside requests, commands and tasks) it records nothing. Returns the trail, or
+    None. The audit table is made (if missing) by :func:`writer`, not here: reading pages
+    needs no privilege on the audit database.
 
     Raises:
         LostConnectionError / AccessError: the pipeline server cannot be reached.
@@ -52,23 +57,34 @@ def attach() -> audit.AuditTrail | None:
         return None
     context = audit.AuditContext(actor.name, actor.source, actor.request_id)
     if conn.audit is None or conn.audit.context != context:
-        trail = audit.AuditTrail(settings.LABBOOK_AUDIT_DB, context)
-        trail.ensure(conn)
-        conn.audit = trail
+        conn.audit = audit.AuditTrail(settings.LABBOOK_AUDIT_DB, context)
     return conn.audit
 
 
+def detach() -> None:
+    """Stop recording on this thread's connection (the end of a request, command or task):
+    a later write without an actor is refused rather than recorded as the last one."""
+    session = PipelineSession.current()
+    if session.is_open():
+        session.connection().audit = None
+
+
 def writer() -> dm.Connection:
-    """This thread's connection for a write, recording as the current actor (:func:`attach`).
+    """This thread's connection for a write, recording as the current actor (:func:`attach`;
+    the audit table is created on the first write if the database account may, else it
+    must exist: see README).
 
     Raises:
         DataJointError: no actor: a write must not go unrecorded.
     """
-    if attach() is None:
+    trail = attach()
+    if trail is None:
         raise dm.DataJointError(
             "a write needs an actor for the audit trail (pipeline_core.principal.acting_as)"
         )
-    return PipelineSession.current().connection()
+    conn = PipelineSession.current().connection()
+    trail.ensure(conn)
+    return conn
 
 
 def record(

@@ -69,6 +69,10 @@ class PipelineSession:
             self._connection_key = key
         return self._connection
 
+    def is_open(self) -> bool:
+        """True if this thread's connection has been opened (and not closed since)."""
+        return self._connection is not None
+
     def begin_request(self) -> None:
         """Forget cached introspection (the connection's catalog and the database list)
         so that tables declared elsewhere are seen; call at the start of a request or task."""

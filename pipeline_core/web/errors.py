@@ -15,7 +15,7 @@ from django.shortcuts import render
 from pipeline_core import datamodel as dm
 from pipeline_core import roles, services
 from pipeline_core.http_errors import status_of
-from pipeline_core.principal import Actor, acting_as
+from pipeline_core.principal import Actor
 
 from .htmx import is_htmx_for, login_redirect, to_error_region, vary_on_htmx
 
@@ -101,9 +101,8 @@ def pipeline_view(*, action: str):
             if schema is not None:
                 request.labbook_access = SchemaAccess(schema, verdict.role)
             request_id = services.request_id(request.headers)
-            with acting_as(Actor.of_user(request.user, "web", request_id)):
+            with services.serving(Actor.of_user(request.user, "web", request_id)):
                 try:
-                    services.begin_request()
                     return view(request, *args, **kwargs)
                 except dm.DataJointError as exc:
                     return error_response(request, exc)

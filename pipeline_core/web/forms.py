@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
-from pipeline_core import services
+from pipeline_core import roles, services
 from pipeline_core.datamodel import DataJointError
 from pipeline_core.datamodel.stores.refs import Attachment
 from pipeline_core.datamodel.types import enum_values, type_family
@@ -191,11 +191,13 @@ class TableForm(forms.Form):
         return data
 
 
-def blockers_of(info, inherited: frozenset = frozenset()) -> list[str]:
+def blockers_of(info, inherited: frozenset = frozenset(), user=None) -> list[str]:
     """Why rows of a table cannot be entered in a form: required attributes that cannot be
-    typed in (e.g. a required ``<blob>``). Empty when a form can be offered."""
+    typed in (e.g. a required ``<blob>``), and, for ``user``, foreign keys to schemas they
+    may not view (the dropdown would list that schema's keys). Empty when a form can be
+    offered."""
     fk_columns = {c for fk in info.foreign_keys for c in fk.columns}
-    return [
+    blockers = [
         f"`{a.name}` ({a.type}) is required and cannot be entered in a form; insert these "
         "rows from code."
         for a in info.heading
@@ -205,9 +207,27 @@ def blockers_of(info, inherited: frozenset = frozenset()) -> list[str]:
         and not a.nullable
         and a.default is None
     ]
+    return blockers + [
+        f"choosing `{', '.join(fk.columns)}` needs at least the role viewer on schema "
+        f"`{fk.parent.database}`."
+        for fk in _hidden_parents(info, inherited, user)
+    ]
 
 
-def form_class_for(info, inherited: frozenset = frozenset()) -> tuple[type[TableForm], list[str]]:
+def _hidden_parents(info, inherited: frozenset, user) -> list:
+    """Foreign keys (not inherited) to parents in schemas ``user`` may not view."""
+    if user is None:
+        return []
+    return [
+        fk
+        for fk in info.foreign_keys
+        if not set(fk.columns) <= inherited and not roles.may(user, "view", fk.parent.database)
+    ]
+
+
+def form_class_for(
+    info, inherited: frozenset = frozenset(), user=None
+) -> tuple[type[TableForm], list[str]]:
     """Build the form class of a table's row, skipping ``inherited`` columns (a part's
     master key).
 
@@ -219,8 +239,14 @@ def form_class_for(info, inherited: frozenset = frozenset()) -> tuple[type[Table
     fk_fields: dict = {}
     attribute_field: dict = {}
     not_entered: list = []
-    blockers = blockers_of(info, inherited)
-    fk_of = {c: fk for fk in info.foreign_keys for c in fk.columns if c not in inherited}
+    blockers = blockers_of(info, inherited, user)
+    hidden = {fk.columns for fk in _hidden_parents(info, inherited, user)}
+    fk_of = {
+        c: fk
+        for fk in info.foreign_keys
+        for c in fk.columns
+        if c not in inherited and fk.columns not in hidden  # their keys are never read
+    }
     for attr in info.heading:
         if attr.name in inherited:
             continue
@@ -274,16 +300,16 @@ class EntryForms:
     """The master form plus one formset per part table, bound to ``data`` (and uploaded
     ``files``, e.g. ``request.FILES``) when given."""
 
-    def __init__(self, info, parts, data=None, files=None):
+    def __init__(self, info, parts, data=None, files=None, user=None):
         self.info = info
-        form_class, self.blockers = form_class_for(info)
+        form_class, self.blockers = form_class_for(info, user=user)
         self.form = form_class(data, files)
         self.parts = []  # [(part info, formset, blockers)]
         for index, part in enumerate(parts):
             inherited = frozenset(
                 c for fk in part.foreign_keys if fk.parent == info.ref for c in fk.columns
             )
-            part_class, part_blockers = form_class_for(part, inherited)
+            part_class, part_blockers = form_class_for(part, inherited, user)
             formset_class = forms.formset_factory(part_class, extra=0 if data is not None else 1)
             formset = (
                 formset_class(data, files, prefix=f"part{index}") if not part_blockers else None

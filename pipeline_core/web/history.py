@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET
 from pipeline_core import services
 
 from .errors import pipeline_view
+from .htmx import login_redirect
 from .keys import decode_key, key_label
 from .views import _render
 
@@ -51,7 +52,10 @@ def _text(value) -> str:
 @require_GET
 @pipeline_view(action="view")
 def table_history(request, schema, table):
-    """The events of one table, newest first; with ``?key=<token>`` those of one row."""
+    """The events of one table, newest first; with ``?key=<token>`` those of one row (for
+    logged-in users: the trail names people)."""
+    if not request.user.is_authenticated:
+        return login_redirect(request)
     info = services.table_info(schema, table)
     token = request.GET.get("key") or None
     key = decode_key(token) if token else None
@@ -71,10 +75,13 @@ def table_history(request, schema, table):
 @require_GET
 @pipeline_view(action="view")
 def actor_history(request, actor):
-    """The events of one user, newest first, in the schemas the reader may view."""
+    """The events of one user, newest first, in the schemas the reader may view (all of
+    them, grant changes included, for superusers); for logged-in users."""
+    if not request.user.is_authenticated:
+        return login_redirect(request)
     if not actor:
         raise Http404("no user named")
-    schemas = services.viewable_schemas(request.user)
+    schemas = None if request.user.is_superuser else services.viewable_schemas(request.user)
     page = services.history(actor=actor, schemas=schemas, after=_after(request))
     base = reverse("web:actor_history", args=[actor])
     context = {

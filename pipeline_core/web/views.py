@@ -165,7 +165,11 @@ def table(request, schema, table):
     rows = _rows_context(request, schema, table, info)
     if is_htmx_for(request, "rows"):
         return _render(request, "table.html#rows", {"info": info, **rows})
-    context = {**services.table_page(schema, table), **rows, "entry_blockers": blockers_of(info)}
+    context = {
+        **services.table_page(schema, table),
+        **rows,
+        "entry_blockers": blockers_of(info, user=request.user),
+    }
     if context["auto"]:
         try:
             context.update(_progress_context(request, schema, table, request.GET.get("watch")))
@@ -196,6 +200,7 @@ def entry(request, schema, table):
         services.part_tables(schema, table),
         request.POST if posted else None,
         request.FILES if posted else None,
+        user=request.user,
     )
     if request.method == "POST" and not forms.blockers and forms.is_valid():
         try:

@@ -221,7 +221,7 @@ def test_populate_records_each_key_once_with_the_run_id(dm_conn, trail, lab):
     assert len(summary.Item()) == 2
     summary().jobs.delete(status="error")
     cleared = events(dm_conn, trail)[-1]
-    assert cleared["action"] == "clear_errors" and cleared["table"] == "~~summary"
+    assert cleared["action"] == "clear_errors" and cleared["table"] == "__summary"
     assert cleared["key"] == {"subject_id": 99, "session": 1}
 
 
@@ -304,3 +304,57 @@ def _attr(type_, **extra):
 )
 def test_values_are_recorded_json_safe(attr, value, expected):
     assert audit.audit_value(attr, value) == expected
+
+
+def test_skipped_duplicates_given_as_text_are_not_recorded(dm_conn, trail, new_db):
+    """Keys are compared as stored: a date key given as text is the same row."""
+    schema = dm.Schema(new_db("dated"), connection=dm_conn)
+
+    @schema
+    class Day(dm.Manual):
+        definition = """
+        day: date
+        ---
+        note: varchar(10)
+        """
+
+    Day.insert1(dict(day=datetime.date(2024, 5, 6), note="first"))
+    Day.insert(
+        [dict(day="2024-05-06", note="dup"), dict(day="2024-05-07", note="new")],
+        skip_duplicates=True,
+    )
+    got = [(e["key"], e["changes"]) for e in events(dm_conn, trail)]
+    assert got == [
+        ({"day": "2024-05-06"}, {"note": [None, "first"]}),
+        ({"day": "2024-05-07"}, {"note": [None, "new"]}),
+    ]
+
+
+def test_a_write_whose_event_cannot_be_written_is_undone(dm_conn, trail, lab):
+    """The event is part of the write: when the audit table refuses it, nothing is kept."""
+    subject, *_ = lab
+    subject.insert1(dict(subject_id=1, name="a"))
+    dm_conn.query(f"RENAME TABLE `{trail.database}`.`event` TO `{trail.database}`.`gone`")
+    try:
+        with pytest.raises(dm.MissingTableError):
+            subject.insert1(dict(subject_id=2, name="b"))
+        with pytest.raises(dm.MissingTableError):
+            subject.update1(dict(subject_id=1, name="changed"))
+        with pytest.raises(dm.MissingTableError):
+            (subject & {"subject_id": 1}).delete()
+    finally:
+        dm_conn.query(f"RENAME TABLE `{trail.database}`.`gone` TO `{trail.database}`.`event`")
+    assert subject.to_dicts() == [{"subject_id": 1, "name": "a", "weight": None, "born": None}]
+    assert [e["key"] for e in events(dm_conn, trail)] == [{"subject_id": 1}]
+
+
+def test_event_times_are_utc(dm_conn, trail, lab):
+    subject, *_ = lab
+    dm_conn.query("SET time_zone = '+05:00'")  # a session in another zone
+    try:
+        subject.insert1(dict(subject_id=1, name="a"))
+    finally:
+        dm_conn.query("SET time_zone = 'SYSTEM'")
+    (event,) = events(dm_conn, trail)
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    assert abs((now - event["time"]).total_seconds()) < 120

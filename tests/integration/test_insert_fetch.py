@@ -187,24 +187,3 @@ def test_text_that_cannot_be_encoded_is_an_invalid_value(dm_conn, new_db):
     with pytest.raises(dm.InvalidValueError, match="cannot be sent"):
         dm_conn.query("SELECT %s", ["\udfff"])
     assert len(Named()) == 0
-
-
-def test_a_number_is_not_a_date(dm_conn, new_db):
-    schema = dm.Schema(new_db("dates"), connection=dm_conn)
-
-    @schema
-    class Dated(dm.Manual):
-        definition = """
-        dated_id: int32
-        ---
-        day: date
-        at=null: datetime
-        """
-
-    Dated.insert1(dict(dated_id=1, day="2024-01-02", at=datetime.datetime(2024, 1, 2, 3)))
-    for bad in (5, 2.5, True):
-        with pytest.raises(dm.InvalidValueError, match="a number is not a date"):
-            (Dated & dm.Comparison("day", ">", bad)).to_dicts()
-    with pytest.raises(dm.InvalidValueError, match="not a datetime"):
-        Dated.insert1(dict(dated_id=2, day="2024-01-03", at=1e20))
-    assert len(Dated & dm.Comparison("day", "<", "2025-01-01")) == 1

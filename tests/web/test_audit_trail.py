@@ -181,3 +181,38 @@ def test_the_api_serves_the_same_events(lab_client, demo):
     assert lab_client.get(url, {"schema": "no_such_schema"}).status_code == 404
     mine = lab_client.get(url, {"actor": "lab"}).json()["events"]
     assert mine and {e["actor"] for e in mine} == {"lab"}
+
+
+def test_no_actor_is_left_on_the_connection_after_a_request(lab_client, demo):
+    """After a request, command or task the thread's connection records nothing: a later
+    write without an actor is refused, not recorded as the previous user's."""
+    assert lab_client.get(reverse("web:home")).status_code == 200
+    assert PipelineSession.current().connection().audit is None
+    with pytest.raises(DataJointError, match="needs an actor"):
+        services.clear_errors(demo.Detection.database, demo.Detection.table_name)
+
+
+def test_an_entry_form_never_lists_keys_of_a_schema_the_user_may_not_view(
+    client, django_user_model, demo
+):
+    """Entering a Session (in demo_lab) needs its Subject's keys; a user who may enter into
+    demo_imaging but not view demo_lab gets no Image form (Image refers to demo_lab's
+    Session), and no Session key appears on the page."""
+    from pipeline_core.models import RoleGrant
+    from pipeline_core.schema_patterns import escape
+
+    settings.LABBOOK_DEFAULT_ROLE = None
+    try:
+        user = django_user_model.objects.create_user(username="imager", password="x")
+        RoleGrant.objects.create(
+            user=user, schema_pattern=escape(demo.Image.database), role="entry"
+        )
+        client.force_login(user)
+        page = client.get(entry_url(demo.Image)).content.decode()
+        assert "needs at least the role viewer on schema" in page
+        assert demo.Session.database in page
+        for key in demo.Session().keys()[:3]:
+            assert f"session_id={key['session_id']}" not in page
+        assert client.post(entry_url(demo.Image), {}).status_code == 200
+    finally:
+        settings.LABBOOK_DEFAULT_ROLE = "viewer"

@@ -237,3 +237,81 @@ def test_grant_command_errors(alice, args, message):
 def test_grant_command_refuses_unknown_roles(alice):
     with pytest.raises(CommandError, match="invalid choice: 'owner'"):
         grant("alice", "x", "owner")
+
+
+# --- grants in the audit trail, and who may edit them -------------------------------------
+
+
+def grant_events() -> list[dict]:
+    from django.conf import settings
+
+    from pipeline_core.datamodel import audit
+    from pipeline_core.services.state import PipelineSession
+
+    conn = PipelineSession.current().connection()
+    events = audit.read_events(conn, settings.LABBOOK_AUDIT_DB, limit=10_000)
+    return [e for e in reversed(events) if e["action"] == "grant"]
+
+
+def test_grant_changes_are_recorded_from_the_admin_and_the_command_line(client, admin_user, alice):
+    from pipeline_core.principal import os_user
+
+    before = len(grant_events())
+    client.force_login(admin_user)
+    url = "/admin/pipeline_core/rolegrant/"
+    response = client.post(
+        url + "add/", {"user": alice.pk, "group": "", "schema_pattern": "aud\\_%", "role": "entry"}
+    )
+    assert response.status_code == 302
+    grant("alice", "aud\\_%", "operator")
+    grant("alice", "aud\\_%", "--revoke")
+    got = grant_events()[before:]
+    assert [(e["actor"], e["source"], e["changes"]) for e in got] == [
+        (
+            "admin",
+            "web",
+            {
+                "holder": [None, "alice"],
+                "schema_pattern": [None, "aud\\_%"],
+                "role": [None, "entry"],
+            },
+        ),
+        (
+            os_user(),
+            "cli",
+            {
+                "holder": ["alice", "alice"],
+                "schema_pattern": ["aud\\_%", "aud\\_%"],
+                "role": ["entry", "operator"],
+            },
+        ),
+        (
+            os_user(),
+            "cli",
+            {
+                "holder": ["alice", None],
+                "schema_pattern": ["aud\\_%", None],
+                "role": ["operator", None],
+            },
+        ),
+    ]
+    assert all(e["schema"] is None for e in got)
+
+
+def test_only_superusers_edit_grants_even_with_djangos_permissions(client, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    staff = django_user_model.objects.create_user(username="stef", password="x", is_staff=True)
+    staff.user_permissions.set(Permission.objects.filter(codename__endswith="_rolegrant"))
+    client.force_login(staff)
+    assert client.get("/admin/pipeline_core/rolegrant/").status_code == 403
+    response = client.post(
+        "/admin/pipeline_core/rolegrant/add/",
+        {"user": staff.pk, "group": "", "schema_pattern": "%", "role": "admin"},
+    )
+    assert response.status_code == 403 and not RoleGrant.objects.filter(user=staff).exists()
+
+
+def test_api_tokens_are_not_listed_in_the_admin(client, admin_user):
+    client.force_login(admin_user)
+    assert client.get("/admin/authtoken/tokenproxy/").status_code == 404

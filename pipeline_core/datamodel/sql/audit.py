@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from .quoting import full_name, quote
 
 #: Columns an event is inserted with, in this order (``event_id`` and ``time`` are the
-#: server's: an auto-increment id and ``CURRENT_TIMESTAMP(6)``, microseconds).
+#: server's: an auto-increment id and ``UTC_TIMESTAMP(6)``, microseconds).
 EVENT_COLUMNS = (
     "actor",
     "source",
@@ -25,7 +25,8 @@ EVENT_COLUMNS = (
     "changes",
     "batch_id",
 )
-_EVENT = "event"
+#: The table of events in the audit database.
+EVENT_TABLE = "event"
 
 
 def create_database(database: str) -> str:
@@ -37,9 +38,9 @@ def create_event_table(database: str) -> str:
     """``CREATE TABLE IF NOT EXISTS `db`.`event` (...)``: one row per event, InnoDB (so that
     events commit and roll back with the writes they record)."""
     return (
-        f"CREATE TABLE IF NOT EXISTS {full_name(database, _EVENT)} (\n"
+        f"CREATE TABLE IF NOT EXISTS {full_name(database, EVENT_TABLE)} (\n"
         "  `event_id` BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,\n"
-        "  `time` DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),\n"
+        "  `time` DATETIME(6) NOT NULL,\n"
         "  `actor` VARCHAR(255) NOT NULL,\n"
         "  `source` VARCHAR(16) NOT NULL,\n"
         "  `request_id` VARCHAR(64) NULL,\n"
@@ -51,8 +52,9 @@ def create_event_table(database: str) -> str:
         "  `changes` LONGTEXT NULL,\n"
         "  `batch_id` VARCHAR(64) NULL,\n"
         "  PRIMARY KEY (`event_id`),\n"
-        "  INDEX (`schema_name`, `table_name`, `key_hash`),\n"
-        "  INDEX (`actor`),\n"
+        "  INDEX (`schema_name`, `table_name`, `key_hash`, `event_id`),\n"
+        "  INDEX (`schema_name`, `table_name`, `event_id`),\n"
+        "  INDEX (`actor`, `event_id`),\n"
         "  INDEX (`batch_id`)\n"
         ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COMMENT='LabBook audit trail (append-only)'"
     )
@@ -60,11 +62,12 @@ def create_event_table(database: str) -> str:
 
 def insert_events(database: str, count: int) -> str:
     """One ``INSERT`` of ``count`` events, values as parameters in :data:`EVENT_COLUMNS`
-    order."""
-    row = "(" + ", ".join(["%s"] * len(EVENT_COLUMNS)) + ")"
-    return (
-        f"INSERT INTO {full_name(database, _EVENT)} "
-        f"({', '.join(quote(c) for c in EVENT_COLUMNS)}) VALUES " + ", ".join([row] * count)
+    order; the time is the server's clock in UTC (microseconds), whatever the session's
+    time zone."""
+    row = "(UTC_TIMESTAMP(6), " + ", ".join(["%s"] * len(EVENT_COLUMNS)) + ")"
+    columns = ", ".join(quote(c) for c in ("time", *EVENT_COLUMNS))
+    return f"INSERT INTO {full_name(database, EVENT_TABLE)} ({columns}) VALUES " + ", ".join(
+        [row] * count
     )
 
 
@@ -95,7 +98,7 @@ def select_events(
         params.append(int(after))
     where = f" WHERE {' AND '.join(terms)}" if terms else ""
     return (
-        f"SELECT * FROM {full_name(database, _EVENT)}{where} "
+        f"SELECT * FROM {full_name(database, EVENT_TABLE)}{where} "
         f"ORDER BY `event_id` DESC LIMIT {int(limit)}",
         params,
     )

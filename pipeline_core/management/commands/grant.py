@@ -109,6 +109,7 @@ class Command(BaseCommand):
         change = f" (was {before})" if before and before != role.label else ""
         self.stdout.write(f"granted {grant}{change}")
 
+    @transaction.atomic  # a revocation whose event cannot be recorded is undone
     def revoke(self, holder: dict, pattern: str) -> None:
         """Delete the holder's grant on ``pattern``.
 

@@ -39,7 +39,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from pipeline_core import datamodel as dm
 from pipeline_core import roles, services
-from pipeline_core.principal import Actor, acting_as
+from pipeline_core.principal import Actor
 from pipeline_core.services.access import prefixed_databases
 
 
@@ -119,7 +119,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         actor = self.acting(options["user"])
         try:
-            with acting_as(actor):
+            with services.serving(actor):
                 self.run(actor, options)
         except roles.RoleRequired as exc:
             raise CommandError(f"--user {actor.name}: {exc}") from exc
