@@ -13,6 +13,7 @@ from typing import IO, Any
 
 from pipeline_core import datamodel as dm
 from pipeline_core.datamodel.stores import Attachment, BlobRef, NpyRef, ObjectRef, StoreError
+from pipeline_core.datamodel.stores.spec import relative_parts
 
 from .access import NotFoundError, attribute_of, table_info
 from .browse import fetch_value
@@ -68,19 +69,10 @@ def _subpath(where: str, path: str, info, attribute: str) -> str:
     Raises:
         QueryError: the path is malformed as above (400).
     """
-    text = path.replace("\\", "/").strip()
-    parts = [p for p in text.split("/") if p not in ("", ".")]
-    reason = None
-    if not parts:
-        reason = "it is empty"
-    elif len(text) > MAX_SUBPATH:
+    text = path.strip()
+    parts, reason = relative_parts(text)
+    if len(text) > MAX_SUBPATH:
         reason = f"longer than {MAX_SUBPATH} characters"
-    elif text.startswith("/"):
-        reason = "an absolute path"
-    elif ".." in parts:
-        reason = "'..' leaves the folder"
-    elif "\0" in text:
-        reason = "a NUL character"
     if reason:
         raise dm.QueryError(
             f"{where}: {path[:80]!r} is not a file path inside the folder ({reason})",

@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from .spec import StoreError, StorePathError, StoreSpec
+from .spec import StoreError, StorePathError, StoreSpec, relative_parts
 
 #: Longest key an S3 server accepts (bytes of UTF-8).
 S3_KEY_LIMIT = 1024
@@ -51,17 +51,7 @@ def _relative(path: str, store: str | None = None) -> str:
     where = f"store {store}: " if store else ""
     if not isinstance(path, (str, PurePosixPath)):
         raise StorePathError(f"{where}invalid path in a store: {path!r} is not a path")
-    text = str(path).replace("\\", "/")
-    parts = PurePosixPath(text).parts
-    reason = None
-    if not parts:
-        reason = "it is empty"
-    elif text.startswith("/"):
-        reason = "an absolute path"
-    elif ".." in parts:
-        reason = "a '..' segment leaves the folder"
-    elif "\0" in text:
-        reason = "a NUL character"
+    parts, reason = relative_parts(str(path))
     if reason:
         raise StorePathError(f"{where}invalid path in a store: {str(path)[:200]!r} ({reason})")
     return "/".join(parts)

@@ -76,13 +76,17 @@ class S3Backend(Backend):
         try:
             return method(Bucket=self.bucket, **kwargs)
         except self._client_errors as exc:
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-            if code in ("NoSuchKey", "404", "NotFound"):
-                raise self._missing(path) from None
-            raise StoreError(
-                f"store {self.spec.name} ({self.spec.endpoint}): "
-                f"{code or 'request failed'} on {path}: {exc}"
-            ) from exc
+            raise self._error(path, exc) from exc
+
+    def _error(self, path: str, exc: Exception) -> StoreError:
+        """The store error of a failed request on ``path``: missing (NoSuchKey, 404) or not."""
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+        if code in ("NoSuchKey", "404", "NotFound"):
+            return self._missing(path)
+        return StoreError(
+            f"store {self.spec.name} ({self.spec.endpoint}): "
+            f"{code or 'request failed'} on {path}: {exc}"
+        )
 
     def put(self, path: str, data: bytes | bytearray | memoryview) -> None:
         self._call(
@@ -111,13 +115,7 @@ class S3Backend(Backend):
         try:
             self.client.download_file(self.bucket, self.key(path), str(destination))
         except self._client_errors as exc:
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-            if code in ("NoSuchKey", "404", "NotFound"):
-                raise self._missing(path) from None
-            raise StoreError(
-                f"store {self.spec.name} ({self.spec.endpoint}): "
-                f"{code or 'request failed'} on {path}: {exc}"
-            ) from exc
+            raise self._error(path, exc) from exc
 
     def open(self, path: str) -> IO[bytes]:
         return self._call(path, self.client.get_object, Key=self.key(path))["Body"]

@@ -22,6 +22,25 @@ class StorePathError(StoreError):
     The front doors answer 404: there is no such object in the store."""
 
 
+def relative_parts(path: str) -> tuple[list[str], str | None]:
+    """The segments of a relative, ``/``-separated path (``\\`` read as ``/``; ``.``
+    segments and repeated ``/`` dropped, nothing else rewritten) and why it cannot name
+    something inside a store or folder, or None: empty, absolute (leading ``/`` or
+    ``\\``), a ``..`` segment anywhere (``a/../b`` too: nothing that could leave the
+    folder is normalised away), or a NUL character. Shape: ``(["a", "b.npy"], None)``."""
+    text = path.replace("\\", "/")
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if not parts:
+        return parts, "it is empty"
+    if text.startswith("/"):
+        return parts, "an absolute path"
+    if ".." in parts:
+        return parts, "a '..' segment leaves the folder"
+    if "\0" in text:
+        return parts, "a NUL character"
+    return parts, None
+
+
 @dataclasses.dataclass(frozen=True)
 class StoreSpec:
     """One validated store (spec §5.1).
