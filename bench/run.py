@@ -2,7 +2,8 @@
 run where DataJoint does the same work. Writes ``bench/results.md`` and prints it.
 
 ``bench/run.py`` runs every section; ``bench/run.py blob``, ``bench/run.py db`` or
-``bench/run.py query`` runs one and rewrites only its section of results.md. The db and
+``bench/run.py query`` or ``bench/run.py audit`` runs one and rewrites only its section of
+results.md. The db and
 query sections use their own databases ``lbbench_*`` on the DJ_HOST server, dropped at the end.
 """
 
@@ -259,7 +260,7 @@ def bench_paging(conn, n_rows: int = 100_000) -> list[tuple]:
     ]
 
 
-SECTIONS = ("blob", "db", "query")
+SECTIONS = ("blob", "db", "query", "audit")
 
 
 def bench_db(dj) -> str:
@@ -565,10 +566,107 @@ def bench_query(dj) -> str:
     return "\n".join(lines)
 
 
+# --- audit section (issue 11) ------------------------------------------------------------------
+AUDIT_DATABASES = ("lbbench_audit_pipeline", "lbbench_audit_trail")
+
+
+def _audit_pipeline(conn):
+    """A Manual table ``Trial`` (trial_id, value) and a Computed ``Double`` of it."""
+    conn.query(f"DROP DATABASE IF EXISTS `{AUDIT_DATABASES[0]}`")
+    schema = dm.Schema(AUDIT_DATABASES[0], connection=conn)
+    trial = schema(
+        type("Trial", (dm.Manual,), {"definition": "trial_id: int32\n---\nvalue: float64"}),
+        context={},
+    )
+
+    def make(self, key):
+        self.insert1(dict(key, v=2 * (trial & key).fetch1("value")))
+
+    double = schema(
+        type("Double", (dm.Computed,), {"definition": "-> Trial\n---\nv: float64", "make": make}),
+        context={"Trial": trial},
+    )
+    return trial, double
+
+
+def bench_audit(dj) -> str:
+    """The cost of the audit trail (events in the write's transaction, datamodel/audit.py):
+    the same writes with the trail on and off, interleaved; markdown of the section. The
+    reference ('off') is LabBook itself without a trail: DataJoint keeps none."""
+    from pipeline_core.datamodel import audit
+
+    p = params()
+    conn = dm.connect(p["host"], p["user"], p["password"], port=p["port"])
+    trail = audit.AuditTrail(AUDIT_DATABASES[1], audit.AuditContext("bench", "cli", "bench"))
+    conn.query(f"DROP DATABASE IF EXISTS `{AUDIT_DATABASES[1]}`")
+    trail.ensure(conn)
+    trial, double = _audit_pipeline(conn)
+    n_rows, n_keys, n_updates = 1000, 300, 100
+    rows = [{"trial_id": i, "value": i * 0.5} for i in range(n_rows)]
+
+    def on(fn):
+        def run():
+            conn.audit = trail
+            try:
+                fn()
+            finally:
+                conn.audit = None
+
+        return run
+
+    def insert_then_delete():
+        trial.insert(rows)
+        trial.delete_quick()
+
+    def populate_keys():
+        double.populate(f"trial_id < {n_keys}")
+        double.delete_quick()
+
+    def updates():
+        for i in range(n_updates):
+            trial.update1({"trial_id": i, "value": float(i)})
+
+    def cascade():
+        double.populate(f"trial_id < {n_keys}")
+        trial.delete()
+        trial.insert(rows)
+
+    results = []
+    trial.insert(rows)
+    for label, fn, repeat in (
+        (f"populate {n_keys} keys (one event per key)", populate_keys, 5),
+        (f"update1 x {n_updates} (old values read first)", updates, 5),
+        (f"cascading delete of {n_rows} + {n_keys} rows, then re-insert", cascade, 5),
+    ):
+        off, with_trail = timeit_pair(fn, on(fn), repeat)
+        results.append((label, off, with_trail))
+    trial.delete_quick()
+    off, with_trail = timeit_pair(insert_then_delete, on(insert_then_delete), 7)
+    results.insert(0, (f"insert {n_rows} rows, then delete them", off, with_trail))
+    events = conn.query(f"SELECT COUNT(*) FROM `{AUDIT_DATABASES[1]}`.`event`").fetchone()[0]
+    for database in AUDIT_DATABASES:
+        conn.query(f"DROP DATABASE `{database}`")
+    lines = [
+        "| benchmark | trail off | trail on | ratio (on / off) |",
+        "|---|---|---|---|",
+        *(
+            f"| {label} | {off * 1000:.2f} ms | {on_ * 1000:.2f} ms | {on_ / off:.2f}x |"
+            for label, off, on_ in results
+        ),
+    ]
+    return "\n".join(lines) + (
+        f"\n\nThe same LabBook writes with the trail off (the reference: DataJoint keeps no "
+        f"trail) and on (one event per row or key, in the write's transaction; deletes read "
+        f"the keys first), runs interleaved, medians. Table `Trial` (int32 key, float64) and "
+        f"`Double` computed from it. {events:,} events written in all.\n"
+    )
+
+
 TITLES = {
     "blob": "Blob codec (`<blob>`, spec §4, §13)",
     "db": "Data model on MariaDB",
     "query": "Query API on MariaDB (issue 5)",
+    "audit": "Audit trail on MariaDB (issue 11)",
 }
 
 
@@ -591,8 +689,8 @@ def write_results(texts: dict[str, str]) -> str:
             parts.append(found.group(0))
     text = (
         "# Benchmark results\n\nMedian wall times on this machine; DataJoint 2.3.5 runs in the "
-        "same process. `make bench` reruns every section, `bench/run.py blob`, `bench/run.py db` "
-        "or `bench/run.py query` one.\n\n" + "\n".join(parts)
+        "same process. `make bench` reruns every section, `bench/run.py blob`, `bench/run.py db`, "
+        "`bench/run.py query` or `bench/run.py audit` one.\n\n" + "\n".join(parts)
     )
     path.write_text(text)
     return text
@@ -606,7 +704,7 @@ def main(argv: list[str]) -> None:
     unknown = set(wanted) - set(SECTIONS)
     if unknown:
         raise SystemExit(f"unknown section(s) {sorted(unknown)}; choose from {SECTIONS}")
-    runners = {"blob": bench_blob, "db": bench_db, "query": bench_query}
+    runners = {"blob": bench_blob, "db": bench_db, "query": bench_query, "audit": bench_audit}
     texts = {}
     for name in SECTIONS:
         if name in wanted:
