@@ -12,7 +12,7 @@ from pipeline_core.datamodel.heading import TableInfo
 
 
 class TableLink:
-    """A :class:`TableInfo` (all its attributes) plus ``url``, ``entry_url``, ``history_url``
+    """A :class:`TableInfo` (all its attributes) plus ``url``, ``entry_url``, ``grid_url``, ``history_url``
     and ``tier_class`` (``manual``, ``lookup``, ``imported``, ``computed``, ``part``, ``other``)."""
 
     __slots__ = ("info",)
@@ -30,6 +30,10 @@ class TableLink:
     @property
     def entry_url(self) -> str:
         return reverse("web:entry", args=[self.info.database, self.info.table_name])
+
+    @property
+    def grid_url(self) -> str:
+        return reverse("web:grid", args=[self.info.database, self.info.table_name])
 
     @property
     def history_url(self) -> str:

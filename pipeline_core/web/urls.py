@@ -3,7 +3,7 @@ percent-encoded by ``reverse``; row keys travel as tokens (see :mod:`.keys`)."""
 
 from django.urls import path
 
-from . import account, history, views
+from . import account, grid, history, views
 
 app_name = "web"
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("schemas/<str:schema>/", views.schema, name="schema"),
     path(_TABLE, views.table, name="table"),
     path(_TABLE + "new/", views.entry, name="entry"),
+    path(_TABLE + "grid/", grid.grid, name="grid"),
     path(_TABLE + "thumbnail/<str:attribute>/", views.thumbnail, name="thumbnail"),
     path(_TABLE + "value/<str:attribute>/", views.stored_value, name="value"),
     path(_TABLE + "download/<str:attribute>/", views.download, name="download"),
