@@ -132,9 +132,7 @@ def grid_config(info: TableInfo, parts: list[TableInfo], can: dict[str, bool]) -
         "query_url": reverse("api:query"),
         "undo_url": reverse("api:schemas").replace("schemas/", "batches/") + "{batch}/undo/",
         "table_url": reverse("web:table", args=[info.database, info.table_name]),
-        "can": {
-            action: bool(can.get(action)) for action in ("insert", "update", "delete", "undo")
-        },
+        "can": {action: bool(can.get(action)) for action in ("insert", "update", "delete", "undo")},
     }
 
 

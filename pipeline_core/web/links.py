@@ -12,8 +12,9 @@ from pipeline_core.datamodel.heading import TableInfo
 
 
 class TableLink:
-    """A :class:`TableInfo` (all its attributes) plus ``url``, ``entry_url``, ``grid_url``, ``history_url``
-    and ``tier_class`` (``manual``, ``lookup``, ``imported``, ``computed``, ``part``, ``other``)."""
+    """A :class:`TableInfo` (all its attributes) plus ``url``, ``entry_url``, ``grid_url``,
+    ``history_url`` and ``tier_class`` (``manual``, ``lookup``, ``imported``, ``computed``,
+    ``part``, ``other``)."""
 
     __slots__ = ("info",)
 
