@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from pipeline_core import datamodel as dm
+from pipeline_core.datamodel.batch_check import BatchError
 from pipeline_core.datamodel.errors import QueryDescriptionError
 from pipeline_core.http_errors import status_of
 
@@ -20,11 +21,15 @@ from .serializers import PipelineErrorSerializer, QueryDescriptionErrorSerialize
 def error_body(exc: dm.DataJointError) -> tuple[dict, int]:
     """``(JSON body, status)`` of a data-model error.
 
+    * a refused batch of rows (:class:`BatchError`): 400 ``{"errors": [{"list", "row",
+      "table", "attribute", "message"}]}``;
     * an invalid query description (:class:`QueryDescriptionError`): 400
       ``{"error": message, "path": where, "table", "attribute"}``;
     * any other ``DataJointError``: ``{"error": title, "detail": message, "table",
       "attribute"}`` with the status and title of the shared mapping.
     """
+    if isinstance(exc, BatchError):
+        return {"errors": [p.as_json() for p in exc.problems]}, http.HTTP_400_BAD_REQUEST
     if isinstance(exc, QueryDescriptionError):
         body = {"error": str(exc), "path": exc.path, "table": exc.table, "attribute": exc.attribute}
         return QueryDescriptionErrorSerializer(body).data, http.HTTP_400_BAD_REQUEST

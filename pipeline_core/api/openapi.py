@@ -92,12 +92,13 @@ def api_operation(
     ok: Any,
     errors: dict[int, Any] | None = None,
     parameters: list | None = None,
+    ok_status: int = 200,
     **kwargs: Any,
 ):
-    """``extend_schema`` for an API view method: 200 ``ok``, the view's own ``errors``
-    ({status: serializer or OpenApiResponse}) and :func:`common_responses`, with the 401's
-    ``WWW-Authenticate`` header; other keyword arguments go to ``extend_schema``."""
-    responses = {200: ok, **common_responses(), **(errors or {})}
+    """``extend_schema`` for an API view method: ``ok`` (status ``ok_status``), the view's
+    own ``errors`` ({status: serializer or OpenApiResponse}) and :func:`common_responses`,
+    with the 401's ``WWW-Authenticate`` header; other keyword arguments go to ``extend_schema``."""
+    responses = {ok_status: ok, **common_responses(), **(errors or {})}
     return extend_schema(
         responses=dict(sorted(responses.items())),
         parameters=[WWW_AUTHENTICATE, *(parameters or [])],

@@ -8,14 +8,19 @@ from django.contrib.auth.decorators import login_required
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import views
+from . import rows, views
 
 app_name = "api"
+
+_TABLE = "schemas/<str:schema>/tables/<str:table>/"
 
 urlpatterns = [
     path("schemas/", views.SchemaList.as_view(), name="schemas"),
     path("query/", views.QueryView.as_view(), name="query"),
     path("audit/", views.AuditView.as_view(), name="audit"),
+    path(_TABLE + "rows/", rows.RowsView.as_view(), name="rows"),
+    path(_TABLE + "rows/delete/", rows.DeleteRowsView.as_view(), name="rows_delete"),
+    path("batches/<str:batch>/undo/", rows.UndoView.as_view(), name="batch_undo"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "docs/",

@@ -18,13 +18,14 @@ bytes by length and MD5, stored values by their store metadata.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import decimal
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from .errors import TransactionError
@@ -100,6 +101,26 @@ class AuditTrail:
     def __init__(self, database: str, context: AuditContext):
         self.database = database
         self.context = context
+        self._batch: str | None = None
+
+    @contextlib.contextmanager
+    def batch(self, batch_id: str | None = None) -> Iterator[str]:
+        """Group every event recorded inside the block under one batch id (``batch_id`` or
+        a fresh one, yielded): one save of many rows, updates and part rows is one batch,
+        which ``undo`` takes back whole. Blocks do not nest: an inner block keeps the outer
+        batch id."""
+        if self._batch is not None:
+            yield self._batch
+            return
+        self._batch = batch_id or new_batch_id()
+        try:
+            yield self._batch
+        finally:
+            self._batch = None
+
+    def batch_id(self) -> str:
+        """The id of the open :meth:`batch`, or a fresh one for a write of its own."""
+        return self._batch or new_batch_id()
 
     def __repr__(self) -> str:
         return f"AuditTrail({self.database!r}, {self.context.actor!r}, {self.context.source!r})"
@@ -236,7 +257,12 @@ def insert_events(
 
 
 def update_event(
-    table: TableRef, heading: Heading, key: Mapping[str, Any], old: Mapping, new: Mapping
+    table: TableRef,
+    heading: Heading,
+    key: Mapping[str, Any],
+    old: Mapping,
+    new: Mapping,
+    batch_id: str | None = None,
 ) -> Event:
     """The ``update`` event of one row: its key and ``{attribute: [old, new]}`` for the
     attributes written (``old`` as read before the UPDATE, ``new`` as sent; both column
@@ -245,7 +271,7 @@ def update_event(
         n: [audit_value(heading[n], old[n]), audit_value(heading[n], v)] for n, v in new.items()
     }
     key_json = key_of(heading, list(key), list(key.values()))
-    return Event("update", table, key_json, changes, new_batch_id())
+    return Event("update", table, key_json, changes, batch_id or new_batch_id())
 
 
 def delete_events(rows, action: str, batch_id: str, table: TableRef | None = None) -> list[Event]:
@@ -304,7 +330,7 @@ def delete_recorded(
     if own:
         conn.start_transaction()
     try:
-        events = delete_events(rows, action, new_batch_id(), table)
+        events = delete_events(rows, action, trail.batch_id(), table)
         count = conn.query(*statement, table=ref).rowcount
         trail.record(conn, deleted(events, count))
     except BaseException:

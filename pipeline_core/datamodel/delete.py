@@ -128,7 +128,8 @@ class Cascade:
                 visible to this connection).
         """
         deleted = {}
-        trail, batch = self._connection.audit, audit.new_batch_id()
+        trail = self._connection.audit
+        batch = trail.batch_id() if trail is not None else audit.new_batch_id()
         for ref in reversed(self.tables):
             rows = self._restricted[ref]
             # keys read before the DELETE, in its transaction (its ancestors still present)

@@ -183,7 +183,7 @@ class Table(QueryExpression):
             # a generated key is known only row by row (cursor.lastrowid) when recording
             generated = [a.name for a in heading if a.autoincrement and a.name not in fields]
             step = 1 if trail is not None and generated else chunk_size
-            batch = audit.new_batch_id()
+            batch = trail.batch_id() if trail is not None else None
             for start in range(0, len(encoded), step):
                 chunk = encoded[start : start + step]
                 sql, params = dml.insert(
@@ -319,7 +319,8 @@ class Table(QueryExpression):
             sql, params = dml.update_row(table, new, enc_key)
             conn.query(sql, params, table=table)
             if trail is not None:
-                trail.record(conn, [audit.update_event(table, heading, enc_key, old, new)])
+                event = audit.update_event(table, heading, enc_key, old, new, trail.batch_id())
+                trail.record(conn, [event])
         except BaseException:
             if own_transaction:
                 conn.rollback()  # discards the uploads

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from . import domains
 from .codecs import blob
 from .errors import DataJointError, InvalidValueError
 from .heading import Attribute
@@ -109,6 +110,23 @@ def encode(attr: Attribute, value: Any, table: str | None = None) -> Any:
             table=table,
             attribute=attr.name,
         ) from None
+
+
+def encode_for_write(attr: Attribute, value: Any, table: str | None = None) -> Any:
+    """Encode a value to be written (insert, update1, the batch check): :func:`encode`,
+    then the column's domain (:func:`.domains.check`: integer ranges, float32, decimal
+    digits, lengths, enum members, times), so a refusal names the rule rather than the
+    server's message. Restrictions use plain :func:`encode` (a value out of a column's
+    domain simply matches nothing there).
+
+    Raises:
+        InvalidValueError: the value cannot be stored in the attribute (names table,
+            attribute and reason).
+    """
+    encoded = encode(attr, value, table)
+    if encoded is DEFAULT or encoded is None:
+        return encoded
+    return domains.check(attr, encoded, table, value)
 
 
 def decode(

@@ -1,6 +1,7 @@
 """Encoding the rows of an insert, stored values included (spec §2.2, §5, §8.1).
 
-In-table values go through :func:`.values.encode`; ``<codec@store>`` values are written to
+In-table values go through :func:`.values.encode_for_write` (encoding and the column's
+domain); ``<codec@store>`` values are written to
 their store first (:func:`.stores.encode.encode_stored`) and the column gets the JSON.
 Objects created are recorded in an :class:`~.stores.uploads.UploadLog`, which the insert
 discards if its rows are not committed.
@@ -63,7 +64,7 @@ def encode_rows(
                         table=table,
                         attribute=name,
                     )
-                out.append(value_codec.encode(attr, value, table))
+                out.append(value_codec.encode_for_write(attr, value, table))
                 continue
             if context is None:
                 context = WriteContext(

@@ -16,6 +16,11 @@ Data entry: :func:`parent_keys` offers the keys a foreign key may take, and
 :func:`insert_entry` inserts a master row with its part rows in one transaction, reporting
 every problem as an :class:`EntryError`.
 
+Rows (the grid and the rows API): :func:`page_of_rows` (keyset pages), :func:`save_rows`
+(new rows, part rows and updates checked whole, then one transaction and one audit batch),
+:func:`update_row`, :func:`delete_rows` (cascade preview, then the delete) and
+:func:`undo` (a saved batch taken back from the audit trail).
+
 Stored values: pages fetch them lazily (metadata only); :func:`open_download` streams an
 attachment or stored file and :func:`load_value` reads one stored blob or array, both
 raising ``StoreError`` when the store cannot be read.
@@ -85,7 +90,17 @@ from .populate import (
     populate_status,
 )
 from .query import QUERY_PAGE_SIZE, json_value, run_query
+from .rows import (
+    DeleteRefused,
+    NotEnterableError,
+    delete_rows,
+    enterable,
+    page_of_rows,
+    save_rows,
+    update_row,
+)
 from .stores import collect_garbage
+from .undo import UndoRefused, undo
 
 __all__ = [
     "DEFAULT_PIPELINES",
@@ -93,12 +108,15 @@ __all__ = [
     "PAGE_SIZE",
     "QUERY_PAGE_SIZE",
     "TIER_ORDER",
+    "DeleteRefused",
     "Download",
     "EntryError",
     "NoMakeError",
     "NotDownloadableError",
+    "NotEnterableError",
     "NotFoundError",
     "Problem",
+    "UndoRefused",
     "attach",
     "begin_request",
     "check_schema",
@@ -106,10 +124,12 @@ __all__ = [
     "clear_errors",
     "collect_garbage",
     "connection",
+    "delete_rows",
     "dependency_graph",
     "describe_schemas",
     "detach",
     "enqueue_populate",
+    "enterable",
     "error_traceback",
     "fetch_value",
     "grant_state",
@@ -124,6 +144,7 @@ __all__ = [
     "make_class",
     "new_request_id",
     "open_download",
+    "page_of_rows",
     "parent_keys",
     "part_tables",
     "pipeline_classes",
@@ -135,12 +156,15 @@ __all__ = [
     "resolve_table",
     "rows_page",
     "run_query",
+    "save_rows",
     "schema_prefix",
     "schema_tables",
     "serving",
     "table_info",
     "table_named",
     "table_page",
+    "undo",
+    "update_row",
     "value_fingerprint",
     "viewable_schemas",
     "visible_schemas",

@@ -1,0 +1,73 @@
+"""Primary keys in URLs and form values: a key dict <-> a compact base64url JSON token.
+
+Values are kept as JSON numbers and strings (dates, datetimes, UUIDs and decimals become
+ISO/text strings, which the data model converts back when it restricts or inserts), so a
+token round-trips through any URL and can be deep-linked.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import decimal
+import json
+import math
+import uuid
+
+from pipeline_core.datamodel import QueryError
+
+
+def _plain(value):
+    """A JSON-friendly form of one key value."""
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, (decimal.Decimal, uuid.UUID)):
+        return str(value)
+    if hasattr(value, "item"):  # numpy scalar
+        return value.item()
+    raise TypeError(f"cannot put a {type(value).__name__} in a key token")
+
+
+def encode_key(key: dict) -> str:
+    """Encode a primary-key dict (attribute order kept) as a URL-safe token."""
+    text = json.dumps(key, default=_plain, separators=(",", ":"), ensure_ascii=False)
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_key(token: str) -> dict:
+    """Decode a token made by :func:`encode_key`.
+
+    Raises:
+        QueryError: the token is not a valid key (so pages answer 400, not 500): not
+            base64url JSON of an object, a value that is not a number or a string, or a
+            number that is not finite (``NaN``, ``Infinity``, ``1e999``; no key holds one).
+    """
+    try:
+        data = json.loads(
+            base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode(),
+            parse_constant=_refuse_constant,
+        )
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise QueryError(f"{token[:40]!r} is not a valid key token") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(v, (int, str)) or (isinstance(v, float) and math.isfinite(v))
+        for v in data.values()
+    ):
+        raise QueryError(f"{token[:40]!r} is not a valid key token")
+    return data
+
+
+def _refuse_constant(name: str):
+    """``json.loads``' hook for ``NaN``/``Infinity``: not JSON, never in a key token."""
+    raise ValueError(f"{name} in a key token")
+
+
+def key_label(key: dict) -> str:
+    """``subject_id=1 · session_id=2``: a key as people read it."""
+    return " · ".join(
+        f"{name}={_plain(v) if not isinstance(v, (int, float, str)) else v}"
+        for name, v in key.items()
+    )
