@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import views
+from . import fk, views
 
 app_name = "api"
 
@@ -16,6 +16,7 @@ urlpatterns = [
     path("schemas/", views.SchemaList.as_view(), name="schemas"),
     path("query/", views.QueryView.as_view(), name="query"),
     path("audit/", views.AuditView.as_view(), name="audit"),
+    path(fk.URL, fk.FKChoicesView.as_view(), name="fk_choices"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "docs/",

@@ -343,3 +343,14 @@ def _key_values(attr: Attribute, texts: list[str]) -> list:
     if family in ("float", "decimal"):
         return [decimal.Decimal(t) for t in texts if _NUMBER_TEXT.fullmatch(t)]
     return texts
+
+
+def label_of_values(conn, fk: ForeignKey, values: dict) -> str | None:
+    """The label of the parent row that the child's ``values`` of ``fk`` point to, or None
+    when there is no such row (or a value is missing)."""
+    found = ParentSearch.of(conn, fk)
+    if any(values.get(c) in (None, "") for c in fk.columns):
+        return None
+    key = {parent: values[child] for child, parent in fk.attr_map}
+    rows = (FreeTable(conn, fk.parent).proj(*found.fetched) & key).to_dicts(limit=1)
+    return found.label_of(rows[0]) if rows else None
