@@ -30,6 +30,7 @@ OPERATIONS = {
     ("/api/v1/schemas/", "get"): set(),
     ("/api/v1/query/", "post"): {"400", "404", "415", "504"},
     ("/api/v1/audit/", "get"): {"400", "404"},
+    ("/api/v1/schemas/{schema}/tables/{table}/fk/{attribute}/", "get"): {"400", "404"},
 }
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 

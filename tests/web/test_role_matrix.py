@@ -82,6 +82,8 @@ EXPECTED = {
     ("api:schemas", "POST"):          "401       405    405    405    405   405    405      405",
     ("api:query", "GET"):             "401       405    405    405    405   405    405      405",
     ("api:query", "POST"):            "401       200    404    200    200   200    200      200",
+    ("api:fk_choices", "GET"):        "401       200    404    200    200   200    200      200",
+    ("api:fk_choices", "POST"):       "401       405    404    405    405   405    405      405",
 }
 # fmt: on
 
@@ -370,6 +372,13 @@ def request_for(t, name: str, method: str, principal: str):
         def check(outcome, response):
             rows = response.json().get("rows") if outcome == "200" else None
             return [] if outcome != "200" or rows else [f"no rows: {response.json()}"]
+
+    elif name == "api:fk_choices":
+        url = reverse("api:fk_choices", args=args(demo.Session, "subject_id")) + "?q=1"
+
+        def check(outcome, response):
+            found = response.json().get("results") if outcome == "200" else None
+            return [] if outcome != "200" or found else [f"no results: {response.json()}"]
 
     else:
         raise AssertionError(f"no request built for {name}: add it to request_for()")
