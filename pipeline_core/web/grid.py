@@ -11,7 +11,6 @@ to) and the API URLs. No data is rendered into the page: the grid fetches keyset
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
 
 from django.shortcuts import render
 from django.urls import reverse
@@ -31,12 +30,9 @@ GRID_PAGE = 200
 _LENGTH = re.compile(r"\((\d+)(?:\s*,\s*(\d+))?\)")
 
 
-def api_table_url(schema: str, table: str, *tail: str) -> str:
-    """``/api/v1/schemas/<schema>/tables/<table>/<tail...>/`` with the names percent-encoded
-    (lookup tables start with ``#``), as the rows and FK APIs are routed."""
-    base = reverse("api:schemas")
-    parts = [quote(schema, safe=""), "tables", quote(table, safe=""), *tail]
-    return base + "/".join(parts) + "/"
+def api_url(name: str, *args: str) -> str:
+    """The URL of an API endpoint (``api:<name>``) of the rows contract."""
+    return reverse(f"api:{name}", args=list(args))
 
 
 def is_read_only(attr: Attribute) -> bool:
@@ -96,7 +92,7 @@ def table_spec(info: TableInfo, inherited: tuple[str, ...] = ()) -> dict:
                 "attributes": list(fk.columns),
                 "parent": fk.parent.full_name,
                 "nullable": fk.nullable,
-                "url": api_table_url(schema, table, "fk", fk.columns[0]),
+                "url": api_url("fk_choices", schema, table, fk.columns[0]),
             }
         )
     return {
@@ -111,8 +107,8 @@ def table_spec(info: TableInfo, inherited: tuple[str, ...] = ()) -> dict:
         "inherited": list(inherited),
         "columns": [column_of(a, fk_index) for a in info.heading],
         "foreign_keys": foreign_keys,
-        "rows_url": api_table_url(schema, table, "rows"),
-        "delete_url": api_table_url(schema, table, "rows", "delete"),
+        "rows_url": api_url("rows", schema, table),
+        "delete_url": api_url("rows_delete", schema, table),
     }
 
 
@@ -130,7 +126,7 @@ def grid_config(info: TableInfo, parts: list[TableInfo], can: dict[str, bool]) -
         "parts": part_specs,
         "page_size": GRID_PAGE,
         "query_url": reverse("api:query"),
-        "undo_url": reverse("api:schemas").replace("schemas/", "batches/") + "{batch}/undo/",
+        "undo_url": api_url("batch_undo", "BATCH").replace("BATCH", "{batch}"),
         "table_url": reverse("web:table", args=[info.database, info.table_name]),
         "can": {action: bool(can.get(action)) for action in ("insert", "update", "delete", "undo")},
     }

@@ -625,6 +625,13 @@
     return rows;
   }
 
+  /* Commit any open cell editor (its blur handler) before rows change under it: Tabulator
+     would otherwise remove the focused editor while redrawing the cell. */
+  function closeEditors() {
+    document.querySelectorAll(".tabulator-editing input, .tabulator-editing textarea, .tabulator-editing select")
+      .forEach(function (input) { input.blur(); });
+  }
+
   function ctxOf(node) {
     var el = node && node.closest ? node.closest(".tabulator") : null;
     while (el) {
@@ -671,6 +678,7 @@
      rows past the last one are appended as new rows. Returns a promise. */
   function pasteRows(ctx, cells, anchorRow, anchorField) {
     if (!cells.length) { return Promise.resolve(0); }
+    closeEditors();
     var spec = ctx.spec;
     var names = spec.columns.map(function (col) { return col.name; });
     var byName = {};
@@ -737,9 +745,6 @@
     if (inEditor && !/[\t\r\n]/.test(text.replace(/[\r\n]+$/, ""))) { return; }
     e.preventDefault();
     e.stopPropagation();
-    if (inEditor && anchor.row && anchor.field) {
-      try { anchor.row.getCell(anchor.field).cancelEdit(); } catch (err) { /* not editing */ }
-    }
     pasteRows(anchor.ctx, parseTSV(text), anchor.row, anchor.field);
   }, true);
 
@@ -853,6 +858,7 @@
   }
 
   function submit(dryRun) {
+    closeEditors();
     var collected = collect(dryRun);
     var body = collected.body;
     var count = body.rows.length + (body.updates ? body.updates.length : 0) +
@@ -862,6 +868,7 @@
       return Promise.resolve();
     }
     busy(true);
+    closeEditors();
     clearErrors();
     status(dryRun ? "Checking " + count + " rows…" : "Saving " + count + " rows…");
     return api("POST", cfg.rows_url, body).then(function (result) {
