@@ -52,6 +52,8 @@ EXPECTED = {
     ("web:table", "POST"):            "405       405    405    405    405   405    405      405",
     ("web:entry", "GET"):             "login     login  404    403    200   200    200      200",
     ("web:entry", "POST"):            "login     login  404    403    302   302    302      302",
+    ("web:grid", "GET"):              "login     login  404    403    200   200    200      200",
+    ("web:grid", "POST"):             "405       405    405    405    405   405    405      405",
     ("web:thumbnail", "GET"):         "login     200    404    200    200   200    200      200",
     ("web:thumbnail", "POST"):        "405       405    405    405    405   405    405      405",
     ("web:value", "GET"):             "login     200    404    200    200   200    200      200",
@@ -293,6 +295,13 @@ def request_for(t, name: str, method: str, principal: str):
             def check(outcome, response, new_id=new_id):
                 there = len(subject & {"subject_id": new_id}) == 1
                 return [] if there == (outcome == "302") else [f"row inserted: {there}"]
+
+    elif name == "web:grid":
+        url = reverse("web:grid", args=args(subject))
+
+        def check(outcome, response):
+            shown = outcome == "200" and b'id="grid-config"' in response.content
+            return [] if shown == (outcome == "200") else ["no grid configuration on the page"]
 
     elif name == "web:thumbnail":
         url = reverse("web:thumbnail", args=[*image, "pixels"]) + f"?key={t.image_key}"
