@@ -229,3 +229,349 @@ def test_paste_50_rows_with_fk_names_resolved_and_saved(
         assert row["subject_id"] == SUBJECTS[i % 4][0]
         assert row["notes"] == expected_notes(i)
         assert str(row["weight"]) == f"{10 + i}.50"
+
+
+def test_one_bad_cell_in_50_rows_is_marked_and_nothing_is_written(
+    page, live_server, admin_user, browser_login, grid_lab, shot
+):
+    grid_lab.Session.Trial().delete_quick()
+    grid_lab.Session().delete_quick()
+    browser_login(page, admin_user)
+    open_grid(page, live_server, grid_lab.Session)
+    paste(page, "#grid .tabulator-tableholder", session_tsv(50, bad_row=41))
+    wait_status(page, "Pasted 50 rows")
+    answer = click_and_wait(page, "#grid-check", "/rows/")
+    assert answer.status == 400
+    errors = answer.json()["errors"]
+    assert [(e["list"], e["row"], e["attribute"]) for e in errors] == [
+        ("rows", 41, "session_datetime")
+    ]
+    wait_status(page, "Check found 1 problem")
+    bad = "#grid .tabulator-cell.grid-cell-error"
+    page.wait_for_selector(bad)  # the grid scrolled to the first error
+    marked = page.locator(bad)
+    assert marked.count() == 1
+    assert marked.get_attribute("tabulator-field") == "session_datetime"
+    assert marked.inner_text() == "2026-02-30 10:00:00"
+    assert marked.get_attribute("aria-invalid") == "true"
+    assert errors[0]["message"] in marked.get_attribute("title")
+    assert "row 42, session_datetime" in page.locator("#grid-errors").inner_text()
+    shot(page, "grid-bad-cell")
+    # scrolled away the cell's element is recycled; scrolled back it is marked again
+    holder = "#grid .tabulator-tableholder"
+    page.eval_on_selector(holder, "el => { el.scrollTop = 0; }")
+    page.wait_for_function(
+        "() => !document.querySelector('#grid .tabulator-cell.grid-cell-error')"
+    )
+    page.eval_on_selector(holder, "el => { el.scrollTop = el.scrollHeight; }")
+    page.wait_for_selector(bad)
+    assert page.locator(bad).inner_text() == "2026-02-30 10:00:00"
+    assert page.locator(bad).get_attribute("aria-invalid") == "true"
+    # Save refuses the same batch: nothing written
+    answer = click_and_wait(page, "#grid-save", "/rows/")
+    assert answer.status == 400
+    assert len(grid_lab.Session()) == 0
+    # fixing the cell clears its mark, and the batch saves
+    page.locator(bad).click()
+    editor = page.locator("#grid .tabulator-editing input")
+    editor.fill("2026-02-28 10:00:00")
+    editor.press("Enter")
+    assert page.locator(bad).count() == 0
+    answer = click_and_wait(page, "#grid-save", "/rows/")
+    assert answer.status == 201, answer.text()
+    assert len(grid_lab.Session()) == 50
+
+
+# --------------------------------------------------------------------------------------------
+# foreign keys: the compound-key picker
+# --------------------------------------------------------------------------------------------
+
+
+def test_compound_key_picker_fills_every_attribute_of_the_foreign_key(
+    page, live_server, admin_user, browser_login, grid_lab, shot
+):
+    grid_lab.Insertion().delete_quick()
+    browser_login(page, admin_user)
+    open_grid(page, live_server, grid_lab.Insertion)
+    page.click("#grid-add")
+    first = page.locator("#grid .tabulator-editing input")
+    first.fill("7")
+    first.press("Tab")  # on to probe_lab: the picker of the foreign key to Probe
+    picker = page.locator("#grid .tabulator-editing input[role=combobox]")
+    picker.wait_for()
+    picker.press_sequentially("Neuro")
+    options = page.locator(".grid-picker li[role=option]")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.grid-picker li[role=option]').length === 2"
+    )
+    labels = options.all_inner_texts()
+    assert all("Neuropixels" in label for label in labels), labels
+    assert "beta" in labels[1] and "1" in labels[1]
+    shot(page, "grid-compound-picker")
+    picker.press("ArrowDown")
+    picker.press("ArrowDown")
+    picker.press("Enter")
+    assert cell(page, 1, "probe_lab").inner_text() == "beta"
+    assert cell(page, 1, "probe_num").inner_text() == "1"
+    cell(page, 1, "depth").click()
+    depth = page.locator("#grid .tabulator-editing input")
+    depth.fill("120.5")
+    depth.press("Enter")
+    answer = click_and_wait(page, "#grid-save", "/rows/")
+    assert answer.status == 201, answer.text()
+    assert grid_lab.Insertion().to_dicts() == [
+        {"insertion_id": 7, "probe_lab": "beta", "probe_num": 1, "depth": 120.5}
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# edit, duplicate, delete with preview, undo
+# --------------------------------------------------------------------------------------------
+
+
+def ensure_subject(grid_lab, subject_id: int, name: str, sex: str = "F") -> None:
+    (grid_lab.Subject() & {"subject_id": subject_id}).delete_quick() if not (
+        grid_lab.Session() & {"subject_id": subject_id}
+    ) else None
+    if not grid_lab.Subject() & {"subject_id": subject_id}:
+        grid_lab.Subject.insert1({"subject_id": subject_id, "subject_name": name, "sex": sex})
+
+
+def row_of(page, subject_id: int) -> int:
+    """1-based position of the rendered row whose subject_id cell shows ``subject_id``."""
+    texts = page.locator(
+        "#grid > .tabulator-tableholder .tabulator-row > .tabulator-cell[tabulator-field='subject_id']"
+    ).all_inner_texts()
+    return texts.index(str(subject_id)) + 1
+
+
+def test_edit_a_saved_row(page, live_server, admin_user, browser_login, grid_lab):
+    ensure_subject(grid_lab, 10, "Goofy", "M")
+    (grid_lab.Subject() & {"subject_id": 10}).update1 if False else None
+    browser_login(page, admin_user)
+    open_grid(page, live_server, grid_lab.Subject)
+    row = row_of(page, 10)
+    # primary-key cells of saved rows are not editable
+    cell(page, row, "subject_id").click()
+    assert page.locator("#grid .tabulator-editing").count() == 0
+    cell(page, row, "subject_name").click()
+    editor = page.locator("#grid .tabulator-editing input")
+    editor.fill("Goofy Goof")
+    editor.press("Enter")
+    with page.expect_request(lambda r: "/rows/" in r.url and r.method == "POST") as sent:
+        answer = click_and_wait(page, "#grid-save", "/rows/")
+    assert sent.value.post_data_json["updates"] == [
+        {"key": {"subject_id": 10}, "set": {"subject_name": "Goofy Goof"}}
+    ]
+    assert sent.value.post_data_json["rows"] == []
+    assert answer.status == 201, answer.text()
+    wait_status(page, "Saved: 0 rows inserted, 1 updated")
+    assert (grid_lab.Subject() & {"subject_id": 10}).fetch1("subject_name") == "Goofy Goof"
+
+
+def test_duplicate_a_row_as_a_new_prefilled_row(
+    page, live_server, admin_user, browser_login, grid_lab
+):
+    (grid_lab.Subject() & {"subject_id": 30}).delete_quick()
+    browser_login(page, admin_user)
+    open_grid(page, live_server, grid_lab.Subject)
+    cell(page, row_of(page, 1), "subject_name").click()  # Mickey
+    page.keyboard.press("Escape")
+    page.click("#grid-duplicate")
+    editor = page.locator("#grid .tabulator-editing input")  # the new row's subject_id
+    editor.wait_for()
+    assert editor.input_value() == "1"
+    editor.fill("30")
+    editor.press("Enter")
+    answer = click_and_wait(page, "#grid-save", "/rows/")
+    assert answer.status == 201, answer.text()
+    assert (grid_lab.Subject() & {"subject_id": 30}).fetch1() == {
+        "subject_id": 30,
+        "subject_name": "Mickey",
+        "sex": "M",
+        "date_of_birth": None,
+    }
+
+
+def test_delete_with_a_cascade_preview_then_undo(
+    page, live_server, admin_user, browser_login, grid_lab, shot
+):
+    ensure_subject(grid_lab, 20, "Temp")
+    (grid_lab.Session() & {"subject_id": 20}).delete()
+    grid_lab.Session.insert(
+        [
+            {"subject_id": 20, "session_datetime": "2026-06-01 10:00:00"},
+            {"subject_id": 20, "session_datetime": "2026-06-02 10:00:00"},
+        ]
+    )
+    grid_lab.Session.Trial.insert1(
+        {"subject_id": 20, "session_datetime": "2026-06-01 10:00:00", "trial_id": 1,
+         "outcome": "hit"}
+    )
+    browser_login(page, admin_user)
+    open_grid(page, live_server, grid_lab.Subject)
+    row = page.locator("#grid > .tabulator-tableholder .tabulator-row").nth(row_of(page, 20) - 1)
+    row.locator("input.grid-select").check()
+    with page.expect_response(lambda r: "/rows/delete/" in r.url) as preview:
+        page.click("#grid-delete")
+    assert preview.value.json()["counts"] == {
+        grid_lab.Subject.full_table_name: 1,
+        grid_lab.Session.full_table_name: 2,
+        grid_lab.Session.Trial.full_table_name: 1,
+    }
+    dialog = page.locator("#grid-confirm")
+    dialog.wait_for()
+    text = dialog.inner_text()
+    assert grid_lab.Session.full_table_name in text and "2" in text
+    shot(page, "grid-delete-preview")
+    assert len(grid_lab.Subject() & {"subject_id": 20}) == 1  # nothing deleted yet
+    with page.expect_response(lambda r: "/rows/delete/" in r.url) as deleted:
+        page.click("#grid-confirm-ok")
+    assert deleted.value.json()["deleted"] == 4
+    wait_status(page, "Deleted 4 rows")
+    assert len(grid_lab.Subject() & {"subject_id": 20}) == 0
+    assert len(grid_lab.Session() & {"subject_id": 20}) == 0
+    # undo the deletion: every row back
+    answer = click_and_wait(page, "#grid-undo", "/undo/")
+    assert answer.status == 200, answer.text()
+    wait_status(page, "Undone batch")
+    assert len(grid_lab.Subject() & {"subject_id": 20}) == 1
+    assert len(grid_lab.Session() & {"subject_id": 20}) == 2
+    assert len(grid_lab.Session.Trial() & {"subject_id": 20}) == 1
+
+
+def test_undo_a_saved_batch_and_its_refusal(
+    page, live_server, admin_user, browser_login, grid_lab
+):
+    for subject_id in (50, 51):
+        (grid_lab.Session() & {"subject_id": subject_id}).delete()
+        (grid_lab.Subject() & {"subject_id": subject_id}).delete_quick()
+    browser_login(page, admin_user)
+    open_grid(page, live_server, grid_lab.Subject)
+    paste(page, "#grid .tabulator-tableholder", "50\tUndone\tF\r\n")
+    wait_status(page, "Pasted 1 row")
+    assert click_and_wait(page, "#grid-save", "/rows/").status == 201
+    assert len(grid_lab.Subject() & {"subject_id": 50}) == 1
+    answer = click_and_wait(page, "#grid-undo", "/undo/")
+    assert answer.status == 200, answer.text()
+    assert len(grid_lab.Subject() & {"subject_id": 50}) == 0
+    # a batch whose rows gained a dependent row meanwhile cannot be undone
+    paste(page, "#grid .tabulator-tableholder", "51\tKept\tM\r\n")
+    wait_status(page, "Pasted 1 row")
+    assert click_and_wait(page, "#grid-save", "/rows/").status == 201
+    grid_lab.Session.insert1({"subject_id": 51, "session_datetime": "2026-07-01 08:00:00"})
+    answer = click_and_wait(page, "#grid-undo", "/undo/")
+    assert answer.status == 409
+    message = wait_status(page, "Cannot undo")
+    assert answer.json()["detail"] in message
+    assert len(grid_lab.Subject() & {"subject_id": 51}) == 1
+
+
+# --------------------------------------------------------------------------------------------
+# keyboard only, master + parts, CSV import
+# --------------------------------------------------------------------------------------------
+
+
+def test_keyboard_only_entry_of_three_rows(page, live_server, admin_user, browser_login,
+                                           grid_lab):
+    (grid_lab.Subject() & "subject_id between 61 and 63").delete_quick()
+    browser_login(page, admin_user)
+    open_grid(page, live_server, grid_lab.Subject)
+    page.focus("#grid-add")
+    page.keyboard.press("Enter")  # a new row, its first cell being edited
+    keyboard = page.keyboard
+    for i, name in enumerate(["Huey", "Dewey", "Louie"]):
+        page.wait_for_selector("#grid .tabulator-editing input")
+        keyboard.type(str(61 + i))
+        keyboard.press("Tab")
+        keyboard.type(name)
+        keyboard.press("Tab")  # sex: left to its default
+        keyboard.press("Tab")
+        if i == 0:
+            keyboard.type("2026-01-05")  # sticky: the next new rows take this date
+        keyboard.press("Enter")
+        if i < 2:
+            page.focus("#grid .tabulator-row.grid-row-new:last-child .tabulator-cell[tabulator-field='date_of_birth']") if False else None
+            keyboard.press("Control+Enter")
+    with page.expect_response(lambda r: "/rows/" in r.url and r.request.method == "POST") as a:
+        keyboard.press("Control+s")
+    assert a.value.status == 201, a.value.text()
+    rows = (grid_lab.Subject() & "subject_id between 61 and 63").to_dicts(order_by="KEY")
+    assert [(r["subject_id"], r["subject_name"], r["sex"], str(r["date_of_birth"]))
+            for r in rows] == [
+        (61, "Huey", "U", "2026-01-05"),
+        (62, "Dewey", "U", "2026-01-05"),
+        (63, "Louie", "U", "2026-01-05"),
+    ]
+
+
+def test_master_and_part_rows_in_a_sub_grid(page, live_server, admin_user, browser_login,
+                                            grid_lab, shot):
+    when = "2026-05-01 10:00:00"
+    (grid_lab.Session() & {"subject_id": 2, "session_datetime": when}).delete()
+    browser_login(page, admin_user)
+    open_grid(page, live_server, grid_lab.Session)
+    paste(page, "#grid .tabulator-tableholder", f"Minnie\t{when}\tmaster with parts\t\r\n")
+    wait_status(page, "Pasted 1 row")
+    new_row = page.locator("#grid > .tabulator-tableholder .tabulator-row.grid-row-new")
+    new_row.locator("button.grid-toggle").click()
+    sub = new_row.locator(".grid-part[data-part='Trial']")
+    sub.wait_for()
+    new_row.locator("button:has-text('+ Trial row')").click()
+    sub.locator(".tabulator-editing input").wait_for()
+    paste(
+        page,
+        "#grid .grid-part[data-part='Trial'] .tabulator-editing input",
+        "trial_id\toutcome\trt\r\n1\thit\t0.5\r\n2\tmiss\t\r\n3\thit\t0.75\r\n",
+    )
+    wait_status(page, "Pasted 3 rows")
+    assert sub.locator(".tabulator-row").count() == 3
+    shot(page, "grid-parts")
+    answer = click_and_wait(page, "#grid-save", "/rows/") if False else None
+    with page.expect_response(
+        lambda r: "/rows/" in r.url and r.request.method == "POST" and r.status == 201
+    ) as saved:
+        page.click("#grid-save")
+    assert saved.value.json()["inserted"] == 1
+    wait_status(page, "Saved: 1 row inserted (with 3 part rows)")
+    key = {"subject_id": 2, "session_datetime": when}
+    assert (grid_lab.Session() & key).fetch1("notes") == "master with parts"
+    trials = (grid_lab.Session.Trial() & key).to_dicts(order_by="KEY")
+    assert [(t["trial_id"], t["outcome"], t["rt"]) for t in trials] == [
+        (1, "hit", 0.5), (2, "miss", None), (3, "hit", 0.75)
+    ]
+
+
+def test_csv_import_goes_to_the_same_check_before_save(
+    page, live_server, admin_user, browser_login, grid_lab, tmp_path
+):
+    (grid_lab.Subject() & "subject_id between 71 and 73").delete_quick()
+    csv = tmp_path / "subjects.csv"
+    csv.write_text(
+        "subject_name,subject_id,sex,date_of_birth\r\n"
+        '"Scrooge, McDuck",71,M,2025-12-24\r\n'
+        "Gladstone,72,M,\r\n"
+        "Magica,73,X,\r\n",
+        encoding="utf-8",
+    )
+    browser_login(page, admin_user)
+    open_grid(page, live_server, grid_lab.Subject)
+    page.set_input_files("#grid-import", str(csv))
+    wait_status(page, "Imported 3 lines of subjects.csv")
+    answer = click_and_wait(page, "#grid-check", "/rows/")
+    assert answer.status == 400
+    assert [(e["row"], e["attribute"]) for e in answer.json()["errors"]] == [(2, "sex")]
+    page.wait_for_selector("#grid .tabulator-cell.grid-cell-error[tabulator-field='sex']")
+    assert len(grid_lab.Subject() & "subject_id between 71 and 73") == 0
+    bad = page.locator("#grid .tabulator-cell.grid-cell-error[tabulator-field='sex']")
+    bad.click()
+    editor = page.locator("#grid .tabulator-editing input")
+    editor.fill("F")
+    editor.press("Enter")
+    assert click_and_wait(page, "#grid-check", "/rows/").status == 200
+    assert click_and_wait(page, "#grid-save", "/rows/").status == 201
+    rows = (grid_lab.Subject() & "subject_id between 71 and 73").to_dicts(order_by="KEY")
+    assert [(r["subject_name"], r["sex"]) for r in rows] == [
+        ("Scrooge, McDuck", "M"), ("Gladstone", "M"), ("Magica", "F")
+    ]
+    assert str(rows[0]["date_of_birth"]) == "2025-12-24"

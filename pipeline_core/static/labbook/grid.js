@@ -857,6 +857,17 @@
     page.setAttribute("aria-busy", on ? "true" : "false");
   }
 
+  /* Save: part rows carry their master's key, so a master whose foreign-key cells hold
+     pasted labels is checked first and its resolved key values copied to its part rows;
+     then one POST writes everything in one transaction. */
+  function save() {
+    closeEditors();
+    var parts = collect(true).body.parts;
+    if (!Object.keys(parts).length) { return submit(false); }
+    return submit(true).then(function (passed) { return passed ? submit(false) : false; });
+  }
+
+  /* Check (dryRun) or save; resolves to true when the server accepted the batch. */
   function submit(dryRun) {
     closeEditors();
     var collected = collect(dryRun);
@@ -865,7 +876,7 @@
       Object.keys(body.parts).reduce(function (n, k) { return n + body.parts[k].length; }, 0);
     if (!count) {
       status("Nothing to " + (dryRun ? "check" : "save") + ": no new or changed rows.");
-      return Promise.resolve();
+      return Promise.resolve(false);
     }
     busy(true);
     closeEditors();
@@ -878,11 +889,11 @@
       if (errors && errors.length) {
         showErrors(errors, collected.refs);
         status((dryRun ? "Check" : "Save") + " found " + errors.length + " problem" + (errors.length === 1 ? "" : "s") + "; nothing was written.", "bad");
-        return;
+        return false;
       }
       if (!result.ok) {
         status((dryRun ? "Check" : "Save") + " failed: " + messageOf(result), "bad");
-        return;
+        return false;
       }
       if (dryRun) {
         applyResolved(result.data.resolved || [], collected.refs);
@@ -890,6 +901,7 @@
       } else {
         markSaved(result.data, collected.refs);
       }
+      return true;
     });
   }
 
@@ -1068,7 +1080,7 @@
   document.getElementById("grid-add").addEventListener("click", function () { addRow(main, true); });
   document.getElementById("grid-duplicate").addEventListener("click", duplicate);
   document.getElementById("grid-check").addEventListener("click", function () { submit(true); });
-  document.getElementById("grid-save").addEventListener("click", function () { submit(false); });
+  document.getElementById("grid-save").addEventListener("click", save);
   var deleteButton = document.getElementById("grid-delete");
   if (deleteButton) { deleteButton.addEventListener("click", deleteSelected); }
   var undoButton = document.getElementById("grid-undo");
@@ -1079,8 +1091,14 @@
     importInput.value = "";
   });
 
-  // Ctrl+Enter (Cmd+Enter) in a grid adds a row to that grid; the open editor commits first
+  // Ctrl+Enter (Cmd+Enter) in a grid adds a row to that grid; the open editor commits
+  // first. Ctrl+S on the page saves.
   document.addEventListener("keydown", function (e) {
+    if ((e.key === "s" || e.key === "S") && (e.ctrlKey || e.metaKey) && !e.shiftKey && !e.altKey) {
+      e.preventDefault();
+      setTimeout(save, 0);
+      return;
+    }
     if (e.key !== "Enter" || !(e.ctrlKey || e.metaKey)) { return; }
     var ctx = ctxOf(e.target) || (page.contains(e.target) ? main : null);
     if (!ctx) { return; }
