@@ -249,33 +249,45 @@
     return columns;
   }
 
+  /* After an edit: the cell's error is gone (its mark is removed here, as the formatter ran
+     before this callback). The row is not reformatted: that would rebuild its cells while
+     Tab moves the editor to the next one. */
   function cellEdited(ctx, cell) {
     var row = cell.getRow();
     var data = row.getData();
     var field = cell.getField();
+    var el = cell.getElement();
     if (data._errors) { delete data._errors[field]; delete data._errors[""]; }
     if (data._state === "saved") { data._state = "existing"; }
-    row.reformat();
+    el.classList.remove("grid-cell-error");
+    el.removeAttribute("aria-invalid");
+    el.removeAttribute("aria-description");
+    paintRow(row);
     if (ctx.master) { syncParts(ctx); }
+  }
+
+  /* Row classes and the row-level error message, from the row data. */
+  function paintRow(row) {
+    var data = row.getData();
+    var el = row.getElement();
+    var errors = data._errors || {};
+    el.classList.toggle("grid-row-new", data._state === "new");
+    el.classList.toggle("grid-row-saved", data._state === "saved");
+    el.classList.toggle("grid-row-error", Object.keys(errors).length > 0);
+    if (errors[""]) {
+      el.setAttribute("title", errors[""]);
+      el.setAttribute("aria-description", errors[""]);
+    } else {
+      el.removeAttribute("title");
+      el.removeAttribute("aria-description");
+    }
   }
 
   /* rowFormatter: row classes and the row-level error; a master row also gets its part
      sub-grids when expanded. */
   function rowFormatterOf(ctx) {
     return function (row) {
-      var data = row.getData();
-      var el = row.getElement();
-      var errors = data._errors || {};
-      el.classList.toggle("grid-row-new", data._state === "new");
-      el.classList.toggle("grid-row-saved", data._state === "saved");
-      el.classList.toggle("grid-row-error", Object.keys(errors).length > 0);
-      if (errors[""]) {
-        el.setAttribute("title", errors[""]);
-        el.setAttribute("aria-description", errors[""]);
-      } else {
-        el.removeAttribute("title");
-        el.removeAttribute("aria-description");
-      }
+      paintRow(row);
       if (!ctx.master && cfg.parts.length) { drawParts(ctx, row); }
     };
   }
@@ -362,7 +374,7 @@
         var data = row.getData();
         fk.attributes.forEach(function (name) { if (data._errors) { delete data._errors[name]; } });
         success(chosen.values[col.name]);
-        if (Object.keys(others).length) { row.update(others).then(function () { row.reformat(); }); }
+        if (Object.keys(others).length) { row.update(others).then(function () { paintRow(row); }); }
       }
       input.addEventListener("input", function () {
         clearTimeout(timer);
@@ -628,7 +640,7 @@
   /* Commit any open cell editor (its blur handler) before rows change under it: Tabulator
      would otherwise remove the focused editor while redrawing the cell. */
   function closeEditors() {
-    document.querySelectorAll(".tabulator-editing input, .tabulator-editing textarea, .tabulator-editing select")
+    document.querySelectorAll(".tabulator-cell.tabulator-editing input, .tabulator-cell.tabulator-editing textarea, .tabulator-cell.tabulator-editing select")
       .forEach(function (input) { input.blur(); });
   }
 
