@@ -984,11 +984,14 @@
           if (!result.ok) { status("Delete failed: " + messageOf(result), "bad"); return; }
           saved.forEach(function (row) { row.delete(); });
           loadedCount -= saved.length;
-          lastBatch = result.data.batch || null;
+          // "Undo last save" takes back saves only (the undo service refuses deletions)
+          lastBatch = null;
           var undo = document.getElementById("grid-undo");
-          if (undo) { undo.disabled = !lastBatch; }
-          page.dataset.batch = lastBatch || "";
-          status("Deleted " + (result.data.deleted || 0) + " row" + (result.data.deleted === 1 ? "" : "s") + " in all (" + describeCounts(result.data.counts || {}) + ").", "ok");
+          if (undo) { undo.disabled = true; }
+          page.dataset.batch = "";
+          var counts = result.data.counts || {};
+          var total = Object.keys(counts).reduce(function (n, t) { return n + counts[t]; }, 0);
+          status("Deleted " + total + " row" + (total === 1 ? "" : "s") + " in all (" + describeCounts(counts) + ").", "ok");
         });
       });
     });
