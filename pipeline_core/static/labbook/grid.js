@@ -1115,7 +1115,11 @@
       return;
     }
     if (e.key !== "Enter" || !(e.ctrlKey || e.metaKey)) { return; }
-    var ctx = ctxOf(e.target) || (page.contains(e.target) ? main : null);
+    // an editor closed by Enter leaves the focus on the body: the grid last used then
+    var ctx = ctxOf(e.target);
+    if (!ctx && (e.target === document.body || page.contains(e.target))) {
+      ctx = lastFocus && grids.has(lastFocus.ctx.element) ? lastFocus.ctx : main;
+    }
     if (!ctx) { return; }
     setTimeout(function () { addRow(ctx, true); }, 0);
   }, true);
