@@ -115,7 +115,8 @@
         attrs.inputmode = "decimal";
         return { editor: "input", params: { selectContents: true, elementAttributes: attrs } };
       case "enum":
-        return { editor: "list", params: { values: (col.nullable ? [""] : []).concat(col.enum), autocomplete: true, listOnEmpty: true, allowEmpty: col.nullable } };
+        // typed text is kept as typed (freetext): the server checks it against the members
+        return { editor: "list", params: { values: (col.nullable ? [""] : []).concat(col.enum), autocomplete: true, freetext: true, listOnEmpty: true, allowEmpty: col.nullable } };
       case "bool":
         return { editor: "list", params: { values: [{ label: "true", value: true }, { label: "false", value: false }], allowEmpty: col.nullable } };
       case "json":
@@ -641,7 +642,11 @@
      would otherwise remove the focused editor while redrawing the cell. */
   function closeEditors() {
     document.querySelectorAll(".tabulator-cell.tabulator-editing input, .tabulator-cell.tabulator-editing textarea, .tabulator-cell.tabulator-editing select")
-      .forEach(function (input) { input.blur(); });
+      .forEach(function (input) {
+        // blur() does nothing to an element without the focus: give it the focus first
+        if (document.activeElement !== input) { input.focus({ preventScroll: true }); }
+        input.blur();
+      });
   }
 
   function ctxOf(node) {
@@ -735,7 +740,12 @@
       if (data._state === "saved") { data._state = "existing"; }
       return pair[0].update(pair[1]).then(function () { pair[0].reformat(); });
     });
-    if (added.length) { jobs.push(ctx.table.addData(added, false)); }
+    if (added.length) {
+      // the first appended row is shown (the main grid may hold many saved rows above)
+      jobs.push(ctx.table.addData(added, false).then(function (rows) {
+        if (!ctx.master && !anchorRow && rows.length) { return rows[0].scrollTo("top", false).catch(function () {}); }
+      }));
+    }
     return Promise.all(jobs).then(function () {
       if (ctx.master) { syncParts(ctx); }
       var text = "Pasted " + cells.length + " row" + (cells.length === 1 ? "" : "s") + " (" + added.length + " new)";
