@@ -260,9 +260,7 @@ def test_one_bad_cell_in_50_rows_is_marked_and_nothing_is_written(
     # scrolled away the cell's element is recycled; scrolled back it is marked again
     holder = "#grid .tabulator-tableholder"
     page.eval_on_selector(holder, "el => { el.scrollTop = 0; }")
-    page.wait_for_function(
-        "() => !document.querySelector('#grid .tabulator-cell.grid-cell-error')"
-    )
+    page.wait_for_function("() => !document.querySelector('#grid .tabulator-cell.grid-cell-error')")
     page.eval_on_selector(holder, "el => { el.scrollTop = el.scrollHeight; }")
     page.wait_for_selector(bad)
     assert page.locator(bad).inner_text() == "2026-02-30 10:00:00"
@@ -330,24 +328,23 @@ def test_compound_key_picker_fills_every_attribute_of_the_foreign_key(
 
 
 def ensure_subject(grid_lab, subject_id: int, name: str, sex: str = "F") -> None:
-    (grid_lab.Subject() & {"subject_id": subject_id}).delete_quick() if not (
-        grid_lab.Session() & {"subject_id": subject_id}
-    ) else None
-    if not grid_lab.Subject() & {"subject_id": subject_id}:
-        grid_lab.Subject.insert1({"subject_id": subject_id, "subject_name": name, "sex": sex})
+    """Subject ``subject_id`` named ``name`` (made again, with no sessions)."""
+    (grid_lab.Session() & {"subject_id": subject_id}).delete()
+    (grid_lab.Subject() & {"subject_id": subject_id}).delete_quick()
+    grid_lab.Subject.insert1({"subject_id": subject_id, "subject_name": name, "sex": sex})
 
 
 def row_of(page, subject_id: int) -> int:
     """1-based position of the rendered row whose subject_id cell shows ``subject_id``."""
     texts = page.locator(
-        "#grid > .tabulator-tableholder .tabulator-row > .tabulator-cell[tabulator-field='subject_id']"
+        "#grid > .tabulator-tableholder .tabulator-row"
+        " > .tabulator-cell[tabulator-field='subject_id']"
     ).all_inner_texts()
     return texts.index(str(subject_id)) + 1
 
 
 def test_edit_a_saved_row(page, live_server, admin_user, browser_login, grid_lab):
     ensure_subject(grid_lab, 10, "Goofy", "M")
-    (grid_lab.Subject() & {"subject_id": 10}).update1 if False else None
     browser_login(page, admin_user)
     open_grid(page, live_server, grid_lab.Subject)
     row = row_of(page, 10)
@@ -378,7 +375,9 @@ def test_duplicate_a_row_as_a_new_prefilled_row(
     cell(page, row_of(page, 1), "subject_name").click()  # Mickey
     page.keyboard.press("Escape")
     page.click("#grid-duplicate")
-    editor = page.locator("#grid .tabulator-cell.tabulator-editing input")  # the new row's subject_id
+    editor = page.locator(
+        "#grid .tabulator-cell.tabulator-editing input"
+    )  # the new row's subject_id
     editor.wait_for()
     assert editor.input_value() == "1"
     editor.fill("30")
@@ -397,7 +396,6 @@ def test_delete_with_a_cascade_preview(
     page, live_server, admin_user, browser_login, grid_lab, shot
 ):
     ensure_subject(grid_lab, 20, "Temp")
-    (grid_lab.Session() & {"subject_id": 20}).delete()
     grid_lab.Session.insert(
         [
             {"subject_id": 20, "session_datetime": "2026-06-01 10:00:00"},
@@ -405,8 +403,12 @@ def test_delete_with_a_cascade_preview(
         ]
     )
     grid_lab.Session.Trial.insert1(
-        {"subject_id": 20, "session_datetime": "2026-06-01 10:00:00", "trial_id": 1,
-         "outcome": "hit"}
+        {
+            "subject_id": 20,
+            "session_datetime": "2026-06-01 10:00:00",
+            "trial_id": 1,
+            "outcome": "hit",
+        }
     )
     browser_login(page, admin_user)
     open_grid(page, live_server, grid_lab.Subject)
@@ -435,9 +437,7 @@ def test_delete_with_a_cascade_preview(
     assert page.locator("#grid-undo").is_disabled()
 
 
-def test_undo_a_saved_batch_and_its_refusal(
-    page, live_server, admin_user, browser_login, grid_lab
-):
+def test_undo_a_saved_batch_and_its_refusal(page, live_server, admin_user, browser_login, grid_lab):
     for subject_id in (50, 51):
         (grid_lab.Session() & {"subject_id": subject_id}).delete()
         (grid_lab.Subject() & {"subject_id": subject_id}).delete_quick()
@@ -467,8 +467,7 @@ def test_undo_a_saved_batch_and_its_refusal(
 # --------------------------------------------------------------------------------------------
 
 
-def test_keyboard_only_entry_of_three_rows(page, live_server, admin_user, browser_login,
-                                           grid_lab):
+def test_keyboard_only_entry_of_three_rows(page, live_server, admin_user, browser_login, grid_lab):
     (grid_lab.Subject() & "subject_id between 61 and 63").delete_quick()
     browser_login(page, admin_user)
     open_grid(page, live_server, grid_lab.Subject)
@@ -491,16 +490,18 @@ def test_keyboard_only_entry_of_three_rows(page, live_server, admin_user, browse
         keyboard.press("Control+s")
     assert a.value.status == 201, a.value.text()
     rows = (grid_lab.Subject() & "subject_id between 61 and 63").to_dicts(order_by="KEY")
-    assert [(r["subject_id"], r["subject_name"], r["sex"], str(r["date_of_birth"]))
-            for r in rows] == [
+    assert [
+        (r["subject_id"], r["subject_name"], r["sex"], str(r["date_of_birth"])) for r in rows
+    ] == [
         (61, "Huey", "U", "2026-01-05"),
         (62, "Dewey", "U", "2026-01-05"),
         (63, "Louie", "U", "2026-01-05"),
     ]
 
 
-def test_master_and_part_rows_in_a_sub_grid(page, live_server, admin_user, browser_login,
-                                            grid_lab, shot):
+def test_master_and_part_rows_in_a_sub_grid(
+    page, live_server, admin_user, browser_login, grid_lab, shot
+):
     when = "2026-05-01 10:00:00"
     (grid_lab.Session() & {"subject_id": 2, "session_datetime": when}).delete()
     browser_login(page, admin_user)
@@ -525,13 +526,15 @@ def test_master_and_part_rows_in_a_sub_grid(page, live_server, admin_user, brows
         lambda r: "/rows/" in r.url and r.request.method == "POST" and r.status == 201
     ) as saved:
         page.click("#grid-save")
-    assert saved.value.json()["inserted"] == 1
-    wait_status(page, "Saved: 1 row inserted (with 3 part rows)")
+    assert saved.value.json()["inserted"] == 4  # the master row and its 3 part rows
+    wait_status(page, "Saved: 4 rows inserted (3 of them part rows)")
     key = {"subject_id": 2, "session_datetime": when}
     assert (grid_lab.Session() & key).fetch1("notes") == "master with parts"
     trials = (grid_lab.Session.Trial() & key).to_dicts(order_by="KEY")
     assert [(t["trial_id"], t["outcome"], t["rt"]) for t in trials] == [
-        (1, "hit", 0.5), (2, "miss", None), (3, "hit", 0.75)
+        (1, "hit", 0.5),
+        (2, "miss", None),
+        (3, "hit", 0.75),
     ]
 
 
@@ -565,6 +568,8 @@ def test_csv_import_goes_to_the_same_check_before_save(
     assert click_and_wait(page, "#grid-save", "/rows/").status == 201
     rows = (grid_lab.Subject() & "subject_id between 71 and 73").to_dicts(order_by="KEY")
     assert [(r["subject_name"], r["sex"]) for r in rows] == [
-        ("Scrooge, McDuck", "M"), ("Gladstone", "M"), ("Magica", "F")
+        ("Scrooge, McDuck", "M"),
+        ("Gladstone", "M"),
+        ("Magica", "F"),
     ]
     assert str(rows[0]["date_of_birth"]) == "2025-12-24"

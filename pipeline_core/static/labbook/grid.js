@@ -886,13 +886,20 @@
     closeEditors();
     var parts = collect(true).body.parts;
     if (!Object.keys(parts).length) { return submit(false); }
-    return submit(true).then(function (passed) { return passed ? submit(false) : false; });
+    return submit(true, true).then(function (passed) { return passed ? submit(false) : false; });
   }
 
-  /* Check (dryRun) or save; resolves to true when the server accepted the batch. */
-  function submit(dryRun) {
+  /* Check (dryRun) or save; resolves to true when the server accepted the batch.
+     ``masterOnly``: leave the part rows out (the check that resolves master keys). */
+  function submit(dryRun, masterOnly) {
     closeEditors();
     var collected = collect(dryRun);
+    if (masterOnly) {
+      collected.body.parts = {};
+      Object.keys(collected.refs).forEach(function (list) {
+        if (list.indexOf("parts.") === 0) { delete collected.refs[list]; }
+      });
+    }
     var body = collected.body;
     var count = body.rows.length + (body.updates ? body.updates.length : 0) +
       Object.keys(body.parts).reduce(function (n, k) { return n + body.parts[k].length; }, 0);
@@ -966,7 +973,7 @@
     var partRows = Object.keys(refs).filter(function (l) { return l.indexOf("parts.") === 0; })
       .reduce(function (n, l) { return n + refs[l].length; }, 0);
     status("Saved: " + (answer.inserted || 0) + " row" + (answer.inserted === 1 ? "" : "s") + " inserted" +
-      (partRows ? " (with " + partRows + " part row" + (partRows === 1 ? "" : "s") + ")" : "") +
+      (partRows ? " (" + partRows + " of them part row" + (partRows === 1 ? "" : "s") + ")" : "") +
       ", " + (answer.updated || 0) + " updated" + (lastBatch ? " (batch " + lastBatch + ")" : "") + ".", "ok");
   }
 
