@@ -111,6 +111,7 @@ def grid_lab(demo, pipeline_prefix):
 def no_script_errors(page):
     """Fail a test whose page logged a JavaScript error (uncaught or console.error)."""
     errors: list[str] = []
+    page.add_init_script("Error.stackTraceLimit = 60")
     page.on("pageerror", lambda exc: errors.append(f"uncaught: {exc} {exc.stack}"))
     page.on(
         "console",

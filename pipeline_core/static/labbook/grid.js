@@ -478,7 +478,9 @@
   function addRow(ctx, focus, values) {
     return ctx.table.addRow(newRow(ctx, values || {}, true), false).then(function (row) {
       if (ctx.master) { syncParts(ctx); }
-      if (focus) {
+      if (focus && ctx.master) {
+        editFirst(ctx, row);  // a sub-grid has no scrolling of its own
+      } else if (focus) {
         row.scrollTo().then(function () { editFirst(ctx, row); }, function () { editFirst(ctx, row); });
       }
       return row;
@@ -565,7 +567,9 @@
       holder.appendChild(sub);
       holder.appendChild(actions);
       if (!data._parts[part.part_name]) { data._parts[part.part_name] = []; }
-      var subCtx = makeGrid(sub, part, row, { data: data._parts[part.part_name].slice(), height: false, layout: "fitDataFill" });
+      // autoResize off: its observers redraw (rebuild) every row of the sub-grid when the
+      // master row scrolls in and out of view, tearing down an open editor
+      var subCtx = makeGrid(sub, part, row, { data: data._parts[part.part_name].slice(), height: false, layout: "fitDataFill", autoResize: false });
       add.addEventListener("click", function () { addRow(subCtx, true); });
       subCtx.table.on("tableBuilt", function () { row.normalizeHeight(); });
       subCtx.table.on("dataChanged", function () { row.normalizeHeight(); });
