@@ -35,6 +35,7 @@ OPERATIONS = {
     ("/api/v1/schemas/{schema}/tables/{table}/rows/", "patch"): {"400", "404", "409"},
     ("/api/v1/schemas/{schema}/tables/{table}/rows/delete/", "post"): {"400", "404", "409"},
     ("/api/v1/batches/{batch}/undo/", "post"): {"404", "409"},
+    ("/api/v1/schemas/{schema}/tables/{table}/fk/{attribute}/", "get"): {"400", "404"},
 }
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 

@@ -89,6 +89,8 @@ EXPECTED = {
     ("api:rows_delete", "POST"):      "401       401    404    403    403   200    200      200",
     ("api:batch_undo", "GET"):        "405       405    405    405    405   405    405      405",
     ("api:batch_undo", "POST"):       "401       403    404    403    200   200    200      200",
+    ("api:fk_choices", "GET"):        "401       200    404    200    200   200    200      200",
+    ("api:fk_choices", "POST"):       "401       405    404    405    405   405    405      405",
 }
 # fmt: on
 
@@ -377,6 +379,13 @@ def request_for(t, name: str, method: str, principal: str):
         def check(outcome, response):
             rows = response.json().get("rows") if outcome == "200" else None
             return [] if outcome != "200" or rows else [f"no rows: {response.json()}"]
+
+    elif name == "api:fk_choices":
+        url = reverse("api:fk_choices", args=args(demo.Session, "subject_id")) + "?q=1"
+
+        def check(outcome, response):
+            found = response.json().get("results") if outcome == "200" else None
+            return [] if outcome != "200" or found else [f"no results: {response.json()}"]
 
     elif name.startswith(("api:rows", "api:batch_undo")):
         url, kwargs, check = rows_request(t, name, method, principal)
