@@ -17,7 +17,7 @@ from typing import Any
 
 from pipeline_core import datamodel as dm
 from pipeline_core import roles
-from pipeline_core.datamodel import batch_check
+from pipeline_core.datamodel import batch_check, batch_updates
 from pipeline_core.datamodel.batch_check import BatchError, Problem, RowSet, Update
 from pipeline_core.datamodel.catalog import catalog_of
 from pipeline_core.datamodel.heading import TableInfo
@@ -156,11 +156,11 @@ def _resolver(user):
 def check(info: TableInfo, rows, parts, updates: list[Update], user) -> batch_check.CheckResult:
     """Check a whole save without writing: the new rows and part rows
     (:func:`~pipeline_core.datamodel.batch_check.check_rows`) and the updates
-    (:func:`~pipeline_core.datamodel.batch_check.check_updates`)."""
+    (:func:`~pipeline_core.datamodel.batch_updates.check_updates`)."""
     conn = connection()
     result = batch_check.check_rows(conn, _rowsets(info, rows, parts), _resolver(user))
     if updates:
-        result.problems.extend(batch_check.check_updates(conn, info, updates))
+        result.problems.extend(batch_updates.check_updates(conn, info, updates))
     return result
 
 
