@@ -46,7 +46,9 @@ def _pasted_rows() -> list[dict]:
     return [
         {
             "subject_id": names[i % 3],
-            "session_datetime": f"2024-{1 + i // 300:02d}-{1 + i % 28:02d} {8 + i % 10}:{i % 60:02d}",
+            "session_datetime": (
+                f"2024-{1 + i // 300:02d}-{1 + i % 28:02d} {8 + i % 10}:{i % 60:02d}"
+            ),
             "rig": "AB"[i % 2],
             "weight": f"{20 + i % 7}.5",
             "n_spikes": str(i),

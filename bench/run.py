@@ -2,7 +2,8 @@
 run where DataJoint does the same work. Writes ``bench/results.md`` and prints it.
 
 ``bench/run.py`` runs every section; ``bench/run.py blob``, ``bench/run.py db``,
-``bench/run.py query``, ``bench/run.py audit`` or ``bench/run.py fk`` (bench/fk.py) runs one
+``bench/run.py query``, ``bench/run.py audit``, ``bench/run.py fk`` (bench/fk.py) or
+``bench/run.py entry`` (bench/entry.py) runs one
 and rewrites only its section of results.md. The db and
 query sections use their own databases ``lbbench_*`` on the DJ_HOST server, dropped at the end.
 """
@@ -260,7 +261,7 @@ def bench_paging(conn, n_rows: int = 100_000) -> list[tuple]:
     ]
 
 
-SECTIONS = ("blob", "db", "query", "audit", "fk")
+SECTIONS = ("blob", "db", "query", "audit", "fk", "entry")
 
 
 def bench_db(dj) -> str:
@@ -668,6 +669,7 @@ TITLES = {
     "query": "Query API on MariaDB (issue 5)",
     "audit": "Audit trail on MariaDB (issue 11)",
     "fk": "Foreign-key search on MariaDB (issue 12)",
+    "entry": "Data entry: batch check and save, grid pages (issue 12)",
 }
 
 
@@ -691,8 +693,8 @@ def write_results(texts: dict[str, str]) -> str:
     text = (
         "# Benchmark results\n\nMedian wall times on this machine; DataJoint 2.3.5 runs in the "
         "same process. `make bench` reruns every section, `bench/run.py blob`, `bench/run.py db`, "
-        "`bench/run.py query`, `bench/run.py audit` or `bench/run.py fk` one.\n\n"
-        + "\n".join(parts)
+        "`bench/run.py query`, `bench/run.py audit`, `bench/run.py fk` or `bench/run.py entry` "
+        "one.\n\n" + "\n".join(parts)
     )
     path.write_text(text)
     return text
@@ -706,6 +708,7 @@ def main(argv: list[str]) -> None:
     unknown = set(wanted) - set(SECTIONS)
     if unknown:
         raise SystemExit(f"unknown section(s) {sorted(unknown)}; choose from {SECTIONS}")
+    from bench.entry import bench_entry
     from bench.fk import bench_fk
 
     runners = {
@@ -714,6 +717,7 @@ def main(argv: list[str]) -> None:
         "query": bench_query,
         "audit": bench_audit,
         "fk": bench_fk,
+        "entry": bench_entry,
     }
     texts = {}
     for name in SECTIONS:
