@@ -161,14 +161,16 @@ def _param(attr: Attribute, encoded: Any) -> Any:
 
 def keys_present(conn, info: TableInfo, names: Sequence[str], keys: list[dict]) -> set[tuple]:
     """Canonical keys (over ``names``: primary-key attributes of ``info``) of the rows of
-    ``keys`` (encoded values) that are in the table; one query per :data:`CHUNK` keys."""
+    ``keys`` (encoded values) that are in the table; each distinct key asked once, one query
+    per :data:`CHUNK` keys."""
     found: set[tuple] = set()
     table = FreeTable(conn, info.ref).proj()
     heading = info.heading
-    for start in range(0, len(keys), CHUNK):
+    distinct = list({key_of(heading, names, key): key for key in keys}.values())
+    for start in range(0, len(distinct), CHUNK):
         chunk = [
             {n: _param(heading[n], v) for n, v in key.items()}
-            for key in keys[start : start + CHUNK]
+            for key in distinct[start : start + CHUNK]
         ]
         for row in (table & chunk).to_dicts(decode=False):
             found.add(key_of(heading, names, row))
