@@ -291,6 +291,14 @@ def test_undo_takes_back_a_save_once(lab_client, lab):
     assert lab_client.post("/api/v1/batches/feedbeef/undo/").status_code == 404
 
 
+def test_another_users_batch_needs_the_editor_role(lab_client, editor_client, lab):
+    batch = post(editor_client, url(lab), {"rows": [session()]}).json()["batch"]
+    refused = lab_client.post(f"/api/v1/batches/{batch}/undo/")
+    assert refused.status_code == 403 and len(lab.Session()) == 1
+    assert editor_client.post(f"/api/v1/batches/{batch}/undo/").status_code == 200
+    assert len(lab.Session()) == 0
+
+
 def test_undo_refuses_when_rows_were_entered_below(lab_client, lab):
     batch = post(lab_client, url(lab), {"rows": [session()]}).json()["batch"]
     lab.Scan.insert1({"subject_id": 1, "session_datetime": "2024-05-01 10:00", "scan_id": 1})

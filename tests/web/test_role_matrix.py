@@ -440,7 +440,8 @@ def rows_request(t, name: str, method: str, principal: str):
         batch = "0" * 32
         if method == "POST":
             new_id = _new_subject(subject, principal)
-            with acting_as(Actor.shell()):
+            owner = t.users.get(principal) or t.users["admin"]
+            with acting_as(Actor.of_user(owner, "api")):  # the principal's own batch
                 services.begin_request()
                 saved = services.save_rows(
                     schema,
