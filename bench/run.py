@@ -1,9 +1,10 @@
 """LabBook benchmarks (``make bench``): each compared with ``datajoint==2.3.5`` in the same
 run where DataJoint does the same work. Writes ``bench/results.md`` and prints it.
 
-``bench/run.py`` runs every section; ``bench/run.py blob``, ``bench/run.py db`` or
-``bench/run.py query`` or ``bench/run.py audit`` runs one and rewrites only its section of
-results.md. The db and
+``bench/run.py`` runs every section; ``bench/run.py blob``, ``bench/run.py db``,
+``bench/run.py query``, ``bench/run.py audit``, ``bench/run.py fk`` (bench/fk.py) or
+``bench/run.py entry`` (bench/entry.py) runs one
+and rewrites only its section of results.md. The db and
 query sections use their own databases ``lbbench_*`` on the DJ_HOST server, dropped at the end.
 """
 
@@ -260,7 +261,7 @@ def bench_paging(conn, n_rows: int = 100_000) -> list[tuple]:
     ]
 
 
-SECTIONS = ("blob", "db", "query", "audit")
+SECTIONS = ("blob", "db", "query", "audit", "fk", "entry")
 
 
 def bench_db(dj) -> str:
@@ -667,6 +668,8 @@ TITLES = {
     "db": "Data model on MariaDB",
     "query": "Query API on MariaDB (issue 5)",
     "audit": "Audit trail on MariaDB (issue 11)",
+    "fk": "Foreign-key search on MariaDB (issue 12)",
+    "entry": "Data entry: batch check and save, grid pages (issue 12)",
 }
 
 
@@ -690,7 +693,8 @@ def write_results(texts: dict[str, str]) -> str:
     text = (
         "# Benchmark results\n\nMedian wall times on this machine; DataJoint 2.3.5 runs in the "
         "same process. `make bench` reruns every section, `bench/run.py blob`, `bench/run.py db`, "
-        "`bench/run.py query` or `bench/run.py audit` one.\n\n" + "\n".join(parts)
+        "`bench/run.py query`, `bench/run.py audit`, `bench/run.py fk` or `bench/run.py entry` "
+        "one.\n\n" + "\n".join(parts)
     )
     path.write_text(text)
     return text
@@ -704,7 +708,17 @@ def main(argv: list[str]) -> None:
     unknown = set(wanted) - set(SECTIONS)
     if unknown:
         raise SystemExit(f"unknown section(s) {sorted(unknown)}; choose from {SECTIONS}")
-    runners = {"blob": bench_blob, "db": bench_db, "query": bench_query, "audit": bench_audit}
+    from bench.entry import bench_entry
+    from bench.fk import bench_fk
+
+    runners = {
+        "blob": bench_blob,
+        "db": bench_db,
+        "query": bench_query,
+        "audit": bench_audit,
+        "fk": bench_fk,
+        "entry": bench_entry,
+    }
     texts = {}
     for name in SECTIONS:
         if name in wanted:

@@ -27,7 +27,11 @@ from .row_serializers import (
     UpdatedSerializer,
     UpdateSerializer,
 )
-from .serializers import PipelineErrorSerializer, QueryDescriptionErrorSerializer
+from .serializers import (
+    DetailSerializer,
+    PipelineErrorSerializer,
+    QueryDescriptionErrorSerializer,
+)
 from .views import PipelineAPIView
 
 
@@ -44,9 +48,10 @@ _NOT_FOUND = OpenApiResponse(
     PipelineErrorSerializer, "A schema or table that is not visible or not there."
 )
 _BATCH = OpenApiResponse(
-    AnyOf("BadRows", [BatchErrorSerializer, PipelineErrorSerializer]),
+    AnyOf("BadRows", [BatchErrorSerializer, PipelineErrorSerializer, DetailSerializer]),
     "`{errors: [...]}`: every problem of the batch by list, row and attribute, nothing "
-    "written; or a malformed body (`{error, detail, table, attribute}`).",
+    "written; or a malformed body (`{error, detail, table, attribute}`; `{detail}`: not "
+    "JSON).",
 )
 _NOT_ENTERED = OpenApiResponse(
     PipelineErrorSerializer, "Not a Manual or Lookup table (rows come from populate)."
@@ -144,8 +149,12 @@ class DeleteRowsView(PipelineAPIView):
         request=DeleteRowsSerializer,
         errors={
             400: OpenApiResponse(
-                AnyOf("BadDelete", [PipelineErrorSerializer, QueryDescriptionErrorSerializer]),
-                "Neither or both of `restriction` and `keys`, or an invalid condition.",
+                AnyOf(
+                    "BadDelete",
+                    [PipelineErrorSerializer, QueryDescriptionErrorSerializer, DetailSerializer],
+                ),
+                "Neither or both of `restriction` and `keys`, an invalid condition, or a body "
+                "that is not JSON (`{detail}`).",
             ),
             404: _NOT_FOUND,
             409: OpenApiResponse(PipelineErrorSerializer, "Rows of a part table."),

@@ -182,8 +182,8 @@ class AuditEventSerializer(serializers.Serializer):
     action = serializers.CharField()
     schema = serializers.CharField(allow_null=True)
     table = serializers.CharField(allow_null=True)
-    key = serializers.JSONField(allow_null=True)
-    changes = serializers.JSONField(allow_null=True, help_text="{attribute: [old, new]}")
+    key = serializers.JSONField(help_text="the primary key, or null")
+    changes = serializers.JSONField(help_text="{attribute: [old, new]}, or null")
     batch_id = serializers.CharField(allow_null=True)
 
 

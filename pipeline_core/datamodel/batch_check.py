@@ -148,7 +148,7 @@ def canonical(attr: Attribute, value: Any) -> Any:
     return json.dumps(audit_value(attr, value), sort_keys=True)
 
 
-def _key(heading, names: Sequence[str], row: Mapping) -> tuple:
+def key_of(heading, names: Sequence[str], row: Mapping) -> tuple:
     return tuple(canonical(heading[n], row[n]) for n in names)
 
 
@@ -159,19 +159,21 @@ def _param(attr: Attribute, encoded: Any) -> Any:
     return encoded
 
 
-def _present(conn, info: TableInfo, names: Sequence[str], keys: list[dict]) -> set[tuple]:
+def keys_present(conn, info: TableInfo, names: Sequence[str], keys: list[dict]) -> set[tuple]:
     """Canonical keys (over ``names``: primary-key attributes of ``info``) of the rows of
-    ``keys`` (encoded values) that are in the table; one query per :data:`CHUNK` keys."""
+    ``keys`` (encoded values) that are in the table; each distinct key asked once, one query
+    per :data:`CHUNK` keys."""
     found: set[tuple] = set()
     table = FreeTable(conn, info.ref).proj()
     heading = info.heading
-    for start in range(0, len(keys), CHUNK):
+    distinct = list({key_of(heading, names, key): key for key in keys}.values())
+    for start in range(0, len(distinct), CHUNK):
         chunk = [
             {n: _param(heading[n], v) for n, v in key.items()}
-            for key in keys[start : start + CHUNK]
+            for key in distinct[start : start + CHUNK]
         ]
         for row in (table & chunk).to_dicts(decode=False):
-            found.add(_key(heading, names, row))
+            found.add(key_of(heading, names, row))
     return found
 
 
@@ -363,7 +365,7 @@ class _Checker:
         for i in indexes:
             attr = info.heading[child[0]]
             keys.append({names[0]: encode_for_write(attr, rows[i][child[0]], info.full_name)})
-        present = _present(self.conn, parent, names, keys) | self._batch_keys(fk, names)
+        present = keys_present(self.conn, parent, names, keys) | self._batch_keys(fk, names)
         return [
             i
             for i, key in zip(indexes, keys)
@@ -401,7 +403,7 @@ class _Checker:
         for i, enc in enumerate(encoded):
             if any(enc.get(n) is None for n in names):
                 continue  # a key attribute missing or wrong: reported already
-            key = _key(info.heading, names, enc)
+            key = key_of(info.heading, names, enc)
             if key in seen:
                 self.problems.append(
                     Problem(
@@ -410,7 +412,8 @@ class _Checker:
                         info.full_name,
                         None,
                         f"{info.full_name}: duplicate primary key in this batch "
-                        f"({_shown(names, self.values[rowset.list][i])}; also row {seen[key] + 1})",
+                        f"({shown_key(names, self.values[rowset.list][i])}; "
+                        f"also row {seen[key] + 1})",
                     )
                 )
                 continue
@@ -418,9 +421,9 @@ class _Checker:
             lookup.append((i, {n: enc[n] for n in names}))
         if not lookup:
             return
-        present = _present(self.conn, info, names, [k for _, k in lookup])
+        present = keys_present(self.conn, info, names, [k for _, k in lookup])
         for i, key in lookup:
-            if _key(info.heading, names, key) in present:
+            if key_of(info.heading, names, key) in present:
                 self.problems.append(
                     duplicate_problem(rowset.list, i, info, self.values[rowset.list][i])
                 )
@@ -435,7 +438,7 @@ class _Checker:
             heading = rowset.info.heading
             for enc in self.encoded.get(rowset.list, ()):
                 if enc and all(enc.get(n) is not None for n in names):
-                    keys.add(_key(heading, names, enc))
+                    keys.add(key_of(heading, names, enc))
         return keys
 
     def _check_parents(self, rowset: RowSet) -> None:
@@ -452,11 +455,11 @@ class _Checker:
                 wanted.append((i, dict(zip(names, vals))))
             if not wanted:
                 continue
-            present = _present(self.conn, parent, names, [k for _, k in wanted])
+            present = keys_present(self.conn, parent, names, [k for _, k in wanted])
             present |= self._batch_keys(fk, names)
             for i, key in wanted:
-                if _key(parent.heading, names, key) not in present:
-                    shown = _shown(child, self.values[rowset.list][i])
+                if key_of(parent.heading, names, key) not in present:
+                    shown = shown_key(child, self.values[rowset.list][i])
                     self.problems.append(
                         Problem(
                             rowset.list,
@@ -473,7 +476,7 @@ class _Checker:
         return rowset.info.master is not None and fk.parent == rowset.info.ref.master
 
 
-def _shown(names: Iterable[str], values: Mapping) -> str:
+def shown_key(names: Iterable[str], values: Mapping) -> str:
     return ", ".join(f"{n}={values.get(n)!s}" for n in names)
 
 
@@ -486,7 +489,7 @@ def duplicate_problem(list_name: str, index: int, info: TableInfo, values: Mappi
         info.full_name,
         None,
         f"{info.full_name}: duplicate entry: a row with primary key "
-        f"{_shown(names, values)} already exists in {info.class_name}",
+        f"{shown_key(names, values)} already exists in {info.class_name}",
     )
 
 
@@ -503,120 +506,3 @@ def check_rows(conn, rowsets: list[RowSet], resolver: Resolver | None = None) ->
     from .catalog import catalog_of
 
     return _Checker(conn, rowsets, resolver, catalog_of(conn)).run()
-
-
-def check_updates(conn, info: TableInfo, updates: list[Update]) -> list[Problem]:
-    """Check ``update1`` calls (spec §8.2): the whole primary key of an existing row,
-    secondary attributes only, values that fit, foreign keys naming parent rows.
-
-    Returns:
-        the problems, list ``"updates"`` (empty when all would be accepted).
-    """
-    from .catalog import catalog_of
-
-    problems: list[Problem] = []
-    heading, key_names = info.heading, info.heading.primary_key
-    name = info.full_name
-    existing: list[tuple[int, dict]] = []
-    for i, update in enumerate(updates):
-        unknown = [n for n in [*update.key, *update.set] if n not in heading]
-        missing = [n for n in key_names if is_blank(update.key.get(n))]
-        problems.extend(
-            Problem("updates", i, name, n, f"{name}: `{n}` is not in the table heading")
-            for n in unknown
-        )
-        problems.extend(
-            Problem(
-                "updates",
-                i,
-                name,
-                n,
-                f"{name}: update1 needs the whole primary key (missing `{n}`)",
-            )
-            for n in missing
-        )
-        problems.extend(
-            Problem(
-                "updates",
-                i,
-                name,
-                n,
-                f"{name}: `{n}` is a primary-key attribute; update1 changes secondary "
-                "attributes only (delete and insert the row instead)",
-            )
-            for n in update.set
-            if n in key_names
-        )
-        if unknown or missing:
-            continue
-        try:
-            key = {n: encode_for_write(heading[n], update.key[n], name) for n in key_names}
-        except DataJointError as exc:
-            problems.append(Problem("updates", i, name, exc.attribute, str(exc)))
-            continue
-        existing.append((i, key))
-        for n, value in update.set.items():
-            if n in key_names:
-                continue
-            attr = heading[n]
-            if value is None or attr.store is not None:
-                if value is None and not attr.nullable and attr.default is None:
-                    problems.append(Problem("updates", i, name, n, f"{name}: `{n}` cannot be NULL"))
-                continue
-            try:
-                if attr.is_json and isinstance(value, str):
-                    value = json.loads(value)
-                encode_for_write(attr, value, name)
-            except ValueError as exc:
-                problems.append(
-                    Problem("updates", i, name, n, f"{name}: invalid JSON for `{n}`: {exc}")
-                )
-            except DataJointError as exc:
-                problems.append(Problem("updates", i, name, n, str(exc)))
-    if existing:
-        present = _present(conn, info, key_names, [k for _, k in existing])
-        for i, key in existing:
-            if _key(heading, key_names, key) not in present:
-                problems.append(
-                    Problem(
-                        "updates",
-                        i,
-                        name,
-                        None,
-                        f"{name}: update1 applies to one existing row; no row with "
-                        f"{_shown(key_names, updates[i].key)}",
-                    )
-                )
-    problems.extend(_update_parents(conn, info, updates, catalog_of(conn)))
-    return sorted(problems, key=lambda p: p.row)
-
-
-def _update_parents(conn, info: TableInfo, updates: list[Update], catalog) -> list[Problem]:
-    """Foreign keys among the secondary attributes an update sets must name parent rows."""
-    problems = []
-    for i, update in enumerate(updates):
-        row = {**update.key, **update.set}
-        for fk in info.foreign_keys:
-            child = list(fk.columns)
-            if not any(c in update.set for c in child) or any(row.get(c) is None for c in child):
-                continue
-            parent = catalog.table(fk.parent.database, fk.parent.table)
-            try:
-                key = {
-                    p: encode_for_write(info.heading[c], row[c], info.full_name)
-                    for c, p in fk.attr_map
-                }
-            except DataJointError:
-                continue  # reported by the value check
-            if not _present(conn, parent, list(key), [key]):
-                problems.append(
-                    Problem(
-                        "updates",
-                        i,
-                        info.full_name,
-                        child[0] if len(child) == 1 else None,
-                        f"{info.full_name}: no parent row in {parent.class_name} "
-                        f"({parent.full_name}) with {_shown(child, row)}",
-                    )
-                )
-    return problems

@@ -35,7 +35,7 @@ LABEL_TYPES = frozenset({"varchar", "char", "enum", "date"})
 #: Secondary attributes searched and resolved by their text.
 TEXT_TYPES = frozenset({"varchar", "char"})
 #: Seconds a scan that no index serves may take (an unindexed attribute, a substring).
-SCAN_BUDGET = 0.25
+SCAN_BUDGET = 0.1
 #: Values per ``IN (...)`` list when resolving many texts.
 BATCH = 500
 #: Parent rows returned per text matching a secondary attribute's value (more than one
@@ -165,10 +165,9 @@ def _prefix_condition(attr: Attribute, text: str):
 
 
 def _contains_condition(attr: Attribute, text: str):
-    """The condition "``attr``'s text contains ``text``", or None when it cannot."""
-    if type_family(attr.type) in ("integer", "float", "decimal") and not re.fullmatch(
-        r"[-0-9.eE+]+", text
-    ):
+    """The condition "``attr``'s text contains ``text``", or None for numbers (found by
+    their prefix only: a digit inside a number is not how people look one up)."""
+    if type_family(attr.type) in ("integer", "float", "decimal"):
         return None
     return sql.like(attr.name, text, contains=True)
 
@@ -196,10 +195,11 @@ def search(conn, fk: ForeignKey, text: str, limit: int = 20) -> list[dict]:
 
     Rows whose primary-key attribute or varchar/char secondary attribute **starts with**
     ``text`` come first, in primary-key order; then rows where one of them **contains**
-    it, in primary-key order; an empty ``text`` gives the first rows in key order. Text is
-    compared as the columns' collations compare (usually case-insensitively); ``%`` and
-    ``_`` are literal; integer attributes match by their decimal text (``12`` finds 12,
-    120-129, 1200-...), decimal and float ones only exactly. Prefixes of indexed attributes
+    it (numbers excepted), in primary-key order; an empty ``text`` gives the first rows in
+    key order. Text is compared as the columns' collations compare (usually
+    case-insensitively); ``%`` and ``_`` are literal; integer attributes match by the start
+    of their decimal text (``12`` finds 12, 120-129, 1200-...), decimal and float ones only
+    exactly. Prefixes of indexed attributes
     (the first key attribute, the first of an index) are index ranges; other scans stop
     after :data:`SCAN_BUDGET` seconds with what they found.
 

@@ -9,6 +9,7 @@ Core types and codecs are recorded in the column comment as ``:<declared type>:`
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 
 import pyparsing as pp
@@ -245,6 +246,7 @@ NUMPY_DTYPES = {
 }
 
 
+@functools.lru_cache(maxsize=4096)
 def base_name(declared: str) -> str:
     """The lower-case type name without parameters or modifiers: ``varchar(20)`` ->
     ``varchar``, ``int unsigned`` -> ``int``, ``DOUBLE`` -> ``double``."""
@@ -252,6 +254,7 @@ def base_name(declared: str) -> str:
     return head.split()[0] if head else head
 
 
+@functools.lru_cache(maxsize=4096)
 def type_family(declared: str) -> str:
     """The family of a declared (or native) type: ``"integer"``, ``"float"``,
     ``"decimal"``, ``"bool"``, ``"text"``, ``"date"``, ``"datetime"``, ``"uuid"``,

@@ -10,6 +10,7 @@ import datetime
 import decimal
 import json
 import math
+import re
 import uuid
 from typing import Any
 
@@ -32,6 +33,40 @@ from .types import type_family
 
 #: Marker returned by :func:`encode` for "send SQL DEFAULT" (None, NaN, '' numerics).
 DEFAULT = object()
+
+
+#: Dates and datetimes as people type them and spreadsheets copy them: ISO order, one- or
+#: two-digit month, day, hour, minute and second, seconds and fractions optional, a space or
+#: ``T`` between date and time (what the server itself accepts in a string literal).
+_DATETIME = re.compile(
+    r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d{1,6}))?)?)?"
+)
+
+
+def parse_datetime(text: str, date_only: bool = False) -> datetime.datetime:
+    """A ``YYYY-M-D[ H:M[:S[.f]]]`` text as a datetime (a date at midnight); other ISO 8601
+    forms through :meth:`datetime.datetime.fromisoformat`.
+
+    Raises:
+        ValueError: not a date (or, ``date_only``, a date with a time of day).
+    """
+    match = _DATETIME.fullmatch(text.strip())
+    if match is None:
+        parsed = datetime.datetime.fromisoformat(text.strip())
+    else:
+        year, month, day, hour, minute, second, fraction = match.groups()
+        parsed = datetime.datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((fraction or "0").ljust(6, "0")),
+        )
+        if date_only and hour is not None:
+            raise ValueError(f"{text.strip()!r} is a date and time, not a date")
+    return parsed
 
 
 def _stored_elsewhere(attr: Attribute, table: str | None) -> DataJointError:
@@ -93,9 +128,9 @@ def encode(attr: Attribute, value: Any, table: str | None = None) -> Any:
                 raise ValueError("not a finite number")
             return number
         if base == "date" and isinstance(value, str):
-            return datetime.date.fromisoformat(value.strip()).isoformat()
+            return parse_datetime(value, date_only=True).date().isoformat()
         if base == "datetime" and isinstance(value, str):
-            return datetime.datetime.fromisoformat(value.strip()).isoformat(sep=" ")
+            return parse_datetime(value).isoformat(sep=" ")
         if attr.is_bytes and not isinstance(value, (bytes, bytearray, memoryview)):
             raise ValueError("raw bytes columns accept only bytes")
         if isinstance(value, str):

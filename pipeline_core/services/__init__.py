@@ -12,7 +12,7 @@
   (``"module:function"``; each function takes ``(connection, prefix)`` and returns a
   namespace of classes). Calling them declares their schemas (idempotent).
 
-Data entry: :func:`parent_keys` offers the keys a foreign key may take, and
+Data entry: :mod:`.fk` searches the parent rows a foreign key may take, and
 :func:`insert_entry` inserts a master row with its part rows in one transaction, reporting
 every problem as an :class:`EntryError`.
 
@@ -67,7 +67,7 @@ from .browse import (
     table_page,
     value_fingerprint,
 )
-from .entry import EntryError, Problem, insert_entry, parent_keys
+from .entry import EntryError, Problem, insert_entry
 from .files import (
     DOWNLOADABLE_CODECS,
     Download,
@@ -145,7 +145,6 @@ __all__ = [
     "new_request_id",
     "open_download",
     "page_of_rows",
-    "parent_keys",
     "part_tables",
     "pipeline_classes",
     "pipeline_specs",

@@ -1,5 +1,5 @@
-"""Data entry: parent keys for foreign-key pickers, and a master row with its part rows
-inserted in one transaction, every problem reported."""
+"""Data entry: a master row with its part rows inserted in one transaction, every problem
+reported (foreign-key pickers search parents through :mod:`.fk`)."""
 
 from __future__ import annotations
 
@@ -34,16 +34,6 @@ class EntryError(dm.DataJointError):
             attribute=problems[0].attribute,
         )
         self.problems = problems
-
-
-def parent_keys(fk, limit: int = 1000) -> tuple[TableInfo, list[dict], bool]:
-    """What a foreign key may point to: the parent's TableInfo, its primary keys renamed to
-    the child's columns (through ``attr_map``) in key order, and whether the list was cut
-    at ``limit``. The parent may lie outside the visible schemas."""
-    parent = dm.FreeTable(connection(), fk.parent)
-    rows = parent.proj().to_dicts(order_by="KEY", limit=limit + 1)
-    keys = [{child: row[col] for child, col in fk.attr_map} for row in rows[:limit]]
-    return parent.table_info(), keys, len(rows) > limit
 
 
 def _short(message: str, table: str) -> str:

@@ -5,6 +5,7 @@ user, answers in JSON-safe values (:func:`.query.json_value`)."""
 from __future__ import annotations
 
 from pipeline_core.datamodel import fk_search
+from pipeline_core.datamodel.catalog import catalog_of
 from pipeline_core.datamodel.heading import ForeignKey, TableInfo
 from pipeline_core.display import shown
 
@@ -76,6 +77,15 @@ def fk_choices(
             for r in found
         ],
     }
+
+
+def parent_of(fk: ForeignKey) -> TableInfo:
+    """The parent's TableInfo (it may lie outside the visible schemas: the callers check).
+
+    Raises:
+        MissingTableError: the parent is gone.
+    """
+    return catalog_of(connection()).get(fk.parent)
 
 
 def fk_label(fk: ForeignKey, values: dict) -> str | None:

@@ -17,10 +17,11 @@ from typing import Any
 
 from pipeline_core import datamodel as dm
 from pipeline_core import roles
-from pipeline_core.datamodel import batch_check
+from pipeline_core.datamodel import batch_check, batch_updates
 from pipeline_core.datamodel.batch_check import BatchError, Problem, RowSet, Update
 from pipeline_core.datamodel.catalog import catalog_of
 from pipeline_core.datamodel.heading import TableInfo
+from pipeline_core.datamodel.values import encode_for_write
 from pipeline_core.keys import decode_key, encode_key
 
 from .access import NotFoundError, check_viewable, connection, table_info
@@ -155,11 +156,11 @@ def _resolver(user):
 def check(info: TableInfo, rows, parts, updates: list[Update], user) -> batch_check.CheckResult:
     """Check a whole save without writing: the new rows and part rows
     (:func:`~pipeline_core.datamodel.batch_check.check_rows`) and the updates
-    (:func:`~pipeline_core.datamodel.batch_check.check_updates`)."""
+    (:func:`~pipeline_core.datamodel.batch_updates.check_updates`)."""
     conn = connection()
     result = batch_check.check_rows(conn, _rowsets(info, rows, parts), _resolver(user))
     if updates:
-        result.problems.extend(batch_check.check_updates(conn, info, updates))
+        result.problems.extend(batch_updates.check_updates(conn, info, updates))
     return result
 
 
@@ -236,15 +237,23 @@ def _write(info: TableInfo, result, updates: list[Update], user, rows, parts) ->
                 dm.FreeTable(conn, info.ref).update1({**update.key, **update.set})
     except (dm.DuplicateError, dm.IntegrityError) as exc:
         raise BatchError(_late_problems(info, rows, parts, updates, user, exc)) from exc
-    key_names = info.heading.primary_key
     return {
         "inserted": inserted,
         "updated": len(updates),
         "batch": batch,
-        "keys": [
-            {k: json_value(info.heading[k], row.get(k)) for k in key_names}
-            for row in result.rows.get("rows", [])
-        ],
+        "keys": [_written_key(info, row) for row in result.rows.get("rows", [])],
+    }
+
+
+def _written_key(info: TableInfo, row: dict) -> dict:
+    """The primary key of a row as written (canonical JSON: ``"2024-05-01 10:00:00"`` for
+    ``"2024-05-01 10:00"``, the enum member as declared)."""
+    heading = info.heading
+    return {
+        k: dm.audit.audit_value(
+            heading[k], encode_for_write(heading[k], row.get(k), info.full_name)
+        )
+        for k in heading.primary_key
     }
 
 

@@ -51,8 +51,13 @@ def _same(attr, recorded, current_raw) -> bool:
 
 
 def _check_roles(user, events: list[dict]) -> None:
+    """Taking back inserts needs ``insert``, restoring updates ``update``, on each schema of
+    the batch; another user's batch needs ``undo`` (editor) as well."""
+    name = getattr(user, "username", None)
     for event in events:
         action = "insert" if event["action"] == "insert" else "update"
+        if event["actor"] != name:
+            action = "undo"
         verdict = roles.decide(user, action, event["schema"])
         if verdict.decision is roles.Decision.HIDDEN:
             raise NotFoundError(f"No batch {events[0]['batch_id']!r}")

@@ -1,7 +1,7 @@
 """Entry forms built dynamically from a table's heading.
 
-One widget per declared type; a foreign key is ONE dropdown of the parent's existing keys
-(value: an encoded key filling all its columns, renamed columns mapped through
+One widget per declared type; a foreign key is ONE searchable picker of the parent's rows
+(:mod:`.fk_picker`: the key chosen fills all its columns, renamed columns mapped through
 ``attr_map``); a master's part tables are formsets in the same form whose rows inherit
 the master's key. Values are passed on as entered: the data model converts and validates
 them, and its errors are put back beside the fields (:meth:`EntryForms.add_problems`).
@@ -21,16 +21,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 
-from pipeline_core import roles, services
-from pipeline_core.datamodel import DataJointError
+from pipeline_core import roles
 from pipeline_core.datamodel.stores.refs import Attachment
 from pipeline_core.datamodel.types import enum_values, type_family
+from pipeline_core.services import fk as fk_service
 
-from .keys import decode_key, encode_key, key_label
+from .fk_picker import picker_field
 
 _TEXTAREA = {"json", "jsonb", "text", "tinytext", "mediumtext", "longtext"}
-#: The most parent keys offered in one dropdown.
-MAX_OPTIONS = 1000
 
 
 def is_file_upload(attr) -> bool:
@@ -166,20 +164,19 @@ class TableForm(forms.Form):
         return row
 
     def clean(self):
-        """Expand each foreign-key choice and check that keys sharing columns agree."""
+        """Expand each foreign-key choice (or text naming one parent) and check that keys
+        sharing columns agree."""
         data = super().clean()
         seen: dict = {}
-        for name, fk in self.fk_fields.items():
-            token = data.get(name)
-            if not token:
+        for name in self.fk_fields:
+            picked = data.get(name)
+            if not picked:
                 data[name] = None
                 continue
             try:
-                key = decode_key(token)
-            except DataJointError:
-                key = {}
-            if set(key) != set(fk.columns):
-                self.add_error(name, "This choice does not fit the foreign key.")
+                key = self.fields[name].resolve(picked)
+            except ValidationError as exc:
+                self.add_error(name, exc)
                 continue
             for column, value in key.items():
                 if column in seen and seen[column] != value:
@@ -194,7 +191,7 @@ class TableForm(forms.Form):
 def blockers_of(info, inherited: frozenset = frozenset(), user=None) -> list[str]:
     """Why rows of a table cannot be entered in a form: required attributes that cannot be
     typed in (e.g. a required ``<blob>``), and, for ``user``, foreign keys to schemas they
-    may not view (the dropdown would list that schema's keys). Empty when a form can be
+    may not view (the picker would search that schema's rows). Empty when a form can be
     offered."""
     fk_columns = {c for fk in info.foreign_keys for c in fk.columns}
     blockers = [
@@ -274,26 +271,9 @@ def form_class_for(
     return type(f"{info.class_name.replace('.', '')}Form", (TableForm,), attrs), blockers
 
 
-def _fk_field(fk, info) -> forms.ChoiceField:
-    """ONE dropdown for a foreign key: the parent's keys, each filling all columns."""
-    parent_info, keys, truncated = services.parent_keys(fk, limit=MAX_OPTIONS)
-    renames = dict(fk.attr_map)
-    choices = [("", "— choose —" if not fk.nullable else "— none (null) —")]
-    choices += [
-        (encode_key(key), key_label({renames[c]: v for c, v in key.items()})) for key in keys
-    ]
-    label = parent_info.class_name
-    if fk.aliased:
-        label += " (" + ", ".join(f"{c} ← {p}" for c, p in fk.attr_map if c != p) + ")"
-    hint = "fills " + ", ".join(fk.columns)
-    if truncated:
-        hint += f" — showing the first {MAX_OPTIONS} keys"
-    field = forms.ChoiceField(
-        choices=choices, required=not fk.nullable, label=label, help_text=hint
-    )
-    field.parent = parent_info
-    field.declared_type = "key of " + parent_info.class_name
-    return field
+def _fk_field(fk, info):
+    """ONE searchable picker for a foreign key, filling all its columns."""
+    return picker_field(fk, info, fk_service.parent_of(fk))
 
 
 class EntryForms:

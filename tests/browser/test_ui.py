@@ -57,10 +57,12 @@ def test_add_subject_then_session_with_trials(
     assert (demo.Subject & {"subject_id": subject_id}).fetch1("species") == "zebrafish"
 
     page.goto(live_server.url + path("entry", demo.Session))
-    page.select_option("#id_fk_subject_id", label=f"subject_id={subject_id}")
+    page.fill("#id_fk_subject_id", str(subject_id))
+    page.locator(".fk-options [role=option]", has_text=f"{subject_id} · Browser Mouse").click()
     page.fill("#id_session_id", "1")
     page.fill("#id_session_date", "2026-11-03")
-    page.select_option("#id_fk_experimenter", label="experimenter=chloe")
+    page.fill("#id_fk_experimenter", "chl")
+    page.locator(".fk-options [role=option]", has_text="chloe").click()
     page.fill("#id_part0-0-trial_id", "1")
     page.fill("#id_part0-0-start_time", "0")
     page.fill("#id_part0-0-stop_time", "2.5")

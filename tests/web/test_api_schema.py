@@ -30,6 +30,11 @@ OPERATIONS = {
     ("/api/v1/schemas/", "get"): set(),
     ("/api/v1/query/", "post"): {"400", "404", "415", "504"},
     ("/api/v1/audit/", "get"): {"400", "404"},
+    ("/api/v1/schemas/{schema}/tables/{table}/rows/", "get"): {"400", "404"},
+    ("/api/v1/schemas/{schema}/tables/{table}/rows/", "post"): {"201", "400", "404", "409"},
+    ("/api/v1/schemas/{schema}/tables/{table}/rows/", "patch"): {"400", "404", "409"},
+    ("/api/v1/schemas/{schema}/tables/{table}/rows/delete/", "post"): {"400", "404", "409"},
+    ("/api/v1/batches/{batch}/undo/", "post"): {"404", "409"},
     ("/api/v1/schemas/{schema}/tables/{table}/fk/{attribute}/", "get"): {"400", "404"},
 }
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")

@@ -1,16 +1,17 @@
-"""Entry forms: widgets from declared types, foreign keys as dropdowns of parent keys,
+"""Entry forms: widgets from declared types, foreign keys as searchable pickers,
 master + part rows in one transaction, errors beside their fields, nothing on error."""
 
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from html import unescape
 
 import pytest
 from django.urls import reverse
 
-from pipeline_core.web.keys import decode_key
+from pipeline_core.web.keys import encode_key
 
 pytestmark = pytest.mark.integration
 
@@ -37,6 +38,17 @@ def options(html: str, name: str) -> list[tuple[str, str]]:
     ).group(1)
     found = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select)
     return [(unescape(v), unescape(t)) for v, t in found]
+
+
+def fk_picker(html: str, name: str) -> dict:
+    """The search URL and columns of the foreign-key picker whose key input is ``name``."""
+    match = re.search(
+        rf'<div class="fk-picker" data-fk-url="([^"]+)" data-fk-columns="([^"]+)">'
+        rf'<input type="hidden" name="{re.escape(name)}"',
+        html,
+    )
+    assert match, name
+    return {"url": unescape(match.group(1)), "columns": json.loads(unescape(match.group(2)))}
 
 
 def part_rows(html: str) -> list[str]:
@@ -66,37 +78,55 @@ def test_widgets_follow_declared_types_with_defaults(lab_client, demo):
     assert 'type="date"' in dob and "required" not in dob  # nullable: may be left empty
 
 
-def test_more_widgets_and_fk_dropdowns(lab_client, demo, extra_tables):
+def test_more_widgets_and_fk_pickers(lab_client, demo, extra_tables):
     html = lab_client.get(entry_url(extra_tables.Note)).content.decode()
     assert 'step="any"' in tag(html, "score")
     assert 'type="checkbox"' in tag(html, "flag")
     assert 'type="datetime-local"' in tag(html, "taken_at")
     assert tag(html, "meta").startswith("<textarea")
     assert 'step="0.001"' in tag(html, "cost")
-    # the compound foreign key to Session is ONE dropdown filling both columns
-    sessions = demo.Session().keys(order_by="KEY")
-    offered = [
-        (decode_key(v), label) for v, label in options(html, "fk_subject_id__session_id") if v
-    ]
-    assert [key for key, _ in offered] == sessions
-    assert (
-        offered[0][1]
-        == f"subject_id={sessions[0]['subject_id']} · session_id={sessions[0]['session_id']}"
+    # the compound foreign key to Session is ONE picker filling both columns, searching
+    # the parent through the API by any of its attributes
+    picker = fk_picker(html, "fk_subject_id__session_id")
+    assert picker["url"] == reverse(
+        "api:fk_choices", args=[extra_tables.Note.database, "note", "subject_id"]
     )
+    assert picker["columns"] == ["subject_id", "session_id"]
+    assert "required" in tag(html, "fk_subject_id__session_id__text")
     # the renamed foreign key maps subject_id -> reviewer, and is optional (nullable)
-    reviewers = [decode_key(v) for v, _ in options(html, "fk_reviewer") if v]
-    assert reviewers == [{"reviewer": k["subject_id"]} for k in demo.Subject().keys(order_by="KEY")]
-    assert "required" not in tag(html, "fk_reviewer")
+    assert fk_picker(html, "fk_reviewer")["columns"] == ["reviewer"]
+    assert "required" not in tag(html, "fk_reviewer__text")
+    assert "<select" not in html.split('name="fk_reviewer"')[0][-300:]
 
 
-def test_session_form_offers_existing_subjects_and_experimenters(lab_client, demo):
+def test_session_form_has_pickers_for_subjects_and_experimenters(lab_client, demo):
     html = lab_client.get(entry_url(demo.Session)).content.decode()
-    subjects = [decode_key(v) for v, _ in options(html, "fk_subject_id") if v]
-    assert subjects == demo.Subject().keys(order_by="KEY")
-    experimenters = [label for v, label in options(html, "fk_experimenter") if v]
-    names = demo.Experimenter().fetch("experimenter", order_by="KEY")
-    assert experimenters == [f"experimenter={e}" for e in names]
+    for name in ("fk_subject_id", "fk_experimenter"):
+        text = tag(html, name + "__text")
+        assert 'role="combobox"' in text and 'aria-autocomplete="list"' in text
+        assert f'id="id_{name}"' in text and f'<label for="id_{name}">' in html  # labelled
     assert 'name="part0-TOTAL_FORMS"' in html and 'name="part0-0-trial_id"' in html
+
+
+def test_fk_text_without_a_choice_is_resolved_on_the_server(lab_client, demo):
+    session_id = next_id(demo.Session & {"subject_id": 2}, "session_id")
+    base = {"session_id": str(session_id), "session_date": "2026-11-02", "notes": ""}
+    base.update({"part0-TOTAL_FORMS": "0", "part0-INITIAL_FORMS": "0"})
+    # a name naming one parent row, typed without choosing from the list
+    data = dict(base, fk_subject_id__text="minnie", fk_experimenter__text="Ben Okafor")
+    response = lab_client.post(entry_url(demo.Session), data)
+    assert response.status_code == 302, field_errors(response.content.decode())
+    row = (demo.Session & {"subject_id": 2, "session_id": session_id}).fetch1()
+    assert row["experimenter"] == "ben"
+    # a text naming no parent is an error beside the picker, nothing inserted
+    data = dict(base, session_id=str(session_id + 1), fk_subject_id__text="nobody at all")
+    data["fk_experimenter"] = encode_key({"experimenter": "ana"})
+    html = lab_client.post(entry_url(demo.Session), data).content.decode()
+    assert "No Subject matches “nobody at all”" in field_errors(html)["fk_subject_id"][0]
+    assert not demo.Session & {"subject_id": 2, "session_id": session_id + 1}
+    # the text typed stays in the picker, the choice made keeps its label
+    assert 'value="nobody at all"' in tag(html, "fk_subject_id__text")
+    assert 'value="ana · Ana Ruiz"' in tag(html, "fk_experimenter__text")
 
 
 def test_entry_form_inserts_a_subject(lab_client, demo):

@@ -84,6 +84,13 @@ EXPECTED = {
     ("api:schemas", "POST"):          "401       405    405    405    405   405    405      405",
     ("api:query", "GET"):             "401       405    405    405    405   405    405      405",
     ("api:query", "POST"):            "401       200    404    200    200   200    200      200",
+    ("api:rows", "GET"):              "401       200    404    200    200   200    200      200",
+    ("api:rows", "POST"):             "401       401    404    403    201   201    201      201",
+    ("api:rows", "PATCH"):            "401       401    404    403    403   200    200      200",
+    ("api:rows_delete", "GET"):       "405       405    405    405    405   405    405      405",
+    ("api:rows_delete", "POST"):      "401       401    404    403    403   200    200      200",
+    ("api:batch_undo", "GET"):        "405       405    405    405    405   405    405      405",
+    ("api:batch_undo", "POST"):       "401       403    404    403    200   200    200      200",
     ("api:fk_choices", "GET"):        "401       200    404    200    200   200    200      200",
     ("api:fk_choices", "POST"):       "401       405    404    405    405   405    405      405",
 }
@@ -389,8 +396,76 @@ def request_for(t, name: str, method: str, principal: str):
             found = response.json().get("results") if outcome == "200" else None
             return [] if outcome != "200" or found else [f"no results: {response.json()}"]
 
+    elif name.startswith(("api:rows", "api:batch_undo")):
+        url, kwargs, check = rows_request(t, name, method, principal)
     else:
         raise AssertionError(f"no request built for {name}: add it to request_for()")
+    return url, kwargs, check
+
+
+def _new_subject(subject, principal: str) -> int:
+    """A subject id free for this principal's request (any leftover removed)."""
+    new_id = 80_000 + PRINCIPALS.index(principal) * 100 + secrets.randbelow(100)
+    (subject & {"subject_id": new_id}).delete_quick()
+    return new_id
+
+
+def rows_request(t, name: str, method: str, principal: str):
+    """Requests of the rows API (issue #12), each checked in the database."""
+    subject = t.demo.Subject
+    schema, table = subject.database, subject.table_name
+    body = None
+
+    def check(outcome, response):
+        return []
+
+    if name == "api:rows":
+        url = reverse("api:rows", args=[schema, table])
+        if method in ("POST", "PATCH"):
+            new_id = _new_subject(subject, principal)
+            if method == "POST":
+                body = {"rows": [{"subject_id": new_id, "subject_name": f"by {principal}"}]}
+            else:
+                subject.insert1({"subject_id": new_id, "subject_name": "before"})
+                body = {"key": {"subject_id": new_id}, "set": {"subject_name": "after"}}
+
+            def check(outcome, response, new_id=new_id):
+                rows = (subject & {"subject_id": new_id}).to_dicts()
+                written = bool(rows) and rows[0]["subject_name"] != "before"
+                return [] if written == (outcome in ("200", "201")) else [f"written: {written}"]
+
+    elif name == "api:rows_delete":
+        url = reverse("api:rows_delete", args=[schema, table])
+        if method == "POST":
+            new_id = _new_subject(subject, principal)
+            subject.insert1({"subject_id": new_id, "subject_name": "to delete"})
+            body = {"keys": [{"subject_id": new_id}], "dry_run": False}
+
+            def check(outcome, response, new_id=new_id):
+                gone = len(subject & {"subject_id": new_id}) == 0
+                return [] if gone == (outcome == "200") else [f"deleted: {gone}"]
+
+    else:
+        batch = "0" * 32
+        if method == "POST":
+            new_id = _new_subject(subject, principal)
+            owner = t.users.get(principal) or t.users["admin"]
+            with acting_as(Actor.of_user(owner, "api")):  # the principal's own batch
+                services.begin_request()
+                saved = services.save_rows(
+                    schema,
+                    table,
+                    t.users["admin"],
+                    [{"subject_id": new_id, "subject_name": "to undo"}],
+                )
+            batch = saved["batch"]
+
+            def check(outcome, response, new_id=new_id):
+                gone = len(subject & {"subject_id": new_id}) == 0
+                return [] if gone == (outcome == "200") else [f"undone: {gone}"]
+
+        url = reverse("api:batch_undo", args=[batch])
+    kwargs = {} if body is None else {"data": json.dumps(body), "content_type": "application/json"}
     return url, kwargs, check
 
 
@@ -422,7 +497,7 @@ def outcome_of(response) -> str:
 def test_role_matrix(name, principals, targets, settings):
     settings.LABBOOK_DEFAULT_ROLE = None
     problems = []
-    for method in METHODS:
+    for method in [m for m in (*METHODS, "PATCH") if (name, m) in EXPECTED]:
         expected = dict(zip(PRINCIPALS, EXPECTED[(name, method)].split()))
         for principal in PRINCIPALS:
             settings.LABBOOK_ANONYMOUS_ROLE = "viewer" if principal == "public" else None
