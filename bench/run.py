@@ -3,7 +3,7 @@ run where DataJoint does the same work. Writes ``bench/results.md`` and prints i
 
 ``bench/run.py`` runs every section; ``bench/run.py blob``, ``bench/run.py db``,
 ``bench/run.py query``, ``bench/run.py audit``, ``bench/run.py fk`` (bench/fk.py) or
-``bench/run.py entry`` (bench/entry.py) runs one
+``bench/run.py entry`` (bench/entry.py) or ``bench/run.py grid`` (bench/grid.py) runs one
 and rewrites only its section of results.md. The db and
 query sections use their own databases ``lbbench_*`` on the DJ_HOST server, dropped at the end.
 """
@@ -261,7 +261,7 @@ def bench_paging(conn, n_rows: int = 100_000) -> list[tuple]:
     ]
 
 
-SECTIONS = ("blob", "db", "query", "audit", "fk", "entry")
+SECTIONS = ("blob", "db", "query", "audit", "fk", "entry", "grid")
 
 
 def bench_db(dj) -> str:
@@ -670,6 +670,7 @@ TITLES = {
     "audit": "Audit trail on MariaDB (issue 11)",
     "fk": "Foreign-key search on MariaDB (issue 12)",
     "entry": "Data entry: batch check and save, grid pages (issue 12)",
+    "grid": "Entry grid in Chromium: first rows visible on 1,000,000 rows (issue 12)",
 }
 
 
@@ -693,8 +694,8 @@ def write_results(texts: dict[str, str]) -> str:
     text = (
         "# Benchmark results\n\nMedian wall times on this machine; DataJoint 2.3.5 runs in the "
         "same process. `make bench` reruns every section, `bench/run.py blob`, `bench/run.py db`, "
-        "`bench/run.py query`, `bench/run.py audit`, `bench/run.py fk` or `bench/run.py entry` "
-        "one.\n\n" + "\n".join(parts)
+        "`bench/run.py query`, `bench/run.py audit`, `bench/run.py fk`, `bench/run.py entry` "
+        "or `bench/run.py grid` one.\n\n" + "\n".join(parts)
     )
     path.write_text(text)
     return text
@@ -710,6 +711,7 @@ def main(argv: list[str]) -> None:
         raise SystemExit(f"unknown section(s) {sorted(unknown)}; choose from {SECTIONS}")
     from bench.entry import bench_entry
     from bench.fk import bench_fk
+    from bench.grid import bench_grid
 
     runners = {
         "blob": bench_blob,
@@ -718,6 +720,7 @@ def main(argv: list[str]) -> None:
         "audit": bench_audit,
         "fk": bench_fk,
         "entry": bench_entry,
+        "grid": bench_grid,
     }
     texts = {}
     for name in SECTIONS:
