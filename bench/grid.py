@@ -55,7 +55,7 @@ def _big_table(conn):
 
     conn.query(
         f"INSERT INTO {Reading.full_table_name} (reading_id, label, value) "
-        f"SELECT seq, CONCAT('r', seq), seq * 0.5 FROM seq_0_to_{BIG - 1}"
+        f"SELECT seq, CONCAT('r', seq), seq * 0.5 FROM `{DATABASE}`.seq_0_to_{BIG - 1}"
     )
     return Reading
 
