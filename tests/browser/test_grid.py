@@ -10,7 +10,8 @@ The test pipeline (``grid_lab``, one schema per test session):
 * ``Session`` (Manual): ``-> Subject, session_datetime`` ---> ``notes``, ``weight``;
   part ``Session.Trial``: ``-> master, trial_id`` ---> ``outcome``, ``rt``;
 * ``Probe`` (Manual, compound key ``probe_lab, probe_num``) and ``Insertion`` (Manual,
-  ``insertion_id`` ---> ``-> Probe``, ``depth``): the compound-key picker.
+  ``insertion_id`` ---> ``-> Probe``, ``depth``): the compound-key picker;
+* ``Reading`` (Lookup, 450 rows): keyset pages loaded as the grid scrolls.
 """
 
 from __future__ import annotations
@@ -84,6 +85,17 @@ def grid_lab(demo, pipeline_prefix):
         depth: float64                 # µm
         """
 
+    @schema
+    class Reading(dm.Lookup):
+        definition = """
+        # enough rows for three keyset pages of the grid
+        reading_id: int32
+        ---
+        value: float64
+        """
+
+    if not Reading():
+        Reading.insert({"reading_id": i, "value": i / 4} for i in range(450))
     Subject.insert(
         [
             {"subject_id": i, "subject_name": name, "sex": sex}
@@ -103,7 +115,12 @@ def grid_lab(demo, pipeline_prefix):
         ]
     )
     return types.SimpleNamespace(
-        schema=schema, Subject=Subject, Session=Session, Probe=Probe, Insertion=Insertion
+        schema=schema,
+        Subject=Subject,
+        Session=Session,
+        Probe=Probe,
+        Insertion=Insertion,
+        Reading=Reading,
     )
 
 
@@ -574,3 +591,64 @@ def test_csv_import_goes_to_the_same_check_before_save(
         ("Magica", "F"),
     ]
     assert str(rows[0]["date_of_birth"]) == "2025-12-24"
+
+
+def test_keyset_pages_load_as_the_grid_scrolls(
+    page, live_server, admin_user, browser_login, grid_lab
+):
+    browser_login(page, admin_user)
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if "/rows/?" in r.url else None)
+    open_grid(page, live_server, grid_lab.Reading)
+    assert page.locator("#grid-loaded").inner_text().startswith("200 saved rows loaded; scroll")
+    assert page.get_attribute("#grid-page", "data-loaded") == "partial"
+    holder = "#grid .tabulator-tableholder"
+    for loaded in ("400 saved rows", "450 saved rows loaded."):
+        page.eval_on_selector(holder, "el => { el.scrollTop = el.scrollHeight; }")
+        page.wait_for_function(
+            "(text) => document.getElementById('grid-loaded').textContent.startsWith(text)",
+            arg=loaded,
+        )
+    assert page.get_attribute("#grid-page", "data-loaded") == "all"
+    assert len(asked) == 3
+    assert "after=" not in asked[0] and all("after=" in url for url in asked[1:])
+    assert all("limit=200" in url for url in asked)
+
+
+def test_saved_part_rows_show_under_their_master(
+    page, live_server, admin_user, browser_login, grid_lab
+):
+    key = {"subject_id": 3, "session_datetime": "2026-08-01 09:30:00"}
+    (grid_lab.Session() & key).delete()
+    grid_lab.Session.insert1({**key, "notes": "with trials"})
+    grid_lab.Session.Trial.insert(
+        [{**key, "trial_id": t, "outcome": "hit", "rt": t / 10} for t in (1, 2)]
+    )
+    browser_login(page, admin_user)
+    open_grid(page, live_server, grid_lab.Session)
+    row = page.locator("#grid > .tabulator-tableholder .tabulator-row").filter(
+        has_text="with trials"
+    )
+    row.scroll_into_view_if_needed()
+    with page.expect_response(lambda r: "/api/v1/query/" in r.url) as answer:
+        row.locator("button.grid-toggle").click()
+    assert answer.value.status == 200
+    sub = row.locator(".grid-part[data-part='Trial'] .tabulator-row")
+    sub.first.wait_for()
+    assert sub.count() == 2
+    # saved part rows are shown, not edited here
+    sub.first.locator(".tabulator-cell[tabulator-field='outcome']").click()
+    assert page.locator(".grid-part .tabulator-cell.tabulator-editing").count() == 0
+
+
+def test_the_entry_role_adds_rows_but_does_not_edit_saved_ones(
+    page, live_server, lab_user, browser_login, grid_lab
+):
+    browser_login(page, lab_user)
+    open_grid(page, live_server, grid_lab.Subject)
+    assert page.locator("#grid-delete").count() == 0
+    assert page.locator("#grid-undo").count() == 0
+    cell(page, 1, "subject_name").click()
+    assert page.locator("#grid .tabulator-cell.tabulator-editing").count() == 0
+    page.click("#grid-add")
+    page.wait_for_selector("#grid .tabulator-cell.tabulator-editing input")

@@ -610,10 +610,27 @@
       var rows = (result.data.rows || []).map(existingRow);
       cursor = result.data.next || null;
       // existing rows go after the last existing row, so new rows stay at the bottom
-      var existing = main.table.getRows().filter(function (r) { return r.getData()._state !== "new"; });
+      var all = main.table.getRows();
+      var existing = all.filter(function (r) { return r.getData()._state !== "new"; });
       var after = existing.length ? existing[existing.length - 1] : null;
-      var added = rows.length ? (after ? main.table.addData(rows, false, after) : main.table.addData(rows, true)) : Promise.resolve();
+      var added;
+      if (!rows.length) {
+        added = Promise.resolve();
+      } else if (existing.length === all.length) {
+        added = main.table.addData(rows, false);  // no new rows: a plain append
+      } else {
+        added = after ? main.table.addData(rows, false, after) : main.table.addData(rows, true);
+      }
       return added.then(function () {
+        // the virtual DOM does not count rows added below the view in its scroll height
+        // until they are rendered: a forced redraw does (the scroll position is put back)
+        if (loadedCount && rows.length) {
+          var holder = main.element.querySelector(".tabulator-tableholder");
+          var top = holder.scrollTop;
+          closeEditors();  // a forced redraw rebuilds every row, open editors included
+          main.table.redraw(true);
+          holder.scrollTop = top;
+        }
         loadedCount += rows.length;
         loading = false;
         loadedEl.textContent = loadedCount + " saved row" + (loadedCount === 1 ? "" : "s") + " loaded" + (cursor ? "; scroll down for more." : ".");
@@ -1106,10 +1123,13 @@
   main = makeGrid(document.getElementById("grid"), cfg, null, { height: "65vh" });
   main.table.on("tableBuilt", function () {
     loadPage();
-    // progressive loading: the next keyset page when the user scrolls near the end
-    main.table.on("scrollVertical", function (top) {
-      var holder = main.element.querySelector(".tabulator-tableholder");
-      if (holder && top + holder.clientHeight > holder.scrollHeight - 400) { loadPage(); }
+    // progressive loading: the next keyset page when one of the last 50 loaded rows is in
+    // view (the virtual DOM grows scrollHeight as it renders, so positions are compared)
+    main.table.on("scrollVertical", function () {
+      if (loading || cursor === null) { return; }
+      var visible = main.table.getRows("visible");
+      var last = visible.length ? visible[visible.length - 1].getPosition() : 0;
+      if (last >= loadedCount - 50) { loadPage(); }
     });
   });
 
