@@ -554,6 +554,31 @@ def test_master_and_part_rows_in_a_sub_grid(
         (2, "miss", None),
         (3, "hit", 0.75),
     ]
+    # duplicating the master row copies the part rows shown under it
+    later = {"subject_id": 2, "session_datetime": "2026-05-02 10:00:00"}
+    (grid_lab.Session() & later).delete()
+    saved_row = page.locator("#grid > .tabulator-tableholder .tabulator-row.grid-row-saved")
+    saved_row.locator(".tabulator-cell[tabulator-field='notes']").click()
+    page.keyboard.press("Escape")
+    page.click("#grid-duplicate")
+    page.wait_for_selector("#grid .tabulator-cell.tabulator-editing input")
+    page.keyboard.press("Escape")
+    copy = page.locator("#grid > .tabulator-tableholder .tabulator-row.grid-row-new")
+    copy.locator(".tabulator-cell[tabulator-field='session_datetime']").click()
+    editor = page.locator("#grid .tabulator-cell.tabulator-editing input")
+    editor.fill(later["session_datetime"])
+    editor.press("Enter")
+    with page.expect_response(
+        lambda r: (
+            "/rows/" in r.url
+            and r.request.method == "POST"
+            and not r.request.post_data_json["dry_run"]
+        )
+    ) as saved:
+        page.click("#grid-save")  # a check of the master row first, then the save
+    assert saved.value.status == 201, saved.value.text()
+    assert (grid_lab.Session() & later).fetch1("notes") == "master with parts"
+    assert len(grid_lab.Session.Trial() & later) == 3
 
 
 def test_csv_import_goes_to_the_same_check_before_save(

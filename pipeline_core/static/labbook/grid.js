@@ -1081,6 +1081,15 @@
     ctx.spec.columns.forEach(function (col) {
       if (!col.read_only && !col.autoincrement && ctx.spec.inherited.indexOf(col.name) < 0) { values[col.name] = isEmpty(data[col.name]) ? "" : data[col.name]; }
     });
+    // the part rows shown under a master row come along, as new part rows
+    if (!ctx.master) {
+      values._parts = {};
+      Object.keys(data._parts || {}).forEach(function (name) {
+        values._parts[name] = data._parts[name].map(function (partData) {
+          return Object.assign({}, partData, { _id: ++seq, _state: "new", _errors: {}, _orig: undefined });
+        });
+      });
+    }
     addRow(ctx, true, values).then(function () {
       status("Duplicated a row: change its primary key, then Check and Save.");
     });
