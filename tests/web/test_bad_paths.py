@@ -32,6 +32,7 @@ WEB_ROUTES = {
     "schema": ("GET", ""),
     "table": ("GET", ""),
     "entry": ("GET", ""),
+    "grid": ("GET", ""),
     "thumbnail": ("GET", "?key={key}"),
     "value": ("GET", "?key={key}"),
     "download": ("GET", "?key={key}"),

@@ -504,6 +504,7 @@
   }
 
   function toggleParts(ctx, row) {
+    closeEditors();  // the row is rebuilt: an editor open in it commits first
     var data = row.getData();
     data._expanded = !data._expanded;
     if (data._expanded && data._state !== "new" && !data._partsLoaded) {
@@ -705,7 +706,8 @@
   /* Attribute names matched by a first pasted line that names attributes, else null. */
   function headerFields(spec, first) {
     var names = spec.columns.map(function (col) { return col.name; });
-    var cells = first.map(function (cell) { return cell.trim(); });
+    // a UTF-8 byte-order mark (files saved by Excel) is not part of the first name
+    var cells = first.map(function (cell) { return cell.replace(/^\ufeff/, "").trim(); });
     var named = cells.filter(function (cell) { return cell !== ""; });
     if (!named.length || !named.every(function (cell) { return names.indexOf(cell) >= 0; })) { return null; }
     return cells.map(function (cell) { return cell || null; });
@@ -759,7 +761,7 @@
       Object.keys(pair[1]).forEach(function (name) { delete data._errors[name]; });
       delete data._errors[""];
       if (data._state === "saved") { data._state = "existing"; }
-      return pair[0].update(pair[1]).then(function () { pair[0].reformat(); });
+      return pair[0].update(pair[1]).then(function () { paintRow(pair[0]); });
     });
     if (added.length) {
       // the first appended row is shown (the main grid may hold many saved rows above)
@@ -962,7 +964,7 @@
       if (!ref) { return; }
       Object.keys(item.values || {}).forEach(function (name) { ref.data[name] = item.values[name]; });
       if (ref.master) { return; }
-      ref.row.update(item.values).then(function () { ref.row.reformat(); });
+      ref.row.update(item.values).then(function () { paintRow(ref.row); });
     });
     refs.rows.forEach(function (ref) { if (ref.data._expanded) { ref.row.reformat(); } });
   }
