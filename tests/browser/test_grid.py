@@ -644,7 +644,8 @@ def test_saved_part_rows_show_under_their_master(
     page, live_server, admin_user, browser_login, grid_lab
 ):
     key = {"subject_id": 3, "session_datetime": "2026-08-01 09:30:00"}
-    (grid_lab.Session() & key).delete()
+    grid_lab.Session.Trial().delete_quick()
+    grid_lab.Session().delete_quick()  # the row is then among the first rendered
     grid_lab.Session.insert1({**key, "notes": "with trials"})
     grid_lab.Session.Trial.insert(
         [{**key, "trial_id": t, "outcome": "hit", "rt": t / 10} for t in (1, 2)]
