@@ -149,7 +149,7 @@ def bench_fk(dj) -> str:
         f"{REPEAT} runs after a warm-up, p50 and p95. DataJoint: "
         '`(Subject & \'subject_name LIKE "<text>%"\').fetch(limit=20, order_by="KEY")` on its '
         "own connection (a prefix of the name only, no substring phase). Substring and "
-        "no-match texts scan the table, bounded by `fk_search.SCAN_BUDGET` (0.1 s): what the "
-        "scan found by then is returned.",
+        "no-match texts scan the table: a scan is stopped after `fk_search.SCAN_BUDGET` "
+        "(0.1 s) and then adds nothing (the rare substring's row is not found in time).",
     ]
     return "\n".join(lines)

@@ -199,15 +199,15 @@ def search(conn, fk: ForeignKey, text: str, limit: int = 20) -> list[dict]:
     key order. Text is compared as the columns' collations compare (usually
     case-insensitively); ``%`` and ``_`` are literal; integer attributes match by the start
     of their decimal text (``12`` finds 12, 120-129, 1200-...), decimal and float ones only
-    exactly. Prefixes of indexed attributes
-    (the first key attribute, the first of an index) are index ranges; other scans stop
-    after :data:`SCAN_BUDGET` seconds with what they found.
+    exactly. Prefixes of indexed attributes (the first key attribute, the first of an
+    index) are index ranges; a scan no index serves (an unindexed attribute, a substring)
+    is stopped after :data:`SCAN_BUDGET` seconds and then adds nothing.
 
     Returns:
         up to ``limit`` results ``{"values": {child attribute: value}, "key": {parent key},
         "label": "1 · Mickey · M"}`` with Python values (dates, decimals ...).
     Raises:
-        MissingTableError: the parent is gone. QueryError: ``limit`` < 1.
+        MissingTableError: the parent is gone.
     """
     found = ParentSearch.of(conn, fk)
     text = text.strip()
