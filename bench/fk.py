@@ -23,9 +23,9 @@ TEXTS = [
     ("999999", "integer key prefix, last rows"),
     ("Mi", "indexed varchar prefix"),
     ("Goofy-77", "indexed varchar prefix"),
-    ("oge-1", "substring only, frequent (a short scan)"),
-    ("ooge-12345", "substring only, rare (a bounded scan)"),
-    ("zzz", "no match at all (a bounded scan)"),
+    ("oge-1", "substring only, frequent (not searched on a large parent)"),
+    ("ooge-12345", "substring only, rare (not searched on a large parent)"),
+    ("zzz", "no match at all"),
 ]
 REPEAT = 41
 
@@ -148,8 +148,8 @@ def bench_fk(dj) -> str:
         "introspection, role check, search, JSON values), limit 20; "
         f"{REPEAT} runs after a warm-up, p50 and p95. DataJoint: "
         '`(Subject & \'subject_name LIKE "<text>%"\').fetch(limit=20, order_by="KEY")` on its '
-        "own connection (a prefix of the name only, no substring phase). Substring and "
-        "no-match texts scan the table, bounded by `fk_search.SCAN_BUDGET` (0.1 s): what the "
-        "scan found by then is returned.",
+        "own connection (a prefix of the name only, no substring phase). A parent above "
+        "`fk_search.SCAN_ROWS` (100,000) rows is searched through index ranges only: "
+        "substrings find nothing there (smaller parents are scanned for them too).",
     ]
     return "\n".join(lines)

@@ -116,6 +116,13 @@ class CheckResult:
     resolved: list[Resolved]
 
 
+def cell_problem(rowset: RowSet, index: int, attribute: str | None, reason: str) -> Problem:
+    """A :class:`Problem` of row ``index`` of ``rowset``, its message starting with the
+    table's full name."""
+    table = rowset.info.full_name
+    return Problem(rowset.list, index, table, attribute, f"{table}: {reason}")
+
+
 def is_blank(value: Any) -> bool:
     """None, or a string of whitespace only (an empty cell)."""
     return value is None or (isinstance(value, str) and not value.strip())
@@ -185,13 +192,7 @@ def _given(rowset: RowSet, index: int, row: Mapping, problems: list[Problem]) ->
     for name, value in row.items():
         if name not in info.heading:
             problems.append(
-                Problem(
-                    rowset.list,
-                    index,
-                    info.full_name,
-                    name,
-                    f"{info.full_name}: `{name}` is not in the table heading",
-                )
+                cell_problem(rowset, index, name, f"`{name}` is not in the table heading")
             )
             continue
         attr = info.heading[name]
@@ -202,13 +203,7 @@ def _given(rowset: RowSet, index: int, row: Mapping, problems: list[Problem]) ->
                 value = json.loads(value)
             except ValueError as exc:
                 problems.append(
-                    Problem(
-                        rowset.list,
-                        index,
-                        info.full_name,
-                        name,
-                        f"{info.full_name}: invalid JSON for attribute `{name}`: {exc}",
-                    )
+                    cell_problem(rowset, index, name, f"invalid JSON for attribute `{name}`: {exc}")
                 )
                 value = None
         values[name] = value
@@ -242,12 +237,8 @@ def _required(
     """Attributes with no value, no default, not nullable (spec §3.4), except ``skip``."""
     info = rowset.info
     problems.extend(
-        Problem(
-            rowset.list,
-            index,
-            info.full_name,
-            attr.name,
-            f"{info.full_name}: attribute `{attr.name}` is required and has no default",
+        cell_problem(
+            rowset, index, attr.name, f"attribute `{attr.name}` is required and has no default"
         )
         for attr in info.heading
         if attr.name not in skip
@@ -406,12 +397,11 @@ class _Checker:
             key = key_of(info.heading, names, enc)
             if key in seen:
                 self.problems.append(
-                    Problem(
-                        rowset.list,
+                    cell_problem(
+                        rowset,
                         i,
-                        info.full_name,
                         None,
-                        f"{info.full_name}: duplicate primary key in this batch "
+                        f"duplicate primary key in this batch "
                         f"({shown_key(names, self.values[rowset.list][i])}; "
                         f"also row {seen[key] + 1})",
                     )
@@ -461,13 +451,12 @@ class _Checker:
                 if key_of(parent.heading, names, key) not in present:
                     shown = shown_key(child, self.values[rowset.list][i])
                     self.problems.append(
-                        Problem(
-                            rowset.list,
+                        cell_problem(
+                            rowset,
                             i,
-                            info.full_name,
                             child[0] if len(child) == 1 else None,
-                            f"{info.full_name}: no parent row in {parent.class_name} "
-                            f"({parent.full_name}) with {shown}",
+                            f"no parent row in {parent.class_name} ({parent.full_name}) "
+                            f"with {shown}",
                         )
                     )
 
@@ -477,6 +466,7 @@ class _Checker:
 
 
 def shown_key(names: Iterable[str], values: Mapping) -> str:
+    """``a=1, b=2024-05-01 10:00`` for a message."""
     return ", ".join(f"{n}={values.get(n)!s}" for n in names)
 
 

@@ -36,6 +36,9 @@ LABEL_TYPES = frozenset({"varchar", "char", "enum", "date"})
 TEXT_TYPES = frozenset({"varchar", "char"})
 #: Seconds a scan that no index serves may take (an unindexed attribute, a substring).
 SCAN_BUDGET = 0.1
+#: Parents with more rows than this (the server's estimate) are searched through index
+#: ranges only: a scan of a large table cannot answer a keystroke in time.
+SCAN_ROWS = 100_000
 #: Values per ``IN (...)`` list when resolving many texts.
 BATCH = 500
 #: Parent rows returned per text matching a secondary attribute's value (more than one
@@ -199,15 +202,16 @@ def search(conn, fk: ForeignKey, text: str, limit: int = 20) -> list[dict]:
     key order. Text is compared as the columns' collations compare (usually
     case-insensitively); ``%`` and ``_`` are literal; integer attributes match by the start
     of their decimal text (``12`` finds 12, 120-129, 1200-...), decimal and float ones only
-    exactly. Prefixes of indexed attributes
-    (the first key attribute, the first of an index) are index ranges; other scans stop
-    after :data:`SCAN_BUDGET` seconds with what they found.
+    exactly. Prefixes of indexed attributes (the first key attribute, the first of an
+    index) are index ranges; a scan no index serves (an unindexed attribute, a substring)
+    is made only on parents of at most :data:`SCAN_ROWS` rows, and stopped after
+    :data:`SCAN_BUDGET` seconds (then it adds nothing).
 
     Returns:
         up to ``limit`` results ``{"values": {child attribute: value}, "key": {parent key},
         "label": "1 · Mickey · M"}`` with Python values (dates, decimals ...).
     Raises:
-        MissingTableError: the parent is gone. QueryError: ``limit`` < 1.
+        MissingTableError: the parent is gone.
     """
     found = ParentSearch.of(conn, fk)
     text = text.strip()
@@ -220,10 +224,11 @@ def search(conn, fk: ForeignKey, text: str, limit: int = 20) -> list[dict]:
         if condition is not None:
             (ranged if _indexed(found.parent, name) else scanned).append(condition)
     rows = [r for c in ranged for r in _rows(found, conn, c, limit)]
-    if scanned:
+    small = found.parent.row_estimate <= SCAN_ROWS
+    if scanned and small:
         rows += _rows(found, conn, sql.any_of(scanned), limit, SCAN_BUDGET)
     first = _first(found, rows, limit)
-    if len(first) < limit:
+    if len(first) < limit and small:
         contains = [_contains_condition(heading[n], text) for n in found.searched]
         contains = [c for c in contains if c is not None]
         if contains:

@@ -24,7 +24,7 @@ from .access import check_viewable, connection
 QUERY_PAGE_SIZE = 100
 
 
-def _resolver(user):
+def viewable_resolver(user):
     """``resolve(schema, table) -> TableInfo`` for tables of visible schemas ``user`` may
     view; any other schema raises NotFoundError, a non-viewable one exactly as an unknown
     one."""
@@ -57,7 +57,7 @@ def run_query(description: dict, user) -> dict:
         QueryTimeoutError: the query ran longer than ``settings.LABBOOK_QUERY_TIMEOUT``.
         DataJointError: the server refused the query.
     """
-    query = query_json.to_query(description, connection(), resolve=_resolver(user))
+    query = query_json.to_query(description, connection(), resolve=viewable_resolver(user))
     expr = query.expression
     rows, cursor = page(
         expr,

@@ -17,7 +17,7 @@ from typing import Any
 
 from pipeline_core import datamodel as dm
 from pipeline_core import roles
-from pipeline_core.datamodel import batch_check, batch_updates
+from pipeline_core.datamodel import batch_check, batch_updates, fk_search
 from pipeline_core.datamodel.batch_check import BatchError, Problem, RowSet, Update
 from pipeline_core.datamodel.catalog import catalog_of
 from pipeline_core.datamodel.heading import TableInfo
@@ -27,7 +27,7 @@ from pipeline_core.keys import decode_key, encode_key
 from .access import NotFoundError, check_viewable, connection, table_info
 from .audit import writer
 from .browse import part_tables, rows_page
-from .query import json_value
+from .query import json_value, viewable_resolver
 
 #: Largest page of the rows API.
 MAX_PAGE = 1000
@@ -138,12 +138,7 @@ def _rowsets(info: TableInfo, rows: list[dict], parts: dict[str, list[dict]]) ->
 
 def _resolver(user):
     """The foreign-key text resolver for ``user``: parents in schemas they may view only
-    (:func:`pipeline_core.datamodel.fk_search.resolve_parents`), or None before that
-    module exists."""
-    try:
-        from pipeline_core.datamodel import fk_search
-    except ImportError:  # pragma: no cover - the FK search lands with the grid
-        return None
+    (:func:`pipeline_core.datamodel.fk_search.resolve_parents`)."""
 
     def resolve(conn, fk, texts):
         if not roles.may(user, "view", fk.parent.database):
@@ -300,8 +295,6 @@ def _restricted(info: TableInfo, user, restriction: Any, keys: list[dict] | None
     """
     from pipeline_core.datamodel import query_json
 
-    from .query import _resolver as query_resolver
-
     table = dm.FreeTable(connection(), info.ref)
     if (restriction is None) == (keys is None):
         raise dm.QueryError("give either `restriction` (a condition) or `keys` (a list of keys)")
@@ -318,7 +311,7 @@ def _restricted(info: TableInfo, user, restriction: Any, keys: list[dict] | None
         "from": {"schema": info.database, "table": info.table_name},
         "where": restriction,
     }
-    query = query_json.to_query(description, connection(), resolve=query_resolver(user))
+    query = query_json.to_query(description, connection(), resolve=viewable_resolver(user))
     return table & query.expression.proj()
 
 
@@ -354,8 +347,3 @@ def delete_rows(
     with _batch(conn) as batch:
         deleted = rows.delete()
     return {"deleted": deleted, "counts": counts, "batch": batch}
-
-
-def problems_json(exc: BatchError) -> dict:
-    """The 400 body of a refused batch: ``{"errors": [problem JSON]}``."""
-    return {"errors": [p.as_json() for p in exc.problems]}

@@ -125,6 +125,18 @@ def test_prefix_matches_come_first_then_substrings(lab):
     ]
 
 
+def test_large_parents_are_searched_through_index_ranges_only(lab, monkeypatch):
+    """Above SCAN_ROWS rows no scan: unindexed attributes (subject_name) and substrings are
+    not searched, the key's prefix still is."""
+    assert labels(fk_search.search(lab.conn, lab.reviewer, "mi"))[-1] == "120 · Amico · M"
+    monkeypatch.setattr(fk_search, "SCAN_ROWS", -1)  # every parent counts as large
+    assert fk_search.search(lab.conn, lab.reviewer, "mi") == []
+    assert [r["values"]["reviewer"] for r in fk_search.search(lab.conn, lab.reviewer, "12")] == [
+        12,
+        120,
+    ]
+
+
 def test_varchar_key_prefix_then_contains(lab):
     assert labels(fk_search.search(lab.conn, lab.tag, "red")) == ["red", "reddish", "dark red"]
 

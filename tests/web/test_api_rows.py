@@ -349,3 +349,16 @@ def test_concurrent_saves_of_one_key_exactly_one_wins(lab_user, lab, transaction
     loser = next(r for r in results if r.status_code == 400).json()["errors"][0]
     assert lab.Session.full_table_name in loser["message"] and "duplicate" in loser["message"]
     assert len(lab.Session()) == 1
+
+
+def test_part_rows_added_later_to_a_saved_master(lab_client, lab):
+    """A Session saved with its first Trial can be completed later (its master exists)."""
+    trial = {"subject_id": 1, "session_datetime": "2024-05-01 10:00", "outcome": "hit"}
+    first = {"rows": [session()], "parts": {"Trial": [{**trial, "trial": 1}]}}
+    assert post(lab_client, url(lab), first).status_code == 201
+    later = post(lab_client, url(lab), {"rows": [], "parts": {"Trial": [{**trial, "trial": 2}]}})
+    assert later.status_code == 201, later.content
+    assert counts(lab) == (1, 2, 0)
+    orphan = {**trial, "session_datetime": "2030-01-01 00:00", "trial": 1}
+    refused = post(lab_client, url(lab), {"rows": [], "parts": {"Trial": [orphan]}})
+    assert refused.status_code == 400 and errors_of(refused) == [("parts.Trial", 0, None)]
