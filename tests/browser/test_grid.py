@@ -672,6 +672,12 @@ def test_the_entry_role_adds_rows_but_does_not_edit_saved_ones(
 ):
     browser_login(page, lab_user)
     open_grid(page, live_server, grid_lab.Subject)
+    # headers: the primary key marked, comments and types as tooltips
+    header = "#grid .tabulator-col[tabulator-field='{}']"
+    assert page.locator(header.format("subject_id") + " abbr.key-mark").inner_text() == "PK"
+    tooltip = page.get_attribute(header.format("subject_name") + " .grid-col-title", "title")
+    assert "varchar(64)" in tooltip and "the name people use" in tooltip
+    assert page.locator(header.format("sex") + " abbr.key-mark").count() == 0
     assert page.locator("#grid-delete").count() == 0
     assert page.locator("#grid-undo").count() == 0
     cell(page, 1, "subject_name").click()

@@ -225,9 +225,11 @@
         title: col.name,
         field: col.name,
         headerSort: false,
-        headerTooltip: tooltipOf(ctx, col),
+        // the tooltip is a title (Tabulator's headerTooltip is a mouse-only popup)
         titleFormatter: function () {
           var span = document.createElement("span");
+          span.className = "grid-col-title";
+          span.title = tooltipOf(ctx, col);
           span.textContent = col.name;
           if (col.in_key) {
             var mark = document.createElement("abbr");
