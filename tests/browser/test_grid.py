@@ -363,6 +363,7 @@ def row_of(page, subject_id: int) -> int:
 
 def test_edit_a_saved_row(page, live_server, admin_user, browser_login, grid_lab):
     ensure_subject(grid_lab, 10, "Goofy", "M")
+    ensure_subject(grid_lab, 11, "Clarabelle")  # the row below
     browser_login(page, admin_user)
     open_grid(page, live_server, grid_lab.Subject)
     row = row_of(page, 10)
@@ -373,6 +374,14 @@ def test_edit_a_saved_row(page, live_server, admin_user, browser_login, grid_lab
     editor = page.locator("#grid .tabulator-cell.tabulator-editing input")
     editor.fill("Goofy Goof")
     editor.press("Enter")
+    # Enter moves down: the next row's subject_name is being edited (Escape leaves it)
+    below = cell(page, row + 1, "subject_name")
+    page.wait_for_selector(
+        f"#grid > .tabulator-tableholder .tabulator-row:nth-child({row + 1}) "
+        ".tabulator-cell.tabulator-editing[tabulator-field='subject_name']"
+    )
+    page.keyboard.press("Escape")
+    assert "tabulator-editing" not in (below.get_attribute("class") or "")
     with page.expect_request(lambda r: "/rows/" in r.url and r.method == "POST") as sent:
         answer = click_and_wait(page, "#grid-save", "/rows/")
     assert sent.value.post_data_json["updates"] == [

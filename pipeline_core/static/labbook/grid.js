@@ -1160,9 +1160,30 @@
     importInput.value = "";
   });
 
+  /* Enter in an open editor (not a textarea, not a picker choosing a parent): the value
+     commits and the same attribute of the next row is edited, as in a spreadsheet. */
+  function enterMovesDown(e) {
+    var target = e.target;
+    if (!target.matches || !target.matches("input") || target.getAttribute("aria-activedescendant")) { return; }
+    if (!target.closest(".tabulator-cell.tabulator-editing")) { return; }
+    var anchor = anchorOf(target);
+    if (!anchor || !anchor.row || !anchor.field) { return; }
+    var rows = anchor.ctx.table.getRows("active");
+    var next = rows[rows.indexOf(anchor.row) + 1];
+    var col = anchor.ctx.spec.columns.filter(function (c) { return c.name === anchor.field; })[0];
+    if (!next || !col) { return; }
+    setTimeout(function () {
+      if (editable(anchor.ctx, col, next.getData())) { next.getCell(anchor.field).edit(true); }
+    }, 0);
+  }
+
   // Ctrl+Enter (Cmd+Enter) in a grid adds a row to that grid; the open editor commits
   // first. Ctrl+S on the page saves.
   document.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.ctrlKey && !e.metaKey && !e.shiftKey && !e.altKey) {
+      enterMovesDown(e);
+      return;
+    }
     if ((e.key === "s" || e.key === "S") && (e.ctrlKey || e.metaKey) && !e.shiftKey && !e.altKey) {
       e.preventDefault();
       setTimeout(save, 0);
