@@ -15,6 +15,7 @@ ERROR_STATUS: tuple[tuple[type[dm.DataJointError], int, str], ...] = (
     (dm.MissingTableError, 404, "Table not found"),
     (dm.AccessError, 403, "Access denied by the database"),
     (dm.LostConnectionError, 503, "Pipeline database unavailable"),
+    (services.BrokerUnavailable, 503, "Task broker unavailable"),
     (services.NotDownloadableError, 415, "Not downloadable"),
     # a stored value's path leaving its store (a link out, ``..``): there is no such
     # object in the store (404, not 403: nothing is said about what lies outside)

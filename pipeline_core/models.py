@@ -118,3 +118,76 @@ class RoleGrant(models.Model):
                     f"{existing.schema_pattern}; change that grant instead."
                 }
             )
+
+
+class PopulateRun(models.Model):
+    """One populate run (issue #13): who started what, when, for which keys of a table's
+    key_source, how it went. Durable history: Celery's own results expire, this does not.
+
+    ``restriction`` is a condition in the JSON query description's ``where`` form applied
+    to key_source (None: the whole table); ``keys`` the exact keys of a run started with a
+    ``limit`` (JSON values). The run fans out to ``tasks`` Celery tasks (``task_ids``), each
+    reserving keys one at a time through the table's jobs table (spec §6).
+    """
+
+    STATUSES = ("queued", "running", "done", "cancelled", "failed")
+
+    id = models.CharField(primary_key=True, max_length=32, editable=False)
+    schema = models.CharField(max_length=64)
+    table = models.CharField(max_length=64)
+    full_name = models.CharField(max_length=140)
+    restriction = models.JSONField(null=True, blank=True)
+    keys = models.JSONField(null=True, blank=True)
+    priority = models.IntegerField(default=5)
+    limit = models.PositiveIntegerField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    username = models.CharField(max_length=150, help_text="who started it (kept if deleted)")
+    source = models.CharField(max_length=16, default="web", help_text="web, api or cli")
+    status = models.CharField(max_length=16, default="queued", choices=[(s, s) for s in STATUSES])
+    tasks = models.PositiveIntegerField(default=0)
+    tasks_done = models.PositiveIntegerField(default=0)
+    task_ids = models.JSONField(default=list)
+    keys_todo = models.PositiveIntegerField(default=0, help_text="keys to do when started")
+    success = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    message = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["schema", "table", "-created"])]
+
+    def __str__(self) -> str:
+        return f"run {self.id} of {self.full_name} ({self.status})"
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from the first task's start to the last task's end (None: not yet)."""
+        if self.started is None:
+            return None
+        from django.utils import timezone
+
+        return ((self.finished or timezone.now()) - self.started).total_seconds()
+
+
+class RunKey(models.Model):
+    """The outcome of one key in a run: ``success``, ``error`` (with the message) or
+    ``skipped`` (computed or reserved by another worker meanwhile)."""
+
+    run = models.ForeignKey(PopulateRun, on_delete=models.CASCADE, related_name="key_outcomes")
+    key = models.JSONField()
+    outcome = models.CharField(max_length=16)
+    message = models.TextField(blank=True, default="")
+    at = models.DateTimeField(auto_now_add=True)
+    worker = models.CharField(max_length=100, blank=True, default="", help_text="host:pid")
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.outcome} (run {self.run_id})"

@@ -32,6 +32,31 @@ def worker_actor(username: str | None, request_id: str | None = None) -> Actor:
     return Actor.of_user(user, "worker", request_id)
 
 
+@shared_task(name="populate_run", bind=True)
+def populate_run(self, run_id: str) -> dict:
+    """One task of a populate run (:func:`pipeline_core.services.run_populate`): reserve and
+    compute the run's keys one at a time, as the user who started the run, whose role is
+    checked again here (a user demoted meanwhile is refused: the task computes nothing).
+    Idempotent: a redelivered task (``acks_late``) finds its keys computed or reserved.
+
+    Returns:
+        ``{"run", "success_count", "error_count", "cancelled"}``, or with ``"refused"``.
+    """
+    from pipeline_core.models import PopulateRun
+
+    run = PopulateRun.objects.filter(id=run_id).first()
+    if run is None:
+        return {"run": run_id, "refused": "no such run"}
+    actor = worker_actor(run.username or None, run_id)
+    verdict = actor.decide("populate", run.schema)
+    if not verdict.allowed:
+        log.warning("populate run %s refused for %s: %s", run_id, run.username, verdict.message)
+        services.run_refused(run_id, verdict.message)
+        return {"run": run_id, "refused": verdict.message}
+    with services.serving(actor):
+        return services.run_populate(run_id)
+
+
 @shared_task(name="populate", bind=True)
 def populate(self, full_table_name: str, user: str | None = None) -> dict:
     """Populate one auto-populated table (`` `db`.`tbl` ``) with job reservation, as

@@ -6,11 +6,9 @@ as the grid (:mod:`pipeline_core.services.rows`, :mod:`pipeline_core.services.un
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
-from rest_framework import serializers
 from rest_framework import status as http
 from rest_framework.response import Response
 
-from pipeline_core import datamodel as dm
 from pipeline_core import services
 
 from .openapi import AnyOf, api_operation
@@ -32,17 +30,8 @@ from .serializers import (
     PipelineErrorSerializer,
     QueryDescriptionErrorSerializer,
 )
+from .validation import valid
 from .views import PipelineAPIView
-
-
-def _valid(serializer: serializers.Serializer) -> dict:
-    """The validated data, or a QueryError (400 ``{error, detail, ...}``) naming the first
-    field at fault."""
-    if not serializer.is_valid():
-        field, reasons = next(iter(serializer.errors.items()))
-        raise dm.QueryError(f"`{field}`: {reasons[0] if isinstance(reasons, list) else reasons}")
-    return serializer.validated_data
-
 
 _NOT_FOUND = OpenApiResponse(
     PipelineErrorSerializer, "A schema or table that is not visible or not there."
@@ -83,7 +72,7 @@ class RowsView(PipelineAPIView):
     )
     def get(self, request, schema: str, table: str):
         """One page: ``{"rows", "next", "heading"}``."""
-        params = _valid(RowsPageQuerySerializer(data=request.query_params))
+        params = valid(RowsPageQuerySerializer(data=request.query_params))
         page = services.page_of_rows(schema, table, params["limit"], params.get("after"))
         return Response(RowsPageSerializer(page).data, status=http.HTTP_200_OK)
 
@@ -108,7 +97,7 @@ class RowsView(PipelineAPIView):
     )
     def post(self, request, schema: str, table: str):
         """Save (201 ``{"inserted", "updated", "batch", "keys"}``) or check (200)."""
-        body = _valid(SaveRowsSerializer(data=request.data))
+        body = valid(SaveRowsSerializer(data=request.data))
         result = services.save_rows(
             schema,
             table,
@@ -133,7 +122,7 @@ class RowsView(PipelineAPIView):
     )
     def patch(self, request, schema: str, table: str):
         """``update1``: ``{"updated": 1, "batch"}``."""
-        body = _valid(UpdateSerializer(data=request.data))
+        body = valid(UpdateSerializer(data=request.data))
         result = services.update_row(schema, table, request.user, body["key"], body["set"])
         return Response(UpdatedSerializer(result).data, status=http.HTTP_200_OK)
 
@@ -168,7 +157,7 @@ class DeleteRowsView(PipelineAPIView):
     )
     def post(self, request, schema: str, table: str):
         """``{"counts"}``, and after a delete ``"deleted"`` and ``"batch"``."""
-        body = _valid(DeleteRowsSerializer(data=request.data))
+        body = valid(DeleteRowsSerializer(data=request.data))
         result = services.delete_rows(
             schema,
             table,

@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import fk, rows, views
+from . import fk, rows, runs, views
 
 app_name = "api"
 
@@ -21,6 +21,10 @@ urlpatterns = [
     path(_TABLE + "rows/", rows.RowsView.as_view(), name="rows"),
     path(_TABLE + "rows/delete/", rows.DeleteRowsView.as_view(), name="rows_delete"),
     path("batches/<str:batch>/undo/", rows.UndoView.as_view(), name="batch_undo"),
+    path(_TABLE + "populate/", runs.PopulateView.as_view(), name="populate"),
+    path("runs/", runs.RunsView.as_view(), name="runs"),
+    path("runs/<str:run>/", runs.RunView.as_view(), name="run"),
+    path("runs/<str:run>/cancel/", runs.CancelRunView.as_view(), name="run_cancel"),
     path(fk.URL, fk.FKChoicesView.as_view(), name="fk_choices"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path(

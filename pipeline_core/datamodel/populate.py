@@ -143,7 +143,9 @@ class AutoPopulate:
             jobs.ref, todo.node, pk, priority if priority is not None else 5, -1
         )
         self.connection.query(sql, params, table=jobs.ref)
-        sql, params = jobs_sql.pending(jobs.ref, pk, priority, max_calls)
+        # a restricted populate takes only its own keys from the pending ones
+        restricted = todo.node if restrictions else None
+        sql, params = jobs_sql.pending(jobs.ref, pk, priority, max_calls, restricted)
         rows = self.connection.query(sql, params, as_dict=True).fetchall()
         heading = self.heading
         return [{k: decode(heading[k], v) for k, v in row.items()} for row in rows]

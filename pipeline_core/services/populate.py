@@ -107,6 +107,8 @@ def populate(
     on_key: Callable[[dict, str], None] | None = None,
     *,
     run_id: str | None = None,
+    restrictions: list | None = None,
+    priority: int | None = None,
 ) -> dict:
     """Populate one table in this process with job reservation (idempotent: a key is
     never computed twice, errors are recorded in the jobs table), as the current actor
@@ -115,6 +117,8 @@ def populate(
 
     Args:
         run_id: the run's id (the Celery task id); None: a new one.
+        restrictions: restrictions of key_source (a list of keys, an expression ...).
+        priority: the jobs priority of the keys queued (DataJoint's default 5).
     Returns:
         ``{"table", "success_count", "error_count", "errors": [message, ...]}``.
     Raises:
@@ -123,7 +127,14 @@ def populate(
     begin_request()
     writer()
     cls = make_class(full_table_name)
-    result = cls.populate(reserve_jobs=True, suppress_errors=True, on_key=on_key, run_id=run_id)
+    result = cls.populate(
+        *(restrictions or ()),
+        reserve_jobs=True,
+        suppress_errors=True,
+        on_key=on_key,
+        run_id=run_id,
+        priority=priority,
+    )
     errors = [message for _, message in result["error_list"]]
     return {
         "table": cls.full_table_name,

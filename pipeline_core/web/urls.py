@@ -3,7 +3,7 @@ percent-encoded by ``reverse``; row keys travel as tokens (see :mod:`.keys`)."""
 
 from django.urls import path
 
-from . import account, grid, history, views
+from . import account, grid, history, runs, views
 
 app_name = "web"
 
@@ -25,4 +25,7 @@ urlpatterns = [
     path(_TABLE + "jobs/traceback/", views.traceback, name="traceback"),
     path(_TABLE + "history/", history.table_history, name="history"),
     path("history/users/<str:actor>/", history.actor_history, name="actor_history"),
+    path("runs/", runs.run_list, name="runs"),
+    path("runs/<str:run>/", runs.run_page, name="run"),
+    path("runs/<str:run>/cancel/", runs.run_cancel, name="run_cancel"),
 ]

@@ -295,8 +295,9 @@ def _progress_partial(request, schema, table, watch=None):
 @require_POST
 @pipeline_view(action="populate")
 def populate(request, schema, table):
-    """Queue the ``populate`` task as this user (operators), then watch the progress panel."""
-    services.enqueue_populate(schema, table, request.user)
+    """Start a populate run of the whole table as this user (operators), then watch the
+    progress panel (the run is in the history, ``web:runs``)."""
+    services.start_run(schema, table, request.user)
     watch = int(time.time())
     if is_htmx_for(request):
         return _progress_partial(request, schema, table, watch)

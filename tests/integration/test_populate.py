@@ -130,3 +130,20 @@ def dm_params_connect(dj_params):
     return lambda: dm.connect(
         dj_params["host"], dj_params["user"], dj_params["password"], port=int(dj_params["port"])
     )
+
+
+def test_restricted_reserved_populate_computes_only_its_keys(dm_conn, new_db):
+    """With reserve_jobs a restriction (by values, so the jobs SQL has parameters) queues
+    and computes only its keys, also when other keys are pending already."""
+    source, result = _pipeline(dm_conn, new_db())
+    source.insert([dict(source_id=i, value=i) for i in range(6)])
+    outcome = result.populate({"source_id": 2}, reserve_jobs=True)
+    assert outcome == {"success_count": 1, "error_list": []}
+    assert result.to_arrays("source_id").tolist() == [2]
+    result.jobs.declare()
+    assert result.populate("source_id > 3", reserve_jobs=True, max_calls=0)["success_count"] == 0
+    assert result.jobs.progress()["pending"] == 2  # 4 and 5 queued, not computed
+    outcome = result.populate([{"source_id": 0}, {"source_id": 1}], reserve_jobs=True)
+    assert outcome["success_count"] == 2
+    assert sorted(result.to_arrays("source_id").tolist()) == [0, 1, 2]
+    assert result.jobs.progress()["pending"] == 2  # the others' jobs were left alone

@@ -91,6 +91,20 @@ EXPECTED = {
     ("api:rows_delete", "POST"):      "401       401    404    403    403   200    200      200",
     ("api:batch_undo", "GET"):        "405       405    405    405    405   405    405      405",
     ("api:batch_undo", "POST"):       "401       403    404    403    200   200    200      200",
+    ("api:populate", "GET"):          "405       405    405    405    405   405    405      405",
+    ("api:populate", "POST"):         "401       401    404    403    403   403    202      202",
+    ("api:runs", "GET"):              "401       200    200    200    200   200    200      200",
+    ("api:runs", "POST"):             "401       405    405    405    405   405    405      405",
+    ("api:run", "GET"):               "401       200    404    200    200   200    200      200",
+    ("api:run", "POST"):              "401       405    405    405    405   405    405      405",
+    ("api:run_cancel", "GET"):        "405       405    405    405    405   405    405      405",
+    ("api:run_cancel", "POST"):       "401       403    404    403    403   403    200      200",
+    ("web:runs", "GET"):              "login     200    200    200    200   200    200      200",
+    ("web:runs", "POST"):             "405       405    405    405    405   405    405      405",
+    ("web:run", "GET"):               "login     200    404    200    200   200    200      200",
+    ("web:run", "POST"):              "405       405    405    405    405   405    405      405",
+    ("web:run_cancel", "GET"):        "405       405    405    405    405   405    405      405",
+    ("web:run_cancel", "POST"):       "login     login  404    403    403   403    302      302",
     ("api:fk_choices", "GET"):        "401       200    404    200    200   200    200      200",
     ("api:fk_choices", "POST"):       "401       405    404    405    405   405    405      405",
 }
@@ -319,19 +333,7 @@ def request_for(t, name: str, method: str, principal: str):
         url = reverse("web:download", args=args(t.doc, "file")) + f"?key={key}"
     elif name == "web:populate":
         url = reverse("web:populate", args=args(detection))
-        before = len(queued(t.queue))
-
-        def check(outcome, response, before=before):
-            messages = queued(t.queue)[before:]
-            if outcome != "302":
-                return [f"queued {messages}"] if messages else []
-            wanted = {
-                "task": "populate",
-                "args": repr([detection.full_table_name]),
-                "kwargs": repr({"user": principal}),
-            }
-            return [] if messages == [wanted] else [f"queued {messages}, wanted {wanted}"]
-
+        check = run_check(t, detection, principal, "302")
     elif name == "web:progress":
         url = reverse("web:progress", args=args(detection))
     elif name == "web:clear_errors":
@@ -396,11 +398,60 @@ def request_for(t, name: str, method: str, principal: str):
             found = response.json().get("results") if outcome == "200" else None
             return [] if outcome != "200" or found else [f"no results: {response.json()}"]
 
+    elif name == "api:populate":
+        url = reverse("api:populate", args=args(detection))
+        kwargs = {"data": json.dumps({"limit": 2}), "content_type": "application/json"}
+        check = run_check(t, detection, principal, "202")
+    elif name in ("api:runs", "web:runs"):
+        url = reverse(name)
+    elif name in ("api:run", "web:run", "api:run_cancel", "web:run_cancel"):
+        run = started_run(t)
+        url = reverse(name, args=[run.id])
+        if method == "POST" and name.endswith("cancel"):
+
+            def check(outcome, response, run=run):
+                run.refresh_from_db()
+                cancelled = run.status == "cancelled"
+                return [] if cancelled == (outcome in ("200", "302")) else [f"{run.status}"]
+
     elif name.startswith(("api:rows", "api:batch_undo")):
         url, kwargs, check = rows_request(t, name, method, principal)
     else:
         raise AssertionError(f"no request built for {name}: add it to request_for()")
     return url, kwargs, check
+
+
+def started_run(t):
+    """A run of Detection (two keys at most) started by the admin, its tasks queued on the
+    private queue (no worker reads it)."""
+    detection = t.demo.Detection
+    with acting_as(Actor.of_user(t.users["admin"], "web")):
+        services.begin_request()
+        return services.start_run(
+            detection.database, detection.table_name, t.users["admin"], limit=2
+        )
+
+
+def run_check(t, table, principal: str, started: str):
+    """A check that a populate run by ``principal`` was recorded and its tasks queued
+    exactly when the answer is ``started`` (and nothing otherwise)."""
+    from pipeline_core.models import PopulateRun
+
+    before = len(queued(t.queue))
+    known = set(PopulateRun.objects.values_list("id", flat=True))
+
+    def check(outcome, response):
+        runs = PopulateRun.objects.exclude(id__in=known)
+        messages = queued(t.queue)[before:]
+        if outcome != started:
+            return [f"runs {list(runs)}, queued {messages}"] if runs or messages else []
+        if len(runs) != 1 or runs[0].username != principal:
+            return [f"runs {list(runs)}"]
+        run = runs[0]
+        wanted = [{"task": "populate_run", "args": repr([run.id]), "kwargs": "{}"}] * run.tasks
+        return [] if messages == wanted else [f"queued {messages}, wanted {wanted}"]
+
+    return check
 
 
 def _new_subject(subject, principal: str) -> int:

@@ -95,7 +95,7 @@ from __future__ import annotations
 from typing import Any
 
 from .describe import to_description
-from .parse import DescribedQuery, Resolver, catalog_resolver, to_query
+from .parse import DescribedQuery, Resolver, catalog_resolver, restrict, to_query
 from .schema import (
     MAX_CONDITIONS,
     MAX_DEPTH,
@@ -117,6 +117,7 @@ __all__ = [
     "DescribedQuery",
     "Resolver",
     "catalog_resolver",
+    "restrict",
     "to_description",
     "to_query",
     "validate",

@@ -99,6 +99,27 @@ def to_query(
     return _Parser(resolve, connection).top(description)
 
 
+def restrict(
+    expr: QueryExpression, condition: Any, source: dict, connection=None, *, resolve=None
+) -> QueryExpression:
+    """``expr`` restricted by ``condition``, a condition in the description's ``where``
+    form, its attributes checked against ``expr``'s heading (e.g. a restriction of a
+    table's key_source for populate).
+
+    Args:
+        source: ``{"schema", "table"}`` of the table the condition is about (its structure
+            is checked as ``{"from": source, "where": condition}``).
+    Raises:
+        QueryDescriptionError: an invalid condition (``path`` from ``where``).
+    """
+    if resolve is None:
+        resolve = catalog_resolver(connection)
+    check_structure({"from": source, "where": condition})
+    parser = _Parser(resolve, connection)
+    built = parser.condition(condition, expr, "where", 1)
+    return checks.guarded("where", lambda: expr.restrict(built))
+
+
 # --- description -> expression -------------------------------------------------------------------
 class _Parser:
     """One description's construction; the description's structure is already valid."""

@@ -24,19 +24,30 @@ def refresh(
         f"SELECT {columns}, 'pending', %s, CURRENT_TIMESTAMP(3) + INTERVAL %s SECOND "
         f"FROM ({inner}) AS `$todo` "
         f"ON DUPLICATE KEY UPDATE `status` = `status`",
-        [*params, priority, delay_seconds],
+        [priority, delay_seconds, *params],  # in the order of the placeholders
     )
 
 
 def pending(
-    jobs_table: TableRef, pk: Sequence[str], max_priority: int | None, limit: int | None
+    jobs_table: TableRef,
+    pk: Sequence[str],
+    max_priority: int | None,
+    limit: int | None,
+    keys_todo: Node | None = None,
 ) -> tuple[str, list]:
-    """Pending, schedulable keys in processing order (priority, then scheduled time)."""
+    """Pending, schedulable keys in processing order (priority, then scheduled time); with
+    ``keys_todo`` (a query tree whose heading is ``pk``: a restricted populate) only those
+    among its keys."""
     params: list = []
+    columns = ", ".join(quote(k) for k in pk)
     sql = (
-        f"SELECT {', '.join(quote(k) for k in pk)} FROM {jobs_table.full_name} "
+        f"SELECT {columns} FROM {jobs_table.full_name} "
         "WHERE `status` = 'pending' AND `scheduled_time` <= CURRENT_TIMESTAMP(3)"
     )
+    if keys_todo is not None:
+        inner, inner_params = compile_select(keys_todo)
+        sql += f" AND ({columns}) IN (SELECT {columns} FROM ({inner}) AS `$todo`)"
+        params += inner_params
     if max_priority is not None:
         sql += " AND `priority` <= %s"
         params.append(max_priority)
