@@ -17,6 +17,7 @@ Every variable has a documented default (see README.md, "Environment variables")
 ``LABBOOK_STORES``          ``{}`` - JSON object of DataJoint stores
 ``LABBOOK_SCHEMA_PREFIX``   empty - only pipeline schemas starting with it are shown
 ``LABBOOK_CELERY_QUEUE``    ``labbook`` - the Celery queue LabBook sends to and workers read
+``LABBOOK_RUN_TASKS``       ``8`` - Celery tasks a populate run fans out to (at most)
 ``LABBOOK_QUERY_TIMEOUT``   ``30`` - seconds a described query (API) may run; 0: no limit
 ``LABBOOK_AUDIT_DB``        ``labbook_audit`` - database of the audit trail (pipeline server)
 ``LABBOOK_MAX_UPLOAD_MB``   ``1024`` - largest attachment an entry form accepts, in MB
@@ -229,6 +230,8 @@ LABBOOK_DEMO = _env_bool("LABBOOK_DEMO", True)
 # (connection, prefix) and returning a namespace of table classes.
 LABBOOK_PIPELINES = _env_list("LABBOOK_PIPELINES", "pipelines.demo:declare" if LABBOOK_DEMO else "")
 LABBOOK_CELERY_QUEUE = os.environ.get("LABBOOK_CELERY_QUEUE", "") or "labbook"
+# Celery tasks a populate run fans out to (fewer when it has fewer keys to do).
+LABBOOK_RUN_TASKS = max(1, int(_env_float("LABBOOK_RUN_TASKS", 8)))
 # Seconds a JSON-described query (POST /api/v1/query/) may take; 0: no limit.
 LABBOOK_QUERY_TIMEOUT = _env_float("LABBOOK_QUERY_TIMEOUT", 30.0)
 # The database (on the pipeline server) of the audit trail's append-only event table.

@@ -101,6 +101,7 @@ def start_run(
     priority: int = 5,
     limit: int | None = None,
     source: str = "web",
+    trusted: bool = False,
 ) -> PopulateRun:
     """Start a populate run as ``user`` (operator on the schema): record it, then queue its
     tasks (at most ``LABBOOK_RUN_TASKS``, default 8, and no more than keys to do).
@@ -109,13 +110,16 @@ def start_run(
         restriction: a condition on key_source attributes (the ``where`` form), or None.
         priority: jobs priority (DataJoint: lower runs first; 5 is DataJoint's default).
         limit: compute at most this many keys (the first ones in key order), or None.
+        trusted: started from the server's command line without ``--user`` (no role
+            check; its tasks run as the trusted server actor too).
     Returns:
         the :class:`PopulateRun` (``status`` ``queued``, or ``done`` with nothing to do).
     Raises:
         RoleRequired / NotFoundError; PopulateError (not Computed/Imported); NoMakeError;
         QueryDescriptionError (a bad restriction); BrokerUnavailable (503, within ~2 s).
     """
-    _require(user, "populate", schema)
+    if not trusted:
+        _require(user, "populate", schema)
     info = table_info(schema, table)
     if info.tier not in ("Computed", "Imported"):
         raise dm.PopulateError(

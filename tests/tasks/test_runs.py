@@ -128,3 +128,33 @@ def test_broker_down_is_reported_at_once(demo, operator, settings):
     target = f"/api/v1/schemas/{demo.Detection.database}/tables/{demo.Detection.table_name}/"
     response = client.post(target + "populate/", data="{}", content_type="application/json")
     assert response.status_code == 503 and "broker" in response.json()["detail"]
+
+
+def test_command_line_starts_a_run(demo, operator, settings):
+    import io
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    settings.CELERY_TASK_DEFAULT_QUEUE = "nobody-reads-this"
+    reset_detection(demo)
+    detection = demo.Detection
+    out = io.StringIO()
+    call_command(
+        "pipeline",
+        "populate",
+        detection.database,
+        detection.table_name,
+        "--queue",
+        "--limit",
+        "2",
+        "--priority",
+        "4",
+        stdout=out,
+    )
+    run = PopulateRun.objects.get(id=out.getvalue().split()[1].rstrip(":"))
+    assert run.source == "cli" and run.limit == 2 and run.priority == 4 and run.tasks == 2
+    with pytest.raises(CommandError, match="--queue"):
+        call_command(
+            "pipeline", "populate", detection.database, detection.table_name, "--limit", "2"
+        )

@@ -75,6 +75,21 @@ class Command(BaseCommand):
             action = sub.add_parser(name, parents=[acting], help=text)
             action.add_argument("schema")
             action.add_argument("table")
+            if name == "populate":
+                action.add_argument(
+                    "--queue",
+                    action="store_true",
+                    help="start a run on the Celery workers instead (prints the run id)",
+                )
+                action.add_argument(
+                    "--restriction",
+                    type=json.loads,
+                    metavar="JSON",
+                    help='with --queue: a condition on key_source, e.g. \'{"attribute": '
+                    '"subject_id", "operator": "=", "value": 1}\'',
+                )
+                action.add_argument("--priority", type=int, default=5, help="with --queue")
+                action.add_argument("--limit", type=int, help="with --queue: at most N keys")
         inspect = sub.add_parser(
             "inspect", parents=[acting], help="print the introspection of schemas"
         )
@@ -152,7 +167,22 @@ class Command(BaseCommand):
         elif action == "populate":
             info = services.resolve_table(options["schema"], options["table"])
             actor.check("populate", info.database)
-            self.populate(info.full_name)
+            if options["queue"]:
+                run = services.start_run(
+                    info.database,
+                    info.table_name,
+                    actor.user,
+                    restriction=options["restriction"],
+                    priority=options["priority"],
+                    limit=options["limit"],
+                    source="cli",
+                    trusted=actor.trusted,
+                )
+                self.stdout.write(f"run {run.id}: {run.keys_todo} keys, {run.tasks} tasks")
+            elif options["restriction"] is not None or options["limit"] is not None:
+                raise CommandError("--restriction and --limit start a run: add --queue")
+            else:
+                self.populate(info.full_name)
         else:
             info = services.resolve_table(options["schema"], options["table"])
             actor.check("view", info.database)
