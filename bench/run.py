@@ -261,7 +261,7 @@ def bench_paging(conn, n_rows: int = 100_000) -> list[tuple]:
     ]
 
 
-SECTIONS = ("blob", "db", "query", "audit", "fk", "entry", "grid")
+SECTIONS = ("blob", "db", "query", "audit", "fk", "entry", "populate", "grid")
 
 
 def bench_db(dj) -> str:
@@ -670,6 +670,7 @@ TITLES = {
     "audit": "Audit trail on MariaDB (issue 11)",
     "fk": "Foreign-key search on MariaDB (issue 12)",
     "entry": "Data entry: batch check and save, grid pages (issue 12)",
+    "populate": "Populate with job reservation, and scaling with workers (issue 13)",
     "grid": "Entry grid in Chromium: first rows visible on 1,000,000 rows (issue 12)",
 }
 
@@ -712,6 +713,7 @@ def main(argv: list[str]) -> None:
     from bench.entry import bench_entry
     from bench.fk import bench_fk
     from bench.grid import bench_grid
+    from bench.populate import bench_populate
 
     runners = {
         "blob": bench_blob,
@@ -720,6 +722,7 @@ def main(argv: list[str]) -> None:
         "audit": bench_audit,
         "fk": bench_fk,
         "entry": bench_entry,
+        "populate": bench_populate,
         "grid": bench_grid,
     }
     texts = {}
