@@ -9,6 +9,7 @@ no key is computed twice by concurrent workers.
 from __future__ import annotations
 
 import os
+import random
 import socket
 import time
 import traceback
@@ -148,7 +149,8 @@ class AutoPopulate:
         sql, params = jobs_sql.pending(jobs.ref, pk, priority, max_calls, restricted)
         rows = self.connection.query(sql, params, as_dict=True).fetchall()
         heading = self.heading
-        return [{k: decode(heading[k], v) for k, v in row.items()} for row in rows]
+        keys = [{k: decode(heading[k], row[k]) for k in pk} for row in rows]
+        return _spread(keys, [row["priority"] for row in rows])
 
     def _encoded(self, key: dict) -> dict:
         return {k: encode(self.heading[k], v, self.full_table_name) for k, v in key.items()}
@@ -188,6 +190,9 @@ class AutoPopulate:
                 computed = audit.key_of(self.heading, list(encoded), list(encoded.values()))
                 event = audit.Event("populate", self.ref, computed, None, run_id)
                 conn.audit.record(conn, [event])
+            # the job completes in make's own transaction: one commit fewer per key, and no
+            # moment when the key is computed but its job still reserved
+            self._finish(jobs, key, start, keep_completed)
             conn.commit()
         except BaseException as exc:
             conn.rollback()
@@ -210,7 +215,6 @@ class AutoPopulate:
             return "error"
         finally:
             conn.make_tables = make_tables
-        self._finish(jobs, key, start, keep_completed)
         result["success_count"] += 1
         return "success"
 
@@ -221,3 +225,19 @@ class AutoPopulate:
             jobs.ref, self._encoded(key), time.monotonic() - start, keep
         )
         self.connection.query(sql, params)
+
+
+def _spread(keys: list[dict], priorities: list[int]) -> list[dict]:
+    """``keys`` (in priority order) shuffled within each priority, differently in each
+    process: workers starting together then try different keys first instead of all
+    racing for the same one (a lost race costs a round trip; priorities still hold)."""
+    shuffle = random.Random(f"{os.getpid()}-{time.monotonic_ns()}").shuffle
+    out: list[dict] = []
+    start = 0
+    for end in range(1, len(keys) + 1):
+        if end == len(keys) or priorities[end] != priorities[start]:
+            group = keys[start:end]
+            shuffle(group)
+            out += group
+            start = end
+    return out

@@ -35,13 +35,14 @@ def pending(
     limit: int | None,
     keys_todo: Node | None = None,
 ) -> tuple[str, list]:
-    """Pending, schedulable keys in processing order (priority, then scheduled time); with
+    """Pending, schedulable keys (and their ``priority``) in processing order (priority,
+    then scheduled time); with
     ``keys_todo`` (a query tree whose heading is ``pk``: a restricted populate) only those
     among its keys."""
     params: list = []
     columns = ", ".join(quote(k) for k in pk)
     sql = (
-        f"SELECT {columns} FROM {jobs_table.full_name} "
+        f"SELECT {columns}, `priority` FROM {jobs_table.full_name} "
         "WHERE `status` = 'pending' AND `scheduled_time` <= CURRENT_TIMESTAMP(3)"
     )
     if keys_todo is not None:
