@@ -76,6 +76,15 @@ from .files import (
     load_value,
     open_download,
 )
+from .jobs import (
+    ignore_jobs,
+    job_counts,
+    job_traceback,
+    jobs_of,
+    list_jobs,
+    reprioritize_jobs,
+    retry_jobs,
+)
 from .populate import (
     DEFAULT_PIPELINES,
     NoMakeError,
@@ -103,6 +112,13 @@ from .stores import collect_garbage
 from .undo import UndoRefused, undo
 
 __all__ = [
+    "ignore_jobs",
+    "job_counts",
+    "job_traceback",
+    "jobs_of",
+    "list_jobs",
+    "reprioritize_jobs",
+    "retry_jobs",
     "DEFAULT_PIPELINES",
     "DOWNLOADABLE_CODECS",
     "PAGE_SIZE",
