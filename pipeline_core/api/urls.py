@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import fk, rows, views
+from . import fk, jobs, rows, views
 
 app_name = "api"
 
@@ -22,6 +22,10 @@ urlpatterns = [
     path(_TABLE + "rows/delete/", rows.DeleteRowsView.as_view(), name="rows_delete"),
     path("batches/<str:batch>/undo/", rows.UndoView.as_view(), name="batch_undo"),
     path(fk.URL, fk.FKChoicesView.as_view(), name="fk_choices"),
+    path(_TABLE + "jobs/", jobs.JobsView.as_view(), name="jobs"),
+    path(_TABLE + "jobs/retry/", jobs.RetryJobsView.as_view(), name="jobs_retry"),
+    path(_TABLE + "jobs/ignore/", jobs.IgnoreJobsView.as_view(), name="jobs_ignore"),
+    path(_TABLE + "jobs/priority/", jobs.PriorityJobsView.as_view(), name="jobs_priority"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "docs/",
