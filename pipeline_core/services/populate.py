@@ -217,10 +217,8 @@ def clear_errors(schema: str, table: str) -> int:
 
 
 def error_traceback(schema: str, table: str, key: dict) -> str | None:
-    """The traceback recorded for a failed job key, or None."""
-    jobs = _auto_table(schema, table).jobs
-    return (
-        jobs.error_stack({k: key[k] for k in jobs.primary_key if k in key})
-        if jobs.exists()
-        else None
-    )
+    """The traceback recorded for a failed job key (2.x ``~~<table>`` or 0.14 ``~jobs``),
+    or None."""
+    from .jobs import job_traceback
+
+    return job_traceback(schema, table, key)
