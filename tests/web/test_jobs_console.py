@@ -192,3 +192,42 @@ def test_services_refuse_without_role(square, django_user_model, pipeline_prefix
 def test_traceback_of_a_job(staff_client, square):
     text = services.job_traceback(square.database, square.table_name, {"n": 3})
     assert "3 is unlucky" in text
+
+
+def test_jobs_page_filters_confirmation_and_link(operator_client, square):
+    table_url = reverse("web:table", args=args(square))
+    page_url = reverse("web:jobs", args=args(square))
+    assert page_url in operator_client.get(table_url).content.decode()
+    html = operator_client.get(page_url, {"status": "error", "error": "disk"}).content.decode()
+    assert 'id="job-counts"' in html and 'hx-trigger="every 3s"' in html
+    assert "disk full" in html and "ValueError: bad" not in html
+    counts = operator_client.get(page_url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="job-counts")
+    assert counts.content.decode().lstrip().startswith('<section id="job-counts"')
+    action_url = reverse("web:jobs_action", args=args(square))
+    form = {"action": "retry", "scope": "matching", "error_text": "disk"}
+    preview = operator_client.post(
+        action_url, form, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="jobs-actions"
+    )
+    text = preview.content.decode()
+    assert "Retry 2 jobs" in text and 'name="confirm" value="1"' in text
+    assert statuses(square)[101][0] == "error"
+    done = operator_client.post(action_url, {**form, "confirm": "1"}, HTTP_HX_REQUEST="true")
+    assert "Retry 2 jobs done" in done.content.decode()
+    assert statuses(square)[101][0] == statuses(square)[102][0] == "pending"
+    from pipeline_core.keys import encode_key
+
+    ignore = {
+        "action": "ignore",
+        "scope": "selected",
+        "key": [encode_key({"n": 103})],
+        "confirm": "1",
+    }
+    assert operator_client.post(action_url, ignore).status_code == 200
+    assert statuses(square)[103][0] == "ignore"
+    bad = operator_client.post(action_url, {"action": "retry", "scope": "selected"})
+    assert bad.status_code == 400
+
+
+def test_jobs_page_for_viewers_has_no_actions(lab_client, square):
+    html = lab_client.get(reverse("web:jobs", args=args(square))).content.decode()
+    assert "jobs-actions" not in html and "3 is unlucky" in html
