@@ -12,6 +12,7 @@ from django.conf import settings
 
 from pipeline_core import datamodel as dm
 from pipeline_core.datamodel import audit
+from pipeline_core.datamodel.jobs import job_table
 
 from .access import begin_request, connection, schema_prefix, table_info, table_named
 from .audit import writer
@@ -178,22 +179,28 @@ def _auto_table(schema: str, table: str):
 
 def populate_status(schema: str, table: str, error_limit: int = 20) -> dict:
     """Progress of an auto-populated table, from the database only (key_source, target,
-    and the jobs table): ``total, done, remaining, pending, reserved, error, ignore``,
-    ``errors`` (``[{key, message, time}]``, newest first) and ``complete`` (nothing
+    and the jobs table, or a 0.14 ``~jobs``): ``total, done, remaining, pending,
+    reserved, error, ignore``, ``errors`` (``[{key, message, time}]``, newest first) and ``complete`` (nothing
     remains that is not an error or ignored, and nothing is pending or reserved)."""
     target = _auto_table(schema, table)
     remaining, total = target.progress()
-    jobs = target.jobs
+    jobs = job_table(target)  # 2.x ``~~<table>``, or a 0.14 pipeline's ``~jobs``
     counts = jobs.progress()
-    pk = jobs.primary_key
-    errors = [
-        {
-            "key": {k: row[k] for k in pk},
-            "message": row["error_message"],
-            "time": row["completed_time"],
-        }
-        for row in jobs.rows(status="error", limit=error_limit)
-    ]
+    if jobs.legacy:
+        errors = [
+            {"key": job["key"], "message": job["error_message"], "time": job["reserved_time"]}
+            for job in jobs.page(statuses=["error"], limit=error_limit)[0]
+        ]
+    else:
+        pk = jobs.primary_key
+        errors = [
+            {
+                "key": {k: row[k] for k in pk},
+                "message": row["error_message"],
+                "time": row["completed_time"],
+            }
+            for row in jobs.rows(status="error", limit=error_limit)
+        ]
     busy = counts["pending"] + counts["reserved"]
     return dict(
         total=total,
