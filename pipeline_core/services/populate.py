@@ -181,7 +181,8 @@ def populate_status(schema: str, table: str, error_limit: int = 20) -> dict:
     """Progress of an auto-populated table, from the database only (key_source, target,
     and the jobs table, or a 0.14 ``~jobs``): ``total, done, remaining, pending,
     reserved, error, ignore``, ``errors`` (``[{key, message, time}]``, newest first) and
-    ``complete`` (nothing remains that is not an error or ignored, and nothing is pending or reserved)."""
+    ``complete`` (nothing remains that is not an error or ignored, and nothing is
+    pending or reserved)."""
     target = _auto_table(schema, table)
     remaining, total = target.progress()
     jobs = job_table(target)  # 2.x ``~~<table>``, or a 0.14 pipeline's ``~jobs``
