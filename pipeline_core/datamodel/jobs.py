@@ -17,7 +17,7 @@ from .names import jobs_table_name
 from .sql import dml
 from .sql import jobs as jobs_sql
 from .types import strip_display_width
-from .values import decode, encode
+from .values import DEFAULT, decode, encode_for_write
 
 JOB_STATUSES = ("pending", "reserved", "success", "error", "ignore")
 
@@ -140,7 +140,8 @@ class JobTable:
         encoded values in primary-key order.
 
         Raises:
-            QueryError: a key is not an object or lacks a primary-key attribute.
+            QueryError: a key is not an object or lacks a primary-key attribute (or its
+                value). InvalidValueError: a value outside its attribute's domain.
         """
         pk, heading = self.primary_key, self.target.heading
         encoded = []
@@ -150,7 +151,10 @@ class JobTable:
             missing = [k for k in pk if k not in key]
             if missing:
                 raise QueryError(f"job key {key!r} lacks {missing}")
-            encoded.append([encode(heading[k], key[k], self.target.full_table_name) for k in pk])
+            values = [encode_for_write(heading[k], key[k], self.target.full_table_name) for k in pk]
+            if any(v is None or v is DEFAULT for v in values):
+                raise QueryError(f"job key {key!r}: every attribute of {pk} needs a value")
+            encoded.append(values)
         return encoded
 
     def _decoded_key(self, values: Sequence) -> dict:

@@ -231,3 +231,23 @@ def test_jobs_page_filters_confirmation_and_link(operator_client, square):
 def test_jobs_page_for_viewers_has_no_actions(lab_client, square):
     html = lab_client.get(reverse("web:jobs", args=args(square))).content.decode()
     assert "jobs-actions" not in html and "3 is unlucky" in html
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"keys": [{"n": None}]},
+        {"keys": [{"n": 10**30}]},
+        {"keys": [{"n": "abc"}]},
+        {"keys": [{"n": [1]}]},
+        {"keys": [{}]},
+        {"keys": [{"n": ""}]},
+    ],
+)
+def test_bad_job_keys_are_400(operator_client, square, body):
+    for action in ("retry", "ignore", "priority"):
+        data = {**body, **({"priority": 1} if action == "priority" else {})}
+        response = operator_client.post(
+            api(args(square), action), data, content_type="application/json"
+        )
+        assert response.status_code == 400, (action, body, response.content)
