@@ -173,7 +173,7 @@ class JobsView(PipelineAPIView):
 class RetryJobsView(PipelineAPIView):
     """``POST .../jobs/retry/``: error jobs back to pending (``operator``)."""
 
-    labbook_action = {"POST": "retry"}
+    labbook_action = {"POST": "retry", "OPTIONS": "view"}
 
     @api_operation(
         request=RetrySerializer,
@@ -207,7 +207,7 @@ class RetryJobsView(PipelineAPIView):
 class IgnoreJobsView(PipelineAPIView):
     """``POST .../jobs/ignore/``: ignore or unignore jobs (``operator``)."""
 
-    labbook_action = {"POST": "ignore"}
+    labbook_action = {"POST": "ignore", "OPTIONS": "view"}
 
     @api_operation(
         request=IgnoreSerializer,
@@ -236,7 +236,7 @@ class IgnoreJobsView(PipelineAPIView):
 class PriorityJobsView(PipelineAPIView):
     """``POST .../jobs/priority/``: reprioritise pending and error jobs (``operator``)."""
 
-    labbook_action = {"POST": "populate"}
+    labbook_action = {"POST": "populate", "OPTIONS": "view"}
 
     @api_operation(
         request=PrioritySerializer,
