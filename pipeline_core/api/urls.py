@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import fk, rows, runs, views
+from . import fk, jobs, rows, runs, views
 
 app_name = "api"
 
@@ -26,6 +26,10 @@ urlpatterns = [
     path("runs/<str:run>/", runs.RunView.as_view(), name="run"),
     path("runs/<str:run>/cancel/", runs.CancelRunView.as_view(), name="run_cancel"),
     path(fk.URL, fk.FKChoicesView.as_view(), name="fk_choices"),
+    path(_TABLE + "jobs/", jobs.JobsView.as_view(), name="jobs"),
+    path(_TABLE + "jobs/retry/", jobs.RetryJobsView.as_view(), name="jobs_retry"),
+    path(_TABLE + "jobs/ignore/", jobs.IgnoreJobsView.as_view(), name="jobs_ignore"),
+    path(_TABLE + "jobs/priority/", jobs.PriorityJobsView.as_view(), name="jobs_priority"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "docs/",

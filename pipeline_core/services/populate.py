@@ -12,6 +12,7 @@ from django.conf import settings
 
 from pipeline_core import datamodel as dm
 from pipeline_core.datamodel import audit
+from pipeline_core.datamodel.jobs import job_table
 
 from .access import begin_request, connection, schema_prefix, table_info, table_named
 from .audit import writer
@@ -189,22 +190,29 @@ def _auto_table(schema: str, table: str):
 
 def populate_status(schema: str, table: str, error_limit: int = 20) -> dict:
     """Progress of an auto-populated table, from the database only (key_source, target,
-    and the jobs table): ``total, done, remaining, pending, reserved, error, ignore``,
-    ``errors`` (``[{key, message, time}]``, newest first) and ``complete`` (nothing
-    remains that is not an error or ignored, and nothing is pending or reserved)."""
+    and the jobs table, or a 0.14 ``~jobs``): ``total, done, remaining, pending,
+    reserved, error, ignore``, ``errors`` (``[{key, message, time}]``, newest first) and
+    ``complete`` (nothing remains that is not an error or ignored, and nothing is
+    pending or reserved)."""
     target = _auto_table(schema, table)
     remaining, total = target.progress()
-    jobs = target.jobs
+    jobs = job_table(target)  # 2.x ``~~<table>``, or a 0.14 pipeline's ``~jobs``
     counts = jobs.progress()
-    pk = jobs.primary_key
-    errors = [
-        {
-            "key": {k: row[k] for k in pk},
-            "message": row["error_message"],
-            "time": row["completed_time"],
-        }
-        for row in jobs.rows(status="error", limit=error_limit)
-    ]
+    if jobs.legacy:
+        errors = [
+            {"key": job["key"], "message": job["error_message"], "time": job["reserved_time"]}
+            for job in jobs.page(statuses=["error"], limit=error_limit)[0]
+        ]
+    else:
+        pk = jobs.primary_key
+        errors = [
+            {
+                "key": {k: row[k] for k in pk},
+                "message": row["error_message"],
+                "time": row["completed_time"],
+            }
+            for row in jobs.rows(status="error", limit=error_limit)
+        ]
     busy = counts["pending"] + counts["reserved"]
     return dict(
         total=total,
@@ -228,10 +236,8 @@ def clear_errors(schema: str, table: str) -> int:
 
 
 def error_traceback(schema: str, table: str, key: dict) -> str | None:
-    """The traceback recorded for a failed job key, or None."""
-    jobs = _auto_table(schema, table).jobs
-    return (
-        jobs.error_stack({k: key[k] for k in jobs.primary_key if k in key})
-        if jobs.exists()
-        else None
-    )
+    """The traceback recorded for a failed job key (2.x ``~~<table>`` or 0.14 ``~jobs``),
+    or None."""
+    from .jobs import job_traceback
+
+    return job_traceback(schema, table, key)

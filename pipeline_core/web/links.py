@@ -13,8 +13,8 @@ from pipeline_core.datamodel.heading import TableInfo
 
 class TableLink:
     """A :class:`TableInfo` (all its attributes) plus ``url``, ``entry_url``, ``grid_url``,
-    ``history_url`` and ``tier_class`` (``manual``, ``lookup``, ``imported``, ``computed``,
-    ``part``, ``other``)."""
+    ``history_url``, ``jobs_url`` and ``tier_class`` (``manual``, ``lookup``, ``imported``,
+    ``computed``, ``part``, ``other``)."""
 
     __slots__ = ("info",)
 
@@ -39,6 +39,11 @@ class TableLink:
     @property
     def history_url(self) -> str:
         return reverse("web:history", args=[self.info.database, self.info.table_name])
+
+    @property
+    def jobs_url(self) -> str:
+        """The jobs console of a Computed/Imported table (others have no jobs)."""
+        return reverse("web:jobs", args=[self.info.database, self.info.table_name])
 
     @property
     def tier_class(self) -> str:

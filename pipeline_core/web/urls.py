@@ -3,7 +3,7 @@ percent-encoded by ``reverse``; row keys travel as tokens (see :mod:`.keys`)."""
 
 from django.urls import path
 
-from . import account, grid, history, runs, views
+from . import account, grid, history, jobs, runs, views
 
 app_name = "web"
 
@@ -21,6 +21,8 @@ urlpatterns = [
     path(_TABLE + "download/<str:attribute>/", views.download, name="download"),
     path(_TABLE + "populate/", views.populate, name="populate"),
     path(_TABLE + "progress/", views.progress, name="progress"),
+    path(_TABLE + "jobs/", jobs.jobs, name="jobs"),
+    path(_TABLE + "jobs/action/", jobs.jobs_action, name="jobs_action"),
     path(_TABLE + "jobs/clear-errors/", views.clear_errors, name="clear_errors"),
     path(_TABLE + "jobs/traceback/", views.traceback, name="traceback"),
     path(_TABLE + "history/", history.table_history, name="history"),

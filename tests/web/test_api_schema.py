@@ -40,6 +40,10 @@ OPERATIONS = {
     ("/api/v1/runs/{run}/", "get"): {"404"},
     ("/api/v1/runs/{run}/cancel/", "post"): {"404"},
     ("/api/v1/schemas/{schema}/tables/{table}/fk/{attribute}/", "get"): {"400", "404"},
+    ("/api/v1/schemas/{schema}/tables/{table}/jobs/", "get"): {"400", "404", "409"},
+    ("/api/v1/schemas/{schema}/tables/{table}/jobs/retry/", "post"): {"400", "404", "409"},
+    ("/api/v1/schemas/{schema}/tables/{table}/jobs/ignore/", "post"): {"400", "404", "409"},
+    ("/api/v1/schemas/{schema}/tables/{table}/jobs/priority/", "post"): {"400", "404", "409"},
 }
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 

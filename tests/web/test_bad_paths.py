@@ -40,6 +40,8 @@ WEB_ROUTES = {
     "progress": ("GET", ""),
     "clear_errors": ("POST", ""),
     "traceback": ("GET", "?key={key}"),
+    "jobs": ("GET", ""),
+    "jobs_action": ("POST", ""),
     "history": ("GET", ""),
     "actor_history": ("GET", ""),  # actor names are free text: an unknown one has no events
     "api_token": ("GET", ""),  # one's own account: no names in the path

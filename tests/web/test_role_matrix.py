@@ -68,6 +68,10 @@ EXPECTED = {
     ("web:clear_errors", "POST"):     "login     login  404    403    403   403    302      302",
     ("web:traceback", "GET"):         "login     200    404    200    200   200    200      200",
     ("web:traceback", "POST"):        "405       405    405    405    405   405    405      405",
+    ("web:jobs", "GET"):              "login     200    404    200    200   200    200      200",
+    ("web:jobs", "POST"):             "405       405    405    405    405   405    405      405",
+    ("web:jobs_action", "GET"):       "405       405    405    405    405   405    405      405",
+    ("web:jobs_action", "POST"):      "login     login  404    403    403   403    200      200",
     ("web:history", "GET"):           "login     login  404    200    200   200    200      200",
     ("web:history", "POST"):          "405       405    405    405    405   405    405      405",
     ("web:actor_history", "GET"):     "login     login  200    200    200   200    200      200",
@@ -107,6 +111,14 @@ EXPECTED = {
     ("web:run_cancel", "POST"):       "login     login  404    403    403   403    302      302",
     ("api:fk_choices", "GET"):        "401       200    404    200    200   200    200      200",
     ("api:fk_choices", "POST"):       "401       405    404    405    405   405    405      405",
+    ("api:jobs", "GET"):              "401       200    404    200    200   200    200      200",
+    ("api:jobs", "POST"):             "401       405    404    405    405   405    405      405",
+    ("api:jobs_retry", "GET"):        "405       405    405    405    405   405    405      405",
+    ("api:jobs_retry", "POST"):       "401       401    404    403    403   403    200      200",
+    ("api:jobs_ignore", "GET"):       "405       405    405    405    405   405    405      405",
+    ("api:jobs_ignore", "POST"):      "401       401    404    403    403   403    200      200",
+    ("api:jobs_priority", "GET"):     "405       405    405    405    405   405    405      405",
+    ("api:jobs_priority", "POST"):    "401       401    404    403    403   403    200      200",
 }
 # fmt: on
 
@@ -414,6 +426,8 @@ def request_for(t, name: str, method: str, principal: str):
                 cancelled = run.status == "cancelled"
                 return [] if cancelled == (outcome in ("200", "302")) else [f"{run.status}"]
 
+    elif name.startswith(("api:jobs", "web:jobs")):
+        url, kwargs, check = jobs_request(t, name, method)
     elif name.startswith(("api:rows", "api:batch_undo")):
         url, kwargs, check = rows_request(t, name, method, principal)
     else:
@@ -452,6 +466,66 @@ def run_check(t, table, principal: str, started: str):
         return [] if messages == wanted else [f"queued {messages}, wanted {wanted}"]
 
     return check
+
+
+def square_job(square) -> tuple | None:
+    """``(status, priority)`` of Square's job for n=3, or None."""
+    services.begin_request()
+    square.jobs.declare()
+    rows = square.connection.query(
+        f"SELECT status, priority FROM {square.jobs.full_table_name} WHERE n = 3"
+    ).fetchall()
+    return tuple(rows[0]) if rows else None
+
+
+def reset_square_job(square) -> None:
+    """Square's job for n=3 as populate leaves it: ``error``, priority 5."""
+    services.begin_request()
+    if square_job(square) != ("error", 5):
+        square.jobs.declare()
+        square.connection.query(f"DELETE FROM {square.jobs.full_table_name} WHERE n = 3")
+        with acting_as(Actor.shell()):
+            services.populate(square.full_table_name)
+
+
+def jobs_request(t, name: str, method: str):
+    """Requests of the jobs console (issue #13), each checked in Square's jobs table."""
+    square = t.square
+    route = name.split(":")[1]
+    url = reverse(name, args=args(square))
+    kwargs: dict = {}
+
+    def check(outcome, response):
+        return []
+
+    if method != "POST" or route == "jobs":
+        if route == "jobs" and method == "GET":
+            url += "?status=error"
+        return url, kwargs, check
+    reset_square_job(square)
+    wanted = {
+        "jobs_retry": ("pending", 5),
+        "jobs_ignore": ("ignore", 5),
+        "jobs_priority": ("error", 2),
+        "jobs_action": ("pending", 5),
+    }[route]
+    if route == "jobs_action":
+        kwargs["data"] = {
+            "action": "retry",
+            "scope": "selected",
+            "key": [encode_key({"n": 3})],
+            "confirm": "1",
+        }
+    else:
+        body = {"keys": [{"n": 3}], **({"priority": 2} if route == "jobs_priority" else {})}
+        kwargs = {"data": json.dumps(body), "content_type": "application/json"}
+
+    def check(outcome, response):
+        now = square_job(square)
+        changed = now == wanted
+        return [] if changed == (outcome == "200") else [f"job of n=3 is {now}"]
+
+    return url, kwargs, check
 
 
 def _new_subject(subject, principal: str) -> int:

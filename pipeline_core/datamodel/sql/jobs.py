@@ -114,3 +114,226 @@ def progress(key_source: Node, target: TableRef, pk: Sequence[str]) -> tuple[str
         f"LEFT JOIN (SELECT DISTINCT {columns} FROM {target.full_name}) AS `$tgt` ON {on}",
         params,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# the console (issue #13): listing with filters in keyset pages, and operator actions
+# --------------------------------------------------------------------------------------------
+
+#: Job columns listed by the console (``error_stack`` is read one job at a time).
+LIST_COLUMNS = (
+    "status",
+    "priority",
+    "created_time",
+    "scheduled_time",
+    "reserved_time",
+    "completed_time",
+    "duration",
+    "error_message",
+    "user",
+    "host",
+    "pid",
+    "connection_id",
+    "version",
+)
+
+
+def _like(text: str) -> str:
+    """``%text%`` with LIKE's wildcards and escape character taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def selection(
+    pk: Sequence[str],
+    *,
+    statuses: Sequence[str] | None = None,
+    host: str | None = None,
+    error_contains: str | None = None,
+    keys: Sequence[Sequence] | None = None,
+) -> tuple[str, list]:
+    """The WHERE condition (``"1"`` when unrestricted) selecting jobs: status among
+    ``statuses``, exactly ``host``, ``error_message`` containing ``error_contains``
+    (literally, case-insensitively as the column's collation), primary key among ``keys``
+    (encoded values in ``pk`` order; an empty list selects nothing)."""
+    terms: list[str] = []
+    params: list = []
+    if statuses is not None:
+        if not statuses:
+            return "0", []
+        terms.append(f"`status` IN ({', '.join(['%s'] * len(statuses))})")
+        params += list(statuses)
+    if host:
+        terms.append("`host` = %s")
+        params.append(host)
+    if error_contains:
+        terms.append("`error_message` LIKE %s")
+        params.append(_like(error_contains))
+    if keys is not None:
+        if not keys:
+            return "0", []
+        one = "(" + " AND ".join(f"{quote(k)} = %s" for k in pk) + ")"
+        terms.append("(" + " OR ".join([one] * len(keys)) + ")")
+        for key in keys:
+            params += list(key)
+    return (" AND ".join(f"({t})" for t in terms) or "1"), params
+
+
+def after_key(pk: Sequence[str], last: Sequence) -> tuple[str, list]:
+    """Keyset condition: primary keys strictly after ``last`` in primary-key order,
+    expanded (``a > %s OR (a = %s AND b > %s)``) so the server uses the primary index."""
+    terms, params = [], []
+    for i, name in enumerate(pk):
+        equal = [f"{quote(p)} = %s" for p in pk[:i]]
+        terms.append("(" + " AND ".join([*equal, f"{quote(name)} > %s"]) + ")")
+        params += [*last[:i], last[i]]
+    return "(" + " OR ".join(terms) + ")", params
+
+
+def list_jobs(
+    jobs_table: TableRef, pk: Sequence[str], where: tuple[str, list], limit: int
+) -> tuple[str, list]:
+    """Up to ``limit`` jobs matching ``where`` (from :func:`selection`, possibly AND
+    :func:`after_key`) in primary-key order: pk columns then :data:`LIST_COLUMNS`."""
+    columns = ", ".join(quote(c) for c in (*pk, *LIST_COLUMNS))
+    order = ", ".join(quote(k) for k in pk)
+    return (
+        f"SELECT {columns} FROM {jobs_table.full_name} WHERE {where[0]} "
+        f"ORDER BY {order} LIMIT {int(limit)}",
+        list(where[1]),
+    )
+
+
+def count(jobs_table: TableRef, where: tuple[str, list]) -> tuple[str, list]:
+    """``SELECT COUNT(*)`` of the jobs matching ``where``."""
+    return f"SELECT COUNT(*) FROM {jobs_table.full_name} WHERE {where[0]}", list(where[1])
+
+
+def select_keys(
+    jobs_table: TableRef, pk: Sequence[str], where: tuple[str, list], limit: int | None = None
+) -> tuple[str, list]:
+    """Primary keys of the jobs matching ``where`` (locked ``FOR UPDATE`` for the write that
+    follows in the same transaction), at most ``limit``."""
+    sql = (
+        f"SELECT {', '.join(quote(k) for k in pk)} FROM {jobs_table.full_name} "
+        f"WHERE {where[0]} ORDER BY {', '.join(quote(k) for k in pk)}"
+    )
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return sql + " FOR UPDATE", list(where[1])
+
+
+def retry(jobs_table: TableRef, where: tuple[str, list]) -> tuple[str, list]:
+    """Error jobs matching ``where`` back to ``pending`` (schedulable now, the error and
+    the previous attempt's times cleared; priority kept): what DataJoint 2.x's
+    ``populate(reserve_jobs=True)`` takes next (spec §6.3–6.4)."""
+    return (
+        f"UPDATE {jobs_table.full_name} SET `status` = 'pending', "
+        "`scheduled_time` = CURRENT_TIMESTAMP(3), `reserved_time` = NULL, "
+        "`completed_time` = NULL, `duration` = NULL, `error_message` = '', "
+        "`error_stack` = NULL, `host` = '', `pid` = 0, `connection_id` = 0, `user` = '' "
+        f"WHERE `status` = 'error' AND ({where[0]})",
+        list(where[1]),
+    )
+
+
+def ignore(jobs_table: TableRef, where: tuple[str, list]) -> tuple[str, list]:
+    """Jobs matching ``where`` that are ``pending`` or ``error`` become ``ignore`` (a
+    reserved job finishes first; a success stays)."""
+    return (
+        f"UPDATE {jobs_table.full_name} SET `status` = 'ignore' "
+        f"WHERE `status` IN ('pending', 'error') AND ({where[0]})",
+        list(where[1]),
+    )
+
+
+def insert_ignored(jobs_table: TableRef, pk: Sequence[str], key: Sequence) -> tuple[str, list]:
+    """A key not in the jobs table yet, inserted as ``ignore`` (DataJoint's
+    ``jobs.ignore(key)``, spec §6.3); an existing row is left as it is."""
+    columns = ", ".join(quote(k) for k in pk)
+    return (
+        f"INSERT INTO {jobs_table.full_name} ({columns}, `status`, `priority`) "
+        f"VALUES ({', '.join(['%s'] * len(pk))}, 'ignore', 5) "
+        "ON DUPLICATE KEY UPDATE `status` = `status`",
+        list(key),
+    )
+
+
+def unignore(jobs_table: TableRef, where: tuple[str, list]) -> tuple[str, list]:
+    """Ignored jobs matching ``where`` are deleted: the key is "not yet queued" again and
+    the next populate's refresh adds it as ``pending`` (spec §6.3)."""
+    return (
+        f"DELETE FROM {jobs_table.full_name} WHERE `status` = 'ignore' AND ({where[0]})",
+        list(where[1]),
+    )
+
+
+def reprioritize(jobs_table: TableRef, where: tuple[str, list], priority: int) -> tuple[str, list]:
+    """Set the priority (lower = more urgent, spec §6.3) of the ``pending`` and ``error``
+    jobs matching ``where``."""
+    return (
+        f"UPDATE {jobs_table.full_name} SET `priority` = %s "
+        f"WHERE `status` IN ('pending', 'error') AND ({where[0]})",
+        [priority, *where[1]],
+    )
+
+
+def error_stack(jobs_table: TableRef, where: tuple[str, list]) -> tuple[str, list]:
+    """The packed ``error_stack`` of the job matching ``where``."""
+    return f"SELECT `error_stack` FROM {jobs_table.full_name} WHERE {where[0]}", list(where[1])
+
+
+# --------------------------------------------------------------------------------------------
+# legacy 0.14 ``~jobs`` (schema-wide, keyed by table_name + key_hash; spec §11)
+# --------------------------------------------------------------------------------------------
+
+LEGACY_JOBS = "~jobs"
+
+
+def legacy_counts(jobs_table: TableRef, table_name: str) -> tuple[str, list]:
+    """Counts per status of one table's rows in a 0.14 ``~jobs``."""
+    return (
+        f"SELECT `status`, COUNT(*) FROM {jobs_table.full_name} WHERE `table_name` = %s "
+        "GROUP BY `status`",
+        [table_name],
+    )
+
+
+def legacy_list(
+    jobs_table: TableRef,
+    table_name: str,
+    where: tuple[str, list],
+    after: str | None,
+    limit: int,
+) -> tuple[str, list]:
+    """Up to ``limit`` rows of one table in a 0.14 ``~jobs`` matching ``where`` (a
+    :func:`selection` without keys), in ``key_hash`` order after ``after``."""
+    sql = (
+        "SELECT `key_hash`, `key`, `status`, `error_message`, `user`, `host`, `pid`, "
+        f"`connection_id`, `timestamp` FROM {jobs_table.full_name} "
+        f"WHERE `table_name` = %s AND ({where[0]})"
+    )
+    params = [table_name, *where[1]]
+    if after is not None:
+        sql += " AND `key_hash` > %s"
+        params.append(after)
+    return sql + f" ORDER BY `key_hash` LIMIT {int(limit)}", params
+
+
+def legacy_stack(jobs_table: TableRef, table_name: str, key_hash: str) -> tuple[str, list]:
+    """The packed ``error_stack`` of one 0.14 job."""
+    return (
+        f"SELECT `error_stack` FROM {jobs_table.full_name} "
+        "WHERE `table_name` = %s AND `key_hash` = %s",
+        [table_name, key_hash],
+    )
+
+
+def legacy_delete(
+    jobs_table: TableRef, table_name: str, where: tuple[str, list]
+) -> tuple[str, list]:
+    """Delete one table's 0.14 jobs matching ``where`` (0.14: a key without a row is
+    available, so deleting an error row retries it)."""
+    return (
+        f"DELETE FROM {jobs_table.full_name} WHERE `table_name` = %s AND ({where[0]})",
+        [table_name, *where[1]],
+    )
