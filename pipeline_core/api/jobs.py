@@ -15,8 +15,8 @@ from pipeline_core.datamodel.jobs import JOB_STATUSES
 from pipeline_core.keys import decode_key, encode_key
 
 from .openapi import AnyOf, api_operation
-from .rows import _valid
 from .serializers import DetailSerializer, PipelineErrorSerializer
+from .validation import valid
 from .views import PipelineAPIView
 
 
@@ -151,7 +151,7 @@ class JobsView(PipelineAPIView):
     )
     def get(self, request, schema: str, table: str):
         """``{"jobs", "next", "counts"}``."""
-        params = _valid(JobsQuerySerializer(data=request.query_params))
+        params = valid(JobsQuerySerializer(data=request.query_params))
         after = decode_key(params["after"]) if params.get("after") else None
         page = services.list_jobs(
             schema,
@@ -191,7 +191,7 @@ class RetryJobsView(PipelineAPIView):
     )
     def post(self, request, schema: str, table: str):
         """``{"count", "dry_run"}``."""
-        body = _valid(RetrySerializer(data=request.data))
+        body = valid(RetrySerializer(data=request.data))
         count = services.retry_jobs(
             schema,
             table,
@@ -221,7 +221,7 @@ class IgnoreJobsView(PipelineAPIView):
     )
     def post(self, request, schema: str, table: str):
         """``{"count", "dry_run"}``."""
-        body = _valid(IgnoreSerializer(data=request.data))
+        body = valid(IgnoreSerializer(data=request.data))
         count = services.ignore_jobs(
             schema,
             table,
@@ -249,7 +249,7 @@ class PriorityJobsView(PipelineAPIView):
     )
     def post(self, request, schema: str, table: str):
         """``{"count", "dry_run"}``."""
-        body = _valid(PrioritySerializer(data=request.data))
+        body = valid(PrioritySerializer(data=request.data))
         count = services.reprioritize_jobs(
             schema,
             table,
