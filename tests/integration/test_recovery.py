@@ -231,10 +231,17 @@ def test_kill_test_three_workers_five_sigkills_nothing_lost_nothing_twice(
     try:
         kills = 0
         while kills < KILLS:
-            time.sleep(rng.uniform(0.5, 0.9))
-            i = rng.randrange(WORKERS)
+            time.sleep(rng.uniform(0.3, 0.5))
+            for w in workers:
+                assert w.poll() in (None, 0), w.stderr.read().decode()
+            assert time.monotonic() < deadline, f"only {kills} kills within a minute"
+            alive = [i for i, w in enumerate(workers) if w.poll() is None]
+            assert alive, f"the work was done after {kills} kills: too little work"
+            busy = [i for i in alive if _current_key(dm_conn, audit_db, workers[i].pid)]
+            if not busy:  # the survivors are still starting: kill one computing a key
+                continue
+            i = rng.choice(busy)
             victim = workers[i]
-            assert victim.poll() is None, victim.stderr.read().decode()
             os.kill(victim.pid, signal.SIGKILL)
             victim.wait(timeout=10)
             kills += 1
