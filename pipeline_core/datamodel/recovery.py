@@ -329,13 +329,19 @@ def _recover1(conn, jobs_ref, target, database, pk, heading, row, reason, max_at
     return Recovery(key_json, outcome, reason, who[0], who[1], who[2], previous + 1)
 
 
+#: Columns a 2.x jobs table has that recovery reads and writes (spec §6.2).
+JOB_COLUMNS = frozenset({"status", "reserved_time", "host", "pid", "connection_id"})
+
+
 def jobs_tables(conn, databases) -> list[TableRef]:
-    """The 2.x jobs tables (``~~name``) of ``databases``."""
+    """The 2.x jobs tables (``~~name`` with the job columns of spec §6.2) of ``databases``;
+    other tables named ``~~...`` are left out."""
     catalog = catalog_of(conn)
     catalog.load(list(databases))
-    return [
+    refs = [
         TableRef(db, name)
         for db in databases
         for name in catalog.hidden_tables(db)
         if name.startswith("~~")
     ]
+    return [r for r in refs if set(catalog.get(r).heading.names) >= JOB_COLUMNS]

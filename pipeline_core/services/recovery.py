@@ -7,15 +7,19 @@ The rules themselves are the data model's (:mod:`pipeline_core.datamodel.recover
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 from django.conf import settings
 
+from pipeline_core import datamodel as dm
 from pipeline_core.datamodel import audit, recovery
 from pipeline_core.datamodel.names import jobs_table_name
 
 from .access import check_schema, resolve_table, schema_prefix, visible_schemas
 from .audit import writer
 from .state import PipelineSession
+
+log = logging.getLogger(__name__)
 
 #: Seconds between two beats of a worker's heartbeat thread.
 HEARTBEAT_INTERVAL = 5.0
@@ -65,7 +69,8 @@ def recover_stale(schema: str | None = None, table: str | None = None) -> dict:
     Returns:
         ``{"recovered": n, "pending": n, "error": n, "jobs": [{"table": full name of the
         jobs table, "key", "outcome", "reason", "host", "pid", "connection_id",
-        "attempts"}, ...]}``.
+        "attempts"}, ...], "failed": [{"table", "error"}, ...]}`` (a jobs table whose
+        recovery raised a DataJointError is reported there and the others go on).
     Raises:
         NotFoundError: an unknown or invisible schema or table.
         ValueError: ``table`` without ``schema``.
@@ -87,19 +92,26 @@ def recover_stale(schema: str | None = None, table: str | None = None) -> dict:
         refs = recovery.jobs_tables(conn, [schema] if schema is not None else visible_schemas())
     batch_id = audit.new_batch_id()
     jobs = []
+    failed = []
     for ref in refs:
-        found = recovery.recover_jobs(
-            conn,
-            ref,
-            settings.LABBOOK_AUDIT_DB,
-            stale_after=stale_after(),
-            max_attempts=max_attempts(),
-            batch_id=batch_id,
-        )
+        try:
+            found = recovery.recover_jobs(
+                conn,
+                ref,
+                settings.LABBOOK_AUDIT_DB,
+                stale_after=stale_after(),
+                max_attempts=max_attempts(),
+                batch_id=batch_id,
+            )
+        except dm.DataJointError as exc:  # one table's trouble does not stop the others
+            log.warning("recovery of %s failed: %s", ref.full_name, exc)
+            failed.append({"table": ref.full_name, "error": f"{type(exc).__name__}: {exc}"})
+            continue
         jobs += [{"table": ref.full_name, **dataclasses.asdict(r)} for r in found]
     return {
         "recovered": len(jobs),
         "pending": sum(j["outcome"] == "pending" for j in jobs),
         "error": sum(j["outcome"] == "error" for j in jobs),
         "jobs": jobs,
+        "failed": failed,
     }

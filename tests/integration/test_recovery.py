@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from pipeline_core.datamodel import audit, recovery
+from pipeline_core.datamodel.catalog import catalog_of
 from pipeline_core.datamodel.sql import jobs as jobs_sql
 from tests.integration import recovery_worker
 
@@ -168,6 +169,14 @@ def test_populate_calls_before_key_after_reserving(dm_conn, new_db):
 
     result.populate(reserve_jobs=True, before_key=before)
     assert seen == [(0, "reserved", 0), (1, "reserved", 0), (2, "reserved", 0)]
+
+
+def test_only_real_jobs_tables_are_recovered(dm_conn, new_db):
+    result, _ = _setup(dm_conn, new_db)
+    database = result.database
+    dm_conn.query(f"CREATE TABLE `{database}`.`~~odd` (`id` INT PRIMARY KEY)")
+    catalog_of(dm_conn).invalidate(database)
+    assert recovery.jobs_tables(dm_conn, [database]) == [result.jobs.ref]
 
 
 # --------------------------------------------------------------------------------------------
