@@ -3,7 +3,8 @@ run where DataJoint does the same work. Writes ``bench/results.md`` and prints i
 
 ``bench/run.py`` runs every section; ``bench/run.py blob``, ``bench/run.py db``,
 ``bench/run.py query``, ``bench/run.py audit``, ``bench/run.py fk`` (bench/fk.py) or
-``bench/run.py entry`` (bench/entry.py) or ``bench/run.py grid`` (bench/grid.py) runs one
+``bench/run.py entry`` (bench/entry.py), ``bench/run.py grid`` (bench/grid.py) or
+``bench/run.py recovery`` (bench/recovery.py) runs one
 and rewrites only its section of results.md. The db and
 query sections use their own databases ``lbbench_*`` on the DJ_HOST server, dropped at the end.
 """
@@ -261,7 +262,7 @@ def bench_paging(conn, n_rows: int = 100_000) -> list[tuple]:
     ]
 
 
-SECTIONS = ("blob", "db", "query", "audit", "fk", "entry", "populate", "grid")
+SECTIONS = ("blob", "db", "query", "audit", "fk", "entry", "populate", "grid", "recovery")
 
 
 def bench_db(dj) -> str:
@@ -672,6 +673,7 @@ TITLES = {
     "entry": "Data entry: batch check and save, grid pages (issue 12)",
     "populate": "Populate with job reservation, and scaling with workers (issue 13)",
     "grid": "Entry grid in Chromium: first rows visible on 1,000,000 rows (issue 12)",
+    "recovery": "Dead workers: from a lost reservation to pending again (issue 13)",
 }
 
 
@@ -695,8 +697,8 @@ def write_results(texts: dict[str, str]) -> str:
     text = (
         "# Benchmark results\n\nMedian wall times on this machine; DataJoint 2.3.5 runs in the "
         "same process. `make bench` reruns every section, `bench/run.py blob`, `bench/run.py db`, "
-        "`bench/run.py query`, `bench/run.py audit`, `bench/run.py fk`, `bench/run.py entry` "
-        "or `bench/run.py grid` one.\n\n" + "\n".join(parts)
+        "`bench/run.py query`, `bench/run.py audit`, `bench/run.py fk`, `bench/run.py entry`, "
+        "`bench/run.py grid` or `bench/run.py recovery` one.\n\n" + "\n".join(parts)
     )
     path.write_text(text)
     return text
@@ -714,6 +716,7 @@ def main(argv: list[str]) -> None:
     from bench.fk import bench_fk
     from bench.grid import bench_grid
     from bench.populate import bench_populate
+    from bench.recovery import bench_recovery
 
     runners = {
         "blob": bench_blob,
@@ -724,6 +727,7 @@ def main(argv: list[str]) -> None:
         "entry": bench_entry,
         "populate": bench_populate,
         "grid": bench_grid,
+        "recovery": bench_recovery,
     }
     texts = {}
     for name in SECTIONS:

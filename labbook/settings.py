@@ -21,6 +21,8 @@ Every variable has a documented default (see README.md, "Environment variables")
 ``LABBOOK_QUERY_TIMEOUT``   ``30`` - seconds a described query (API) may run; 0: no limit
 ``LABBOOK_AUDIT_DB``        ``labbook_audit`` - database of the audit trail (pipeline server)
 ``LABBOOK_MAX_UPLOAD_MB``   ``1024`` - largest attachment an entry form accepts, in MB
+``LABBOOK_STALE_AFTER``     ``120`` - seconds after which a silent worker's reservation is stale
+``LABBOOK_MAX_ATTEMPTS``    ``3`` - recoveries of a lost job key before it is an error
 ``LABBOOK_LOG_LEVEL``       ``INFO``
 ``LABBOOK_DEFAULT_ROLE``    ``viewer`` - role of logged-in users where no grant matches (or none)
 ``LABBOOK_ANONYMOUS_ROLE``  ``none`` - role of visitors not logged in (none: log in; or viewer)
@@ -242,6 +244,16 @@ if not re.fullmatch(r"[A-Za-z0-9_$]{1,64}", LABBOOK_AUDIT_DB):
     )
 # Largest file (MB, 10^6 bytes) an entry form accepts as an attachment.
 LABBOOK_MAX_UPLOAD_MB = _env_float("LABBOOK_MAX_UPLOAD_MB", 1024.0)
+# Dead workers (pipeline_core/datamodel/recovery.py): a reserved job whose connection is gone,
+# or whose worker's heartbeat (without one: the reservation) is older than this many seconds,
+# returns to pending; after LABBOOK_MAX_ATTEMPTS such recoveries of a key it is an error
+# "worker lost". The task recover_stale applies this every 30 s under celery beat.
+LABBOOK_STALE_AFTER = _env_float("LABBOOK_STALE_AFTER", 120.0)
+LABBOOK_MAX_ATTEMPTS = int(_env_float("LABBOOK_MAX_ATTEMPTS", 3))
+if LABBOOK_STALE_AFTER <= 0 or LABBOOK_MAX_ATTEMPTS < 0:
+    raise ImproperlyConfigured(
+        "LABBOOK_STALE_AFTER must be more than 0 seconds and LABBOOK_MAX_ATTEMPTS 0 or more."
+    )
 REDIS_URL = os.environ.get("REDIS_URL", "") or "redis://127.0.0.1:6379/0"
 # Roles (pipeline_core/roles.py): the role of logged-in users on schemas no grant covers
 # (a role name or none), and of visitors who are not logged in (none: login required;
@@ -263,6 +275,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# celery beat (`celery -A labbook beat`): stale reservations of dead workers, every 30 s
+CELERY_BEAT_SCHEDULE = {
+    "recover-stale": {"task": "recover_stale", "schedule": 30.0},
+}
 
 # --- auth ----------------------------------------------------------------------------------
 

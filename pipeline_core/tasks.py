@@ -102,3 +102,27 @@ def populate(self, full_table_name: str, user: str | None = None) -> dict:
         }
     with services.serving(actor):  # the audit trail records the computed keys as the actor's
         return services.populate(full_table_name, run_id=self.request.id)
+
+
+@shared_task(name="recover_stale", bind=True)
+def recover_stale(self, schema: str | None = None, table: str | None = None) -> dict:
+    """Return the stale reservations of dead workers to ``pending`` (or mark them ``error``
+    "worker lost" after ``LABBOOK_MAX_ATTEMPTS``), over the visible schemas' jobs tables or
+    those of ``schema`` (one ``table`` of it): :func:`pipeline_core.services.recover_stale`.
+    Scheduled every 30 s by celery beat (``CELERY_BEAT_SCHEDULE``); trusted like code on the
+    server (no user), each recovered key a ``recover`` event (source ``worker``) with this
+    task's id as request id. Idempotent: a job already recovered or reserved again is left.
+
+    Returns:
+        ``{"recovered", "pending", "error", "jobs": [...]}`` (JSON-serialisable).
+    """
+    with services.serving(worker_actor(None, self.request.id)):
+        result = services.recover_stale(schema, table)
+    if result["recovered"]:
+        log.warning(
+            "recovered %d stale jobs (%d pending, %d error)",
+            result["recovered"],
+            result["pending"],
+            result["error"],
+        )
+    return result

@@ -46,7 +46,7 @@ stop_all() {
 trap 'echo; echo "run: stopping"; stop_all; exit 130' INT TERM
 trap stop_all EXIT
 
-.venv/bin/celery -A labbook worker -l info -c 1 -Q "$QUEUE" &
+.venv/bin/celery -A labbook worker -B -s var/celerybeat-schedule -l info -c 1 -Q "$QUEUE" &
 PIDS+=("$!")
 .venv/bin/gunicorn labbook.wsgi --bind "$BIND" --workers 2 --threads 4 --timeout 120 \
     --access-logfile - &

@@ -339,6 +339,13 @@ class Connection:
         """Return the server's name of this session's user (``USER()``, e.g. ``dj@localhost``)."""
         return str(self.query("SELECT USER()").fetchone()[0])
 
+    def clone(self) -> Connection:
+        """A new, separate connection with the same server, credentials and stores (e.g.
+        for a heartbeat written beside a transaction of this one)."""
+        clone = Connection(self.host, self.user, self._password, self.port, self._connect_timeout)
+        clone.stores = self.stores
+        return clone
+
     def close(self) -> None:
         """Close the connection; further queries raise."""
         with contextlib.suppress(Exception):

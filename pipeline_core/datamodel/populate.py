@@ -90,6 +90,7 @@ class AutoPopulate:
         keep_completed: bool = False,
         on_key: Callable[[dict, str], None] | None = None,
         run_id: str | None = None,
+        before_key: Callable[[dict], None] | None = None,
     ) -> dict:
         """Call make(key) for every key of key_source (restricted) not yet in the table.
 
@@ -101,6 +102,9 @@ class AutoPopulate:
             priority: with reserve_jobs, only jobs with priority <= this.
             keep_completed: keep ``success`` rows in the jobs table instead of deleting.
             on_key: called ``(key, outcome)`` after each key ('success'/'error'/'skipped').
+            before_key: called ``(key)`` when a key starts: after its job is reserved,
+                before make()'s transaction opens (e.g. a worker's heartbeat,
+                :class:`.recovery.Heartbeat`); an exception it raises stops populate.
             run_id: names this run in the audit trail (default: a new id); with an audit
                 trail on the connection, each computed key is recorded as a ``populate``
                 event in its make()'s transaction (:mod:`.audit`).
@@ -131,6 +135,8 @@ class AutoPopulate:
         for key in keys:
             if jobs is not None and not self._reserve(jobs, key, identity):
                 continue
+            if before_key is not None:
+                before_key(dict(key))
             outcome = self._populate1(key, jobs, keep_completed, result, suppress_errors, run_id)
             if on_key is not None:
                 on_key(key, outcome)

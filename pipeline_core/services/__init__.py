@@ -25,6 +25,9 @@ Stored values: pages fetch them lazily (metadata only); :func:`open_download` st
 attachment or stored file and :func:`load_value` reads one stored blob or array, both
 raising ``StoreError`` when the store cannot be read.
 
+Dead workers: populating processes keep a heartbeat; :func:`recover_stale` returns the
+stale reservations of lost workers to ``pending`` (:mod:`.recovery`).
+
 Queries: :func:`run_query` runs a JSON query description (no SQL from users) over the
 visible schemas and returns one page of JSON-safe rows.
 """
@@ -99,6 +102,7 @@ from .populate import (
     populate_status,
 )
 from .query import QUERY_PAGE_SIZE, json_value, run_query
+from .recovery import recover_stale, worker_heartbeats
 from .rows import (
     DeleteRefused,
     NotEnterableError,
@@ -179,6 +183,7 @@ __all__ = [
     "populate",
     "populate_status",
     "record_grant",
+    "recover_stale",
     "reprioritize_jobs",
     "request_id",
     "resolve_table",
@@ -201,5 +206,6 @@ __all__ = [
     "value_fingerprint",
     "viewable_schemas",
     "visible_schemas",
+    "worker_heartbeats",
     "writer",
 ]

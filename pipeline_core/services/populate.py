@@ -14,6 +14,7 @@ from pipeline_core import datamodel as dm
 from pipeline_core.datamodel import audit
 from pipeline_core.datamodel.jobs import job_table
 
+from . import recovery
 from .access import begin_request, connection, schema_prefix, table_info, table_named
 from .audit import writer
 from .state import PipelineSession
@@ -114,7 +115,10 @@ def populate(
     """Populate one table in this process with job reservation (idempotent: a key is
     never computed twice, errors are recorded in the jobs table), as the current actor
     (:func:`pipeline_core.principal.acting_as`). Each computed key is a ``populate``
-    event of the audit trail with the batch id ``run_id``.
+    event of the audit trail with the batch id ``run_id``. The process keeps a heartbeat
+    row (``worker`` table of ``LABBOOK_AUDIT_DB``: host, pid, connection id, run, current
+    key, last seen) while it works, so that :func:`.recovery.recover_stale` can tell its
+    reservations from those of a dead worker.
 
     Args:
         run_id: the run's id (the Celery task id); None: a new one.
@@ -128,14 +132,16 @@ def populate(
     begin_request()
     writer()
     cls = make_class(full_table_name)
-    result = cls.populate(
-        *(restrictions or ()),
-        reserve_jobs=True,
-        suppress_errors=True,
-        on_key=on_key,
-        run_id=run_id,
-        priority=priority,
-    )
+    with recovery.heartbeat(run_id) as beat:  # recover_stale finds this worker's lost keys
+        result = cls.populate(
+            *(restrictions or ()),
+            reserve_jobs=True,
+            suppress_errors=True,
+            on_key=on_key,
+            run_id=run_id,
+            priority=priority,
+            before_key=lambda key: beat.before_key(key, cls.ref),
+        )
     errors = [message for _, message in result["error_list"]]
     return {
         "table": cls.full_table_name,

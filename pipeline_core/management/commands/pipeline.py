@@ -14,6 +14,10 @@
   deletes them. Only the visible schemas (or those named) are examined; other databases'
   objects stay, and so do objects younger than ``--min-age`` (default a day), which may
   belong to a transaction still running.
+* ``recover [SCHEMA [TABLE]]`` returns the stale reservations of dead workers to
+  ``pending`` now (or marks them ``error`` "worker lost" after ``LABBOOK_MAX_ATTEMPTS``
+  recoveries), over every visible schema's jobs tables or those named; celery beat runs the
+  same every 30 s (task ``recover_stale``).
 
 SCHEMA may be given with or without the prefix; TABLE as a class name (``Detection``,
 ``Session.Trial``) or a table name (``__detection``).
@@ -21,7 +25,8 @@ SCHEMA may be given with or without the prefix; TABLE as a class name (``Detecti
 Who acts: every action takes ``--user NAME``, a LabBook user whose role
 (:mod:`pipeline_core.roles`) must allow the action on every schema it touches: ``populate``
 needs ``operator``, ``jobs`` and ``inspect`` need ``viewer``, ``demo`` needs ``admin`` on
-both demo schemas (it declares tables) and ``gc`` needs ``admin`` on every schema examined.
+both demo schemas (it declares tables), ``recover`` needs ``operator`` on every schema it
+examines, and ``gc`` needs ``admin`` on every schema examined.
 Without ``--user`` the OS user running the command is trusted as an administrator: a shell
 on the server (with its database credentials) is already beyond the role system. Either
 way the work runs as that :class:`~pipeline_core.principal.Actor` (source ``cli``), which
@@ -48,7 +53,8 @@ class Command(BaseCommand):
 
     help = (
         "Pipelines: `demo [--populate]`, `populate SCHEMA TABLE`, `jobs SCHEMA TABLE`, "
-        "`inspect SCHEMA [SCHEMA ...] [--format json|text]`, `gc STORE [--dry-run]`; each "
+        "`inspect SCHEMA [SCHEMA ...] [--format json|text]`, `gc STORE [--dry-run]`, "
+        "`recover [SCHEMA [TABLE]]`; each "
         "with `--user NAME` to act as a LabBook user (role checked)."
     )
 
@@ -96,6 +102,13 @@ class Command(BaseCommand):
         inspect.add_argument("schemas", nargs="+")
         inspect.add_argument("--format", choices=("json", "text"), default="json")
         inspect.add_argument("--no-counts", action="store_true", help="skip exact row counts")
+        recover = sub.add_parser(
+            "recover",
+            parents=[acting],
+            help="return stale reservations of dead workers to pending",
+        )
+        recover.add_argument("schema", nargs="?", help="only this schema's jobs tables")
+        recover.add_argument("table", nargs="?", help="only this table's jobs")
         gc = sub.add_parser(
             "gc", parents=[acting], help="list (and delete) objects of a store no row references"
         )
@@ -164,6 +177,14 @@ class Command(BaseCommand):
             for schema in options["gc_schemas"] or prefixed_databases():
                 actor.check("gc", schema)
             self.gc(options["store"], options["dry_run"], options["gc_schemas"], options["min_age"])
+        elif action == "recover":
+            schema = options["schema"]
+            prefix = services.schema_prefix()
+            if schema is not None and prefix and not schema.startswith(prefix):
+                schema = prefix + schema
+            for name in services.visible_schemas() if schema is None else [schema]:
+                actor.check("populate", name)
+            self.recover(schema, options["table"])
         elif action == "populate":
             info = services.resolve_table(options["schema"], options["table"])
             actor.check("populate", info.database)
@@ -223,6 +244,21 @@ class Command(BaseCommand):
         )
         for message in result["errors"]:
             self.stderr.write(f"  error: {message}")
+
+    def recover(self, schema: str | None, table: str | None) -> None:
+        """Recover stale reservations now; print each job changed and a summary."""
+        result = services.recover_stale(schema, table)
+        for job in result["jobs"]:
+            shown = " · ".join(f"{k}={v}" for k, v in job["key"].items())
+            self.stdout.write(
+                f"  {job['table']} {shown}: {job['outcome']} ({job['reason']}; "
+                f"{job['host']} pid {job['pid']}, connection {job['connection_id']}, "
+                f"attempt {job['attempts']})"
+            )
+        self.stdout.write(
+            f"{result['recovered']} stale jobs recovered: {result['pending']} pending again, "
+            f"{result['error']} marked error (worker lost)"
+        )
 
     def gc(self, store: str, dry_run: bool, schemas: list[str] | None, min_age: float) -> None:
         """Print the unreferenced objects of a store; delete them unless ``dry_run``."""
