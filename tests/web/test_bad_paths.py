@@ -45,6 +45,9 @@ WEB_ROUTES = {
     "history": ("GET", ""),
     "actor_history": ("GET", ""),  # actor names are free text: an unknown one has no events
     "api_token": ("GET", ""),  # one's own account: no names in the path
+    "runs": ("GET", ""),  # no names in the path
+    "run": ("GET", ""),  # a run id: an odd one is an unknown run (404)
+    "run_cancel": ("POST", ""),
 }
 #: Hidden tables: valid identifiers, never browsable (spec §1.4, §11).
 HIDDEN_TABLES = ("~~thing", "~lineage", "~external_main", "~jobs", "~log")
@@ -362,3 +365,21 @@ def test_unknown_api_urls_are_404(staff_client, oddities):
         "/api/v1/schemas/%FF",
     ):
         assert staff_client.get(path).status_code == 404, path
+
+
+@pytest.mark.parametrize("value, readable", ODD_NAMES)
+@pytest.mark.parametrize(
+    "path, method",
+    [
+        ("/runs/{}/", "GET"),
+        ("/runs/{}/cancel/", "POST"),
+        ("/api/v1/runs/{}/", "GET"),
+        ("/api/v1/runs/{}/cancel/", "POST"),
+    ],
+)
+def test_odd_run_ids_are_404(staff_client, value, readable, path, method):
+    """A run id that no run has (any text a path segment can carry) is an unknown run."""
+    if "/" in value or not value:
+        pytest.skip("not a single path segment")
+    response = staff_client.generic(method, path.format(value))
+    assert response.status_code == 404, (value, response.content[:300])

@@ -436,14 +436,22 @@ def request_for(t, name: str, method: str, principal: str):
 
 
 def started_run(t):
-    """A run of Detection (two keys at most) started by the admin, its tasks queued on the
-    private queue (no worker reads it)."""
+    """A queued run of Detection by the admin (recorded only: no task is sent, so it stays
+    cancellable whatever Detection holds)."""
+    import uuid
+
+    from pipeline_core.models import PopulateRun
+
     detection = t.demo.Detection
-    with acting_as(Actor.of_user(t.users["admin"], "web")):
-        services.begin_request()
-        return services.start_run(
-            detection.database, detection.table_name, t.users["admin"], limit=2
-        )
+    return PopulateRun.objects.create(
+        id=uuid.uuid4().hex,
+        schema=detection.database,
+        table=detection.table_name,
+        full_name=detection.full_table_name,
+        user=t.users["admin"],
+        username="admin",
+        status="queued",
+    )
 
 
 def run_check(t, table, principal: str, started: str):
