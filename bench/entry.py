@@ -58,30 +58,6 @@ def _pasted_rows() -> list[dict]:
     ]
 
 
-def _big_table(conn):
-    """A Manual table of 1,000,000 rows (int32 key, a varchar, a float)."""
-    name = DATABASE + "_big"
-    conn.query(f"DROP DATABASE IF EXISTS `{name}`")
-    schema = dm.Schema(name, connection=conn)
-
-    @schema
-    class Reading(dm.Manual):
-        definition = """
-        reading_id: int32
-        ---
-        label: varchar(16)
-        value: float64
-        """
-
-    chunk = 50_000
-    for start in range(0, BIG, chunk):
-        Reading.insert(
-            {"reading_id": i, "label": f"r{i}", "value": i * 0.5}
-            for i in range(start, start + chunk)
-        )
-    return Reading
-
-
 def bench_entry(dj) -> str:
     """Run the entry benchmarks; the markdown of the section."""
     from bench.run import params
@@ -127,7 +103,9 @@ def bench_entry(dj) -> str:
     t_dj = _median(lambda: dj_session.insert(dj_rows), reset=empty)
     empty()
 
-    big = _big_table(conn)
+    from bench.grid import big_table
+
+    big = big_table(conn, DATABASE + "_big")
     dj_big = dj.FreeTable(dj_conn, big.full_table_name)
 
     def first_page():

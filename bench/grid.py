@@ -37,11 +37,12 @@ CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "bench-Pass-4321"
 
 
-def _big_table(conn):
-    """A Manual table of 1,000,000 rows (int32 key, a varchar, a float), filled by the
-    server from MariaDB's sequence engine (``seq_0_to_999999``) in one statement."""
-    conn.query(f"DROP DATABASE IF EXISTS `{DATABASE}`")
-    schema = dm.Schema(DATABASE, connection=conn)
+def big_table(conn, database: str = DATABASE):
+    """A Manual table ``Reading`` of 1,000,000 rows (int32 key, a varchar, a float) in a new
+    database ``database``, filled by the server from MariaDB's sequence engine
+    (``seq_0_to_999999``) in one statement. Also used by bench/entry.py."""
+    conn.query(f"DROP DATABASE IF EXISTS `{database}`")
+    schema = dm.Schema(database, connection=conn)
 
     @schema
     class Reading(dm.Manual):
@@ -55,7 +56,7 @@ def _big_table(conn):
 
     conn.query(
         f"INSERT INTO {Reading.full_table_name} (reading_id, label, value) "
-        f"SELECT seq, CONCAT('r', seq), seq * 0.5 FROM `{DATABASE}`.seq_0_to_{BIG - 1}"
+        f"SELECT seq, CONCAT('r', seq), seq * 0.5 FROM `{database}`.seq_0_to_{BIG - 1}"
     )
     return Reading
 
@@ -166,7 +167,7 @@ def bench_grid(dj) -> str:
     conn.query(f"CREATE DATABASE `{DJANGO_DB}`")
     process = None
     try:
-        reading = _big_table(conn)
+        reading = big_table(conn)
         env = _server_env(p)
         process, base = _start_server(env)
         table = f"/schemas/{reading.database}/tables/{reading.table_name}/"

@@ -19,7 +19,6 @@ from pipeline_core import datamodel as dm
 from pipeline_core import roles
 from pipeline_core.datamodel import batch_check, batch_updates, fk_search
 from pipeline_core.datamodel.batch_check import BatchError, Problem, RowSet, Update
-from pipeline_core.datamodel.catalog import catalog_of
 from pipeline_core.datamodel.heading import TableInfo
 from pipeline_core.datamodel.values import encode_for_write
 from pipeline_core.keys import decode_key, encode_key
@@ -31,6 +30,10 @@ from .query import json_value, viewable_resolver
 
 #: Largest page of the rows API.
 MAX_PAGE = 1000
+
+
+#: Tiers whose rows people enter (the others are filled by populate, or are parts).
+ENTERABLE_TIERS = ("Manual", "Lookup")
 
 
 class NotEnterableError(dm.DataJointError):
@@ -64,7 +67,7 @@ def enterable(schema: str, table: str) -> TableInfo:
             ``populate``; part rows are entered with their master.
     """
     info = table_info(schema, table)
-    if info.tier not in ("Manual", "Lookup"):
+    if info.tier not in ENTERABLE_TIERS:
         raise NotEnterableError(
             f"{info.full_name} is a {info.tier} table: rows are entered into Manual and "
             "Lookup tables only" + (" (part rows with their master)" if info.master else ""),
@@ -166,9 +169,7 @@ def _parent_schemas_viewable(info: TableInfo, user) -> None:
     Raises:
         NotFoundError: a parent in a schema the user may not view (named as unknown).
     """
-    catalog = catalog_of(connection())
-    tables = [info, *(catalog.get(p.ref) for p in part_tables(info.database, info.table_name))]
-    for table in tables:
+    for table in [info, *part_tables(info.database, info.table_name)]:
         for fk in table.foreign_keys:
             check_viewable(fk.parent.database, user)
 

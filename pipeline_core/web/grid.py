@@ -19,12 +19,11 @@ from django.views.decorators.http import require_GET
 from pipeline_core import services
 from pipeline_core.datamodel.heading import Attribute, TableInfo
 from pipeline_core.datamodel.types import enum_values, type_family
+from pipeline_core.services.rows import ENTERABLE_TIERS
 
 from .errors import pipeline_view
 from .links import linked
 
-#: Tiers whose rows people enter (the others are filled by populate, or are parts).
-ENTERABLE_TIERS = ("Manual", "Lookup")
 #: Rows per keyset page the grid asks for.
 GRID_PAGE = 200
 _LENGTH = re.compile(r"\((\d+)(?:\s*,\s*(\d+))?\)")
