@@ -5,6 +5,7 @@ Pure functions; no SQL, no Django.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from .errors import DataJointError
@@ -29,6 +30,7 @@ MAX_TABLE_NAME_LENGTH = 64
 _CLASS_NAME = re.compile(r"[A-Z][A-Za-z0-9]*")
 
 
+@functools.lru_cache(maxsize=1024)
 def class_to_table_base(class_name: str) -> str:
     """Convert a CamelCase class name to DataJoint's table base name (spec §1.1).
 

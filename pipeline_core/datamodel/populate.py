@@ -133,8 +133,12 @@ class AutoPopulate:
         identity = self._worker_identity() if jobs is not None else None
         run_id = run_id or audit.new_batch_id()
         for key in keys:
-            if jobs is not None and not self._reserve(jobs, key, identity):
-                continue
+            if jobs is not None:
+                taken = self._reserve(jobs, key, identity, keep_completed)
+                if taken != "reserved":
+                    if taken == "computed" and on_key is not None:
+                        on_key(key, "skipped")
+                    continue
             if before_key is not None:
                 before_key(dict(key))
             outcome = self._populate1(key, jobs, keep_completed, result, suppress_errors, run_id)
@@ -166,10 +170,23 @@ class AutoPopulate:
         conn = self.connection
         return socket.gethostname(), os.getpid(), conn.connection_id(), conn.current_user()
 
-    def _reserve(self, jobs: JobTable, key: dict, identity: tuple[str, int, int, str]) -> bool:
-        """Take one pending job: a single conditional UPDATE; one affected row = ours."""
-        sql, params = jobs_sql.reserve(jobs.ref, self._encoded(key), *identity)
-        return self.connection.query(sql, params).rowcount == 1
+    def _reserve(
+        self, jobs: JobTable, key: dict, identity: tuple[str, int, int, str], keep: bool
+    ) -> str:
+        """Take one pending job of a key not yet in the table: one conditional UPDATE, one
+        affected row = ours (spec §6.4). A key found computed meanwhile (rare: computed
+        after the jobs were refreshed) has its job completed as DataJoint completes it.
+
+        Returns:
+            ``"reserved"`` (ours), ``"computed"`` (already in the table: its job
+            completed) or ``"taken"`` (reserved by another worker, or not pending).
+        """
+        encoded = self._encoded(key)
+        sql, params = jobs_sql.reserve(jobs.ref, encoded, *identity, target=self.ref)
+        if self.connection.query(sql, params).rowcount == 1:
+            return "reserved"
+        sql, params = jobs_sql.complete_computed(jobs.ref, self.ref, encoded, keep)
+        return "computed" if self.connection.query(sql, params).rowcount else "taken"
 
     def _populate1(
         self,
@@ -185,9 +202,9 @@ class AutoPopulate:
         make_tables = set(getattr(conn, "make_tables", set()))
         conn.start_transaction()
         try:
-            if bool(type(self)() & key):  # computed meanwhile by someone else
+            # reserved jobs were checked not computed when reserved (jobs_sql.reserve)
+            if jobs is None and bool(type(self)() & key):  # computed meanwhile by someone else
                 conn.rollback()
-                self._finish(jobs, key, start, keep_completed)
                 return "skipped"
             conn.make_tables = make_tables | {self.ref}
             self.make(dict(key))

@@ -4,7 +4,9 @@
 (autocommit, outside make's transaction), so a key computed twice shows even if one of the
 two transactions was rolled back.
 
-Run as ``python -m tests.integration.shared_pipeline labbook|datajoint DATABASE``."""
+Run as ``python -m tests.integration.shared_pipeline labbook|datajoint DATABASE WHO``; the
+last line printed is ``populate <start> <end>`` (``time.time()`` around the populate call,
+seconds: what bench/populate.py measures, without the imports and the declaration)."""
 
 from __future__ import annotations
 
@@ -70,7 +72,7 @@ def run_labbook(database: str, who: str) -> None:
             self.insert1(dict(key, doubled=2 * value))
 
     schema(Result, context={"Source": source})
-    Result.populate(reserve_jobs=True, suppress_errors=True)
+    _timed(lambda: Result.populate(reserve_jobs=True, suppress_errors=True))
 
 
 def run_datajoint(database: str, who: str) -> None:
@@ -99,7 +101,14 @@ def run_datajoint(database: str, who: str) -> None:
             value = (Source & key).fetch1("value")
             self.insert1(dict(key, doubled=2 * value))
 
-    Result.populate(reserve_jobs=True, suppress_errors=True)
+    _timed(lambda: Result.populate(reserve_jobs=True, suppress_errors=True))
+
+
+def _timed(call) -> None:
+    """Run ``call`` and print ``populate <start> <end>`` (wall-clock seconds)."""
+    start = time.time()
+    call()
+    print(f"populate {start:.6f} {time.time():.6f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -147,3 +147,39 @@ def test_restricted_reserved_populate_computes_only_its_keys(dm_conn, new_db):
     assert outcome["success_count"] == 2
     assert sorted(result.to_arrays("source_id").tolist()) == [0, 1, 2]
     assert result.jobs.progress()["pending"] == 2  # the others' jobs were left alone
+
+
+@pytest.mark.parametrize("keep_completed", [False, True])
+def test_pending_job_of_a_key_computed_meanwhile_is_completed_not_recomputed(
+    dm_conn, new_db, keep_completed
+):
+    """A key computed by someone else after the jobs were refreshed (its job still
+    ``pending``) is not reserved nor recomputed: its job completes as DataJoint completes
+    it (deleted, or ``success`` when keeping completed jobs) and on_key hears 'skipped'."""
+    calls = []
+    source, result = _pipeline(dm_conn, new_db(), calls=calls)
+    source.insert([dict(source_id=i, value=i) for i in range(3)])
+    jobs = result.jobs
+    result()._reserve_list(jobs, (), None, None)  # all three pending
+    # key 1 computed meanwhile without a reservation (as a direct populate would)
+    dm_conn.start_transaction()
+    dm_conn.make_tables = {result().ref}
+    result.insert1(dict(source_id=1, doubled=99.0))
+    dm_conn.make_tables = set()
+    dm_conn.commit()
+    outcomes = []
+    out = result.populate(
+        reserve_jobs=True,
+        keep_completed=keep_completed,
+        on_key=lambda key, outcome: outcomes.append((key["source_id"], outcome)),
+    )
+    assert out["success_count"] == 2
+    assert sorted(calls) == [0, 2]  # key 1 never recomputed
+    assert sorted(outcomes) == [(0, "success"), (1, "skipped"), (2, "success")]
+    assert (result & {"source_id": 1}).fetch1("doubled") == 99.0
+    rows = dm_conn.query(f"SELECT source_id, status FROM {jobs.ref.full_name}").fetchall()
+    statuses = dict(rows)
+    if keep_completed:
+        assert statuses == {0: "success", 1: "success", 2: "success"}
+    else:
+        assert statuses == {}
