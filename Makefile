@@ -4,6 +4,7 @@
 #   make test    the same set-up (plus Chromium and docker-compose), lint, then the whole test suite
 #   make lint    ruff check and ruff format --check (settings and reasons in pyproject.toml)
 #   make bench   the benchmarks (bench/run.py)
+#   make soak    the populate soak: 4 workers, 10,000 keys, 20 SIGKILLs (scripts/soak.py)
 #
 # One venv (.venv) with requirements-dev.txt serves both run and test; pip runs only when
 # requirements*.txt are newer than the stamp file .venv/.requirements.stamp.
@@ -20,13 +21,14 @@ PYTEST_ARGS ?=
 
 export LABBOOK_CELERY_QUEUE ?= labbook
 
-.PHONY: help venv services run test lint bench
+.PHONY: help venv services run test lint bench soak
 
 help:
 	@echo "make run    - set up (venv, MariaDB, Redis, migrate, admin, demo) and serve http://127.0.0.1:8000"
 	@echo "make test   - set up, lint, and run the whole test suite (PYTEST_ARGS=... passed to pytest)"
 	@echo "make lint   - ruff check and ruff format --check (fix with .venv/bin/ruff format .)"
 	@echo "make bench  - set up and run bench/run.py"
+	@echo "make soak   - set up and run the populate soak (scripts/soak.py, about 5 minutes)"
 	@echo "make venv | make services - the individual set-up steps"
 
 venv: $(STAMP)
@@ -54,3 +56,6 @@ test: venv lint
 
 bench: venv services
 	if [ -f bench/run.py ]; then $(PY) bench/run.py; else echo "bench/run.py not found: no benchmarks yet"; fi
+
+soak: venv services
+	$(PY) scripts/soak.py
