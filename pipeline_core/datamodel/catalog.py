@@ -1,58 +1,94 @@
 """The catalog: :class:`TableInfo` for every table of a set of databases, built from four
 batched information_schema queries plus ``~lineage`` (spec §14 checklist).
 
-One catalog belongs to one connection (``catalog_of(conn)``); it caches per database and
-is invalidated by declaration and drop. No module-level state.
+One catalog belongs to one connection (``catalog_of(conn)``) and holds one immutable
+:class:`~.catalog_cache.SchemaSnapshot` per database loaded. On its own it reads each
+database once and keeps it until :meth:`Catalog.invalidate` (declaration, alter and drop
+call it) or :meth:`Catalog.revalidate`. Given a :class:`~.catalog_cache.SharedCatalog`
+(the services give every connection the same one), it shares snapshots with the other
+connections of the process and checks a database's fingerprint at most once between two
+``revalidate()`` calls, so that DDL made elsewhere (DataJoint, another worker) is seen
+on the next check: see :mod:`.catalog_cache`. No module-level state.
 """
 
 from __future__ import annotations
 
 import collections
+import datetime
 import logging
-import re
+import types
 from collections.abc import Iterable
 
+from .catalog_build import RawTables, build_table
+from .catalog_cache import Fingerprint, SchemaSnapshot, SharedCatalog
 from .errors import DataJointError, MissingTableError
-from .heading import Attribute, ForeignKey, Heading, Index, TableInfo
+from .heading import TableInfo
 from .sql import introspection
 from .tableref import TableRef
-from .types import parse_comment, strip_display_width
 
 logger = logging.getLogger(__name__)
 
-#: 0.14 markers (spec §11) -> (codec, needs store).
-_LEGACY_CODECS = re.compile(r"(blob|attach|filepath)(@([A-Za-z0-9_\-]+))?")
-_CODEC_MARKER = re.compile(r"<([A-Za-z][A-Za-z0-9_]*)(@([A-Za-z0-9_\-]*))?>")
+#: An observation is settled when its newest time is older than the clock by more than this.
+SETTLE = datetime.timedelta(seconds=1)
 
 
 class Catalog:
-    """Introspected tables of the databases loaded so far, keyed by :class:`TableRef`."""
+    """Introspected tables of the databases loaded so far, keyed by :class:`TableRef`.
 
-    def __init__(self, conn):
+    Args:
+        conn: the connection it reads with.
+        shared: a process-wide cache to share snapshots through (see the module
+            docstring), or None.
+    """
+
+    def __init__(self, conn, shared: SharedCatalog | None = None):
         self._conn = conn
-        self._tables: dict[TableRef, TableInfo] = {}
-        self._hidden: dict[str, list[str]] = {}
-        self._loaded: set[str] = set()
+        self._shared = shared
+        self._schemas: dict[str, SchemaSnapshot] = {}
+        self._loading: set[str] = set()  # being read now (cross-database cycles stop here)
+        self._checked: set[str] = set()  # fingerprint checked since the last revalidate()
+
+    @property
+    def shared(self) -> SharedCatalog | None:
+        """The process-wide cache this catalog shares snapshots through, or None."""
+        return self._shared
 
     def invalidate(self, database: str | None = None) -> None:
-        """Forget one database (or all), so the next access re-reads the server."""
+        """Forget one database (or all), here and in the shared cache, so the next access
+        reads the server again: call it after DDL on that database."""
         if database is None:
-            self._tables.clear()
-            self._hidden.clear()
-            self._loaded.clear()
-            return
-        self._loaded.discard(database)
-        self._hidden.pop(database, None)
-        for ref in [r for r in self._tables if r.database == database]:
-            del self._tables[ref]
+            self._schemas.clear()
+            self._checked.clear()
+        else:
+            self._schemas.pop(database, None)
+            self._checked.discard(database)
+        if self._shared is not None:
+            self._shared.forget(SharedCatalog.server_of(self._conn), database)
+
+    def revalidate(self, database: str | None = None) -> None:
+        """Have the next access check one database (or all) against the server again: with
+        a shared cache, by its fingerprint (re-read only if it changed); without one, by
+        reading it again. Call it where DDL made elsewhere must be seen (a new request)."""
+        if self._shared is None:
+            self.invalidate(database)
+        elif database is None:
+            self._checked.clear()
+        else:
+            self._checked.discard(database)
 
     def load(self, databases: Iterable[str]) -> None:
         """Introspect the given databases, and first every database they reference
-        (upstream closure), in batched queries, unless already loaded."""
-        todo = [d for d in dict.fromkeys(databases) if d not in self._loaded]
+        (upstream closure), in batched queries, unless already loaded (and, with a
+        shared cache, checked since the last :meth:`revalidate`)."""
+        wanted = [d for d in dict.fromkeys(databases) if d not in self._loading]
+        if self._shared is None:
+            todo = [d for d in wanted if d not in self._schemas]
+            if todo:
+                self._read(todo, {})
+            return
+        todo = [d for d in wanted if d not in self._checked]
         if todo:
-            self._loaded.update(todo)  # marks them in progress; cross-database cycles stop here
-            self._load_batch(todo)
+            self._validate(todo)
 
     def table(self, database: str, table_name: str) -> TableInfo:
         """TableInfo of one table, by database and raw table name.
@@ -75,32 +111,114 @@ class Catalog:
             MissingTableError: no such (visible) table.
         """
         self.load([ref.database])
-        if ref not in self._tables:
+        found = self._find(ref)
+        if found is None:
             raise MissingTableError(f"Table {ref} does not exist", table=ref)
-        return self._tables[ref]
+        return found
 
     def tables(self, database: str) -> list[TableInfo]:
         """Visible tables of a database, ordered by name."""
         self.load([database])
-        return sorted(
-            (
-                t
-                for t in self._tables.values()
-                if t.database == database and not t.table_name.startswith("~")
-            ),
-            key=lambda t: t.table_name,
-        )
+        snapshot = self._schemas.get(database)
+        return list(snapshot.visible) if snapshot else []
 
     def hidden_tables(self, database: str) -> list[str]:
         """Names of the database's hidden (``~``) tables."""
         self.load([database])
-        return list(self._hidden.get(database, []))
+        snapshot = self._schemas.get(database)
+        return list(snapshot.hidden) if snapshot else []
 
     def all_tables(self) -> list[TableInfo]:
         """Visible tables of every loaded database."""
-        return [t for t in self._tables.values() if not t.table_name.startswith("~")]
+        return [t for s in self._schemas.values() for t in s.visible]
 
-    def _load_batch(self, databases: list[str]) -> None:
+    def origin_type(self, parent: TableRef, column: str) -> str | None:
+        """Declared type of a parent column, following foreign keys upward (spec §2.1)."""
+        info = self._find(parent)
+        if info is None or column not in info.heading:
+            return None
+        return info.heading[column].type
+
+    def _find(self, ref: TableRef) -> TableInfo | None:
+        snapshot = self._schemas.get(ref.database)
+        return snapshot.tables.get(ref) if snapshot else None
+
+    # --- with a shared cache ----------------------------------------------------------------
+
+    def _validate(self, todo: list[str]) -> None:
+        """Check the fingerprints of ``todo`` and of the databases their snapshots were
+        built on (one query), take trusted shared snapshots, read the rest again."""
+        group = self._upstream_closure(todo) - self._checked - self._loading
+        observed = self._observe(sorted(group))
+        self._checked |= group
+        stale = set()
+        server = SharedCatalog.server_of(self._conn)
+        for database in group:
+            seen, _ = observed[database]
+            local = self._schemas.get(database)
+            if local is not None and local.trusted(seen):
+                continue
+            shared = self._shared.get(server, database)
+            if shared is not None and shared.trusted(seen):
+                self._schemas[database] = shared
+            else:
+                stale.add(database)
+        grew = bool(stale)
+        while grew:  # snapshots built on a stale database are stale too
+            more = {d for d, s in self._schemas.items() if d not in stale and s.upstream & stale}
+            stale |= more
+            grew = bool(more)
+        for database in stale:
+            self._schemas.pop(database, None)
+        if stale:
+            self._read(sorted(stale), observed)
+
+    def _upstream_closure(self, databases: Iterable[str]) -> set[str]:
+        server = SharedCatalog.server_of(self._conn)
+        closure = set(databases)
+        frontier = list(closure)
+        while frontier:
+            database = frontier.pop()
+            snapshot = self._schemas.get(database) or self._shared.get(server, database)
+            for up in snapshot.upstream if snapshot else ():
+                if up not in closure:
+                    closure.add(up)
+                    frontier.append(up)
+        return closure
+
+    def _observe(self, databases: list[str]) -> dict[str, tuple[Fingerprint, tuple]]:
+        """Database -> (its fingerprint now, its generation in the shared cache)."""
+        if not databases:
+            return {}
+        server = SharedCatalog.server_of(self._conn)
+        generations = self._shared.generations(server, databases)
+        found = introspection.fingerprints(
+            self._conn, databases, with_columns=not self._conn.is_mariadb
+        )
+        result = {}
+        for database, (value, times) in found.items():
+            now, stamps = times[-1], [t for t in times[:-1] if t is not None]
+            settled = not stamps or max(stamps) < now - SETTLE
+            result[database] = (Fingerprint(value, settled), generations[database])
+        return result
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def _read(self, databases: list[str], observed: dict) -> None:
+        """Introspect ``databases`` (after the databases they reference) into snapshots;
+        with a shared cache, store each one whose observation is settled."""
+        self._loading.update(databases)
+        try:
+            if self._shared is not None:
+                observed = {
+                    **self._observe([d for d in databases if d not in observed]),
+                    **observed,
+                }
+            self._read_batch(databases, observed)
+        finally:
+            self._loading.difference_update(databases)
+
+    def _read_batch(self, databases: list[str], observed: dict) -> None:
         conn = self._conn
         table_rows = introspection.tables(conn, databases)
         column_rows = introspection.columns(conn, databases)
@@ -110,13 +228,12 @@ class Catalog:
         for row in table_rows:
             if row["table_name"].startswith("~"):
                 hidden[row["database"]].append(row["table_name"])
-        self._hidden.update({d: hidden[d] for d in databases})
         lineages: dict[tuple[str, str, str], str] = {}
         for database in databases:
             if "~lineage" in hidden[database]:
                 for table, attr, origin in introspection.lineage(conn, database):
                     lineages[(database, table, attr)] = origin
-        raw = _RawTables(table_rows, column_rows, key_rows, index_rows)
+        raw = RawTables(table_rows, column_rows, key_rows, index_rows)
         for ref, info in raw.tables.items():
             info["foreign_keys"] = raw.foreign_keys(ref)
             info["legacy"] = "~lineage" not in hidden[ref.database]
@@ -125,176 +242,58 @@ class Catalog:
                 "not listed (names no DataJoint table has; they cannot be queried by name): %s",
                 ", ".join(raw.skipped),
             )
-        upstream = {r["ref_database"] for r in key_rows if r["ref_database"]} - set(databases)
-        self.load(sorted(upstream))
+        upstream = collections.defaultdict(set)
+        for row in key_rows:
+            if row["ref_database"] and row["ref_database"] != row["database"]:
+                upstream[row["database"]].add(row["ref_database"])
+        self.load(sorted(set().union(*upstream.values()) - set(databases)))
+        built: dict[TableRef, TableInfo] = {}
+
+        def origin_type(parent: TableRef, column: str) -> str | None:
+            info = built.get(parent) or self._find(parent)
+            if info is None or column not in info.heading:
+                return None
+            return info.heading[column].type
 
         def build(ref: TableRef) -> None:
-            if ref in self._tables:
+            if ref in built:
                 return
             info = raw.tables[ref]
             for fk in info["foreign_keys"]:
                 if fk.parent in raw.tables and fk.parent != ref:
                     build(fk.parent)
-            self._tables[ref] = _build_table(info, lineages, self)
+            built[ref] = build_table(info, lineages, origin_type)
 
         for ref in raw.tables:
             build(ref)
-
-    def origin_type(self, parent: TableRef, column: str) -> str | None:
-        """Declared type of a parent column, following foreign keys upward (spec §2.1)."""
-        info = self._tables.get(parent)
-        if info is None or column not in info.heading:
-            return None
-        return info.heading[column].type
-
-
-class _RawTables:
-    """information_schema rows grouped per table."""
-
-    def __init__(self, table_rows, column_rows, key_rows, index_rows):
-        self.skipped: list[str] = []  # tables and foreign keys whose names are not identifiers
-        self.tables: dict[TableRef, dict] = {}
-        by_name: dict[tuple[str, str], dict] = {}  # the same entries, for the rows below
-        for row in table_rows:
-            try:
-                ref = TableRef(row["database"], row["table_name"])
-            except DataJointError:  # a name no DataJoint table has (spaces, dots): not listed
-                self.skipped.append(f"{row['database']}.{row['table_name']}")
-                continue
-            self.tables[ref] = by_name[(ref.database, ref.table)] = dict(
-                row, columns=[], primary=[], fk_rows=collections.defaultdict(list), indexes={}
-            )
-        for row in column_rows:
-            entry = by_name.get((row["database"], row["table_name"]))
-            if entry is not None:
-                entry["columns"].append(row)
-        for row in key_rows:
-            entry = by_name.get((row["database"], row["table_name"]))
-            if entry is None:
-                continue
-            if row["constraint_name"] == "PRIMARY":
-                entry["primary"].append(row["column_name"])
-            elif not row["ref_table"].startswith("~"):
-                entry["fk_rows"][row["constraint_name"]].append(row)
-        for row in index_rows:
-            entry = by_name.get((row["database"], row["table_name"]))
-            if entry is not None and row["column_name"] is not None:
-                index = entry["indexes"].setdefault(row["index_name"], [not row["non_unique"], []])
-                index[1].append(row["column_name"])
-
-    def foreign_keys(self, ref: TableRef) -> tuple[ForeignKey, ...]:
-        entry = self.tables[ref]
-        nullable = {c["name"]: bool(c["nullable"]) for c in entry["columns"]}
-        unique_sets = {tuple(cols) for is_unique, cols in entry["indexes"].values() if is_unique}
-        fks = []
-        for _, rows in sorted(entry["fk_rows"].items(), key=lambda kv: _fk_order(kv[0])):
-            try:
-                parent = TableRef(rows[0]["ref_database"], rows[0]["ref_table"])
-            except DataJointError:  # references a table not listed (see __init__)
-                self.skipped.append(f"foreign key of {ref} to {rows[0]['ref_table']!r}")
-                continue
-            attr_map = tuple((r["column_name"], r["ref_column"]) for r in rows)
-            columns = tuple(c for c, _ in attr_map)
-            fks.append(
-                ForeignKey(
-                    child=ref,
-                    parent=parent,
-                    attr_map=attr_map,
-                    primary=all(c in entry["primary"] for c in columns),
-                    nullable=any(nullable.get(c, False) for c in columns),
-                    unique=columns in unique_sets,
-                )
-            )
-        return tuple(fks)
-
-
-def _fk_order(constraint_name: str) -> tuple[int, str]:
-    """Order FKs by the server's ``_ibfk_<n>`` number (declaration order), then name."""
-    match = re.search(r"_ibfk_(\d+)$", constraint_name)
-    return (int(match.group(1)) if match else 1 << 30, constraint_name)
-
-
-def _parse_default(text: str | None, nullable: bool) -> tuple[str | None, bool]:
-    """Interpret COLUMN_DEFAULT (MariaDB quotes literals and says ``NULL``, spec §12.5)."""
-    if text is None or (nullable and text.upper() == "NULL"):
-        return None, False
-    if len(text) >= 2 and text[0] == "'" and text[-1] == "'":
-        return text[1:-1].replace("''", "'").replace("\\\\", "\\"), False
-    if re.fullmatch(r"-?[0-9.eE+\-]+", text):
-        return text, False
-    if re.fullmatch(r"(?i)current_timestamp(\(\d*\))?", text):
-        return text.lower() if text.endswith(")") else "current_timestamp()", True
-    return text, False
-
-
-def _build_table(info: dict, lineages: dict, catalog: Catalog) -> TableInfo:
-    database, table = info["database"], info["table_name"]
-    fk_origin = {
-        child: (fk.parent, parent) for fk in info["foreign_keys"] for child, parent in fk.attr_map
-    }
-    attributes = []
-    for col in info["columns"]:
-        if col["name"].startswith("_"):
-            continue
-        marker, comment = parse_comment(col["comment"])
-        sql_type = col["sql_type"]
-        default, is_expr = _parse_default(col["default"], bool(col["nullable"]))
-        codec = store = None
-        is_blob = False
-        declared = marker
-        if marker and marker.startswith("<"):
-            match = _CODEC_MARKER.fullmatch(marker)
-            if match:
-                codec, store = match.group(1), match.group(3) if match.group(2) else None
-                is_blob = codec == "blob" and store is None
-        elif marker and info["legacy"] and _LEGACY_CODECS.fullmatch(marker):
-            match = _LEGACY_CODECS.fullmatch(marker)
-            codec, store = match.group(1), match.group(3)
-            is_blob = codec == "blob" and store is None
-            declared = f"<{marker}>"
-        if declared is None and col["name"] in fk_origin:
-            parent, parent_column = fk_origin[col["name"]]
-            declared = catalog.origin_type(parent, parent_column)
-        if declared is None:
-            declared = strip_display_width(sql_type)
-            if info["legacy"] and "blob" in sql_type.lower():
-                is_blob = True
-        attributes.append(
-            Attribute(
-                name=col["name"],
-                type=declared,
-                sql_type=sql_type,
-                in_key=col["name"] in info["primary"],
-                nullable=bool(col["nullable"]),
-                default=default,
-                default_is_expression=is_expr,
-                comment=comment,
-                codec=codec,
-                store=store,
-                is_blob=is_blob,
-                lineage=lineages.get((database, table, col["name"])),
-                autoincrement="auto_increment" in (col["extra"] or "").lower(),
+        per_database = collections.defaultdict(dict)
+        for ref, info in built.items():
+            per_database[ref.database][ref] = info
+        server = SharedCatalog.server_of(self._conn) if self._shared is not None else None
+        for database in databases:
+            tables = per_database[database]
+            seen, generation = observed.get(database, (None, None))
+            snapshot = SchemaSnapshot(
                 database=database,
+                tables=types.MappingProxyType(tables),
+                visible=tuple(
+                    sorted(
+                        (t for t in tables.values() if not t.table_name.startswith("~")),
+                        key=lambda t: t.table_name,
+                    )
+                ),
+                hidden=tuple(hidden[database]),
+                upstream=frozenset(upstream[database]),
+                fingerprint=seen,
             )
-        )
-    # primary key order is the PRIMARY constraint's order, which may differ from columns
-    order = {name: i for i, name in enumerate(info["primary"])}
-    attributes.sort(key=lambda a: (0, order[a.name]) if a.in_key else (1, 0))
-    indexes = tuple(Index(tuple(cols), bool(unique)) for unique, cols in info["indexes"].values())
-    return TableInfo(
-        database,
-        table,
-        info["comment"] or "",
-        Heading(attributes),
-        info["foreign_keys"],
-        indexes,
-        int(info["row_estimate"] or 0),
-        info["legacy"],
-    )
+            self._schemas[database] = snapshot
+            if server is not None:
+                self._shared.put(server, snapshot, generation)
 
 
 def catalog_of(conn) -> Catalog:
-    """The connection's catalog, created on first use."""
+    """The connection's catalog, created on first use (without a shared cache; the
+    services set ``conn.catalog`` to a catalog sharing theirs)."""
     if conn.catalog is None:
         conn.catalog = Catalog(conn)
     return conn.catalog

@@ -161,7 +161,7 @@ def cascade(seed: QueryExpression, part_integrity: str = "enforce") -> Cascade:
     seed = _instance(seed)
     conn = seed.connection
     seed_name, conditions, top = _seed_parts(seed)
-    catalog_of(conn).invalidate()  # tables declared elsewhere since the last look
+    catalog_of(conn).revalidate()  # tables declared elsewhere since the last look
     graph = DependencyGraph(conn, [seed_name.database]).graph
     order = _order(graph)
     if top or tables_read(tuple(conditions)) & _reachable(graph, seed_name, part_integrity):

@@ -19,6 +19,31 @@ from .sql import introspection
 from .tableref import TableRef
 
 
+def children_of(connection, ref: TableRef) -> list[TableInfo]:
+    """The tables with foreign keys to ``ref`` (each once): those of its own database
+    first, then those of the databases referencing it, each group ordered by table name.
+    Only the direct neighbourhood is read (one query for the referencing databases, then
+    the catalog), not the whole downstream closure a :class:`DependencyGraph` loads.
+    """
+    catalog = catalog_of(connection)
+    databases = [ref.database, *introspection.referencing_databases(connection, [ref.database])]
+    catalog.load(databases)
+    return [
+        info
+        for database in databases
+        for info in catalog.tables(database)
+        if any(fk.parent == ref for fk in info.foreign_keys)
+    ]
+
+
+def graph_around(connection, database: str) -> DependencyGraph:
+    """The graph of ``database`` and of the databases referencing it directly, with the
+    parents of their tables: every parent and child of ``database``'s tables, without
+    the whole downstream closure (what a diagram of one schema draws)."""
+    referencing = introspection.referencing_databases(connection, [database])
+    return DependencyGraph(connection, [database, *referencing], downstream=False)
+
+
 class DependencyGraph:
     """Tables of ``databases`` and of every database downstream of them, plus the tables
     of other databases that those tables reference directly (their parents).

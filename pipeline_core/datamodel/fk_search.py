@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from .catalog import catalog_of
 from .errors import QueryTimeoutError
 from .heading import Attribute, ForeignKey, TableInfo
+from .sql import introspection
 from .sql import search as sql
 from .table import FreeTable
 from .types import type_family
@@ -224,7 +225,8 @@ def search(conn, fk: ForeignKey, text: str, limit: int = 20) -> list[dict]:
         if condition is not None:
             (ranged if _indexed(found.parent, name) else scanned).append(condition)
     rows = [r for c in ranged for r in _rows(found, conn, c, limit)]
-    small = found.parent.row_estimate <= SCAN_ROWS
+    # the server's estimate now (a cached catalog's may be from before the table grew)
+    small = introspection.row_estimate(conn, found.parent.ref) <= SCAN_ROWS
     if scanned and small:
         rows += _rows(found, conn, sql.any_of(scanned), limit, SCAN_BUDGET)
     first = _first(found, rows, limit)

@@ -210,7 +210,9 @@ class TableInfo:
         heading: visible attributes.
         foreign_keys: dependencies on parents.
         indexes: non-primary indexes.
-        row_estimate: InnoDB's TABLE_ROWS estimate (may be off by 50%).
+        row_estimate: InnoDB's TABLE_ROWS estimate (may be off by 50%) when the table was
+            introspected (a shared catalog keeps it until the next DDL: for a current
+            estimate ask :func:`.sql.introspection.row_estimate`).
         legacy: the database has no ``~lineage`` table (DataJoint 0.14 era, spec §11).
     """
 

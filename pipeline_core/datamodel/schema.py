@@ -46,7 +46,7 @@ class Schema:
         self.database = check_identifier(schema_name)
         self.connection = connection
         self.context = context
-        catalog_of(connection).invalidate(self.database)  # a new Schema sees the server as it is
+        catalog_of(connection).revalidate(self.database)  # sees the server as it is
         if self.database not in introspection.list_databases(connection):
             if not create_schema:
                 raise DataJointError(f"Schema `{schema_name}` does not exist")

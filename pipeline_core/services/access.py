@@ -125,8 +125,11 @@ def check_schema(schema: str) -> str:
         not isinstance(schema, str)
         or not schema.startswith(schema_prefix())
         or schema in _django_databases()
-        or (schema not in _server_schemas() and schema not in _server_schemas(refresh=True))
     ):
+        raise NotFoundError(roles.HIDDEN_SCHEMA.format(schema=shown(schema)))
+    if catalog_of(connection()).hidden_tables(schema) or catalog_of(connection()).tables(schema):
+        return schema  # it has tables now (checked once per request): it exists
+    if schema not in _server_schemas() and schema not in _server_schemas(refresh=True):
         raise NotFoundError(roles.HIDDEN_SCHEMA.format(schema=shown(schema)))
     return schema
 

@@ -9,6 +9,7 @@ from pipeline_core import datamodel as dm
 from pipeline_core.datamodel.catalog import catalog_of
 from pipeline_core.datamodel.codecs import blob
 from pipeline_core.datamodel.codecs.blob_peek import PEEK_LIMIT
+from pipeline_core.datamodel.dependencies import children_of, graph_around
 from pipeline_core.datamodel.heading import Attribute, TableInfo
 from pipeline_core.datamodel.paging import page
 from pipeline_core.datamodel.sql import fragments as sql
@@ -69,8 +70,10 @@ def list_schemas(user) -> list[dict]:
 
 
 def dependency_graph(schema: str) -> dm.DependencyGraph:
-    """The dependency graph of a visible schema, with the schemas around it."""
-    return dm.DependencyGraph(connection(), [check_schema(schema)])
+    """The dependency graph of a visible schema with the schemas around it: those holding
+    its tables' parents and children (not the whole downstream closure: a diagram of the
+    schema draws its direct neighbours only)."""
+    return graph_around(connection(), check_schema(schema))
 
 
 def table_page(schema: str, table: str) -> dict:
@@ -87,8 +90,7 @@ def table_page(schema: str, table: str) -> dict:
     parent = {fk.parent: catalog.get(fk.parent) for fk in info.foreign_keys}
     parents = list(parent.values())
     parent_of = {c: parent[fk.parent] for fk in info.foreign_keys for c in fk.columns}
-    graph = dm.DependencyGraph(conn, [schema])
-    children = [graph.table(c) for c in graph.children(info.ref)]
+    children = children_of(conn, info.ref)  # from the catalog: no downstream closure
     parts = part_tables(schema, table)
     master = catalog.table(schema, info.master) if info.master else None
     return dict(

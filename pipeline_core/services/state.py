@@ -3,6 +3,12 @@
 Each thread (a gunicorn thread, a Celery worker, a test) has its own session, which owns
 that thread's data-model connection, the cached list of databases on the server and the
 registry of pipeline classes (the classes with ``make()``), all built lazily.
+
+Introspection is shared by every thread of the process: each connection's catalog shares
+the one :class:`~pipeline_core.datamodel.catalog_cache.SharedCatalog` of
+:attr:`PipelineSession.catalogs`, and :meth:`PipelineSession.begin_request` only has it
+check the databases it uses against their fingerprints again (once per request or task),
+so a table declared, altered or dropped by anyone shows on the next request.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from collections.abc import Callable, Hashable
 from django.conf import settings
 
 from pipeline_core import datamodel as dm
-from pipeline_core.datamodel.catalog import catalog_of
+from pipeline_core.datamodel.catalog import Catalog, catalog_of
+from pipeline_core.datamodel.catalog_cache import SharedCatalog
 
 
 class PipelineSession:
@@ -26,6 +33,8 @@ class PipelineSession:
     """
 
     _threads = threading.local()
+    #: Introspection shared by the connections of every thread of the process.
+    catalogs = SharedCatalog()
 
     def __init__(self) -> None:
         self._connection: dm.Connection | None = None
@@ -66,6 +75,7 @@ class PipelineSession:
                 port=int(params["port"]),
                 stores=stores,
             )
+            self._connection.catalog = Catalog(self._connection, shared=self.catalogs)
             self._connection_key = key
         return self._connection
 
@@ -74,9 +84,10 @@ class PipelineSession:
         return self._connection is not None
 
     def begin_request(self) -> None:
-        """Forget cached introspection (the connection's catalog and the database list)
-        so that tables declared elsewhere are seen; call at the start of a request or task."""
-        catalog_of(self.connection()).invalidate()
+        """Have cached introspection checked again (each database's fingerprint, once, on
+        first use) and forget the database list, so that tables declared, altered or
+        dropped elsewhere are seen; call at the start of a request or task."""
+        catalog_of(self.connection()).revalidate()
         self._schemas = None
 
     def server_schemas(self, refresh: bool = False) -> list[str]:

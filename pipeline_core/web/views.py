@@ -15,12 +15,13 @@ from django.contrib import messages
 from django.http import FileResponse, HttpResponse, HttpResponseNotModified
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from pipeline_core import roles, services
 from pipeline_core.datamodel import PopulateError
 
-from . import diagram, previews
+from . import cells, diagram, previews
 from .errors import pipeline_view
 from .forms import EntryForms, blockers_of
 from .htmx import is_htmx_for, signal_populate_done, vary_on_htmx_target
@@ -107,14 +108,16 @@ def _rows_context(request, schema, table, info) -> dict:
     rows, next_key = services.rows_page(schema, table, decode_key(token) if token else None)
     names = info.heading.names
     urls = _value_urls(schema, table, info)
+    # each column's formatter is chosen once per page; a row is one string of <td>s
+    columns = [
+        (name, cells.column_formatter(info.heading[name].codec, urls.get(name, {})))
+        for name in names
+    ]
+    primary_key = info.heading.primary_key
     shown = []
     for row in rows:
-        key = encode_key({k: row[k] for k in info.heading.primary_key})
-        cells = []
-        for name in names:
-            links = {option: f"{url}?key={key}" for option, url in urls.get(name, {}).items()}
-            cells.append(previews.cell(row[name], codec=info.heading[name].codec, **links))
-        shown.append(cells)
+        key = encode_key({k: row[k] for k in primary_key}) if urls else ""
+        shown.append(mark_safe("".join(show(row[name], key) for name, show in columns)))
     base = reverse("web:table", args=[schema, table])  # quoted: lookup names start with '#'
     return {
         # the rows of an auto-populated table are fetched again when a populate run ends
@@ -255,11 +258,11 @@ def stored_value(request, schema, table, attribute):
     key = decode_key(token)
     value = services.load_value(schema, table, key, attribute)
     thumb = reverse("web:thumbnail", args=[schema, table, attribute]) + f"?key={token}"
-    cell = previews.cell(value, thumb)
+    cell = cells.cell_html(previews.cell(value, thumb))
     if is_htmx_for(request):
-        return _render(request, "table.html#cell", {"c": cell})
+        return _render(request, "table.html#cell", {"cell": cell})
     context = {
-        "c": cell,
+        "cell": cell,
         "attribute": attribute,
         "info": services.table_info(schema, table),
         "key": key_label(key),

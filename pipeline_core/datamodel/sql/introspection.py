@@ -3,8 +3,10 @@ any number of databases and returns plain rows; :mod:`..catalog` interprets them
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
+from ..errors import DataJointError
 from .quoting import full_name
 
 
@@ -33,6 +35,42 @@ def tables(conn, databases: Sequence[str]) -> list[dict]:
             as_dict=True,
         ).fetchall()
     )
+
+
+def fingerprints(conn, databases: Sequence[str], *, with_columns: bool) -> dict[str, tuple]:
+    """One observation of the DDL state of each database (see :mod:`..catalog_cache`), in
+    one query over information_schema.tables (about 10 µs per table on MariaDB 10.11).
+
+    Returns:
+        database -> ``(value, times)``: ``value`` a tuple (number of tables, newest
+        ``CREATE_TIME``, sum of CRC32s of each table's name, ``CREATE_TIME`` and comment,
+        ``~lineage``'s ``UPDATE_TIME``, and with ``with_columns`` a sum of CRC32s of every
+        column's name, type, default, nullability and comment); ``times`` the datetimes
+        in it and ``now``, the server's clock (``times[-1]``). A database without tables
+        (or absent) is ``((0,), (now,))``.
+    """
+    rows = conn.query(
+        "SELECT table_schema, COUNT(*), MAX(create_time), "
+        "SUM(CRC32(CONCAT_WS('/', table_name, create_time, table_comment))), "
+        "MAX(IF(table_name = '~lineage', update_time, NULL)), NOW() "
+        f"FROM information_schema.tables WHERE table_schema IN ({_in_list(databases)}) "
+        "GROUP BY table_schema",
+        list(databases),
+    ).fetchall()
+    now = rows[0][5] if rows else conn.query("SELECT NOW()").fetchone()[0]
+    found = {r[0]: ((int(r[1]), r[2], int(r[3] or 0), r[4]), (r[2], r[4], r[5])) for r in rows}
+    if with_columns and found:
+        names = list(found)
+        for database, checksum in conn.query(
+            "SELECT table_schema, SUM(CRC32(CONCAT_WS('/', table_name, column_name, "
+            "column_type, column_default, is_nullable, column_comment))) "
+            f"FROM information_schema.columns WHERE table_schema IN ({_in_list(names)}) "
+            "GROUP BY table_schema",
+            names,
+        ).fetchall():
+            value, times = found[database]
+            found[database] = ((*value, int(checksum or 0)), times)
+    return {d: found.get(d, ((0,), (now,))) for d in databases}
 
 
 def columns(conn, databases: Sequence[str]) -> list[dict]:
@@ -93,9 +131,39 @@ def lineage(conn, database: str) -> list[tuple[str, str, str]]:
     )
 
 
+#: Database names InnoDB's dictionary spells as they are (others are encoded, ``@0023``).
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
+#: ``conn.prepared`` marker: this connection may not read INNODB_SYS_FOREIGN (PROCESS).
+_NO_SYS_FOREIGN = "introspection:no-innodb-sys-foreign"
+
+
 def referencing_databases(conn, databases: Sequence[str]) -> list[str]:
     """Databases outside ``databases`` holding tables that reference tables inside them
-    (spec §10, downstream closure step)."""
+    (spec §10, downstream closure step).
+
+    On MariaDB this reads InnoDB's own list of foreign keys (INNODB_SYS_FOREIGN, about
+    0.2 ms however many tables the server has) when the account may (PROCESS privilege)
+    and every name involved is plain (letters, digits, ``_``); otherwise it asks
+    information_schema.key_column_usage, which opens every table of the server (5-8 ms
+    with 600 tables)."""
+    if (
+        conn.is_mariadb
+        and _NO_SYS_FOREIGN not in conn.prepared
+        and all(_PLAIN_NAME.fullmatch(d) for d in databases)
+    ):
+        try:
+            rows = conn.query(
+                "SELECT DISTINCT SUBSTRING_INDEX(for_name, '/', 1) "
+                "FROM information_schema.innodb_sys_foreign "
+                f"WHERE SUBSTRING_INDEX(ref_name, '/', 1) IN ({_in_list(databases)})",
+                list(databases),
+            ).fetchall()
+        except DataJointError:  # no PROCESS privilege (or no such table): ask the slow way
+            conn.prepared.add(_NO_SYS_FOREIGN)
+        else:
+            names = [r[0] for r in rows]
+            if all(_PLAIN_NAME.fullmatch(n) for n in names):
+                return sorted(set(names) - set(databases))
     params = list(databases) * 2
     rows = conn.query(
         "SELECT DISTINCT table_schema FROM information_schema.key_column_usage "
@@ -123,6 +191,17 @@ def row_counts(
         for index, n in conn.query(sql, list(range(len(chunk)))).fetchall():
             counts[chunk[int(index)]] = int(n)
     return counts
+
+
+def row_estimate(conn, ref) -> int:
+    """The server's estimate of a table's rows (InnoDB ``TABLE_ROWS``, may be off by half;
+    0 for an absent table), read now: TableInfo.row_estimate is as of introspection."""
+    row = conn.query(
+        "SELECT COALESCE(table_rows, 0) FROM information_schema.tables "
+        "WHERE table_schema = %s AND table_name = %s",
+        [ref.database, ref.table],
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def table_exists(conn, database: str, table: str) -> bool:

@@ -1,0 +1,110 @@
+"""Table cells as HTML, built in Python: a page of rows renders 100 rows × N cells, and one
+template include per cell cost more than the query (issue 14). Each column's way of showing
+its values is chosen once per page (:func:`column_formatter`); every text and attribute is
+escaped with Django's :func:`~django.utils.html.conditional_escape`, exactly as the
+template did (``tests/web/test_cells.py`` compares both on the same cells).
+
+:func:`cell_html` turns a cell description of :func:`.previews.cell` into its ``<td>``;
+plain scalars (int, float, str, None) take a shorter path to the same markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
+
+from . import previews
+
+NULL_CELL = mark_safe('<td class="null"><span class="null">NULL</span></td>')
+
+
+def _title(c: dict) -> str:
+    return f' title="{conditional_escape(c["title"])}"' if c.get("title") else ""
+
+
+def cell_html(c: dict) -> SafeString:
+    """The ``<td>`` of a cell described by :func:`.previews.cell` (keys ``kind``, ``text``,
+    ``title``, ``alt``, ``thumb``, ``width``, ``height``, ``detail``, ``href``, ``load``;
+    absent keys show as empty)."""
+    esc = conditional_escape
+    kind = c.get("kind", "")
+    text = esc(c.get("text", ""))
+    if kind == "image":
+        thumb = esc(c.get("thumb", ""))
+        alt = esc(c.get("alt") or c.get("text", ""))
+        body = (
+            f'<a href="{thumb}&amp;size=1024" target="_blank" rel="noopener"><img loading="lazy" '
+            f'src="{thumb}&amp;size=192" width="{esc(c.get("width", ""))}" '
+            f'height="{esc(c.get("height", ""))}" alt="{alt}"></a>'
+            f'<span class="dim"{_title(c)}>{text}</span>'
+        )
+    elif kind == "null":
+        body = '<span class="null">NULL</span>'
+    elif kind == "file":
+        title = esc(c.get("title", ""))
+        if c.get("href"):
+            body = (
+                f'<a class="download" href="{esc(c["href"])}" download title="{title}">{text}</a>'
+            )
+        else:
+            body = f'<span title="{title}">{text}</span>'
+        if c.get("detail"):
+            body += f' <span class="dim">{esc(c["detail"])}</span>'
+    elif kind == "stored":
+        body = f"<span{_title(c)}>{text}</span>"
+        if c.get("load"):
+            load = esc(c["load"])
+            body += (
+                f' <a class="load" href="{load}" hx-get="{load}" hx-target="closest td" '
+                'hx-swap="outerHTML" title="read the value from its store">load</a>'
+            )
+    else:
+        body = f"<span{_title(c)}>{text}</span>"
+    return mark_safe(f'<td class="{esc(kind)}">{body}</td>')
+
+
+def _scalar_html(value) -> SafeString | None:
+    """The cell of an int, float or str exactly as :func:`.previews.cell` and
+    :func:`cell_html` make it, or None for any other value."""
+    kind = type(value)
+    if kind is int:
+        shown = str(value)  # digits and "-": nothing to escape
+        if len(shown) > previews.MAX_TEXT:
+            return None
+        return mark_safe(f'<td class="value"><span>{shown}</span></td>')
+    if kind is float:
+        shown, full = format(value, ".6g"), str(value)  # digits, ".", "e", "+", "-", inf, nan
+        title = f' title="{full}"' if full != shown else ""
+        return mark_safe(f'<td class="value"><span{title}>{shown}</span></td>')
+    if kind is str:
+        shown = value
+        if len(shown) > previews.MAX_TEXT:
+            shown = shown[: previews.MAX_TEXT - 1] + "…"
+        title = f' title="{conditional_escape(value)}"' if value != shown else ""
+        return mark_safe(f'<td class="value"><span{title}>{conditional_escape(shown)}</span></td>')
+    return None
+
+
+def column_formatter(codec: str | None, urls: dict[str, str]) -> Callable[[object, str], str]:
+    """The function turning one column's values into ``<td>`` markup: ``format(value,
+    key_token)``, with ``key_token`` the row's key (:func:`pipeline_core.keys.encode_key`;
+    used only by columns whose cells link to the value, ``urls``: option ->
+    URL without ``?key=``, as :func:`.previews.cell` takes them)."""
+    if urls:
+
+        def linked(value, token: str) -> str:
+            if value is None:
+                return NULL_CELL
+            links = {option: f"{url}?key={token}" for option, url in urls.items()}
+            return cell_html(previews.cell(value, codec=codec, **links))
+
+        return linked
+
+    def plain(value, token: str) -> str:
+        if value is None:
+            return NULL_CELL
+        return _scalar_html(value) or cell_html(previews.cell(value, codec=codec))
+
+    return plain
