@@ -133,9 +133,9 @@ class Connection:
         self.make_tables: frozenset = frozenset()  # TableRefs of the tables whose make() runs
         self.audit = None  # an audit.AuditTrail recording this connection's writes, or None
         self.prepared: set[str] = set()  # one-time set-ups done on this connection
-        #: Called with the SQL text of every statement :meth:`query` sends (tests count
-        #: statements with it), or None.
-        self.on_query: Callable[[str], Any] | None = None
+        #: Called with the SQL text and parameters of every statement :meth:`query` sends
+        #: (tests count statements with it), or None.
+        self.on_query: Callable[[str, Any], Any] | None = None
 
     def _open(self) -> pymysql.connections.Connection:
         try:
@@ -197,7 +197,7 @@ class Connection:
             sql = with_time_limit(sql, timeout, self.is_mariadb)
         cursor_class = pymysql.cursors.DictCursor if as_dict else pymysql.cursors.Cursor
         if self.on_query is not None:
-            self.on_query(sql)
+            self.on_query(sql, params)
         for attempt in (1, 2):
             cursor = self._conn.cursor(cursor_class)
             try:
