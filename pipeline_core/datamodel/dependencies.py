@@ -19,21 +19,29 @@ from .sql import introspection
 from .tableref import TableRef
 
 
-def children_of(connection, ref: TableRef) -> list[TableInfo]:
-    """The tables with foreign keys to ``ref`` (each once): those of its own database
-    first, then those of the databases referencing it, each group ordered by table name.
-    Only the direct neighbourhood is read (one query for the referencing databases, then
-    the catalog), not the whole downstream closure a :class:`DependencyGraph` loads.
+def children_of(connection, ref: TableRef) -> list[TableRef]:
+    """The tables with foreign keys to ``ref`` (each once, hidden tables left out): those of
+    its own database first, then those of other databases, each group ordered by name.
+
+    Read live from the server's own list of foreign keys where it can be
+    (:func:`.sql.introspection.referencing_tables`), else from the catalog of ``ref``'s
+    database and of the databases referencing it: either way only the direct
+    neighbourhood, not the downstream closure a :class:`DependencyGraph` loads.
     """
-    catalog = catalog_of(connection)
-    databases = [ref.database, *introspection.referencing_databases(connection, [ref.database])]
-    catalog.load(databases)
-    return [
-        info
-        for database in databases
-        for info in catalog.tables(database)
-        if any(fk.parent == ref for fk in info.foreign_keys)
-    ]
+    found = introspection.referencing_tables(connection, ref.database, ref.table)
+    if found is not None:
+        refs = [TableRef(database, table) for database, table in found]
+    else:
+        catalog = catalog_of(connection)
+        databases = [ref.database, *introspection.referencing_databases(connection, [ref.database])]
+        catalog.load(databases)
+        refs = [
+            info.ref
+            for database in databases
+            for info in catalog.tables(database)
+            if any(fk.parent == ref for fk in info.foreign_keys)
+        ]
+    return sorted(set(refs), key=lambda r: (r.database != ref.database, r.database, r.table))
 
 
 def graph_around(connection, database: str) -> DependencyGraph:

@@ -10,7 +10,7 @@ from pipeline_core.datamodel.catalog import catalog_of
 from pipeline_core.datamodel.codecs import blob
 from pipeline_core.datamodel.codecs.blob_peek import PEEK_LIMIT
 from pipeline_core.datamodel.dependencies import children_of, graph_around
-from pipeline_core.datamodel.heading import Attribute, TableInfo
+from pipeline_core.datamodel.heading import Attribute, Heading, TableInfo
 from pipeline_core.datamodel.paging import page
 from pipeline_core.datamodel.sql import fragments as sql
 from pipeline_core.datamodel.stores import Attachment
@@ -81,7 +81,8 @@ def table_page(schema: str, table: str) -> dict:
 
     Returns:
         dict with ``info``, ``attributes`` (list of ``(Attribute, parent TableInfo or None)``),
-        ``parents`` and ``children`` (TableInfo lists), ``parts`` (TableInfo list),
+        ``parents`` (TableInfo list), ``children`` (TableInfo list of names only: the
+        tables with a foreign key to this one, read live), ``parts`` (TableInfo list),
         ``master`` (TableInfo or None), ``enterable`` (bool) and ``auto`` (bool).
     """
     info = table_info(schema, table)
@@ -90,7 +91,8 @@ def table_page(schema: str, table: str) -> dict:
     parent = {fk.parent: catalog.get(fk.parent) for fk in info.foreign_keys}
     parents = list(parent.values())
     parent_of = {c: parent[fk.parent] for fk in info.foreign_keys for c in fk.columns}
-    children = children_of(conn, info.ref)  # from the catalog: no downstream closure
+    # live from the server's list of foreign keys; shown by name (nothing else is read)
+    children = [_named(ref) for ref in children_of(conn, info.ref)]
     parts = part_tables(schema, table)
     master = catalog.table(schema, info.master) if info.master else None
     return dict(
@@ -103,6 +105,11 @@ def table_page(schema: str, table: str) -> dict:
         enterable=info.tier in ("Manual", "Lookup"),
         auto=info.tier in ("Computed", "Imported"),
     )
+
+
+def _named(ref: dm.TableRef) -> TableInfo:
+    """A TableInfo holding only a table's names (what a link to its page needs)."""
+    return TableInfo(ref.database, ref.table, "", Heading([]), (), ())
 
 
 def part_tables(schema: str, table: str) -> list[TableInfo]:

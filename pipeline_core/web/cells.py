@@ -11,6 +11,7 @@ plain scalars (int, float, str, None) take a shorter path to the same markup.
 from __future__ import annotations
 
 from collections.abc import Callable
+from html import escape
 
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
@@ -18,6 +19,7 @@ from django.utils.safestring import SafeString, mark_safe
 from . import previews
 
 NULL_CELL = mark_safe('<td class="null"><span class="null">NULL</span></td>')
+MAX_TEXT = previews.MAX_TEXT
 
 
 def _title(c: dict) -> str:
@@ -65,33 +67,33 @@ def cell_html(c: dict) -> SafeString:
     return mark_safe(f'<td class="{esc(kind)}">{body}</td>')
 
 
-def _scalar_html(value) -> SafeString | None:
+def _scalar_html(value) -> str | None:
     """The cell of an int, float or str exactly as :func:`.previews.cell` and
-    :func:`cell_html` make it, or None for any other value."""
+    :func:`cell_html` make it (not marked safe: the caller marks the joined row), or None
+    for any other value. ``html.escape`` is what Django's ``escape`` applies."""
     kind = type(value)
+    if kind is str:
+        if len(value) > MAX_TEXT:
+            shown = escape(value[: MAX_TEXT - 1] + "…")
+            return f'<td class="value"><span title="{escape(value)}">{shown}</span></td>'
+        return f'<td class="value"><span>{escape(value)}</span></td>'
     if kind is int:
         shown = str(value)  # digits and "-": nothing to escape
-        if len(shown) > previews.MAX_TEXT:
-            return None
-        return mark_safe(f'<td class="value"><span>{shown}</span></td>')
+        return f'<td class="value"><span>{shown}</span></td>' if len(shown) <= MAX_TEXT else None
     if kind is float:
         shown, full = format(value, ".6g"), str(value)  # digits, ".", "e", "+", "-", inf, nan
-        title = f' title="{full}"' if full != shown else ""
-        return mark_safe(f'<td class="value"><span{title}>{shown}</span></td>')
-    if kind is str:
-        shown = value
-        if len(shown) > previews.MAX_TEXT:
-            shown = shown[: previews.MAX_TEXT - 1] + "…"
-        title = f' title="{conditional_escape(value)}"' if value != shown else ""
-        return mark_safe(f'<td class="value"><span{title}>{conditional_escape(shown)}</span></td>')
+        if full == shown:
+            return f'<td class="value"><span>{shown}</span></td>'
+        return f'<td class="value"><span title="{full}">{shown}</span></td>'
     return None
 
 
 def column_formatter(codec: str | None, urls: dict[str, str]) -> Callable[[object, str], str]:
     """The function turning one column's values into ``<td>`` markup: ``format(value,
-    key_token)``, with ``key_token`` the row's key (:func:`pipeline_core.keys.encode_key`;
-    used only by columns whose cells link to the value, ``urls``: option ->
-    URL without ``?key=``, as :func:`.previews.cell` takes them)."""
+    key_token) -> str`` (escaped; mark the joined row safe), with ``key_token`` the row's
+    key (:func:`pipeline_core.keys.encode_key`; used only by columns whose cells link to
+    the value, ``urls``: option -> URL without ``?key=``, as :func:`.previews.cell` takes
+    them)."""
     if urls:
 
         def linked(value, token: str) -> str:

@@ -117,7 +117,7 @@ def _rows_context(request, schema, table, info) -> dict:
     shown = []
     for row in rows:
         key = encode_key({k: row[k] for k in primary_key}) if urls else ""
-        shown.append(mark_safe("".join(show(row[name], key) for name, show in columns)))
+        shown.append(mark_safe("".join([show(row[name], key) for name, show in columns])))
     base = reverse("web:table", args=[schema, table])  # quoted: lookup names start with '#'
     return {
         # the rows of an auto-populated table are fetched again when a populate run ends

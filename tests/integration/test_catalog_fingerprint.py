@@ -12,6 +12,7 @@ import pytest
 from pipeline_core import datamodel as dm
 from pipeline_core.datamodel.catalog import Catalog
 from pipeline_core.datamodel.catalog_cache import SharedCatalog
+from pipeline_core.datamodel.dependencies import children_of
 from pipeline_core.datamodel.sql import introspection
 
 pytestmark = pytest.mark.integration
@@ -147,3 +148,41 @@ def test_referencing_databases_from_innodb_agree_with_information_schema(dm_conn
         dm_conn.prepared.discard(introspection._NO_SYS_FOREIGN)
     assert fast == sorted(slow) == [down]
     assert introspection.referencing_databases(dm_conn, [down]) == []
+
+
+def test_children_from_innodb_agree_with_the_catalog(dm_conn, new_db):
+    up, down = new_db("kids"), new_db("kids")
+    schema = dm.Schema(up, connection=dm_conn)
+    kind = schema(type("Kind", (dm.Lookup,), {"definition": "kind: varchar(8)"}), context={})
+    schema(
+        type(
+            "Animal",
+            (dm.Manual,),
+            {
+                "definition": "animal_id: int32\n---\n-> Kind",
+                "Photo": type("Photo", (dm.Part,), {"definition": "-> master\n-> Kind"}),
+            },
+        ),
+        context={"Kind": kind},
+    )
+    dm.Schema(down, connection=dm_conn)(
+        type("Thing", (dm.Manual,), {"definition": "thing_id: int32\n---\n-> Kind"}),
+        context={"Kind": kind},
+    )
+    ref = kind().ref  # `#kind`: InnoDB spells it @0023kind
+    expected = [
+        dm.TableRef(up, "animal"),
+        dm.TableRef(up, "animal__photo"),
+        dm.TableRef(down, "thing"),
+    ]
+    assert introspection.referencing_tables(dm_conn, up, "#kind") == sorted(
+        (r.database, r.table) for r in expected
+    )
+    assert children_of(dm_conn, ref) == expected
+    dm_conn.prepared.add(introspection._NO_SYS_FOREIGN)  # the catalog's way
+    try:
+        assert introspection.referencing_tables(dm_conn, up, "#kind") is None
+        assert children_of(dm_conn, ref) == expected
+    finally:
+        dm_conn.prepared.discard(introspection._NO_SYS_FOREIGN)
+    assert children_of(dm_conn, dm.TableRef(down, "thing")) == []

@@ -88,11 +88,14 @@ def animal_url(lab) -> str:
 def test_a_table_declared_elsewhere_shows_on_the_next_request(lab_client, lab, dj):
     html = warm(lab_client, schema_url(lab), lab.database)
     assert ">Animal<" in html and ">Cage<" not in html
+    assert "Used by" not in warm(lab_client, animal_url(lab), lab.database)
     lab.schema(
-        type("Cage", (dj.Manual,), {"definition": "cage_id: int32\n---\nroom: varchar(16)"}),
-        context={},
+        type("Cage", (dj.Manual,), {"definition": "cage_id: int32\n---\n-> Animal"}),
+        context={"Animal": lab.Animal},
     )
     assert ">Cage<" in lab_client.get(schema_url(lab)).content.decode()
+    used_by = lab_client.get(animal_url(lab)).content.decode().split("Used by:", 1)[1]
+    assert ">Cage</a>" in used_by.split("</p>", 1)[0]
     cage = reverse("web:table", args=[lab.database, "cage"])
     assert lab_client.get(cage).status_code == 200
     home = lab_client.get("/").content.decode()

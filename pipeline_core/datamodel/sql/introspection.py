@@ -137,6 +137,67 @@ _PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
 _NO_SYS_FOREIGN = "introspection:no-innodb-sys-foreign"
 
 
+def _innodb_name(name: str) -> str | None:
+    """``name`` as InnoDB's dictionary spells it (MySQL's file-name encoding) when it
+    holds only letters, digits, ``_``, ``#`` and ``~`` (DataJoint's names); else None."""
+    if _PLAIN_NAME.fullmatch(name):
+        return name
+    if re.fullmatch(r"[A-Za-z0-9_#~]+", name):
+        return name.replace("#", "@0023").replace("~", "@007e")
+    return None
+
+
+def _from_innodb_name(name: str) -> str | None:
+    """The inverse of :func:`_innodb_name` (None for other encoded characters)."""
+    decoded = name.replace("@0023", "#").replace("@007e", "~")
+    return None if "@" in decoded else decoded
+
+
+def _sys_foreign(conn, sql: str, params: list) -> list[tuple] | None:
+    """Rows of a query over INNODB_SYS_FOREIGN, or None where it cannot be read (not
+    MariaDB, no PROCESS privilege: remembered on the connection)."""
+    if not conn.is_mariadb or _NO_SYS_FOREIGN in conn.prepared:
+        return None
+    try:
+        return list(conn.query(sql, params).fetchall())
+    except DataJointError:  # no PROCESS privilege (or no such table): ask the slow way
+        conn.prepared.add(_NO_SYS_FOREIGN)
+        return None
+
+
+def referencing_tables(conn, database: str, table: str) -> list[tuple[str, str]] | None:
+    """``(database, table)`` of the tables with a foreign key to ``database.table`` (each
+    once, hidden ``~`` tables left out), read from InnoDB's own list of foreign keys
+    (INNODB_SYS_FOREIGN: one query, about 0.2 ms however many tables the server has).
+
+    Returns:
+        the tables, or None when that list cannot be read cheaply (not MariaDB, no
+        PROCESS privilege, a name with characters other than letters, digits, ``_``,
+        ``#``, ``~``): ask the catalog then.
+    """
+    encoded = (_innodb_name(database), _innodb_name(table))
+    if None in encoded:
+        return None
+    rows = _sys_foreign(
+        conn,
+        "SELECT DISTINCT for_name FROM information_schema.innodb_sys_foreign WHERE ref_name = %s",
+        ["/".join(encoded)],
+    )
+    if rows is None:
+        return None
+    found = []
+    for (name,) in rows:
+        child_db, _, child = name.partition("/")
+        if child.startswith("@0023sql"):  # the copy of a table being altered right now
+            continue
+        decoded = (_from_innodb_name(child_db), _from_innodb_name(child))
+        if None in decoded:
+            return None
+        if not decoded[1].startswith("~"):
+            found.append(decoded)
+    return sorted(found)
+
+
 def referencing_databases(conn, databases: Sequence[str]) -> list[str]:
     """Databases outside ``databases`` holding tables that reference tables inside them
     (spec §10, downstream closure step).
@@ -146,24 +207,17 @@ def referencing_databases(conn, databases: Sequence[str]) -> list[str]:
     and every name involved is plain (letters, digits, ``_``); otherwise it asks
     information_schema.key_column_usage, which opens every table of the server (5-8 ms
     with 600 tables)."""
-    if (
-        conn.is_mariadb
-        and _NO_SYS_FOREIGN not in conn.prepared
-        and all(_PLAIN_NAME.fullmatch(d) for d in databases)
-    ):
-        try:
-            rows = conn.query(
-                "SELECT DISTINCT SUBSTRING_INDEX(for_name, '/', 1) "
-                "FROM information_schema.innodb_sys_foreign "
-                f"WHERE SUBSTRING_INDEX(ref_name, '/', 1) IN ({_in_list(databases)})",
-                list(databases),
-            ).fetchall()
-        except DataJointError:  # no PROCESS privilege (or no such table): ask the slow way
-            conn.prepared.add(_NO_SYS_FOREIGN)
-        else:
-            names = [r[0] for r in rows]
-            if all(_PLAIN_NAME.fullmatch(n) for n in names):
-                return sorted(set(names) - set(databases))
+    rows = None
+    if all(_PLAIN_NAME.fullmatch(d) for d in databases):
+        rows = _sys_foreign(
+            conn,
+            "SELECT DISTINCT SUBSTRING_INDEX(for_name, '/', 1) "
+            "FROM information_schema.innodb_sys_foreign "
+            f"WHERE SUBSTRING_INDEX(ref_name, '/', 1) IN ({_in_list(databases)})",
+            list(databases),
+        )
+    if rows is not None and all(_PLAIN_NAME.fullmatch(r[0]) for r in rows):
+        return sorted({r[0] for r in rows} - set(databases))
     params = list(databases) * 2
     rows = conn.query(
         "SELECT DISTINCT table_schema FROM information_schema.key_column_usage "
