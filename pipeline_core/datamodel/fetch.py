@@ -20,6 +20,7 @@ from .sql.dml import count_sql, exists_sql
 from .stores.decode import ReadContext, legacy_needs
 from .types import numpy_dtype
 from .values import decode as decode_value
+from .values import needs_decoding
 
 
 def to_dicts(
@@ -87,10 +88,15 @@ def decode_rows(
             uuid.UUID(bytes=bytes(r["hash"])): r for r in result
         }
     label = table or "query"
-    return [
-        {name: decode_value(heading[name], value, label, context) for name, value in row.items()}
-        for row in rows
-    ]
+    decoded, special = [], None
+    for row in rows:
+        if special is None:  # once per query: the columns decode() changes (blobs, json ...)
+            special = [(n, heading[n]) for n in row if needs_decoding(heading[n])]
+        out = dict(row)
+        for name, attr in special:
+            out[name] = decode_value(attr, out[name], label, context)
+        decoded.append(out)
+    return decoded
 
 
 def fetch(

@@ -235,16 +235,16 @@ class TableInfo:
         """`` `database`.`table` `` (DataJoint's ``full_table_name``)."""
         return self.ref.full_name
 
-    @property
+    @functools.cached_property
     def tier(self) -> str | None:
         return tier_of(self.table_name)
 
-    @property
+    @functools.cached_property
     def master(self) -> str | None:
         """Raw table name of the master for a part table, else None."""
         return master_of(self.table_name)
 
-    @property
+    @functools.cached_property
     def class_name(self) -> str:
         """Class name as DataJoint derives it; ``Master.Part`` for part tables."""
         master = self.master

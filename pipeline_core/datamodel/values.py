@@ -164,6 +164,19 @@ def encode_for_write(attr: Attribute, value: Any, table: str | None = None) -> A
     return domains.check(attr, encoded, table, value)
 
 
+def needs_decoding(attr: Attribute) -> bool:
+    """False when :func:`decode` returns every value of ``attr`` as fetched (the driver's
+    value: numbers, text, dates ...), so a page of rows can skip it column by column."""
+    return bool(
+        attr.is_blob
+        or attr.is_legacy_reference
+        or attr.is_uuid
+        or attr.store is not None
+        or attr.codec == "attach"
+        or attr.is_json
+    )
+
+
 def decode(
     attr: Attribute, raw: Any, table: str | None = None, context: ReadContext | None = None
 ) -> Any:

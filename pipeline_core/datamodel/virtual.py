@@ -21,10 +21,11 @@ _TIER_CLASSES = {
 }
 
 
-def list_schemas(connection=None) -> list[str]:
+def list_schemas(connection=None, *, prefix: str = "") -> list[str]:
     """Names of all databases on the server except the server's own (``connection``
-    default: the shared one, :func:`~.connection.conn`)."""
-    return introspection.list_databases(conn() if connection is None else connection)
+    default: the shared one, :func:`~.connection.conn`); with ``prefix`` (a LabBook
+    addition) only those starting with it, filtered by the server."""
+    return introspection.list_databases(conn() if connection is None else connection, prefix)
 
 
 def table_class(connection, database: str, table_name: str) -> type:

@@ -92,12 +92,9 @@ def _django_databases() -> set[str]:
 def prefixed_databases() -> list[str]:
     """Every database whose name starts with the prefix (Django's excluded), whether or
     not it holds DataJoint tables yet."""
-    prefix = schema_prefix()
-    return [
-        n
-        for n in _server_schemas(refresh=True)
-        if n.startswith(prefix) and n not in _django_databases()
-    ]
+    names = dm.list_schemas(connection(), prefix=schema_prefix())
+    django = _django_databases()
+    return [n for n in names if n not in django]
 
 
 def visible_schemas() -> list[str]:

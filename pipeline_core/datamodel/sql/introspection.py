@@ -14,13 +14,18 @@ def _in_list(values: Sequence[str]) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-def list_databases(conn) -> list[str]:
-    """All database names except the server's own (information_schema, mysql, ...)."""
+def list_databases(conn, prefix: str = "") -> list[str]:
+    """All database names except the server's own (information_schema, mysql, ...), or
+    only those starting with ``prefix`` (compared by the server: ``%`` and ``_`` in it
+    are literal)."""
+    like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = conn.query(
         "SELECT schema_name FROM information_schema.schemata WHERE schema_name NOT IN "
-        "('information_schema', 'mysql', 'performance_schema', 'sys') ORDER BY schema_name"
+        "('information_schema', 'mysql', 'performance_schema', 'sys') "
+        "AND schema_name LIKE %s ORDER BY schema_name",
+        [like],
     )
-    return [r[0] for r in rows.fetchall()]
+    return [r[0] for r in rows.fetchall() if r[0].startswith(prefix)]
 
 
 def tables(conn, databases: Sequence[str]) -> list[dict]:
