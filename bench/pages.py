@@ -74,7 +74,7 @@ def _schema_classes(index: int, previous: dict | None) -> list[tuple[str, type, 
     upstream = ""
     if previous is not None:
         ctx["Upstream"] = previous["Kind"]
-        upstream = "-> [nullable] Upstream\n"
+        upstream = "-> [nullable] Upstream.proj(upstream_kind='kind')\n"
     add(
         "Kind",
         dm.Lookup,

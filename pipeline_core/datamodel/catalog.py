@@ -77,9 +77,10 @@ class Catalog:
             self._checked.discard(database)
 
     def load(self, databases: Iterable[str]) -> None:
-        """Introspect the given databases, and first every database they reference
-        (upstream closure), in batched queries, unless already loaded (and, with a
-        shared cache, checked since the last :meth:`revalidate`)."""
+        """Introspect the given databases (and, to read them, first the databases they
+        reference), in batched queries, unless already loaded (and, with a shared cache,
+        checked since the last :meth:`revalidate`, together with the databases their
+        attributes' declared types came from)."""
         wanted = [d for d in dict.fromkeys(databases) if d not in self._loading]
         if self._shared is None:
             todo = [d for d in wanted if d not in self._schemas]
@@ -242,17 +243,17 @@ class Catalog:
                 "not listed (names no DataJoint table has; they cannot be queried by name): %s",
                 ", ".join(raw.skipped),
             )
-        upstream = collections.defaultdict(set)
-        for row in key_rows:
-            if row["ref_database"] and row["ref_database"] != row["database"]:
-                upstream[row["database"]].add(row["ref_database"])
-        self.load(sorted(set().union(*upstream.values()) - set(databases)))
+        referenced = {r["ref_database"] for r in key_rows if r["ref_database"]}
+        self.load(sorted(referenced - set(databases)))  # parents' declared types first
         built: dict[TableRef, TableInfo] = {}
+        upstream = collections.defaultdict(set)  # the other databases types were taken from
 
-        def origin_type(parent: TableRef, column: str) -> str | None:
+        def origin_type(child: str, parent: TableRef, column: str) -> str | None:
             info = built.get(parent) or self._find(parent)
             if info is None or column not in info.heading:
                 return None
+            if parent.database != child:
+                upstream[child].add(parent.database)
             return info.heading[column].type
 
         def build(ref: TableRef) -> None:
@@ -262,7 +263,9 @@ class Catalog:
             for fk in info["foreign_keys"]:
                 if fk.parent in raw.tables and fk.parent != ref:
                     build(fk.parent)
-            built[ref] = build_table(info, lineages, origin_type)
+            built[ref] = build_table(
+                info, lineages, lambda parent, column: origin_type(ref.database, parent, column)
+            )
 
         for ref in raw.tables:
             build(ref)

@@ -59,8 +59,10 @@ class SchemaSnapshot:
             only by name, in ``hidden``).
         visible: the visible tables ordered by name.
         hidden: names of the hidden (``~``) tables.
-        upstream: the other databases its foreign keys reference (their tables' declared
-            types were used to build these TableInfos).
+        upstream: the other databases whose tables' declared types these TableInfos took
+            (foreign-key attributes without a type of their own inherit their parent's,
+            spec §2.1): when one of them changes, this snapshot is read again too. Empty
+            for DataJoint 2.x databases, whose attributes all carry their type.
         fingerprint: the observation made before it was read; None when it was read
             without one (a catalog without a shared cache).
     """

@@ -80,6 +80,7 @@ class DependencyGraph:
         self._graph = nx.MultiDiGraph()
         own = [t for t in catalog.all_tables() if t.database in self._databases]
         parents = {fk.parent for t in own for fk in t.foreign_keys}
+        catalog.load(sorted({p.database for p in parents} - self._databases))
         outside = [t for t in catalog.all_tables() if t.database not in self._databases]
         tables = own + [t for t in outside if t.ref in parents]
         for info in tables:
