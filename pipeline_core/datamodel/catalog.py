@@ -79,8 +79,7 @@ class Catalog:
     def load(self, databases: Iterable[str]) -> None:
         """Introspect the given databases (and, to read them, first the databases they
         reference), in batched queries, unless already loaded (and, with a shared cache,
-        checked since the last :meth:`revalidate`, together with the databases their
-        attributes' declared types came from)."""
+        checked since the last :meth:`revalidate`)."""
         wanted = [d for d in dict.fromkeys(databases) if d not in self._loading]
         if self._shared is None:
             todo = [d for d in wanted if d not in self._schemas]
@@ -147,9 +146,10 @@ class Catalog:
     # --- with a shared cache ----------------------------------------------------------------
 
     def _validate(self, todo: list[str]) -> None:
-        """Check the fingerprints of ``todo`` and of the databases their snapshots were
-        built on (one query), take trusted shared snapshots, read the rest again."""
-        group = self._upstream_closure(todo) - self._checked - self._loading
+        """Check the fingerprints of ``todo`` (one query), take trusted shared snapshots,
+        read the rest again; snapshots that took declared types from a database read
+        again are dropped too (here and in the shared cache), to be read on next use."""
+        group = set(todo) - self._checked - self._loading
         observed = self._observe(sorted(group))
         self._checked |= group
         stale = set()
@@ -164,28 +164,20 @@ class Catalog:
                 self._schemas[database] = shared
             else:
                 stale.add(database)
-        grew = bool(stale)
-        while grew:  # snapshots built on a stale database are stale too
-            more = {d for d, s in self._schemas.items() if d not in stale and s.upstream & stale}
-            stale |= more
+        if not stale:
+            return
+        self._shared.forget_dependents(server, stale)
+        dropped, grew = set(stale), True
+        while grew:
+            more = {
+                d for d, s in self._schemas.items() if d not in dropped and s.upstream & dropped
+            }
+            dropped |= more
             grew = bool(more)
-        for database in stale:
+        for database in dropped:
             self._schemas.pop(database, None)
-        if stale:
-            self._read(sorted(stale), observed)
-
-    def _upstream_closure(self, databases: Iterable[str]) -> set[str]:
-        server = SharedCatalog.server_of(self._conn)
-        closure = set(databases)
-        frontier = list(closure)
-        while frontier:
-            database = frontier.pop()
-            snapshot = self._schemas.get(database) or self._shared.get(server, database)
-            for up in snapshot.upstream if snapshot else ():
-                if up not in closure:
-                    closure.add(up)
-                    frontier.append(up)
-        return closure
+        self._checked -= dropped - stale
+        self._read(sorted(stale), observed)
 
     def _observe(self, databases: list[str]) -> dict[str, tuple[Fingerprint, tuple]]:
         """Database -> (its fingerprint now, its generation in the shared cache)."""

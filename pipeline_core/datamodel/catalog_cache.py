@@ -60,9 +60,11 @@ class SchemaSnapshot:
         visible: the visible tables ordered by name.
         hidden: names of the hidden (``~``) tables.
         upstream: the other databases whose tables' declared types these TableInfos took
-            (foreign-key attributes without a type of their own inherit their parent's,
-            spec §2.1): when one of them changes, this snapshot is read again too. Empty
-            for DataJoint 2.x databases, whose attributes all carry their type.
+            (foreign-key attributes inherit their parent's, spec §2.1): when one of them
+            is read again (its fingerprint changed), this snapshot is dropped, to be read
+            again on next use. A request does not check them itself: a parent's declared
+            type cannot change while a foreign key references it, short of editing the
+            parent column's comment by hand.
         fingerprint: the observation made before it was read; None when it was read
             without one (a catalog without a shared cache).
     """
@@ -150,6 +152,28 @@ class SharedCatalog:
                     }
                     doomed |= more
                     grew = bool(more)
+            for name in doomed:
+                self._snapshots.pop((server, name), None)
+                self._generations[(server, name)] = self._generations.get((server, name), 0) + 1
+
+    def forget_dependents(self, server: tuple, databases: Iterable[str]) -> None:
+        """Drop the snapshots built on ``databases`` (their ``upstream``, transitively),
+        which are being read again; not those of ``databases`` themselves."""
+        with self._lock:
+            changed = set(databases)
+            doomed: set[str] = set()
+            grew = True
+            while grew:
+                more = {
+                    d
+                    for (s, d), snap in self._snapshots.items()
+                    if s == server
+                    and d not in doomed
+                    and d not in changed
+                    and snap.upstream & (changed | doomed)
+                }
+                doomed |= more
+                grew = bool(more)
             for name in doomed:
                 self._snapshots.pop((server, name), None)
                 self._generations[(server, name)] = self._generations.get((server, name), 0) + 1

@@ -90,7 +90,7 @@ def reads(conn, fn) -> list[list[str]]:
     return seen
 
 
-def test_a_shared_catalog_reads_again_what_changed_and_what_was_built_on_it(
+def test_a_shared_catalog_reads_again_what_changed_and_then_what_was_built_on_it(
     dm_conn, dj_params, new_db
 ):
     up, down, apart = new_db("up"), new_db("down"), new_db("apart")
@@ -117,10 +117,14 @@ def test_a_shared_catalog_reads_again_what_changed_and_what_was_built_on_it(
         time.sleep(1.1)
         dm_conn.query(f"ALTER TABLE `{up}`.`#kind` MODIFY kind varchar(8) COMMENT 'another'")
         catalog.revalidate()
-        read = reads(other, lambda: catalog.load([down, apart]))
-        assert sorted(d for params in read for d in params) == sorted([up, down])
-        assert catalog.table(down, "thing") is not thing  # rebuilt on the new parent
+        assert reads(other, lambda: catalog.load([down, apart])) == []  # `up` is not asked
+        assert [d for params in reads(other, lambda: catalog.load([up])) for d in params] == [up]
+        # `down` took `kind`'s declared type from `up`: read again on its next use
+        read = reads(other, lambda: catalog.table(down, "thing"))
+        assert [d for params in read for d in params] == [down]
+        assert catalog.table(down, "thing") is not thing
         assert reads(other, lambda: catalog.load([down, apart, up])) == []  # once per check
+        assert shared.get(SharedCatalog.server_of(dm_conn), apart) is not None
     finally:
         other.close()
 

@@ -73,6 +73,16 @@ def test_forget_takes_the_snapshots_built_on_it():
     assert cache.databases(SERVER) == []
 
 
+def test_forget_dependents_leaves_the_changed_database():
+    cache = SharedCatalog()
+    stored(cache, "lab")
+    stored(cache, "imaging", upstream={"lab"})
+    stored(cache, "analysis", upstream={"imaging"})
+    stored(cache, "other", upstream={"elsewhere"})
+    cache.forget_dependents(SERVER, {"lab"})
+    assert cache.databases(SERVER) == ["lab", "other"]
+
+
 def test_a_snapshot_read_before_an_invalidation_is_not_stored_after_it():
     cache = SharedCatalog()
     before = cache.generations(SERVER, ["lab"])["lab"]
