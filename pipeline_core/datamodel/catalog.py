@@ -132,6 +132,25 @@ class Catalog:
         """Visible tables of every loaded database."""
         return [t for s in self._schemas.values() for t in s.visible]
 
+    def referenced(self, databases: Iterable[str]) -> set[str]:
+        """The databases the foreign keys of ``databases`` referenced when they were last
+        read (nothing is checked or read: a guess, to check them all in one query)."""
+        found = set()
+        for database in databases:
+            snapshot = self._schemas.get(database)
+            for info in snapshot.visible if snapshot else ():
+                found.update(fk.parent.database for fk in info.foreign_keys)
+        return found
+
+    def version(self, database: str) -> tuple | None:
+        """The fingerprint of the loaded snapshot of ``database`` when it can be trusted
+        (observed settled, see :mod:`.catalog_cache`): equal versions mean equal
+        introspection. None otherwise (not loaded, no fingerprint, or read too soon after
+        a DDL statement)."""
+        snapshot = self._schemas.get(database)
+        seen = snapshot.fingerprint if snapshot else None
+        return seen.value if seen is not None and seen.settled else None
+
     def origin_type(self, parent: TableRef, column: str) -> str | None:
         """Declared type of a parent column, following foreign keys upward (spec §2.1)."""
         info = self._find(parent)

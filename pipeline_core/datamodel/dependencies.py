@@ -75,7 +75,8 @@ class DependencyGraph:
                 seen.update(more)
                 frontier = more
             databases = sorted(seen)
-        catalog.load(databases)
+        # the parents' databases known from before are checked in the same query
+        catalog.load(databases + sorted(catalog.referenced(databases) - set(databases)))
         self._databases = set(databases)
         self._graph = nx.MultiDiGraph()
         own = [t for t in catalog.all_tables() if t.database in self._databases]
@@ -109,6 +110,11 @@ class DependencyGraph:
         if not nx.is_directed_acyclic_graph(self._graph):
             raise DataJointError("The foreign keys form a cycle")
         self._infos = {t.ref: t for t in tables}
+
+    @property
+    def databases(self) -> set[str]:
+        """The databases of the graph's tables (its own and its parents')."""
+        return {d for _, d in self._graph.nodes(data="database")}
 
     @property
     def graph(self) -> nx.MultiDiGraph:

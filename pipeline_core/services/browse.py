@@ -76,6 +76,20 @@ def dependency_graph(schema: str) -> dm.DependencyGraph:
     return graph_around(connection(), check_schema(schema))
 
 
+def graph_version(graph: dm.DependencyGraph) -> tuple | None:
+    """``((database, fingerprint), ...)`` of every database of ``graph`` as this request
+    checked them: equal versions, equal graphs (see :meth:`Catalog.version`). None when
+    one of them was read too soon after a DDL statement to tell."""
+    catalog = catalog_of(connection())
+    versions = []
+    for database in sorted(graph.databases):
+        version = catalog.version(database)
+        if version is None:
+            return None
+        versions.append((database, version))
+    return tuple(versions)
+
+
 def table_page(schema: str, table: str) -> dict:
     """What a table page shows besides its rows.
 

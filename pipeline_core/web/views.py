@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from pipeline_core import roles, services
 from pipeline_core.datamodel import PopulateError
 
-from . import cells, diagram, previews
+from . import cells, diagram_cache, previews
 from .errors import pipeline_view
 from .forms import EntryForms, blockers_of
 from .htmx import is_htmx_for, signal_populate_done, vary_on_htmx_target
@@ -63,16 +63,18 @@ def schema(request, schema):
     """A schema: tables by tier (parts under masters) and its diagram."""
     groups = services.schema_tables(schema)
     prefix = services.schema_prefix()
-    svg = diagram.schema_svg(
-        services.dependency_graph(schema),
+    graph = services.dependency_graph(schema)
+    # tables of other schemas are linked only where the user may view them
+    linked = {
+        d for d in graph.databases if d.startswith(prefix) and roles.may(request.user, "view", d)
+    }
+    svg = diagram_cache.schema_svg(
+        graph,
         schema,
-        # tables of other schemas are linked only where the user may view them
-        lambda info: (
-            table_url(info)
-            if info.database.startswith(prefix) and roles.may(request.user, "view", info.database)
-            else None
-        ),
+        lambda info: table_url(info) if info.database in linked else None,
         strip_prefix=prefix,
+        version=services.graph_version(graph),
+        linked=linked,
     )
     return _render(
         request, "schema.html", {"schema": schema, "groups": groups, "svg": svg, "prefix": prefix}

@@ -66,12 +66,15 @@ def server():
 
 
 def warm(client, url: str, database: str) -> str:
-    """Request ``url`` until the shared cache holds ``database`` (a snapshot is shared once
-    its newest DDL is more than a second old); the last page's HTML."""
+    """Request ``url`` until the shared cache holds ``database`` as the request read it (a
+    snapshot is shared once its newest DDL is more than a second old); the last page's
+    HTML."""
     for _ in range(60):
         response = client.get(url)
         assert response.status_code == 200, url
-        if PipelineSession.catalogs.get(server(), database) is not None:
+        shared = PipelineSession.catalogs.get(server(), database)
+        version = catalog_of(services.connection()).version(database)
+        if shared is not None and version is not None and shared.fingerprint.value == version:
             return response.content.decode()
         time.sleep(0.1)
     raise AssertionError(f"{database} never reached the shared cache")
@@ -94,6 +97,9 @@ def test_a_table_declared_elsewhere_shows_on_the_next_request(lab_client, lab, d
         context={"Animal": lab.Animal},
     )
     assert ">Cage<" in lab_client.get(schema_url(lab)).content.decode()
+    node = f'id="dag&#45;{lab.database}&#45;cage"'  # the diagram, also once it is kept again
+    assert node in warm(lab_client, schema_url(lab), lab.database)
+    assert node in lab_client.get(schema_url(lab)).content.decode()
     used_by = lab_client.get(animal_url(lab)).content.decode().split("Used by:", 1)[1]
     assert ">Cage</a>" in used_by.split("</p>", 1)[0]
     cage = reverse("web:table", args=[lab.database, "cage"])
