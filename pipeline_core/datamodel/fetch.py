@@ -73,7 +73,8 @@ def to_dicts(
 def decode_rows(
     conn, heading, rows, *, download_path=None, lazy: bool = False, table: str | None = None
 ) -> list[dict]:
-    """Decode fetched rows (dicts of raw column values) with ``conn``'s stores; the
+    """Decode fetched rows (dicts of raw column values, decoded in place and returned as
+    a list; only the columns that need it are touched) with ``conn``'s stores; the
     ``~external_<store>`` entries 0.14 references need are read in one query per store.
     ``table`` (full name) is named in errors; a query's rows are called "query"."""
     context = ReadContext(conn.stores, Path(download_path) if download_path else None, lazy)
@@ -88,15 +89,15 @@ def decode_rows(
             uuid.UUID(bytes=bytes(r["hash"])): r for r in result
         }
     label = table or "query"
-    decoded, special = [], None
-    for row in rows:
-        if special is None:  # once per query: the columns decode() changes (blobs, json ...)
-            special = [(n, heading[n]) for n in row if needs_decoding(heading[n])]
-        out = dict(row)
+    rows = list(rows)  # dicts of the driver's, decoded in place
+    if not rows:
+        return rows
+    # once per query: the columns decode() changes (blobs, json ...); the others stay as read
+    special = [(n, heading[n]) for n in rows[0] if needs_decoding(heading[n])]
+    for row in rows if special else ():
         for name, attr in special:
-            out[name] = decode_value(attr, out[name], label, context)
-        decoded.append(out)
-    return decoded
+            row[name] = decode_value(attr, row[name], label, context)
+    return rows
 
 
 def fetch(

@@ -119,14 +119,15 @@ def _rows_context(request, schema, table, info) -> dict:
     shown = []
     for row in rows:
         key = encode_key({k: row[k] for k in primary_key}) if urls else ""
-        shown.append(mark_safe("".join([show(row[name], key) for name, show in columns])))
+        shown.append("<tr>" + "".join([show(row[name], key) for name, show in columns]) + "</tr>")
     base = reverse("web:table", args=[schema, table])  # quoted: lookup names start with '#'
     return {
         # the rows of an auto-populated table are fetched again when a populate run ends
         "refresh_url": base if info.tier in ("Computed", "Imported") else None,
         "names": names,
         "primary_key": info.heading.primary_key,
-        "rows": shown,
+        "rows": shown,  # one "<tr>...</tr>" string per row (escaped)
+        "rows_html": mark_safe("\n      ".join(shown)),
         "first_row": (page - 1) * services.PAGE_SIZE + 1,
         "page": page,
         "last_row": (page - 1) * services.PAGE_SIZE + len(shown),
