@@ -204,9 +204,7 @@ class Catalog:
             return {}
         server = SharedCatalog.server_of(self._conn)
         generations = self._shared.generations(server, databases)
-        found = introspection.fingerprints(
-            self._conn, databases, with_columns=not self._conn.is_mariadb
-        )
+        found = introspection.fingerprints(self._conn, databases)
         result = {}
         for database, (value, times) in found.items():
             now, stamps = times[-1], [t for t in times[:-1] if t is not None]

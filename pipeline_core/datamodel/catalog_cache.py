@@ -17,8 +17,10 @@ change only with declarations. Times have one-second resolution, so an observati
 *settled* only when every time in it is more than a second older than the server's clock
 at that moment: a snapshot read from an unsettled observation is never shared nor trusted
 again (two DDL statements on one table within one second would otherwise look like one).
-MySQL 8 keeps ``CREATE_TIME`` across in-place ``ALTER``\\ s, so there the fingerprint also
-sums a checksum of every column's name, type, default, nullability and comment.
+On MySQL 8, whose data dictionary may keep ``CREATE_TIME`` across in-place ``ALTER``\\ s
+and caches it, the fingerprint also sums a checksum of every column's name, type, default,
+nullability, key and comment, and the statistics cache is off for LabBook's connection
+(written for MySQL 8 but not run against it: no MySQL server where this was built).
 
 No module-level state: whoever serves many threads (the services) creates one
 ``SharedCatalog`` and gives it to each connection's catalog.

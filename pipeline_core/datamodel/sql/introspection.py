@@ -9,6 +9,13 @@ from collections.abc import Sequence
 from ..errors import DataJointError
 from .quoting import full_name
 
+#: ``conn.prepared`` marker: MySQL's cached information_schema statistics are off.
+_FRESH_STATS = "introspection:information-schema-stats-expiry-0"
+#: Database names InnoDB's dictionary spells as they are (others are encoded, ``@0023``).
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
+#: ``conn.prepared`` marker: this connection may not read INNODB_SYS_FOREIGN (PROCESS).
+_NO_SYS_FOREIGN = "introspection:no-innodb-sys-foreign"
+
 
 def _in_list(values: Sequence[str]) -> str:
     return ", ".join(["%s"] * len(values))
@@ -42,9 +49,16 @@ def tables(conn, databases: Sequence[str]) -> list[dict]:
     )
 
 
-def fingerprints(conn, databases: Sequence[str], *, with_columns: bool) -> dict[str, tuple]:
+def fingerprints(
+    conn, databases: Sequence[str], *, with_columns: bool | None = None
+) -> dict[str, tuple]:
     """One observation of the DDL state of each database (see :mod:`..catalog_cache`), in
     one query over information_schema.tables (about 10 µs per table on MariaDB 10.11).
+
+    ``with_columns`` (by default: on MySQL, whose in-place ``ALTER`` keeps
+    ``CREATE_TIME``) adds a second query summing a checksum of every column; on MySQL the
+    session's ``information_schema_stats_expiry`` is set to 0 first (once per
+    connection), so that times are read now rather than from cached statistics.
 
     Returns:
         database -> ``(value, times)``: ``value`` a tuple (number of tables, newest
@@ -54,6 +68,11 @@ def fingerprints(conn, databases: Sequence[str], *, with_columns: bool) -> dict[
         in it and ``now``, the server's clock (``times[-1]``). A database without tables
         (or absent) is ``((0,), (now,))``.
     """
+    if with_columns is None:
+        with_columns = not conn.is_mariadb
+    if not conn.is_mariadb and _FRESH_STATS not in conn.prepared:
+        conn.query("SET SESSION information_schema_stats_expiry = 0")
+        conn.prepared.add(_FRESH_STATS)
     rows = conn.query(
         "SELECT table_schema, COUNT(*), MAX(create_time), "
         "SUM(CRC32(CONCAT_WS('/', table_name, create_time, table_comment))), "
@@ -68,7 +87,7 @@ def fingerprints(conn, databases: Sequence[str], *, with_columns: bool) -> dict[
         names = list(found)
         for database, checksum in conn.query(
             "SELECT table_schema, SUM(CRC32(CONCAT_WS('/', table_name, column_name, "
-            "column_type, column_default, is_nullable, column_comment))) "
+            "column_type, column_default, is_nullable, column_key, column_comment))) "
             f"FROM information_schema.columns WHERE table_schema IN ({_in_list(names)}) "
             "GROUP BY table_schema",
             names,
@@ -134,12 +153,6 @@ def lineage(conn, database: str) -> list[tuple[str, str, str]]:
             f"SELECT table_name, attribute_name, lineage FROM {full_name(database, '~lineage')}"
         ).fetchall()
     )
-
-
-#: Database names InnoDB's dictionary spells as they are (others are encoded, ``@0023``).
-_PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
-#: ``conn.prepared`` marker: this connection may not read INNODB_SYS_FOREIGN (PROCESS).
-_NO_SYS_FOREIGN = "introspection:no-innodb-sys-foreign"
 
 
 def _innodb_name(name: str) -> str | None:
