@@ -20,6 +20,7 @@ from pipeline_core import datamodel as dm
 from pipeline_core import roles
 from pipeline_core.datamodel.catalog import catalog_of
 from pipeline_core.datamodel.heading import Attribute, TableInfo
+from pipeline_core.datamodel.sql.introspection import SERVER_DATABASES
 from pipeline_core.display import shown
 from pipeline_core.principal import Actor, acting_as
 
@@ -116,12 +117,13 @@ def check_schema(schema: str) -> str:
 
     Raises:
         NotFoundError: not a string, outside the prefix, Django's or the audit database,
-            or absent.
+            one of the server's own (``mysql`` ...), or absent.
     """
     if (
         not isinstance(schema, str)
         or not schema.startswith(schema_prefix())
         or schema in _django_databases()
+        or schema.lower() in SERVER_DATABASES
     ):
         raise NotFoundError(roles.HIDDEN_SCHEMA.format(schema=shown(schema)))
     if catalog_of(connection()).hidden_tables(schema) or catalog_of(connection()).tables(schema):

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from ..errors import DataJointError
 from .quoting import full_name
 
+#: The server's own databases: never listed as schemas.
+SERVER_DATABASES = ("information_schema", "mysql", "performance_schema", "sys")
 #: ``conn.prepared`` marker: MySQL's cached information_schema statistics are off.
 _FRESH_STATS = "introspection:information-schema-stats-expiry-0"
 #: Database names InnoDB's dictionary spells as they are (others are encoded, ``@0023``).
@@ -27,10 +29,10 @@ def list_databases(conn, prefix: str = "") -> list[str]:
     are literal)."""
     like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = conn.query(
-        "SELECT schema_name FROM information_schema.schemata WHERE schema_name NOT IN "
-        "('information_schema', 'mysql', 'performance_schema', 'sys') "
+        "SELECT schema_name FROM information_schema.schemata "
+        f"WHERE schema_name NOT IN ({_in_list(SERVER_DATABASES)}) "
         "AND schema_name LIKE %s ORDER BY schema_name",
-        [like],
+        [*SERVER_DATABASES, like],
     )
     return [r[0] for r in rows.fetchall() if r[0].startswith(prefix)]
 
