@@ -129,7 +129,7 @@ class Connection:
         self._is_mariadb: bool | None = None
         self.stores = StoreConfig(stores)
         self._conn = self._open()
-        self.catalog = None  # set by the catalog module on first use (lazy, see catalog.py)
+        self.catalog = None  # set on first use (catalog.py), or by the services (shared)
         self.make_tables: frozenset = frozenset()  # TableRefs of the tables whose make() runs
         self.audit = None  # an audit.AuditTrail recording this connection's writes, or None
         self.prepared: set[str] = set()  # one-time set-ups done on this connection
