@@ -168,6 +168,10 @@ INSTALLED_APPS = [
     "pipeline_core",
 ]
 
+# Django's database sessions, read on each request with one statement written once
+# (pipeline_core/session_store.py; the table and format are Django's).
+SESSION_ENGINE = "pipeline_core.session_store"
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
