@@ -368,6 +368,15 @@ def bench_pages(dj) -> str:
         cold_schema = _timed(lambda: client.get(f"/schemas/{SCHEMAS[6]}/"))
         results = measure(items)
         after_change = _schema_change(conn, client, SCHEMAS[6])
+        profile = _profile(
+            {**_server_env(p), "ALLOWED_HOSTS": "testserver"},
+            {
+                "table page": (checks["page 1"][0], {}),
+                "htmx partial": (checks["page 1"][0], htmx),
+                "home page": ("/", {}),
+                "schema page": (schema_url, {}),
+            },
+        )
     finally:
         if raw is not None:
             raw.close()
@@ -377,7 +386,45 @@ def bench_pages(dj) -> str:
         for name in (() if KEEP else tuple(reversed(SCHEMAS))) + (DJANGO_DB, AUDIT_DB):
             conn.query(f"DROP DATABASE IF EXISTS `{name}`")
         conn.close()
-    return _report(results, positions, cold_schema, after_change)
+    return _report(results, positions, cold_schema, after_change) + _profile_report(profile)
+
+
+def _profile(env: dict, pages: dict) -> dict:
+    """bench/pages_profile.py's answer for ``pages`` (label -> (URL, headers))."""
+    import json
+
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.pages_profile", json.dumps({"user": USER, "pages": pages})],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "labbook.settings"},
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        raise RuntimeError(f"bench/pages_profile.py failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _profile_report(profile: dict) -> str:
+    from bench.pages_profile import rows
+
+    pages = list(profile)
+    lines = [
+        "",
+        "Where the time goes (bench/pages_profile.py: the same pages requested through "
+        "Django's test client in one process, no HTTP; mean ms per request of each part, "
+        "the total is the p50):",
+        "",
+        "| part | " + " | ".join(pages) + " |",
+        "|---|" + "---|" * len(pages),
+        "| **total (no HTTP)** | "
+        + " | ".join(f"**{profile[p]['total']:.2f}**" for p in pages)
+        + " |",
+    ]
+    for key, label in rows(profile):
+        cells = [f"{profile[p][key]:.2f}" if key in profile[p] else "" for p in pages]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def _schema_change(conn, client: Client, name: str) -> tuple[float, float, bool]:
