@@ -461,7 +461,7 @@ def _report(results: dict, positions: dict, cold_schema: float, after_change) ->
             verdict = "met" if ratio <= target else "MISSED"
             lines.append(
                 f"| {kind}, {label} | {value:.2f} ms | {floor:.2f} ms "
-                f"({static:.2f} + {ms[f'raw keyset query, {label}']:.2f}) | {ratio:.1f}× "
+                f"({static:.2f} + {ms[f'raw keyset query, {label}']:.2f}) | {ratio:.2f}× "
                 f"| ≤ {target:.0f}×: {verdict} |"
             )
     for label in ("home page (10 schemas, 150 tables)", "schema page (15 tables, diagram)"):
