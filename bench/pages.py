@@ -490,7 +490,9 @@ def _report(results: dict, positions: dict, cold_schema: float, after_change) ->
         "(Lookup, Manual, Imported, Computed, Part; commented attributes; each schema's "
         "`Subject` references the previous schema's `Kind`). Restricted and sorted table "
         "pages are not measured: table pages have neither yet (issue 14, part 2); add them "
-        "here with their raw queries when they exist.",
+        "here with their raw queries when they exist. On this shared 2-core machine the "
+        "ratios of the table pages vary by about ±0.2 from run to run (other work on it "
+        "slows the server and the floor alike, not always in proportion).",
         "",
         "All times:",
         "",
