@@ -174,13 +174,13 @@ class _Visibility:
         and key when its schema (the table's, else the recorded run's) is not viewable."""
         run, table = item.get("run"), item.get("table")
         run_schema = self.run_schema(run) if run else None
-        schema = run_schema
+        schema, named = run_schema, True
         if table:
             try:
                 schema = dm.TableRef.parse(table).database
             except dm.DataJointError:
-                schema = ""  # not a table name: shown to nobody
-        hidden = not self.may_view(schema)
+                named = False  # not a table name: shown to nobody
+        hidden = not named or not self.may_view(schema)
         item["run_recorded"] = run_schema is not None and not hidden
         item["hidden"] = hidden
         if hidden:
