@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import fk, jobs, rows, runs, views
+from . import fk, jobs, rows, runs, views, workers
 
 app_name = "api"
 
@@ -25,6 +25,7 @@ urlpatterns = [
     path("runs/", runs.RunsView.as_view(), name="runs"),
     path("runs/<str:run>/", runs.RunView.as_view(), name="run"),
     path("runs/<str:run>/cancel/", runs.CancelRunView.as_view(), name="run_cancel"),
+    path("workers/", workers.WorkersView.as_view(), name="workers"),
     path(fk.URL, fk.FKChoicesView.as_view(), name="fk_choices"),
     path(_TABLE + "jobs/", jobs.JobsView.as_view(), name="jobs"),
     path(_TABLE + "jobs/retry/", jobs.RetryJobsView.as_view(), name="jobs_retry"),

@@ -166,17 +166,43 @@ class _AnyAttribute:
 _ANY = _AnyAttribute()
 
 
-def workers(conn, database: str) -> list[dict]:
+def workers(conn, database: str, seen_within: float | None = None) -> list[dict]:
     """Every worker's heartbeat row: ``host, pid, connection_id, run_id, current_table,
-    current_key`` (decoded JSON or None), ``started``, ``last_seen`` (UTC) and ``age``
-    (seconds since the last beat); ``[]`` before any worker beat."""
+    current_key`` (decoded JSON or None), ``started``, ``last_seen`` (naive UTC datetimes)
+    and ``age`` (seconds since the last beat), by host and pid; ``[]`` before any worker
+    beat. ``seen_within``: only the rows whose last beat is at most that many seconds old."""
     if not introspection.table_exists(conn, database, sql.WORKER_TABLE):
         return []
-    rows = conn.query(sql.workers(database), as_dict=True).fetchall()
+    if seen_within is None:
+        rows = conn.query(sql.workers(database), as_dict=True).fetchall()
+    else:
+        within = [_microseconds(seen_within)]
+        rows = conn.query(sql.workers(database, recent=True), within, as_dict=True).fetchall()
     for row in rows:
         row["current_key"] = None if row["current_key"] is None else json.loads(row["current_key"])
         row["age"] = float(row["age"])
     return rows
+
+
+def live_connections(conn) -> set[int]:
+    """The ids of the connections in the server's process list (every connection only with
+    the PROCESS privilege; without it, the account's own)."""
+    return {int(row[0]) for row in conn.query(sql.process_ids()).fetchall()}
+
+
+def prune_workers(conn, database: str, older_than: float) -> int:
+    """Delete the heartbeat rows whose last beat is more than ``older_than`` seconds old
+    (workers long gone; a job they left ``reserved`` is stale anyway: its reservation is
+    older still). Returns the number of rows deleted (0 without a ``worker`` table)."""
+    if not introspection.table_exists(conn, database, sql.WORKER_TABLE):
+        return 0
+    return conn.query(sql.prune_workers(database), [_microseconds(older_than)]).rowcount
+
+
+def _microseconds(seconds: float) -> int:
+    if not seconds >= 0:  # NaN too
+        raise ValueError(f"a number of seconds >= 0 is needed, not {seconds!r}")
+    return int(seconds * 1_000_000)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -257,7 +283,7 @@ def recover_jobs(
     ).fetchall()
     if not rows:
         return []
-    alive = {int(r[0]) for r in conn.query(sql.process_ids()).fetchall()}  # read after the jobs
+    alive = live_connections(conn)  # read after the jobs
     stale = []
     for row in rows:
         beat = row["heartbeat_age"]

@@ -26,7 +26,8 @@ attachment or stored file and :func:`load_value` reads one stored blob or array,
 raising ``StoreError`` when the store cannot be read.
 
 Dead workers: populating processes keep a heartbeat; :func:`recover_stale` returns the
-stale reservations of lost workers to ``pending`` (:mod:`.recovery`).
+stale reservations of lost workers to ``pending`` (:mod:`.recovery`). The workers view:
+:func:`list_workers` (Celery nodes and worker processes, online or offline, :mod:`.workers`).
 
 Queries: :func:`run_query` runs a JSON query description (no SQL from users) over the
 visible schemas and returns one page of JSON-safe rows.
@@ -124,6 +125,7 @@ from .runs import (
 )
 from .stores import collect_garbage
 from .undo import UndoRefused, undo
+from .workers import list_workers, prune_workers, worker_processes
 
 __all__ = [
     "DEFAULT_PIPELINES",
@@ -172,6 +174,7 @@ __all__ = [
     "list_jobs",
     "list_runs",
     "list_schemas",
+    "list_workers",
     "load_value",
     "make_class",
     "new_request_id",
@@ -182,6 +185,7 @@ __all__ = [
     "pipeline_specs",
     "populate",
     "populate_status",
+    "prune_workers",
     "record_grant",
     "recover_stale",
     "reprioritize_jobs",
@@ -207,5 +211,6 @@ __all__ = [
     "viewable_schemas",
     "visible_schemas",
     "worker_heartbeats",
+    "worker_processes",
     "writer",
 ]

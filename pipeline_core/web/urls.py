@@ -3,7 +3,7 @@ percent-encoded by ``reverse``; row keys travel as tokens (see :mod:`.keys`)."""
 
 from django.urls import path
 
-from . import account, grid, history, jobs, runs, views
+from . import account, grid, history, jobs, runs, views, workers
 
 app_name = "web"
 
@@ -30,4 +30,5 @@ urlpatterns = [
     path("runs/", runs.run_list, name="runs"),
     path("runs/<str:run>/", runs.run_page, name="run"),
     path("runs/<str:run>/cancel/", runs.run_cancel, name="run_cancel"),
+    path("workers/", workers.workers, name="workers"),
 ]

@@ -39,6 +39,7 @@ OPERATIONS = {
     ("/api/v1/runs/", "get"): {"400"},
     ("/api/v1/runs/{run}/", "get"): {"404"},
     ("/api/v1/runs/{run}/cancel/", "post"): {"404"},
+    ("/api/v1/workers/", "get"): set(),
     ("/api/v1/schemas/{schema}/tables/{table}/fk/{attribute}/", "get"): {"400", "404"},
     ("/api/v1/schemas/{schema}/tables/{table}/jobs/", "get"): {"400", "404", "409"},
     ("/api/v1/schemas/{schema}/tables/{table}/jobs/retry/", "post"): {"400", "404", "409"},

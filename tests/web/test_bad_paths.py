@@ -48,6 +48,7 @@ WEB_ROUTES = {
     "runs": ("GET", ""),  # no names in the path
     "run": ("GET", ""),  # a run id: an odd one is an unknown run (404)
     "run_cancel": ("POST", ""),
+    "workers": ("GET", ""),  # no names in the path
 }
 #: Hidden tables: valid identifiers, never browsable (spec §1.4, §11).
 HIDDEN_TABLES = ("~~thing", "~lineage", "~external_main", "~jobs", "~log")
@@ -383,3 +384,13 @@ def test_odd_run_ids_are_404(staff_client, value, readable, path, method):
         pytest.skip("not a single path segment")
     response = staff_client.generic(method, path.format(value))
     assert response.status_code == 404, (value, response.content[:300])
+
+
+def test_odd_parameters_of_the_workers_view_are_ignored(staff_client):
+    """The workers page and API take no parameters: odd ones change nothing (no 5xx)."""
+    for path in ("/workers/", "/api/v1/workers/"):
+        for query in ("?fresh=%00", "?after=x", "?" + "a" * 3000, "?node=%FF"):
+            response = staff_client.get(path + query)
+            assert response.status_code == 200, (path, query, response.content[:300])
+    headers = {"HX-Request": "true", "HX-Target": "nope"}  # another target: the whole page
+    assert b"<html" in staff_client.get("/workers/", headers=headers).content

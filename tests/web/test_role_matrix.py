@@ -109,6 +109,10 @@ EXPECTED = {
     ("web:run", "POST"):              "405       405    405    405    405   405    405      405",
     ("web:run_cancel", "GET"):        "405       405    405    405    405   405    405      405",
     ("web:run_cancel", "POST"):       "login     login  404    403    403   403    302      302",
+    ("web:workers", "GET"):           "login     login  200    200    200   200    200      200",
+    ("web:workers", "POST"):          "405       405    405    405    405   405    405      405",
+    ("api:workers", "GET"):           "401       401    200    200    200   200    200      200",
+    ("api:workers", "POST"):          "401       405    405    405    405   405    405      405",
     ("api:fk_choices", "GET"):        "401       200    404    200    200   200    200      200",
     ("api:fk_choices", "POST"):       "401       405    404    405    405   405    405      405",
     ("api:jobs", "GET"):              "401       200    404    200    200   200    200      200",
@@ -416,6 +420,17 @@ def request_for(t, name: str, method: str, principal: str):
         check = run_check(t, detection, principal, "202")
     elif name in ("api:runs", "web:runs"):
         url = reverse(name)
+    elif name in ("api:workers", "web:workers"):
+        url = reverse(name)
+
+        def check(outcome, response, name=name):
+            if outcome != "200":
+                return []
+            if name == "api:workers":
+                body = response.json()
+                return [] if set(body) == {"nodes", "processes", "broker"} else [f"{body}"]
+            return [] if b'id="workers-panel"' in response.content else ["no workers panel"]
+
     elif name in ("api:run", "web:run", "api:run_cancel", "web:run_cancel"):
         run = started_run(t)
         url = reverse(name, args=[run.id])
