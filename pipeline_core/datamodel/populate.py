@@ -18,13 +18,15 @@ from typing import Any
 
 from . import audit
 from .codecs import blob
-from .errors import PopulateError
+from .errors import DataJointError, PopulateError
 from .expression import table_expression
 from .jobs import JobTable
 from .sql import jobs as jobs_sql
 from .values import decode, encode
 
 _MAX_MESSAGE = 2047
+#: MySQL/MariaDB error number of a lock wait timeout (``ER_LOCK_WAIT_TIMEOUT``).
+_LOCK_WAIT_TIMEOUT = 1205
 
 
 class AutoPopulate:
@@ -132,18 +134,32 @@ class AutoPopulate:
         result = {"success_count": 0, "error_list": []}
         identity = self._worker_identity() if jobs is not None else None
         run_id = run_id or audit.new_batch_id()
-        for key in keys:
-            if jobs is not None:
-                taken = self._reserve(jobs, key, identity, keep_completed)
-                if taken != "reserved":
-                    if taken == "computed" and on_key is not None:
-                        on_key(key, "skipped")
-                    continue
-            if before_key is not None:
-                before_key(dict(key))
-            outcome = self._populate1(key, jobs, keep_completed, result, suppress_errors, run_id)
-            if on_key is not None:
-                on_key(key, outcome)
+        # with jobs on MariaDB, the next key is reserved inside the commit of the current
+        # one (see _reserve_ahead): ``held`` is that key while it is ours but not started
+        ahead = jobs is not None and conn.is_mariadb
+        held: list[dict] = []
+        try:
+            for i, key in enumerate(keys):
+                if held and held[0] is key:
+                    held.clear()  # reserved ahead, in the previous key's commit
+                elif jobs is not None:
+                    taken = self._reserve(jobs, key, identity, keep_completed)
+                    if taken != "reserved":
+                        if taken == "computed" and on_key is not None:
+                            on_key(key, "skipped")
+                        continue
+                if before_key is not None:
+                    before_key(dict(key))
+                then = (keys[i + 1], identity, held) if ahead and i + 1 < len(keys) else None
+                outcome = self._populate1(
+                    key, jobs, keep_completed, result, suppress_errors, run_id, then
+                )
+                if on_key is not None:
+                    on_key(key, outcome)
+        finally:
+            if held:  # populate stops (cancelled, an error raised) holding a key: release it
+                sql, params = jobs_sql.unreserve(jobs.ref, self._encoded(held[0]), identity[2])
+                conn.query(sql, params)
         return result
 
     def _reserve_list(self, jobs: JobTable, restrictions, priority, max_calls) -> list[dict]:
@@ -196,7 +212,11 @@ class AutoPopulate:
         result: dict,
         suppress_errors: bool,
         run_id: str,
+        then: tuple[dict, tuple, list] | None = None,
     ) -> str:
+        """make(key) in one transaction and the job's completion; ``then`` =
+        ``(next_key, identity, held)``: reserve the next key in the same commit
+        (:meth:`_reserve_ahead`), appending it to ``held`` when reserved."""
         conn = self.connection
         start = time.monotonic()
         make_tables = set(getattr(conn, "make_tables", set()))
@@ -216,7 +236,10 @@ class AutoPopulate:
             # the job completes in make's own transaction: one commit fewer per key, and no
             # moment when the key is computed but its job still reserved
             self._finish(jobs, key, start, keep_completed)
+            reserved = self._reserve_ahead(jobs, *then) if then is not None else None
             conn.commit()
+            if reserved is not None:
+                then[2].append(reserved)
         except BaseException as exc:
             conn.rollback()
             message = f"{type(exc).__name__}: {exc}"
@@ -240,6 +263,30 @@ class AutoPopulate:
             conn.make_tables = make_tables
         result["success_count"] += 1
         return "success"
+
+    def _reserve_ahead(
+        self, jobs: JobTable, key: dict, identity: tuple[str, int, int, str], held: list
+    ) -> dict | None:
+        """Reserve ``key`` inside the current make() transaction, just before its commit:
+        the reservation becomes visible with the computed key's completion, saving the
+        reservation's own commit (a disk flush) and round trip on the next key. The
+        statement never waits for a lock (MariaDB ``SET STATEMENT``), so it cannot take
+        part in a deadlock with the rows make() wrote: a locked job, like one taken or
+        computed, is simply not reserved ahead, and the next key reserves it as usual.
+
+        Returns:
+            ``key`` when reserved, else None.
+        """
+        sql, params = jobs_sql.reserve(
+            jobs.ref, self._encoded(key), *identity, target=self.ref, nowait=True
+        )
+        try:
+            return key if self.connection.query(sql, params).rowcount == 1 else None
+        except DataJointError as exc:
+            cause = exc.__cause__
+            if cause is not None and cause.args and cause.args[0] == _LOCK_WAIT_TIMEOUT:
+                return None  # the statement alone was rolled back
+            raise
 
     def _finish(self, jobs: JobTable | None, key: dict, start: float, keep: bool) -> None:
         if jobs is None:

@@ -66,24 +66,43 @@ def reserve(
     connection_id: int,
     user: str,
     target: TableRef | None = None,
+    nowait: bool = False,
 ) -> tuple[str, list]:
     """The atomic reservation (spec §6.4 step 3): affected rows == 1 means reserved.
 
     With ``target``, a key already in the target is not reserved: the check DataJoint runs
     as a ``SELECT EXISTS`` after reserving (spec §6.4) is part of the same statement, one
     round trip fewer per key (a key computed meanwhile then fails to reserve, and
-    :func:`complete_computed` settles its job)."""
+    :func:`complete_computed` settles its job). The subquery is a locking read, so inside
+    a transaction it sees the latest committed rows, not the transaction's snapshot.
+
+    ``nowait`` (MariaDB only): the statement never waits for a row lock; a locked job
+    raises lock wait timeout (1205) at once, which rolls back this statement only, never
+    the surrounding transaction (``innodb_rollback_on_timeout`` is off by default)."""
     where, params = where_key(key)
     computed = ""
     if target is not None:
         computed = f" AND NOT EXISTS (SELECT 1 FROM {target.full_name} WHERE {where})"
         params = [*params, *params]
+    prefix = "SET STATEMENT innodb_lock_wait_timeout = 0 FOR " if nowait else ""
     return (
-        f"UPDATE {jobs_table.full_name} SET `status` = 'reserved', `host` = %s, `pid` = %s, "
-        "`connection_id` = %s, `user` = %s, `reserved_time` = CURRENT_TIMESTAMP(3) "
+        f"{prefix}UPDATE {jobs_table.full_name} SET `status` = 'reserved', `host` = %s, "
+        "`pid` = %s, `connection_id` = %s, `user` = %s, `reserved_time` = CURRENT_TIMESTAMP(3) "
         f"WHERE {where} AND `status` = 'pending' AND `scheduled_time` <= CURRENT_TIMESTAMP(3)"
         f"{computed}",
         [host, pid, connection_id, user, *params],
+    )
+
+
+def unreserve(jobs_table: TableRef, key: dict, connection_id: int) -> tuple[str, list]:
+    """Return a reservation this connection holds to ``pending`` (worker fields cleared):
+    a key reserved ahead that populate will not compute after all."""
+    where, params = where_key(key)
+    return (
+        f"UPDATE {jobs_table.full_name} SET `status` = 'pending', `reserved_time` = NULL, "
+        "`host` = '', `pid` = 0, `connection_id` = 0 "
+        f"WHERE {where} AND `status` = 'reserved' AND `connection_id` = %s",
+        [*params, connection_id],
     )
 
 
