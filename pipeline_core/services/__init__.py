@@ -28,6 +28,9 @@ raising ``StoreError`` when the store cannot be read.
 Dead workers: populating processes keep a heartbeat; :func:`recover_stale` returns the
 stale reservations of lost workers to ``pending`` (:mod:`.recovery`).
 
+Progress: :func:`job_rate` (a table's throughput and ETA) and :func:`schema_progress` (the
+counts of a schema's auto-populated tables) in :mod:`.progress`.
+
 Queries: :func:`run_query` runs a JSON query description (no SQL from users) over the
 visible schemas and returns one page of JSON-safe rows.
 """
@@ -86,6 +89,7 @@ from .jobs import (
     jobs_of,
     list_jobs,
     reprioritize_jobs,
+    reset_stale_jobs,
     retry_jobs,
 )
 from .populate import (
@@ -101,6 +105,7 @@ from .populate import (
     populate,
     populate_status,
 )
+from .progress import job_rate, schema_progress
 from .query import QUERY_PAGE_SIZE, json_value, run_query
 from .recovery import recover_stale, worker_heartbeats
 from .rows import (
@@ -166,6 +171,7 @@ __all__ = [
     "inspect_schemas",
     "is_downloadable",
     "job_counts",
+    "job_rate",
     "job_traceback",
     "jobs_of",
     "json_value",
@@ -186,6 +192,7 @@ __all__ = [
     "recover_stale",
     "reprioritize_jobs",
     "request_id",
+    "reset_stale_jobs",
     "resolve_table",
     "retry_jobs",
     "rows_page",
@@ -195,6 +202,7 @@ __all__ = [
     "run_refused",
     "save_rows",
     "schema_prefix",
+    "schema_progress",
     "schema_tables",
     "serving",
     "start_run",
