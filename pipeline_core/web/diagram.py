@@ -74,8 +74,9 @@ def _progress(label: str, dimension: bool, counts: dict | None) -> tuple[str, st
     line = f"{counts['done']}/{counts['keys']}"
     if counts["reserved"]:
         line += f" · {counts['reserved']} reserved"
-    if counts["error"]:
-        line += f' · <font color="{ERROR_COLOR}">{_plural(counts["error"], "error")}</font>'
+    if counts["error"]:  # a line of its own: Graphviz misjudges mixed runs' widths
+        errors = _plural(counts["error"], "error")
+        line += f'<br/><font color="{ERROR_COLOR}">{errors}</font>'
     tooltip = (
         f"{counts['done']} of {counts['keys']} keys computed; {counts['pending']} pending, "
         f"{counts['reserved']} reserved, {_plural(counts['error'], 'error')}, "
