@@ -52,8 +52,8 @@ OTHER_JOBS = {4: "pending", 5: "pending", 6: "reserved", 7: "error", 8: "ignore"
 
 @pytest.fixture(scope="module")
 def rate_table(demo, pipeline_prefix):
-    """``{prefix}webrate``: Item (1..10) and Done (Computed), items 1-3 computed without
-    an audit trail, jobs: success 1-3 (no times yet), the :data:`OTHER_JOBS`."""
+    """``{prefix}webrate``: Item (1..10) and Done (Computed), the items of :data:`SUCCESS`
+    computed without an audit trail, and the jobs of :data:`OTHER_JOBS`."""
     schema = dm.Schema(pipeline_prefix + "webrate", connection=demo.Subject.connection)
 
     @schema
@@ -74,9 +74,10 @@ def rate_table(demo, pipeline_prefix):
         def make(self, key):
             self.insert1(dict(key, twice=2 * key["item"]))
 
-    Done.populate(max_calls=len(SUCCESS))
+    Done.populate([{"item": item} for item in SUCCESS])
     Done.jobs.declare()
     conn, jobs = Done.connection, Done.jobs.full_table_name
+    conn.query(f"DELETE FROM {jobs}")  # pytest may set a module fixture up again
     for item, status in OTHER_JOBS.items():
         conn.query(
             f"INSERT INTO {jobs} (item, status, priority) VALUES (%s, %s, 5)", [item, status]
