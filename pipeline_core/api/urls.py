@@ -31,6 +31,7 @@ urlpatterns = [
     path(_TABLE + "jobs/retry/", jobs.RetryJobsView.as_view(), name="jobs_retry"),
     path(_TABLE + "jobs/ignore/", jobs.IgnoreJobsView.as_view(), name="jobs_ignore"),
     path(_TABLE + "jobs/priority/", jobs.PriorityJobsView.as_view(), name="jobs_priority"),
+    path(_TABLE + "jobs/recover/", jobs.RecoverJobsView.as_view(), name="jobs_recover"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "docs/",

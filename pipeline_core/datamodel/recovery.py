@@ -245,6 +245,7 @@ def recover_jobs(
     stale_after: float = STALE_AFTER,
     max_attempts: int = MAX_ATTEMPTS,
     batch_id: str | None = None,
+    dry_run: bool = False,
 ) -> list[Recovery]:
     """Find the stale ``reserved`` jobs of one jobs table ``~~name`` and return each to
     ``pending``, or mark it ``error`` "worker lost" when the key was already returned
@@ -263,6 +264,7 @@ def recover_jobs(
         database: the audit database holding ``worker`` and ``recovery_attempt``.
         stale_after: seconds (heartbeat age, or reservation age without a heartbeat).
         max_attempts: recoveries of one key before it is marked ``error``.
+        dry_run: change nothing: the :class:`Recovery` each stale job would get.
     Returns:
         the :class:`Recovery` of each job changed (none: ``[]``).
     Raises:
@@ -299,6 +301,8 @@ def recover_jobs(
             stale.append((row, "reservation old"))
     if not stale:
         return []
+    if dry_run:
+        return _predicted(conn, jobs_ref, database, pk, heading, stale, max_attempts)
     ensure_tables(conn, database)
     target = target_of(conn, jobs_ref)
     batch_id = batch_id or audit.new_batch_id()
@@ -310,6 +314,23 @@ def recover_jobs(
         if recovery is not None:
             done.append(recovery)
     return done
+
+
+def _predicted(conn, jobs_ref, database, pk, heading, stale, max_attempts) -> list[Recovery]:
+    """What :func:`_recover1` would do to each stale job, read only."""
+    counted = introspection.table_exists(conn, database, sql.ATTEMPT_TABLE)
+    found = []
+    for row, reason in stale:
+        key_json = audit.key_of(heading, pk, [row[k] for k in pk])
+        previous = 0
+        if counted:
+            place = [jobs_ref.database, jobs_ref.table, audit.key_hash(key_json)]
+            attempts = conn.query(sql.attempts(database), place).fetchone()
+            previous = int(attempts[0]) if attempts else 0
+        outcome = "error" if previous >= max_attempts else "pending"
+        who = (row["host"], int(row["pid"]), int(row["connection_id"]))
+        found.append(Recovery(key_json, outcome, reason, *who, previous + 1))
+    return found
 
 
 def _recover1(conn, jobs_ref, target, database, pk, heading, row, reason, max_attempts, batch_id):

@@ -29,6 +29,9 @@ Dead workers: populating processes keep a heartbeat; :func:`recover_stale` retur
 stale reservations of lost workers to ``pending`` (:mod:`.recovery`). The workers view:
 :func:`list_workers` (Celery nodes and worker processes, online or offline, :mod:`.workers`).
 
+Progress: :func:`job_rate` (a table's throughput and ETA) and :func:`schema_progress` (the
+counts of a schema's auto-populated tables) in :mod:`.progress`.
+
 Queries: :func:`run_query` runs a JSON query description (no SQL from users) over the
 visible schemas and returns one page of JSON-safe rows.
 """
@@ -87,6 +90,7 @@ from .jobs import (
     jobs_of,
     list_jobs,
     reprioritize_jobs,
+    reset_stale_jobs,
     retry_jobs,
 )
 from .populate import (
@@ -102,6 +106,7 @@ from .populate import (
     populate,
     populate_status,
 )
+from .progress import job_rate, schema_progress
 from .query import QUERY_PAGE_SIZE, json_value, run_query
 from .recovery import recover_stale, worker_heartbeats
 from .rows import (
@@ -168,6 +173,7 @@ __all__ = [
     "inspect_schemas",
     "is_downloadable",
     "job_counts",
+    "job_rate",
     "job_traceback",
     "jobs_of",
     "json_value",
@@ -190,6 +196,7 @@ __all__ = [
     "recover_stale",
     "reprioritize_jobs",
     "request_id",
+    "reset_stale_jobs",
     "resolve_table",
     "retry_jobs",
     "rows_page",
@@ -199,6 +206,7 @@ __all__ = [
     "run_refused",
     "save_rows",
     "schema_prefix",
+    "schema_progress",
     "schema_tables",
     "serving",
     "start_run",

@@ -3,7 +3,11 @@ percent-encoded by ``reverse``; row keys travel as tokens (see :mod:`.keys`)."""
 
 from django.urls import path
 
+<<<<<<< HEAD
 from . import account, grid, history, jobs, runs, views, workers
+=======
+from . import account, grid, history, jobs, progress, runs, views
+>>>>>>> console
 
 app_name = "web"
 
@@ -13,6 +17,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("account/token/", account.api_token, name="api_token"),
     path("schemas/<str:schema>/", views.schema, name="schema"),
+    path("schemas/<str:schema>/progress/", progress.schema_progress, name="schema_progress"),
     path(_TABLE, views.table, name="table"),
     path(_TABLE + "new/", views.entry, name="entry"),
     path(_TABLE + "grid/", grid.grid, name="grid"),

@@ -45,6 +45,7 @@ OPERATIONS = {
     ("/api/v1/schemas/{schema}/tables/{table}/jobs/retry/", "post"): {"400", "404", "409"},
     ("/api/v1/schemas/{schema}/tables/{table}/jobs/ignore/", "post"): {"400", "404", "409"},
     ("/api/v1/schemas/{schema}/tables/{table}/jobs/priority/", "post"): {"400", "404", "409"},
+    ("/api/v1/schemas/{schema}/tables/{table}/jobs/recover/", "post"): {"400", "404", "409"},
 }
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 

@@ -30,6 +30,7 @@ pytestmark = pytest.mark.integration
 WEB_ROUTES = {
     "home": ("GET", ""),
     "schema": ("GET", ""),
+    "schema_progress": ("GET", ""),
     "table": ("GET", ""),
     "entry": ("GET", ""),
     "grid": ("GET", ""),

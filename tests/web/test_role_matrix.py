@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from html import unescape
 from types import SimpleNamespace
 from urllib.parse import urlencode, urlsplit
 
@@ -48,6 +49,8 @@ EXPECTED = {
     ("web:home", "POST"):             "405       405    405    405    405   405    405      405",
     ("web:schema", "GET"):            "login     200    404    200    200   200    200      200",
     ("web:schema", "POST"):           "405       405    405    405    405   405    405      405",
+    ("web:schema_progress", "GET"):   "login     200    404    200    200   200    200      200",
+    ("web:schema_progress", "POST"):  "405       405    405    405    405   405    405      405",
     ("web:table", "GET"):             "login     200    404    200    200   200    200      200",
     ("web:table", "POST"):            "405       405    405    405    405   405    405      405",
     ("web:entry", "GET"):             "login     login  404    403    200   200    200      200",
@@ -123,6 +126,8 @@ EXPECTED = {
     ("api:jobs_ignore", "POST"):      "401       401    404    403    403   403    200      200",
     ("api:jobs_priority", "GET"):     "405       405    405    405    405   405    405      405",
     ("api:jobs_priority", "POST"):    "401       401    404    403    403   403    200      200",
+    ("api:jobs_recover", "GET"):      "405       405    405    405    405   405    405      405",
+    ("api:jobs_recover", "POST"):     "401       401    404    403    403   403    200      200",
 }
 # fmt: on
 
@@ -314,6 +319,13 @@ def request_for(t, name: str, method: str, principal: str):
         check = listing_check(subject.database, method, principal, html=True)
     elif name == "web:schema":
         url = reverse("web:schema", args=[subject.database])
+    elif name == "web:schema_progress":
+        url = reverse("web:schema_progress", args=[detection.database])
+
+        def check(outcome, response):
+            shown = "dag-progress" in unescape(response.content.decode())  # "-" is "&#45;"
+            return [] if shown == (outcome == "200") else ["no progress in the diagram"]
+
     elif name == "web:table":
         url = reverse("web:table", args=args(subject))
     elif name == "web:entry":
@@ -525,6 +537,8 @@ def jobs_request(t, name: str, method: str):
         if route == "jobs" and method == "GET":
             url += "?status=error"
         return url, kwargs, check
+    if route == "jobs_recover":
+        return url, *stale_square_job(square)
     reset_square_job(square)
     wanted = {
         "jobs_retry": ("pending", 5),
@@ -549,6 +563,30 @@ def jobs_request(t, name: str, method: str):
         return [] if changed == (outcome == "200") else [f"job of n=3 is {now}"]
 
     return url, kwargs, check
+
+
+def stale_square_job(square):
+    """A stale reservation of Square (a key of its own, connection id 0: never alive):
+    ``(kwargs, check)`` of a reset request, checked in the jobs table."""
+    services.begin_request()
+    square.jobs.declare()
+    n = 7000 + secrets.randbelow(1000)
+    jobs = square.jobs.full_table_name
+    square.connection.query(f"DELETE FROM {jobs} WHERE n = %s", [n])
+    square.connection.query(
+        f"INSERT INTO {jobs} (n, status, priority, connection_id) VALUES (%s, 'reserved', 5, 0)",
+        [n],
+    )
+
+    def check(outcome, response):
+        services.begin_request()
+        rows = square.connection.query(f"SELECT status FROM {jobs} WHERE n = %s", [n]).fetchall()
+        square.connection.query(f"DELETE FROM {jobs} WHERE n = %s", [n])
+        reset = rows[0][0] != "reserved"
+        return [] if reset == (outcome == "200") else [f"job of n={n} is {rows[0][0]}"]
+
+    kwargs = {"data": json.dumps({"dry_run": False}), "content_type": "application/json"}
+    return kwargs, check
 
 
 def _new_subject(subject, principal: str) -> int:
