@@ -3,11 +3,7 @@ percent-encoded by ``reverse``; row keys travel as tokens (see :mod:`.keys`)."""
 
 from django.urls import path
 
-<<<<<<< HEAD
-from . import account, grid, history, jobs, runs, views, workers
-=======
-from . import account, grid, history, jobs, progress, runs, views
->>>>>>> console
+from . import account, grid, history, jobs, progress, runs, views, workers
 
 app_name = "web"
 
