@@ -41,9 +41,9 @@ class QueryExportView(PipelineAPIView):
     @api_operation(
         ok=OpenApiResponse(
             OpenApiTypes.STR,
-            "The rows as a file: CSV (RFC 4180, a header row), TSV (a header row; `\\\\`, tab, "
-            "LF, CR in text as `\\\\\\\\`, `\\\\t`, `\\\\n`, `\\\\r`) or JSON Lines (one object "
-            "per row). `Content-Disposition: attachment`; `X-LabBook-Truncated: N` when "
+            "The rows as a file: CSV (RFC 4180, a header row), TSV (a header row; backslash, "
+            "tab, LF and CR in text written `\\\\`, `\\t`, `\\n`, `\\r`) or JSON Lines (one "
+            "object per row). `Content-Disposition: attachment`; `X-LabBook-Truncated: N` when "
             "`LABBOOK_EXPORT_MAX_ROWS` left rows out (N rows sent).",
         ),
         ok_media=MEDIA_TYPES,

@@ -42,6 +42,7 @@ from pipeline_core.datamodel.errors import QueryDescriptionError
 from pipeline_core.datamodel.fetch import stream_batches, to_dicts
 from pipeline_core.datamodel.heading import TableInfo
 from pipeline_core.datamodel.paging import ordering
+from pipeline_core.display import shown
 
 from . import export_columns as columns
 from . import export_format as fmt
@@ -70,9 +71,7 @@ def export_format(name: str) -> fmt.Format:
     try:
         return fmt.FORMATS[name]
     except KeyError:
-        raise NotFoundError(
-            f"no export format {name[:20]!r} (csv, tsv or jsonl)", attribute=None
-        ) from None
+        raise NotFoundError(f"no export format {shown(name)} (csv, tsv or jsonl)") from None
 
 
 def parse_description(text: str | None) -> Any:
