@@ -28,12 +28,14 @@ def download_url(table, attribute: str, key: dict) -> str:
 
 def streaming_response(export) -> StreamingHttpResponse:
     """The export as a download: ``Content-Type`` of its format, ``Content-Disposition:
-    attachment`` with its file name, not cached, :data:`TRUNCATED_HEADER` when capped; the
-    body streamed chunk by chunk (the query ends when the response is closed)."""
+    attachment`` with its file name, not cached nor buffered by a proxy
+    (``X-Accel-Buffering: no``), :data:`TRUNCATED_HEADER` when capped; the body streamed
+    chunk by chunk (the query ends when the response is closed)."""
     # the Export itself: Django iterates it and calls its close() when the response closes
     response = StreamingHttpResponse(export, content_type=export.format.content_type)
     response["Content-Disposition"] = content_disposition_header(True, export.filename)
     response["Cache-Control"] = "private, no-store"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass the rows on as they come
     if export.truncated is not None:
         response[TRUNCATED_HEADER] = str(export.truncated)
     return response

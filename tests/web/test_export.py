@@ -212,6 +212,8 @@ def test_csv_export_of_every_kind_of_attribute(lab_client, everything):
         f'attachment; filename="{everything.database}.Everything.csv"'
     )
     assert "X-LabBook-Truncated" not in response
+    assert response["Cache-Control"] == "private, no-store"
+    assert response["X-Accel-Buffering"] == "no"
     text = body(response)
     assert text.endswith("\r\n")
     records = list(csv.reader(io.StringIO(text, newline="")))
