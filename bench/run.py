@@ -3,8 +3,8 @@ run where DataJoint does the same work. Writes ``bench/results.md`` and prints i
 
 ``bench/run.py`` runs every section; ``bench/run.py blob``, ``bench/run.py db``,
 ``bench/run.py query``, ``bench/run.py audit``, ``bench/run.py fk`` (bench/fk.py) or
-``bench/run.py entry`` (bench/entry.py), ``bench/run.py grid`` (bench/grid.py) or
-``bench/run.py recovery`` (bench/recovery.py) runs one
+``bench/run.py entry`` (bench/entry.py), ``bench/run.py grid`` (bench/grid.py),
+``bench/run.py recovery`` (bench/recovery.py) or ``bench/run.py export`` (bench/export.py) runs one
 and rewrites only its section of results.md. The db and
 query sections use their own databases ``lbbench_*`` on the DJ_HOST server, dropped at the end.
 """
@@ -262,7 +262,18 @@ def bench_paging(conn, n_rows: int = 100_000) -> list[tuple]:
     ]
 
 
-SECTIONS = ("blob", "db", "query", "audit", "fk", "entry", "populate", "grid", "recovery")
+SECTIONS = (
+    "blob",
+    "db",
+    "query",
+    "audit",
+    "fk",
+    "entry",
+    "populate",
+    "grid",
+    "recovery",
+    "export",
+)
 
 
 def bench_db(dj) -> str:
@@ -674,6 +685,7 @@ TITLES = {
     "populate": "Populate with job reservation, and scaling with workers (issue 13)",
     "grid": "Entry grid in Chromium: first rows visible on 1,000,000 rows (issue 12)",
     "recovery": "Dead workers: from a lost reservation to pending again (issue 13)",
+    "export": "Export: 1,000,000 rows as CSV, streamed (issue 14)",
 }
 
 
@@ -698,7 +710,8 @@ def write_results(texts: dict[str, str]) -> str:
         "# Benchmark results\n\nMedian wall times on this machine; DataJoint 2.3.5 runs in the "
         "same process. `make bench` reruns every section, `bench/run.py blob`, `bench/run.py db`, "
         "`bench/run.py query`, `bench/run.py audit`, `bench/run.py fk`, `bench/run.py entry`, "
-        "`bench/run.py grid` or `bench/run.py recovery` one.\n\n" + "\n".join(parts)
+        "`bench/run.py grid`, `bench/run.py recovery` or `bench/run.py export` one.\n\n"
+        + "\n".join(parts)
     )
     path.write_text(text)
     return text
@@ -713,6 +726,7 @@ def main(argv: list[str]) -> None:
     if unknown:
         raise SystemExit(f"unknown section(s) {sorted(unknown)}; choose from {SECTIONS}")
     from bench.entry import bench_entry
+    from bench.export import bench_export
     from bench.fk import bench_fk
     from bench.grid import bench_grid
     from bench.populate import bench_populate
@@ -728,6 +742,7 @@ def main(argv: list[str]) -> None:
         "populate": bench_populate,
         "grid": bench_grid,
         "recovery": bench_recovery,
+        "export": bench_export,
     }
     texts = {}
     for name in SECTIONS:

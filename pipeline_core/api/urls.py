@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import fk, jobs, rows, runs, views, workers
+from . import export, fk, jobs, rows, runs, views, workers
 
 app_name = "api"
 
@@ -17,6 +17,7 @@ _TABLE = "schemas/<str:schema>/tables/<str:table>/"
 urlpatterns = [
     path("schemas/", views.SchemaList.as_view(), name="schemas"),
     path("query/", views.QueryView.as_view(), name="query"),
+    path("query/export.<str:fmt>", export.QueryExportView.as_view(), name="query_export"),
     path("audit/", views.AuditView.as_view(), name="audit"),
     path(_TABLE + "rows/", rows.RowsView.as_view(), name="rows"),
     path(_TABLE + "rows/delete/", rows.DeleteRowsView.as_view(), name="rows_delete"),

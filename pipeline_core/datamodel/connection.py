@@ -18,7 +18,7 @@ import pymysql
 from . import errors
 from .hostport import HostPortError, format_host_port, parse_host_port
 from .settings import config
-from .sql.limits import with_time_limit
+from .sql.limits import session_write_timeout, with_time_limit
 from .stores.config import StoreConfig
 
 #: sql_mode DataJoint sets on connect (spec §12.8).
@@ -295,26 +295,41 @@ class Connection:
 
     @contextlib.contextmanager
     def unbuffered(
-        self, sql: str, params: Sequence[Any] | None = None, *, timeout: float | None = None
+        self,
+        sql: str,
+        params: Sequence[Any] | None = None,
+        *,
+        timeout: float | None = None,
+        as_dict: bool = True,
+        write_timeout: int | None = None,
     ) -> Iterator[Any]:
         """A cursor reading the rows of one SELECT from the server as they are fetched
-        (``SSDictCursor``), on a second connection with the same settings so that this
-        one stays usable meanwhile; inside a transaction, a buffered cursor on this
-        connection (the second one would not see the transaction's rows).
+        (``SSDictCursor``; ``SSCursor``, rows as tuples, with ``as_dict=False``), on a
+        second connection with the same settings so that this one stays usable meanwhile;
+        inside a transaction, a buffered cursor on this connection (the second one would
+        not see the transaction's rows).
 
+        Args:
+            timeout: seconds the SELECT may run (as :meth:`query`); None: no limit.
+            write_timeout: seconds the server waits for the reader to take more rows
+                before it gives up (``net_write_timeout`` of the second connection, which
+                is closed afterwards; default: the server's, usually 60 s). For readers
+                that pass rows on to a slower consumer (a download).
         Raises:
             DataJointError subclasses, translated from the server error.
         """
         if self._in_transaction:
-            yield self.query(sql, params, as_dict=True, timeout=timeout)
+            yield self.query(sql, params, as_dict=as_dict, timeout=timeout)
             return
         if timeout is not None:
             sql = with_time_limit(sql, timeout, self.is_mariadb)
         link = self._open()
-        cursor = link.cursor(pymysql.cursors.SSDictCursor)
+        cursor = link.cursor(pymysql.cursors.SSDictCursor if as_dict else pymysql.cursors.SSCursor)
         rows = _Unbuffered(cursor)
         try:
             try:
+                if write_timeout is not None:
+                    link.cursor().execute(*session_write_timeout(write_timeout))
                 cursor.execute(sql, params)
             except pymysql.MySQLError as exc:
                 raise translate_error(exc) from exc

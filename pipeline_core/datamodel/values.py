@@ -164,6 +164,19 @@ def encode_for_write(attr: Attribute, value: Any, table: str | None = None) -> A
     return domains.check(attr, encoded, table, value)
 
 
+def needs_decoding(attr: Attribute) -> bool:
+    """False when :func:`decode` returns ``attr``'s fetched values as the driver gives them
+    (numbers, text, dates and times, raw bytes), so that a reader may skip calling it."""
+    return bool(
+        attr.is_blob
+        or attr.is_legacy_reference
+        or attr.is_uuid
+        or attr.store is not None
+        or attr.codec == "attach"
+        or attr.is_json
+    )
+
+
 def decode(
     attr: Attribute, raw: Any, table: str | None = None, context: ReadContext | None = None
 ) -> Any:

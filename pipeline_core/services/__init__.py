@@ -33,7 +33,9 @@ Progress: :func:`job_rate` (a table's throughput and ETA) and :func:`schema_prog
 counts of a schema's auto-populated tables) in :mod:`.progress`.
 
 Queries: :func:`run_query` runs a JSON query description (no SQL from users) over the
-visible schemas and returns one page of JSON-safe rows.
+visible schemas and returns one page of JSON-safe rows; :func:`export_table` and
+:func:`export_query` stream every row of a table or a description as CSV, TSV or JSON
+Lines (:mod:`.export`).
 """
 
 from .access import (
@@ -75,6 +77,8 @@ from .browse import (
     value_fingerprint,
 )
 from .entry import EntryError, Problem, insert_entry
+from .export import Export, export_query, export_table, parse_description
+from .export import max_rows as export_max_rows
 from .files import (
     DOWNLOADABLE_CODECS,
     Download,
@@ -142,6 +146,7 @@ __all__ = [
     "DeleteRefused",
     "Download",
     "EntryError",
+    "Export",
     "NoMakeError",
     "NotDownloadableError",
     "NotEnterableError",
@@ -163,6 +168,9 @@ __all__ = [
     "enqueue_populate",
     "enterable",
     "error_traceback",
+    "export_max_rows",
+    "export_query",
+    "export_table",
     "fetch_value",
     "get_run",
     "grant_state",
@@ -186,6 +194,7 @@ __all__ = [
     "new_request_id",
     "open_download",
     "page_of_rows",
+    "parse_description",
     "part_tables",
     "pipeline_classes",
     "pipeline_specs",

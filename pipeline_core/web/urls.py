@@ -3,7 +3,7 @@ percent-encoded by ``reverse``; row keys travel as tokens (see :mod:`.keys`)."""
 
 from django.urls import path
 
-from . import account, grid, history, jobs, progress, runs, views, workers
+from . import account, export, grid, history, jobs, progress, runs, views, workers
 
 app_name = "web"
 
@@ -27,6 +27,7 @@ urlpatterns = [
     path(_TABLE + "jobs/clear-errors/", views.clear_errors, name="clear_errors"),
     path(_TABLE + "jobs/traceback/", views.traceback, name="traceback"),
     path(_TABLE + "history/", history.table_history, name="history"),
+    path(_TABLE + "export.<str:fmt>", export.export_table, name="export"),
     path("history/users/<str:actor>/", history.actor_history, name="actor_history"),
     path("runs/", runs.run_list, name="runs"),
     path("runs/<str:run>/", runs.run_page, name="run"),

@@ -44,6 +44,7 @@ WEB_ROUTES = {
     "jobs": ("GET", ""),
     "jobs_action": ("POST", ""),
     "history": ("GET", ""),
+    "export": ("GET", ""),  # the format segment: csv (see segments_for)
     "actor_history": ("GET", ""),  # actor names are free text: an unknown one has no events
     "api_token": ("GET", ""),  # one's own account: no names in the path
     "runs": ("GET", ""),  # no names in the path
@@ -126,7 +127,12 @@ def oddities(demo, pipeline_prefix):
 
 
 def segments_for(thing, **odd_part: str) -> dict[str, str]:
-    base = {"schema": thing.database, "table": thing.table_name, "attribute": "label"}
+    base = {
+        "schema": thing.database,
+        "table": thing.table_name,
+        "attribute": "label",
+        "fmt": "csv",
+    }
     return {k: quote(v, safe="") for k, v in base.items()} | odd_part
 
 
@@ -323,6 +329,37 @@ def test_api_query_with_odd_names(staff_client, oddities, value, readable, where
             assert body["path"].endswith(part) or body["path"] == ""
         if readable is not None and len(name) < 60 and not set("'\"`\\") & set(name):
             assert readable in json.dumps(body, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("value, readable", ODD_NAMES)
+def test_odd_export_formats_are_404(staff_client, oddities, value, readable):
+    path = fill(web_routes()["export"], **segments_for(oddities, fmt=value))
+    if "/" in value or not value:
+        assert staff_client.get(path).status_code == 404
+        return
+    assert_not_found(staff_client.get(path), readable)
+    description = quote(json.dumps({"from": {"schema": oddities.database, "table": "thing"}}))
+    response = staff_client.get(f"/api/v1/query/export.{value}?q={description}")
+    assert response.status_code == 404, response.content[:300]
+
+
+@pytest.mark.parametrize("value, readable", ODD_NAMES)
+@pytest.mark.parametrize("where", ["from", "join"])
+def test_api_export_with_odd_names(staff_client, oddities, value, readable, where):
+    """The export reads its description as the query does: the same 400/404 answers."""
+    from urllib.parse import unquote
+
+    name = unquote(value)
+    good = {"schema": oddities.database, "table": oddities.table_name}
+    for part in ("schema", "table"):
+        source = good | {part: name}
+        description = {"from": source} if where == "from" else {"from": good, "join": [source]}
+        exported = staff_client.get(
+            "/api/v1/query/export.csv?q=" + quote(json.dumps(description), safe="")
+        )
+        queried = post(staff_client, description)
+        assert exported.status_code == queried.status_code, (part, exported.content[:300])
+        assert exported.status_code in (400, 404) and exported.json() == queried.json()
 
 
 @pytest.mark.parametrize("hidden", HIDDEN_TABLES)

@@ -75,6 +75,8 @@ EXPECTED = {
     ("web:jobs", "POST"):             "405       405    405    405    405   405    405      405",
     ("web:jobs_action", "GET"):       "405       405    405    405    405   405    405      405",
     ("web:jobs_action", "POST"):      "login     login  404    403    403   403    200      200",
+    ("web:export", "GET"):            "login     200    404    200    200   200    200      200",
+    ("web:export", "POST"):           "405       405    405    405    405   405    405      405",
     ("web:history", "GET"):           "login     login  404    200    200   200    200      200",
     ("web:history", "POST"):          "405       405    405    405    405   405    405      405",
     ("web:actor_history", "GET"):     "login     login  200    200    200   200    200      200",
@@ -91,6 +93,8 @@ EXPECTED = {
     ("api:schemas", "POST"):          "401       405    405    405    405   405    405      405",
     ("api:query", "GET"):             "401       405    405    405    405   405    405      405",
     ("api:query", "POST"):            "401       200    404    200    200   200    200      200",
+    ("api:query_export", "GET"):      "401       200    404    200    200   200    200      200",
+    ("api:query_export", "POST"):     "401       405    405    405    405   405    405      405",
     ("api:rows", "GET"):              "401       200    404    200    200   200    200      200",
     ("api:rows", "POST"):             "401       401    404    403    201   201    201      201",
     ("api:rows", "PATCH"):            "401       401    404    403    403   200    200      200",
@@ -378,6 +382,13 @@ def request_for(t, name: str, method: str, principal: str):
         url = reverse("web:traceback", args=args(square)) + f"?key={key}"
     elif name == "web:history":
         url = reverse("web:history", args=args(subject))
+    elif name == "web:export":
+        url = reverse("web:export", args=[*args(subject), "csv"])
+        check = export_check(subject, method)
+    elif name == "api:query_export":
+        description = json.dumps({"from": {"schema": subject.database, "table": "Subject"}})
+        url = reverse("api:query_export", args=["csv"]) + "?" + urlencode({"q": description})
+        check = export_check(subject, method)
     elif name == "web:actor_history":
         url = reverse("web:actor_history", args=["lab"])
     elif name == "api:audit":
@@ -653,6 +664,18 @@ def rows_request(t, name: str, method: str, principal: str):
         url = reverse("api:batch_undo", args=[batch])
     kwargs = {} if body is None else {"data": json.dumps(body), "content_type": "application/json"}
     return url, kwargs, check
+
+
+def export_check(table, method: str):
+    """A check that an export answered 200 is the table's rows as CSV (header included)."""
+
+    def check(outcome, response):
+        if method != "GET" or outcome != "200":
+            return []
+        lines = b"".join(response.streaming_content).decode().splitlines()
+        return [] if len(lines) == len(table) + 1 else [f"{len(lines)} lines exported"]
+
+    return check
 
 
 def listing_check(schema: str, method: str, principal: str, html: bool):
