@@ -14,7 +14,7 @@ from pipeline_core import services
 from tests.tasks.test_runs import operator, start, wait_for_run  # noqa: F401  (fixture)
 from tests.web.conftest import reset_detection
 
-pytestmark = [pytest.mark.worker, pytest.mark.integration]
+pytestmark = [pytest.mark.worker, pytest.mark.integration, pytest.mark.usefixtures("quiet_worker")]
 
 
 def our_node(worker, user, tries: int = 5) -> dict:
