@@ -24,6 +24,8 @@ Every variable has a documented default (see README.md, "Environment variables")
 ``LABBOOK_MAX_UPLOAD_MB``   ``1024`` - largest attachment an entry form accepts, in MB
 ``LABBOOK_STALE_AFTER``     ``120`` - seconds after which a silent worker's reservation is stale
 ``LABBOOK_MAX_ATTEMPTS``    ``3`` - recoveries of a lost job key before it is an error
+``LABBOOK_TRANSIENT_RETRIES`` ``3`` - retries of a key whose make() failed transiently
+``LABBOOK_RETRY_BACKOFF``   ``1`` - seconds before the first such retry (doubling, <= 60 s)
 ``LABBOOK_LOG_LEVEL``       ``INFO``
 ``LABBOOK_DEFAULT_ROLE``    ``viewer`` - role of logged-in users where no grant matches (or none)
 ``LABBOOK_ANONYMOUS_ROLE``  ``none`` - role of visitors not logged in (none: log in; or viewer)
@@ -268,6 +270,11 @@ if LABBOOK_STALE_AFTER <= 0 or LABBOOK_MAX_ATTEMPTS < 0:
     raise ImproperlyConfigured(
         "LABBOOK_STALE_AFTER must be more than 0 seconds and LABBOOK_MAX_ATTEMPTS 0 or more."
     )
+# Transient make() failures (pipeline_core/datamodel/transient.py: lost connection, deadlock,
+# lock wait timeout) are retried this many times per key, the first after about this many
+# seconds, each further one after twice as long (at most 60 s); then the job is an error.
+LABBOOK_TRANSIENT_RETRIES = int(_env_float("LABBOOK_TRANSIENT_RETRIES", 3))
+LABBOOK_RETRY_BACKOFF = _env_float("LABBOOK_RETRY_BACKOFF", 1.0)
 REDIS_URL = os.environ.get("REDIS_URL", "") or "redis://127.0.0.1:6379/0"
 # Roles (pipeline_core/roles.py): the role of logged-in users on schemas no grant covers
 # (a role name or none), and of visitors who are not logged in (none: login required;

@@ -262,9 +262,13 @@ class Connection:
 
     def rollback(self) -> None:
         """Roll back the open transaction (no-op if none is open), then run the callbacks
-        registered with :meth:`on_rollback`."""
+        registered with :meth:`on_rollback`. A link lost meanwhile is not an error here:
+        the server rolls back the transaction of a connection that breaks (the next query
+        outside a transaction reconnects, or call :meth:`reconnect`)."""
         try:
             self.query("ROLLBACK")
+        except errors.LostConnectionError:
+            pass
         finally:
             self._in_transaction = False
             callbacks, self._on_rollback = self._on_rollback, []
@@ -349,6 +353,31 @@ class Connection:
     def connection_id(self) -> int:
         """Return the server's id of this connection (``CONNECTION_ID()``)."""
         return int(self.query("SELECT CONNECTION_ID()").fetchone()[0])
+
+    @property
+    def link_id(self) -> int:
+        """The server's id of the current link, as the server announced it when the link
+        opened (equal to ``CONNECTION_ID()``): no query, so other threads may read it (a
+        worker's heartbeat does). It changes when the link is reopened (:meth:`reconnect`,
+        or a query outside a transaction that found the link lost)."""
+        return int(self._conn.thread_id())
+
+    def reconnect(self) -> None:
+        """Open a new link to the server with the same settings and close the old one (a
+        lost link: the server has rolled back its transaction). Session variables set on
+        the old link are gone; :meth:`connection_id` and :attr:`link_id` report the new
+        link's id.
+
+        Raises:
+            TransactionError: a transaction is open (roll it back first).
+            LostConnectionError / AccessError: the server cannot be reached or refuses
+                (the old link is kept, so a later query tries again).
+        """
+        if self._in_transaction:
+            raise errors.TransactionError("cannot reconnect inside a transaction")
+        old, self._conn = self._conn, self._open()
+        with contextlib.suppress(Exception):
+            old.close()
 
     def current_user(self) -> str:
         """Return the server's name of this session's user (``USER()``, e.g. ``dj@localhost``)."""

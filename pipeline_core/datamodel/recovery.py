@@ -73,8 +73,9 @@ class Heartbeat:
     """The heartbeat row of one worker process in ``database``'s ``worker`` table.
 
     Args:
-        conn: the worker's pipeline connection (its ``connection_id`` is recorded; the
-            beats go through a clone of it, never inside its transactions).
+        conn: the worker's pipeline connection (its ``connection_id`` is recorded, and
+            follows it when it reconnects: :attr:`connection_id`; the beats go through a
+            clone of it, never inside its transactions).
         database: the audit database (LabBook's ``LABBOOK_AUDIT_DB``).
         run_id: the populate run this worker works for, or None.
         interval: seconds between beats of the background thread (and the least time
@@ -94,7 +95,7 @@ class Heartbeat:
         self.interval = float(interval)
         self.host = socket.gethostname()
         self.pid = os.getpid()
-        self.connection_id = conn.connection_id()
+        self._source = conn
         self.current: tuple[str | None, str | None] = (None, None)
         self._conn = conn.clone()
         self._lock = threading.Lock()
@@ -102,6 +103,13 @@ class Heartbeat:
         self._thread: threading.Thread | None = None
         self._last = 0.0
         ensure_tables(self._conn, database)
+
+    @property
+    def connection_id(self) -> int:
+        """The id of the worker's pipeline connection now: after a reconnect (a lost link,
+        :mod:`.populate`'s retry of transient errors) the new one, so that the jobs it
+        reserves next match its heartbeat."""
+        return self._source.link_id
 
     def beat(self, force: bool = True) -> None:
         """Write the row now (``force``), or only if ``interval`` seconds have passed."""

@@ -132,9 +132,10 @@ def complete(jobs_table: TableRef, key: dict, duration: float, keep: bool) -> tu
     where, params = where_key(key)
     if not keep:
         return f"DELETE FROM {jobs_table.full_name} WHERE {where}", params
-    return (
+    return (  # the message of a transient failure retried before (if any) goes
         f"UPDATE {jobs_table.full_name} SET `status` = 'success', "
-        "`completed_time` = CURRENT_TIMESTAMP(3), `duration` = %s "
+        "`completed_time` = CURRENT_TIMESTAMP(3), `duration` = %s, "
+        "`error_message` = '', `error_stack` = NULL "
         f"WHERE {where}",
         [duration, *params],
     )
@@ -392,4 +393,90 @@ def legacy_delete(
     return (
         f"DELETE FROM {jobs_table.full_name} WHERE `table_name` = %s AND ({where[0]})",
         [table_name, *where[1]],
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# automatic retry of transient errors (issue #13; pipeline_core/datamodel/retry.py)
+# --------------------------------------------------------------------------------------------
+
+
+def _ours(connection_ids: Sequence[int]) -> tuple[str, list]:
+    """``status = 'reserved'`` by one of ``connection_ids`` (the worker's link before and
+    after a reconnect): the reservation is still this worker's."""
+    ids = list(dict.fromkeys(int(i) for i in connection_ids))
+    return (
+        f"`status` = 'reserved' AND `connection_id` IN ({', '.join(['%s'] * len(ids))})",
+        ids,
+    )
+
+
+def defer(
+    jobs_table: TableRef,
+    key: dict,
+    delay_seconds: float,
+    message: str,
+    stack: bytes,
+    connection_ids: Sequence[int],
+) -> tuple[str, list]:
+    """A reservation of this worker back to ``pending``, schedulable ``delay_seconds``
+    from now (server clock, as DataJoint's ``refresh(delay=...)``: spec §6.3, so DataJoint
+    2.x workers also wait), worker fields cleared, ``message``/``stack`` saying why; only
+    if it is still reserved by one of ``connection_ids`` (one affected row = done)."""
+    where, params = where_key(key)
+    ours, ids = _ours(connection_ids)
+    return (
+        f"UPDATE {jobs_table.full_name} SET `status` = 'pending', "
+        "`scheduled_time` = CURRENT_TIMESTAMP(3) + INTERVAL %s MICROSECOND, "
+        "`reserved_time` = NULL, `host` = '', `pid` = 0, `connection_id` = 0, "
+        "`error_message` = %s, `error_stack` = %s "
+        f"WHERE {where} AND {ours}",
+        [max(0, round(delay_seconds * 1e6)), message, stack, *params, *ids],
+    )
+
+
+def fail_reserved(
+    jobs_table: TableRef,
+    key: dict,
+    duration: float,
+    message: str,
+    stack: bytes,
+    connection_ids: Sequence[int],
+) -> tuple[str, list]:
+    """As :func:`error`, only if the job is still reserved by one of ``connection_ids``."""
+    where, params = where_key(key)
+    ours, ids = _ours(connection_ids)
+    return (
+        f"UPDATE {jobs_table.full_name} SET `status` = 'error', "
+        "`completed_time` = CURRENT_TIMESTAMP(3), "
+        "`duration` = %s, `error_message` = %s, `error_stack` = %s "
+        f"WHERE {where} AND {ours}",
+        [duration, message, stack, *params, *ids],
+    )
+
+
+def restamp(jobs_table: TableRef, key: dict, old_id: int, new_id: int) -> tuple[str, list]:
+    """A reservation made with connection id ``old_id`` (a link lost and reopened during
+    the reserving statement) recorded under the new link's id ``new_id``."""
+    where, params = where_key(key)
+    return (
+        f"UPDATE {jobs_table.full_name} SET `connection_id` = %s "
+        f"WHERE {where} AND `status` = 'reserved' AND `connection_id` = %s",
+        [new_id, *params, old_id],
+    )
+
+
+def job_states(
+    jobs_table: TableRef, pk: Sequence[str], keys: Sequence[Sequence]
+) -> tuple[str, list]:
+    """For the jobs of ``keys`` (encoded values in ``pk`` order): primary key, ``status``,
+    ``connection_id`` and ``wait``, the seconds (server clock) until ``scheduled_time``
+    (negative: schedulable now)."""
+    where, params = selection(pk, keys=keys)
+    columns = ", ".join(quote(k) for k in pk)
+    return (
+        f"SELECT {columns}, `status`, `connection_id`, "
+        "TIMESTAMPDIFF(MICROSECOND, CURRENT_TIMESTAMP(3), `scheduled_time`) / 1e6 AS `wait` "
+        f"FROM {jobs_table.full_name} WHERE {where}",
+        params,
     )
