@@ -15,7 +15,7 @@ from pipeline_core.models import PopulateRun, RoleGrant
 from tests.tasks.test_runs import start, wait_for_run
 from tests.web.conftest import reset_detection
 
-pytestmark = [pytest.mark.worker, pytest.mark.integration]
+pytestmark = [pytest.mark.worker, pytest.mark.integration, pytest.mark.usefixtures("quiet_worker")]
 
 #: Seconds between two looks at INNODB_TRX (InnoDB refreshes it only when it was last
 #: read over 0.1 s ago).
