@@ -11,10 +11,9 @@ from __future__ import annotations
 from pipeline_core import datamodel as dm
 from pipeline_core.datamodel.jobs import JOB_STATUSES, job_table
 
-from .access import connection, table_info
+from .access import connection, require, table_info
 from .audit import writer
 from .recovery import recover_stale
-from .rows import require
 
 #: Jobs per page, and the most one page may hold.
 JOBS_PAGE = 50

@@ -22,10 +22,9 @@ import datetime
 from django.conf import settings
 
 from pipeline_core import datamodel as dm
-from pipeline_core import roles
 from pipeline_core.datamodel import recovery
 
-from .access import connection, schema_prefix
+from .access import connection, may, schema_prefix
 from .celery_nodes import inspect_nodes
 from .recovery import stale_after
 
@@ -155,9 +154,7 @@ class _Visibility:
         if schema is None:
             return True
         if schema not in self.schemas:
-            self.schemas[schema] = schema.startswith(self.prefix) and roles.may(
-                self.user, "view", schema
-            )
+            self.schemas[schema] = schema.startswith(self.prefix) and may(self.user, "view", schema)
         return self.schemas[schema]
 
     def run_schema(self, run_id: str) -> str | None:
