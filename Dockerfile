@@ -23,4 +23,4 @@ RUN useradd --create-home --uid 1000 labbook \
 USER labbook
 
 EXPOSE 8000
-CMD ["gunicorn", "labbook.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "labbook.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4", "--timeout", "120", "--access-logfile", "-"]

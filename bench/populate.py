@@ -2,7 +2,8 @@
 same run:
 
 * keys per second of one process, ``populate(reserve_jobs=True)`` on a trivial table
-  (``make`` inserts one row), LabBook vs DataJoint, each on its own copy of the table;
+  (``make`` fetches one value and inserts one row), LabBook vs DataJoint, each on its own
+  copy of the table;
 * scaling: 1, 2 and 4 LabBook worker processes on a ``make`` that sleeps 50 ms (I/O-bound,
   so two cores do not cap it), throughput relative to one process.
 
@@ -20,7 +21,7 @@ from pipeline_core import datamodel as dm
 
 KEYS = 1000
 SCALING_KEYS = 400
-REPEATS = 3
+REPEATS = 5
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -42,7 +43,12 @@ def _processes(library: str, database: str, n: int, make_seconds: float) -> floa
     """Seconds from the first of ``n`` processes of ``library`` entering ``populate()`` on
     ``database`` to the last one leaving it (each prints its interval; imports, connection
     and declaration, which vary with the load of the machine, are not counted)."""
-    env = dict(os.environ, PYTHONPATH=ROOT, LABBOOK_TEST_MAKE_SECONDS=str(make_seconds))
+    env = dict(
+        os.environ,
+        PYTHONPATH=ROOT,
+        LABBOOK_TEST_MAKE_SECONDS=str(make_seconds),
+        LABBOOK_TEST_CALL_LOG="0",
+    )
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "tests.integration.shared_pipeline", library, database, f"w{i}"],

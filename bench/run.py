@@ -3,8 +3,9 @@ run where DataJoint does the same work. Writes ``bench/results.md`` and prints i
 
 ``bench/run.py`` runs every section; ``bench/run.py blob``, ``bench/run.py db``,
 ``bench/run.py query``, ``bench/run.py audit``, ``bench/run.py fk`` (bench/fk.py) or
-``bench/run.py entry`` (bench/entry.py), ``bench/run.py grid`` (bench/grid.py) or
-``bench/run.py recovery`` (bench/recovery.py) or ``bench/run.py pages`` (bench/pages.py) runs one
+``bench/run.py entry`` (bench/entry.py), ``bench/run.py grid`` (bench/grid.py),
+``bench/run.py recovery`` (bench/recovery.py), ``bench/run.py export`` (bench/export.py)
+or ``bench/run.py pages`` (bench/pages.py) runs one
 and rewrites only its section of results.md. The db and
 query sections use their own databases ``lbbench_*`` on the DJ_HOST server, dropped at the end.
 """
@@ -272,6 +273,7 @@ SECTIONS = (
     "populate",
     "grid",
     "recovery",
+    "export",
     "pages",
 )
 
@@ -685,6 +687,7 @@ TITLES = {
     "populate": "Populate with job reservation, and scaling with workers (issue 13)",
     "grid": "Entry grid in Chromium: first rows visible on 1,000,000 rows (issue 12)",
     "recovery": "Dead workers: from a lost reservation to pending again (issue 13)",
+    "export": "Export: 1,000,000 rows as CSV, streamed (issue 14)",
     "pages": "Speed of pages: HTML pages against the floor, gunicorn (issue 14)",
 }
 
@@ -710,8 +713,8 @@ def write_results(texts: dict[str, str]) -> str:
         "# Benchmark results\n\nMedian wall times on this machine; DataJoint 2.3.5 runs in the "
         "same process. `make bench` reruns every section, `bench/run.py blob`, `bench/run.py db`, "
         "`bench/run.py query`, `bench/run.py audit`, `bench/run.py fk`, `bench/run.py entry`, "
-        "`bench/run.py grid`, `bench/run.py recovery` or `bench/run.py pages` one.\n\n"
-        + "\n".join(parts)
+        "`bench/run.py grid`, `bench/run.py recovery`, `bench/run.py export` or "
+        "`bench/run.py pages` one.\n\n" + "\n".join(parts)
     )
     path.write_text(text)
     return text
@@ -726,6 +729,7 @@ def main(argv: list[str]) -> None:
     if unknown:
         raise SystemExit(f"unknown section(s) {sorted(unknown)}; choose from {SECTIONS}")
     from bench.entry import bench_entry
+    from bench.export import bench_export
     from bench.fk import bench_fk
     from bench.grid import bench_grid
     from bench.pages import bench_pages
@@ -742,6 +746,7 @@ def main(argv: list[str]) -> None:
         "populate": bench_populate,
         "grid": bench_grid,
         "recovery": bench_recovery,
+        "export": bench_export,
         "pages": bench_pages,
     }
     texts = {}

@@ -19,10 +19,13 @@ Every variable has a documented default (see README.md, "Environment variables")
 ``LABBOOK_CELERY_QUEUE``    ``labbook`` - the Celery queue LabBook sends to and workers read
 ``LABBOOK_RUN_TASKS``       ``8`` - Celery tasks a populate run fans out to (at most)
 ``LABBOOK_QUERY_TIMEOUT``   ``30`` - seconds a described query (API) may run; 0: no limit
+``LABBOOK_EXPORT_MAX_ROWS``  empty (no cap) - most rows one export (CSV, TSV, JSON Lines) holds
 ``LABBOOK_AUDIT_DB``        ``labbook_audit`` - database of the audit trail (pipeline server)
 ``LABBOOK_MAX_UPLOAD_MB``   ``1024`` - largest attachment an entry form accepts, in MB
 ``LABBOOK_STALE_AFTER``     ``120`` - seconds after which a silent worker's reservation is stale
 ``LABBOOK_MAX_ATTEMPTS``    ``3`` - recoveries of a lost job key before it is an error
+``LABBOOK_TRANSIENT_RETRIES`` ``3`` - retries of a key whose make() failed transiently
+``LABBOOK_RETRY_BACKOFF``   ``1`` - seconds before the first such retry (doubling, <= 60 s)
 ``LABBOOK_LOG_LEVEL``       ``INFO``
 ``LABBOOK_DEFAULT_ROLE``    ``viewer`` - role of logged-in users where no grant matches (or none)
 ``LABBOOK_ANONYMOUS_ROLE``  ``none`` - role of visitors not logged in (none: log in; or viewer)
@@ -81,6 +84,17 @@ def _env_float(name: str, default: float) -> float:
     if not value >= 0 or value == float("inf"):
         raise ImproperlyConfigured(f"{name}={raw!r} is not a non-negative number of seconds.")
     return value
+
+
+def _env_count(name: str) -> int | None:
+    """Return environment variable ``name`` as a positive whole number; None when unset,
+    empty or ``0`` (no limit)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw or raw == "0":
+        return None
+    if not raw.isdigit():
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number (0 or empty: no limit).")
+    return int(raw)
 
 
 def _parse_host_port(value: str, default_port: int = 3306) -> tuple[str, int]:
@@ -240,6 +254,8 @@ LABBOOK_CELERY_QUEUE = os.environ.get("LABBOOK_CELERY_QUEUE", "") or "labbook"
 LABBOOK_RUN_TASKS = max(1, int(_env_float("LABBOOK_RUN_TASKS", 8)))
 # Seconds a JSON-described query (POST /api/v1/query/) may take; 0: no limit.
 LABBOOK_QUERY_TIMEOUT = _env_float("LABBOOK_QUERY_TIMEOUT", 30.0)
+# Most rows one export (CSV, TSV, JSON Lines of a table or query) holds; empty or 0: no cap.
+LABBOOK_EXPORT_MAX_ROWS = _env_count("LABBOOK_EXPORT_MAX_ROWS")
 # The database (on the pipeline server) of the audit trail's append-only event table.
 LABBOOK_AUDIT_DB = os.environ.get("LABBOOK_AUDIT_DB", "").strip() or "labbook_audit"
 if not re.fullmatch(r"[A-Za-z0-9_$]{1,64}", LABBOOK_AUDIT_DB):
@@ -258,6 +274,11 @@ if LABBOOK_STALE_AFTER <= 0 or LABBOOK_MAX_ATTEMPTS < 0:
     raise ImproperlyConfigured(
         "LABBOOK_STALE_AFTER must be more than 0 seconds and LABBOOK_MAX_ATTEMPTS 0 or more."
     )
+# Transient make() failures (pipeline_core/datamodel/transient.py: lost connection, deadlock,
+# lock wait timeout) are retried this many times per key, the first after about this many
+# seconds, each further one after twice as long (at most 60 s); then the job is an error.
+LABBOOK_TRANSIENT_RETRIES = int(_env_float("LABBOOK_TRANSIENT_RETRIES", 3))
+LABBOOK_RETRY_BACKOFF = _env_float("LABBOOK_RETRY_BACKOFF", 1.0)
 REDIS_URL = os.environ.get("REDIS_URL", "") or "redis://127.0.0.1:6379/0"
 # Roles (pipeline_core/roles.py): the role of logged-in users on schemas no grant covers
 # (a role name or none), and of visitors who are not logged in (none: login required;

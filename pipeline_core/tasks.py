@@ -112,12 +112,21 @@ def recover_stale(self, schema: str | None = None, table: str | None = None) -> 
     Scheduled every 30 s by celery beat (``CELERY_BEAT_SCHEDULE``); trusted like code on the
     server (no user), each recovered key a ``recover`` event (source ``worker``) with this
     task's id as request id. Idempotent: a job already recovered or reserved again is left.
+    Then the heartbeat rows of worker processes not seen for a day are deleted
+    (:func:`pipeline_core.services.prune_workers`; the workers view lists offline
+    processes that long).
 
     Returns:
-        ``{"recovered", "pending", "error", "jobs": [...]}`` (JSON-serialisable).
+        ``{"recovered", "pending", "error", "jobs": [...], "failed": [...],
+        "pruned_workers": n}`` (JSON-serialisable).
     """
     with services.serving(worker_actor(None, self.request.id)):
         result = services.recover_stale(schema, table)
+        try:
+            result["pruned_workers"] = services.prune_workers()
+        except dm.DataJointError as exc:  # the recovery is done; pruning waits for next time
+            log.warning("pruning old worker heartbeats failed: %s", exc)
+            result["pruned_workers"] = 0
     if result["recovered"]:
         log.warning(
             "recovered %d stale jobs (%d pending, %d error)",

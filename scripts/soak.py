@@ -50,11 +50,14 @@ def _start(database: str, audit_db: str) -> subprocess.Popen:
 
 
 def _heartbeats(conn, audit_db: str) -> dict[int, dict]:
-    """Heartbeat rows by pid, with ``online``: the connection is in the process list."""
-    alive = {int(r[0]) for r in conn.query("SELECT ID FROM information_schema.PROCESSLIST")}
+    """Heartbeat rows by pid, with ``online`` decided as the workers view decides it
+    (``services.workers``): the connection is in the server's process list and the last
+    beat is at most ``recovery.STALE_AFTER`` seconds old."""
+    alive = recovery.live_connections(conn)
     rows = {}
     for row in recovery.workers(conn, audit_db):
-        rows[int(row["pid"])] = {**row, "online": int(row["connection_id"]) in alive}
+        online = int(row["connection_id"]) in alive and row["age"] <= recovery.STALE_AFTER
+        rows[int(row["pid"])] = {**row, "online": online}
     return rows
 
 

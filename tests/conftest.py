@@ -38,11 +38,16 @@ LAB_PASSWORD = "lab-Pass-4321"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Give Django a secret key for this session when none is set (DEBUG is off in tests).
+    """Give Django a secret key for this session when none is set (DEBUG is off in tests),
+    and a fast password hasher.
 
     Django checks SECRET_KEY lazily, on first use, so setting it here is early enough; the
     environment variable is inherited by the worker subprocess.
     """
+    from django.conf import settings as django_settings
+
+    # users are made in many tests: a fast hasher (the production one costs 0.2 s a hash)
+    django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     if not os.environ.get("SECRET_KEY"):
         os.environ["SECRET_KEY"] = "labbook-test-" + secrets.token_urlsafe(32)
         from django.conf import settings

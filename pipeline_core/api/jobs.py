@@ -1,7 +1,8 @@
 """The jobs API (issue #13): a table's jobs (DataJoint 2.x ``~~<table>``, spec §6; or a
 0.14 pipeline's ``~jobs``, spec §11) in filtered keyset pages with their counts, and the
-operator's actions on them with a dry-run count: retry, ignore/unignore, reprioritise.
-The same services as the jobs page (:mod:`pipeline_core.services.jobs`)."""
+operator's actions on them with a dry-run count: retry, ignore/unignore, reprioritise,
+reset stale reservations; the table's throughput and ETA beside the counts. The same
+services as the jobs page (:mod:`pipeline_core.services.jobs`)."""
 
 from __future__ import annotations
 
@@ -73,12 +74,28 @@ class JobCountsSerializer(serializers.Serializer):
     legacy = serializers.BooleanField(help_text="read from a DataJoint 0.14 `~jobs`")
 
 
+class JobRateSerializer(serializers.Serializer):
+    """Throughput and ETA: keys computed in the last ``window_seconds``, counted from the
+    audit trail (LabBook workers) and kept ``success`` jobs (DataJoint workers with
+    ``keep_completed``)."""
+
+    keys_per_minute = serializers.FloatField(help_text="`completed` over the window")
+    window_seconds = serializers.IntegerField(help_text="the window's length (300 s)")
+    eta_seconds = serializers.FloatField(
+        allow_null=True,
+        help_text="`remaining` at this rate; null when nothing was computed in the window",
+    )
+    completed = serializers.IntegerField(help_text="keys computed in the window")
+    remaining = serializers.IntegerField(help_text="pending + reserved + not_queued")
+
+
 class JobsPageSerializer(serializers.Serializer):
     """One keyset page of jobs in key order, the cursor of the next (null on the last)."""
 
     jobs = JobSerializer(many=True)
     next = serializers.CharField(allow_null=True)
     counts = JobCountsSerializer()
+    rate = JobRateSerializer()
 
 
 class RetrySerializer(serializers.Serializer):
@@ -104,6 +121,12 @@ class PrioritySerializer(serializers.Serializer):
 
     keys = serializers.ListField(child=serializers.DictField(), required=False)
     priority = serializers.IntegerField(min_value=-128, max_value=127)
+    dry_run = serializers.BooleanField(default=False)
+
+
+class RecoverSerializer(serializers.Serializer):
+    """``POST .../jobs/recover/``: reset every stale reservation of the table."""
+
     dry_run = serializers.BooleanField(default=False)
 
 
@@ -147,7 +170,9 @@ class JobsView(PipelineAPIView):
         summary="A page of a table's jobs, with counts per status",
         description="Jobs of a Computed/Imported table in key order, `limit` at a time "
         "(keyset paging); filters `status` (comma-separated), `host`, `error` (text in the "
-        "message). Send `next` back as `after`. `counts` also gives `not_queued`.",
+        "message). Send `next` back as `after`. `counts` also gives `not_queued`; `rate` the "
+        "keys computed in the last 5 minutes (audit trail and kept success jobs), per minute, "
+        "and the ETA of the keys remaining.",
     )
     def get(self, request, schema: str, table: str):
         """``{"jobs", "next", "counts"}``."""
@@ -166,6 +191,7 @@ class JobsView(PipelineAPIView):
             "jobs": [_job(j) for j in page["jobs"]],
             "next": encode_key(page["next"]) if page["next"] else None,
             "counts": page["counts"],
+            "rate": services.job_rate(schema, table, page["counts"]),
         }
         return Response(JobsPageSerializer(data).data, status=http.HTTP_200_OK)
 
@@ -259,3 +285,30 @@ class PriorityJobsView(PipelineAPIView):
             dry_run=body["dry_run"],
         )
         return Response({"count": count, "dry_run": body["dry_run"]}, status=http.HTTP_200_OK)
+
+
+class RecoverJobsView(PipelineAPIView):
+    """``POST .../jobs/recover/``: reset stale reservations (``operator``)."""
+
+    labbook_action = {"POST": "populate", "OPTIONS": "view"}
+
+    @api_operation(
+        request=RecoverSerializer,
+        ok=JobCountSerializer,
+        errors=_ERRORS,
+        operation_id="jobs_recover",
+        summary="Reset stale reservations",
+        description="Reserved jobs whose worker is gone (its connection is closed, or its "
+        "heartbeat, or without one its reservation, is older than `LABBOOK_STALE_AFTER`) go "
+        "back to `pending`; a key already returned `LABBOOK_MAX_ATTEMPTS` times becomes "
+        '`error` "worker lost". `dry_run` only counts. Each reset job is an audit event '
+        "`recover`. A DataJoint 0.14 `~jobs` is not reset (count 0).",
+        examples=[OpenApiExample("Count", value={"dry_run": True}, request_only=True)],
+    )
+    def post(self, request, schema: str, table: str):
+        """``{"count", "dry_run"}``."""
+        body = valid(RecoverSerializer(data=request.data))
+        found = services.reset_stale_jobs(schema, table, request.user, dry_run=body["dry_run"])
+        return Response(
+            {"count": found["count"], "dry_run": body["dry_run"]}, status=http.HTTP_200_OK
+        )

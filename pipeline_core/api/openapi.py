@@ -93,14 +93,21 @@ def api_operation(
     errors: dict[int, Any] | None = None,
     parameters: list | None = None,
     ok_status: int = 200,
+    ok_media: tuple[str, ...] = (),
     **kwargs: Any,
 ):
-    """``extend_schema`` for an API view method: ``ok`` (status ``ok_status``), the view's
-    own ``errors`` ({status: serializer or OpenApiResponse}) and :func:`common_responses`,
-    with the 401's ``WWW-Authenticate`` header; other keyword arguments go to ``extend_schema``."""
-    responses = {ok_status: ok, **common_responses(), **(errors or {})}
+    """``extend_schema`` for an API view method: ``ok`` (status ``ok_status``; JSON, or each
+    media type of ``ok_media`` when the answer is not JSON), the view's own ``errors``
+    ({status: serializer or OpenApiResponse}) and :func:`common_responses`, with the 401's
+    ``WWW-Authenticate`` header; other keyword arguments go to ``extend_schema``."""
+    answers = {(ok_status, media): ok for media in ok_media} if ok_media else {ok_status: ok}
+    responses = {**answers, **common_responses(), **(errors or {})}
     return extend_schema(
-        responses=dict(sorted(responses.items())),
+        responses=dict(sorted(responses.items(), key=lambda item: _status_order(item[0]))),
         parameters=[WWW_AUTHENTICATE, *(parameters or [])],
         **kwargs,
     )
+
+
+def _status_order(key: int | tuple[int, str]) -> tuple[int, str]:
+    return key if isinstance(key, tuple) else (key, "")

@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import fk, jobs, rows, runs, views
+from . import export, fk, jobs, rows, runs, views, workers
 
 app_name = "api"
 
@@ -17,6 +17,7 @@ _TABLE = "schemas/<str:schema>/tables/<str:table>/"
 urlpatterns = [
     path("schemas/", views.SchemaList.as_view(), name="schemas"),
     path("query/", views.QueryView.as_view(), name="query"),
+    path("query/export.<str:fmt>", export.QueryExportView.as_view(), name="query_export"),
     path("audit/", views.AuditView.as_view(), name="audit"),
     path(_TABLE + "rows/", rows.RowsView.as_view(), name="rows"),
     path(_TABLE + "rows/delete/", rows.DeleteRowsView.as_view(), name="rows_delete"),
@@ -25,11 +26,13 @@ urlpatterns = [
     path("runs/", runs.RunsView.as_view(), name="runs"),
     path("runs/<str:run>/", runs.RunView.as_view(), name="run"),
     path("runs/<str:run>/cancel/", runs.CancelRunView.as_view(), name="run_cancel"),
+    path("workers/", workers.WorkersView.as_view(), name="workers"),
     path(fk.URL, fk.FKChoicesView.as_view(), name="fk_choices"),
     path(_TABLE + "jobs/", jobs.JobsView.as_view(), name="jobs"),
     path(_TABLE + "jobs/retry/", jobs.RetryJobsView.as_view(), name="jobs_retry"),
     path(_TABLE + "jobs/ignore/", jobs.IgnoreJobsView.as_view(), name="jobs_ignore"),
     path(_TABLE + "jobs/priority/", jobs.PriorityJobsView.as_view(), name="jobs_priority"),
+    path(_TABLE + "jobs/recover/", jobs.RecoverJobsView.as_view(), name="jobs_recover"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "docs/",

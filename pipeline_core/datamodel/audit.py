@@ -11,9 +11,11 @@ new]}``), ``update1`` (``update``, ``{attribute: [old, new]}``), ``delete`` and
 ``delete_quick`` (``delete`` per deleted key of every table of the cascade, or one event with
 the count for a table losing more than :data:`KEY_LIMIT` rows), ``populate`` (one
 ``populate`` event per computed key, batch id = the run id; the rows ``make`` inserts into
-the table and its parts are not recorded one by one), and jobs-table changes
-(``clear_errors``, per key). Values are recorded JSON-safe (:func:`audit_value`): blobs and
-bytes by length and MD5, stored values by their store metadata.
+the table and its parts are not recorded one by one; ``retry_transient`` per automatic
+retry of a key whose ``make`` failed transiently, :mod:`.retry`), and jobs-table changes
+(``clear_errors``, per key; ``recover`` per lost worker's reservation, :mod:`.recovery`).
+Values are recorded JSON-safe (:func:`audit_value`): blobs and bytes by length and MD5,
+stored values by their store metadata.
 """
 
 from __future__ import annotations
@@ -75,7 +77,8 @@ class Event:
 
     Attributes:
         action: ``insert``, ``update``, ``delete``, ``populate``, ``clear_errors``,
-            ``populate_start``, ``grant``, ... (free text of at most 32 characters).
+            ``populate_start``, ``retry_transient``, ``recover``, ``grant``, ... (free
+            text of at most 32 characters).
         table: the table written, or None (e.g. a grant).
         key: the row's primary key, JSON-safe (compound keys whole), or None.
         changes: ``{attribute: [old, new]}`` (JSON-safe), or another JSON-safe detail.

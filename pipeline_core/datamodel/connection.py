@@ -18,7 +18,7 @@ import pymysql
 from . import errors
 from .hostport import HostPortError, format_host_port, parse_host_port
 from .settings import config
-from .sql.limits import with_time_limit
+from .sql.limits import session_write_timeout, with_time_limit
 from .stores.config import StoreConfig
 
 #: sql_mode DataJoint sets on connect (spec §12.8).
@@ -267,9 +267,13 @@ class Connection:
 
     def rollback(self) -> None:
         """Roll back the open transaction (no-op if none is open), then run the callbacks
-        registered with :meth:`on_rollback`."""
+        registered with :meth:`on_rollback`. A link lost meanwhile is not an error here:
+        the server rolls back the transaction of a connection that breaks (the next query
+        outside a transaction reconnects, or call :meth:`reconnect`)."""
         try:
             self.query("ROLLBACK")
+        except errors.LostConnectionError:
+            pass
         finally:
             self._in_transaction = False
             callbacks, self._on_rollback = self._on_rollback, []
@@ -300,26 +304,41 @@ class Connection:
 
     @contextlib.contextmanager
     def unbuffered(
-        self, sql: str, params: Sequence[Any] | None = None, *, timeout: float | None = None
+        self,
+        sql: str,
+        params: Sequence[Any] | None = None,
+        *,
+        timeout: float | None = None,
+        as_dict: bool = True,
+        write_timeout: int | None = None,
     ) -> Iterator[Any]:
         """A cursor reading the rows of one SELECT from the server as they are fetched
-        (``SSDictCursor``), on a second connection with the same settings so that this
-        one stays usable meanwhile; inside a transaction, a buffered cursor on this
-        connection (the second one would not see the transaction's rows).
+        (``SSDictCursor``; ``SSCursor``, rows as tuples, with ``as_dict=False``), on a
+        second connection with the same settings so that this one stays usable meanwhile;
+        inside a transaction, a buffered cursor on this connection (the second one would
+        not see the transaction's rows).
 
+        Args:
+            timeout: seconds the SELECT may run (as :meth:`query`); None: no limit.
+            write_timeout: seconds the server waits for the reader to take more rows
+                before it gives up (``net_write_timeout`` of the second connection, which
+                is closed afterwards; default: the server's, usually 60 s). For readers
+                that pass rows on to a slower consumer (a download).
         Raises:
             DataJointError subclasses, translated from the server error.
         """
         if self._in_transaction:
-            yield self.query(sql, params, as_dict=True, timeout=timeout)
+            yield self.query(sql, params, as_dict=as_dict, timeout=timeout)
             return
         if timeout is not None:
             sql = with_time_limit(sql, timeout, self.is_mariadb)
         link = self._open()
-        cursor = link.cursor(pymysql.cursors.SSDictCursor)
+        cursor = link.cursor(pymysql.cursors.SSDictCursor if as_dict else pymysql.cursors.SSCursor)
         rows = _Unbuffered(cursor)
         try:
             try:
+                if write_timeout is not None:
+                    link.cursor().execute(*session_write_timeout(write_timeout))
                 cursor.execute(sql, params)
             except pymysql.MySQLError as exc:
                 raise translate_error(exc) from exc
@@ -339,6 +358,31 @@ class Connection:
     def connection_id(self) -> int:
         """Return the server's id of this connection (``CONNECTION_ID()``)."""
         return int(self.query("SELECT CONNECTION_ID()").fetchone()[0])
+
+    @property
+    def link_id(self) -> int:
+        """The server's id of the current link, as the server announced it when the link
+        opened (equal to ``CONNECTION_ID()``): no query, so other threads may read it (a
+        worker's heartbeat does). It changes when the link is reopened (:meth:`reconnect`,
+        or a query outside a transaction that found the link lost)."""
+        return int(self._conn.thread_id())
+
+    def reconnect(self) -> None:
+        """Open a new link to the server with the same settings and close the old one (a
+        lost link: the server has rolled back its transaction). Session variables set on
+        the old link are gone; :meth:`connection_id` and :attr:`link_id` report the new
+        link's id.
+
+        Raises:
+            TransactionError: a transaction is open (roll it back first).
+            LostConnectionError / AccessError: the server cannot be reached or refuses
+                (the old link is kept, so a later query tries again).
+        """
+        if self._in_transaction:
+            raise errors.TransactionError("cannot reconnect inside a transaction")
+        old, self._conn = self._conn, self._open()
+        with contextlib.suppress(Exception):
+            old.close()
 
     def current_user(self) -> str:
         """Return the server's name of this session's user (``USER()``, e.g. ``dj@localhost``)."""

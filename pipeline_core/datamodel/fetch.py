@@ -275,6 +275,87 @@ def stream(
             )
 
 
+def stream_batches(
+    expr,
+    batch_size: int = 1000,
+    order_by=None,
+    *,
+    limit: int | None = None,
+    lazy: bool = False,
+    timeout: float | None = None,
+    write_timeout: int | None = None,
+) -> Iterator[list[tuple]]:
+    """Yield the rows of ``expr`` in batches of up to ``batch_size``, each row a tuple of
+    its decoded values in heading order (``expr.heading.names``), read from an unbuffered
+    cursor on a connection of its own, as :func:`stream` (constant memory). Cheaper per
+    row than :func:`stream`: no dicts, and only the values whose attributes need decoding
+    (:func:`.values.needs_decoding`: blobs, uuids, json, attachments, stored values) go
+    through it.
+
+    The query runs when the first batch is asked for; closing the generator early (or
+    leaving it) stops the server sending the rest.
+
+    Args:
+        order_by: as :func:`to_dicts`. limit: at most this many rows.
+        lazy: stored values as lazy references (see :func:`to_dicts`); attachments are
+            never saved locally when lazy.
+        timeout: seconds the query may run on the server (None: no limit).
+        write_timeout: seconds the server waits for the reader between batches (see
+            :meth:`.connection.Connection.unbuffered`).
+    Raises:
+        StoreError / DataJointError: as :func:`to_dicts`.
+        QueryTimeoutError: the query ran longer than ``timeout``.
+    """
+    heading = expr.heading
+    names = heading.names
+    sql, params = compile_select(expr.node, order_by=order_by, limit=limit, attributes=names)
+    conn = expr.connection
+    decoded = [(i, heading[name]) for i, name in enumerate(names) if needs_decoding(heading[name])]
+    table = getattr(expr, "full_table_name", None)
+    label = table or "query"
+    with conn.unbuffered(
+        sql, params, timeout=timeout, as_dict=False, write_timeout=write_timeout
+    ) as cursor:
+        while True:
+            rows = cursor.fetchmany(batch_size)
+            if not rows:
+                return
+            if not decoded:
+                yield rows
+                continue
+            context = _read_context(conn, heading, rows, names, lazy)
+            batch = []
+            for row in rows:
+                row = list(row)
+                for i, attr in decoded:
+                    if row[i] is not None:
+                        row[i] = decode_value(attr, row[i], label, context)
+                batch.append(tuple(row))
+            yield batch
+
+
+def _read_context(conn, heading, rows: list[tuple], names: list[str], lazy: bool) -> ReadContext:
+    """The :class:`ReadContext` of a batch of tuple rows: with the ``~external_<store>``
+    entries its 0.14 references need (one query per store), as :func:`decode_rows`."""
+    context = ReadContext(conn.stores, None, lazy)
+    legacy = [name for name in names if heading[name].is_legacy_reference]
+    if not legacy:
+        return context
+    positions = [names.index(name) for name in legacy]
+    dicts = [{name: row[i] for name, i in zip(legacy, positions)} for row in rows]
+    for (database, store), hashes in legacy_needs(heading, dicts).items():
+        hashes = sorted(hashes)
+        result = conn.query(
+            stores_sql.select_external_rows(database, store, len(hashes)),
+            [h.bytes for h in hashes],
+            as_dict=True,
+        ).fetchall()
+        context.external_rows[(database, store)] = {
+            uuid.UUID(bytes=bytes(r["hash"])): r for r in result
+        }
+    return context
+
+
 def count(expr, timeout: float | None = None) -> int:
     """Number of distinct primary-key values of ``expr`` (``timeout`` in seconds)."""
     sql, params = count_sql(expr.proj().node)

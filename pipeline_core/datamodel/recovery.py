@@ -73,8 +73,9 @@ class Heartbeat:
     """The heartbeat row of one worker process in ``database``'s ``worker`` table.
 
     Args:
-        conn: the worker's pipeline connection (its ``connection_id`` is recorded; the
-            beats go through a clone of it, never inside its transactions).
+        conn: the worker's pipeline connection (its ``connection_id`` is recorded, and
+            follows it when it reconnects: :attr:`connection_id`; the beats go through a
+            clone of it, never inside its transactions).
         database: the audit database (LabBook's ``LABBOOK_AUDIT_DB``).
         run_id: the populate run this worker works for, or None.
         interval: seconds between beats of the background thread (and the least time
@@ -94,7 +95,7 @@ class Heartbeat:
         self.interval = float(interval)
         self.host = socket.gethostname()
         self.pid = os.getpid()
-        self.connection_id = conn.connection_id()
+        self._source = conn
         self.current: tuple[str | None, str | None] = (None, None)
         self._conn = conn.clone()
         self._lock = threading.Lock()
@@ -102,6 +103,13 @@ class Heartbeat:
         self._thread: threading.Thread | None = None
         self._last = 0.0
         ensure_tables(self._conn, database)
+
+    @property
+    def connection_id(self) -> int:
+        """The id of the worker's pipeline connection now: after a reconnect (a lost link,
+        :mod:`.populate`'s retry of transient errors) the new one, so that the jobs it
+        reserves next match its heartbeat."""
+        return self._source.link_id
 
     def beat(self, force: bool = True) -> None:
         """Write the row now (``force``), or only if ``interval`` seconds have passed."""
@@ -166,17 +174,43 @@ class _AnyAttribute:
 _ANY = _AnyAttribute()
 
 
-def workers(conn, database: str) -> list[dict]:
+def workers(conn, database: str, seen_within: float | None = None) -> list[dict]:
     """Every worker's heartbeat row: ``host, pid, connection_id, run_id, current_table,
-    current_key`` (decoded JSON or None), ``started``, ``last_seen`` (UTC) and ``age``
-    (seconds since the last beat); ``[]`` before any worker beat."""
+    current_key`` (decoded JSON or None), ``started``, ``last_seen`` (naive UTC datetimes)
+    and ``age`` (seconds since the last beat), by host and pid; ``[]`` before any worker
+    beat. ``seen_within``: only the rows whose last beat is at most that many seconds old."""
     if not introspection.table_exists(conn, database, sql.WORKER_TABLE):
         return []
-    rows = conn.query(sql.workers(database), as_dict=True).fetchall()
+    if seen_within is None:
+        rows = conn.query(sql.workers(database), as_dict=True).fetchall()
+    else:
+        within = [_microseconds(seen_within)]
+        rows = conn.query(sql.workers(database, recent=True), within, as_dict=True).fetchall()
     for row in rows:
         row["current_key"] = None if row["current_key"] is None else json.loads(row["current_key"])
         row["age"] = float(row["age"])
     return rows
+
+
+def live_connections(conn) -> set[int]:
+    """The ids of the connections in the server's process list (every connection only with
+    the PROCESS privilege; without it, the account's own)."""
+    return {int(row[0]) for row in conn.query(sql.process_ids()).fetchall()}
+
+
+def prune_workers(conn, database: str, older_than: float) -> int:
+    """Delete the heartbeat rows whose last beat is more than ``older_than`` seconds old
+    (workers long gone; a job they left ``reserved`` is stale anyway: its reservation is
+    older still). Returns the number of rows deleted (0 without a ``worker`` table)."""
+    if not introspection.table_exists(conn, database, sql.WORKER_TABLE):
+        return 0
+    return conn.query(sql.prune_workers(database), [_microseconds(older_than)]).rowcount
+
+
+def _microseconds(seconds: float) -> int:
+    if not seconds >= 0:  # NaN too
+        raise ValueError(f"a number of seconds >= 0 is needed, not {seconds!r}")
+    return int(seconds * 1_000_000)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -219,6 +253,7 @@ def recover_jobs(
     stale_after: float = STALE_AFTER,
     max_attempts: int = MAX_ATTEMPTS,
     batch_id: str | None = None,
+    dry_run: bool = False,
 ) -> list[Recovery]:
     """Find the stale ``reserved`` jobs of one jobs table ``~~name`` and return each to
     ``pending``, or mark it ``error`` "worker lost" when the key was already returned
@@ -237,6 +272,7 @@ def recover_jobs(
         database: the audit database holding ``worker`` and ``recovery_attempt``.
         stale_after: seconds (heartbeat age, or reservation age without a heartbeat).
         max_attempts: recoveries of one key before it is marked ``error``.
+        dry_run: change nothing: the :class:`Recovery` each stale job would get.
     Returns:
         the :class:`Recovery` of each job changed (none: ``[]``).
     Raises:
@@ -257,7 +293,7 @@ def recover_jobs(
     ).fetchall()
     if not rows:
         return []
-    alive = {int(r[0]) for r in conn.query(sql.process_ids()).fetchall()}  # read after the jobs
+    alive = live_connections(conn)  # read after the jobs
     stale = []
     for row in rows:
         beat = row["heartbeat_age"]
@@ -273,6 +309,8 @@ def recover_jobs(
             stale.append((row, "reservation old"))
     if not stale:
         return []
+    if dry_run:
+        return _predicted(conn, jobs_ref, database, pk, heading, stale, max_attempts)
     ensure_tables(conn, database)
     target = target_of(conn, jobs_ref)
     batch_id = batch_id or audit.new_batch_id()
@@ -284,6 +322,23 @@ def recover_jobs(
         if recovery is not None:
             done.append(recovery)
     return done
+
+
+def _predicted(conn, jobs_ref, database, pk, heading, stale, max_attempts) -> list[Recovery]:
+    """What :func:`_recover1` would do to each stale job, read only."""
+    counted = introspection.table_exists(conn, database, sql.ATTEMPT_TABLE)
+    found = []
+    for row, reason in stale:
+        key_json = audit.key_of(heading, pk, [row[k] for k in pk])
+        previous = 0
+        if counted:
+            place = [jobs_ref.database, jobs_ref.table, audit.key_hash(key_json)]
+            attempts = conn.query(sql.attempts(database), place).fetchone()
+            previous = int(attempts[0]) if attempts else 0
+        outcome = "error" if previous >= max_attempts else "pending"
+        who = (row["host"], int(row["pid"]), int(row["connection_id"]))
+        found.append(Recovery(key_json, outcome, reason, *who, previous + 1))
+    return found
 
 
 def _recover1(conn, jobs_ref, target, database, pk, heading, row, reason, max_attempts, batch_id):

@@ -165,8 +165,8 @@ def encode_for_write(attr: Attribute, value: Any, table: str | None = None) -> A
 
 
 def needs_decoding(attr: Attribute) -> bool:
-    """False when :func:`decode` returns every value of ``attr`` as fetched (the driver's
-    value: numbers, text, dates ...), so a page of rows can skip it column by column."""
+    """False when :func:`decode` returns ``attr``'s fetched values as the driver gives them
+    (numbers, text, dates and times, raw bytes), so that a reader may skip calling it."""
     return bool(
         attr.is_blob
         or attr.is_legacy_reference

@@ -26,10 +26,16 @@ attachment or stored file and :func:`load_value` reads one stored blob or array,
 raising ``StoreError`` when the store cannot be read.
 
 Dead workers: populating processes keep a heartbeat; :func:`recover_stale` returns the
-stale reservations of lost workers to ``pending`` (:mod:`.recovery`).
+stale reservations of lost workers to ``pending`` (:mod:`.recovery`). The workers view:
+:func:`list_workers` (Celery nodes and worker processes, online or offline, :mod:`.workers`).
+
+Progress: :func:`job_rate` (a table's throughput and ETA) and :func:`schema_progress` (the
+counts of a schema's auto-populated tables) in :mod:`.progress`.
 
 Queries: :func:`run_query` runs a JSON query description (no SQL from users) over the
-visible schemas and returns one page of JSON-safe rows.
+visible schemas and returns one page of JSON-safe rows; :func:`export_table` and
+:func:`export_query` stream every row of a table or a description as CSV, TSV or JSON
+Lines (:mod:`.export`).
 """
 
 from .access import (
@@ -72,6 +78,8 @@ from .browse import (
     value_fingerprint,
 )
 from .entry import EntryError, Problem, insert_entry
+from .export import Export, export_query, export_table, parse_description
+from .export import max_rows as export_max_rows
 from .files import (
     DOWNLOADABLE_CODECS,
     Download,
@@ -87,6 +95,7 @@ from .jobs import (
     jobs_of,
     list_jobs,
     reprioritize_jobs,
+    reset_stale_jobs,
     retry_jobs,
 )
 from .populate import (
@@ -102,6 +111,7 @@ from .populate import (
     populate,
     populate_status,
 )
+from .progress import job_rate, schema_progress
 from .query import QUERY_PAGE_SIZE, json_value, run_query
 from .recovery import recover_stale, worker_heartbeats
 from .rows import (
@@ -125,6 +135,7 @@ from .runs import (
 )
 from .stores import collect_garbage
 from .undo import UndoRefused, undo
+from .workers import list_workers, prune_workers, worker_processes
 
 __all__ = [
     "DEFAULT_PIPELINES",
@@ -136,6 +147,7 @@ __all__ = [
     "DeleteRefused",
     "Download",
     "EntryError",
+    "Export",
     "NoMakeError",
     "NotDownloadableError",
     "NotEnterableError",
@@ -157,6 +169,9 @@ __all__ = [
     "enqueue_populate",
     "enterable",
     "error_traceback",
+    "export_max_rows",
+    "export_query",
+    "export_table",
     "fetch_value",
     "get_run",
     "grant_state",
@@ -168,26 +183,31 @@ __all__ = [
     "inspect_schemas",
     "is_downloadable",
     "job_counts",
+    "job_rate",
     "job_traceback",
     "jobs_of",
     "json_value",
     "list_jobs",
     "list_runs",
     "list_schemas",
+    "list_workers",
     "load_value",
     "make_class",
     "new_request_id",
     "open_download",
     "page_of_rows",
+    "parse_description",
     "part_tables",
     "pipeline_classes",
     "pipeline_specs",
     "populate",
     "populate_status",
+    "prune_workers",
     "record_grant",
     "recover_stale",
     "reprioritize_jobs",
     "request_id",
+    "reset_stale_jobs",
     "resolve_table",
     "retry_jobs",
     "rows_page",
@@ -197,6 +217,7 @@ __all__ = [
     "run_refused",
     "save_rows",
     "schema_prefix",
+    "schema_progress",
     "schema_tables",
     "serving",
     "start_run",
@@ -209,5 +230,6 @@ __all__ = [
     "viewable_schemas",
     "visible_schemas",
     "worker_heartbeats",
+    "worker_processes",
     "writer",
 ]

@@ -22,7 +22,7 @@ from pipeline_core.datamodel.catalog import catalog_of
 from pipeline_core.datamodel.heading import Attribute, TableInfo
 from pipeline_core.datamodel.sql.introspection import SERVER_DATABASES
 from pipeline_core.display import shown
-from pipeline_core.principal import Actor, acting_as
+from pipeline_core.principal import Actor, acting_as, current_actor
 
 from .audit import attach, detach
 from .state import PipelineSession
@@ -218,3 +218,34 @@ def resolve_table(schema: str, name: str) -> TableInfo:
         if name in (info.table_name, info.class_name):
             return info
     raise NotFoundError(f"No table or class `{name}` in schema `{schema}`", table=name)
+
+
+def trusted_server_code(user) -> bool:
+    """True when ``user`` is None under a trusted actor (:meth:`Actor.shell`: the command
+    line without ``--user``, or a task queued by code on the server): no role applies."""
+    if user is not None:
+        return False
+    actor = current_actor()
+    return actor is not None and actor.trusted
+
+
+def may(user, action: str, schema: str) -> bool:
+    """:func:`pipeline_core.roles.may`, with trusted server code allowed
+    (:func:`trusted_server_code`)."""
+    return trusted_server_code(user) or roles.may(user, action, schema)
+
+
+def require(user, action: str, schema: str) -> None:
+    """Refuse unless ``user`` may do ``action`` on ``schema`` (trusted server code may).
+
+    Raises:
+        NotFoundError: the user may not view the schema (reported as an unknown one).
+        RoleRequired: the user's role is too low (403).
+    """
+    if trusted_server_code(user):
+        return
+    verdict = roles.decide(user, action, schema)
+    if verdict.decision is roles.Decision.HIDDEN:
+        raise NotFoundError(verdict.message)
+    if not verdict.allowed:
+        raise roles.RoleRequired(verdict)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from pipeline_core import datamodel as dm
 from pipeline_core.datamodel.jobs import JOB_STATUSES, job_table
 
-from .access import connection, table_info
+from .access import connection, require, table_info
 from .audit import writer
-from .rows import require
+from .recovery import recover_stale
 
 #: Jobs per page, and the most one page may hold.
 JOBS_PAGE = 50
@@ -204,3 +204,27 @@ def reprioritize_jobs(
     if not dry_run:
         writer()
     return jobs.reprioritize(priority, keys=keys, dry_run=dry_run)
+
+
+def reset_stale_jobs(schema: str, table: str, user, *, dry_run: bool = False) -> dict:
+    """Reset the table's stale reservations (role ``operator``, action ``populate``, as
+    ``manage.py pipeline recover``): ``reserved`` jobs whose worker is gone return to
+    ``pending``, or become ``error`` "worker lost" once returned ``LABBOOK_MAX_ATTEMPTS``
+    times (:func:`.recovery.recover_stale`; each a ``recover`` audit event). A 0.14
+    ``~jobs`` is not recovered (nothing found). Returns ``{"count", "pending", "error"}``:
+    the jobs (that would be) reset, and how many of them go to each status.
+
+    Raises:
+        RoleRequired / NotFoundError: the user may not. PopulateError: not an
+        auto-populated table, or its recovery failed (the reason given).
+        DataJointError: no actor for the audit trail.
+    """
+    require(user, "populate", schema)
+    target = _target(schema, table)
+    result = recover_stale(schema, target.table_name, dry_run=dry_run)
+    if result["failed"]:
+        raise dm.PopulateError(
+            f"the stale reservations could not be read: {result['failed'][0]['error']}",
+            table=target.full_table_name,
+        )
+    return {"count": result["recovered"], "pending": result["pending"], "error": result["error"]}

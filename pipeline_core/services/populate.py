@@ -12,7 +12,9 @@ from django.conf import settings
 
 from pipeline_core import datamodel as dm
 from pipeline_core.datamodel import audit
+from pipeline_core.datamodel import retry as transient_retry
 from pipeline_core.datamodel.jobs import job_table
+from pipeline_core.datamodel.transient import RetryPolicy
 
 from . import recovery
 from .access import begin_request, connection, schema_prefix, table_info, table_named
@@ -104,6 +106,19 @@ def has_make(schema: str, table: str) -> bool:
         return False
 
 
+def retry_policy() -> RetryPolicy:
+    """How LabBook's populate retries transient ``make`` failures (lost connection,
+    deadlock, lock wait timeout): ``settings.LABBOOK_TRANSIENT_RETRIES`` retries (default
+    3), back-off from ``settings.LABBOOK_RETRY_BACKOFF`` seconds (default 1), counted per
+    job key in ``settings.LABBOOK_AUDIT_DB``'s ``transient_attempt`` table."""
+    default = RetryPolicy()
+    return RetryPolicy(
+        retries=int(getattr(settings, "LABBOOK_TRANSIENT_RETRIES", default.retries)),
+        backoff=float(getattr(settings, "LABBOOK_RETRY_BACKOFF", default.backoff)),
+        database=settings.LABBOOK_AUDIT_DB,
+    )
+
+
 def populate(
     full_table_name: str,
     on_key: Callable[[dict, str], None] | None = None,
@@ -118,7 +133,9 @@ def populate(
     event of the audit trail with the batch id ``run_id``. The process keeps a heartbeat
     row (``worker`` table of ``LABBOOK_AUDIT_DB``: host, pid, connection id, run, current
     key, last seen) while it works, so that :func:`.recovery.recover_stale` can tell its
-    reservations from those of a dead worker.
+    reservations from those of a dead worker. A key whose ``make`` fails with a transient
+    error is retried as :func:`retry_policy` says, before this call returns (a lost
+    connection is reopened; the heartbeat follows the new connection id).
 
     Args:
         run_id: the run's id (the Celery task id); None: a new one.
@@ -130,8 +147,10 @@ def populate(
         NotFoundError, NoMakeError: see :func:`make_class`. DataJointError: no actor.
     """
     begin_request()
-    writer()
+    conn = writer()
     cls = make_class(full_table_name)
+    policy = retry_policy()
+    transient_retry.ensure_table(conn, policy.database)  # beside the heartbeat's, now
     with recovery.heartbeat(run_id) as beat:  # recover_stale finds this worker's lost keys
         result = cls.populate(
             *(restrictions or ()),
@@ -141,6 +160,7 @@ def populate(
             run_id=run_id,
             priority=priority,
             before_key=lambda key: beat.before_key(key, cls.ref),
+            retry=policy,
         )
     errors = [message for _, message in result["error_list"]]
     return {

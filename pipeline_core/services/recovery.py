@@ -15,7 +15,7 @@ from pipeline_core import datamodel as dm
 from pipeline_core.datamodel import audit, recovery
 from pipeline_core.datamodel.names import jobs_table_name
 
-from .access import check_schema, resolve_table, schema_prefix, visible_schemas
+from .access import check_schema, connection, resolve_table, schema_prefix, visible_schemas
 from .audit import writer
 from .state import PipelineSession
 
@@ -58,13 +58,16 @@ def worker_heartbeats() -> list[dict]:
     return rows
 
 
-def recover_stale(schema: str | None = None, table: str | None = None) -> dict:
+def recover_stale(
+    schema: str | None = None, table: str | None = None, *, dry_run: bool = False
+) -> dict:
     """Return the stale ``reserved`` jobs of the visible schemas' jobs tables (or those of
     ``schema``, with or without the prefix, or of one ``table`` of it: raw or class name)
     to ``pending``, or mark them ``error`` "worker lost" after ``LABBOOK_MAX_ATTEMPTS``
     recoveries (rules: :func:`pipeline_core.datamodel.recovery.recover_jobs`, stale after
     ``LABBOOK_STALE_AFTER`` seconds). Each recovered key is a ``recover`` event of the audit
-    trail, as the current actor, one batch id for the call.
+    trail, as the current actor, one batch id for the call. ``dry_run`` changes nothing and
+    records nothing: the same answer for the jobs that would be dealt with.
 
     Returns:
         ``{"recovered": n, "pending": n, "error": n, "jobs": [{"table": full name of the
@@ -78,7 +81,7 @@ def recover_stale(schema: str | None = None, table: str | None = None) -> dict:
     """
     if table is not None and schema is None:
         raise ValueError("a table needs its schema")
-    conn = writer()
+    conn = connection() if dry_run else writer()
     if table is not None:
         info = resolve_table(schema, table)
         refs = [info.ref.sibling(jobs_table_name(info.table_name))]
@@ -102,6 +105,7 @@ def recover_stale(schema: str | None = None, table: str | None = None) -> dict:
                 stale_after=stale_after(),
                 max_attempts=max_attempts(),
                 batch_id=batch_id,
+                dry_run=dry_run,
             )
         except dm.DataJointError as exc:  # one table's trouble does not stop the others
             log.warning("recovery of %s failed: %s", ref.full_name, exc)

@@ -23,7 +23,7 @@ from pipeline_core.datamodel.heading import TableInfo
 from pipeline_core.datamodel.values import encode_for_write
 from pipeline_core.keys import decode_key, encode_key
 
-from .access import NotFoundError, check_viewable, connection, table_info
+from .access import NotFoundError, check_viewable, connection, require, table_info
 from .audit import writer
 from .browse import part_tables, rows_page
 from .query import json_value, viewable_resolver
@@ -42,20 +42,6 @@ class NotEnterableError(dm.DataJointError):
 
 class DeleteRefused(dm.DataJointError):
     """A delete that the grid and the API do not do (part rows without their master)."""
-
-
-def require(user, action: str, schema: str) -> None:
-    """Refuse unless ``user`` may do ``action`` on ``schema``.
-
-    Raises:
-        NotFoundError: the user may not view the schema (reported as an unknown one).
-        RoleRequired: the user's role is too low (403).
-    """
-    verdict = roles.decide(user, action, schema)
-    if verdict.decision is roles.Decision.HIDDEN:
-        raise NotFoundError(verdict.message)
-    if not verdict.allowed:
-        raise roles.RoleRequired(verdict)
 
 
 def enterable(schema: str, table: str) -> TableInfo:

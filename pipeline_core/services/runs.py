@@ -24,11 +24,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from pipeline_core import datamodel as dm
-from pipeline_core import roles
 from pipeline_core.datamodel import audit, query_json
 from pipeline_core.models import PopulateRun, RunKey
 
-from .access import NotFoundError, connection, table_info
+from .access import NotFoundError, connection, may, require, table_info
 from .audit import writer
 from .populate import make_class, populate
 from .query import json_value, viewable_resolver
@@ -74,14 +73,6 @@ def check_broker(timeout: float = BROKER_TIMEOUT) -> None:
         ) from None
 
 
-def _require(user, action: str, schema: str) -> None:
-    verdict = roles.decide(user, action, schema)
-    if verdict.decision is roles.Decision.HIDDEN:
-        raise NotFoundError(verdict.message)
-    if not verdict.allowed:
-        raise roles.RoleRequired(verdict)
-
-
 def _restricted_source(cls, restriction, schema: str, table: str, user=None):
     """The table's key_source restricted by a JSON condition (None: whole)."""
     source = cls().key_source
@@ -119,7 +110,7 @@ def start_run(
         QueryDescriptionError (a bad restriction); BrokerUnavailable (503, within ~2 s).
     """
     if not trusted:
-        _require(user, "populate", schema)
+        require(user, "populate", schema)
     info = table_info(schema, table)
     if info.tier not in ("Computed", "Imported"):
         raise dm.PopulateError(
@@ -291,7 +282,7 @@ def cancel_run(run_id: str, user) -> PopulateRun:
         RoleRequired: the user may not cancel there.
     """
     run = get_run(run_id, user)
-    _require(user, "cancel", run.schema)
+    require(user, "cancel", run.schema)
     if run.status in ("queued", "running"):
         PopulateRun.objects.filter(id=run_id).update(status="cancelled", finished=timezone.now())
         current_app.control.revoke(list(run.task_ids))
@@ -306,7 +297,7 @@ def get_run(run_id: str, user) -> PopulateRun:
         NotFoundError: no such run, or not viewable (reported alike).
     """
     run = PopulateRun.objects.filter(id=str(run_id)).first()
-    if run is None or not roles.may(user, "view", run.schema):
+    if run is None or not may(user, "view", run.schema):
         raise NotFoundError(f"No populate run {run_id!r}")
     return run
 
@@ -335,7 +326,7 @@ def list_runs(
     viewable: dict[str, bool] = {}
     for run in query.iterator(chunk_size=200):
         if run.schema not in viewable:
-            viewable[run.schema] = roles.may(user, "view", run.schema)
+            viewable[run.schema] = may(user, "view", run.schema)
         if viewable[run.schema]:
             runs.append(run)
             if len(runs) > limit:

@@ -8,15 +8,20 @@ neutral box grouped with its master; primary dependencies solid, secondary dashe
 thick, one-to-many thin; renamed foreign keys amber; tables that add primary-key attributes
 ("dimensions") underlined. Parents and children in other schemas are drawn too, in a
 dashed frame per schema, with white fill and dashed outlines.
+
+With a progress ``overlay`` (the schema's progress page, issue #13), each Computed/Imported
+table of the schema also shows ``done/keys``, its reserved jobs and, in red with a red
+outline, its error jobs.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from django.core.cache import cache
 
@@ -41,6 +46,8 @@ SHAPES = {
 }
 EDGE, EDGE_RENAMED, EDGE_ALPHA = "#171C39", "#C77D3A", "9E"
 ENTITY_FILL = "#F3F5F8"
+#: Outline and text of a table with error jobs (progress overlay).
+ERROR_COLOR = "#C62828"
 
 
 def _q(text: str) -> str:
@@ -52,7 +59,37 @@ def _attrs(**attrs) -> str:
     return "[" + ", ".join(f"{k}={_q(v)}" for k, v in attrs.items() if v is not None) + "]"
 
 
-def _node(ref, info, external: bool, url: str | None, label: str) -> str:
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _progress(label: str, dimension: bool, counts: dict | None) -> tuple[str, str]:
+    """``(HTML-like DOT label, tooltip text)`` of a table with its progress: its name, then
+    ``done/keys``, reserved jobs, and error jobs in red (``counts`` as
+    :func:`pipeline_core.services.job_counts` gives them; None: they could not be read)."""
+    name = html.escape(label)
+    name = f"<u>{name}</u>" if dimension else name
+    if counts is None:
+        return f'<{name}<br/><font point-size="9">counts unavailable</font>>', "counts unavailable"
+    line = f"{counts['done']}/{counts['keys']}"
+    if counts["reserved"]:
+        line += f" · {counts['reserved']} reserved"
+    if counts["error"]:  # a line of its own: Graphviz misjudges mixed runs' widths
+        errors = _plural(counts["error"], "error")
+        line += f'<br/><font color="{ERROR_COLOR}">{errors}</font>'
+    tooltip = (
+        f"{counts['done']} of {counts['keys']} keys computed; {counts['pending']} pending, "
+        f"{counts['reserved']} reserved, {_plural(counts['error'], 'error')}, "
+        f"{counts['ignore']} ignored, {counts['not_queued']} not yet queued. Click: its jobs"
+    )
+    return f'<{name}<br/><font point-size="9">{line}</font>>', tooltip
+
+
+def _node(
+    ref, info, external: bool, url: str | None, label: str, progress: dict | None = None
+) -> str:
+    """One DOT node statement. ``progress``: ``{"counts": ...}`` of the overlay, or None
+    (no progress shown)."""
     tier = info.tier
     fill, stroke, fontcolor = PALETTE.get(tier, PALETTE[None])
     shape, fontsize = SHAPES.get(tier, SHAPES[None])
@@ -64,6 +101,16 @@ def _node(ref, info, external: bool, url: str | None, label: str) -> str:
     tooltip += "\nkey: " + ", ".join(info.heading.primary_key)
     style = "rounded," if shape == "box" else ""
     style += "dashed,filled" if external else "filled"
+    classes = penwidth = None
+    if progress is not None:
+        counts = progress["counts"]
+        label_text, more = _progress(label, dimension, counts)
+        tooltip += "\n" + more
+        classes = "dag-progress" + (" dag-error" if counts and counts["error"] else "")
+        if counts and counts["error"]:
+            stroke, penwidth = ERROR_COLOR, 2.5
+    else:
+        label_text = f"<<u>{label}</u>>" if dimension else _q(label)
     attrs = _attrs(
         shape=shape,
         fontsize=fontsize,
@@ -74,14 +121,24 @@ def _node(ref, info, external: bool, url: str | None, label: str) -> str:
         tooltip=tooltip,
         URL=url,
         target="_top" if url else None,
-        id="dag-" + re.sub(r"[^A-Za-z0-9_-]", "-", info.database + "-" + info.table_name),
+        id=node_id(info),
+        penwidth=penwidth,
+        **{"class": classes},
     )
-    label_text = f"<<u>{label}</u>>" if dimension else _q(label)
     return f"{_q(ref)} {attrs[:-1]}, label={label_text}]"
 
 
+def node_id(info) -> str:
+    """The SVG id of a table's node: ``dag-<database>-<table>``, other characters as ``-``."""
+    return "dag-" + re.sub(r"[^A-Za-z0-9_-]", "-", info.database + "-" + info.table_name)
+
+
 def schema_dot(
-    graph, schema: str, url_for: Callable[[object], str | None], strip_prefix: str = ""
+    graph,
+    schema: str,
+    url_for: Callable[[object], str | None],
+    strip_prefix: str = "",
+    overlay: Mapping | None = None,
 ) -> str:
     """DOT text of the tables of ``schema`` plus their parents and children elsewhere.
 
@@ -89,7 +146,10 @@ def schema_dot(
         graph: a DependencyGraph loaded with ``schema``.
         url_for: TableInfo -> URL of its page, or None (not linked).
         strip_prefix: removed from schema names in labels of other schemas' tables.
+        overlay: node (TableRef) -> ``{"counts": job counts or None}`` for the tables
+            whose progress is shown (see :func:`_progress`).
     """
+    overlay = overlay or {}
     g = graph.graph
     own = sorted(n for n, d in g.nodes(data=True) if d["database"] == schema)
     others = sorted(
@@ -118,7 +178,8 @@ def schema_dot(
         label = info.class_name.rsplit(".", 1)[-1] if info.master else info.class_name
         if name not in own:
             label = info.database.removeprefix(strip_prefix) + "." + info.class_name
-        return indent + _node(name, info, name not in own, url_for(info), label)
+        progress = overlay.get(name) if name in own else None
+        return indent + _node(name, info, name not in own, url_for(info), label, progress)
 
     lines.extend(node(name) for name in own if name not in grouped)
     for index, (master, parts) in enumerate(groups.items()):
@@ -156,9 +217,9 @@ def schema_dot(
     return "\n".join(lines) + "\n"
 
 
-def render_svg(dot_text: str) -> str | None:
+def render_svg(dot_text: str, keep: int = 3600) -> str | None:
     """Lay out DOT text with Graphviz into inline-ready SVG markup (no XML prolog),
-    cached by content; None when Graphviz is missing or fails."""
+    cached by content for ``keep`` seconds; None when Graphviz is missing or fails."""
     cache_key = "labbook:dag:" + hashlib.sha256(dot_text.encode()).hexdigest()
     svg = cache.get(cache_key)
     if svg is not None:
@@ -180,12 +241,18 @@ def render_svg(dot_text: str) -> str | None:
     svg = svg[svg.index("<svg") :]
     svg = re.sub(r"<!--.*?-->\s*", "", svg, flags=re.S)
     svg = svg.replace("<svg ", '<svg class="dag" role="img" aria-label="Schema diagram" ', 1)
-    cache.set(cache_key, svg, 3600)
+    cache.set(cache_key, svg, keep)
     return svg
 
 
 def schema_svg(
-    graph, schema: str, url_for: Callable[[object], str | None], strip_prefix: str = ""
+    graph,
+    schema: str,
+    url_for: Callable[[object], str | None],
+    strip_prefix: str = "",
+    overlay: Mapping | None = None,
 ) -> str | None:
-    """SVG markup of the schema diagram (see :func:`schema_dot`), or None."""
-    return render_svg(schema_dot(graph, schema, url_for, strip_prefix))
+    """SVG markup of the schema diagram (see :func:`schema_dot`), or None. With an
+    ``overlay`` the layout is cached for a minute only: its labels change while jobs run."""
+    dot_text = schema_dot(graph, schema, url_for, strip_prefix, overlay)
+    return render_svg(dot_text, keep=60 if overlay else 3600)

@@ -2,8 +2,9 @@
 yet queued" with a progress bar (refreshed every few seconds), the jobs in keyset pages
 filtered by status, host and error text (all in the URL: deep links), and the operator's
 actions (retry selected / all errors / errors matching a text, ignore, unignore,
-reprioritise), each first answered with its dry-run count and a confirmation form, then
-done; htmx swaps the parts, and every page works without it."""
+reprioritise, reset stale reservations), each first answered with its dry-run count and a
+confirmation form, then done; htmx swaps the parts, and every page works without it. The
+counts also show the throughput (keys computed in the last 5 minutes) and the ETA."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import trigger_client_event
 
 from pipeline_core import services
 from pipeline_core.datamodel import QueryError
@@ -19,6 +21,7 @@ from pipeline_core.datamodel.jobs import JOB_STATUSES
 from .errors import pipeline_view
 from .htmx import is_htmx_for, vary_on_htmx_target
 from .keys import decode_key, encode_key, key_label
+from .progress import rate_context
 from .views import _render
 
 #: Actions of the console: (form value, label, role action of the service).
@@ -30,6 +33,10 @@ ACTIONS = {
 }
 #: How an action names its jobs.
 SCOPES = ("selected", "all_errors", "matching")
+#: The action resetting stale reservations (its own button: it takes no scope).
+RECOVER = "recover"
+#: Event sent (``HX-Trigger``) after an action changed jobs: the counts refresh at once.
+JOBS_CHANGED = "jobs-changed"
 
 
 def _filters(request) -> dict:
@@ -59,10 +66,10 @@ def _context(request, schema: str, table: str, filters: dict, after: str | None)
         else None
     )
     return {
+        **rate_context(schema, table, page["counts"]),
         "info": info,
         "schema": schema,
         "table": table,
-        "counts": page["counts"],
         "jobs": jobs,
         "filters": filters,
         "statuses": JOB_STATUSES,
@@ -84,9 +91,8 @@ def jobs(request, schema, table):
     after = request.GET.get("after") or None
     if is_htmx_for(request, "job-counts"):
         counts = services.job_counts(schema, table)
-        return _render(
-            request, "jobs.html#counts", {"counts": counts, "schema": schema, "table": table}
-        )
+        context = {**rate_context(schema, table, counts), "schema": schema, "table": table}
+        return _render(request, "jobs.html#counts", context)
     context = _context(request, schema, table, filters, after)
     if is_htmx_for(request, "jobs-panel"):
         return _render(request, "jobs.html#panel", context)
@@ -104,6 +110,9 @@ def _posted(request) -> dict:
     data = request.POST
     action = data.get("action", "")
     scope = data.get("scope", "selected")
+    if action == RECOVER:  # every stale reservation of the table: no scope, no keys
+        blank = {"tokens": [], "keys": [], "error_text": "", "priority": None}
+        return {"action": action, "scope": "stale", **blank, "confirm": data.get("confirm") == "1"}
     if action not in ACTIONS:
         raise QueryError(f"unknown action {action!r}")
     if scope not in SCOPES or (scope != "selected" and action not in ("retry", "priority")):
@@ -132,8 +141,13 @@ def _posted(request) -> dict:
 
 
 def _run(schema: str, table: str, user, form: dict, dry_run: bool) -> int:
-    """The service call of one posted action; returns the count."""
+    """The service call of one posted action; returns the count (for ``recover``, also
+    kept in ``form["lost"]``: how many become ``error`` "worker lost")."""
     keys = form["keys"] if form["scope"] == "selected" else None
+    if form["action"] == RECOVER:
+        found = services.reset_stale_jobs(schema, table, user, dry_run=dry_run)
+        form["lost"] = found["error"]
+        return found["count"]
     if form["action"] == "retry":
         return services.retry_jobs(
             schema,
@@ -158,6 +172,17 @@ def _run(schema: str, table: str, user, form: dict, dry_run: bool) -> int:
 def _describe(form: dict, count: int) -> str:
     jobs = f"{count} job{'s' if count != 1 else ''}"
     action = form["action"]
+    if action == RECOVER:
+        lost = form.get("lost") or 0
+        more = (
+            f' ({lost} of them returned too often before: they become error "worker lost")'
+            if lost
+            else ""
+        )
+        return (
+            f"Reset {count} stale reservation{'s' if count != 1 else ''}: reserved jobs whose "
+            f"worker is gone go back to pending{more}."
+        )
     if action == "retry":
         return f"Retry {jobs}: back to pending, computed by the next populate."
     if action == "ignore":
@@ -196,7 +221,8 @@ def jobs_action(request, schema, table):
     count = _run(schema, table, request.user, form, dry_run=False)
     context = _context(request, schema, table, filters, None)
     context["done"] = _describe(form, count).replace(":", " done:", 1)
-    return _render(request, "jobs.html#panel" if is_htmx_for(request) else "jobs.html", context)
+    response = _render(request, "jobs.html#panel" if is_htmx_for(request) else "jobs.html", context)
+    return trigger_client_event(response, JOBS_CHANGED) if count else response
 
 
 def _filters_from_post(request) -> dict:

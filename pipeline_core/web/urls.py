@@ -3,7 +3,7 @@ percent-encoded by ``reverse``; row keys travel as tokens (see :mod:`.keys`)."""
 
 from django.urls import path
 
-from . import account, grid, history, jobs, runs, views
+from . import account, export, grid, history, jobs, progress, runs, views, workers
 
 app_name = "web"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("account/token/", account.api_token, name="api_token"),
     path("schemas/<str:schema>/", views.schema, name="schema"),
+    path("schemas/<str:schema>/progress/", progress.schema_progress, name="schema_progress"),
     path(_TABLE, views.table, name="table"),
     path(_TABLE + "new/", views.entry, name="entry"),
     path(_TABLE + "grid/", grid.grid, name="grid"),
@@ -26,8 +27,10 @@ urlpatterns = [
     path(_TABLE + "jobs/clear-errors/", views.clear_errors, name="clear_errors"),
     path(_TABLE + "jobs/traceback/", views.traceback, name="traceback"),
     path(_TABLE + "history/", history.table_history, name="history"),
+    path(_TABLE + "export.<str:fmt>", export.export_table, name="export"),
     path("history/users/<str:actor>/", history.actor_history, name="actor_history"),
     path("runs/", runs.run_list, name="runs"),
     path("runs/<str:run>/", runs.run_page, name="run"),
     path("runs/<str:run>/cancel/", runs.run_cancel, name="run_cancel"),
+    path("workers/", workers.workers, name="workers"),
 ]

@@ -175,6 +175,7 @@ def table(request, schema, table):
         **services.table_page(schema, table),
         **rows,
         "entry_blockers": blockers_of(info, user=request.user),
+        "export_cap": services.export_max_rows(),
     }
     if context["auto"]:
         try:

@@ -183,3 +183,68 @@ def test_pending_job_of_a_key_computed_meanwhile_is_completed_not_recomputed(
         assert statuses == {0: "success", 1: "success", 2: "success"}
     else:
         assert statuses == {}
+
+
+def _job_statuses(conn, result) -> dict[int, str]:
+    return dict(conn.query(f"SELECT source_id, status FROM {result.jobs.ref.full_name}").fetchall())
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_a_key_reserved_ahead_is_released_when_populate_stops(dm_conn, new_db):
+    """On MariaDB the next key is reserved in the commit of the current one; populate
+    stopped after the first key (on_key raising, as a cancelled run does) returns that
+    reservation to ``pending``: no job is left ``reserved`` by a process that went on."""
+    source, result = _pipeline(dm_conn, new_db())
+    source.insert([dict(source_id=i, value=i) for i in range(4)])
+    seen = []
+
+    def on_key(key, outcome):
+        seen.append(key["source_id"])
+        # reserved ahead in this key's commit (MariaDB): the next key's job
+        statuses = _job_statuses(dm_conn, result)
+        assert list(statuses.values()).count("reserved") == (1 if dm_conn.is_mariadb else 0)
+        raise _Stop
+
+    with pytest.raises(_Stop):
+        result.populate(reserve_jobs=True, on_key=on_key)
+    assert len(seen) == 1
+    statuses = _job_statuses(dm_conn, result)
+    assert sorted(statuses.values()) == ["pending"] * 3  # the first key's job completed
+    assert len(result()) == 1
+    assert result.populate(reserve_jobs=True)["success_count"] == 3
+
+
+def test_a_locked_job_is_not_reserved_ahead_and_the_make_commits(
+    dm_conn, dm_params_connect, new_db
+):
+    """The reservation ahead never waits for a lock (it runs inside make's transaction):
+    with the next job locked by another transaction, the current key still commits at once
+    and the next key is reserved the usual way once the lock is gone."""
+    if not dm_conn.is_mariadb:
+        pytest.skip("the reservation ahead is MariaDB's (SET STATEMENT)")
+    source, result = _pipeline(dm_conn, new_db())
+    source.insert([dict(source_id=i, value=i) for i in range(2)])
+    other = dm_params_connect()
+    committed_first = []
+
+    def before_key(key):
+        if committed_first or len(result()) == 1:
+            return
+        rest = 1 - key["source_id"]  # lock the other key's job while this one computes
+        other.start_transaction()
+        where = f"source_id = {rest}"
+        other.query(f"SELECT * FROM {result.jobs.ref.full_name} WHERE {where} FOR UPDATE")
+        threading.Timer(1.0, other.rollback).start()
+
+    def on_key(key, outcome):
+        if not committed_first:  # the first key is committed while the lock is still held
+            committed_first.append(bool(result() & key) and other.in_transaction)
+
+    out = result.populate(reserve_jobs=True, before_key=before_key, on_key=on_key)
+    assert out == {"success_count": 2, "error_list": []}
+    assert committed_first == [True]
+    assert _job_statuses(dm_conn, result) == {}
+    other.close()

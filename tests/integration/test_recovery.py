@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline_core import services
 from pipeline_core.datamodel import audit, recovery
 from pipeline_core.datamodel.catalog import catalog_of
 from pipeline_core.datamodel.sql import jobs as jobs_sql
@@ -220,11 +221,32 @@ def _masters_without_all_parts(conn, result) -> int:
     )
 
 
+def _console_after_kill(victim: int, others: list[subprocess.Popen]) -> dict:
+    """What the workers console (:func:`pipeline_core.services.worker_processes`, the service
+    behind ``/workers/`` and ``GET /api/v1/workers/``) says right after a SIGKILL: asked
+    until the killed pid is offline (its connection leaves the server's process list a
+    moment after the kill; ``LABBOOK_STALE_AFTER`` is far longer than the wait here). Every
+    other worker with a heartbeat row must be online, unless it has just finished.
+    Returns the killed process's row."""
+    deadline = time.monotonic() + 10
+    while True:
+        rows = {p["pid"]: p for p in services.worker_processes()}
+        if victim in rows and not rows[victim]["online"]:
+            break
+        assert time.monotonic() < deadline, f"the killed worker still shows {rows.get(victim)}"
+        time.sleep(0.05)
+    for w in others:
+        if w.pid in rows and not rows[w.pid]["online"]:
+            assert w.poll() is not None, f"a live worker shows offline: {rows[w.pid]}"
+    return rows[victim]
+
+
 @pytest.mark.slow
 def test_kill_test_three_workers_five_sigkills_nothing_lost_nothing_twice(
-    dm_conn, new_db, dj_params
+    dm_conn, new_db, dj_params, settings
 ):
     database, audit_db = new_db("kill"), new_db("audit")
+    settings.LABBOOK_AUDIT_DB = audit_db  # the workers console reads these workers' heartbeats
     source, result = recovery_worker.declare(dm_conn, database)
     source.insert([{"source_id": i} for i in range(KEYS)])
     host = dj_params["host"]
@@ -237,7 +259,7 @@ def test_kill_test_three_workers_five_sigkills_nothing_lost_nothing_twice(
     )
     rng = random.Random(13)
     workers = [_start_worker(database, audit_db, env) for _ in range(WORKERS)]
-    recovered, killed_in_make = [], 0
+    recovered, killed_in_make, shown_offline = [], 0, []
     deadline = time.monotonic() + 60
     try:
         kills = 0
@@ -256,6 +278,8 @@ def test_kill_test_three_workers_five_sigkills_nothing_lost_nothing_twice(
             os.kill(victim.pid, signal.SIGKILL)
             victim.wait(timeout=10)
             kills += 1
+            others = [w for j, w in enumerate(workers) if j != i and w.poll() is None]
+            shown_offline.append(_console_after_kill(victim.pid, others))
             key = _current_key(dm_conn, audit_db, victim.pid)
             if key is not None and not (result() & key):  # killed inside make()
                 killed_in_make += 1
@@ -277,6 +301,9 @@ def test_kill_test_three_workers_five_sigkills_nothing_lost_nothing_twice(
                 os.kill(w.pid, signal.SIGKILL)
                 w.wait(timeout=10)
     assert recovered, "no reservation was lost: the kills missed every make()"
+    # the console showed each lost worker offline at once (its connection gone, long
+    # before its heartbeat could be LABBOOK_STALE_AFTER old)
+    assert [p["reason"] for p in shown_offline] == ["connection gone"] * KILLS
     assert all(r.outcome == "pending" and r.reason == "connection gone" for r in recovered)
     assert len(recovered) >= killed_in_make
     keys = [r["source_id"] for r in result.to_dicts()]

@@ -86,3 +86,28 @@ def test_services_and_pages_show_014_jobs(summary, admin_client, admin_user, leg
             services.retry_jobs(legacy014_db, "__summary", admin_user, error_contains="disk") == 2
         )
     assert services.job_counts(legacy014_db, "__summary")["error"] == 1
+
+
+def test_progress_figure_and_rate_of_014_jobs(summary, admin_client, legacy014_db):
+    from html import unescape
+
+    from pipeline_core.web.diagram import node_id
+
+    counts = services.job_counts(legacy014_db, "__summary")
+    url = reverse("web:schema_progress", args=[legacy014_db])
+    figure = unescape(
+        admin_client.get(
+            url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="schema-progress"
+        ).content.decode()
+    )
+    info = services.table_info(legacy014_db, "__summary")
+    start = figure.index(f'<g id="{node_id(info)}" class="node dag-progress dag-error">')
+    node = figure[start : figure.index("</a>", start)]
+    assert f"{counts['done']}/{counts['keys']}" in node
+    assert f"{counts['error']} errors" in node and f"{counts['reserved']} reserved" in node
+    assert reverse("web:jobs", args=[legacy014_db, "__summary"]) in node
+    rate = admin_client.get(reverse("api:jobs", args=[legacy014_db, "__summary"])).json()["rate"]
+    assert rate["completed"] == 0 and rate["eta_seconds"] is None  # 0.14 keeps no finished jobs
+    recover = reverse("api:jobs_recover", args=[legacy014_db, "__summary"])
+    answer = admin_client.post(recover, {"dry_run": True}, content_type="application/json")
+    assert answer.json() == {"count": 0, "dry_run": True}  # 0.14 reservations are not reset

@@ -12,7 +12,7 @@ from pipeline_core.principal import Actor, acting_as
 from pipeline_core.tasks import populate
 from tests.web.conftest import reset_detection
 
-pytestmark = [pytest.mark.worker, pytest.mark.integration]
+pytestmark = [pytest.mark.worker, pytest.mark.integration, pytest.mark.usefixtures("quiet_worker")]
 
 
 def expected_keys(demo) -> set[tuple]:

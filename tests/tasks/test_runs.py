@@ -15,7 +15,7 @@ from pipeline_core.principal import Actor, acting_as
 from tests.tasks.test_populate_task import expected_keys
 from tests.web.conftest import reset_detection
 
-pytestmark = [pytest.mark.worker, pytest.mark.integration]
+pytestmark = [pytest.mark.worker, pytest.mark.integration, pytest.mark.usefixtures("quiet_worker")]
 
 
 @pytest.fixture

@@ -40,3 +40,27 @@ def test_statements_take_values_as_parameters_and_refuse_bad_names():
     assert sql.attempts("audit").endswith("FOR UPDATE")
     with pytest.raises(dm.DataJointError):
         sql.create_worker_table("bad`name")
+
+
+def test_heartbeat_restarts_first_seen_only_for_another_connection():
+    text = sql.heartbeat("audit")
+    update = text.split("ON DUPLICATE KEY UPDATE ", 1)[1]
+    # assignments run left to right: `started` is decided before `connection_id` changes
+    assert update.startswith(
+        "`started` = IF(`connection_id` = VALUES(`connection_id`), `started`, VALUES(`started`))"
+    )
+    assert update.index("`started` =") < update.index("`connection_id` =")
+
+
+def test_recent_workers_and_pruning_take_the_age_as_a_parameter():
+    assert "WHERE" not in sql.workers("audit")
+    recent = sql.workers("audit", recent=True)
+    assert "WHERE `last_seen` >= UTC_TIMESTAMP(6) - INTERVAL %s MICROSECOND" in recent
+    assert recent.count("%s") == 1
+    prune = sql.prune_workers("audit")
+    assert prune == (
+        "DELETE FROM `audit`.`worker` "
+        "WHERE `last_seen` < UTC_TIMESTAMP(6) - INTERVAL %s MICROSECOND"
+    )
+    with pytest.raises(dm.DataJointError):
+        sql.prune_workers("bad`name")

@@ -94,3 +94,13 @@ def test_web_and_api_give_the_same_status_and_title(lab_client, demo):
     api = post(lab_client, json.dumps({"from": {"schema": "mysql", "table": "user"}}))
     assert page.status_code == api.status_code == 404
     assert "<h1>Not found</h1>" in page.content.decode() and api.json()["error"] == "Not found"
+
+
+@pytest.mark.parametrize("param", ["limit=", "limit=abc", "limit=0"])
+def test_an_empty_or_bad_number_parameter_is_400_naming_it(staff_client, param):
+    """An empty query parameter is no number (DRF would quietly use the default: the
+    OpenAPI schema says integer, so the API refuses it as it refuses ``abc``)."""
+    response = staff_client.get(f"/api/v1/runs/?{param}")
+    assert response.status_code == 400
+    assert "`limit`" in response.json()["detail"]
+    assert staff_client.get("/api/v1/runs/?limit=5").status_code == 200

@@ -30,6 +30,7 @@ pytestmark = pytest.mark.integration
 WEB_ROUTES = {
     "home": ("GET", ""),
     "schema": ("GET", ""),
+    "schema_progress": ("GET", ""),
     "table": ("GET", ""),
     "entry": ("GET", ""),
     "grid": ("GET", ""),
@@ -43,11 +44,13 @@ WEB_ROUTES = {
     "jobs": ("GET", ""),
     "jobs_action": ("POST", ""),
     "history": ("GET", ""),
+    "export": ("GET", ""),  # the format segment: csv (see segments_for)
     "actor_history": ("GET", ""),  # actor names are free text: an unknown one has no events
     "api_token": ("GET", ""),  # one's own account: no names in the path
     "runs": ("GET", ""),  # no names in the path
     "run": ("GET", ""),  # a run id: an odd one is an unknown run (404)
     "run_cancel": ("POST", ""),
+    "workers": ("GET", ""),  # no names in the path
 }
 #: Hidden tables: valid identifiers, never browsable (spec §1.4, §11).
 HIDDEN_TABLES = ("~~thing", "~lineage", "~external_main", "~jobs", "~log")
@@ -124,7 +127,12 @@ def oddities(demo, pipeline_prefix):
 
 
 def segments_for(thing, **odd_part: str) -> dict[str, str]:
-    base = {"schema": thing.database, "table": thing.table_name, "attribute": "label"}
+    base = {
+        "schema": thing.database,
+        "table": thing.table_name,
+        "attribute": "label",
+        "fmt": "csv",
+    }
     return {k: quote(v, safe="") for k, v in base.items()} | odd_part
 
 
@@ -208,7 +216,9 @@ def test_databases_that_are_not_pipelines_are_404_even_without_a_prefix(
     for route in ("schema", "table"):
         path = fill(web_routes()[route], schema=quote(name, safe=""), table="event")
         assert_not_found(ask(staff_client, route, path), name)
-    listed = {s["name"] for s in staff_client.get("/api/v1/schemas/").json()}
+    body = staff_client.get("/api/v1/schemas/").json()
+    assert isinstance(body, list), body  # (other sessions' databases come and go meanwhile)
+    listed = {s["name"] for s in body}
     assert name not in listed and oddities.database in listed
 
 
@@ -321,6 +331,37 @@ def test_api_query_with_odd_names(staff_client, oddities, value, readable, where
             assert readable in json.dumps(body, ensure_ascii=False)
 
 
+@pytest.mark.parametrize("value, readable", ODD_NAMES)
+def test_odd_export_formats_are_404(staff_client, oddities, value, readable):
+    path = fill(web_routes()["export"], **segments_for(oddities, fmt=value))
+    if "/" in value or not value:
+        assert staff_client.get(path).status_code == 404
+        return
+    assert_not_found(staff_client.get(path), readable)
+    description = quote(json.dumps({"from": {"schema": oddities.database, "table": "thing"}}))
+    response = staff_client.get(f"/api/v1/query/export.{value}?q={description}")
+    assert response.status_code == 404, response.content[:300]
+
+
+@pytest.mark.parametrize("value, readable", ODD_NAMES)
+@pytest.mark.parametrize("where", ["from", "join"])
+def test_api_export_with_odd_names(staff_client, oddities, value, readable, where):
+    """The export reads its description as the query does: the same 400/404 answers."""
+    from urllib.parse import unquote
+
+    name = unquote(value)
+    good = {"schema": oddities.database, "table": oddities.table_name}
+    for part in ("schema", "table"):
+        source = good | {part: name}
+        description = {"from": source} if where == "from" else {"from": good, "join": [source]}
+        exported = staff_client.get(
+            "/api/v1/query/export.csv?q=" + quote(json.dumps(description), safe="")
+        )
+        queried = post(staff_client, description)
+        assert exported.status_code == queried.status_code, (part, exported.content[:300])
+        assert exported.status_code in (400, 404) and exported.json() == queried.json()
+
+
 @pytest.mark.parametrize("hidden", HIDDEN_TABLES)
 def test_api_query_refuses_hidden_tables(staff_client, oddities, hidden):
     response = post(staff_client, {"from": {"schema": oddities.database, "table": hidden}})
@@ -383,3 +424,13 @@ def test_odd_run_ids_are_404(staff_client, value, readable, path, method):
         pytest.skip("not a single path segment")
     response = staff_client.generic(method, path.format(value))
     assert response.status_code == 404, (value, response.content[:300])
+
+
+def test_odd_parameters_of_the_workers_view_are_ignored(staff_client):
+    """The workers page and API take no parameters: odd ones change nothing (no 5xx)."""
+    for path in ("/workers/", "/api/v1/workers/"):
+        for query in ("?fresh=%00", "?after=x", "?" + "a" * 3000, "?node=%FF"):
+            response = staff_client.get(path + query)
+            assert response.status_code == 200, (path, query, response.content[:300])
+    headers = {"HX-Request": "true", "HX-Target": "nope"}  # another target: the whole page
+    assert b"<html" in staff_client.get("/workers/", headers=headers).content

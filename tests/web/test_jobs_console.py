@@ -201,7 +201,7 @@ def test_jobs_page_filters_confirmation_and_link(operator_client, square):
     page_url = reverse("web:jobs", args=args(square))
     assert page_url in operator_client.get(table_url).content.decode()
     html = operator_client.get(page_url, {"status": "error", "error": "disk"}).content.decode()
-    assert 'id="job-counts"' in html and 'hx-trigger="every 3s"' in html
+    assert 'id="job-counts"' in html and 'hx-trigger="every 3s, jobs-changed from:body"' in html
     assert "disk full" in html and "ValueError: bad" not in html
     counts = operator_client.get(page_url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="job-counts")
     assert counts.content.decode().lstrip().startswith('<section id="job-counts"')

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from html import unescape
 from types import SimpleNamespace
 from urllib.parse import urlencode, urlsplit
 
@@ -48,6 +49,8 @@ EXPECTED = {
     ("web:home", "POST"):             "405       405    405    405    405   405    405      405",
     ("web:schema", "GET"):            "login     200    404    200    200   200    200      200",
     ("web:schema", "POST"):           "405       405    405    405    405   405    405      405",
+    ("web:schema_progress", "GET"):   "login     200    404    200    200   200    200      200",
+    ("web:schema_progress", "POST"):  "405       405    405    405    405   405    405      405",
     ("web:table", "GET"):             "login     200    404    200    200   200    200      200",
     ("web:table", "POST"):            "405       405    405    405    405   405    405      405",
     ("web:entry", "GET"):             "login     login  404    403    200   200    200      200",
@@ -72,6 +75,8 @@ EXPECTED = {
     ("web:jobs", "POST"):             "405       405    405    405    405   405    405      405",
     ("web:jobs_action", "GET"):       "405       405    405    405    405   405    405      405",
     ("web:jobs_action", "POST"):      "login     login  404    403    403   403    200      200",
+    ("web:export", "GET"):            "login     200    404    200    200   200    200      200",
+    ("web:export", "POST"):           "405       405    405    405    405   405    405      405",
     ("web:history", "GET"):           "login     login  404    200    200   200    200      200",
     ("web:history", "POST"):          "405       405    405    405    405   405    405      405",
     ("web:actor_history", "GET"):     "login     login  200    200    200   200    200      200",
@@ -88,6 +93,8 @@ EXPECTED = {
     ("api:schemas", "POST"):          "401       405    405    405    405   405    405      405",
     ("api:query", "GET"):             "401       405    405    405    405   405    405      405",
     ("api:query", "POST"):            "401       200    404    200    200   200    200      200",
+    ("api:query_export", "GET"):      "401       200    404    200    200   200    200      200",
+    ("api:query_export", "POST"):     "401       405    405    405    405   405    405      405",
     ("api:rows", "GET"):              "401       200    404    200    200   200    200      200",
     ("api:rows", "POST"):             "401       401    404    403    201   201    201      201",
     ("api:rows", "PATCH"):            "401       401    404    403    403   200    200      200",
@@ -109,6 +116,10 @@ EXPECTED = {
     ("web:run", "POST"):              "405       405    405    405    405   405    405      405",
     ("web:run_cancel", "GET"):        "405       405    405    405    405   405    405      405",
     ("web:run_cancel", "POST"):       "login     login  404    403    403   403    302      302",
+    ("web:workers", "GET"):           "login     login  200    200    200   200    200      200",
+    ("web:workers", "POST"):          "405       405    405    405    405   405    405      405",
+    ("api:workers", "GET"):           "401       401    200    200    200   200    200      200",
+    ("api:workers", "POST"):          "401       405    405    405    405   405    405      405",
     ("api:fk_choices", "GET"):        "401       200    404    200    200   200    200      200",
     ("api:fk_choices", "POST"):       "401       405    404    405    405   405    405      405",
     ("api:jobs", "GET"):              "401       200    404    200    200   200    200      200",
@@ -119,6 +130,8 @@ EXPECTED = {
     ("api:jobs_ignore", "POST"):      "401       401    404    403    403   403    200      200",
     ("api:jobs_priority", "GET"):     "405       405    405    405    405   405    405      405",
     ("api:jobs_priority", "POST"):    "401       401    404    403    403   403    200      200",
+    ("api:jobs_recover", "GET"):      "405       405    405    405    405   405    405      405",
+    ("api:jobs_recover", "POST"):     "401       401    404    403    403   403    200      200",
 }
 # fmt: on
 
@@ -310,6 +323,13 @@ def request_for(t, name: str, method: str, principal: str):
         check = listing_check(subject.database, method, principal, html=True)
     elif name == "web:schema":
         url = reverse("web:schema", args=[subject.database])
+    elif name == "web:schema_progress":
+        url = reverse("web:schema_progress", args=[detection.database])
+
+        def check(outcome, response):
+            shown = "dag-progress" in unescape(response.content.decode())  # "-" is "&#45;"
+            return [] if shown == (outcome == "200") else ["no progress in the diagram"]
+
     elif name == "web:table":
         url = reverse("web:table", args=args(subject))
     elif name == "web:entry":
@@ -362,6 +382,13 @@ def request_for(t, name: str, method: str, principal: str):
         url = reverse("web:traceback", args=args(square)) + f"?key={key}"
     elif name == "web:history":
         url = reverse("web:history", args=args(subject))
+    elif name == "web:export":
+        url = reverse("web:export", args=[*args(subject), "csv"])
+        check = export_check(subject, method)
+    elif name == "api:query_export":
+        description = json.dumps({"from": {"schema": subject.database, "table": "Subject"}})
+        url = reverse("api:query_export", args=["csv"]) + "?" + urlencode({"q": description})
+        check = export_check(subject, method)
     elif name == "web:actor_history":
         url = reverse("web:actor_history", args=["lab"])
     elif name == "api:audit":
@@ -416,6 +443,17 @@ def request_for(t, name: str, method: str, principal: str):
         check = run_check(t, detection, principal, "202")
     elif name in ("api:runs", "web:runs"):
         url = reverse(name)
+    elif name in ("api:workers", "web:workers"):
+        url = reverse(name)
+
+        def check(outcome, response, name=name):
+            if outcome != "200":
+                return []
+            if name == "api:workers":
+                body = response.json()
+                return [] if set(body) == {"nodes", "processes", "broker"} else [f"{body}"]
+            return [] if b'id="workers-panel"' in response.content else ["no workers panel"]
+
     elif name in ("api:run", "web:run", "api:run_cancel", "web:run_cancel"):
         run = started_run(t)
         url = reverse(name, args=[run.id])
@@ -510,6 +548,8 @@ def jobs_request(t, name: str, method: str):
         if route == "jobs" and method == "GET":
             url += "?status=error"
         return url, kwargs, check
+    if route == "jobs_recover":
+        return url, *stale_square_job(square)
     reset_square_job(square)
     wanted = {
         "jobs_retry": ("pending", 5),
@@ -534,6 +574,30 @@ def jobs_request(t, name: str, method: str):
         return [] if changed == (outcome == "200") else [f"job of n=3 is {now}"]
 
     return url, kwargs, check
+
+
+def stale_square_job(square):
+    """A stale reservation of Square (a key of its own, connection id 0: never alive):
+    ``(kwargs, check)`` of a reset request, checked in the jobs table."""
+    services.begin_request()
+    square.jobs.declare()
+    n = 7000 + secrets.randbelow(1000)
+    jobs = square.jobs.full_table_name
+    square.connection.query(f"DELETE FROM {jobs} WHERE n = %s", [n])
+    square.connection.query(
+        f"INSERT INTO {jobs} (n, status, priority, connection_id) VALUES (%s, 'reserved', 5, 0)",
+        [n],
+    )
+
+    def check(outcome, response):
+        services.begin_request()
+        rows = square.connection.query(f"SELECT status FROM {jobs} WHERE n = %s", [n]).fetchall()
+        square.connection.query(f"DELETE FROM {jobs} WHERE n = %s", [n])
+        reset = rows[0][0] != "reserved"
+        return [] if reset == (outcome == "200") else [f"job of n={n} is {rows[0][0]}"]
+
+    kwargs = {"data": json.dumps({"dry_run": False}), "content_type": "application/json"}
+    return kwargs, check
 
 
 def _new_subject(subject, principal: str) -> int:
@@ -600,6 +664,18 @@ def rows_request(t, name: str, method: str, principal: str):
         url = reverse("api:batch_undo", args=[batch])
     kwargs = {} if body is None else {"data": json.dumps(body), "content_type": "application/json"}
     return url, kwargs, check
+
+
+def export_check(table, method: str):
+    """A check that an export answered 200 is the table's rows as CSV (header included)."""
+
+    def check(outcome, response):
+        if method != "GET" or outcome != "200":
+            return []
+        lines = b"".join(response.streaming_content).decode().splitlines()
+        return [] if len(lines) == len(table) + 1 else [f"{len(lines)} lines exported"]
+
+    return check
 
 
 def listing_check(schema: str, method: str, principal: str, html: bool):

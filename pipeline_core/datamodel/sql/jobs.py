@@ -66,24 +66,43 @@ def reserve(
     connection_id: int,
     user: str,
     target: TableRef | None = None,
+    nowait: bool = False,
 ) -> tuple[str, list]:
     """The atomic reservation (spec §6.4 step 3): affected rows == 1 means reserved.
 
     With ``target``, a key already in the target is not reserved: the check DataJoint runs
     as a ``SELECT EXISTS`` after reserving (spec §6.4) is part of the same statement, one
     round trip fewer per key (a key computed meanwhile then fails to reserve, and
-    :func:`complete_computed` settles its job)."""
+    :func:`complete_computed` settles its job). The subquery is a locking read, so inside
+    a transaction it sees the latest committed rows, not the transaction's snapshot.
+
+    ``nowait`` (MariaDB only): the statement never waits for a row lock; a locked job
+    raises lock wait timeout (1205) at once, which rolls back this statement only, never
+    the surrounding transaction (``innodb_rollback_on_timeout`` is off by default)."""
     where, params = where_key(key)
     computed = ""
     if target is not None:
         computed = f" AND NOT EXISTS (SELECT 1 FROM {target.full_name} WHERE {where})"
         params = [*params, *params]
+    prefix = "SET STATEMENT innodb_lock_wait_timeout = 0 FOR " if nowait else ""
     return (
-        f"UPDATE {jobs_table.full_name} SET `status` = 'reserved', `host` = %s, `pid` = %s, "
-        "`connection_id` = %s, `user` = %s, `reserved_time` = CURRENT_TIMESTAMP(3) "
+        f"{prefix}UPDATE {jobs_table.full_name} SET `status` = 'reserved', `host` = %s, "
+        "`pid` = %s, `connection_id` = %s, `user` = %s, `reserved_time` = CURRENT_TIMESTAMP(3) "
         f"WHERE {where} AND `status` = 'pending' AND `scheduled_time` <= CURRENT_TIMESTAMP(3)"
         f"{computed}",
         [host, pid, connection_id, user, *params],
+    )
+
+
+def unreserve(jobs_table: TableRef, key: dict, connection_id: int) -> tuple[str, list]:
+    """Return a reservation this connection holds to ``pending`` (worker fields cleared):
+    a key reserved ahead that populate will not compute after all."""
+    where, params = where_key(key)
+    return (
+        f"UPDATE {jobs_table.full_name} SET `status` = 'pending', `reserved_time` = NULL, "
+        "`host` = '', `pid` = 0, `connection_id` = 0 "
+        f"WHERE {where} AND `status` = 'reserved' AND `connection_id` = %s",
+        [*params, connection_id],
     )
 
 
@@ -113,9 +132,10 @@ def complete(jobs_table: TableRef, key: dict, duration: float, keep: bool) -> tu
     where, params = where_key(key)
     if not keep:
         return f"DELETE FROM {jobs_table.full_name} WHERE {where}", params
-    return (
+    return (  # the message of a transient failure retried before (if any) goes
         f"UPDATE {jobs_table.full_name} SET `status` = 'success', "
-        "`completed_time` = CURRENT_TIMESTAMP(3), `duration` = %s "
+        "`completed_time` = CURRENT_TIMESTAMP(3), `duration` = %s, "
+        "`error_message` = '', `error_stack` = NULL "
         f"WHERE {where}",
         [duration, *params],
     )
@@ -373,4 +393,90 @@ def legacy_delete(
     return (
         f"DELETE FROM {jobs_table.full_name} WHERE `table_name` = %s AND ({where[0]})",
         [table_name, *where[1]],
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# automatic retry of transient errors (issue #13; pipeline_core/datamodel/retry.py)
+# --------------------------------------------------------------------------------------------
+
+
+def _ours(connection_ids: Sequence[int]) -> tuple[str, list]:
+    """``status = 'reserved'`` by one of ``connection_ids`` (the worker's link before and
+    after a reconnect): the reservation is still this worker's."""
+    ids = list(dict.fromkeys(int(i) for i in connection_ids))
+    return (
+        f"`status` = 'reserved' AND `connection_id` IN ({', '.join(['%s'] * len(ids))})",
+        ids,
+    )
+
+
+def defer(
+    jobs_table: TableRef,
+    key: dict,
+    delay_seconds: float,
+    message: str,
+    stack: bytes,
+    connection_ids: Sequence[int],
+) -> tuple[str, list]:
+    """A reservation of this worker back to ``pending``, schedulable ``delay_seconds``
+    from now (server clock, as DataJoint's ``refresh(delay=...)``: spec §6.3, so DataJoint
+    2.x workers also wait), worker fields cleared, ``message``/``stack`` saying why; only
+    if it is still reserved by one of ``connection_ids`` (one affected row = done)."""
+    where, params = where_key(key)
+    ours, ids = _ours(connection_ids)
+    return (
+        f"UPDATE {jobs_table.full_name} SET `status` = 'pending', "
+        "`scheduled_time` = CURRENT_TIMESTAMP(3) + INTERVAL %s MICROSECOND, "
+        "`reserved_time` = NULL, `host` = '', `pid` = 0, `connection_id` = 0, "
+        "`error_message` = %s, `error_stack` = %s "
+        f"WHERE {where} AND {ours}",
+        [max(0, round(delay_seconds * 1e6)), message, stack, *params, *ids],
+    )
+
+
+def fail_reserved(
+    jobs_table: TableRef,
+    key: dict,
+    duration: float,
+    message: str,
+    stack: bytes,
+    connection_ids: Sequence[int],
+) -> tuple[str, list]:
+    """As :func:`error`, only if the job is still reserved by one of ``connection_ids``."""
+    where, params = where_key(key)
+    ours, ids = _ours(connection_ids)
+    return (
+        f"UPDATE {jobs_table.full_name} SET `status` = 'error', "
+        "`completed_time` = CURRENT_TIMESTAMP(3), "
+        "`duration` = %s, `error_message` = %s, `error_stack` = %s "
+        f"WHERE {where} AND {ours}",
+        [duration, message, stack, *params, *ids],
+    )
+
+
+def restamp(jobs_table: TableRef, key: dict, old_id: int, new_id: int) -> tuple[str, list]:
+    """A reservation made with connection id ``old_id`` (a link lost and reopened during
+    the reserving statement) recorded under the new link's id ``new_id``."""
+    where, params = where_key(key)
+    return (
+        f"UPDATE {jobs_table.full_name} SET `connection_id` = %s "
+        f"WHERE {where} AND `status` = 'reserved' AND `connection_id` = %s",
+        [new_id, *params, old_id],
+    )
+
+
+def job_states(
+    jobs_table: TableRef, pk: Sequence[str], keys: Sequence[Sequence]
+) -> tuple[str, list]:
+    """For the jobs of ``keys`` (encoded values in ``pk`` order): primary key, ``status``,
+    ``connection_id`` and ``wait``, the seconds (server clock) until ``scheduled_time``
+    (negative: schedulable now)."""
+    where, params = selection(pk, keys=keys)
+    columns = ", ".join(quote(k) for k in pk)
+    return (
+        f"SELECT {columns}, `status`, `connection_id`, "
+        "TIMESTAMPDIFF(MICROSECOND, CURRENT_TIMESTAMP(3), `scheduled_time`) / 1e6 AS `wait` "
+        f"FROM {jobs_table.full_name} WHERE {where}",
+        params,
     )

@@ -1,4 +1,5 @@
-"""Per-query time limits (MariaDB ``max_statement_time``, MySQL ``MAX_EXECUTION_TIME``)."""
+"""Per-query time limits (MariaDB ``max_statement_time``, MySQL ``MAX_EXECUTION_TIME``), and
+how long the server waits for a slow reader (``net_write_timeout``)."""
 
 from __future__ import annotations
 
@@ -24,3 +25,15 @@ def with_time_limit(sql: str, seconds: float, mariadb: bool) -> str:
     return _SELECT.sub(
         f"SELECT /*+ MAX_EXECUTION_TIME({max(1, round(seconds * 1000))}) */", sql, count=1
     )
+
+
+def session_write_timeout(seconds: int) -> tuple[str, list]:
+    """``(sql, params)`` setting how long (whole seconds, 1 or more) the server waits for
+    this session's client to read more of a result (``net_write_timeout``).
+
+    Raises:
+        ValueError: ``seconds`` is not a positive integer.
+    """
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 1:
+        raise ValueError(f"a write timeout must be a positive number of seconds, not {seconds!r}")
+    return "SET SESSION net_write_timeout = %s", [seconds]

@@ -57,24 +57,39 @@ def create_attempt_table(database: str) -> str:
 
 def heartbeat(database: str) -> str:
     """Insert or update one worker's row; parameters: host, pid, connection_id, run_id,
-    current_table, current_key (JSON or None). Times are the server's clock in UTC."""
+    current_table, current_key (JSON or None). Times are the server's clock in UTC;
+    ``started`` (first seen) starts again when the connection id changes (a new process
+    with a reused pid, or a reconnection): assignments run left to right, so it is
+    compared before ``connection_id`` is replaced."""
     return (
         f"INSERT INTO {full_name(database, WORKER_TABLE)} "
         "(`host`, `pid`, `connection_id`, `run_id`, `current_table`, `current_key`, "
         "`started`, `last_seen`) VALUES (%s, %s, %s, %s, %s, %s, UTC_TIMESTAMP(6), "
-        "UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE `connection_id` = VALUES(`connection_id`), "
+        "UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE "
+        "`started` = IF(`connection_id` = VALUES(`connection_id`), `started`, VALUES(`started`)), "
+        "`connection_id` = VALUES(`connection_id`), "
         "`run_id` = VALUES(`run_id`), `current_table` = VALUES(`current_table`), "
         "`current_key` = VALUES(`current_key`), `last_seen` = VALUES(`last_seen`)"
     )
 
 
-def workers(database: str) -> str:
-    """Every heartbeat row with its age in seconds (``age``)."""
+def workers(database: str, recent: bool = False) -> str:
+    """Every heartbeat row with its age in seconds (``age``); ``recent``: only the rows
+    seen within a number of microseconds (one parameter)."""
+    where = " WHERE `last_seen` >= UTC_TIMESTAMP(6) - INTERVAL %s MICROSECOND" if recent else ""
     return (
         "SELECT `host`, `pid`, `connection_id`, `run_id`, `current_table`, `current_key`, "
         "`started`, `last_seen`, "
         "TIMESTAMPDIFF(MICROSECOND, `last_seen`, UTC_TIMESTAMP(6)) / 1e6 AS `age` "
-        f"FROM {full_name(database, WORKER_TABLE)} ORDER BY `host`, `pid`"
+        f"FROM {full_name(database, WORKER_TABLE)}{where} ORDER BY `host`, `pid`"
+    )
+
+
+def prune_workers(database: str) -> str:
+    """Delete the heartbeat rows not seen for a number of microseconds (one parameter)."""
+    return (
+        f"DELETE FROM {full_name(database, WORKER_TABLE)} "
+        "WHERE `last_seen` < UTC_TIMESTAMP(6) - INTERVAL %s MICROSECOND"
     )
 
 

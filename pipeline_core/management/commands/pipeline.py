@@ -96,6 +96,42 @@ class Command(BaseCommand):
                 )
                 action.add_argument("--priority", type=int, default=5, help="with --queue")
                 action.add_argument("--limit", type=int, help="with --queue: at most N keys")
+            if name == "jobs":
+                action.add_argument(
+                    "--list", action="store_true", help="also list the jobs (first 50)"
+                )
+                action.add_argument("--status", help="with --list: only these statuses (a,b)")
+        keyed = argparse.ArgumentParser(add_help=False)
+        keyed.add_argument("schema")
+        keyed.add_argument("table")
+        keyed.add_argument(
+            "--key",
+            action="append",
+            dest="keys",
+            type=json.loads,
+            metavar="JSON",
+            help="a job's key, e.g. '{\"subject_id\": 1}' (repeatable)",
+        )
+        keyed.add_argument("--dry-run", action="store_true", help="only count, change nothing")
+        retry = sub.add_parser(
+            "retry", parents=[acting, keyed], help="retry error jobs (they become pending)"
+        )
+        retry.add_argument("--all-errors", action="store_true", help="every error job")
+        retry.add_argument("--error-contains", metavar="TEXT", help="errors with this text")
+        ignore = sub.add_parser(
+            "ignore", parents=[acting, keyed], help="ignore the jobs of --key (or unignore)"
+        )
+        ignore.add_argument("--unignore", action="store_true", help="remove their ignore rows")
+        priority = sub.add_parser(
+            "priority",
+            parents=[acting, keyed],
+            help="set the priority of pending and error jobs (all, or those of --key)",
+        )
+        priority.add_argument("priority", type=int, help="lower runs sooner (-128..127)")
+        runs = sub.add_parser("runs", parents=[acting], help="list populate runs, or cancel one")
+        runs.add_argument("--schema", help="only runs of this schema")
+        runs.add_argument("--cancel", metavar="RUN", help="cancel this run")
+        sub.add_parser("workers", parents=[acting], help="list Celery nodes and worker processes")
         inspect = sub.add_parser(
             "inspect", parents=[acting], help="print the introspection of schemas"
         )
@@ -204,10 +240,18 @@ class Command(BaseCommand):
                 raise CommandError("--restriction and --limit start a run: add --queue")
             else:
                 self.populate(info.full_name)
+        elif action in ("retry", "ignore", "priority"):
+            info = services.resolve_table(options["schema"], options["table"])
+            actor.check("populate" if action == "priority" else action, info.database)
+            self.job_action(action, info, actor, options)
+        elif action == "runs":
+            self.runs(actor, options["schema"], options["cancel"])
+        elif action == "workers":
+            self.workers(actor)
         else:
             info = services.resolve_table(options["schema"], options["table"])
             actor.check("view", info.database)
-            self.jobs(info)
+            self.jobs(info, options["list"], options["status"])
 
     def demo(self, populate: bool) -> None:
         """Declare and load the demo; optionally populate Detection."""
@@ -276,8 +320,68 @@ class Command(BaseCommand):
             f"younger than {min_age:g} s and {report.outside} objects of other databases left alone"
         )
 
-    def jobs(self, info) -> None:
-        """Print progress and job status counts."""
+    def job_action(self, action: str, info, actor: Actor, options: dict) -> None:
+        """Retry, ignore or reprioritise jobs through the same services as the console (each
+        changed job an audit event); print the count."""
+        common = {"keys": options["keys"], "dry_run": options["dry_run"]}
+        unignore = options.get("unignore", False)
+        schema, table = info.database, info.table_name
+        if action == "retry":
+            count = services.retry_jobs(
+                schema,
+                table,
+                actor.user,
+                all_errors=options["all_errors"],
+                error_contains=options["error_contains"],
+                **common,
+            )
+        elif action == "ignore":
+            if not options["keys"]:
+                raise CommandError("ignore: name the jobs with --key JSON (repeatable)")
+            count = services.ignore_jobs(schema, table, actor.user, unignore=unignore, **common)
+        else:
+            count = services.reprioritize_jobs(
+                schema, table, actor.user, priority=options["priority"], **common
+            )
+        verb = {"retry": "retried", "ignore": "unignored" if unignore else "ignored"}
+        done = verb.get(action, "reprioritised")
+        self.stdout.write(
+            f"{info.full_name}: {count} jobs {'would be ' if options['dry_run'] else ''}{done}"
+        )
+
+    def runs(self, actor: Actor, schema: str | None, cancel: str | None) -> None:
+        """List the runs the actor may view (newest first), or cancel one."""
+        if cancel is not None:
+            run = services.cancel_run(cancel, actor.user)
+            self.stdout.write(f"run {run.id}: {run.status}")
+            return
+        for run in services.list_runs(actor.user, schema=schema)[0]:
+            self.stdout.write(
+                f"{run.id}  {run.status:9} {run.schema}.{run.table}  by {run.username or '-'}"
+                f"  {run.created:%Y-%m-%d %H:%M:%S}  {run.success} done, {run.errors} errors,"
+                f" {run.skipped} skipped of {run.keys_todo}"
+            )
+
+    def workers(self, actor: Actor) -> None:
+        """Print the Celery nodes and the worker processes (the workers view)."""
+        body = services.list_workers(actor.user, fresh=True)
+        self.stdout.write(body["broker"]["message"])
+        for node in body["nodes"]:
+            state = "online" if node["online"] else "offline"
+            self.stdout.write(
+                f"node {node['name']}: {state}, queues {','.join(node['queues'] or [])}, "
+                f"concurrency {node['concurrency']}"
+            )
+        for proc in body["processes"]:
+            state = "online" if proc["online"] else f"offline ({proc['reason']})"
+            key = json.dumps(proc["key"]) if proc["key"] else "-"
+            self.stdout.write(
+                f"process {proc['host']} pid {proc['pid']}: {state}, run {proc['run'] or '-'}, "
+                f"computing {proc['table'] or '-'} {key}, last seen {proc['last_seen']}"
+            )
+
+    def jobs(self, info, listing: bool = False, statuses: str | None = None) -> None:
+        """Print progress and job status counts (and with ``listing`` the first jobs)."""
         status = services.populate_status(info.database, info.table_name, error_limit=5)
         self.stdout.write(
             f"{info.full_name}: {status['done']} of {status['total']} done, "
@@ -288,3 +392,10 @@ class Command(BaseCommand):
         for error in status["errors"]:
             shown = " · ".join(f"{k}={v}" for k, v in error["key"].items())
             self.stdout.write(f"  error {shown}: {error['message']}")
+        if listing:
+            page = services.list_jobs(info.database, info.table_name, status=statuses)
+            for job in page["jobs"]:
+                shown = " · ".join(f"{k}={v}" for k, v in job["key"].items())
+                where = f"{job.get('host') or '-'} pid {job.get('pid') or '-'}"
+                message = (job.get("error_message") or "")[:120]
+                self.stdout.write(f"  job {shown}  {job['status']}  {where}  {message}".rstrip())
