@@ -5,7 +5,14 @@
   ``--populate`` it also computes ``Detection`` in this process. Idempotent.
 * ``populate SCHEMA TABLE`` populates one table in this process (job reservation, so it
   can run beside workers).
-* ``jobs SCHEMA TABLE`` prints the progress and the job counts of a table.
+* ``jobs SCHEMA TABLE [--list] [--status S,...]`` prints the progress and the job counts of
+  a table (with ``--list``, its first jobs: key, status, host, pid, error message).
+* ``retry SCHEMA TABLE (--all-errors | --error-contains TEXT | --key JSON ...)``,
+  ``ignore SCHEMA TABLE --key JSON ... [--unignore]`` and
+  ``priority SCHEMA TABLE N [--key JSON ...]``, each with ``--dry-run``: the jobs console's
+  actions (:mod:`pipeline_core.services.jobs`), each changed job an audit event.
+* ``runs [--schema SCHEMA] [--cancel RUN]`` lists the populate runs (newest first) or
+  cancels one; ``workers`` prints the Celery nodes and worker processes (the workers view).
 * ``inspect SCHEMA [SCHEMA ...] [--format json|text]`` prints the introspection of any
   DataJoint (2.x or 0.14) schemas on the server: one JSON document, or each table's
   ``describe()``.
@@ -24,7 +31,8 @@ SCHEMA may be given with or without the prefix; TABLE as a class name (``Detecti
 
 Who acts: every action takes ``--user NAME``, a LabBook user whose role
 (:mod:`pipeline_core.roles`) must allow the action on every schema it touches: ``populate``
-needs ``operator``, ``jobs`` and ``inspect`` need ``viewer``, ``demo`` needs ``admin`` on
+needs ``operator`` (so do ``retry``, ``ignore``, ``priority`` and cancelling a run), ``jobs``
+and ``inspect`` need ``viewer``, ``demo`` needs ``admin`` on
 both demo schemas (it declares tables), ``recover`` needs ``operator`` on every schema it
 examines, and ``gc`` needs ``admin`` on every schema examined.
 Without ``--user`` the OS user running the command is trusted as an administrator: a shell
