@@ -78,16 +78,7 @@ def decode_rows(
     ``~external_<store>`` entries 0.14 references need are read in one query per store.
     ``table`` (full name) is named in errors; a query's rows are called "query"."""
     context = ReadContext(conn.stores, Path(download_path) if download_path else None, lazy)
-    for (database, store), hashes in legacy_needs(heading, rows).items():
-        hashes = sorted(hashes)
-        result = conn.query(
-            stores_sql.select_external_rows(database, store, len(hashes)),
-            [h.bytes for h in hashes],
-            as_dict=True,
-        ).fetchall()
-        context.external_rows[(database, store)] = {
-            uuid.UUID(bytes=bytes(r["hash"])): r for r in result
-        }
+    _read_external_rows(conn, context, legacy_needs(heading, rows))
     label = table or "query"
     rows = list(rows)  # dicts of the driver's, decoded in place
     if not rows:
@@ -343,7 +334,14 @@ def _read_context(conn, heading, rows: list[tuple], names: list[str], lazy: bool
         return context
     positions = [names.index(name) for name in legacy]
     dicts = [{name: row[i] for name, i in zip(legacy, positions)} for row in rows]
-    for (database, store), hashes in legacy_needs(heading, dicts).items():
+    _read_external_rows(conn, context, legacy_needs(heading, dicts))
+    return context
+
+
+def _read_external_rows(conn, context: ReadContext, needs: dict) -> None:
+    """Read into ``context.external_rows`` the ``~external_<store>`` entries of ``needs``
+    (``{(database, store): {uuid, ...}}``, :func:`legacy_needs`): one query per store."""
+    for (database, store), hashes in needs.items():
         hashes = sorted(hashes)
         result = conn.query(
             stores_sql.select_external_rows(database, store, len(hashes)),
@@ -353,7 +351,6 @@ def _read_context(conn, heading, rows: list[tuple], names: list[str], lazy: bool
         context.external_rows[(database, store)] = {
             uuid.UUID(bytes=bytes(r["hash"])): r for r in result
         }
-    return context
 
 
 def count(expr, timeout: float | None = None) -> int:

@@ -42,8 +42,16 @@ def create_worker_table(database: str) -> str:
 def create_attempt_table(database: str) -> str:
     """``CREATE TABLE IF NOT EXISTS `db`.`recovery_attempt```: per job key (schema, jobs
     table, MD5 of the key's canonical JSON) the number of recoveries."""
+    return create_counter_table(database, ATTEMPT_TABLE, "LabBook recoveries of lost jobs")
+
+
+def create_counter_table(database: str, table: str, comment: str) -> str:
+    """``CREATE TABLE IF NOT EXISTS `db`.`table```: a count per job key (schema, jobs table,
+    MD5 of the key's canonical JSON, the key's JSON) with the time of the last one; the
+    shape of LabBook's ``recovery_attempt`` and ``transient_attempt`` (``comment`` is a
+    constant of this layer, never user text)."""
     return (
-        f"CREATE TABLE IF NOT EXISTS {full_name(database, ATTEMPT_TABLE)} (\n"
+        f"CREATE TABLE IF NOT EXISTS {full_name(database, table)} (\n"
         "  `schema_name` VARCHAR(64) NOT NULL,\n"
         "  `table_name` VARCHAR(64) NOT NULL,\n"
         "  `key_hash` BINARY(16) NOT NULL,\n"
@@ -51,7 +59,7 @@ def create_attempt_table(database: str) -> str:
         "  `attempts` INT NOT NULL,\n"
         "  `last_time` DATETIME(6) NOT NULL,\n"
         "  PRIMARY KEY (`schema_name`, `table_name`, `key_hash`)\n"
-        ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COMMENT='LabBook recoveries of lost jobs'"
+        f") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COMMENT='{comment}'"
     )
 
 

@@ -6,6 +6,7 @@ transient failures of ``make`` that were retried. DataJoint's jobs table is neve
 from __future__ import annotations
 
 from .quoting import full_name
+from .recovery import create_counter_table
 
 #: Transient failures of a job key that were retried (or ended the key as an error).
 TRANSIENT_TABLE = "transient_attempt"
@@ -14,17 +15,8 @@ TRANSIENT_TABLE = "transient_attempt"
 def create_table(database: str) -> str:
     """``CREATE TABLE IF NOT EXISTS `db`.`transient_attempt```: per job key (schema, jobs
     table, MD5 of the key's canonical JSON) the transient failures counted so far."""
-    return (
-        f"CREATE TABLE IF NOT EXISTS {full_name(database, TRANSIENT_TABLE)} (\n"
-        "  `schema_name` VARCHAR(64) NOT NULL,\n"
-        "  `table_name` VARCHAR(64) NOT NULL,\n"
-        "  `key_hash` BINARY(16) NOT NULL,\n"
-        "  `primary_key` LONGTEXT NOT NULL,\n"
-        "  `attempts` INT NOT NULL,\n"
-        "  `last_time` DATETIME(6) NOT NULL,\n"
-        "  PRIMARY KEY (`schema_name`, `table_name`, `key_hash`)\n"
-        ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 "
-        "COMMENT='LabBook transient failures of populate jobs'"
+    return create_counter_table(
+        database, TRANSIENT_TABLE, "LabBook transient failures of populate jobs"
     )
 
 
