@@ -88,6 +88,7 @@ from .files import (
     load_value,
     open_download,
 )
+from .health import health
 from .jobs import (
     ignore_jobs,
     job_counts,
@@ -177,6 +178,7 @@ __all__ = [
     "grant_state",
     "graph_version",
     "has_make",
+    "health",
     "history",
     "ignore_jobs",
     "insert_entry",

@@ -3,7 +3,7 @@ percent-encoded by ``reverse``; row keys travel as tokens (see :mod:`.keys`)."""
 
 from django.urls import path
 
-from . import account, export, grid, history, jobs, progress, runs, views, workers
+from . import account, export, grid, health, history, jobs, progress, runs, views, workers
 
 app_name = "web"
 
@@ -11,6 +11,7 @@ _TABLE = "schemas/<str:schema>/tables/<str:table>/"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
     path("account/token/", account.api_token, name="api_token"),
     path("schemas/<str:schema>/", views.schema, name="schema"),
     path("schemas/<str:schema>/progress/", progress.schema_progress, name="schema_progress"),

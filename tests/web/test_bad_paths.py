@@ -29,6 +29,7 @@ pytestmark = pytest.mark.integration
 #: ``{key}`` is replaced by a well-formed key token of the ``Thing`` table.
 WEB_ROUTES = {
     "home": ("GET", ""),
+    "healthz": ("GET", ""),
     "schema": ("GET", ""),
     "schema_progress": ("GET", ""),
     "table": ("GET", ""),

@@ -47,6 +47,8 @@ EXPECTED = {
     #                                  anonymous public nobody viewer entry editor operator admin
     ("web:home", "GET"):              "login     200    200    200    200   200    200      200",
     ("web:home", "POST"):             "405       405    405    405    405   405    405      405",
+    ("web:healthz", "GET"):           "200       200    200    200    200   200    200      200",
+    ("web:healthz", "POST"):          "405       405    405    405    405   405    405      405",
     ("web:schema", "GET"):            "login     200    404    200    200   200    200      200",
     ("web:schema", "POST"):           "405       405    405    405    405   405    405      405",
     ("web:schema_progress", "GET"):   "login     200    404    200    200   200    200      200",
@@ -321,6 +323,21 @@ def request_for(t, name: str, method: str, principal: str):
     if name == "web:home":
         url = reverse("web:home")
         check = listing_check(subject.database, method, principal, html=True)
+    elif name == "web:healthz":
+        url = reverse("web:healthz")
+
+        def check(outcome, response):
+            if outcome != "200":
+                return []
+            checks = response.json()["checks"]
+            detailed = all("reason" in c for c in checks.values())
+            # reasons for logged-in users only
+            return (
+                []
+                if detailed == (principal not in ("anonymous", "public"))
+                else [f"reasons shown: {detailed}"]
+            )
+
     elif name == "web:schema":
         url = reverse("web:schema", args=[subject.database])
     elif name == "web:schema_progress":
