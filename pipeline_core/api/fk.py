@@ -16,7 +16,7 @@ from .serializers import PipelineErrorSerializer, RowField
 from .views import PipelineAPIView
 
 #: The URL pattern (under ``/api/v1/``).
-URL = "schemas/<str:schema>/tables/<str:table>/fk/<str:attribute>/"
+URL = "schemas/<name:schema>/tables/<name:table>/fk/<name:attribute>/"
 
 
 class FKQuerySerializer(serializers.Serializer):

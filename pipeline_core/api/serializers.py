@@ -78,7 +78,10 @@ class TableSerializer(serializers.Serializer):
     """One table of a schema (from its `TableInfo`)."""
 
     table_name = serializers.CharField(help_text="Raw name: `session`, `#species`, `__detection`")
-    class_name = serializers.CharField(help_text="DataJoint class name: `Session.Trial`")
+    class_name = serializers.CharField(
+        help_text="DataJoint class name: `Session.Trial` (a table whose name implies no tier, "
+        "made outside DataJoint: its raw name)"
+    )
     tier = serializers.CharField(
         allow_null=True, help_text="Manual, Lookup, Imported, Computed or Part (null: other)"
     )

@@ -8,11 +8,13 @@ from django.contrib.auth.decorators import login_required
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from pipeline_core import url_names  # noqa: F401  (registers the <name:...> converter)
+
 from . import export, fk, jobs, rows, runs, views, workers
 
 app_name = "api"
 
-_TABLE = "schemas/<str:schema>/tables/<str:table>/"
+_TABLE = "schemas/<name:schema>/tables/<name:table>/"
 
 urlpatterns = [
     path("schemas/", views.SchemaList.as_view(), name="schemas"),

@@ -190,8 +190,10 @@ class Connection:
         """Execute one statement with driver parameters and return its cursor.
 
         Args:
-            sql: SQL text built by the SQL layer; values only as ``%s`` placeholders.
-            params: values for the placeholders.
+            sql: SQL text built by the SQL layer; values only as ``%s`` placeholders. A
+                driver template even without parameters (as DataJoint's): a literal ``%``
+                is written ``%%`` (:func:`.sql.quoting.quote` and ``literal`` do).
+            params: values for the placeholders (None: none).
             table: full table name, named in translated errors.
             as_dict: return a DictCursor (rows as dicts) instead of tuples.
             timeout: seconds a SELECT may run (MariaDB ``max_statement_time``, MySQL
@@ -210,7 +212,7 @@ class Connection:
         for attempt in (1, 2):
             cursor = self._conn.cursor(cursor_class)
             try:
-                cursor.execute(sql, params)
+                cursor.execute(sql, () if params is None else params)
                 return cursor
             except UnicodeEncodeError as exc:  # text the connection's utf8mb4 cannot carry
                 prefix = f"{table}: " if table else ""
@@ -348,7 +350,7 @@ class Connection:
             try:
                 if write_timeout is not None:
                     link.cursor().execute(*session_write_timeout(write_timeout))
-                cursor.execute(sql, params)
+                cursor.execute(sql, () if params is None else params)  # a template
             except pymysql.MySQLError as exc:
                 raise translate_error(exc) from exc
             yield rows

@@ -17,6 +17,7 @@ from .definition import AttributeLine, ForeignKeyLine, TableDefinition
 from .errors import DataJointError, DefinitionError
 from .heading import TableInfo
 from .names import check_table_name_length, tier_of
+from .sql.quoting import check_declared_name
 from .tableref import TableRef
 from .types import can_be_in_key, classify, is_blob_sql_type
 
@@ -76,6 +77,8 @@ def declared_table(database: str, table_name: str) -> TableRef:
     """
     try:
         check_table_name_length(table_name)
+        check_declared_name(database)
+        check_declared_name(table_name)  # stricter than the names the server accepts
         return TableRef(database, table_name)
     except DataJointError as err:
         raise DefinitionError(str(err), table=TableRef.label(database, table_name)) from None

@@ -49,7 +49,7 @@ from .tableref import TableRef
 PART_INTEGRITY = ("enforce", "ignore", "cascade")
 
 _SAVEPOINT = "labbook_delete"
-_FK_CHILD = re.compile(r"fails \(`([^`]+)`\.`([^`]+)`")
+_FK_CHILD = re.compile(r"fails \(`((?:[^`]|``)+)`\.`((?:[^`]|``)+)`")
 
 
 class Cascade:
@@ -455,14 +455,15 @@ def _missing_masters(
 def _blocked(error: IntegrityError, graph) -> IntegrityError:
     """The error for a DELETE refused by a foreign key outside the cascade (spec §8.3)."""
     match = _FK_CHILD.search(str(error))
+    names = [match.group(i).replace("``", "`") for i in (1, 2)] if match else None
     try:
-        child = TableRef(match.group(1), match.group(2)) if match else None
+        child = TableRef(*names) if names else None
     except DataJointError:  # a name no DataJoint table has: never in the graph (catalog.py)
         return IntegrityError(
-            f"Delete blocked by table {TableRef.label(match.group(1), match.group(2))}, which "
+            f"Delete blocked by table {TableRef.label(*names)}, which "
             "references rows being deleted but is not a DataJoint table (its name is not one "
             "LabBook can query). Nothing was deleted.",
-            table=TableRef.label(match.group(1), match.group(2)),
+            table=TableRef.label(*names),
         )
     if child is None or child not in graph:
         where = child or "(not named by the server)"

@@ -246,7 +246,11 @@ class TableInfo:
 
     @functools.cached_property
     def class_name(self) -> str:
-        """Class name as DataJoint derives it; ``Master.Part`` for part tables."""
+        """Class name as DataJoint derives it; ``Master.Part`` for part tables. A visible
+        table whose name implies no tier (``bad name``, ``Mixed Case``: made by hand, no
+        DataJoint class) is named by its raw table name."""
+        if self.tier is None and not self.table_name.startswith("~"):
+            return self.table_name
         master = self.master
         if master:
             return f"{table_to_class_name(master)}.{table_to_class_name(self.table_name)}"

@@ -400,9 +400,7 @@ class LegacyJobTable:
         """Jobs of this table matching ``where``."""
         if not self.exists():
             return 0
-        sql = (
-            f"SELECT COUNT(*) FROM {self.full_table_name} WHERE `table_name` = %s AND ({where[0]})"
-        )
+        sql = f"SELECT COUNT(*) FROM {self.ref.sql_name} WHERE `table_name` = %s AND ({where[0]})"
         return int(self.connection.query(sql, [self.target.table_name, *where[1]]).fetchone()[0])
 
     def page(

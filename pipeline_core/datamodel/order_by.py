@@ -4,21 +4,36 @@ place for the compiler and for keyset paging.
 An ``order_by`` is a string or a sequence of strings; each string holds one or more items
 separated by commas, as DataJoint accepts them (``"points DESC, grade"``). An item is
 ``KEY`` (the primary key; ``KEY ASC``, ``KEY DESC``) or an attribute name followed by an
-optional ``ASC`` or ``DESC`` (any letter case).
+optional ``ASC`` or ``DESC`` (any letter case). A name holding blanks, commas or
+backquotes (a legacy column ``bad col``) is written in backquotes as in SQL, a backquote
+inside doubled: ``"`bad col` DESC"`` (:func:`order_item` writes an item).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
 from .errors import QueryError, UnknownAttributeError
 from .heading import Heading
 
-#: One item: a name (any characters a column name may hold, except blanks and commas) and
-#: an optional direction. Whether the name is an attribute is checked against the heading.
-_ITEM = re.compile(r"\s*([^\s,]+)(?:\s+(?i:(asc)|(desc)))?\s*")
+#: One item: a name (bare: no blanks, commas or backquotes; or in backquotes, a backquote
+#: inside doubled) and an optional direction. Whether the name is an attribute is checked
+#: against the heading.
+_ITEM = re.compile(r"\s*(?:([^\s,`]+)|`((?:[^`]|``)+)`)(?:\s+(?i:(asc)|(desc)))?\s*", re.S)
 _KEY = re.compile(r"\s*(?i:key)(?:\s+(?i:(asc)|(desc)))?\s*")
+#: A comma outside backquotes (where :func:`items_of` cuts a string).
+_COMMA = re.compile(r",|`(?:[^`]|``)*`?", re.S)
+_BARE = re.compile(r"[^\s,`]+")
+
+
+@functools.lru_cache(maxsize=1024)
+def order_item(name: str, descending: bool = False) -> str:
+    """The ``order_by`` item ordering by the attribute ``name``: ``"points DESC"``;
+    ``"`bad col` DESC"`` for a name that needs backquotes (blanks, commas, backquotes)."""
+    text = name if _BARE.fullmatch(name) else "`" + name.replace("`", "``") + "`"
+    return f"{text} DESC" if descending else text
 
 
 def items_of(order_by: str | Sequence[str] | None) -> list[str]:
@@ -34,11 +49,21 @@ def items_of(order_by: str | Sequence[str] | None) -> list[str]:
     for text in texts:
         if not isinstance(text, str):
             raise QueryError(f"Invalid order_by item {text!r}: items are strings")
-        for item in text.split(","):
+        for item in _split(text) if "`" in text else text.split(","):
             if not item.strip():
                 raise QueryError(f"Invalid order_by {text!r}: an empty item")
             items.append(item)
     return items
+
+
+def _split(text: str) -> list[str]:
+    """``text`` cut at the commas outside backquotes."""
+    pieces, start = [], 0
+    for match in _COMMA.finditer(text):
+        if match.group(0) == ",":
+            pieces.append(text[start : match.start()])
+            start = match.end()
+    return [*pieces, text[start:]]
 
 
 def parse_order_by(
@@ -59,10 +84,10 @@ def parse_order_by(
             continue
         if not match:
             raise QueryError(f"Invalid order_by item {item.strip()!r}")
-        name = match.group(1)
+        name = match.group(1) or match.group(2).replace("``", "`")
         if name not in heading:
             raise UnknownAttributeError(f"order_by: `{name}` is not in the heading", attribute=name)
-        result.append((name, bool(match.group(3))))
+        result.append((name, bool(match.group(4))))
     return result
 
 

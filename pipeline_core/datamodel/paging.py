@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .errors import QueryError
 from .fetch import to_dicts
-from .order_by import total_order
+from .order_by import order_item, total_order
 from .sql.fragments import as_double
 from .sql.keyset import keyset_after
 from .types import SINGLE_PRECISION_TYPES, base_name
@@ -71,7 +71,7 @@ def page(
         expr = expr.proj(..., **{hidden: as_double(name) for name, hidden in exact.items()})
     rows = to_dicts(
         expr,
-        order_by=[f"{n} DESC" if d else n for n, d in order],
+        order_by=[order_item(n, d) for n, d in order],
         limit=limit + 1,
         lazy=lazy,
         timeout=timeout,

@@ -14,7 +14,7 @@ from .definition import parse_definition
 from .drop import drop_schema
 from .errors import DataJointError
 from .sql import ddl, introspection
-from .sql.quoting import check_identifier
+from .sql.quoting import check_declared_name
 
 
 class Schema:
@@ -43,7 +43,7 @@ class Schema:
     ):
         if connection is None:
             connection = conn()
-        self.database = check_identifier(schema_name)
+        self.database = check_declared_name(schema_name)
         self.connection = connection
         self.context = context
         catalog_of(connection).revalidate(self.database)  # sees the server as it is

@@ -16,19 +16,24 @@ from .errors import DataJointError
 from .names import master_of, tier_of
 from .sql.quoting import full_name
 
-#: `` `db`.`tbl` `` (quoted) or ``db.tbl`` (plain; identifiers never hold a dot).
-_QUOTED = re.compile(r"`([^`]+)`\.`([^`]+)`")
-_PLAIN = re.compile(r"([^`.]+)\.([^`.]+)")
+#: `` `db`.`tbl` `` (quoted, a backquote inside doubled) or ``db.tbl`` (plain: for names
+#: without dots and backquotes, as DataJoint's are).
+_QUOTED = re.compile(r"`((?:[^`]|``)+)`\.`((?:[^`]|``)+)`", re.S)
+_PLAIN = re.compile(r"([^`.]+)\.([^`.]+)", re.S)
 
 
 @functools.total_ordering
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
 class TableRef:
-    """A table by database and table name, both validated identifiers.
+    """A table by database and table name, both names the server accepts (a legacy
+    database may hold names DataJoint would not declare: ``bad name``, ``a.b``).
 
     Attributes:
-        full_name: `` `database`.`table` ``, the quoted SQL form (DataJoint's
-            ``full_table_name``), made once with the validation.
+        full_name: `` `database`.`table` ``, the quoted form (DataJoint's
+            ``full_table_name``: backquotes inside doubled), made once with the validation;
+            for messages and for clients.
+        sql_name: the same as a driver template, for SQL text (``%`` doubled too: see
+            :mod:`.sql.quoting`); equal to ``full_name`` unless a name holds ``%``.
         database: the database (schema) name, e.g. ``lab``.
         table: the table's raw name with its tier prefix, e.g. ``#subject_type``,
             ``__detection``, ``session__trial``, ``~~detection``.
@@ -46,11 +51,15 @@ class TableRef:
     database: str
     table: str
     full_name: str = dataclasses.field(init=False, compare=False)
-    """`` `database`.`table` ``: the quoted SQL form, DataJoint's ``full_table_name``."""
+    """`` `database`.`table` ``: the quoted form, DataJoint's ``full_table_name``."""
+    sql_name: str = dataclasses.field(init=False, compare=False, repr=False)
+    """``full_name`` as a driver template (``%`` doubled), for SQL text."""
 
     def __post_init__(self):
-        # the one validation of both parts; the quoted form is made once, here
-        object.__setattr__(self, "full_name", full_name(self.database, self.table))
+        # the one validation of both parts; the quoted forms are made once, here
+        sql = full_name(self.database, self.table)
+        object.__setattr__(self, "sql_name", sql)
+        object.__setattr__(self, "full_name", sql.replace("%%", "%") if "%" in sql else sql)
 
     @classmethod
     def parse(cls, text: str | TableRef) -> TableRef:
@@ -65,13 +74,13 @@ class TableRef:
         match = match or (_PLAIN.fullmatch(text) if isinstance(text, str) else None)
         if not match:
             raise DataJointError(f"Not a full table name: {text!r} (expected `db`.`table`)")
-        return cls(match.group(1), match.group(2))
+        return cls(match.group(1).replace("``", "`"), match.group(2).replace("``", "`"))
 
     @staticmethod
     def label(database: str, table: str) -> str:
         """`` `database`.`table` `` for a message about a name being refused (not validated,
-        so it cannot be a ``TableRef``); never for SQL."""
-        return f"`{database}`.`{table}`"
+        so it cannot be a ``TableRef``; backquotes doubled as in SQL); never for SQL."""
+        return "`{}`.`{}`".format(*(str(n).replace("`", "``") for n in (database, table)))
 
     @property
     def tier(self) -> str | None:

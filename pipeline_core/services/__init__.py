@@ -49,6 +49,7 @@ from .access import (
     serving,
     table_info,
     table_named,
+    tier_phrase,
     viewable_schemas,
     visible_schemas,
 )
@@ -226,6 +227,7 @@ __all__ = [
     "table_info",
     "table_named",
     "table_page",
+    "tier_phrase",
     "undo",
     "update_row",
     "value_fingerprint",

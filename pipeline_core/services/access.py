@@ -176,6 +176,18 @@ def table_info(schema: str, table: str) -> TableInfo:
         ) from None
 
 
+def tier_phrase(info: TableInfo) -> str:
+    """What a table is, for messages refusing an action its tier does not allow:
+    ``a Computed table``; for a name implying no tier (a legacy or hand-made table,
+    ``bad name``): ``not a DataJoint table (DataJoint would not declare a table named
+    'bad name')``."""
+    if info.tier is None:
+        return (
+            f"not a DataJoint table (DataJoint would not declare a table named {info.table_name!r})"
+        )
+    return f"a {info.tier} table"
+
+
 def attribute_of(info: TableInfo, name: str) -> Attribute:
     """The attribute ``name`` of a table's heading, as a URL names it.
 
@@ -214,9 +226,11 @@ def resolve_table(schema: str, name: str) -> TableInfo:
     if schema not in _server_schemas(refresh=True) and prefix and not schema.startswith(prefix):
         schema = prefix + schema
     check_schema(schema)
-    for info in catalog_of(connection()).tables(schema):
-        if name in (info.table_name, info.class_name):
-            return info
+    tables = catalog_of(connection()).tables(schema)
+    found = next((i for i in tables if i.table_name == name), None)  # a raw name first
+    found = found or next((i for i in tables if i.class_name == name), None)
+    if found is not None:
+        return found
     raise NotFoundError(f"No table or class `{name}` in schema `{schema}`", table=name)
 
 

@@ -9,7 +9,7 @@ from pipeline_core import datamodel as dm
 from pipeline_core.datamodel.catalog import catalog_of
 from pipeline_core.datamodel.heading import TableInfo
 
-from .access import NotFoundError, connection, table_info
+from .access import NotFoundError, connection, table_info, tier_phrase
 from .audit import writer
 
 
@@ -137,7 +137,8 @@ def insert_entry(
     info = table_info(schema, table)
     if info.tier not in ("Manual", "Lookup"):
         raise dm.DataJointError(
-            f"{info.full_name}: only Manual and Lookup tables take entries", table=info.full_name
+            f"{info.full_name} is {tier_phrase(info)}: only Manual and Lookup tables take entries",
+            table=info.full_name,
         )
     catalog = catalog_of(connection())
     problems: list[Problem] = []

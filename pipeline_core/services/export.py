@@ -41,6 +41,7 @@ from pipeline_core.datamodel import query_json
 from pipeline_core.datamodel.errors import QueryDescriptionError
 from pipeline_core.datamodel.fetch import stream_batches, to_dicts
 from pipeline_core.datamodel.heading import TableInfo
+from pipeline_core.datamodel.order_by import order_item
 from pipeline_core.datamodel.paging import ordering
 from pipeline_core.display import shown
 
@@ -191,7 +192,7 @@ def _is_table(source: Any) -> bool:
 def _export(expr, order_by, sources, out, name, download_url) -> Export:
     """Plan the columns, probe the cap, run the query and read its first batch."""
     plan = columns.Plan(expr, sources, download_url)
-    order = [f"{n} DESC" if d else n for n, d in ordering(expr, order_by)]
+    order = [order_item(n, d) for n, d in ordering(expr, order_by)]
     cap = max_rows()
     truncated = cap if cap is not None and _has_more_than(expr, cap) else None
     batches = stream_batches(

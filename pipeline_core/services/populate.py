@@ -17,7 +17,7 @@ from pipeline_core.datamodel.jobs import job_table
 from pipeline_core.datamodel.transient import RetryPolicy
 
 from . import recovery
-from .access import begin_request, connection, schema_prefix, table_info, table_named
+from .access import begin_request, connection, schema_prefix, table_info, table_named, tier_phrase
 from .audit import writer
 from .state import PipelineSession
 
@@ -185,7 +185,7 @@ def enqueue_populate(schema: str, table: str, user) -> str:
     info = table_info(schema, table)
     if info.tier not in ("Computed", "Imported"):
         raise dm.PopulateError(
-            f"{info.full_name} is a {info.tier} table: only Computed and "
+            f"{info.full_name} is {tier_phrase(info)}: only Computed and "
             "Imported tables are populated",
             table=info.full_name,
         )

@@ -23,7 +23,7 @@ from pipeline_core.datamodel.heading import TableInfo
 from pipeline_core.datamodel.values import encode_for_write
 from pipeline_core.keys import decode_key, encode_key
 
-from .access import NotFoundError, check_viewable, connection, require, table_info
+from .access import NotFoundError, check_viewable, connection, require, table_info, tier_phrase
 from .audit import writer
 from .browse import part_tables, rows_page
 from .query import json_value, viewable_resolver
@@ -55,7 +55,7 @@ def enterable(schema: str, table: str) -> TableInfo:
     info = table_info(schema, table)
     if info.tier not in ENTERABLE_TIERS:
         raise NotEnterableError(
-            f"{info.full_name} is a {info.tier} table: rows are entered into Manual and "
+            f"{info.full_name} is {tier_phrase(info)}: rows are entered into Manual and "
             "Lookup tables only" + (" (part rows with their master)" if info.master else ""),
             table=info.full_name,
         )

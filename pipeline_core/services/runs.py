@@ -27,7 +27,7 @@ from pipeline_core import datamodel as dm
 from pipeline_core.datamodel import audit, query_json
 from pipeline_core.models import PopulateRun, RunKey
 
-from .access import NotFoundError, connection, may, require, table_info
+from .access import NotFoundError, connection, may, require, table_info, tier_phrase
 from .audit import writer
 from .populate import make_class, populate
 from .query import json_value, viewable_resolver
@@ -114,7 +114,7 @@ def start_run(
     info = table_info(schema, table)
     if info.tier not in ("Computed", "Imported"):
         raise dm.PopulateError(
-            f"{info.full_name} is a {info.tier} table: only Computed and Imported tables "
+            f"{info.full_name} is {tier_phrase(info)}: only Computed and Imported tables "
             "are populated",
             table=info.full_name,
         )

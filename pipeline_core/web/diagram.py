@@ -55,6 +55,12 @@ def _q(text: str) -> str:
     return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
+def _h(text: str) -> str:
+    """Text inside an HTML-like DOT label: ``&``, ``<`` and ``>`` as entities (a table
+    named ``<b>x`` is text, not markup)."""
+    return html.escape(str(text), quote=False)
+
+
 def _attrs(**attrs) -> str:
     return "[" + ", ".join(f"{k}={_q(v)}" for k, v in attrs.items() if v is not None) + "]"
 
@@ -67,7 +73,7 @@ def _progress(label: str, dimension: bool, counts: dict | None) -> tuple[str, st
     """``(HTML-like DOT label, tooltip text)`` of a table with its progress: its name, then
     ``done/keys``, reserved jobs, and error jobs in red (``counts`` as
     :func:`pipeline_core.services.job_counts` gives them; None: they could not be read)."""
-    name = html.escape(label)
+    name = _h(label)
     name = f"<u>{name}</u>" if dimension else name
     if counts is None:
         return f'<{name}<br/><font point-size="9">counts unavailable</font>>', "counts unavailable"
@@ -110,7 +116,7 @@ def _node(
         if counts and counts["error"]:
             stroke, penwidth = ERROR_COLOR, 2.5
     else:
-        label_text = f"<<u>{label}</u>>" if dimension else _q(label)
+        label_text = f"<<u>{_h(label)}</u>>" if dimension else _q(label)
     attrs = _attrs(
         shape=shape,
         fontsize=fontsize,
@@ -129,8 +135,14 @@ def _node(
 
 
 def node_id(info) -> str:
-    """The SVG id of a table's node: ``dag-<database>-<table>``, other characters as ``-``."""
-    return "dag-" + re.sub(r"[^A-Za-z0-9_-]", "-", info.database + "-" + info.table_name)
+    """The SVG id of a table's node: ``dag-<database>-<table>``, other characters as ``-``
+    and then (names a legacy database may hold: ``a.b``, ``a`b``) a hash of the names, so
+    that ids stay unique."""
+    name = info.database + "-" + info.table_name
+    plain = re.sub(r"[^A-Za-z0-9_-]", "-", name)
+    if plain == name or not re.search(r"[^A-Za-z0-9_#~-]", name):
+        return "dag-" + plain
+    return f"dag-{plain}-{hashlib.sha1(name.encode()).hexdigest()[:8]}"
 
 
 def schema_dot(

@@ -139,7 +139,7 @@ def grid(request, schema, table):
     if info.tier not in ENTERABLE_TIERS:
         context = {
             "info": info,
-            "refused": f"{info.class_name} is a {info.tier or 'non-DataJoint'} table: rows are "
+            "refused": f"{info.class_name} is {services.tier_phrase(info)}: rows are "
             "entered only into Manual and Lookup tables.",
         }
         return render(request, "grid.html", linked(context), status=409)

@@ -3,24 +3,26 @@ percent-encoded by ``reverse``; row keys travel as tokens (see :mod:`.keys`)."""
 
 from django.urls import path
 
+from pipeline_core import url_names  # noqa: F401  (registers the <name:...> converter)
+
 from . import account, export, grid, health, history, jobs, progress, runs, views, workers
 
 app_name = "web"
 
-_TABLE = "schemas/<str:schema>/tables/<str:table>/"
+_TABLE = "schemas/<name:schema>/tables/<name:table>/"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("account/token/", account.api_token, name="api_token"),
-    path("schemas/<str:schema>/", views.schema, name="schema"),
-    path("schemas/<str:schema>/progress/", progress.schema_progress, name="schema_progress"),
+    path("schemas/<name:schema>/", views.schema, name="schema"),
+    path("schemas/<name:schema>/progress/", progress.schema_progress, name="schema_progress"),
     path(_TABLE, views.table, name="table"),
     path(_TABLE + "new/", views.entry, name="entry"),
     path(_TABLE + "grid/", grid.grid, name="grid"),
-    path(_TABLE + "thumbnail/<str:attribute>/", views.thumbnail, name="thumbnail"),
-    path(_TABLE + "value/<str:attribute>/", views.stored_value, name="value"),
-    path(_TABLE + "download/<str:attribute>/", views.download, name="download"),
+    path(_TABLE + "thumbnail/<name:attribute>/", views.thumbnail, name="thumbnail"),
+    path(_TABLE + "value/<name:attribute>/", views.stored_value, name="value"),
+    path(_TABLE + "download/<name:attribute>/", views.download, name="download"),
     path(_TABLE + "populate/", views.populate, name="populate"),
     path(_TABLE + "progress/", views.progress, name="progress"),
     path(_TABLE + "jobs/", jobs.jobs, name="jobs"),

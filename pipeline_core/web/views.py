@@ -196,7 +196,7 @@ def entry(request, schema, table):
             "entry.html",
             {
                 "info": info,
-                "refused": f"{info.class_name} is a {info.tier or 'non-DataJoint'} table: rows are "
+                "refused": f"{info.class_name} is {services.tier_phrase(info)}: rows are "
                 f"entered only into Manual and Lookup tables.",
             },
             status=409,

@@ -74,14 +74,36 @@ def test_table_ref_parses_both_forms(text):
 
 
 @pytest.mark.parametrize(
-    "text", ["lab", "`lab`.`a`.`b`", "`la`b`.`x`", "lab.x y", "", "`lab`.``", "lab."]
+    "text, parts",
+    [
+        ("`lab`.`a``b`", ("lab", "a`b")),
+        ("`l.a`.`x.y`", ("l.a", "x.y")),
+        ("`lab`.`bad name`", ("lab", "bad name")),
+        ("lab.x y", ("lab", "x y")),
+        ("`lab`.``````", ("lab", "``")),
+        ("`ünï`.`<b>x`", ("ünï", "<b>x")),
+    ],
+)
+def test_table_ref_parses_names_a_legacy_database_can_hold(text, parts):
+    """Names DataJoint would not declare but the server accepts (issue #15 part 6); the
+    quoted form doubles backquotes, as SQL reads them."""
+    ref = TableRef.parse(text)
+    assert (ref.database, ref.table) == parts
+    assert TableRef.parse(ref.full_name) == ref == TableRef(*parts)
+
+
+@pytest.mark.parametrize(
+    "text", ["lab", "`lab`.`a`.`b`", "`la`b`.`x`", "lab.x ", "", "`lab`.``", "lab.", "`a`.`b``"]
 )
 def test_table_ref_refuses_what_is_not_a_full_table_name(text):
     with pytest.raises(DataJointError):
         TableRef.parse(text)
 
 
-@pytest.mark.parametrize("parts", [("db", "a`b"), ("d b", "t"), ("db", "x" * 65), ("", "t")])
+@pytest.mark.parametrize(
+    "parts",
+    [("db", "t "), ("db", "a\x00b"), ("db", "x" * 65), ("", "t"), ("db", "\U0001f600")],
+)
 def test_table_ref_validates_its_parts_once_when_made(parts):
     with pytest.raises(DataJointError, match="Invalid SQL identifier"):
         TableRef(*parts)

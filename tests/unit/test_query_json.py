@@ -140,13 +140,19 @@ BAD = {
         "from.table",
         ["invalid table name"],
     ),
-    "table_backquote": (
+    "table_backquote": (  # a name the server accepts, quoted: no such table
         {"from": T("subject`; DROP TABLE x; --")},
         "from.table",
-        ["invalid table name"],
+        ["no table or class", "subject`; DROP TABLE x; --"],
     ),
+    "table_nul": ({"from": T("subject\x00")}, "from.table", ["invalid table name"]),
     "schema_injection": (
         {"from": {"schema": "lab`.`x", "table": "subject"}},
+        "from.schema",
+        ["no schema", "lab`.`x"],
+    ),
+    "schema_trailing_space": (
+        {"from": {"schema": "lab ", "table": "subject"}},
         "from.schema",
         ["invalid schema name"],
     ),

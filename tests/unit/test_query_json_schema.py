@@ -143,9 +143,9 @@ RULES = {
     ),
     "schema_name_characters": (
         {"from": {"schema": "lab_2-x$", "table": "t"}},
-        {"from": {"schema": "lab 2", "table": "t"}},
+        {"from": {"schema": "lab\x002", "table": "t"}},
         "from.schema",
-        ["invalid schema name 'lab 2'"],
+        ["invalid schema name 'lab\\x002'"],
     ),
     "schema_name_length": (
         {"from": {"schema": "a" * 64, "table": "t"}},
@@ -153,9 +153,9 @@ RULES = {
         "from.schema",
         ["invalid schema name"],
     ),
-    "schema_name_trailing_newline": (
-        {"from": {"schema": "lab", "table": "t"}},
-        {"from": {"schema": "lab\n", "table": "t"}},
+    "schema_name_trailing_space": (  # the server refuses names ending in a space
+        {"from": {"schema": "lab 2\n", "table": "t"}},
+        {"from": {"schema": "lab 2 ", "table": "t"}},
         "from.schema",
         ["invalid schema name"],
     ),
@@ -167,11 +167,16 @@ RULES = {
     ),
     "table_name_class": (
         {"from": T("Session.Trial")},
-        {"from": T("Session.trial")},
+        {"from": T("Session.Trial\x00")},
         "from.table",
-        ["invalid table name 'Session.trial': a raw table name or a class name"],
+        ["invalid table name 'Session.Trial\\x00': a raw table name or a class name"],
     ),
-    "table_name_tier_prefix": ({"from": T("#species")}, {"from": T("#species`")}, "from.table", []),
+    "table_name_tier_prefix": (
+        {"from": T("#species`")},
+        {"from": T("#species ")},
+        "from.table",
+        [],
+    ),
     "join_type": ({"from": S, "join": [S]}, {"from": S, "join": S}, "join", ["(an array)"]),
     "join_not_empty": (
         {"from": S, "join": [S]},
@@ -574,7 +579,7 @@ NESTED = {
     "aggr.over.from.where.matching.table": {
         "from": S,
         "aggr": {
-            "over": {"from": {"from": S, "where": {"matching": T("no such")}}},
+            "over": {"from": {"from": S, "where": {"matching": T("no such ")}}},
             "compute": {"n": {"function": "count"}},
         },
     },
@@ -600,7 +605,7 @@ def test_the_error_highest_up_wins_then_the_first():
     # a missing key of the query before anything inside a value
     assert structure_error({"where": {}}).path == "from"
     # shallower before deeper, whatever the order in the document
-    broken_table = {"schema": "lab lab", "table": "t"}
+    broken_table = {"schema": "lab lab ", "table": "t"}
     assert structure_error({"from": broken_table, "limit": 0}).path == "limit"
     # siblings in the schema's order (from before limit), not in the document's
     assert structure_error({"limit": 0, "from": "x"}).path == "from"

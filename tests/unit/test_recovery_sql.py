@@ -38,8 +38,9 @@ def test_statements_take_values_as_parameters_and_refuse_bad_names():
     assert sql.heartbeat("audit").count("%s") == 6
     assert sql.count_attempt("audit").count("%s") == 4
     assert sql.attempts("audit").endswith("FOR UPDATE")
+    assert "`bad``name`.`worker`" in sql.create_worker_table("bad`name")  # quoted
     with pytest.raises(dm.DataJointError):
-        sql.create_worker_table("bad`name")
+        sql.create_worker_table("bad\x00name")
 
 
 def test_heartbeat_restarts_first_seen_only_for_another_connection():
@@ -63,4 +64,4 @@ def test_recent_workers_and_pruning_take_the_age_as_a_parameter():
         "WHERE `last_seen` < UTC_TIMESTAMP(6) - INTERVAL %s MICROSECOND"
     )
     with pytest.raises(dm.DataJointError):
-        sql.prune_workers("bad`name")
+        sql.prune_workers("bad name ")

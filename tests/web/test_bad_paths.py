@@ -85,15 +85,16 @@ ODD_NAMES = [
 
 
 def web_routes() -> dict[str, str]:
-    """URL name -> route of the web UI (``schemas/<str:schema>/...``)."""
+    """URL name -> route of the web UI (``schemas/<name:schema>/...``)."""
     from pipeline_core.web.urls import urlpatterns
 
     return {p.name: str(p.pattern) for p in urlpatterns}
 
 
 def fill(route: str, **segments: str) -> str:
-    """The path of ``route`` with its ``<str:name>`` parts replaced (values used as given)."""
-    return "/" + re.sub(r"<str:(\w+)>", lambda m: segments[m.group(1)], route)
+    """The path of ``route`` with its ``<str:x>`` and ``<name:x>`` parts replaced (values used
+    as given)."""
+    return "/" + re.sub(r"<(?:str|name):(\w+)>", lambda m: segments[m.group(1)], route)
 
 
 @pytest.fixture(scope="module")
@@ -163,21 +164,21 @@ def test_hidden_tables_exist_and_hold_rows(oddities):
 
 
 @pytest.mark.parametrize("value, readable", ODD_NAMES)
-@pytest.mark.parametrize("name", [n for n, r in web_routes().items() if "<str:schema>" in r])
+@pytest.mark.parametrize("name", [n for n, r in web_routes().items() if "<name:schema>" in r])
 def test_odd_schema_names_are_404(staff_client, oddities, name, value, readable):
     path = fill(web_routes()[name], **segments_for(oddities, schema=value))
     assert_not_found(ask(staff_client, name, path), readable)
 
 
 @pytest.mark.parametrize("value, readable", ODD_NAMES)
-@pytest.mark.parametrize("name", [n for n, r in web_routes().items() if "<str:table>" in r])
+@pytest.mark.parametrize("name", [n for n, r in web_routes().items() if "<name:table>" in r])
 def test_odd_table_names_are_404(staff_client, oddities, name, value, readable):
     path = fill(web_routes()[name], **segments_for(oddities, table=value))
     assert_not_found(ask(staff_client, name, path), readable)
 
 
 @pytest.mark.parametrize("hidden", HIDDEN_TABLES)
-@pytest.mark.parametrize("name", [n for n, r in web_routes().items() if "<str:table>" in r])
+@pytest.mark.parametrize("name", [n for n, r in web_routes().items() if "<name:table>" in r])
 def test_hidden_tables_are_refused_explicitly(staff_client, oddities, name, hidden):
     path = fill(web_routes()[name], **segments_for(oddities, table=quote(hidden, safe="")))
     response = ask(staff_client, name, path)
@@ -188,7 +189,7 @@ def test_hidden_tables_are_refused_explicitly(staff_client, oddities, name, hidd
 @pytest.mark.parametrize(
     "value, readable", [*ODD_NAMES, odd("_peek0", "_peek0"), odd("thing_id%00", None)]
 )
-@pytest.mark.parametrize("name", [n for n, r in web_routes().items() if "<str:attribute>" in r])
+@pytest.mark.parametrize("name", [n for n, r in web_routes().items() if "<name:attribute>" in r])
 def test_odd_attribute_names_are_404(staff_client, oddities, name, value, readable):
     path = fill(web_routes()[name], **segments_for(oddities, attribute=value))
     assert_not_found(ask(staff_client, name, path), readable)

@@ -18,6 +18,7 @@ from ..errors import MissingTableError, QueryDescriptionError
 from ..expression import QueryExpression, U
 from ..heading import Heading, TableInfo
 from ..nodes import TableNode
+from ..order_by import order_item
 from ..paging import ordering
 from ..tableref import TableRef
 from . import checks
@@ -47,8 +48,9 @@ class DescribedQuery:
 
     @property
     def order_by(self) -> list[str] | None:
-        """``order`` as :func:`.paging.page` takes it (``["a DESC", "b"]``), or None."""
-        return [f"{n} DESC" if d else n for n, d in self.order] or None
+        """``order`` as :func:`.paging.page` takes it (``["a DESC", "b"]``; a name with
+        blanks, commas or backquotes in backquotes: ``"`bad col` DESC"``), or None."""
+        return [order_item(n, d) for n, d in self.order] or None
 
 
 def catalog_resolver(connection) -> Resolver:
@@ -60,9 +62,10 @@ def catalog_resolver(connection) -> Resolver:
         tables = catalog.tables(schema)
         if not tables:
             raise MissingTableError(f"no schema `{schema}` (or it holds no table)")
-        for info in tables:
-            if name in (info.table_name, info.class_name):
-                return info
+        found = next((i for i in tables if i.table_name == name), None)  # a raw name first
+        found = found or next((i for i in tables if i.class_name == name), None)
+        if found is not None:
+            return found
         raise MissingTableError(
             f"no table or class `{name}` in schema `{schema}`",
             table=TableRef.label(schema, name),
@@ -159,7 +162,7 @@ class _Parser:
     @staticmethod
     def cursor(after: dict, expr: QueryExpression, order: list) -> None:
         """``after`` names exactly the ordering attributes (completed by the key)."""
-        names = [n for n, _ in ordering(expr, [f"{n} DESC" if s else n for n, s in order])]
+        names = [n for n, _ in ordering(expr, [order_item(n, s) for n, s in order])]
         for name in after:
             if name not in names:
                 raise QueryDescriptionError(

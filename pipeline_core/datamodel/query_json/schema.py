@@ -27,6 +27,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, validators
 
 from ..condition import AGGREGATE_FUNCTIONS, OPERATORS
+from ..sql.quoting import SERVER_IDENTIFIER
 
 MAX_DEPTH = 10  #: nesting of queries and condition groups
 MAX_TABLES = 16  #: table references in one description
@@ -47,8 +48,9 @@ RESERVED_NAMES = ("self", "group", "exclude_nonmatching")
 
 # Patterns are anchored for ECMA-262 and Python alike; ``(?!\n)`` stops Python's ``$`` from
 # accepting a trailing newline (jsonschema uses re.search).
-#: Database and table names as sql.quoting.check_identifier takes them (at most 64 characters).
-IDENTIFIER = r"[~#]{0,2}[A-Za-z0-9_$][A-Za-z0-9_$#\-]*"
+#: Database and table names as sql.quoting.check_identifier takes them: any name the
+#: server accepts (1 to 64 characters, no NUL, not ending in a space).
+IDENTIFIER = SERVER_IDENTIFIER
 #: A table's class name: ``Session`` or ``Session.Trial``.
 CLASS_NAME = r"[A-Z][A-Za-z0-9]*(?:\.[A-Z][A-Za-z0-9]*)?"
 #: Rename targets and computed attributes.
@@ -182,7 +184,7 @@ _DEFS = {
     "table_name": {
         "type": "string",
         "maxLength": 64,
-        "pattern": _anchored(f"{IDENTIFIER}|{CLASS_NAME}"),
+        "pattern": _anchored(IDENTIFIER),  # class names (CLASS_NAME) are identifiers too
         "x-reason": "invalid table name $value: a raw table name or a class name",
     },
     "join": {

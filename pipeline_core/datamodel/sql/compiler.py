@@ -136,7 +136,7 @@ class _Compiler:
         return method(node)
 
     def _TableNode(self, node: TableNode) -> _Select:
-        return _Select(_identity(node.heading.names), node.ref.full_name)
+        return _Select(_identity(node.heading.names), node.ref.sql_name)
 
     def _RestrictNode(self, node: RestrictNode) -> _Select:
         select = self.node(node.child)

@@ -36,7 +36,7 @@ def insert(
                 params.append(value)
         tuples.append("(" + ", ".join(holders) + ")")
     sql = (
-        f"INSERT INTO {table.full_name} ({', '.join(quote(c) for c in columns)}) VALUES "
+        f"INSERT INTO {table.sql_name} ({', '.join(quote(c) for c in columns)}) VALUES "
         + ", ".join(tuples)
     )
     if skip_duplicates and first_key:
@@ -59,7 +59,7 @@ def update_row(table: TableRef, values: dict, key: dict) -> tuple[str, list]:
             sets.append(f"{quote(name)} = %s")
             params.append(value)
     where, key_params = where_key(key)
-    return f"UPDATE {table.full_name} SET {', '.join(sets)} WHERE {where}", params + key_params
+    return f"UPDATE {table.sql_name} SET {', '.join(sets)} WHERE {where}", params + key_params
 
 
 def delete(table: TableRef, keys: Node, primary_key: Sequence[str]) -> tuple[str, list]:
@@ -69,7 +69,7 @@ def delete(table: TableRef, keys: Node, primary_key: Sequence[str]) -> tuple[str
     inner, params = compile_select(keys)
     columns = ", ".join(quote(k) for k in primary_key)
     return (
-        f"DELETE FROM {table.full_name} WHERE ({columns}) IN (SELECT * FROM ({inner}) AS `$del`)",
+        f"DELETE FROM {table.sql_name} WHERE ({columns}) IN (SELECT * FROM ({inner}) AS `$del`)",
         params,
     )
 
@@ -87,14 +87,13 @@ def delete_cascade_step(
         ValueError: keys for a table without a primary key.
     """
     if keys is None:
-        return f"DELETE FROM {table.full_name}", []
+        return f"DELETE FROM {table.sql_name}", []
     if not primary_key:
         raise ValueError(f"{table} has no primary key")
     inner, params = compile_select(keys)
     columns = ", ".join(quote(k) for k in primary_key)
     return (
-        f"DELETE {table.full_name} FROM {table.full_name} JOIN ({inner}) AS `$del` "
-        f"USING ({columns})",
+        f"DELETE {table.sql_name} FROM {table.sql_name} JOIN ({inner}) AS `$del` USING ({columns})",
         params,
     )
 

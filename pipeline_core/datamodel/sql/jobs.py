@@ -20,7 +20,7 @@ def refresh(
     inner, params = compile_select(keys_todo)
     columns = ", ".join(quote(k) for k in pk)
     return (
-        f"INSERT INTO {jobs_table.full_name} ({columns}, `status`, `priority`, `scheduled_time`) "
+        f"INSERT INTO {jobs_table.sql_name} ({columns}, `status`, `priority`, `scheduled_time`) "
         f"SELECT {columns}, 'pending', %s, CURRENT_TIMESTAMP(3) + INTERVAL %s SECOND "
         f"FROM ({inner}) AS `$todo` "
         f"ON DUPLICATE KEY UPDATE `status` = `status`",
@@ -42,7 +42,7 @@ def pending(
     params: list = []
     columns = ", ".join(quote(k) for k in pk)
     sql = (
-        f"SELECT {columns}, `priority` FROM {jobs_table.full_name} "
+        f"SELECT {columns}, `priority` FROM {jobs_table.sql_name} "
         "WHERE `status` = 'pending' AND `scheduled_time` <= CURRENT_TIMESTAMP(3)"
     )
     if keys_todo is not None:
@@ -82,11 +82,11 @@ def reserve(
     where, params = where_key(key)
     computed = ""
     if target is not None:
-        computed = f" AND NOT EXISTS (SELECT 1 FROM {target.full_name} WHERE {where})"
+        computed = f" AND NOT EXISTS (SELECT 1 FROM {target.sql_name} WHERE {where})"
         params = [*params, *params]
     prefix = "SET STATEMENT innodb_lock_wait_timeout = 0 FOR " if nowait else ""
     return (
-        f"{prefix}UPDATE {jobs_table.full_name} SET `status` = 'reserved', `host` = %s, "
+        f"{prefix}UPDATE {jobs_table.sql_name} SET `status` = 'reserved', `host` = %s, "
         "`pid` = %s, `connection_id` = %s, `user` = %s, `reserved_time` = CURRENT_TIMESTAMP(3) "
         f"WHERE {where} AND `status` = 'pending' AND `scheduled_time` <= CURRENT_TIMESTAMP(3)"
         f"{computed}",
@@ -99,7 +99,7 @@ def unreserve(jobs_table: TableRef, key: dict, connection_id: int) -> tuple[str,
     a key reserved ahead that populate will not compute after all."""
     where, params = where_key(key)
     return (
-        f"UPDATE {jobs_table.full_name} SET `status` = 'pending', `reserved_time` = NULL, "
+        f"UPDATE {jobs_table.sql_name} SET `status` = 'pending', `reserved_time` = NULL, "
         "`host` = '', `pid` = 0, `connection_id` = 0 "
         f"WHERE {where} AND `status` = 'reserved' AND `connection_id` = %s",
         [*params, connection_id],
@@ -116,12 +116,12 @@ def complete_computed(
     where, params = where_key(key)
     condition = (
         f"WHERE {where} AND `status` = 'pending' "
-        f"AND EXISTS (SELECT 1 FROM {target.full_name} WHERE {where})"
+        f"AND EXISTS (SELECT 1 FROM {target.sql_name} WHERE {where})"
     )
     if not keep:
-        return f"DELETE FROM {jobs_table.full_name} {condition}", [*params, *params]
+        return f"DELETE FROM {jobs_table.sql_name} {condition}", [*params, *params]
     return (
-        f"UPDATE {jobs_table.full_name} SET `status` = 'success', "
+        f"UPDATE {jobs_table.sql_name} SET `status` = 'success', "
         f"`completed_time` = CURRENT_TIMESTAMP(3), `duration` = 0 {condition}",
         [*params, *params],
     )
@@ -131,9 +131,9 @@ def complete(jobs_table: TableRef, key: dict, duration: float, keep: bool) -> tu
     """Success: delete the job row, or mark it ``success`` when keeping completed jobs."""
     where, params = where_key(key)
     if not keep:
-        return f"DELETE FROM {jobs_table.full_name} WHERE {where}", params
+        return f"DELETE FROM {jobs_table.sql_name} WHERE {where}", params
     return (  # the message of a transient failure retried before (if any) goes
-        f"UPDATE {jobs_table.full_name} SET `status` = 'success', "
+        f"UPDATE {jobs_table.sql_name} SET `status` = 'success', "
         "`completed_time` = CURRENT_TIMESTAMP(3), `duration` = %s, "
         "`error_message` = '', `error_stack` = NULL "
         f"WHERE {where}",
@@ -147,7 +147,7 @@ def error(
     """Failure: status ``error`` with the message and the packed traceback."""
     where, params = where_key(key)
     return (
-        f"UPDATE {jobs_table.full_name} SET `status` = 'error', "
+        f"UPDATE {jobs_table.sql_name} SET `status` = 'error', "
         "`completed_time` = CURRENT_TIMESTAMP(3), "
         "`duration` = %s, `error_message` = %s, `error_stack` = %s "
         f"WHERE {where}",
@@ -157,7 +157,7 @@ def error(
 
 def status_counts(jobs_table: TableRef) -> str:
     """``SELECT status, COUNT(*) ... GROUP BY status`` (spec §6.3, jobs.progress)."""
-    return f"SELECT `status`, COUNT(*) FROM {jobs_table.full_name} GROUP BY `status`"
+    return f"SELECT `status`, COUNT(*) FROM {jobs_table.sql_name} GROUP BY `status`"
 
 
 def progress(key_source: Node, target: TableRef, pk: Sequence[str]) -> tuple[str, list]:
@@ -168,7 +168,7 @@ def progress(key_source: Node, target: TableRef, pk: Sequence[str]) -> tuple[str
     first = quote(pk[0])
     return (
         f"SELECT COUNT(*), COALESCE(SUM(`$tgt`.{first} IS NULL), 0) FROM ({inner}) AS `$ks` "
-        f"LEFT JOIN (SELECT DISTINCT {columns} FROM {target.full_name}) AS `$tgt` ON {on}",
+        f"LEFT JOIN (SELECT DISTINCT {columns} FROM {target.sql_name}) AS `$tgt` ON {on}",
         params,
     )
 
@@ -254,7 +254,7 @@ def list_jobs(
     columns = ", ".join(quote(c) for c in (*pk, *LIST_COLUMNS))
     order = ", ".join(quote(k) for k in pk)
     return (
-        f"SELECT {columns} FROM {jobs_table.full_name} WHERE {where[0]} "
+        f"SELECT {columns} FROM {jobs_table.sql_name} WHERE {where[0]} "
         f"ORDER BY {order} LIMIT {int(limit)}",
         list(where[1]),
     )
@@ -262,7 +262,7 @@ def list_jobs(
 
 def count(jobs_table: TableRef, where: tuple[str, list]) -> tuple[str, list]:
     """``SELECT COUNT(*)`` of the jobs matching ``where``."""
-    return f"SELECT COUNT(*) FROM {jobs_table.full_name} WHERE {where[0]}", list(where[1])
+    return f"SELECT COUNT(*) FROM {jobs_table.sql_name} WHERE {where[0]}", list(where[1])
 
 
 def select_keys(
@@ -271,7 +271,7 @@ def select_keys(
     """Primary keys of the jobs matching ``where`` (locked ``FOR UPDATE`` for the write that
     follows in the same transaction), at most ``limit``."""
     sql = (
-        f"SELECT {', '.join(quote(k) for k in pk)} FROM {jobs_table.full_name} "
+        f"SELECT {', '.join(quote(k) for k in pk)} FROM {jobs_table.sql_name} "
         f"WHERE {where[0]} ORDER BY {', '.join(quote(k) for k in pk)}"
     )
     if limit is not None:
@@ -284,7 +284,7 @@ def retry(jobs_table: TableRef, where: tuple[str, list]) -> tuple[str, list]:
     the previous attempt's times cleared; priority kept): what DataJoint 2.x's
     ``populate(reserve_jobs=True)`` takes next (spec §6.3–6.4)."""
     return (
-        f"UPDATE {jobs_table.full_name} SET `status` = 'pending', "
+        f"UPDATE {jobs_table.sql_name} SET `status` = 'pending', "
         "`scheduled_time` = CURRENT_TIMESTAMP(3), `reserved_time` = NULL, "
         "`completed_time` = NULL, `duration` = NULL, `error_message` = '', "
         "`error_stack` = NULL, `host` = '', `pid` = 0, `connection_id` = 0, `user` = '' "
@@ -297,7 +297,7 @@ def ignore(jobs_table: TableRef, where: tuple[str, list]) -> tuple[str, list]:
     """Jobs matching ``where`` that are ``pending`` or ``error`` become ``ignore`` (a
     reserved job finishes first; a success stays)."""
     return (
-        f"UPDATE {jobs_table.full_name} SET `status` = 'ignore' "
+        f"UPDATE {jobs_table.sql_name} SET `status` = 'ignore' "
         f"WHERE `status` IN ('pending', 'error') AND ({where[0]})",
         list(where[1]),
     )
@@ -308,7 +308,7 @@ def insert_ignored(jobs_table: TableRef, pk: Sequence[str], key: Sequence) -> tu
     ``jobs.ignore(key)``, spec §6.3); an existing row is left as it is."""
     columns = ", ".join(quote(k) for k in pk)
     return (
-        f"INSERT INTO {jobs_table.full_name} ({columns}, `status`, `priority`) "
+        f"INSERT INTO {jobs_table.sql_name} ({columns}, `status`, `priority`) "
         f"VALUES ({', '.join(['%s'] * len(pk))}, 'ignore', 5) "
         "ON DUPLICATE KEY UPDATE `status` = `status`",
         list(key),
@@ -319,7 +319,7 @@ def unignore(jobs_table: TableRef, where: tuple[str, list]) -> tuple[str, list]:
     """Ignored jobs matching ``where`` are deleted: the key is "not yet queued" again and
     the next populate's refresh adds it as ``pending`` (spec §6.3)."""
     return (
-        f"DELETE FROM {jobs_table.full_name} WHERE `status` = 'ignore' AND ({where[0]})",
+        f"DELETE FROM {jobs_table.sql_name} WHERE `status` = 'ignore' AND ({where[0]})",
         list(where[1]),
     )
 
@@ -328,7 +328,7 @@ def reprioritize(jobs_table: TableRef, where: tuple[str, list], priority: int) -
     """Set the priority (lower = more urgent, spec §6.3) of the ``pending`` and ``error``
     jobs matching ``where``."""
     return (
-        f"UPDATE {jobs_table.full_name} SET `priority` = %s "
+        f"UPDATE {jobs_table.sql_name} SET `priority` = %s "
         f"WHERE `status` IN ('pending', 'error') AND ({where[0]})",
         [priority, *where[1]],
     )
@@ -336,7 +336,7 @@ def reprioritize(jobs_table: TableRef, where: tuple[str, list], priority: int) -
 
 def error_stack(jobs_table: TableRef, where: tuple[str, list]) -> tuple[str, list]:
     """The packed ``error_stack`` of the job matching ``where``."""
-    return f"SELECT `error_stack` FROM {jobs_table.full_name} WHERE {where[0]}", list(where[1])
+    return f"SELECT `error_stack` FROM {jobs_table.sql_name} WHERE {where[0]}", list(where[1])
 
 
 # --------------------------------------------------------------------------------------------
@@ -349,7 +349,7 @@ LEGACY_JOBS = "~jobs"
 def legacy_counts(jobs_table: TableRef, table_name: str) -> tuple[str, list]:
     """Counts per status of one table's rows in a 0.14 ``~jobs``."""
     return (
-        f"SELECT `status`, COUNT(*) FROM {jobs_table.full_name} WHERE `table_name` = %s "
+        f"SELECT `status`, COUNT(*) FROM {jobs_table.sql_name} WHERE `table_name` = %s "
         "GROUP BY `status`",
         [table_name],
     )
@@ -366,7 +366,7 @@ def legacy_list(
     :func:`selection` without keys), in ``key_hash`` order after ``after``."""
     sql = (
         "SELECT `key_hash`, `key`, `status`, `error_message`, `user`, `host`, `pid`, "
-        f"`connection_id`, `timestamp` FROM {jobs_table.full_name} "
+        f"`connection_id`, `timestamp` FROM {jobs_table.sql_name} "
         f"WHERE `table_name` = %s AND ({where[0]})"
     )
     params = [table_name, *where[1]]
@@ -379,7 +379,7 @@ def legacy_list(
 def legacy_stack(jobs_table: TableRef, table_name: str, key_hash: str) -> tuple[str, list]:
     """The packed ``error_stack`` of one 0.14 job."""
     return (
-        f"SELECT `error_stack` FROM {jobs_table.full_name} "
+        f"SELECT `error_stack` FROM {jobs_table.sql_name} "
         "WHERE `table_name` = %s AND `key_hash` = %s",
         [table_name, key_hash],
     )
@@ -391,7 +391,7 @@ def legacy_delete(
     """Delete one table's 0.14 jobs matching ``where`` (0.14: a key without a row is
     available, so deleting an error row retries it)."""
     return (
-        f"DELETE FROM {jobs_table.full_name} WHERE `table_name` = %s AND ({where[0]})",
+        f"DELETE FROM {jobs_table.sql_name} WHERE `table_name` = %s AND ({where[0]})",
         [table_name, *where[1]],
     )
 
@@ -426,7 +426,7 @@ def defer(
     where, params = where_key(key)
     ours, ids = _ours(connection_ids)
     return (
-        f"UPDATE {jobs_table.full_name} SET `status` = 'pending', "
+        f"UPDATE {jobs_table.sql_name} SET `status` = 'pending', "
         "`scheduled_time` = CURRENT_TIMESTAMP(3) + INTERVAL %s MICROSECOND, "
         "`reserved_time` = NULL, `host` = '', `pid` = 0, `connection_id` = 0, "
         "`error_message` = %s, `error_stack` = %s "
@@ -447,7 +447,7 @@ def fail_reserved(
     where, params = where_key(key)
     ours, ids = _ours(connection_ids)
     return (
-        f"UPDATE {jobs_table.full_name} SET `status` = 'error', "
+        f"UPDATE {jobs_table.sql_name} SET `status` = 'error', "
         "`completed_time` = CURRENT_TIMESTAMP(3), "
         "`duration` = %s, `error_message` = %s, `error_stack` = %s "
         f"WHERE {where} AND {ours}",
@@ -460,7 +460,7 @@ def restamp(jobs_table: TableRef, key: dict, old_id: int, new_id: int) -> tuple[
     the reserving statement) recorded under the new link's id ``new_id``."""
     where, params = where_key(key)
     return (
-        f"UPDATE {jobs_table.full_name} SET `connection_id` = %s "
+        f"UPDATE {jobs_table.sql_name} SET `connection_id` = %s "
         f"WHERE {where} AND `status` = 'reserved' AND `connection_id` = %s",
         [new_id, *params, old_id],
     )
@@ -477,6 +477,6 @@ def job_states(
     return (
         f"SELECT {columns}, `status`, `connection_id`, "
         "TIMESTAMPDIFF(MICROSECOND, CURRENT_TIMESTAMP(3), `scheduled_time`) / 1e6 AS `wait` "
-        f"FROM {jobs_table.full_name} WHERE {where}",
+        f"FROM {jobs_table.sql_name} WHERE {where}",
         params,
     )

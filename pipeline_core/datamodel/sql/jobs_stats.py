@@ -43,6 +43,6 @@ def jobs_completed(jobs_table: TableRef) -> str:
     ``seconds``. ``completed_time`` is the server's ``CURRENT_TIMESTAMP(3)`` of the worker's
     session (spec §6.4), compared here with the same clock."""
     return (
-        f"SELECT COUNT(*) FROM {jobs_table.full_name} WHERE `status` = 'success' "
+        f"SELECT COUNT(*) FROM {jobs_table.sql_name} WHERE `status` = 'success' "
         "AND `completed_time` >= CURRENT_TIMESTAMP(3) - INTERVAL %s SECOND"
     )

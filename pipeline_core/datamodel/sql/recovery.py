@@ -119,7 +119,7 @@ def reserved_jobs(jobs_table: TableRef, pk: Sequence[str], worker_db: str | None
     return (
         f"SELECT {columns}, `j`.`host`, `j`.`pid`, `j`.`connection_id`, `j`.`reserved_time`, "
         f"{age} AS `reserved_age`, {beat} AS `heartbeat_age` "
-        f"FROM {jobs_table.full_name} AS `j`{join} WHERE `j`.`status` = 'reserved'"
+        f"FROM {jobs_table.sql_name} AS `j`{join} WHERE `j`.`status` = 'reserved'"
     )
 
 
@@ -135,7 +135,7 @@ def release(jobs_table: TableRef, key: dict, connection_id: int, reserved_time) 
     affected row means done."""
     where, params = where_key(key)
     return (
-        f"UPDATE {jobs_table.full_name} SET `status` = 'pending', `reserved_time` = NULL, "
+        f"UPDATE {jobs_table.sql_name} SET `status` = 'pending', `reserved_time` = NULL, "
         "`host` = '', `pid` = 0, `connection_id` = 0 "
         f"WHERE {where} AND `status` = 'reserved' AND `connection_id` = %s "
         "AND `reserved_time` <=> %s",
@@ -149,7 +149,7 @@ def lose(
     """Mark one reservation ``error`` with ``message`` (same condition as :func:`release`)."""
     where, params = where_key(key)
     return (
-        f"UPDATE {jobs_table.full_name} SET `status` = 'error', "
+        f"UPDATE {jobs_table.sql_name} SET `status` = 'error', "
         "`completed_time` = CURRENT_TIMESTAMP(3), `error_message` = %s, `error_stack` = %s "
         f"WHERE {where} AND `status` = 'reserved' AND `connection_id` = %s "
         "AND `reserved_time` <=> %s",
