@@ -28,7 +28,7 @@ from pipeline_core.datamodel.nodes import (
     tables_read,
     with_top,
 )
-from pipeline_core.datamodel.order_by import items_of, parse_order_by, total_order
+from pipeline_core.datamodel.order_by import items_of, order_item, parse_order_by, total_order
 from pipeline_core.datamodel.paging import ordering
 from pipeline_core.datamodel.sql import compiler
 from pipeline_core.datamodel.types import (
@@ -226,10 +226,29 @@ def test_malformed_order_by_is_refused(order_by):
         parse_order_by(order_by, HEADING)
 
 
-@pytest.mark.parametrize("order_by", ["nope", "RAND()", "grade, `a`"])
+@pytest.mark.parametrize("order_by", ["nope", "RAND()", "grade, `nope`", "`x``y`"])
 def test_order_by_names_an_unknown_attribute(order_by):
     with pytest.raises(UnknownAttributeError):
         parse_order_by(order_by, HEADING)
+
+
+def test_order_by_reads_names_in_backquotes():
+    """Legacy column names with blanks, commas or backquotes (issue #15 part 6), written in
+    backquotes as in SQL; :func:`order_item` writes them so."""
+    names = ["bad col", "a,b DESC", "x`y", "KEY", "desc"]
+    heading = Heading([attr("id", key=True)] + [attr(n) for n in names])
+    items = [order_item(n, i % 2 == 0) for i, n in enumerate(names)]
+    assert items[:3] == ["`bad col` DESC", "`a,b DESC`", "`x``y` DESC"]
+    assert parse_order_by(", ".join(items), heading) == [
+        (n, i % 2 == 0) for i, n in enumerate(names)
+    ]
+    assert parse_order_by(["`a`, grade DESC", "`points`"], HEADING) == [
+        ("a", False),
+        ("grade", True),
+        ("points", False),
+    ]
+    with pytest.raises(QueryError):
+        parse_order_by("`bad col` DESC x", heading)
 
 
 def test_compiler_and_paging_read_order_by_alike():

@@ -1,7 +1,7 @@
 """No 5xx on bad paths (issue #11, item 4): every URL of the web UI and of the JSON API,
 asked with odd names (hidden tables, unknown schemas, schemas outside the prefix, Django's
 and the audit database, backquotes, dots, spaces, very long, percent-encoded junk, unicode,
-empty) or malformed query parameters (``?key=``, ``?after=``), answers 404 (400 for a
+empty; names that exist are browsable however odd: tests/web/test_odd_names.py) or malformed query parameters (``?key=``, ``?after=``), answers 404 (400 for a
 malformed query parameter), never 500, and the page names the problem.
 
 The grid is generated from the URL configuration: a new URL without an entry in
@@ -72,6 +72,9 @@ ODD_NAMES = [
     odd("..", None),
     odd(quote("a b", safe=""), "a b"),
     odd("x" * 300, "x" * 60),
+    odd("x" * 65, "x" * 60),  # one more than the server allows
+    odd(quote("trail ", safe=""), "trail"),  # the server refuses a name ending in a space
+    odd(quote("tab\there", safe=""), None),
     odd("%00%FF%2e%2e%C3", None),
     odd("%00", None),
     odd(quote("ünïcødé_表", safe=""), "ünïcødé_表"),

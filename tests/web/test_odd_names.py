@@ -75,10 +75,11 @@ ROWS = [
 
 @pytest.fixture(scope="module")
 def odd(demo, pipeline_prefix):
-    """``{prefix}oddnames``: every table of :data:`TABLES` with the columns of
-    :data:`COLUMNS` and the rows of :data:`ROWS`; ``child odd`` references ``bad name``."""
+    """``{prefix}odd names/x%`é`` (a database name as odd as the tables'): every table of
+    :data:`TABLES` with the columns of :data:`COLUMNS` and the rows of :data:`ROWS`;
+    ``child odd`` references ``bad name``."""
     conn = demo.Subject.connection
-    database = pipeline_prefix + "oddnames"
+    database = pipeline_prefix + "odd names/x%`é"
     conn.query(f"CREATE DATABASE IF NOT EXISTS {q(database)}")
     columns = ", ".join(f"{q(c)} {t}" for c, t in COLUMNS.items())
     marks = ", ".join(["%s"] * len(COLUMNS))
@@ -126,7 +127,7 @@ def test_names_a_legacy_database_holds_are_quoted_and_declaration_refuses_them(o
         with pytest.raises(dm.DataJointError, match="Invalid SQL identifier"):
             q(refused)
     # a name the server accepts but DataJoint would not declare: refused at declaration
-    schema = dm.Schema(odd, connection=demo.Subject.connection)
+    schema = dm.Schema(demo.Subject.database, connection=demo.Subject.connection)
 
     class Bad(dm.Manual):
         _table_name_ = "bad table"
@@ -135,7 +136,7 @@ def test_names_a_legacy_database_holds_are_quoted_and_declaration_refuses_them(o
     with pytest.raises(dm.DataJointError, match="Invalid SQL identifier 'bad table'"):
         schema(Bad)
     with pytest.raises(dm.DataJointError, match="Invalid SQL identifier"):
-        dm.Schema("odd schema", connection=demo.Subject.connection)
+        dm.Schema(odd, connection=demo.Subject.connection)  # exists, but not declared so
 
 
 # --- pages ------------------------------------------------------------------------------------
@@ -162,6 +163,9 @@ def test_the_schema_page_lists_links_and_draws_every_table(staff_client, odd):
     assert len(ids) == len(set(ids))
     titles = "".join(t.text or "" for t in tree.iter("{http://www.w3.org/2000/svg}text"))
     assert "<b>x" in titles and "q'\"s" in titles and "a`b" in titles
+    home = staff_client.get("/").content.decode()
+    assert f'href="{escape(reverse("web:schema", args=[odd]))}"' in home
+    assert staff_client.get(reverse("web:schema_progress", args=[odd])).status_code == 200
 
 
 def test_the_api_lists_every_table_with_its_real_name_and_tier(staff_client, odd):
@@ -215,10 +219,11 @@ def test_foreign_keys_between_odd_tables_are_linked(staff_client, odd):
 def test_names_are_one_url_segment_each(staff_client, odd, table, segment):
     """``reverse`` percent-encodes; ``%`` and ``/`` are written ``%25`` and ``%2F`` first
     (pipeline_core/url_names.py), so that every name is one segment and reads back."""
+    schema = odd.replace("odd names/x%`é", "odd%20names%252Fx%2525%60%C3%A9")
     path = url("table", odd, table)
-    assert path == f"/schemas/{odd}/tables/{segment}/"
+    assert path == f"/schemas/{schema}/tables/{segment}/"
     assert staff_client.get(path).status_code == 200
-    assert api("rows", odd, table) == f"/api/v1/schemas/{odd}/tables/{segment}/rows/"
+    assert api("rows", odd, table) == f"/api/v1/schemas/{schema}/tables/{segment}/rows/"
 
 
 # --- exports, rows and queries -----------------------------------------------------------------
