@@ -1,8 +1,9 @@
 """No 5xx on bad paths (issue #11, item 4): every URL of the web UI and of the JSON API,
 asked with odd names (hidden tables, unknown schemas, schemas outside the prefix, Django's
 and the audit database, backquotes, dots, spaces, very long, percent-encoded junk, unicode,
-empty; names that exist are browsable however odd: tests/web/test_odd_names.py) or malformed query parameters (``?key=``, ``?after=``), answers 404 (400 for a
-malformed query parameter), never 500, and the page names the problem.
+empty; names that exist are browsable however odd: tests/web/test_odd_names.py) or
+malformed query parameters (``?key=``, ``?after=``), answers 404 (400 for a malformed
+query parameter), never 500, and the page names the problem.
 
 The grid is generated from the URL configuration: a new URL without an entry in
 :data:`WEB_ROUTES` fails :func:`test_every_web_url_is_in_the_grid`. The client is an
