@@ -22,6 +22,14 @@ _QUOTED = re.compile(r"`((?:[^`]|``)+)`\.`((?:[^`]|``)+)`", re.S)
 _PLAIN = re.compile(r"([^`.]+)\.([^`.]+)", re.S)
 
 
+@functools.lru_cache(maxsize=4096)
+def _names(database: str, table: str) -> tuple[str, str]:
+    """``(sql_name, full_name)`` of a table (validated; memoised: populate and the compiler
+    make refs of the same few tables again and again)."""
+    sql = full_name(database, table)
+    return sql, sql.replace("%%", "%") if "%" in sql else sql
+
+
 @functools.total_ordering
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
 class TableRef:
@@ -57,9 +65,9 @@ class TableRef:
 
     def __post_init__(self):
         # the one validation of both parts; the quoted forms are made once, here
-        sql = full_name(self.database, self.table)
-        object.__setattr__(self, "sql_name", sql)
-        object.__setattr__(self, "full_name", sql.replace("%%", "%") if "%" in sql else sql)
+        names = _names(self.database, self.table)
+        object.__setattr__(self, "sql_name", names[0])
+        object.__setattr__(self, "full_name", names[1])
 
     @classmethod
     def parse(cls, text: str | TableRef) -> TableRef:
