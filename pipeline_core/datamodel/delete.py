@@ -35,7 +35,7 @@ import re
 
 import networkx as nx
 
-from . import audit
+from . import audit, operators
 from .catalog import catalog_of
 from .condition import AndList, Not, RawSQL
 from .dependencies import DependencyGraph
@@ -377,8 +377,14 @@ def _propagate(
         restricted[node] = expr
         for _, child, data in graph.out_edges(node, data=True):
             renames = {c: p for c, p in data["attr_map"].items() if c != p}
-            conditions.setdefault(child, []).append(expr.proj(**renames))
+            conditions.setdefault(child, []).append(_renamed(expr, renames))
     return restricted
+
+
+def _renamed(expr: QueryExpression, renames: dict[str, str]) -> QueryExpression:
+    """``expr.proj(**renames)`` for a foreign key's renames (child column -> parent
+    column): the new names are the child's columns, however odd (``x%y``)."""
+    return expr._derive(operators.projection(expr._node, (), renames, columns=True))
 
 
 def _edge(graph, parent: TableRef, child: TableRef) -> dict | None:
@@ -400,7 +406,7 @@ def _orphans(
     rows = restricted[part]
     if master in restricted:
         renames = {c: p for c, p in edge["attr_map"].items() if c != p}
-        rows = rows.restrict(Not(restricted[master].proj(**renames)), semantic_check=False)
+        rows = rows.restrict(Not(_renamed(restricted[master], renames)), semantic_check=False)
     return rows, edge
 
 

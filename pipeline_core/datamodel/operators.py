@@ -23,6 +23,7 @@ from .nodes import (
     UnionNode,
     lineage_available,
 )
+from .sql.quoting import check_identifier
 from .types import comparable
 
 
@@ -268,16 +269,22 @@ def _computed_items(named: dict, heading: Heading) -> tuple[ProjItem, ...]:
     return tuple(items)
 
 
-def projection(node: Node, attributes, named: dict) -> ProjNode:
+def projection(node: Node, attributes, named: dict, *, columns: bool = False) -> ProjNode:
     """``node.proj(*attributes, **named)`` by DataJoint's rules (spec §9.3).
 
+    Args:
+        columns: the new names are columns of a table (a foreign key's renames, followed by
+            a cascade): any name the server accepts (``x%y``), not only plain identifiers.
     Raises:
         QueryError: unknown attribute, excluded primary-key attribute, or a name clash.
     """
     heading = node.heading
     renames, computes = {}, {}
     for new, value in named.items():
-        _check_new_name(new)
+        if columns:
+            check_identifier(new)
+        else:
+            _check_new_name(new)
         if isinstance(value, Aggregate):
             raise QueryError(f"`{new}`: an Aggregate needs aggr(), not proj()", attribute=new)
         if isinstance(value, str) and value.strip() in heading:  # any attribute name, quoted later

@@ -93,6 +93,11 @@ def odd(demo, pipeline_prefix):
         f"FOREIGN KEY (id) REFERENCES {full_name(database, 'bad name')} (id))"
     )
     conn.query(f"INSERT IGNORE INTO {full_name(database, 'child odd')} VALUES (1, 1), (1, 2)")
+    conn.query(  # a Manual table (``order``) referencing a table of no tier
+        f"CREATE TABLE IF NOT EXISTS {full_name(database, 'pick')} (pick_id int NOT NULL "
+        f"PRIMARY KEY, {q('x%y')} int NOT NULL, FOREIGN KEY ({q('x%y')}) "
+        f"REFERENCES {full_name(database, 'x%y')} (id))"
+    )
     catalog_of(conn).invalidate(database)
     return database
 
@@ -112,7 +117,7 @@ def post_json(client, path: str, body) -> object:
 # --- names in SQL ------------------------------------------------------------------------------
 def test_the_catalog_lists_every_table_with_its_real_name_and_tier(odd, demo):
     infos = {t.table_name: t for t in catalog_of(demo.Subject.connection).tables(odd)}
-    assert set(infos) == {*TABLES, "child odd"}
+    assert set(infos) == {*TABLES, "child odd", "pick"}
     for table, tier in TABLES.items():
         assert infos[table].tier == tier, table
         assert infos[table].heading.names == list(COLUMNS)
@@ -171,7 +176,7 @@ def test_the_schema_page_lists_links_and_draws_every_table(staff_client, odd):
 def test_the_api_lists_every_table_with_its_real_name_and_tier(staff_client, odd):
     schemas = {s["name"]: s for s in staff_client.get("/api/v1/schemas/").json()}
     tables = {t["table_name"]: t for t in schemas[odd]["tables"]}
-    assert set(tables) == {*TABLES, "child odd"}
+    assert set(tables) == {*TABLES, "child odd", "pick"}
     for table, tier in TABLES.items():
         assert tables[table]["tier"] == tier
         assert tables[table]["primary_key"] == ["id"]
@@ -347,3 +352,30 @@ def test_writes_to_tables_of_no_tier_are_refused_naming_the_table(staff_client, 
     assert response.status_code == 409, response.content[:300]
     assert why in response.content.decode()
     assert table in json.dumps(response.json(), ensure_ascii=False)
+
+
+def test_entering_a_row_that_references_a_table_of_no_tier(staff_client, odd):
+    """``pick`` (Manual) references ``x%y``: its foreign key is searched and checked through
+    the odd names, and the row saved (and deleted) like any other."""
+    fk = reverse("api:fk_choices", args=[odd, "pick", "x%y"])
+    found = staff_client.get(fk + "?q=2")
+    assert found.status_code == 200, found.content[:300]
+    assert [r["values"] for r in found.json()["results"]] == [{"x%y": 2}]
+    html = staff_client.get(url("entry", odd, "pick")).content.decode()
+    assert escape(fk) in html
+    saved = post_json(staff_client, api("rows", odd, "pick"), {"rows": [{"pick_id": 1, "x%y": 2}]})
+    assert saved.status_code == 201, saved.content[:300]
+    refused = post_json(
+        staff_client, api("rows", odd, "pick"), {"rows": [{"pick_id": 2, "x%y": 7}]}
+    )
+    assert refused.status_code == 400 and "x%y" in refused.content.decode()
+    preview = post_json(staff_client, api("rows_delete", odd, "x%y"), {"keys": [{"id": 2}]})
+    assert preview.status_code == 200, preview.content[:300]
+    assert preview.json()["counts"] == {
+        f"`{odd.replace('`', '``')}`.`x%y`": 1,
+        f"`{odd.replace('`', '``')}`.`pick`": 1,
+    }
+    deleted = post_json(
+        staff_client, api("rows_delete", odd, "pick"), {"keys": [{"pick_id": 1}], "dry_run": False}
+    )
+    assert deleted.status_code == 200 and deleted.json()["deleted"] == 1, deleted.content[:300]
