@@ -3,7 +3,7 @@ percent-encoded by ``reverse``; row keys travel as tokens (see :mod:`.keys`)."""
 
 from django.urls import path
 
-from . import account, export, grid, history, jobs, progress, runs, views, workers
+from . import account, export, grid, history, jobs, progress, query, runs, views, workers
 
 app_name = "web"
 
@@ -33,4 +33,8 @@ urlpatterns = [
     path("runs/<str:run>/", runs.run_page, name="run"),
     path("runs/<str:run>/cancel/", runs.run_cancel, name="run_cancel"),
     path("workers/", workers.workers, name="workers"),
+    path("query/", query.query_page, name="query"),
+    path("query/context/", query.query_context, name="query_context"),
+    path("query/saved/", query.query_save, name="query_save"),
+    path("query/saved/<int:pk>/", query.saved_query, name="saved_query"),
 ]

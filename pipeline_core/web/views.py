@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from pipeline_core import roles, services
 from pipeline_core.datamodel import PopulateError
+from pipeline_core.services import saved_queries
 
 from . import cells, diagram_cache, previews
 from .errors import pipeline_view
@@ -49,11 +50,16 @@ def _render(request, template: str, context: dict, status: int = 200):
 @require_GET
 @pipeline_view(action="view")
 def home(request):
-    """The schemas the user may view, with their table counts per tier."""
+    """The schemas the user may view, with their table counts per tier, and the saved
+    queries they may see."""
     return _render(
         request,
         "home.html",
-        {"schemas": services.list_schemas(request.user), "prefix": services.schema_prefix()},
+        {
+            "schemas": services.list_schemas(request.user),
+            "prefix": services.schema_prefix(),
+            "saved_queries": saved_queries.saved_queries(request.user),
+        },
     )
 
 
