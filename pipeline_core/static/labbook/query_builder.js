@@ -267,13 +267,19 @@
   // changes
   // ------------------------------------------------------------------------------------------
 
+  var pending = null;
+
   function changed(how) {
-    // how: undefined (a value: only the JSON and tokens), "render" (redraw), "refresh"
-    // (redraw, then ask the server for headings and offers)
+    // how: undefined (a value: the JSON and tokens now, the server's check after a pause in
+    // typing), "render" (redraw, then check), "refresh" (redraw, then ask the server for
+    // headings, offers and the check)
     if (how) { render(); } else { description(); }
     showJson();
     syncTokens();
-    if (how === "refresh") { refresh(); }
+    if (pending) { clearTimeout(pending); pending = null; }
+    if (how === "refresh") { refresh(); return; }
+    root.setAttribute("data-busy", "true");
+    pending = setTimeout(function () { pending = null; refresh(); }, how ? 50 : 600);
   }
 
   function showJson() {
@@ -295,24 +301,29 @@
   function refresh() {
     var d = description();
     var seq = ++refreshSeq;
-    if (!d) { return; }
+    if (!d) { root.removeAttribute("data-busy"); return; }
     setStatus("Checking…");
+    root.setAttribute("data-busy", "true");
     encode(d).then(function (token) {
       return fetch(cfg.urls.context + "?q=" + token, { headers: { Accept: "application/json" }, credentials: "same-origin" });
     }).then(function (response) {
       return response.json();
     }).then(function (data) {
       if (seq !== refreshSeq) { return; }
+      root.removeAttribute("data-busy");
       if (data.queries) {
         context = data;
         errors = data.error ? [Object.assign({ kind: "description" }, data.error)] : [];
       } else if (data.error) {
         errors = [data.error];
       }
-      setStatus(errors.length ? "" : "");
+      setStatus("");
       render();
     }).catch(function () {
-      if (seq === refreshSeq) { setStatus("Could not reach the server to check the query."); }
+      if (seq === refreshSeq) {
+        root.removeAttribute("data-busy");
+        setStatus("Could not reach the server to check the query.");
+      }
     });
   }
 
@@ -340,7 +351,10 @@
     placeErrors();
     if (focused) {
       var again = root.querySelector('[data-key="' + CSS.escape(focused) + '"]');
-      if (again) { again.focus(); }
+      if (again) {
+        again.focus();
+        try { again.setSelectionRange(again.value.length, again.value.length); } catch (e) { /* not text */ }
+      }
     }
   }
 
@@ -997,9 +1011,26 @@
     });
   }
 
+  function reset() {
+    // the state of the page's own URL (also when the browser shows it again from its cache
+    // after back/forward: the query shown is the URL's, not what was being edited)
+    state = cfg.description ? clone(cfg.description) : null;
+    if (state) { delete state.after; }
+    models = new WeakMap();
+    context = cfg.context || { queries: {}, offers: {}, error: null };
+    errors = cfg.errors || [];
+    jsonEdited = false;
+    refreshSeq++;
+    root.removeAttribute("data-busy");
+    setStatus("");
+    render();
+    showJson();
+    syncTokens();
+  }
+
+  window.addEventListener("pageshow", function (event) { if (event.persisted) { reset(); } });
   var jsonPanel = document.getElementById("query-json");
   if (jsonPanel && state) { jsonPanel.open = false; }
   root.setAttribute("data-ready", "true");
-  render();
-  showJson();
+  reset();
 }());
