@@ -126,14 +126,13 @@ def _offers(q: dict, resolve, user) -> dict:
     aggregated over, among the neighbours of its tables in the dependency graph."""
     offers: dict[str, list] = {"join": [], "matching": [], "aggr": []}
     sources = [q.get("from"), *(q.get("join") or [])]
-    refs = [
-        dm.TableRef(s["schema"], s["table"])
-        for s in sources
-        if isinstance(s, dict) and isinstance(s.get("schema"), str) and "table" in s
-    ]
     try:
-        names = [resolve(r.database, r.table) for r in refs]
-    except dm.DataJointError:
+        names = [
+            resolve(s["schema"], s["table"])
+            for s in sources
+            if isinstance(s, dict) and isinstance(s.get("schema"), str) and "table" in s
+        ]
+    except (dm.DataJointError, TypeError):
         return offers
     base = {k: q[k] for k in ("from", "join") if k in q}
     try:

@@ -51,6 +51,11 @@ WEB_ROUTES = {
     "run": ("GET", ""),  # a run id: an odd one is an unknown run (404)
     "run_cancel": ("POST", ""),
     "workers": ("GET", ""),  # no names in the path
+    # the query builder: names travel in the description (?q=, tests/web/test_query_page.py)
+    "query": ("GET", ""),
+    "query_context": ("GET", ""),
+    "query_save": ("POST", ""),
+    "saved_query": ("GET", ""),  # an integer id: anything else does not match (404)
 }
 #: Hidden tables: valid identifiers, never browsable (spec §1.4, §11).
 HIDDEN_TABLES = ("~~thing", "~lineage", "~external_main", "~jobs", "~log")

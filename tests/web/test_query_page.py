@@ -348,3 +348,36 @@ def test_the_readme_aggregation_counts_an_attribute_of_the_child(lab_client, dem
         assert rows[1] == len(demo.Session.Trial & {"subject_id": subject, "session_id": 1})
     finally:
         (demo.Session & {"subject_id": subject, "session_id": 900}).delete_quick()
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "",
+        "%7B",
+        "{",
+        "[1, 2]",
+        "null",
+        "5",
+        "A" * 5000,
+        encode_description([1]),
+        encode_description({"from": {"schema": "mysql", "table": "user"}}),
+        encode_description({"from": {"schema": "a`b", "table": "<script>"}}),
+        encode_description({"from": {"schema": "x" * 300, "table": "t"}}),
+        encode_description({"from": {"from": {"from": {"from": {}}}}}),
+        "%00%FF",
+    ],
+)
+def test_junk_descriptions_are_errors_never_500(staff_client, demo, q):
+    for name in ("web:query", "web:query_context"):
+        response = staff_client.get(reverse(name) + "?q=" + q)
+        assert response.status_code in (200, 400), (
+            name,
+            re.findall(r"reason\">(.*?)<", response.content.decode()),
+        )
+        if name == "web:query" and q:
+            assert response.status_code == 400
+            assert builder_data(response)["errors"], q
+    assert staff_client.get(reverse("web:query") + "?q=AAAA&saved=x%00").status_code == 400
+    assert staff_client.get("/query/saved/abc/").status_code == 404
+    assert staff_client.get(reverse("web:saved_query", args=[987654])).status_code == 404
