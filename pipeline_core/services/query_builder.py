@@ -163,25 +163,39 @@ def _offers(q: dict, resolve, user) -> dict:
     return offers
 
 
+#: Relations of an offered table to the query's tables, in the order offers are listed.
+RELATIONS = ("parent", "child", "ancestor", "descendant")
+
+
 def _neighbours(infos, user) -> list[tuple[dm.TableRef, str]]:
-    """``(table, "parent" | "child")`` next to any of ``infos`` in the dependency graph, in
-    schemas ``user`` may view, parents first, each once."""
+    """``(table, relation)`` for the tables related to any of ``infos`` in the dependency
+    graph of their schemas and the schemas around them (:func:`.browse.dependency_graph`):
+    parents, children, then further ancestors and descendants (``Session - Detection``: the
+    sessions with no detection), in schemas ``user`` may view, each once."""
     found: dict[dm.TableRef, str] = {}
     graphs = {}
     for info in infos:
         if info.database not in graphs:
             graphs[info.database] = dependency_graph(info.database)
         graph = graphs[info.database]
-        for relation, refs in (
-            ("parent", graph.parents(info.ref)),
-            ("child", graph.children(info.ref)),
+        parents, children = graph.parents(info.ref), graph.children(info.ref)
+        ancestors, frontier = [], list(parents)
+        while frontier:
+            ref = frontier.pop(0)
+            for parent in graph.parents(ref):
+                if parent not in ancestors and parent not in parents:
+                    ancestors.append(parent)
+                    frontier.append(parent)
+        for relation, refs in zip(
+            RELATIONS, (parents, children, ancestors, graph.descendants(info.ref))
         ):
             for ref in refs:
                 if ref.table.startswith("~") or not _viewable(ref.database, user):
                     continue
                 found.setdefault(ref, relation)
     return sorted(
-        found.items(), key=lambda item: (item[1] != "parent", item[0].database, item[0].table)
+        found.items(),
+        key=lambda item: (RELATIONS.index(item[1]), item[0].database, item[0].table),
     )
 
 

@@ -17,6 +17,7 @@ from django.urls import reverse
 from pipeline_core import datamodel as dm
 from pipeline_core.querystate import decode_description, encode_description
 from pipeline_core.services.query import json_value
+from tests.web.conftest import populated  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -233,3 +234,87 @@ def test_errors_appear_beside_their_widget(page, live_server, lab_user, browser_
     settled(page)
     assert page.locator('.q-cmp[data-path="where.and[1]"] .field-error').count() == 1
     assert "is null" in page.locator(".field-error").inner_text()
+
+
+def test_antijoin_computed_attribute_and_union(
+    page,
+    live_server,
+    lab_user,
+    browser_login,
+    populated,  # noqa: F811
+    shot,
+):
+    """Sessions with no Detection (an antijoin along the graph, two schemas away), with a
+    computed attribute, united with every session's key: the rows of the same expression."""
+    demo = populated
+    session = demo.Session
+    extra = {
+        "subject_id": 1,
+        "session_id": 901,
+        "session_date": "2026-11-29",
+        "experimenter": "ben",
+    }
+    session.insert1(extra, skip_duplicates=True)
+    try:
+        browser_login(page, lab_user)
+        start = {"from": {"schema": session.database, "table": session.table_name}}
+        page.goto(live_server.url + reverse("web:query") + "?q=" + encode_description(start))
+        settled(page)
+        page.click(".q-top-group > .q-adds .q-add-match")
+        settled(page)
+        page.select_option("select.q-match-table", option(demo.Detection))
+        settled(page)
+        page.select_option("select.q-match-neg", "without")
+        settled(page)
+        page.check("input.q-proj-on")
+        settled(page)
+        page.click("button.q-add-computed")
+        settled(page)
+        row = page.locator(".q-computed .q-row").first
+        row.locator('input[aria-label="computed attribute name"]').fill("shifted")
+        row.locator('input[aria-label="computed attribute name"]').press("Tab")
+        settled(page)
+        row = page.locator(".q-computed .q-row").first
+        row.locator('select[aria-label="function"]').select_option("+")
+        settled(page)
+        row = page.locator(".q-computed .q-row").first
+        row.locator('select[aria-label="argument 1"]').select_option("subject_id")
+        settled(page)
+        row = page.locator(".q-computed .q-row").first
+        number = row.locator('input[aria-label="number"]')
+        number.fill("10")
+        number.press("Tab")
+        settled(page)
+        page.click("button.q-add-union")
+        settled(page)
+        assert page.locator(".field-error").count() == 0, page.locator(
+            ".field-error"
+        ).all_inner_texts()
+        shot(page, "72-query-union")
+        page.click("#run-query")
+        page.wait_for_url(
+            lambda url: "q=" in url and url.split("q=")[1] != encode_description(start)
+        )
+        description = decode_description(page.url.split("q=")[1])
+        assert description["where"] == {
+            "not": {
+                "matching": {"schema": demo.Detection.database, "table": demo.Detection.table_name}
+            }
+        }
+        assert description["proj"] == {
+            "compute": {
+                "shifted": {"function": "+", "args": [{"attribute": "subject_id"}, {"value": 10}]}
+            }
+        }
+        assert description["union"] == [{"from": start["from"], "proj": {}}]
+        expr = (session - demo.Detection).proj(
+            shifted=dm.Computation("+", ("subject_id", 10))
+        ) + session.proj()
+        expected = expr.to_dicts(order_by="KEY")
+        assert [r["shifted"] for r in expected].count(None) == len(session()) - 1
+        heading = expr.heading
+        assert shown_rows(page) == [
+            [as_text(json_value(heading[n], r[n])) for n in heading.names] for r in expected
+        ]
+    finally:
+        (session & {"subject_id": 1, "session_id": 901}).delete_quick()
