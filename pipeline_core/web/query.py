@@ -163,7 +163,7 @@ def _page(request, description, canonical, result, errors, status: int | None = 
         "description_text": json.dumps(description, indent=2, ensure_ascii=False)
         if description is not None
         else "",
-        "token": request.GET.get("q", ""),
+        "token": request.GET.get("q") or request.POST.get("q") or "",
         "errors": errors,
         "results": _results(result, description) if result is not None else None,
         "python": {f: python_code(canonical, f) for f in ("datamodel", "datajoint")}
