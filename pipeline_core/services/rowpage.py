@@ -139,6 +139,11 @@ def row_key(info: TableInfo, key: dict) -> dict:
         QueryError: an attribute of the primary key is missing, or one is not in it (400).
     """
     primary = info.heading.primary_key
+    if not primary:
+        raise dm.QueryError(
+            f"{info.full_name} has no primary key: its rows cannot be named one by one",
+            table=info.full_name,
+        )
     missing = [name for name in primary if name not in key]
     extra = [name for name in key if name not in primary]
     if missing or extra:
@@ -286,7 +291,12 @@ def row_children(schema: str, table: str, key: dict, user) -> list[ChildRows]:
     """
     info = table_info(schema, table)
     key = row_key(info, key)
-    return child_rows(info, key, child_tables(info, user), counted=True)
+    children = child_tables(info, user)
+    values = key
+    if any(p not in key for _, fk in children for _, p in fk.attr_map):
+        # a foreign key to a unique index that is not the primary key (not DataJoint's)
+        values = fetch_row(schema, table, key)[2]
+    return child_rows(info, values, children, counted=True)
 
 
 def _master_fk(part: TableInfo, master: TableInfo) -> dict:

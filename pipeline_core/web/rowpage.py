@@ -74,6 +74,16 @@ def _attributes(info, row: dict, token: str, loaded: dict, only: str | None = No
     return shown
 
 
+def _parent_url(p) -> str | None:
+    """The parent row's page; the parent's table page restricted to it when the foreign
+    key references another unique index than the primary key (not DataJoint's)."""
+    if not p.exists:
+        return None
+    if set(p.key) == set(p.info.heading.primary_key):
+        return row_url(p.info.database, p.info.table_name, p.key)
+    return restricted_table_url(p.info.database, p.info.table_name, p.key)
+
+
 def _parents(parents) -> list[dict]:
     return [
         {
@@ -83,7 +93,7 @@ def _parents(parents) -> list[dict]:
             "key": key_label(p.key) if p.key else "",
             "viewable": p.viewable,
             "exists": p.exists,
-            "url": row_url(p.info.database, p.info.table_name, p.key) if p.exists else None,
+            "url": _parent_url(p),
         }
         for p in parents
     ]
