@@ -3,7 +3,19 @@ percent-encoded by ``reverse``; row keys travel as tokens (see :mod:`.keys`)."""
 
 from django.urls import path
 
-from . import account, export, grid, health, history, jobs, progress, runs, views, workers
+from . import (
+    account,
+    export,
+    grid,
+    health,
+    history,
+    jobs,
+    progress,
+    rowpage,
+    runs,
+    views,
+    workers,
+)
 
 app_name = "web"
 
@@ -18,6 +30,7 @@ urlpatterns = [
     path(_TABLE, views.table, name="table"),
     path(_TABLE + "new/", views.entry, name="entry"),
     path(_TABLE + "grid/", grid.grid, name="grid"),
+    path(_TABLE + "rows/<str:key>/", rowpage.row, name="row"),
     path(_TABLE + "thumbnail/<str:attribute>/", views.thumbnail, name="thumbnail"),
     path(_TABLE + "value/<str:attribute>/", views.stored_value, name="value"),
     path(_TABLE + "download/<str:attribute>/", views.download, name="download"),

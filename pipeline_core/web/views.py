@@ -25,8 +25,8 @@ from . import cells, diagram_cache, previews
 from .errors import pipeline_view
 from .forms import EntryForms, blockers_of
 from .htmx import is_htmx_for, signal_populate_done, vary_on_htmx_target
-from .keys import decode_key, encode_key, key_label
-from .links import linked
+from .keys import decode_key, encode_key, key_encoder, key_label
+from .links import linked, row_url_prefix
 
 #: Seconds a page keeps polling after "Populate" while no job is pending or running yet.
 WAIT_FOR_WORKER = 120
@@ -116,9 +116,12 @@ def _rows_context(request, schema, table, info) -> dict:
         for name in names
     ]
     primary_key = info.heading.primary_key
+    # primary-key cells link to the row's page (web:row): one token per row
+    columns = cells.link_keys(columns, primary_key, row_url_prefix(schema, table))
+    row_token = key_encoder(primary_key)
     shown = []
     for row in rows:
-        key = encode_key({k: row[k] for k in primary_key}) if urls else ""
+        key = row_token(row)
         shown.append("<tr>" + "".join([show(row[name], key) for name, show in columns]) + "</tr>")
     base = reverse("web:table", args=[schema, table])  # quoted: lookup names start with '#'
     return {

@@ -59,6 +59,8 @@ EXPECTED = {
     ("web:entry", "POST"):            "login     login  404    403    302   302    302      302",
     ("web:grid", "GET"):              "login     login  404    403    200   200    200      200",
     ("web:grid", "POST"):             "405       405    405    405    405   405    405      405",
+    ("web:row", "GET"):               "login     200    404    200    200   200    200      200",
+    ("web:row", "POST"):              "405       405    405    405    405   405    405      405",
     ("web:thumbnail", "GET"):         "login     200    404    200    200   200    200      200",
     ("web:thumbnail", "POST"):        "405       405    405    405    405   405    405      405",
     ("web:value", "GET"):             "login     200    404    200    200   200    200      200",
@@ -372,6 +374,13 @@ def request_for(t, name: str, method: str, principal: str):
         def check(outcome, response):
             shown = outcome == "200" and b'id="grid-config"' in response.content
             return [] if shown == (outcome == "200") else ["no grid configuration on the page"]
+
+    elif name == "web:row":
+        url = reverse("web:row", args=[*args(subject), encode_key({"subject_id": 1})])
+
+        def check(outcome, response):
+            shown = 'class="child-link"' in response.content.decode()
+            return [] if shown == (outcome == "200") else ["no child tables on the row page"]
 
     elif name == "web:thumbnail":
         url = reverse("web:thumbnail", args=[*image, "pixels"]) + f"?key={t.image_key}"
