@@ -4,6 +4,7 @@ percent-encoded by ``reverse``; row keys travel as tokens (see :mod:`.keys`)."""
 from django.urls import path
 
 from . import account, export, grid, history, jobs, progress, runs, views, workers
+from .schema_diagram import schema_diagram
 
 app_name = "web"
 
@@ -14,6 +15,7 @@ urlpatterns = [
     path("account/token/", account.api_token, name="api_token"),
     path("schemas/<str:schema>/", views.schema, name="schema"),
     path("schemas/<str:schema>/progress/", progress.schema_progress, name="schema_progress"),
+    path("schemas/<str:schema>/diagram.svg", schema_diagram, name="schema_diagram"),
     path(_TABLE, views.table, name="table"),
     path(_TABLE + "new/", views.entry, name="entry"),
     path(_TABLE + "grid/", grid.grid, name="grid"),

@@ -31,6 +31,7 @@ WEB_ROUTES = {
     "home": ("GET", ""),
     "schema": ("GET", ""),
     "schema_progress": ("GET", ""),
+    "schema_diagram": ("GET", ""),
     "table": ("GET", ""),
     "entry": ("GET", ""),
     "grid": ("GET", ""),
