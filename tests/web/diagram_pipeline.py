@@ -12,7 +12,8 @@
   first :data:`BIG_USERS` of them with a secondary foreign key to ``dgm_core.Experimenter``
   so that ``dgm_core``'s diagram has more than ``COLLAPSE_ABOVE`` tables of other schemas.
 
-:func:`declare` is idempotent (tables already declared are left as they are).
+:func:`declare` is idempotent (tables already declared are left as they are);
+:func:`declared` declares them once per test session.
 """
 
 from __future__ import annotations
@@ -145,3 +146,23 @@ def declare(conn, prefix: str) -> types.SimpleNamespace:
         Summary=Summary,
         big=big,
     )
+
+
+#: Prefix -> the namespace :func:`declared` made for it (declared once per test session).
+_DECLARED: dict[str, types.SimpleNamespace] = {}
+
+
+def declared(conn, prefix: str) -> types.SimpleNamespace:
+    """The classes of :func:`declare` on ``conn`` (declared on first use), plus ``conn`` and
+    the four database names ``core``, ``side``, ``down`` and ``bigdb``."""
+    if prefix not in _DECLARED:
+        ns = declare(conn, prefix)
+        _DECLARED[prefix] = types.SimpleNamespace(
+            **vars(ns),
+            conn=conn,
+            core=ns.Animal.database,
+            side=ns.Site.database,
+            down=ns.Report.database,
+            bigdb=ns.big[0].database,
+        )
+    return _DECLARED[prefix]

@@ -29,16 +29,7 @@ NAVY, BRONZE = diagram.EDGE + diagram.EDGE_ALPHA, diagram.EDGE_RENAMED + diagram
 
 @pytest.fixture(scope="session")
 def dgm(demo, pipeline_prefix):
-    """The diagram pipeline, declared once per session on the demo's connection."""
-    ns = diagram_pipeline.declare(demo.Subject.connection, pipeline_prefix)
-    return types.SimpleNamespace(
-        **vars(ns),
-        conn=demo.Subject.connection,
-        core=ns.Animal.database,
-        side=ns.Site.database,
-        down=ns.Report.database,
-        bigdb=ns.big[0].database,
-    )
+    return diagram_pipeline.declared(demo.Subject.connection, pipeline_prefix)
 
 
 def ref(cls) -> str:

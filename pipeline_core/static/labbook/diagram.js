@@ -6,7 +6,8 @@
  * window on the diagram: drag to pan, mouse wheel or pinch to zoom, the toolbar's buttons
  * (+, −, Fit, Reset) and, with the viewport focused, the keys + − 0 1 and the arrows. The
  * first view shows the diagram at a readable size (at least READABLE of its natural size:
- * 12 pt labels stay at least 12 px high), not squeezed to the column's width. Panzoom
+ * 12 pt labels stay at least 12 px high), not squeezed to the column's width, centred
+ * across and from its top (where a pipeline's first tables are). Panzoom
  * transforms the <svg> with a CSS `transform: scale(s) translate(x px, y px)` about its
  * centre (`transform-origin: 50% 50%`).
  *
@@ -54,6 +55,37 @@
     var tall = Math.round(height * first + 2 * PAD);
     viewport.style.height = clamp(tall, 160, Math.round(window.innerHeight * 0.75)) + "px";
 
+    function fitScale() {
+      var w = viewport.clientWidth - 2 * PAD;
+      var h = viewport.clientHeight - 2 * PAD;
+      return Math.max(0.01, Math.min(w / width, h / height));
+    }
+
+    // the view showing the diagram at `scale` with its top left corner at (left, top) px of
+    // the viewport, in Panzoom's terms: scale(s) translate(x, y) about the svg's centre
+    function view(scale, left, top) {
+      return {
+        scale: scale,
+        x: (left - width / 2) / scale + width / 2,
+        y: (top - height / 2) / scale + height / 2,
+      };
+    }
+
+    // centred across; the top shown first when the diagram is taller than the viewport
+    function centred(scale) {
+      var w = viewport.clientWidth;
+      var h = viewport.clientHeight;
+      var top = height * scale <= h - 2 * PAD ? (h - height * scale) / 2 : PAD;
+      return view(scale, (w - width * scale) / 2, top);
+    }
+
+    function readable() {
+      return centred(clamp((viewport.clientWidth - 2 * PAD) / width, READABLE, 1));
+    }
+
+    // Panzoom sets its start view itself (and again after a timeout): the first view is
+    // given as its start, the one seen before a refresh if there was one
+    var start = views[key] || readable();
     var panzoom = window.Panzoom(svg, {
       canvas: true,
       maxScale: MAX_SCALE,
@@ -61,38 +93,22 @@
       step: 0.3,
       cursor: "",
       animate: false,
+      startScale: start.scale,
+      startX: start.x,
+      startY: start.y,
     });
 
-    function fitScale() {
-      var w = viewport.clientWidth - 2 * PAD;
-      var h = viewport.clientHeight - 2 * PAD;
-      return Math.max(0.01, Math.min(w / width, h / height));
-    }
-
-    // show the diagram at `scale` with its top left corner at (left, top) px of the viewport
-    function place(scale, left, top) {
-      panzoom.zoom(scale, { animate: false, force: true });
-      var s = panzoom.getScale();
-      panzoom.pan((left - width / 2) / s + width / 2, (top - height / 2) / s + height / 2, {
-        animate: false,
-        force: true,
-      });
-    }
-
-    function centred(scale) {
-      var w = viewport.clientWidth;
-      var h = viewport.clientHeight;
-      var left = width * scale <= w - 2 * PAD ? (w - width * scale) / 2 : PAD;
-      var top = height * scale <= h - 2 * PAD ? (h - height * scale) / 2 : PAD;
-      place(scale, left, top);
+    function place(to) {
+      panzoom.zoom(to.scale, { animate: false, force: true });
+      panzoom.pan(to.x, to.y, { animate: false, force: true });
     }
 
     function reset() {
-      centred(clamp((viewport.clientWidth - 2 * PAD) / width, READABLE, 1));
+      place(readable());
     }
 
     function fit() {
-      centred(Math.min(fitScale(), MAX_SCALE));
+      place(centred(Math.min(fitScale(), MAX_SCALE)));
     }
 
     function zoomBy(factor) {
@@ -109,24 +125,20 @@
       panzoom.pan(at.x + dx / s, at.y + dy / s, { animate: false, force: true });
     }
 
-    function remember() {
-      var at = panzoom.getPan();
-      var scale = panzoom.getScale();
-      views[key] = { scale: scale, x: at.x, y: at.y };
+    function show(scale) {
       if (zoomText) {
         zoomText.textContent = Math.round(scale * 100) + " %";
       }
     }
 
-    svg.addEventListener("panzoomchange", remember);
-    var seen = views[key];
-    if (seen) {
-      panzoom.zoom(seen.scale, { animate: false, force: true });
-      panzoom.pan(seen.x, seen.y, { animate: false, force: true });
-    } else {
-      reset();
-    }
-    remember();
+    // each view drawn is remembered (Panzoom reports it after painting)
+    svg.addEventListener("panzoomchange", function (event) {
+      var drawn = event.detail;
+      views[key] = { scale: drawn.scale, x: drawn.x, y: drawn.y };
+      show(drawn.scale);
+    });
+    views[key] = start;
+    show(start.scale);
 
     viewport.addEventListener("wheel", panzoom.zoomWithWheel, { passive: false });
 
