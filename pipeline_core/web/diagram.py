@@ -365,7 +365,8 @@ def render_svg(dot_text: str, keep: int = 3600) -> str | None:
     svg = done.stdout.decode()
     svg = svg[svg.index("<svg") :]
     svg = re.sub(r"<!--.*?-->\s*", "", svg, flags=re.S)
-    svg = svg.replace("<svg ", '<svg class="dag" role="img" aria-label="Schema diagram" ', 1)
+    # a group, not an image: its tables are links that keyboards and screen readers reach
+    svg = svg.replace("<svg ", '<svg class="dag" role="group" aria-label="Schema diagram" ', 1)
     cache.set(cache_key, svg, keep)
     return svg
 

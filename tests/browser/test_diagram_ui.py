@@ -107,7 +107,16 @@ def test_big_schema_is_readable_zooms_pans_and_fits(
     page.keyboard.press("1")
     settled(page)
     assert min(page.evaluate(LABELS)) >= READABLE_PX
-    # a click (no drag) still opens a table
+    # a table reached with the keyboard is brought into view
+    far = page.locator("svg.dag g.node a").filter(has_text=re.compile(r"^\s*Stage43\s*$"))
+    far.focus()
+    settled(page)
+    at, box = far.bounding_box(), viewport_box(page)
+    assert box["x"] <= at["x"] and at["x"] + at["width"] <= box["x"] + box["width"]
+    assert box["y"] <= at["y"] and at["y"] + at["height"] <= box["y"] + box["height"]
+    # a click (no drag) still opens a table, in the readable first view
+    page.get_by_role("button", name="Readable size").click()
+    settled(page)
     page.locator("svg.dag g.node a").filter(has_text=re.compile(r"^\s*Stage01\s*$")).click()
     table = reverse("web:table", args=[dgm.bigdb, dgm.big[1].table_name])
     page.wait_for_url(live_server.url + table)
