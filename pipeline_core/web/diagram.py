@@ -71,13 +71,14 @@ ENTITY_FILL = "#F3F5F8"
 ERROR_COLOR = "#C62828"
 
 
-def _q(text: str) -> str:
-    """A DOT double-quoted string."""
+def dot_string(text) -> str:
+    """``text`` (any value, as ``str``) as a DOT double-quoted string: ``"a \\"b\\""``."""
     return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def _attrs(**attrs) -> str:
-    return "[" + ", ".join(f"{k}={_q(v)}" for k, v in attrs.items() if v is not None) + "]"
+def dot_attrs(**attrs) -> str:
+    """A DOT attribute list, ``[name="value", ...]``, of the attributes that are not None."""
+    return "[" + ", ".join(f"{k}={dot_string(v)}" for k, v in attrs.items() if v is not None) + "]"
 
 
 def _url(url: str | None) -> str | None:
@@ -153,8 +154,8 @@ def _node(
         if counts and counts["error"]:
             style["color"], penwidth = ERROR_COLOR, 2.5
     else:
-        label_text = f"<<u>{html.escape(label)}</u>>" if dimension else _q(label)
-    attrs = _attrs(
+        label_text = f"<<u>{html.escape(label)}</u>>" if dimension else dot_string(label)
+    attrs = dot_attrs(
         **style,
         tooltip=tooltip,
         URL=_url(url),
@@ -163,7 +164,7 @@ def _node(
         penwidth=penwidth,
         **{"class": classes},
     )
-    return f"{_q(ref)} {attrs[:-1]}, label={label_text}]"
+    return f"{dot_string(ref)} {attrs[:-1]}, label={label_text}]"
 
 
 def adds_dimension(info) -> bool:
@@ -225,7 +226,7 @@ def _collapsed_node(database: str, tables: list, label: str, url: str | None) ->
     tooltip = f"Schema {database}: {_plural(len(tables), 'table')} drawn as one" + (
         ". Click: show them" if url else ""
     )
-    attrs = _attrs(
+    attrs = dot_attrs(
         **tier_style("collapsed"),
         tooltip=tooltip,
         URL=_url(url),
@@ -233,7 +234,7 @@ def _collapsed_node(database: str, tables: list, label: str, url: str | None) ->
         id=schema_node_id(database),
         **{"class": "dag-collapsed"},
     )
-    return f"{_q('schema:' + database)} {attrs[:-1]}, label={text}]"
+    return f"{dot_string('schema:' + database)} {attrs[:-1]}, label={text}]"
 
 
 def schema_dot(
@@ -267,7 +268,7 @@ def schema_dot(
         for name in names:
             place[name] = ("schema:" + database) if database in folded else name
     lines = [
-        f"digraph {_q(schema)} {{",
+        f"digraph {dot_string(schema)} {{",
         '  graph [rankdir=TB, bgcolor="transparent", fontname="Helvetica", nodesep=0.35, '
         'ranksep=0.5, tooltip=" "]',
         '  node [fontname="Helvetica", margin="0.11,0.06"]',
@@ -307,7 +308,7 @@ def schema_dot(
         lines.append(f"  subgraph cluster_schema_{index} {{")
         lines.append(
             f'    style="rounded,dashed"; color="{frame}"; fontcolor="{frame_text}"; '
-            f'fontname="Helvetica"; fontsize=10; labeljust="r"; label={_q(database)}'
+            f'fontname="Helvetica"; fontsize=10; labeljust="r"; label={dot_string(database)}'
         )
         lines.extend(node(name, "    ") for name in names)
         lines.append("  }")
@@ -321,7 +322,7 @@ def schema_dot(
         bundle = ends != (parent, child)
         edges.setdefault((*ends, None if bundle else key), []).append((parent, child, data))
     for (parent, child, _), fks in edges.items():
-        lines.append(f"  {_q(parent)} -> {_q(child)} " + _edge_attrs(graph, fks))
+        lines.append(f"  {dot_string(parent)} -> {dot_string(child)} " + _edge_attrs(graph, fks))
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -333,13 +334,13 @@ def _edge_attrs(graph, fks: list) -> str:
     styles = {(d["primary"], d["multi"], d["aliased"]) for _, _, d in fks}
     if len(fks) == 1:
         renames = "; ".join(f"{c} ← {p}" for c, p in fks[0][2]["attr_map"].items() if c != p)
-        return _attrs(**edge_style(*styles.pop()), tooltip=renames or " ")
+        return dot_attrs(**edge_style(*styles.pop()), tooltip=renames or " ")
     names = ", ".join(
         f"{graph.table(p).class_name} → {graph.table(c).class_name}" for p, c, _ in fks
     )
     tooltip = f"{len(fks)} foreign keys: {names}"
     style = edge_style(*styles.pop()) if len(styles) == 1 else BUNDLE_STYLE
-    return _attrs(**style, tooltip=tooltip)
+    return dot_attrs(**style, tooltip=tooltip)
 
 
 def render_svg(dot_text: str, keep: int = 3600) -> str | None:

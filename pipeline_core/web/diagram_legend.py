@@ -52,7 +52,7 @@ def nodes_dot() -> str:
     for index, (tier, label, external) in enumerate(NODE_SAMPLES):
         names.append(f"n{index}")
         style = diagram.tier_style(tier, external)
-        attrs = diagram._attrs(**style, tooltip=label, label=label)
+        attrs = diagram.dot_attrs(**style, tooltip=label, label=label)
         lines.append(f"  n{index} {attrs}")
     lines.append("  { rank=same; " + "; ".join(names) + " }")
     lines.append("}")
@@ -77,7 +77,7 @@ def edges_dot() -> str:
         lines.append(f"  from{index} [shape=point, width=0.01, height=0.01, style=invis]")
         lines.append(text(f"to{index}", markup))
         attrs = diagram.edge_style(*style) if style else {"style": "invis"}
-        lines.append(f"  from{index} -> to{index} " + diagram._attrs(**attrs, headport="w"))
+        lines.append(f"  from{index} -> to{index} " + diagram.dot_attrs(**attrs, headport="w"))
     lines.append("}")
     return "\n".join(lines) + "\n"
 

@@ -108,7 +108,7 @@ def test_nodes_by_tier_with_parts_grouped_and_dimensions_underlined(dgm):
     # another schema's table: white, dashed outline, in a frame labelled with its schema
     site = dict(_ATTR.findall(nodes[ref(dgm.Site)]))
     assert (site["fillcolor"], site["style"]) == ("#FFFFFF", "rounded,dashed,filled")
-    assert f"label={diagram._q(dgm.side)}" in dot
+    assert f"label={diagram.dot_string(dgm.side)}" in dot
     # Session adds `session` to its key: underlined; SessionQC's key is Session's: not
     assert nodes[ref(dgm.Session)].endswith("label=<<u>Session</u>>")
     assert nodes[ref(dgm.SessionQC)].endswith('label="SessionQC"')
@@ -225,12 +225,12 @@ def test_legend_shows_every_tier_and_edge_kind_as_the_diagram_draws_them(dgm):
     nodes = diagram_legend.nodes_dot()
     for tier in diagram.TIERS:
         style = diagram.tier_style(tier)
-        assert diagram._attrs(**style)[1:-1] in nodes, tier
-    assert diagram._attrs(**diagram.tier_style("collapsed"))[1:-1] in nodes
-    assert diagram._attrs(**diagram.tier_style("Manual", external=True))[1:-1] in nodes
+        assert diagram.dot_attrs(**style)[1:-1] in nodes, tier
+    assert diagram.dot_attrs(**diagram.tier_style("collapsed"))[1:-1] in nodes
+    assert diagram.dot_attrs(**diagram.tier_style("Manual", external=True))[1:-1] in nodes
     edges = diagram_legend.edges_dot()
     for primary, multi, aliased, _ in diagram_legend.EDGE_SAMPLES:
-        assert diagram._attrs(**diagram.edge_style(primary, multi, aliased))[1:-1] in edges
+        assert diagram.dot_attrs(**diagram.edge_style(primary, multi, aliased))[1:-1] in edges
     svg = diagram_legend.legend_svg()
     root = ET.fromstring(svg)
     texts = " ".join("".join(t.itertext()) for t in root.iter(SVG + "text"))
