@@ -16,6 +16,7 @@ from . import (
     views,
     workers,
 )
+from .schema_diagram import schema_diagram
 
 app_name = "web"
 
@@ -27,6 +28,7 @@ urlpatterns = [
     path("account/token/", account.api_token, name="api_token"),
     path("schemas/<str:schema>/", views.schema, name="schema"),
     path("schemas/<str:schema>/progress/", progress.schema_progress, name="schema_progress"),
+    path("schemas/<str:schema>/diagram.svg", schema_diagram, name="schema_diagram"),
     path(_TABLE, views.table, name="table"),
     path(_TABLE + "new/", views.entry, name="entry"),
     path(_TABLE + "grid/", grid.grid, name="grid"),

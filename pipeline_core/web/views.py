@@ -18,10 +18,10 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from pipeline_core import roles, services
+from pipeline_core import services
 from pipeline_core.datamodel import PopulateError
 
-from . import cells, diagram_cache, previews
+from . import cells, previews, schema_diagram
 from .errors import pipeline_view
 from .forms import EntryForms, blockers_of
 from .htmx import is_htmx_for, signal_populate_done, vary_on_htmx_target
@@ -60,25 +60,13 @@ def home(request):
 @require_GET
 @pipeline_view(action="view")
 def schema(request, schema):
-    """A schema: tables by tier (parts under masters) and its diagram."""
+    """A schema: tables by tier (parts under masters) and its diagram (pan and zoom, other
+    schemas collapsed or expanded by ``?expand=`` / ``?collapse=``, see :mod:`.schema_diagram`)."""
     groups = services.schema_tables(schema)
     prefix = services.schema_prefix()
-    graph = services.dependency_graph(schema)
-    # tables of other schemas are linked only where the user may view them
-    linked = {
-        d for d in graph.databases if d.startswith(prefix) and roles.may(request.user, "view", d)
-    }
-    svg = diagram_cache.schema_svg(
-        graph,
-        schema,
-        lambda info: table_url(info) if info.database in linked else None,
-        strip_prefix=prefix,
-        version=services.graph_version(graph),
-        linked=linked,
-    )
-    return _render(
-        request, "schema.html", {"schema": schema, "groups": groups, "svg": svg, "prefix": prefix}
-    )
+    figure = schema_diagram.figure_context(request, schema)
+    context = {"schema": schema, "groups": groups, "prefix": prefix, "diagram": figure}
+    return _render(request, "schema.html", context)
 
 
 def _value_urls(schema, table, info) -> dict[str, dict[str, str]]:

@@ -32,6 +32,7 @@ WEB_ROUTES = {
     "healthz": ("GET", ""),
     "schema": ("GET", ""),
     "schema_progress": ("GET", ""),
+    "schema_diagram": ("GET", ""),
     "table": ("GET", ""),
     "entry": ("GET", ""),
     "grid": ("GET", ""),

@@ -136,6 +136,8 @@ EXPECTED = {
     ("api:jobs_priority", "POST"):    "401       401    404    403    403   403    200      200",
     ("api:jobs_recover", "GET"):      "405       405    405    405    405   405    405      405",
     ("api:jobs_recover", "POST"):     "401       401    404    403    403   403    200      200",
+    ("web:schema_diagram", "GET"):    "login     200    404    200    200   200    200      200",
+    ("web:schema_diagram", "POST"):   "405       405    405    405    405   405    405      405",
 }
 # fmt: on
 
@@ -342,6 +344,12 @@ def request_for(t, name: str, method: str, principal: str):
 
     elif name == "web:schema":
         url = reverse("web:schema", args=[subject.database])
+    elif name == "web:schema_diagram":
+        url = reverse("web:schema_diagram", args=[subject.database])
+
+        def check(outcome, response):
+            svg = response.get("Content-Type", "").startswith("image/svg+xml")
+            return [] if svg == (outcome == "200") else ["the SVG file (not) sent"]
     elif name == "web:schema_progress":
         url = reverse("web:schema_progress", args=[detection.database])
 
