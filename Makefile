@@ -51,7 +51,7 @@ lint: venv
 
 test: venv lint
 	bash scripts/ensure_services.sh packages mariadb redis browser compose
-	docker-compose config -q
+	SECRET_KEY=compose-config-check docker-compose config -q
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: venv services

@@ -29,11 +29,23 @@ Every variable has a documented default (see README.md, "Environment variables")
 ``LABBOOK_LOG_LEVEL``       ``INFO``
 ``LABBOOK_DEFAULT_ROLE``    ``viewer`` - role of logged-in users where no grant matches (or none)
 ``LABBOOK_ANONYMOUS_ROLE``  ``none`` - role of visitors not logged in (none: log in; or viewer)
+``LABBOOK_LOGIN_FAILURE_LIMIT`` ``5`` - failed logins (form or API token) before a lock-out
+``LABBOOK_LOGIN_COOLOFF``   ``900`` - seconds a lock-out lasts
+``LABBOOK_LOGIN_LOCKOUT``   ``username_ip`` - locked out: ``username_ip``, ``ip`` or ``username``
+``LABBOOK_PROXY_COUNT``     ``0`` - reverse proxies in front (client address: X-Forwarded-For)
+``SESSION_COOKIE_SECURE``   ``0`` - session cookie over HTTPS only
+``CSRF_COOKIE_SECURE``      ``0`` - CSRF cookie over HTTPS only
+``SECURE_SSL_REDIRECT``     ``0`` - redirect HTTP to HTTPS (``/healthz`` exempt)
+``SECURE_HSTS_SECONDS``     ``0`` - Strict-Transport-Security max-age (0: no header)
+``SECURE_HSTS_INCLUDE_SUBDOMAINS`` ``1`` - with ``includeSubDomains`` (when HSTS is on)
+``SECURE_HSTS_PRELOAD``     ``1`` - with ``preload`` (when HSTS is on)
+``SECURE_PROXY_SSL_HEADER`` empty - ``Header,value`` a TLS proxy sets: ``X-Forwarded-Proto,https``
 ==========================  =================================================================
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import re
@@ -41,6 +53,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from pipeline_core.datamodel.hostport import HostPortError, format_host_port, parse_host_port
@@ -84,6 +97,57 @@ def _env_float(name: str, default: float) -> float:
     if not value >= 0 or value == float("inf"):
         raise ImproperlyConfigured(f"{name}={raw!r} is not a non-negative number of seconds.")
     return value
+
+
+def _env_int(name: str, default: int) -> int:
+    """Return environment variable ``name`` as a whole number, 0 or more (``default`` unset).
+
+    Raises:
+        ImproperlyConfigured: not a whole number, or negative.
+    """
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not re.fullmatch(r"[0-9]+", value):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number (0 or more).")
+    return int(value)
+
+
+def _proxy_ssl_header(value: str) -> tuple[str, str] | None:
+    """``SECURE_PROXY_SSL_HEADER`` from ``Header-Name,value`` (e.g. ``X-Forwarded-Proto,https``)
+    as Django wants it: ``("HTTP_X_FORWARDED_PROTO", "https")``; None when empty.
+
+    Raises:
+        ImproperlyConfigured: not ``name,value`` with a header name of letters, digits, -, _.
+    """
+    if not value.strip():
+        return None
+    name, sep, expected = (part.strip() for part in value.partition(","))
+    if not sep or not expected or not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        raise ImproperlyConfigured(
+            f"SECURE_PROXY_SSL_HEADER={value!r} is not 'Header-Name,value' "
+            "(e.g. X-Forwarded-Proto,https)."
+        )
+    meta = name.upper().replace("-", "_")
+    return (meta if meta.startswith("HTTP_") else "HTTP_" + meta), expected
+
+
+def _lockout_parameters(value: str) -> list:
+    """django-axes' ``AXES_LOCKOUT_PARAMETERS`` from ``LABBOOK_LOGIN_LOCKOUT``.
+
+    Raises:
+        ImproperlyConfigured: not one of ``username_ip``, ``ip``, ``username``.
+    """
+    choices = {
+        "username_ip": [["username", "ip_address"]],
+        "ip": ["ip_address"],
+        "username": ["username"],
+    }
+    if value not in choices:
+        raise ImproperlyConfigured(
+            f"LABBOOK_LOGIN_LOCKOUT={value!r} is not one of {', '.join(choices)}."
+        )
+    return choices[value]
 
 
 def _env_count(name: str) -> int | None:
@@ -166,6 +230,18 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "") or (
 ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS", "")
 
+# HTTPS (README "Deploying"): all off by default, for http://127.0.0.1 during development;
+# behind a TLS proxy set SECURE_PROXY_SSL_HEADER to the header it sets. /healthz stays
+# reachable over plain HTTP for load balancers.
+SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = _env_bool("CSRF_COOKIE_SECURE", False)
+SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
+SECURE_HSTS_SECONDS = _env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = _env_bool("SECURE_HSTS_PRELOAD", True)
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header(os.environ.get("SECURE_PROXY_SSL_HEADER", ""))
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -179,6 +255,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
+    "axes",
+    "csp",
     "pipeline_core",
 ]
 
@@ -195,7 +273,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # last, as django-axes requires: turns its lock-out of a login into a 429 page
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "labbook.urls"
@@ -217,6 +298,25 @@ TEMPLATES = [
         },
     },
 ]
+
+# Content-Security-Policy (django-csp; README "Deploying"): scripts, styles, images and fonts
+# from LabBook itself only; no inline script or <style> and no style attributes (pages use
+# static files; the inline Graphviz and chart SVGs style with presentation attributes);
+# images also as data: and blob: URLs (thumbnails made in the browser, pasted files).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- databases -----------------------------------------------------------------------------
 
@@ -315,9 +415,33 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # django-rules answers user.has_perm("pipeline_core.<action>", schema) (pipeline_core/roles.py)
 AUTHENTICATION_BACKENDS = [
+    # first: refuses a locked-out client before a password is checked (django-axes)
+    "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Login throttling (django-axes; README "Deploying"): after LABBOOK_LOGIN_FAILURE_LIMIT failed
+# logins (login form, admin, or API token) a client is locked out for LABBOOK_LOGIN_COOLOFF
+# seconds (429); by default per user name and address together, so that nobody can lock a
+# colleague out from elsewhere. A successful login resets the count.
+AXES_FAILURE_LIMIT = max(1, _env_int("LABBOOK_LOGIN_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = datetime.timedelta(seconds=_env_int("LABBOOK_LOGIN_COOLOFF", 900))
+AXES_LOCKOUT_PARAMETERS = _lockout_parameters(
+    os.environ.get("LABBOOK_LOGIN_LOCKOUT", "").strip() or "username_ip"
+)
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "pipeline_core.lockout.lockout_response"  # 429: JSON under /api/
+AXES_VERBOSE = False
+# the client's address: REMOTE_ADDR, or behind LABBOOK_PROXY_COUNT reverse proxies the
+# address they append to X-Forwarded-For (django-ipware)
+LABBOOK_PROXY_COUNT = _env_int("LABBOOK_PROXY_COUNT", 0)
+if LABBOOK_PROXY_COUNT:
+    AXES_IPWARE_PROXY_COUNT = LABBOOK_PROXY_COUNT
+    AXES_IPWARE_PROXY_ORDER = "right-most"
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -332,7 +456,7 @@ REST_FRAMEWORK = {
     # every API view declares its action (labbook_action), checked against the role ladder
     "DEFAULT_PERMISSION_CLASSES": ["pipeline_core.api.permissions.RolePermission"],
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "pipeline_core.api.authentication.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

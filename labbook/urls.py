@@ -9,3 +9,6 @@ urlpatterns = [
     path("api/v1/", include("pipeline_core.api.urls")),
     path("", include("pipeline_core.web.urls")),
 ]
+
+# an unreachable database server: 503 naming it (pipeline_core/web/unavailable.py)
+handler500 = "pipeline_core.web.unavailable.server_error"

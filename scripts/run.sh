@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start LabBook in the foreground: migrate, ensure the admin, load the demo pipeline, collect
-# static files, then run gunicorn (http://$LABBOOK_BIND) and one Celery worker until Ctrl-C.
+# static files, then run gunicorn (http://$LABBOOK_BIND) and one Celery worker under
+# supervisor (restarted if they die) until Ctrl-C.
 # Called by 'make run' after the venv and the services are ready.
 set -euo pipefail
 
@@ -29,29 +30,6 @@ case "$(echo "${LABBOOK_DEMO:-1}" | tr '[:upper:]' '[:lower:]')" in
 esac
 "$PY" manage.py collectstatic --noinput -v 0
 
-PIDS=()
-stop_all() {
-    trap - INT TERM EXIT
-    local pid
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for _ in $(seq 1 20); do
-        local alive=0
-        for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-        [ "$alive" = 0 ] && break
-        sleep 0.5
-    done
-    for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-}
-trap 'echo; echo "run: stopping"; stop_all; exit 130' INT TERM
-trap stop_all EXIT
-
-.venv/bin/celery -A labbook worker -B -s var/celerybeat-schedule -l info -c 1 -Q "$QUEUE" &
-PIDS+=("$!")
-.venv/bin/gunicorn labbook.wsgi --bind "$BIND" --workers 2 --threads 4 --timeout 120 \
-    --access-logfile - &
-PIDS+=("$!")
-
 ADMIN_USER="${LABBOOK_ADMIN_USER:-admin}"
 if [ -n "${LABBOOK_ADMIN_PASSWORD:-}" ]; then
     LOGIN="$ADMIN_USER / (LABBOOK_ADMIN_PASSWORD)"
@@ -65,12 +43,12 @@ PATTERN="${LABBOOK_SCHEMA_PREFIX:-}"
 PATTERN="${PATTERN//\\/\\\\}"
 PATTERN="${PATTERN//_/\\_}"
 PATTERN="${PATTERN//%/\\%}demo\\_%"
-sleep 2
 cat <<MSG
 
   LabBook is running at http://$BIND/
   Log in as: $LOGIN
   Celery worker queue: $QUEUE.  Press Ctrl-C to stop.
+  Processes: .venv/bin/supervisorctl -s unix://var/supervisor.sock status
 
   Roles: logged-in users without a grant are '${LABBOOK_DEFAULT_ROLE:-viewer}' on every schema
   (LABBOOK_DEFAULT_ROLE); visitors: '${LABBOOK_ANONYMOUS_ROLE:-none}' (LABBOOK_ANONYMOUS_ROLE).
@@ -82,9 +60,11 @@ cat <<MSG
 
 MSG
 
-# Stop everything as soon as either process ends.
-set +e
-wait -n "${PIDS[@]}"
-status=$?
-echo "run: a process exited (status $status); stopping the other" >&2
-exit "$status"
+# gunicorn and the Celery worker under supervisor (deploy/supervisord.conf): either one is
+# restarted if it dies (with a back-off if it keeps dying), the other keeps running, and
+# supervisor logs each event; Ctrl-C stops both.
+export LABBOOK_ROOT="$PWD" LABBOOK_VAR="$PWD/var" LABBOOK_BIND="$BIND"
+export LABBOOK_WEB_WORKERS="${LABBOOK_WEB_WORKERS:-2}"
+export LABBOOK_WORKER_CONCURRENCY="${LABBOOK_WORKER_CONCURRENCY:-1}"
+mkdir -p var
+exec .venv/bin/supervisord -c deploy/supervisord.conf

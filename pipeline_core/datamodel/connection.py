@@ -50,6 +50,9 @@ _ERRNO_CLASSES: dict[int, type[errors.DataJointError]] = {
     4025: errors.InvalidValueError,
     1969: errors.QueryTimeoutError,
     3024: errors.QueryTimeoutError,
+    2002: errors.LostConnectionError,  # cannot connect through the socket
+    2003: errors.LostConnectionError,  # cannot connect (refused, timed out)
+    2005: errors.LostConnectionError,  # unknown server host
     2006: errors.LostConnectionError,
     2013: errors.LostConnectionError,
     0: errors.LostConnectionError,
@@ -150,7 +153,13 @@ class Connection:
                 init_command=f"SET SESSION sql_mode='{SQL_MODE}'",
             )
         except pymysql.MySQLError as exc:
-            raise translate_error(exc) from exc
+            error = translate_error(exc)
+            if isinstance(error, errors.LostConnectionError):
+                where = format_host_port(self.host, self.port)
+                error = errors.LostConnectionError(
+                    f"cannot connect to the database server {where}: {error}"
+                )
+            raise error from exc
 
     def __repr__(self) -> str:
         return f"Connection({self.user}@{format_host_port(self.host, self.port)})"

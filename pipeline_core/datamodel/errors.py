@@ -89,7 +89,8 @@ class QuerySyntaxError(DataJointError):
 
 
 class LostConnectionError(DataJointError):
-    """The connection to the server was lost (MySQL errno 2006, 2013, 0)."""
+    """The server cannot be reached: the connection was lost (MySQL errno 2006, 2013, 0)
+    or could not be opened (2002 socket, 2003 TCP, 2005 unknown host)."""
 
 
 class QueryTimeoutError(DataJointError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 
@@ -83,8 +84,10 @@ class JobTable:
         definition = parse_definition(jobs_definition(self.target), table=self.ref)
         declare_plan(self.connection, self.database, self.table_name, definition, lambda ref: None)
 
-    @property
+    @functools.cached_property
     def primary_key(self) -> list[str]:
+        """The jobs table's primary key: the target's primary-key attributes that come from
+        its foreign keys (its key_source's key, spec §6.1), in key order."""
         info = self.target.table_info()
         fk_columns = {c for fk in info.foreign_keys if fk.primary for c in fk.columns}
         return [n for n in info.heading.primary_key if n in fk_columns]

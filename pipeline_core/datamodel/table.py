@@ -7,6 +7,7 @@ Every multi-row write is one transaction (spec §8.1); no DDL inside a transacti
 from __future__ import annotations
 
 import collections.abc
+import functools
 import inspect
 import json
 from collections.abc import Iterable
@@ -53,7 +54,7 @@ class Table(QueryExpression):
     @property
     def ref(self) -> TableRef:
         """The table's identity (database and raw table name)."""
-        return TableRef(self.database, self.table_name)
+        return _table_ref(self.database, self.table_name)
 
     @property
     def full_table_name(self) -> str:
@@ -434,3 +435,14 @@ class FreeTable(Table):
         self._table_name_ = ref.table
         self._connection_ = connection
         super().__init__()
+
+
+@functools.lru_cache(maxsize=4096)
+def _table_ref(database: str, table_name: str) -> TableRef:
+    """The (immutable) TableRef of a table, validated once per name rather than on every
+    use (a populate reads its table's ref several times per key).
+
+    Raises:
+        DataJointError: either part is not a valid identifier.
+    """
+    return TableRef(database, table_name)

@@ -112,9 +112,15 @@ class UserTable(Table, metaclass=TableMeta):
     def _compute_table_name(cls) -> str:
         if cls._table_name_:
             return cls._table_name_
-        if not cls._tier_:
-            raise DataJointError(f"{cls.__name__} is not a tier class")
-        return TIER_PREFIXES[cls._tier_] + class_to_table_base(cls.__name__)
+        # derived once per class (its name and tier never change); read on every key of a
+        # populate, so kept in the class's own namespace (never inherited by a subclass)
+        derived = type.__getattribute__(cls, "__dict__").get("_derived_table_name_")
+        if derived is None:
+            if not cls._tier_:
+                raise DataJointError(f"{cls.__name__} is not a tier class")
+            derived = TIER_PREFIXES[cls._tier_] + class_to_table_base(cls.__name__)
+            type.__setattr__(cls, "_derived_table_name_", derived)
+        return derived
 
     @property
     def table_name(self) -> str:

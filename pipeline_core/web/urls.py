@@ -3,7 +3,21 @@ percent-encoded by ``reverse``; row keys travel as tokens (see :mod:`.keys`)."""
 
 from django.urls import path
 
-from . import account, export, grid, history, jobs, progress, query, runs, views, workers
+from . import (
+    account,
+    export,
+    grid,
+    health,
+    history,
+    jobs,
+    progress,
+    query,
+    rowpage,
+    runs,
+    views,
+    workers,
+)
+from .schema_diagram import schema_diagram
 
 app_name = "web"
 
@@ -11,12 +25,15 @@ _TABLE = "schemas/<str:schema>/tables/<str:table>/"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
     path("account/token/", account.api_token, name="api_token"),
     path("schemas/<str:schema>/", views.schema, name="schema"),
     path("schemas/<str:schema>/progress/", progress.schema_progress, name="schema_progress"),
+    path("schemas/<str:schema>/diagram.svg", schema_diagram, name="schema_diagram"),
     path(_TABLE, views.table, name="table"),
     path(_TABLE + "new/", views.entry, name="entry"),
     path(_TABLE + "grid/", grid.grid, name="grid"),
+    path(_TABLE + "rows/<str:key>/", rowpage.row, name="row"),
     path(_TABLE + "thumbnail/<str:attribute>/", views.thumbnail, name="thumbnail"),
     path(_TABLE + "value/<str:attribute>/", views.stored_value, name="value"),
     path(_TABLE + "download/<str:attribute>/", views.download, name="download"),

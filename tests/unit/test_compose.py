@@ -18,20 +18,40 @@ from pipeline_core.datamodel.stores.config import StoreConfig
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 
 
-def _config(**env: str) -> dict:
-    """The resolved compose file, with ``env`` set over a clean environment."""
+def _compose_config(env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``docker-compose config`` with ``env`` over an environment without LabBook's,
+    MinIO's and the secret key's variables."""
     if shutil.which("docker-compose") is None:
         pytest.fail("docker-compose is not installed (make test installs it)")
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("LABBOOK_", "MINIO_"))}
-    out = subprocess.run(
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("LABBOOK_", "MINIO_")) and k != "SECRET_KEY"
+    }
+    return subprocess.run(
         ["docker-compose", "config"],
         cwd=REPO_ROOT,
         env={**clean, **env},
         capture_output=True,
         text=True,
-        check=True,
     )
+
+
+def _config(**env: str) -> dict:
+    """The resolved compose file, with ``env`` (and a secret key) set."""
+    out = _compose_config({"SECRET_KEY": "test-secret", **env})
+    assert out.returncode == 0, out.stderr
     return yaml.safe_load(out.stdout)
+
+
+def test_no_default_secret_key():
+    """Compose refuses to start without SECRET_KEY, naming it (issue #15 part 4)."""
+    out = _compose_config({})
+    assert out.returncode != 0
+    assert "SECRET_KEY" in out.stderr
+    services = _config(SECRET_KEY="s3cret-from-env")["services"]
+    for name in ("web", "worker", "beat"):
+        assert services[name]["environment"]["SECRET_KEY"] == "s3cret-from-env"
 
 
 def test_worker_scales_and_one_beat_runs_recovery():

@@ -37,7 +37,7 @@ def subject_query(demo) -> dict:
 def test_settings_name_token_then_session_and_no_basic():
     classes = settings.REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"]
     assert classes == [
-        "rest_framework.authentication.TokenAuthentication",
+        "pipeline_core.api.authentication.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ]
     assert "rest_framework.authtoken" in settings.INSTALLED_APPS
@@ -56,7 +56,7 @@ def test_every_api_view_is_a_pipeline_view_with_the_default_authentication():
     for name, view in views.items():
         assert issubclass(view, PipelineAPIView), name
         names = [type(auth).__name__ for auth in view().get_authenticators()]
-        assert names == ["TokenAuthentication", "SessionAuthentication"], name
+        assert names == ["ThrottledTokenAuthentication", "SessionAuthentication"], name
 
 
 @pytest.mark.integration

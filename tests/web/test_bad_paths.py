@@ -29,11 +29,14 @@ pytestmark = pytest.mark.integration
 #: ``{key}`` is replaced by a well-formed key token of the ``Thing`` table.
 WEB_ROUTES = {
     "home": ("GET", ""),
+    "healthz": ("GET", ""),
     "schema": ("GET", ""),
     "schema_progress": ("GET", ""),
+    "schema_diagram": ("GET", ""),
     "table": ("GET", ""),
     "entry": ("GET", ""),
     "grid": ("GET", ""),
+    "row": ("GET", ""),  # the key token is a path segment (see segments_for)
     "thumbnail": ("GET", "?key={key}"),
     "value": ("GET", "?key={key}"),
     "download": ("GET", "?key={key}"),
@@ -137,6 +140,7 @@ def segments_for(thing, **odd_part: str) -> dict[str, str]:
         "table": thing.table_name,
         "attribute": "label",
         "fmt": "csv",
+        "key": encode_key({"thing_id": 1}),
     }
     return {k: quote(v, safe="") for k, v in base.items()} | odd_part
 
@@ -276,6 +280,22 @@ def test_malformed_key_tokens_are_400_and_unknown_rows_404(
     if response.status_code == 400:
         assert "key" in text or "thing_id" in text or "invalid value" in text
     else:
+        assert "no row" in text
+
+
+@pytest.mark.parametrize("key, status", KEY_TOKENS)
+def test_malformed_row_keys_are_400_and_unknown_rows_404(staff_client, oddities, key, status):
+    """The row page takes its key token in the path: the same answers as ``?key=``."""
+    statuses = status if isinstance(status, tuple) else (status,)
+    if key == "":
+        statuses = (404,)  # ``rows//``: no such URL
+    path = fill(web_routes()["row"], **segments_for(oddities, key=key))
+    response = staff_client.get(path)
+    assert response.status_code in statuses, response.content[:500]
+    text = response.content.decode().lower()
+    if response.status_code == 400:
+        assert "key" in text or "thing_id" in text or "invalid value" in text
+    elif key:
         assert "no row" in text
 
 

@@ -47,6 +47,8 @@ EXPECTED = {
     #                                  anonymous public nobody viewer entry editor operator admin
     ("web:home", "GET"):              "login     200    200    200    200   200    200      200",
     ("web:home", "POST"):             "405       405    405    405    405   405    405      405",
+    ("web:healthz", "GET"):           "200       200    200    200    200   200    200      200",
+    ("web:healthz", "POST"):          "405       405    405    405    405   405    405      405",
     ("web:schema", "GET"):            "login     200    404    200    200   200    200      200",
     ("web:schema", "POST"):           "405       405    405    405    405   405    405      405",
     ("web:schema_progress", "GET"):   "login     200    404    200    200   200    200      200",
@@ -57,6 +59,8 @@ EXPECTED = {
     ("web:entry", "POST"):            "login     login  404    403    302   302    302      302",
     ("web:grid", "GET"):              "login     login  404    403    200   200    200      200",
     ("web:grid", "POST"):             "405       405    405    405    405   405    405      405",
+    ("web:row", "GET"):               "login     200    404    200    200   200    200      200",
+    ("web:row", "POST"):              "405       405    405    405    405   405    405      405",
     ("web:thumbnail", "GET"):         "login     200    404    200    200   200    200      200",
     ("web:thumbnail", "POST"):        "405       405    405    405    405   405    405      405",
     ("web:value", "GET"):             "login     200    404    200    200   200    200      200",
@@ -132,6 +136,8 @@ EXPECTED = {
     ("api:jobs_priority", "POST"):    "401       401    404    403    403   403    200      200",
     ("api:jobs_recover", "GET"):      "405       405    405    405    405   405    405      405",
     ("api:jobs_recover", "POST"):     "401       401    404    403    403   403    200      200",
+    ("web:schema_diagram", "GET"):    "login     200    404    200    200   200    200      200",
+    ("web:schema_diagram", "POST"):   "405       405    405    405    405   405    405      405",
     ("web:query", "GET"):             "login     200    400    200    200   200    200      200",
     ("web:query", "POST"):            "405       405    405    405    405   405    405      405",
     ("web:query_context", "GET"):     "login     200    200    200    200   200    200      200",
@@ -329,8 +335,29 @@ def request_for(t, name: str, method: str, principal: str):
     if name == "web:home":
         url = reverse("web:home")
         check = listing_check(subject.database, method, principal, html=True)
+    elif name == "web:healthz":
+        url = reverse("web:healthz")
+
+        def check(outcome, response):
+            if outcome != "200":
+                return []
+            checks = response.json()["checks"]
+            detailed = all("reason" in c for c in checks.values())
+            # reasons for logged-in users only
+            return (
+                []
+                if detailed == (principal not in ("anonymous", "public"))
+                else [f"reasons shown: {detailed}"]
+            )
+
     elif name == "web:schema":
         url = reverse("web:schema", args=[subject.database])
+    elif name == "web:schema_diagram":
+        url = reverse("web:schema_diagram", args=[subject.database])
+
+        def check(outcome, response):
+            svg = response.get("Content-Type", "").startswith("image/svg+xml")
+            return [] if svg == (outcome == "200") else ["the SVG file (not) sent"]
     elif name == "web:schema_progress":
         url = reverse("web:schema_progress", args=[detection.database])
 
@@ -363,6 +390,13 @@ def request_for(t, name: str, method: str, principal: str):
         def check(outcome, response):
             shown = outcome == "200" and b'id="grid-config"' in response.content
             return [] if shown == (outcome == "200") else ["no grid configuration on the page"]
+
+    elif name == "web:row":
+        url = reverse("web:row", args=[*args(subject), encode_key({"subject_id": 1})])
+
+        def check(outcome, response):
+            shown = 'class="child-link"' in response.content.decode()
+            return [] if shown == (outcome == "200") else ["no child tables on the row page"]
 
     elif name == "web:thumbnail":
         url = reverse("web:thumbnail", args=[*image, "pixels"]) + f"?key={t.image_key}"
