@@ -53,6 +53,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from pipeline_core.datamodel.hostport import HostPortError, format_host_port, parse_host_port
@@ -255,6 +256,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "axes",
+    "csp",
     "pipeline_core",
 ]
 
@@ -271,6 +273,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # last, as django-axes requires: turns its lock-out of a login into a 429 page
     "axes.middleware.AxesMiddleware",
@@ -295,6 +298,25 @@ TEMPLATES = [
         },
     },
 ]
+
+# Content-Security-Policy (django-csp; README "Deploying"): scripts, styles, images and fonts
+# from LabBook itself only; no inline script or <style> and no style attributes (pages use
+# static files; the inline Graphviz and chart SVGs style with presentation attributes);
+# images also as data: and blob: URLs (thumbnails made in the browser, pasted files).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- databases -----------------------------------------------------------------------------
 

@@ -14,6 +14,8 @@ import decimal
 import json
 import math
 import uuid
+from collections.abc import Callable, Mapping, Sequence
+from json.encoder import encode_basestring
 
 from pipeline_core.datamodel import QueryError
 
@@ -35,6 +37,58 @@ def encode_key(key: dict) -> str:
     """Encode a primary-key dict (attribute order kept) as a URL-safe token."""
     text = json.dumps(key, default=_plain, separators=(",", ":"), ensure_ascii=False)
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+#: base64 -> base64url (RFC 4648 §5) alphabet.
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def key_encoder(names: Sequence[str]) -> Callable[[Mapping], str]:
+    """A function ``encode(row) -> token`` equal to ``encode_key({n: row[n] for n in
+    names})`` but several times faster for the usual keys (int and str values): the JSON
+    text of the attribute names is made once, a value is written by the same rules as
+    ``json.dumps`` (``int.__repr__``; ``encode_basestring``, as with ``ensure_ascii=False``),
+    and any other value (a date, a float, a decimal ...) falls back to :func:`encode_key`.
+    For pages that link every row (100 tokens a page)."""
+    names = list(names)
+    if not names:
+        empty = encode_key({})
+        return lambda row: empty
+    heads = [("," if i else "{") + encode_basestring(n) + ":" for i, n in enumerate(names)]
+    pairs = list(zip(names, heads))
+    b2a = binascii.b2a_base64
+    if len(names) == 1:  # the most common key: one attribute
+        [(only, head)] = pairs
+
+        def encode_one(row: Mapping) -> str:
+            value = row[only]
+            kind = type(value)
+            if kind is int:
+                text = head + int.__repr__(value) + "}"
+            elif kind is str:
+                text = head + encode_basestring(value) + "}"
+            else:
+                return encode_key({only: value})
+            return b2a(text.encode(), newline=False).translate(_URLSAFE).rstrip(b"=").decode()
+
+        return encode_one
+
+    def encode(row: Mapping) -> str:
+        parts = []
+        for name, head in pairs:
+            value = row[name]
+            kind = type(value)
+            if kind is int:
+                parts.append(head + int.__repr__(value))
+            elif kind is str:
+                parts.append(head + encode_basestring(value))
+            else:
+                return encode_key({n: row[n] for n in names})
+        parts.append("}")
+        text = "".join(parts).encode()
+        return b2a(text, newline=False).translate(_URLSAFE).rstrip(b"=").decode()
+
+    return encode
 
 
 def decode_key(token: str) -> dict:
@@ -63,6 +117,13 @@ def decode_key(token: str) -> dict:
 def _refuse_constant(name: str):
     """``json.loads``' hook for ``NaN``/``Infinity``: not JSON, never in a key token."""
     raise ValueError(f"{name} in a key token")
+
+
+def plain_key(key: Mapping) -> dict:
+    """``key`` with its values as a token carries them (JSON numbers and strings: dates,
+    datetimes, UUIDs and decimals as ISO/text strings, numpy scalars as Python ones), e.g.
+    for the values of a JSON query description."""
+    return json.loads(json.dumps(dict(key), default=_plain, ensure_ascii=False))
 
 
 def key_label(key: dict) -> str:

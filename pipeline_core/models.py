@@ -191,3 +191,29 @@ class RunKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} {self.outcome} (run {self.run_id})"
+
+
+class SavedQuery(models.Model):
+    """A named JSON query description (:mod:`pipeline_core.datamodel.query_json`) kept by a
+    user: private to its owner, or ``shared`` with everybody in the lab. Whoever sees it must
+    also be allowed to view every schema it reads (:mod:`pipeline_core.services.saved_queries`
+    checks); only its owner changes or deletes it, and every change is audited.
+    """
+
+    name = models.CharField(max_length=200)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_queries"
+    )
+    description = models.JSONField(help_text="The query description in canonical form.")
+    shared = models.BooleanField(default=False, help_text="Listed for the whole lab.")
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("name", "id")
+        constraints = [
+            models.UniqueConstraint(fields=("owner", "name"), name="savedquery_owner_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.owner_id}{', shared' if self.shared else ''})"

@@ -319,16 +319,46 @@ def browser():
             chromium.close()
 
 
+#: Logs every Content-Security-Policy violation of a page to its console (Chromium also logs
+#: "Refused to ..." itself; this also catches violations it reports only as events).
+_CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error("CSP violation: " + e.violatedDirective + " " + e.blockedURI + " "
+    + (e.sourceFile || "") + ":" + (e.lineNumber || "") + " " + (e.sample || ""));
+});
+"""
+
+
+def _csp_violation(message) -> bool:
+    text = message.text
+    return message.type == "error" and (
+        "CSP violation" in text or "Content Security Policy" in text
+    )
+
+
 @pytest.fixture
 def page(browser):
-    """A fresh browser context and page for one test, closed afterwards."""
+    """A fresh browser context and page for one test, closed afterwards. The test fails if a
+    page broke the Content-Security-Policy (issue #15: no inline script or style)."""
     context = browser.new_context()
     context.set_default_timeout(15_000)
+    context.add_init_script(_CSP_LISTENER)
+    violations: list[str] = []
+    context.on(
+        "console",
+        lambda message: (
+            violations.append(f"{message.page.url if message.page else ''}: {message.text}")
+            if _csp_violation(message)
+            else None
+        ),
+    )
     page = context.new_page()
     try:
         yield page
     finally:
         context.close()
+    if violations:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(violations))
 
 
 @pytest.fixture

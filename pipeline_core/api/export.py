@@ -22,7 +22,8 @@ MEDIA_TYPES = tuple(f.content_type.split(";")[0] for f in FORMATS.values())
 
 
 class QueryExportView(PipelineAPIView):
-    """Stream the rows of the description in ``?q=`` (JSON text) in the format of the URL.
+    """Stream the rows of the description in ``?q=`` (JSON text or a querystate token) in
+    the format of the URL.
 
     Errors are found before the first byte and answered as ``POST /api/v1/query/``'s: 400
     ``{"error", "path"}`` for a missing, non-JSON or invalid description, 404 for an unknown
@@ -60,7 +61,9 @@ class QueryExportView(PipelineAPIView):
                 str,
                 required=True,
                 description="The JSON query description (`QueryDescription`, as the body of "
-                "`POST /api/v1/query/`), URL-encoded JSON text. Its `limit` and `after` "
+                "`POST /api/v1/query/`): URL-encoded JSON text, or the query builder's compact "
+                "token (the JSON compressed with raw DEFLATE, base64url without padding: "
+                "`pipeline_core/querystate.py`). Its `limit` and `after` "
                 "(paging) are ignored: every row is exported, in its `order` completed by "
                 "the primary key.",
                 examples=[OpenApiExample("Sessions of mice", value=json.dumps(QUERY_EXAMPLE))],

@@ -3,11 +3,11 @@
 Public API mirrors DataJoint 2.x names (see ../shared/design/architecture.md):
 ``config``, ``conn``, ``connect``, ``Schema``, ``Manual``, ``Lookup``, ``Imported``,
 ``Computed``, ``Part``, ``VirtualModule``, ``list_schemas``, ``FreeTable``, ``AndList``,
-``Not``, ``U``, ``Top``, ``Comparison``, ``Aggregate``, ``DependencyGraph``, ``TableRef`` (a
-table's identity), and the ``DataJointError`` hierarchy.
+``Not``, ``U``, ``Top``, ``Comparison``, ``Computation``, ``Aggregate``, ``DependencyGraph``,
+``TableRef`` (a table's identity), and the ``DataJointError`` hierarchy.
 """
 
-from .condition import Aggregate, AndList, Comparison, Not, Top
+from .condition import Aggregate, AndList, Comparison, Computation, Not, Top
 from .connection import Connection, conn, connect
 from .dependencies import DependencyGraph
 from .errors import (
@@ -38,6 +38,7 @@ __all__ = [
     "Aggregate",
     "AndList",
     "Comparison",
+    "Computation",
     "Computed",
     "ConfigError",
     "Connection",

@@ -205,3 +205,82 @@ class Aggregate:
         if self.attribute is None and function != "count":
             raise QueryError(f"{function} needs an attribute")
         object.__setattr__(self, "function", function)
+
+
+#: Functions a :class:`Computation` may apply: name -> (fewest, most arguments; None: any).
+COMPUTE_FUNCTIONS: dict[str, tuple[int, int | None]] = {
+    "+": (2, 2),
+    "-": (2, 2),
+    "*": (2, 2),
+    "/": (2, 2),
+    "abs": (1, 1),
+    "round": (1, 2),
+    "floor": (1, 1),
+    "ceil": (1, 1),
+    "lower": (1, 1),
+    "upper": (1, 1),
+    "length": (1, 1),
+    "concat": (2, None),
+    "coalesce": (2, None),
+    "year": (1, 1),
+    "month": (1, 1),
+    "day": (1, 1),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Computation:
+    """A computed attribute for ``proj`` built from a fixed set of functions (no SQL text):
+    ``Computation("-", ("stop_time", "start_time"))``, ``Computation("round", (
+    Computation("/", ("weight", 1000)), 2))``. Arguments are attribute names (``str``),
+    finite numbers (``int``/``float``; never reaching SQL as text from a user: they are
+    Python numbers, written by ``repr``) or nested computations. The attributes are checked
+    against the heading and quoted when compiled (:mod:`.sql.compiler`).
+
+    Functions (:data:`COMPUTE_FUNCTIONS`): ``+ - * /``; ``abs``, ``round`` (optional second
+    argument: digits), ``floor``, ``ceil``; ``lower``, ``upper``, ``length`` (characters);
+    ``concat``, ``coalesce`` (two or more arguments); ``year``, ``month``, ``day`` of a
+    date or datetime. SQL's rules apply (``NULL`` in, ``NULL`` out; ``x / 0`` is NULL).
+
+    Raises:
+        QueryError: unknown function, wrong number of arguments, or an argument that is
+            not an attribute name, a finite number or a Computation.
+    """
+
+    function: str
+    args: tuple = ()
+
+    def __post_init__(self):
+        function = str(self.function).lower()
+        if function not in COMPUTE_FUNCTIONS:
+            raise QueryError(
+                f"unknown function {self.function!r}; use one of " + ", ".join(COMPUTE_FUNCTIONS)
+            )
+        args = tuple(self.args)
+        fewest, most = COMPUTE_FUNCTIONS[function]
+        if len(args) < fewest or (most is not None and len(args) > most):
+            if fewest == most:
+                wanted = str(fewest)
+            else:
+                wanted = f"{fewest} or more" if most is None else f"{fewest} to {most}"
+            raise QueryError(f"{function} takes {wanted} argument(s), not {len(args)}")
+        for arg in args:
+            if isinstance(arg, bool) or not isinstance(arg, (str, int, float, Computation)):
+                raise QueryError(
+                    f"{function}: an argument is an attribute name, a number or a Computation, "
+                    f"not {type(arg).__name__}"
+                )
+            if isinstance(arg, float) and not np.isfinite(arg):
+                raise QueryError(f"{function}: numbers must be finite")
+        object.__setattr__(self, "function", function)
+        object.__setattr__(self, "args", args)
+
+    def attributes(self) -> list[str]:
+        """The attribute names it reads, in order (repeats kept)."""
+        names = []
+        for arg in self.args:
+            if isinstance(arg, Computation):
+                names += arg.attributes()
+            elif isinstance(arg, str):
+                names.append(arg)
+        return names

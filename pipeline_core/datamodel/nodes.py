@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TypeAlias
 
-from .condition import Aggregate, AndList, Comparison, Not, RawSQL, Top
+from .condition import Aggregate, AndList, Comparison, Computation, Not, RawSQL, Top
 from .heading import Heading
 from .tableref import TableRef
 
@@ -61,11 +61,11 @@ class JoinNode:
 class ProjItem:
     """One output attribute of a projection or aggregation: ``name`` from attribute
     ``source`` (kept or renamed), or computed by ``expression`` (trusted SQL text written in
-    Python code, or an :class:`~.condition.Aggregate`)."""
+    Python code, a :class:`~.condition.Computation` or an :class:`~.condition.Aggregate`)."""
 
     name: str
     source: str | None = None
-    expression: str | Aggregate | None = None
+    expression: str | Computation | Aggregate | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,7 +9,7 @@ import dataclasses
 import re
 from typing import Any
 
-from .condition import Aggregate
+from .condition import Aggregate, Computation
 from .errors import DataJointError, QueryError
 from .heading import Attribute, Heading
 from .nodes import (
@@ -259,10 +259,14 @@ def _computed_items(named: dict, heading: Heading) -> tuple[ProjItem, ...]:
                 raise QueryError(
                     f"Attribute `{value.attribute}` not found.", attribute=value.attribute
                 )
+        elif isinstance(value, Computation):
+            for attribute in value.attributes():
+                if attribute not in heading:
+                    raise QueryError(f"Attribute `{attribute}` not found.", attribute=attribute)
         elif not isinstance(value, str):
             raise QueryError(
-                f"`{name}`: a computed attribute is an SQL expression string or an "
-                f"Aggregate, not {type(value).__name__}",
+                f"`{name}`: a computed attribute is an SQL expression string, a Computation "
+                f"or an Aggregate, not {type(value).__name__}",
                 attribute=name,
             )
         items.append(ProjItem(name, expression=value))

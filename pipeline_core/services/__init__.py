@@ -32,6 +32,9 @@ stale reservations of lost workers to ``pending`` (:mod:`.recovery`). The worker
 Progress: :func:`job_rate` (a table's throughput and ETA) and :func:`schema_progress` (the
 counts of a schema's auto-populated tables) in :mod:`.progress`.
 
+Rows: :func:`row_page` (one row with its parent rows, child row counts and part rows;
+:mod:`.rowpage`), :func:`load_attribute` (one value of it read whole).
+
 Queries: :func:`run_query` runs a JSON query description (no SQL from users) over the
 visible schemas and returns one page of JSON-safe rows; :func:`export_table` and
 :func:`export_query` stream every row of a table or a description as CSV, TSV or JSON
@@ -116,6 +119,7 @@ from .populate import (
 from .progress import job_rate, schema_progress
 from .query import QUERY_PAGE_SIZE, json_value, run_query
 from .recovery import recover_stale, worker_heartbeats
+from .rowpage import RowPage, load_attribute, row_children, row_page
 from .rows import (
     DeleteRefused,
     NotEnterableError,
@@ -155,6 +159,7 @@ __all__ = [
     "NotEnterableError",
     "NotFoundError",
     "Problem",
+    "RowPage",
     "UndoRefused",
     "attach",
     "begin_request",
@@ -194,6 +199,7 @@ __all__ = [
     "list_runs",
     "list_schemas",
     "list_workers",
+    "load_attribute",
     "load_value",
     "make_class",
     "new_request_id",
@@ -213,6 +219,8 @@ __all__ = [
     "reset_stale_jobs",
     "resolve_table",
     "retry_jobs",
+    "row_children",
+    "row_page",
     "rows_page",
     "run_json",
     "run_populate",

@@ -198,29 +198,36 @@ def rows_page(
     info = table_info(schema, table)
     rows, next_after = page(preview_expression(info), None, after, limit, lazy=True)
     previewed = _previewed(info)
-    result = []
-    for row in rows:
-        out = {}
-        for attr in info.heading:
-            if attr.name not in previewed:
-                out[attr.name] = row[attr.name]
-                continue
-            prefix_name, size_name = previewed[attr.name]
-            size = row[size_name]
-            prefix = (
-                None if prefix_name is None or row[prefix_name] is None else bytes(row[prefix_name])
+    return [preview_row(info, row, previewed) for row in rows], next_after
+
+
+def preview_row(info: TableInfo, row: dict, previewed: dict | None = None) -> dict:
+    """A row fetched (lazily) from :func:`preview_expression` as pages show it: the
+    heading's attributes in order, each in-table blob a :class:`BlobPreview`, an in-table
+    attachment an ``Attachment`` whose contents are read on first access (see
+    :func:`rows_page`). ``previewed`` is ``_previewed(info)``, computed once per page."""
+    if previewed is None:
+        previewed = _previewed(info)
+    out = {}
+    for attr in info.heading:
+        if attr.name not in previewed:
+            out[attr.name] = row[attr.name]
+            continue
+        prefix_name, size_name = previewed[attr.name]
+        size = row[size_name]
+        prefix = (
+            None if prefix_name is None or row[prefix_name] is None else bytes(row[prefix_name])
+        )
+        if size is None:
+            out[attr.name] = None
+        elif attr.codec == "attach":
+            key = {k: row[k] for k in info.heading.primary_key}
+            out[attr.name] = _attachment_preview(
+                info.database, info.table_name, key, attr.name, prefix, int(size)
             )
-            if size is None:
-                out[attr.name] = None
-            elif attr.codec == "attach":
-                key = {k: row[k] for k in info.heading.primary_key}
-                out[attr.name] = _attachment_preview(
-                    schema, table, key, attr.name, prefix, int(size)
-                )
-            else:
-                out[attr.name] = _blob_preview(attr, prefix, int(size))
-        result.append(out)
-    return result, next_after
+        else:
+            out[attr.name] = _blob_preview(attr, prefix, int(size))
+    return out
 
 
 def _attachment_preview(

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -38,12 +39,13 @@ from django.conf import settings
 
 from pipeline_core import datamodel as dm
 from pipeline_core.datamodel import query_json
-from pipeline_core.datamodel.errors import QueryDescriptionError
+from pipeline_core.datamodel.errors import QueryDescriptionError, QueryError
 from pipeline_core.datamodel.fetch import stream_batches, to_dicts
 from pipeline_core.datamodel.heading import TableInfo
 from pipeline_core.datamodel.order_by import order_item
 from pipeline_core.datamodel.paging import ordering
 from pipeline_core.display import shown
+from pipeline_core.querystate import decode_description
 
 from . import export_columns as columns
 from . import export_format as fmt
@@ -75,14 +77,25 @@ def export_format(name: str) -> fmt.Format:
         raise NotFoundError(f"no export format {shown(name)} (csv, tsv or jsonl)") from None
 
 
+#: A ``q`` that is a querystate token (base64url), not JSON text.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def parse_description(text: str | None) -> Any:
-    """The JSON query description of a ``?q=`` parameter (JSON text, URL-decoded).
+    """The JSON query description of a ``?q=`` parameter: JSON text (URL-decoded) or the
+    compact token of :mod:`pipeline_core.querystate` (what the query builder's links carry).
 
     Raises:
-        QueryDescriptionError: missing, or not JSON (path ``""``).
+        QueryDescriptionError: missing, not JSON, or not a valid token (path ``""``).
     """
     if not text:
         raise QueryDescriptionError("the parameter q (a JSON query description) is required")
+    stripped = text.strip()
+    if _TOKEN.fullmatch(stripped) and stripped not in ("true", "false", "null"):
+        try:
+            return decode_description(stripped)
+        except QueryError as exc:
+            raise QueryDescriptionError(str(exc)) from None
     try:
         return json.loads(text)
     except ValueError as exc:

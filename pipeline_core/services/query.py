@@ -14,30 +14,37 @@ import numpy as np
 from django.conf import settings
 
 from pipeline_core.datamodel import query_json
+from pipeline_core.datamodel.errors import MissingTableError
 from pipeline_core.datamodel.heading import Attribute, TableInfo
 from pipeline_core.datamodel.paging import page
 from pipeline_core.datamodel.stores import Attachment, BlobRef, NpyRef, ObjectRef
 
-from .access import check_viewable, connection
+from .access import NotFoundError, check_viewable, connection
 
 #: Rows per page when the description gives no ``limit``.
 QUERY_PAGE_SIZE = 100
 
 
-def viewable_resolver(user):
+def viewable_resolver(user, *, placed: bool = False):
     """``resolve(schema, table) -> TableInfo`` for tables of visible schemas ``user`` may
     view; any other schema raises NotFoundError, a non-viewable one exactly as an unknown
-    one."""
+    one. ``placed=True`` (the query builder's page): such a schema is a description error
+    at the place naming it (``from.schema``) instead, with the same message."""
     resolve = query_json.catalog_resolver(connection())
 
     def resolve_viewable(schema: str, table: str) -> TableInfo:
-        check_viewable(schema, user)
+        try:
+            check_viewable(schema, user)
+        except NotFoundError as exc:
+            if not placed:
+                raise
+            raise MissingTableError(str(exc)) from None
         return resolve(schema, table)
 
     return resolve_viewable
 
 
-def run_query(description: dict, user) -> dict:
+def run_query(description: dict, user, *, placed: bool = False) -> dict:
     """Run a JSON query description for ``user`` and return one page of its rows.
 
     Args:
@@ -52,12 +59,13 @@ def run_query(description: dict, user) -> dict:
         as objects (see :func:`json_value`).
     Raises:
         NotFoundError: a schema outside ``LABBOOK_SCHEMA_PREFIX``, absent, or one ``user``
-            may not view.
+            may not view (with ``placed=True``: a QueryDescriptionError at its path).
         QueryDescriptionError: an invalid description (``path`` names where).
         QueryTimeoutError: the query ran longer than ``settings.LABBOOK_QUERY_TIMEOUT``.
         DataJointError: the server refused the query.
     """
-    query = query_json.to_query(description, connection(), resolve=viewable_resolver(user))
+    resolve = viewable_resolver(user, placed=placed)
+    query = query_json.to_query(description, connection(), resolve=resolve)
     expr = query.expression
     rows, cursor = page(
         expr,

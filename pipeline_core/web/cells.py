@@ -110,3 +110,34 @@ def column_formatter(codec: str | None, urls: dict[str, str]) -> Callable[[objec
         return _scalar_html(value) or cell_html(previews.cell(value, codec=codec))
 
     return plain
+
+
+def link_keys(
+    columns: list[tuple[str, Callable[[object, str], str]]],
+    primary_key: list[str],
+    row_prefix: str,
+) -> list[tuple[str, Callable[[object, str], str]]]:
+    """``columns`` (``(name, formatter)`` pairs of :func:`column_formatter`) with the cells
+    of primary-key attributes linked to their row's page: ``row_prefix + key_token + "/"``
+    (:func:`.links.row_url_prefix`; tokens are base64url, nothing to escape). The link
+    wraps the cell's content (its ``<td>`` kept); a cell that already holds a link is left
+    as it is (links do not nest). Plain ints and short strings, the usual key values, take
+    a shorter path to the same markup."""
+    keys = set(primary_key)
+    opening = f'<a class="row-link" href="{conditional_escape(row_prefix)}'
+
+    def linking(show):
+        def linked_key(value, token: str) -> str:
+            kind = type(value)
+            if kind is int or (kind is str and len(value) <= MAX_TEXT):
+                shown = value if kind is int else escape(value)
+                return f'<td class="value">{opening}{token}/"><span>{shown}</span></a></td>'
+            html = show(value, token)
+            if "<a " in html:
+                return html
+            start = html.find(">") + 1
+            return f'{html[:start]}{opening}{token}/">{html[start:-5]}</a></td>'
+
+        return linked_key
+
+    return [(name, linking(show) if name in keys else show) for name, show in columns]

@@ -6,9 +6,13 @@ wrap what they show with :func:`linked` instead.)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from django.urls import reverse
 
 from pipeline_core.datamodel.heading import TableInfo
+from pipeline_core.keys import encode_key, plain_key
+from pipeline_core.querystate import encode_description
 
 
 class TableLink:
@@ -59,3 +63,35 @@ def linked(value):
     if isinstance(value, (list, tuple)):
         return type(value)(linked(v) for v in value)
     return value
+
+
+def row_url_prefix(schema: str, table: str) -> str:
+    """The URL of a table's row pages up to the key token: ``prefix + token + "/"`` is the
+    page of one row (:func:`row_url`), for pages that link many rows."""
+    return reverse("web:row", args=[schema, table, "~"])[: -len("~/")]
+
+
+def row_url(schema: str, table: str, key: Mapping) -> str:
+    """The page of the row with primary key ``key`` (a dict in primary-key order)."""
+    return reverse("web:row", args=[schema, table, encode_key(dict(key))])
+
+
+def key_condition(key: Mapping) -> dict:
+    """The JSON query description condition (``where`` form, see
+    :mod:`pipeline_core.datamodel.query_json`) selecting the rows whose attributes equal
+    ``key``'s values: ``{"and": [{"attribute": a, "operator": "=", "value": v}, ...]}``
+    (values as :func:`pipeline_core.keys.plain_key` gives them)."""
+    return {
+        "and": [
+            {"attribute": name, "operator": "=", "value": value}
+            for name, value in plain_key(key).items()
+        ]
+    }
+
+
+def restricted_table_url(schema: str, table: str, key: Mapping) -> str:
+    """The page of a table restricted to the rows whose attributes equal ``key``'s values
+    (e.g. the child rows of one parent row): ``?where=<token>``, the token being
+    :func:`pipeline_core.querystate.encode_description` of :func:`key_condition`."""
+    token = encode_description(key_condition(key))
+    return reverse("web:table", args=[schema, table]) + f"?where={token}"

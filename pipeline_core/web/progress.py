@@ -1,6 +1,7 @@
 """Live populate progress (issue #13): a schema's diagram with each Computed/Imported table
 showing ``done/keys``, its reserved and (in red) error jobs, each linked to its jobs
-console, refreshed in place every few seconds (htmx polls the figure; no inline script);
+console, refreshed in place every few seconds (htmx polls the figure, with the page's
+``?expand=`` / ``?collapse=``; no inline script; pan and zoom are kept across refreshes);
 and the throughput/ETA text the jobs console shows with its counts."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from django.views.decorators.http import require_GET
 
 from pipeline_core import roles, services
 
-from . import diagram
+from . import diagram, schema_diagram
 from .errors import pipeline_view
 from .htmx import is_htmx_for, vary_on_htmx_target
 from .views import _render, table_url
@@ -63,20 +64,25 @@ def _figure_context(request, schema: str) -> dict:
             return table_url(info)
         return None
 
-    svg = diagram.schema_svg(
-        services.dependency_graph(schema),
+    figure = schema_diagram.figure_context(
+        request,
         schema,
-        url_for,
-        strip_prefix=prefix,
+        page="web:schema_progress",
+        url_for=url_for,
         overlay={ref: {"counts": entry["counts"]} for ref, entry in progress.items()},
     )
     rows = sorted(progress.values(), key=lambda e: e["info"].class_name)
     return {
         "schema": schema,
         "prefix": prefix,
-        "svg": svg,
+        "diagram": figure,
         "rows": [{**row, "node_id": diagram.node_id(row["info"])} for row in rows],
         "refresh_seconds": REFRESH_SECONDS,
+        "caption": (
+            "Each Computed and Imported table shows keys computed / keys of its key_source, "
+            "its reserved jobs and, in red, its errors; click it for its jobs. Refreshed "
+            f"every {REFRESH_SECONDS} s."
+        ),
     }
 
 

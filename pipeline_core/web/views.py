@@ -18,15 +18,16 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from pipeline_core import roles, services
+from pipeline_core import services
 from pipeline_core.datamodel import PopulateError
+from pipeline_core.services import saved_queries
 
-from . import cells, diagram_cache, previews
+from . import cells, previews, schema_diagram
 from .errors import pipeline_view
 from .forms import EntryForms, blockers_of
 from .htmx import is_htmx_for, signal_populate_done, vary_on_htmx_target
-from .keys import decode_key, encode_key, key_label
-from .links import linked
+from .keys import decode_key, encode_key, key_encoder, key_label
+from .links import linked, row_url_prefix
 
 #: Seconds a page keeps polling after "Populate" while no job is pending or running yet.
 WAIT_FOR_WORKER = 120
@@ -49,36 +50,29 @@ def _render(request, template: str, context: dict, status: int = 200):
 @require_GET
 @pipeline_view(action="view")
 def home(request):
-    """The schemas the user may view, with their table counts per tier."""
+    """The schemas the user may view, with their table counts per tier, and the saved
+    queries they may see."""
     return _render(
         request,
         "home.html",
-        {"schemas": services.list_schemas(request.user), "prefix": services.schema_prefix()},
+        {
+            "schemas": services.list_schemas(request.user),
+            "prefix": services.schema_prefix(),
+            "saved_queries": saved_queries.saved_queries(request.user),
+        },
     )
 
 
 @require_GET
 @pipeline_view(action="view")
 def schema(request, schema):
-    """A schema: tables by tier (parts under masters) and its diagram."""
+    """A schema: tables by tier (parts under masters) and its diagram (pan and zoom, other
+    schemas collapsed or expanded by ``?expand=`` / ``?collapse=``, see :mod:`.schema_diagram`)."""
     groups = services.schema_tables(schema)
     prefix = services.schema_prefix()
-    graph = services.dependency_graph(schema)
-    # tables of other schemas are linked only where the user may view them
-    linked = {
-        d for d in graph.databases if d.startswith(prefix) and roles.may(request.user, "view", d)
-    }
-    svg = diagram_cache.schema_svg(
-        graph,
-        schema,
-        lambda info: table_url(info) if info.database in linked else None,
-        strip_prefix=prefix,
-        version=services.graph_version(graph),
-        linked=linked,
-    )
-    return _render(
-        request, "schema.html", {"schema": schema, "groups": groups, "svg": svg, "prefix": prefix}
-    )
+    figure = schema_diagram.figure_context(request, schema)
+    context = {"schema": schema, "groups": groups, "prefix": prefix, "diagram": figure}
+    return _render(request, "schema.html", context)
 
 
 def _value_urls(schema, table, info) -> dict[str, dict[str, str]]:
@@ -116,9 +110,12 @@ def _rows_context(request, schema, table, info) -> dict:
         for name in names
     ]
     primary_key = info.heading.primary_key
+    # primary-key cells link to the row's page (web:row): one token per row
+    columns = cells.link_keys(columns, primary_key, row_url_prefix(schema, table))
+    row_token = key_encoder(primary_key)
     shown = []
     for row in rows:
-        key = encode_key({k: row[k] for k in primary_key}) if urls else ""
+        key = row_token(row)
         shown.append("<tr>" + "".join([show(row[name], key) for name, show in columns]) + "</tr>")
     base = reverse("web:table", args=[schema, table])  # quoted: lookup names start with '#'
     return {

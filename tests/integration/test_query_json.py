@@ -278,6 +278,80 @@ CASES = {
         {"from": t("recording"), "where": c("fs", ">", 1500)},
         lambda m: m.Recording & "fs > 1500",
     ),
+    "union": (
+        {
+            "from": t("subject"),
+            "where": c("sex", "=", "F"),
+            "proj": {"keep": ["weight"]},
+            "union": [
+                {
+                    "from": t("subject"),
+                    "where": c("species", "=", "rat"),
+                    "proj": {"rename": {"animal": "species"}},
+                }
+            ],
+        },
+        lambda m: (
+            (m.Subject & "sex = 'F'").proj("weight")
+            + (m.Subject & "species = 'rat'").proj(animal="species")
+        ),
+    ),
+    "union_of_keys": (
+        {
+            "from": t("session"),
+            "proj": {},
+            "union": [{"from": t("session__trial"), "group": {"by": ["subject_id", "session_id"]}}],
+        },
+        lambda m: m.Session.proj() + (dm.U("subject_id", "session_id") & m.Session.Trial),
+    ),
+    "compute": (
+        {
+            "from": t("session__trial"),
+            "where": c("reaction_time", "is not null"),
+            "proj": {
+                "compute": {
+                    "rt_ms": {
+                        "function": "round",
+                        "args": [
+                            {
+                                "function": "*",
+                                "args": [{"attribute": "reaction_time"}, {"value": 1000}],
+                            },
+                            {"value": 1},
+                        ],
+                    },
+                    "label": {
+                        "function": "concat",
+                        "args": [{"attribute": "side"}, {"attribute": "trial_id"}],
+                    },
+                }
+            },
+        },
+        lambda m: (m.Session.Trial & "reaction_time is not null").proj(
+            rt_ms="round(reaction_time * 1000, 1)", label="concat(side, trial_id)"
+        ),
+    ),
+    "compute_dates": (
+        {
+            "from": t("subject"),
+            "proj": {
+                "compute": {
+                    "born": {"function": "year", "args": [{"attribute": "dob"}]},
+                    "letters": {
+                        "function": "length",
+                        "args": [{"function": "upper", "args": [{"attribute": "notes"}]}],
+                    },
+                    "w": {
+                        "function": "coalesce",
+                        "args": [{"attribute": "weight"}, {"value": -1}],
+                    },
+                }
+            },
+        },
+        lambda m: m.Subject.proj(
+            born="year(dob)", letters="char_length(upper(notes))", w="coalesce(weight, -1)"
+        ),
+    ),
 }
 
 

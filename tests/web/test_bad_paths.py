@@ -33,9 +33,11 @@ WEB_ROUTES = {
     "healthz": ("GET", ""),
     "schema": ("GET", ""),
     "schema_progress": ("GET", ""),
+    "schema_diagram": ("GET", ""),
     "table": ("GET", ""),
     "entry": ("GET", ""),
     "grid": ("GET", ""),
+    "row": ("GET", ""),  # the key token is a path segment (see segments_for)
     "thumbnail": ("GET", "?key={key}"),
     "value": ("GET", "?key={key}"),
     "download": ("GET", "?key={key}"),
@@ -53,6 +55,11 @@ WEB_ROUTES = {
     "run": ("GET", ""),  # a run id: an odd one is an unknown run (404)
     "run_cancel": ("POST", ""),
     "workers": ("GET", ""),  # no names in the path
+    # the query builder: names travel in the description (?q=, tests/web/test_query_page.py)
+    "query": ("GET", ""),
+    "query_context": ("GET", ""),
+    "query_save": ("POST", ""),
+    "saved_query": ("GET", ""),  # an integer id: anything else does not match (404)
 }
 #: Hidden tables: valid identifiers, never browsable (spec §1.4, §11).
 HIDDEN_TABLES = ("~~thing", "~lineage", "~external_main", "~jobs", "~log")
@@ -138,6 +145,7 @@ def segments_for(thing, **odd_part: str) -> dict[str, str]:
         "table": thing.table_name,
         "attribute": "label",
         "fmt": "csv",
+        "key": encode_key({"thing_id": 1}),
     }
     return {k: quote(v, safe="") for k, v in base.items()} | odd_part
 
@@ -277,6 +285,22 @@ def test_malformed_key_tokens_are_400_and_unknown_rows_404(
     if response.status_code == 400:
         assert "key" in text or "thing_id" in text or "invalid value" in text
     else:
+        assert "no row" in text
+
+
+@pytest.mark.parametrize("key, status", KEY_TOKENS)
+def test_malformed_row_keys_are_400_and_unknown_rows_404(staff_client, oddities, key, status):
+    """The row page takes its key token in the path: the same answers as ``?key=``."""
+    statuses = status if isinstance(status, tuple) else (status,)
+    if key == "":
+        statuses = (404,)  # ``rows//``: no such URL
+    path = fill(web_routes()["row"], **segments_for(oddities, key=key))
+    response = staff_client.get(path)
+    assert response.status_code in statuses, response.content[:500]
+    text = response.content.decode().lower()
+    if response.status_code == 400:
+        assert "key" in text or "thing_id" in text or "invalid value" in text
+    elif key:
         assert "no row" in text
 
 

@@ -23,6 +23,7 @@ from pipeline_core import datamodel as dm
 from pipeline_core.datamodel.catalog import catalog_of
 from pipeline_core.datamodel.sql.quoting import full_name
 from pipeline_core.datamodel.sql.quoting import quote as q
+from pipeline_core.web.keys import encode_key
 
 pytestmark = pytest.mark.integration
 
@@ -155,7 +156,7 @@ def test_the_schema_page_lists_links_and_draws_every_table(staff_client, odd):
         assert escape(table) in html
     assert "<b>x" not in html and "&lt;b&gt;x" in html  # a name, not markup
     # the diagram is well-formed SVG (labels escaped) linking every table, ids unique
-    svg = re.search(r"<svg.*</svg>", html, re.S).group(0)
+    svg = re.search(r"<svg class=\"dag\".*?</svg>", html, re.S).group(0)
     from xml.etree import ElementTree
 
     tree = ElementTree.fromstring(svg)
@@ -168,6 +169,9 @@ def test_the_schema_page_lists_links_and_draws_every_table(staff_client, odd):
     assert len(ids) == len(set(ids))
     titles = "".join(t.text or "" for t in tree.iter("{http://www.w3.org/2000/svg}text"))
     assert "<b>x" in titles and "q'\"s" in titles and "a`b" in titles
+    download = staff_client.get(reverse("web:schema_diagram", args=[odd]))
+    assert download.status_code == 200
+    ElementTree.fromstring(download.content)  # the self-contained file is well-formed too
     home = staff_client.get("/").content.decode()
     assert f'href="{escape(reverse("web:schema", args=[odd]))}"' in home
     assert staff_client.get(reverse("web:schema_progress", args=[odd])).status_code == 200
@@ -198,6 +202,9 @@ def test_every_table_page_shows_its_rows_escaped(staff_client, odd, table):
     for name in ("history", "export"):
         args = ["csv"] if name == "export" else []
         assert staff_client.get(url(name, odd, table, *args)).status_code == 200, name
+    row = staff_client.get(url("row", odd, table, encode_key({"id": 2})))
+    assert row.status_code == 200, row.content[:300]
+    assert "a &amp; one" in row.content.decode() and "<i>" not in row.content.decode()
 
 
 def test_foreign_keys_between_odd_tables_are_linked(staff_client, odd):

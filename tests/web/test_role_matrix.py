@@ -59,6 +59,8 @@ EXPECTED = {
     ("web:entry", "POST"):            "login     login  404    403    302   302    302      302",
     ("web:grid", "GET"):              "login     login  404    403    200   200    200      200",
     ("web:grid", "POST"):             "405       405    405    405    405   405    405      405",
+    ("web:row", "GET"):               "login     200    404    200    200   200    200      200",
+    ("web:row", "POST"):              "405       405    405    405    405   405    405      405",
     ("web:thumbnail", "GET"):         "login     200    404    200    200   200    200      200",
     ("web:thumbnail", "POST"):        "405       405    405    405    405   405    405      405",
     ("web:value", "GET"):             "login     200    404    200    200   200    200      200",
@@ -134,6 +136,16 @@ EXPECTED = {
     ("api:jobs_priority", "POST"):    "401       401    404    403    403   403    200      200",
     ("api:jobs_recover", "GET"):      "405       405    405    405    405   405    405      405",
     ("api:jobs_recover", "POST"):     "401       401    404    403    403   403    200      200",
+    ("web:schema_diagram", "GET"):    "login     200    404    200    200   200    200      200",
+    ("web:schema_diagram", "POST"):   "405       405    405    405    405   405    405      405",
+    ("web:query", "GET"):             "login     200    400    200    200   200    200      200",
+    ("web:query", "POST"):            "405       405    405    405    405   405    405      405",
+    ("web:query_context", "GET"):     "login     200    200    200    200   200    200      200",
+    ("web:query_context", "POST"):    "405       405    405    405    405   405    405      405",
+    ("web:query_save", "GET"):        "405       405    405    405    405   405    405      405",
+    ("web:query_save", "POST"):       "login     login  400    302    302   302    302      302",
+    ("web:saved_query", "GET"):       "login     login  404    302    302   302    302      302",
+    ("web:saved_query", "POST"):      "login     login  404    403    403   403    403      302",
 }
 # fmt: on
 
@@ -340,6 +352,12 @@ def request_for(t, name: str, method: str, principal: str):
 
     elif name == "web:schema":
         url = reverse("web:schema", args=[subject.database])
+    elif name == "web:schema_diagram":
+        url = reverse("web:schema_diagram", args=[subject.database])
+
+        def check(outcome, response):
+            svg = response.get("Content-Type", "").startswith("image/svg+xml")
+            return [] if svg == (outcome == "200") else ["the SVG file (not) sent"]
     elif name == "web:schema_progress":
         url = reverse("web:schema_progress", args=[detection.database])
 
@@ -372,6 +390,13 @@ def request_for(t, name: str, method: str, principal: str):
         def check(outcome, response):
             shown = outcome == "200" and b'id="grid-config"' in response.content
             return [] if shown == (outcome == "200") else ["no grid configuration on the page"]
+
+    elif name == "web:row":
+        url = reverse("web:row", args=[*args(subject), encode_key({"subject_id": 1})])
+
+        def check(outcome, response):
+            shown = 'class="child-link"' in response.content.decode()
+            return [] if shown == (outcome == "200") else ["no child tables on the row page"]
 
     elif name == "web:thumbnail":
         url = reverse("web:thumbnail", args=[*image, "pixels"]) + f"?key={t.image_key}"
@@ -485,6 +510,8 @@ def request_for(t, name: str, method: str, principal: str):
         url, kwargs, check = jobs_request(t, name, method)
     elif name.startswith(("api:rows", "api:batch_undo")):
         url, kwargs, check = rows_request(t, name, method, principal)
+    elif name.startswith(("web:query", "web:saved_query")):
+        url, kwargs, check = query_request(t, name, method, principal)
     else:
         raise AssertionError(f"no request built for {name}: add it to request_for()")
     return url, kwargs, check
@@ -680,6 +707,63 @@ def rows_request(t, name: str, method: str, principal: str):
 
         url = reverse("api:batch_undo", args=[batch])
     kwargs = {} if body is None else {"data": json.dumps(body), "content_type": "application/json"}
+    return url, kwargs, check
+
+
+def query_request(t, name: str, method: str, principal: str):
+    """Requests of the query builder (issue #14): its page and context show the rows and
+    offers of Subject to those who may view it; saved queries are made, seen and renamed
+    exactly as the answer says (checked in Django's database)."""
+    from pipeline_core.models import SavedQuery
+    from pipeline_core.querystate import encode_description
+
+    subject = t.demo.Subject
+    description = {"from": {"schema": subject.database, "table": subject.table_name}}
+    token = encode_description(description)
+    kwargs: dict = {}
+
+    def check(outcome, response):
+        return []
+
+    if name in ("web:query", "web:query_context"):
+        url = reverse(name) + "?q=" + token
+
+        def check(outcome, response, name=name):
+            if method != "GET" or outcome not in ("200", "400"):
+                return []
+            if name == "web:query":
+                shown = b'<table class="rows query-rows">' in response.content
+                return [] if shown == (outcome == "200") else [f"rows shown: {shown}"]
+            offers = response.json()["offers"].get("", {}).get("join", [])
+            viewer = principal not in ("anonymous", "nobody")
+            return [] if bool(offers) == viewer else [f"offers: {offers}"]
+
+    elif name == "web:query_save":
+        url = reverse(name)
+        if method == "POST":
+            named = f"matrix {principal} {secrets.token_hex(3)}"
+            kwargs["data"] = {"q": token, "name": named}
+
+            def check(outcome, response, named=named):
+                made = SavedQuery.objects.filter(name=named).exists()
+                return [] if made == (outcome == "302") else [f"saved: {made}"]
+
+    else:
+        owned = SavedQuery.objects.create(
+            name=f"matrix shared {secrets.token_hex(3)}",
+            owner=t.users["admin"],
+            description=description,
+            shared=True,
+        )
+        url = reverse(name, args=[owned.pk])
+        if method == "POST":
+            kwargs["data"] = {"action": "rename", "name": f"renamed by {principal}"}
+
+            def check(outcome, response, owned=owned):
+                owned.refresh_from_db()
+                renamed = owned.name.startswith("renamed")
+                return [] if renamed == (outcome == "302") else [f"renamed: {renamed}"]
+
     return url, kwargs, check
 
 

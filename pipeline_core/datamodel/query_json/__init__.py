@@ -9,7 +9,7 @@ only as attributes found in a heading, quoted by the compiler.
 Format (``?`` marks optional keys; ``order``, ``limit`` and ``after`` only at the top)::
 
     query     := {"from": source, "join"?: [source, ...], "where"?: condition,
-                  "proj"?: proj, "aggr"?: aggr | "group"?: group,
+                  "proj"?: proj, "aggr"?: aggr | "group"?: group, "union"?: [source, ...],
                   "order"?: [order, ...], "limit"?: int | null, "after"?: {attribute: value} | null}
     source    := {"schema": str, "table": str}      -- a table, by raw name ("session__trial",
                                                        "#species") or class name ("Session.Trial")
@@ -24,7 +24,15 @@ Format (``?`` marks optional keys; ``order``, ``limit`` and ``after`` only at th
                | "in" | "not in"                                     value: [scalar, ...]
                | "between"                                           value: [low, high]
                | "is null" | "is not null"                           no value
-    proj      := {"keep"?: [attribute, ...], "rename"?: {new name: attribute}}
+    proj      := {"keep"?: [attribute, ...], "rename"?: {new name: attribute},
+                  "compute"?: {new name: computation}}
+    computation := {"attribute": str} | {"value": number}
+               | {"function": "+" | "-" | "*" | "/"                  two arguments
+                              | "abs" | "floor" | "ceil" | "round"   a number (round: and digits)
+                              | "lower" | "upper" | "length"         text
+                              | "year" | "month" | "day"             a date or datetime
+                              | "concat" | "coalesce",               two or more
+                  "args": [computation, ...]}
     aggr      := {"over": source, "compute": {new name: aggregate}, "keep"?: [attribute, ...],
                   "exclude_nonmatching"?: bool}
     group     := {"by"?: [attribute, ...], "compute"?: {new name: aggregate}}
@@ -36,8 +44,8 @@ The stages of one query apply in this order, as DataJoint operators:
 ``from * join[0] * join[1] ... & where``, then ``.proj(*keep, **rename)``, then
 ``.aggr(over, *keep, **compute)`` (one row per row so far, aggregates over its matching rows
 of ``over``) or ``U(*by).aggr(..., **compute)`` (one row per distinct ``by``; without
-``compute``: the distinct values). To restrict, join or project *after* an aggregation,
-nest the query in ``from`` of another.
+``compute``: the distinct values), then ``+ union[0] + union[1] ...``. To restrict, join or
+project *after* an aggregation or a union, nest the query in ``from`` of another.
 
 * Joins are natural joins on the shared attributes, with DataJoint's semantic check: every
   shared attribute must come from the same origin (spec §7), which in practice means along
@@ -45,6 +53,13 @@ nest the query in ``from`` of another.
   attribute is refused (a cross product is rarely meant) unless it says ``"cross": true``;
   ``"cross": true`` on operands that do share attributes is refused as well.
 * The primary key is always kept by ``proj``; ``keep`` names secondary attributes only.
+  ``compute`` adds attributes computed row by row from a fixed set of functions
+  (:class:`~.condition.Computation`; no SQL text): attributes of the heading and JSON
+  numbers, e.g. ``{"duration": {"function": "-", "args": [{"attribute": "stop_time"},
+  {"attribute": "start_time"}]}}``; arithmetic takes numbers, ``lower``/``upper``/``length``
+  text, ``year``/``month``/``day`` dates, ``round``'s second argument is its digits (0-30).
+* A union (DataJoint's ``+``, spec §9.6) needs operands with the same primary key and no
+  common secondary attribute; rows of either, the other operand's attributes NULL.
 * Scalars are JSON strings, numbers and booleans (never null: use ``is null``); they are
   encoded by the attribute's type (dates and datetimes as ISO strings, uuids as text).
   ``like`` takes a string and a text attribute (``%`` and ``_`` are its wildcards). Blob,

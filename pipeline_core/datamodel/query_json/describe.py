@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..condition import Aggregate, AndList, Comparison, Not
+from ..condition import Aggregate, AndList, Comparison, Computation, Not
 from ..errors import QueryDescriptionError
 from ..expression import QueryExpression
-from ..nodes import AggrNode, GroupNode, JoinNode, ProjNode, RestrictNode, TableNode, is_node
+from ..nodes import (
+    AggrNode,
+    GroupNode,
+    JoinNode,
+    ProjNode,
+    RestrictNode,
+    TableNode,
+    UnionNode,
+    is_node,
+)
+from . import compute as computing
 from .parse import DescribedQuery
 from .structure import at as _at
 
@@ -48,13 +58,21 @@ def _describe_source(node, path: str) -> dict:
     return _describe_query(node, path)
 
 
-_STAGES = (AggrNode, GroupNode, ProjNode, RestrictNode, JoinNode, TableNode)
+_STAGES = (UnionNode, AggrNode, GroupNode, ProjNode, RestrictNode, JoinNode, TableNode)
 
 
 def _describe_query(node, path: str) -> dict:
     if not isinstance(node, _STAGES):
         raise _not_describable(f"a {type(node).__name__.removesuffix('Node').lower()} node", path)
     stages: dict = {}
+    unions = []
+    while isinstance(node, UnionNode):
+        unions.insert(0, node.right)
+        node = node.left
+    if unions:
+        stages["union"] = [
+            _describe_source(right, f"{_at(path, 'union')}[{i}]") for i, right in enumerate(unions)
+        ]
     if isinstance(node, AggrNode):
         stages["aggr"] = _describe_aggr(node, _at(path, "aggr"))
         node = node.group
@@ -84,7 +102,7 @@ def _describe_query(node, path: str) -> dict:
             }
             for i, (right, cross) in enumerate(joins)
         ]
-    for key in ("where", "proj", "aggr", "group"):
+    for key in ("where", "proj", "aggr", "group", "union"):
         if key in stages:
             d[key] = stages[key]
     return d
@@ -108,16 +126,24 @@ def _describe_condition(cond: Any, path: str) -> Any:
 
 def _describe_proj(node: ProjNode, path: str) -> dict:
     key = node.child.heading.primary_key
-    keep, rename = [], {}
+    keep, rename, compute = [], {}, {}
     for item in node.items:
         if item.source is None:
-            raise _not_describable(f"the computed attribute `{item.name}`", _at(path, item.name))
-        if item.source == item.name:
+            if not isinstance(item.expression, Computation):
+                raise _not_describable(
+                    f"the computed attribute `{item.name}`", _at(path, item.name)
+                )
+            compute[item.name] = computing.describe(item.expression)
+        elif item.source == item.name:
             if item.name not in key:
                 keep.append(item.name)
         else:
             rename[item.name] = item.source
-    return {**({"keep": keep} if keep else {}), **({"rename": rename} if rename else {})}
+    return {
+        **({"keep": keep} if keep else {}),
+        **({"rename": rename} if rename else {}),
+        **({"compute": compute} if compute else {}),
+    }
 
 
 def _describe_aggregates(items, path: str) -> dict:

@@ -21,7 +21,7 @@ from ..nodes import TableNode
 from ..order_by import order_item
 from ..paging import ordering
 from ..tableref import TableRef
-from . import checks
+from . import checks, compute
 from .schema import LIST_OPERATORS, MAX_CONDITIONS, MAX_DEPTH, MAX_TABLES, NULL_OPERATORS
 from .structure import at, check_structure, shown
 
@@ -193,6 +193,8 @@ class _Parser:
             expr = self.aggr(d["aggr"], expr, at(path, "aggr"), depth + 1)
         if "group" in d:
             expr = self.group(d["group"], expr, at(path, "group"))
+        for i, item in enumerate(d.get("union", [])):
+            expr = self.union(expr, item, f"{at(path, 'union')}[{i}]", depth + 1)
         return expr
 
     def source(self, d: dict, path: str, depth: int) -> QueryExpression:
@@ -282,7 +284,37 @@ class _Parser:
                 raise QueryDescriptionError(
                     f"cannot rename `{old}` to `{new}`", where, attribute=old
                 )
-        return checks.guarded(path, lambda: expr.proj(*keep, **rename))
+        computed = {}
+        for new, spec in d.get("compute", {}).items():
+            where = at(at(path, "compute"), new)
+            taken.add(checks.new_name(new, where, taken))
+            computed[new] = compute.computation(spec, heading, where)
+        return checks.guarded(path, lambda: expr.proj(*keep, **rename, **computed))
+
+    def union(self, expr: QueryExpression, item: dict, path: str, depth: int) -> QueryExpression:
+        other = self.source(item, path, depth)
+        mine, theirs = expr.heading, other.heading
+        if set(mine.primary_key) != set(theirs.primary_key):
+            raise QueryDescriptionError(
+                "a union needs queries with the same primary key: the query so far has ("
+                + ", ".join(mine.primary_key)
+                + "), this one ("
+                + ", ".join(theirs.primary_key)
+                + ")",
+                path,
+            )
+        shared = [n for n in mine.secondary_attributes if n in theirs.secondary_attributes]
+        if shared:
+            raise QueryDescriptionError(
+                "a union needs queries without common secondary attributes; both have "
+                + ", ".join(shared)
+                + " (drop or rename them with proj in one of them)",
+                path,
+                attribute=shared[0],
+            )
+        if mine.secondary_attributes or theirs.secondary_attributes:
+            checks.semantic_check(expr, other, path)
+        return checks.guarded(path, lambda: expr + other)
 
     @staticmethod
     def aggregates(compute: dict, heading: Heading, path: str, taken: set) -> dict:

@@ -26,7 +26,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, validators
 
-from ..condition import AGGREGATE_FUNCTIONS, OPERATORS
+from ..condition import AGGREGATE_FUNCTIONS, COMPUTE_FUNCTIONS, OPERATORS
 from ..sql.quoting import SERVER_IDENTIFIER
 
 MAX_DEPTH = 10  #: nesting of queries and condition groups
@@ -103,6 +103,7 @@ def _query(*, top: bool = False, cross: bool = False) -> dict:
         "proj": _ref("proj"),
         "aggr": _ref("aggr"),
         "group": _ref("group"),
+        "union": _ref("union"),
     }
     if cross:
         properties["cross"] = {"type": "boolean"}
@@ -186,6 +187,13 @@ _DEFS = {
         "maxLength": 64,
         "pattern": _anchored(IDENTIFIER),  # class names (CLASS_NAME) are identifiers too
         "x-reason": "invalid table name $value: a raw table name or a class name",
+    },
+    "union": {
+        "title": "a list of sources",
+        "type": "array",
+        "minItems": 1,
+        "maxItems": MAX_LIST,
+        "items": _ref("source"),
     },
     "join": {
         "title": "a list of sources",
@@ -285,7 +293,62 @@ _DEFS = {
                 "propertyNames": _ref("new_name"),
                 "additionalProperties": _ref("attribute"),
             },
+            "compute": {
+                "title": "computed attributes {new name: computation}",
+                "type": "object",
+                "maxProperties": MAX_LIST,
+                "propertyNames": _ref("new_name"),
+                "additionalProperties": _ref("computation"),
+            },
         },
+    ),
+    "computation": {
+        "title": "a computation",
+        "type": "object",
+        **_dispatch(
+            [
+                ({"required": ["function"]}, _ref("computation_call")),
+                ({"required": ["value"]}, _ref("computation_number")),
+                ({"required": ["attribute"]}, _ref("computation_attribute")),
+            ],
+            {
+                "not": {},
+                "x-reason": "expected a computation: {attribute}, {value} or "
+                "{function, args}; not $kind$keys",
+            },
+        ),
+    },
+    "computation_call": _object(
+        "a computation {function, args}",
+        {
+            "function": {"title": "a function", "enum": list(COMPUTE_FUNCTIONS)},
+            "args": {
+                "title": "a list of computations",
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_LIST,
+                "items": _ref("computation"),
+            },
+        },
+        ("function", "args"),
+    ),
+    "computation_number": _object(
+        "a number {value}",
+        {
+            "value": {
+                "type": "number",
+                "if": {"type": "integer"},
+                "then": {
+                    "exclusiveMinimum": -MAX_INTEGER,
+                    "exclusiveMaximum": MAX_INTEGER,
+                    "x-reason": "integer out of range",
+                },
+            }
+        },
+        ("value",),
+    ),
+    "computation_attribute": _object(
+        "an attribute {attribute}", {"attribute": _ref("attribute")}, ("attribute",)
     ),
     "aggregates": {
         "title": "aggregates {new name: aggregate}",

@@ -12,7 +12,16 @@ from __future__ import annotations
 import itertools
 from typing import Any, NamedTuple
 
-from ..condition import Aggregate, AndList, Comparison, Not, RawSQL, Top, invalid_restriction
+from ..condition import (
+    Aggregate,
+    AndList,
+    Comparison,
+    Computation,
+    Not,
+    RawSQL,
+    Top,
+    invalid_restriction,
+)
 from ..errors import DataJointError, QueryError, UnknownAttributeError
 from ..heading import Heading
 from ..nodes import (
@@ -32,6 +41,7 @@ from ..nodes import (
 from ..order_by import parse_order_by
 from ..types import comparable
 from ..values import DEFAULT, encode
+from .computation import computation_sql
 from .quoting import quote
 
 
@@ -290,7 +300,10 @@ class _Compiler:
 
     # --- values and conditions -------------------------------------------------------------
     def value_expression(self, expression: Any, heading: Heading) -> str:
-        """SQL of a computed attribute: trusted text, or an :class:`Aggregate`."""
+        """SQL of a computed attribute: trusted text, a :class:`Computation` or an
+        :class:`Aggregate`."""
+        if isinstance(expression, Computation):
+            return computation_sql(expression, heading)
         if isinstance(expression, Aggregate):
             if expression.attribute is None:
                 return "count(*)"
