@@ -13,7 +13,7 @@ import csv
 import io
 import json
 import re
-from html import escape
+from html import escape, unescape
 from urllib.parse import quote
 
 import pytest
@@ -370,6 +370,11 @@ def test_entering_a_row_that_references_a_table_of_no_tier(staff_client, odd):
     assert [r["values"] for r in found.json()["results"]] == [{"x%y": 2}]
     html = staff_client.get(url("entry", odd, "pick")).content.decode()
     assert escape(fk) in html
+    field = re.search(r'<input type="hidden" name="([^"]+)" value="" data-fk-value>', html)
+    entered = staff_client.post(
+        url("entry", odd, "pick"), {"pick_id": "3", unescape(field.group(1)) + "__text": "1"}
+    )
+    assert entered.status_code == 302, entered.content[-2000:]
     saved = post_json(staff_client, api("rows", odd, "pick"), {"rows": [{"pick_id": 1, "x%y": 2}]})
     assert saved.status_code == 201, saved.content[:300]
     refused = post_json(
@@ -383,6 +388,8 @@ def test_entering_a_row_that_references_a_table_of_no_tier(staff_client, odd):
         f"`{odd.replace('`', '``')}`.`pick`": 1,
     }
     deleted = post_json(
-        staff_client, api("rows_delete", odd, "pick"), {"keys": [{"pick_id": 1}], "dry_run": False}
+        staff_client,
+        api("rows_delete", odd, "pick"),
+        {"keys": [{"pick_id": 1}, {"pick_id": 3}], "dry_run": False},
     )
-    assert deleted.status_code == 200 and deleted.json()["deleted"] == 1, deleted.content[:300]
+    assert deleted.status_code == 200 and deleted.json()["deleted"] == 2, deleted.content[:300]
