@@ -32,6 +32,10 @@ stale reservations of lost workers to ``pending`` (:mod:`.recovery`). The worker
 Progress: :func:`job_rate` (a table's throughput and ETA) and :func:`schema_progress` (the
 counts of a schema's auto-populated tables) in :mod:`.progress`.
 
+Table pages: :func:`rows_window` (a keyset page forwards, backwards or from the end, of the
+table restricted by a JSON condition and ordered by any sortable attribute), :func:`row_estimate`
+and :func:`count_rows` (:mod:`.table_rows`).
+
 Queries: :func:`run_query` runs a JSON query description (no SQL from users) over the
 visible schemas and returns one page of JSON-safe rows; :func:`export_table` and
 :func:`export_query` stream every row of a table or a description as CSV, TSV or JSON
@@ -134,6 +138,7 @@ from .runs import (
     start_run,
 )
 from .stores import collect_garbage
+from .table_rows import count_rows, restricted, row_estimate, rows_window, sort_order, sortable
 from .undo import UndoRefused, undo
 from .workers import list_workers, prune_workers, worker_processes
 
@@ -162,6 +167,7 @@ __all__ = [
     "clear_errors",
     "collect_garbage",
     "connection",
+    "count_rows",
     "delete_rows",
     "dependency_graph",
     "describe_schemas",
@@ -209,8 +215,11 @@ __all__ = [
     "request_id",
     "reset_stale_jobs",
     "resolve_table",
+    "restricted",
     "retry_jobs",
+    "row_estimate",
     "rows_page",
+    "rows_window",
     "run_json",
     "run_populate",
     "run_query",
@@ -220,6 +229,8 @@ __all__ = [
     "schema_progress",
     "schema_tables",
     "serving",
+    "sort_order",
+    "sortable",
     "start_run",
     "table_info",
     "table_named",

@@ -132,6 +132,8 @@ EXPECTED = {
     ("api:jobs_priority", "POST"):    "401       401    404    403    403   403    200      200",
     ("api:jobs_recover", "GET"):      "405       405    405    405    405   405    405      405",
     ("api:jobs_recover", "POST"):     "401       401    404    403    403   403    200      200",
+    ("web:count", "GET"):             "login     200    404    200    200   200    200      200",
+    ("web:count", "POST"):            "405       405    405    405    405   405    405      405",
 }
 # fmt: on
 
@@ -385,6 +387,13 @@ def request_for(t, name: str, method: str, principal: str):
     elif name == "web:export":
         url = reverse("web:export", args=[*args(subject), "csv"])
         check = export_check(subject, method)
+    elif name == "web:count":
+        url = reverse("web:count", args=args(subject))
+
+        def check(outcome, response):
+            counted = f"{len(subject())} row" in response.content.decode()
+            return [] if counted == (outcome == "200") else ["no exact count on the page"]
+
     elif name == "api:query_export":
         description = json.dumps({"from": {"schema": subject.database, "table": "Subject"}})
         url = reverse("api:query_export", args=["csv"]) + "?" + urlencode({"q": description})
