@@ -206,6 +206,8 @@ def preview_rows(info: TableInfo, rows: list[dict]) -> list[dict]:
     read on first access, dicts in heading order."""
     schema, table = info.database, info.table_name
     previewed = _previewed(info)
+    if not previewed:  # nothing to describe: the rows as fetched (heading order already)
+        return rows
     result = []
     for row in rows:
         out = {}

@@ -2,7 +2,7 @@
 ``where`` the query builder and the column filters write), ordered by any sortable
 attribute (completed by the primary key), a keyset page at a time forwards or backwards
 (:func:`~pipeline_core.datamodel.paging.window`), and counted: approximately from the
-server's statistics, exactly on demand within the query time limit.
+server's statistics (reused for a while), exactly on demand within the query time limit.
 
 Rows are fetched as :func:`.browse.rows_page` fetches them (in-table blobs from a prefix and
 their length, stored values lazily). Queries run under ``LABBOOK_QUERY_TIMEOUT``.
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 
 from pipeline_core import datamodel as dm
 from pipeline_core.datamodel import query_json
@@ -28,6 +29,9 @@ from pipeline_core.datamodel.types import comparable
 from .access import connection, table_info
 from .browse import PAGE_SIZE, preview_expression, preview_rows
 from .query import viewable_resolver
+
+#: Seconds a table's row estimate is reused (see :func:`row_estimate`).
+ESTIMATE_SECONDS = 30
 
 
 def sortable(attr: Attribute) -> bool:
@@ -149,9 +153,17 @@ def rows_window(
 
 
 def row_estimate(schema: str, table: str) -> int:
-    """The server's estimate of the rows of a visible table, read now (InnoDB's
-    ``TABLE_ROWS`` statistic: may be off by half, and lags behind recent writes)."""
-    return introspection.row_estimate(connection(), table_info(schema, table).ref)
+    """The server's estimate of the rows of a visible table (InnoDB's ``TABLE_ROWS``
+    statistic: may be off by half, and lags behind recent writes, which the server counts
+    again only now and then), reused for :data:`ESTIMATE_SECONDS` (per web process,
+    Django's cache): paging through a table asks the server once."""
+    info = table_info(schema, table)
+    key = f"labbook.row_estimate.{info.database}.{info.table_name}"
+    found = cache.get(key)
+    if found is None:
+        found = introspection.row_estimate(connection(), info.ref)
+        cache.set(key, found, ESTIMATE_SECONDS)
+    return found
 
 
 def count_rows(schema: str, table: str, user, where: Any = None) -> int:

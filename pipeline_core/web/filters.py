@@ -112,7 +112,9 @@ def column_filter(attr, where: Any) -> ColumnFilter | None:
         input_type = "datetime-local"
     current = next((i for i in items_of(where) if _on(i, attr.name)), None)
     operator = current.get("operator", "") if current else ""
-    value = current.get("value", "") if current else ""
+    value = _value_text(current.get("value", "")) if current else ""
+    if input_type == "datetime-local":
+        value = value.replace(" ", "T")  # what the input takes
     return ColumnFilter(
         name=attr.name,
         operators=[(n, OPERATORS[n]) for n in names],
@@ -120,7 +122,7 @@ def column_filter(attr, where: Any) -> ColumnFilter | None:
         choices=choices,
         step={"integer": "1", "float": "any"}.get(family, ""),
         operator=operator,
-        value=_value_text(value),
+        value=value,
     )
 
 

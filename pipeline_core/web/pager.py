@@ -16,6 +16,7 @@ from django.urls import reverse
 from pipeline_core import services
 
 from .filters import ColumnFilter, chips, column_filter
+from .headers import header_html
 from .table_state import TableState
 
 
@@ -97,12 +98,13 @@ def pager(state: TableState, found, page_size: int) -> dict:
         "number": number,
         "first_row": first_row,
         "label": label,
-        "first_url": state.first_url() if before else None,
+        # an empty page after a cursor past the end still links to the first and last pages
+        "first_url": state.first_url() if found.more_before else None,
         "previous_url": state.previous_url(found.first, number - 1 if number else None)
         if before
         else None,
         "next_url": state.next_url(found.last, number + 1 if number else None) if after else None,
-        "last_url": state.last_url() if after else None,
+        "last_url": state.last_url() if after or (found.more_before and not count) else None,
     }
 
 
@@ -131,12 +133,14 @@ def row_count(state: TableState, info, found, number: int | None, page_size: int
 
 
 def context(state: TableState, info, found, page_size: int) -> dict:
-    """Everything around the rows, for the template: ``headers``, ``chips``, ``order_text``,
-    ``where_token``, ``order_param``, ``count`` and the :func:`pager` keys."""
+    """Everything around the rows, for the template: ``header_html`` (the ``<th>`` elements,
+    :mod:`.headers`), ``chips``, ``clear_url``, ``order_text``, ``where_token``,
+    ``order_param``, ``count`` and the :func:`pager` keys."""
     links = pager(state, found, page_size)
+    base = state.base
     return {
         **links,
-        "headers": headers(state, info),
+        "header_html": header_html(headers(state, info), base, state.where_token, state.order_text),
         "chips": chips(state),
         "clear_url": state.with_changes(where=None).first_url() if state.where else None,
         "order_text": order_text(state),

@@ -66,11 +66,16 @@ class TableState:
     before: dict | None = None
     last: bool = False
     page: int | None = None
+    #: ``where`` encoded, once (see :attr:`where_token`); None: not yet.
+    encoded: str | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def where_token(self) -> str:
         """``where`` encoded for URLs ("" without one)."""
-        return "" if self.where is None else encode_description(self.where)
+        if self.encoded is None:
+            token = "" if self.where is None else encode_description(self.where)
+            object.__setattr__(self, "encoded", token)  # a cache: the state stays the same
+        return self.encoded
 
     @property
     def order_text(self) -> str:
@@ -113,6 +118,8 @@ class TableState:
     def with_changes(self, **changes) -> TableState:
         """This state with other fields (a new ordering or restriction starts at the first
         page: pass ``after=None`` etc. as needed)."""
+        if "where" in changes:
+            changes.setdefault("encoded", None)
         return dataclasses.replace(self, **changes)
 
     def _check(self, kind: str, token: str, number: int) -> str:

@@ -148,7 +148,8 @@ def _rows_context(request, schema, table, info, state=None) -> dict:
         "page_size": services.PAGE_SIZE,
         **pager.context(state, info, found, services.PAGE_SIZE),
         # the export menu (outside #rows: swapped out of band with the rows partial)
-        "export_query": "?" + urlencode(state.query()) if state.query() else "",
+        "export_base": reverse("web:export", args=[schema, table, "csv"]).removesuffix("csv"),
+        "export_query": "?" + urlencode(state.query(), safe=",") if state.query() else "",
         "export_cap": services.export_max_rows(),
     }
 
