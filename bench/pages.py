@@ -17,8 +17,8 @@ process (``style.css``, 11 kB, whitenoise) plus the raw keyset query of that pag
 same rows, ``SELECT ... WHERE reading_id > %s ORDER BY reading_id LIMIT 101`` on PyMySQL,
 run by this process), each the median of its own runs in the same rounds.
 
-Databases ``lbbench_pages*``, dropped at the end (``LABBOOK_BENCH_KEEP=1`` keeps the
-pipeline's for the next run)."""
+Databases ``lbbench_pages_*`` (see :data:`PREFIX`), dropped at the end
+(``LABBOOK_BENCH_KEEP=1`` keeps the pipeline's for the next run)."""
 
 from __future__ import annotations
 
@@ -39,10 +39,12 @@ from pipeline_core.keys import encode_key
 from pipeline_core.querystate import encode_description
 
 ROOT = Path(__file__).resolve().parent.parent
-PREFIX = "lbbench_pages_"
+#: Prefix of the bench's databases (``LABBOOK_BENCH_PAGES_PREFIX``: another, so that two
+#: runs on one server, e.g. from two checkouts, do not drop each other's databases).
+PREFIX = os.environ.get("LABBOOK_BENCH_PAGES_PREFIX", "lbbench_pages_")
 SCHEMAS = [f"{PREFIX}s{i}" for i in range(10)]
-DJANGO_DB = "lbbench_pages_django"
-AUDIT_DB = "lbbench_pages_audit"
+DJANGO_DB = f"{PREFIX}django"
+AUDIT_DB = f"{PREFIX}audit"
 BIG = 1_000_000
 PAGE = 100  # rows per table page (services.PAGE_SIZE)
 TABLES_PER_SCHEMA = 15

@@ -238,6 +238,7 @@ def row_count(request, schema, table):
     context = {
         "info": info,
         "counted": counted,
+        "counted_text": None if counted is None else f"{counted:,}",
         "time_limit": settings.LABBOOK_QUERY_TIMEOUT,
         "chips": filters.chips(state),
         "table_url": state.first_url(),

@@ -90,3 +90,10 @@ def test_sort_filter_and_page_through_a_table(
     expect(label).to_have_text("100 rows")
     assert shown_ids(page) == truth[-200:-100]
     shot(page, "41-table-paged")
+    # the filter's Remove button takes the filter away (the order stays)
+    column.locator("summary").click()
+    column.locator("button:has-text('Remove')").click()
+    expect(chip).to_have_count(0)
+    expect(label).to_have_text("Rows 1–100")
+    assert shown_ids(page) == expected(readings, None, ["grade DESC"])[:100]
+    assert "where=" not in page.url and "order=-grade" in page.url
