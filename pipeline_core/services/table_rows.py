@@ -157,11 +157,10 @@ def row_estimate(schema: str, table: str) -> int:
     statistic: may be off by half, and lags behind recent writes, which the server counts
     again only now and then), reused for :data:`ESTIMATE_SECONDS` (per web process,
     Django's cache): paging through a table asks the server once."""
-    info = table_info(schema, table)
-    key = f"labbook.row_estimate.{info.database}.{info.table_name}"
-    found = cache.get(key)
+    key = f"labbook.row_estimate.{schema}.{table}"
+    found = cache.get(key)  # put there only for a visible table (below)
     if found is None:
-        found = introspection.row_estimate(connection(), info.ref)
+        found = introspection.row_estimate(connection(), table_info(schema, table).ref)
         cache.set(key, found, ESTIMATE_SECONDS)
     return found
 

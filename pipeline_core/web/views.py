@@ -37,6 +37,9 @@ WAIT_FOR_WORKER = 120
 THUMB_SIZES = (16, 1024)
 #: Part of every thumbnail ETag: change it when thumbnails are drawn differently.
 THUMB_FORMAT = "png-1"
+#: ``web:export`` below a table page's path, before the format (``urls.py``:
+#: ``_TABLE + "export.<fmt>"``): joined, not reversed, on every page of rows.
+EXPORT_PATH = "export."
 
 
 def table_url(info) -> str:
@@ -148,7 +151,7 @@ def _rows_context(request, schema, table, info, state=None) -> dict:
         "page_size": services.PAGE_SIZE,
         **pager.context(state, info, found, services.PAGE_SIZE),
         # the export menu (outside #rows: swapped out of band with the rows partial)
-        "export_base": reverse("web:export", args=[schema, table, "csv"]).removesuffix("csv"),
+        "export_base": base + EXPORT_PATH,  # + the format
         "export_query": "?" + urlencode(state.query(), safe=",") if state.query() else "",
         "export_cap": services.export_max_rows(),
     }

@@ -470,3 +470,15 @@ def test_export_links_give_exactly_the_filtered_sorted_rows(lab_client, readings
     # the export menu of an htmx page is swapped with the rows (out of band)
     partial = lab_client.get(url, headers=HTMX).content.decode()
     assert 'id="export-menu" hx-swap-oob="true"' in partial and "where=" in partial
+
+
+def test_joined_paths_are_the_reversed_urls():
+    """The count and export URLs are joined to the table page's path (no ``reverse`` per
+    page): the same URLs, odd table names included."""
+    from pipeline_core.web import pager, views
+
+    for table in ("reading", "#kind", "session__trial"):
+        base = reverse("web:table", args=["lab", table])
+        assert base + pager.COUNT_PATH == reverse("web:count", args=["lab", table])
+        export = reverse("web:export", args=["lab", table, "jsonl"])
+        assert base + views.EXPORT_PATH + "jsonl" == export
