@@ -136,17 +136,15 @@ def row_count(state: TableState, info, found, number: int | None, page_size: int
 
 def context(state: TableState, info, found, page_size: int) -> dict:
     """Everything around the rows, for the template: ``header_html`` (the ``<th>`` elements,
-    :mod:`.headers`), ``chips``, ``clear_url``, ``order_text``, ``where_token``,
-    ``order_param``, ``count`` and the :func:`pager` keys."""
+    :mod:`.headers`), ``chips``, ``clear_url``, ``order_text``, ``count`` and the
+    :func:`pager` keys."""
     links = pager(state, found, page_size)
-    base = state.base
+    columns = headers(state, info)
     return {
         **links,
-        "header_html": header_html(headers(state, info), base, state.where_token, state.order_text),
+        "header_html": header_html(columns, state.base, state.where_token, state.order_text),
         "chips": chips(state),
         "clear_url": state.with_changes(where=None).first_url() if state.where else None,
         "order_text": order_text(state),
-        "where_token": state.where_token,
-        "order_param": state.order_text,
         "count": row_count(state, info, found, links["number"], page_size),
     }

@@ -143,7 +143,6 @@ def _rows_context(request, schema, table, info, state=None) -> dict:
     return {
         # the rows of an auto-populated table are fetched again when a populate run ends
         "refresh_url": state.first_url() if info.tier in ("Computed", "Imported") else None,
-        "base_url": base,
         "names": names,
         "primary_key": info.heading.primary_key,
         "rows": shown,  # one "<tr>...</tr>" string per row (escaped)

@@ -52,6 +52,7 @@ def test_sort_filter_and_page_through_a_table(
     column.locator("summary").click()
     column.locator("select[name=op]").select_option("!=")
     column.locator("input[name=value]").fill("r00")
+    shot(page, "39-table-filter-open")
     column.locator("button:has-text('Filter')").click()
     chip = page.locator("#rows .filter-chips .chip")
     expect(chip).to_have_text(re.compile(r'label ≠ "r00"'))
