@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -194,7 +194,8 @@ def table(request, schema, table):
         return _filtered(request, schema, table, info)
     rows = _rows_context(request, schema, table, info)
     if is_htmx_for(request, "rows"):
-        return _render(request, "table.html#rows", {"info": info, "rows_swap": True, **rows})
+        swap = _query_changed(request, rows["export_query"])
+        return _render(request, "table.html#rows", {"info": info, "rows_swap": swap, **rows})
     context = {
         **services.table_page(schema, table),
         **rows,
@@ -206,6 +207,15 @@ def table(request, schema, table):
         except PopulateError as exc:  # e.g. no primary foreign key: nothing to populate from
             context["progress_error"] = str(exc)
     return _render(request, "table.html", context)
+
+
+def _query_changed(request, export_query: str) -> bool:
+    """Whether an htmx request for the rows comes from a page with another ``where`` or
+    ``order`` (``HX-Current-URL``), whose export menu must then be swapped too (out of
+    band); paging keeps them, and the menu."""
+    current = parse_qs(urlsplit(request.headers.get("HX-Current-URL", "")).query)
+    asked = parse_qs(export_query.removeprefix("?"))
+    return any(current.get(name) != asked.get(name) for name in ("where", "order"))
 
 
 def _filtered(request, schema, table, info):
