@@ -140,12 +140,15 @@ def rows_window(
     Raises:
         as :func:`restricted` and :func:`~pipeline_core.datamodel.paging.window` (a cursor
         lacking an ordering attribute, a value that does not fit it); QueryTimeoutError:
-        the query ran longer than ``LABBOOK_QUERY_TIMEOUT``.
+        the query ran longer than ``LABBOOK_QUERY_TIMEOUT`` (applied to restricted or
+        sorted pages; the whole table in primary-key order reads one index range).
     """
     info = table_info(schema, table)
     expr = preview_expression(info, restricted(info, where, user))
     order_by = [f"{n} DESC" if d else n for n, d in order] or None
-    options = {"limit": limit, "lazy": True, "timeout": _timeout()}
+    # the whole table in primary-key order is one bounded index range: no time limit needed
+    timeout = _timeout() if where is not None or order else None
+    options = {"limit": limit, "lazy": True, "timeout": timeout}
     found = window(expr, order_by, after=after, before=before, from_end=last, **options)
     if before is not None and not found.more_before and len(found.rows) < limit:
         found = window(expr, order_by, **options)

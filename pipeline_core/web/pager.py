@@ -134,15 +134,35 @@ def row_count(state: TableState, info, found, number: int | None, page_size: int
     return {"text": text, "count_url": count_url}
 
 
+#: Header rows made lately: (TableInfo id, path, where, order) -> (TableInfo, HTML). A
+#: TableInfo is immutable (a new one comes with new introspection) and kept with its HTML,
+#: so its id is not reused while the entry lives. At most HEADER_CACHE entries.
+HEADER_CACHE = 256
+_made: dict[tuple, tuple] = {}
+
+
+def _header_html(state: TableState, info):
+    """:func:`.headers.header_html` of the page, made once per table, restriction and
+    order (paging through rows shows the same headers)."""
+    key = (id(info), state.base, state.where_token, state.order_text)
+    found = _made.get(key)
+    if found is not None and found[0] is info:
+        return found[1]
+    html = header_html(headers(state, info), state.base, state.where_token, state.order_text)
+    if len(_made) >= HEADER_CACHE:
+        _made.clear()
+    _made[key] = (info, html)
+    return html
+
+
 def context(state: TableState, info, found, page_size: int) -> dict:
     """Everything around the rows, for the template: ``header_html`` (the ``<th>`` elements,
     :mod:`.headers`), ``chips``, ``clear_url``, ``order_text``, ``count`` and the
     :func:`pager` keys."""
     links = pager(state, found, page_size)
-    columns = headers(state, info)
     return {
         **links,
-        "header_html": header_html(columns, state.base, state.where_token, state.order_text),
+        "header_html": _header_html(state, info),
         "chips": chips(state),
         "clear_url": state.with_changes(where=None).first_url() if state.where else None,
         "order_text": order_text(state),
