@@ -17,11 +17,12 @@ process (``style.css``, 11 kB, whitenoise) plus the raw keyset query of that pag
 same rows, ``SELECT ... WHERE reading_id > %s ORDER BY reading_id LIMIT 101`` on PyMySQL,
 run by this process), each the median of its own runs in the same rounds.
 
-Databases ``lbbench_pages*``, dropped at the end (``LABBOOK_BENCH_KEEP=1`` keeps the
-pipeline's for the next run)."""
+Databases ``lbbench_pages_*`` (see :data:`PREFIX`), dropped at the end
+(``LABBOOK_BENCH_KEEP=1`` keeps the pipeline's for the next run)."""
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import os
 import re
@@ -35,16 +36,21 @@ from pathlib import Path
 
 from pipeline_core import datamodel as dm
 from pipeline_core.keys import encode_key
+from pipeline_core.querystate import encode_description
 
 ROOT = Path(__file__).resolve().parent.parent
-PREFIX = "lbbench_pages_"
+#: Prefix of the bench's databases (``LABBOOK_BENCH_PAGES_PREFIX``: another, so that two
+#: runs on one server, e.g. from two checkouts, do not drop each other's databases).
+PREFIX = os.environ.get("LABBOOK_BENCH_PAGES_PREFIX", "lbbench_pages_")
 SCHEMAS = [f"{PREFIX}s{i}" for i in range(10)]
-DJANGO_DB = "lbbench_pages_django"
-AUDIT_DB = "lbbench_pages_audit"
+DJANGO_DB = f"{PREFIX}django"
+AUDIT_DB = f"{PREFIX}audit"
 BIG = 1_000_000
 PAGE = 100  # rows per table page (services.PAGE_SIZE)
 TABLES_PER_SCHEMA = 15
 ROUNDS = 201
+#: Rounds of the pages whose raw query sorts the whole table (about 0.3 s each).
+SLOW_ROUNDS = 15
 WARMUP = 5
 PASSWORD = "bench-Pass-4321"
 USER = "pi"
@@ -126,7 +132,9 @@ def build_pipeline(conn, reuse: bool = False) -> type:
     from bench.grid import big_table
 
     if reuse and _count_tables(conn) == len(SCHEMAS) * TABLES_PER_SCHEMA:
-        return dm.VirtualModule("big", SCHEMAS[0], connection=conn).Reading
+        reading = dm.VirtualModule("big", SCHEMAS[0], connection=conn).Reading
+        _index_label(conn, reading)
+        return reading
 
     for name in reversed(SCHEMAS):  # each references the one before
         conn.query(f"DROP DATABASE IF EXISTS `{name}`")
@@ -140,7 +148,20 @@ def build_pipeline(conn, reuse: bool = False) -> type:
         previous = classes
     count = _count_tables(conn)
     assert count == len(SCHEMAS) * TABLES_PER_SCHEMA, count
+    _index_label(conn, reading)
     return reading
+
+
+def _index_label(conn, reading) -> None:
+    """A secondary index on ``Reading.label`` (the indexed sort; ``value`` has none)."""
+    database, table = SCHEMAS[0], reading.table_name
+    found = conn.query(
+        "SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = %s "
+        "AND table_name = %s AND column_name = 'label'",
+        [database, table],
+    ).fetchone()[0]
+    if not found:
+        conn.query(f"ALTER TABLE {reading.full_table_name} ADD INDEX (label)")
 
 
 def _count_tables(conn) -> int:
@@ -286,6 +307,99 @@ def measure(items: dict, rounds: int = ROUNDS) -> dict[str, float]:
     return {label: statistics.median(values) for label, values in times.items()}
 
 
+#: The restriction of the restricted pages: ``label LIKE 'r5%'`` (111,111 rows).
+LIKE = "r5%"
+
+
+@dataclasses.dataclass
+class Case:
+    """One measured table page: its URL parameters and the raw query of the same rows.
+
+    Attributes:
+        params: the page's URL parameters (``where``, ``order``, ``after``, ``last``).
+        sql, args: the raw keyset query (PyMySQL) of the page's rows (``LIMIT 101``).
+        reverse: the raw query reads the rows in reversed order (last pages).
+        slow: measured in fewer rounds (a sort the server cannot read from an index).
+    """
+
+    params: dict
+    sql: str
+    args: list
+    reverse: bool = False
+    slow: bool = False
+
+
+def cases(table: str, cursor) -> dict[str, Case]:
+    """The measured pages of ``Reading`` (full name ``table``): the whole table in key order
+    (first, 5,000th and last page), restricted, and sorted by an indexed (``label``) and a
+    non-indexed (``value``) secondary attribute; ``cursor`` runs setup queries (cursors)."""
+    columns, limit = "reading_id, label, value", f"LIMIT {PAGE + 1}"
+    where = encode_description({"and": [{"attribute": "label", "operator": "like", "value": LIKE}]})
+
+    def key_after(n: int) -> str:
+        return encode_key({"reading_id": n})
+
+    # the cursors of the deep pages: the last row of the page before (found once, by OFFSET)
+    cursor.execute(
+        f"SELECT label, reading_id FROM {table} ORDER BY label, reading_id "
+        f"LIMIT 1 OFFSET {(5000 - 1) * PAGE - 1}"
+    )
+    deep_label, deep_id = cursor.fetchone()
+    cursor.execute(
+        f"SELECT reading_id FROM {table} WHERE label LIKE %s ORDER BY reading_id {limit}", [LIKE]
+    )
+    restricted_last = cursor.fetchall()[PAGE - 1][0]
+    page = f"SELECT {columns} FROM {table}"
+    keyset_label = "WHERE label > %s OR (label = %s AND reading_id > %s)"
+    return {
+        "page 1": Case({}, f"{page} ORDER BY reading_id {limit}", []),
+        "page 5,000": Case(
+            {"after": key_after((5000 - 1) * PAGE - 1)},
+            f"{page} WHERE reading_id > %s ORDER BY reading_id {limit}",
+            [(5000 - 1) * PAGE - 1],
+        ),
+        "last page (10,000)": Case(
+            {"last": "1"}, f"{page} ORDER BY reading_id DESC {limit}", [], reverse=True
+        ),
+        f"restricted (label like '{LIKE}'), page 1": Case(
+            {"where": where}, f"{page} WHERE label LIKE %s ORDER BY reading_id {limit}", [LIKE]
+        ),
+        f"restricted (label like '{LIKE}'), page 2": Case(
+            {"where": where, "after": key_after(restricted_last)},
+            f"{page} WHERE label LIKE %s AND reading_id > %s ORDER BY reading_id {limit}",
+            [LIKE, restricted_last],
+        ),
+        "sorted by label (indexed), page 1": Case(
+            {"order": "label"}, f"{page} ORDER BY label, reading_id {limit}", []
+        ),
+        "sorted by label (indexed), page 5,000": Case(
+            {"order": "label", "after": encode_key({"label": deep_label, "reading_id": deep_id})},
+            f"{page} {keyset_label} ORDER BY label, reading_id {limit}",
+            [deep_label, deep_label, deep_id],
+        ),
+        "sorted by label (indexed), last page": Case(
+            {"order": "label", "last": "1"},
+            f"{page} ORDER BY label DESC, reading_id DESC {limit}",
+            [],
+            reverse=True,
+        ),
+        f"restricted (label like '{LIKE}'), sorted by value desc (not indexed)": Case(
+            {"where": where, "order": "-value"},
+            f"{page} WHERE label LIKE %s ORDER BY value DESC, reading_id {limit}",
+            [LIKE],
+        ),
+        "sorted by value desc (not indexed), page 1": Case(
+            {"order": "-value"}, f"{page} ORDER BY value DESC, reading_id {limit}", [], slow=True
+        ),
+    }
+
+
+def _rows_of(html: str) -> list[int]:
+    """The first column (``reading_id``) of the rows of a table page."""
+    body = re.search(r'<table class="rows">.*?<tbody>(.*?)</tbody>', html, re.S).group(1)
+    return [int(n) for n in re.findall(r"<tr><td[^>]*><span>(-?\d+)</span></td>", body)]
+
+
 def bench_pages(dj) -> str:
     """Run the page benchmark; the markdown of the section (``dj`` unused: DataJoint has
     no web pages)."""
@@ -310,23 +424,12 @@ def bench_pages(dj) -> str:
             autocommit=True,
         )
         cursor = raw.cursor()
-        sql = (
-            f"SELECT reading_id, label, value FROM {reading.full_table_name} "
-            f"WHERE reading_id > %s ORDER BY reading_id LIMIT {PAGE + 1}"
-        )
-        first_sql = (
-            f"SELECT reading_id, label, value FROM {reading.full_table_name} "
-            f"ORDER BY reading_id LIMIT {PAGE + 1}"
-        )
+        measured = cases(reading.full_table_name, cursor)
 
-        def raw_page(after):
+        def raw_page(case: Case):
             def run():
-                if after is None:
-                    cursor.execute(first_sql)
-                else:
-                    cursor.execute(sql, [after])
-                rows = cursor.fetchall()
-                assert rows
+                cursor.execute(case.sql, case.args)
+                assert cursor.fetchall()
 
             return run
 
@@ -334,45 +437,44 @@ def bench_pages(dj) -> str:
         client = Client(port)
         client.login()
         table = f"/schemas/{SCHEMAS[0]}/tables/{reading.table_name}/"
-        positions = {
-            "page 1": (None, 1),
-            "page 5,000": ((5000 - 1) * PAGE - 1, 5000),
-            "last page (10,000)": ((BIG // PAGE - 1) * PAGE - 1, BIG // PAGE),
-        }
 
-        def url(after, number):
-            if after is None:
-                return table
-            return f"{table}?after={encode_key({'reading_id': after})}&page={number}"
+        def url(case: Case) -> str:
+            query = urllib.parse.urlencode(case.params)
+            return table + (f"?{query}" if query else "")
 
         htmx = {"HX-Request": "true", "HX-Target": "rows", "HX-Current-URL": table}
-        checks = {}
         items = {"static file (style.css)": lambda: client.get("/static/labbook/style.css")}
-        for label, (after, number) in positions.items():
-            target = url(after, number)
-            checks[label] = (target, after)
-            items[f"raw keyset query, {label}"] = raw_page(after)
-            items[f"table page, {label}"] = lambda target=target: client.get(target)
-            items[f"htmx rows partial, {label}"] = lambda target=target: client.get(target, htmx)
+        slow_items = {}
+        for label, case in measured.items():
+            target = url(case)
+            into = slow_items if case.slow else items
+            into[f"raw keyset query, {label}"] = raw_page(case)
+            into[f"table page, {label}"] = lambda target=target: client.get(target)
+            into[f"htmx rows partial, {label}"] = lambda target=target: client.get(target, htmx)
         items["home page (10 schemas, 150 tables)"] = lambda: client.get("/")
         schema_url = f"/schemas/{SCHEMAS[5]}/"
         items["schema page (15 tables, diagram)"] = lambda: client.get(schema_url)
-        # correctness of what is measured: the right rows on each page, a diagram
-        for label, (target, after) in checks.items():
-            first = 0 if after is None else after + 1
-            body = client.get(target).decode()
-            assert f">{first}<" in body and f">{first + PAGE - 1}<" in body, label
-            assert "Rows " in body, label
+        # correctness of what is measured: each page holds exactly its raw query's rows
+        for label, case in measured.items():
+            cursor.execute(case.sql, case.args)
+            expected = [row[0] for row in cursor.fetchall()][:PAGE]
+            if case.reverse:
+                expected.reverse()
+            shown = _rows_of(client.get(url(case)).decode())
+            assert shown == expected, (label, shown[:3], expected[:3])
         assert "<svg" in client.get(schema_url).decode()
         assert all(f">{n.removeprefix(PREFIX)}<" in client.get("/").decode() for n in SCHEMAS)
         cold_schema = _timed(lambda: client.get(f"/schemas/{SCHEMAS[6]}/"))
         results = measure(items)
+        results.update(measure(slow_items, SLOW_ROUNDS))
         after_change = _schema_change(conn, client, SCHEMAS[6])
         profile = _profile(
             {**_server_env(p), "ALLOWED_HOSTS": "testserver"},
             {
-                "table page": (checks["page 1"][0], {}),
-                "htmx partial": (checks["page 1"][0], htmx),
+                "table page": (url(measured["page 1"]), {}),
+                "htmx partial": (url(measured["page 1"]), htmx),
+                "restricted page": (url(measured[f"restricted (label like '{LIKE}'), page 1"]), {}),
+                "sorted page (indexed)": (url(measured["sorted by label (indexed), page 1"]), {}),
                 "home page": ("/", {}),
                 "schema page": (schema_url, {}),
             },
@@ -386,7 +488,7 @@ def bench_pages(dj) -> str:
         for name in (() if KEEP else tuple(reversed(SCHEMAS))) + (DJANGO_DB, AUDIT_DB):
             conn.query(f"DROP DATABASE IF EXISTS `{name}`")
         conn.close()
-    return _report(results, positions, cold_schema, after_change) + _profile_report(profile)
+    return _report(results, measured, cold_schema, after_change) + _profile_report(profile)
 
 
 def _profile(env: dict, pages: dict) -> dict:
@@ -446,14 +548,14 @@ def _schema_change(conn, client: Client, name: str) -> tuple[float, float, bool]
     return first, second, ">Added<" in body
 
 
-def _report(results: dict, positions: dict, cold_schema: float, after_change) -> str:
+def _report(results: dict, measured: dict, cold_schema: float, after_change) -> str:
     ms = {k: v * 1000 for k, v in results.items()}
     static = ms["static file (style.css)"]
     lines = [
         "| page | p50 | floor (static file + raw query) | ratio | target |",
         "|---|---|---|---|---|",
     ]
-    for label in positions:
+    for label in measured:
         floor = static + ms[f"raw keyset query, {label}"]
         for kind, target in (("table page", TARGET_PAGE), ("htmx rows partial", TARGET_PARTIAL)):
             value = ms[f"{kind}, {label}"]
@@ -479,20 +581,29 @@ def _report(results: dict, positions: dict, cold_schema: float, after_change) ->
         f"{'shown' if shown else 'NOT shown'}, diagram laid out again), the one after "
         f"{second * 1000:.1f} ms.",
         "",
-        f"p50 of {ROUNDS} rounds (after {WARMUP} warm-up rounds); in each round every URL and "
-        "query once, in turn. Server: gunicorn, 1 worker process, 4 threads, `DEBUG=0`, one "
-        "keep-alive connection from `http.client`, logged in as a `viewer`. Table `Reading` "
-        f"of {BIG:,} rows (int32 key, varchar, float64; {PAGE} rows × 3 columns per page); "
-        "pages 5,000 and 10,000 are reached through their `?after=` cursor. The htmx "
-        "partial is the same URL with `HX-Request: true` and `HX-Target: rows`. Floor: the "
-        "static file's round trip through the same server plus the raw keyset query for the "
-        "same rows on PyMySQL (first page: no `WHERE`). Home page: 10 schemas, 150 tables "
-        "(Lookup, Manual, Imported, Computed, Part; commented attributes; each schema's "
-        "`Subject` references the previous schema's `Kind`). Restricted and sorted table "
-        "pages are not measured: table pages have neither yet (issue 14, part 2); add them "
-        "here with their raw queries when they exist. On this shared 2-core machine the "
-        "ratios of the table pages vary by about ±0.2 from run to run (other work on it "
-        "slows the server and the floor alike, not always in proportion).",
+        f"p50 of {ROUNDS} rounds (after {WARMUP} warm-up rounds; the pages sorted by a "
+        f"non-indexed attribute of the whole table: {SLOW_ROUNDS} rounds); in each round every "
+        "URL and query once, in turn. Server: gunicorn, 1 worker process, 4 threads, `DEBUG=0`, "
+        "one keep-alive connection from `http.client`, logged in as a `viewer`. Table `Reading` "
+        f"of {BIG:,} rows (int32 key, varchar `label` with a secondary index, float64 `value` "
+        f"without one; {PAGE} rows × 3 columns per page). Page 5,000 is reached through its "
+        "`?after=` cursor (no page number: a number is only shown on pages walked to from the "
+        "first), the last pages through the Last link (`?last=1`: the keyset order reversed). "
+        f"Restricted pages: `where` = `label like '{LIKE}'` (111,111 rows; the column filter's "
+        "condition, encoded); sorted pages: `order=label` (indexed) and `order=-value` (not "
+        "indexed: the server reads and sorts every row, the raw query too). Unrestricted pages "
+        "show the server's row estimate (`information_schema`, read at most every 30 s per "
+        "table and process); restricted ones do not. Pages after the first carry no page "
+        "number here (LabBook checks the numbers it writes; the bench does not walk 5,000 "
+        "pages to get one); the work is the same. The htmx partial is the same URL with "
+        "`HX-Request: true` and `HX-Target: rows`. "
+        "Floor: the static file's round trip through the same server plus the raw keyset query "
+        "for the same rows on PyMySQL (the same `WHERE`, `ORDER BY` and `LIMIT 101` as the "
+        "page's). Every measured page was checked to hold exactly the raw query's rows. Home "
+        "page: 10 schemas, 150 tables (Lookup, Manual, Imported, Computed, Part; commented "
+        "attributes; each schema's `Subject` references the previous schema's `Kind`). On this "
+        "shared 2-core machine the ratios of the table pages vary by about ±0.2 from run to run "
+        "(other work on it slows the server and the floor alike, not always in proportion).",
         "",
         "All times:",
         "",

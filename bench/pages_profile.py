@@ -30,7 +30,10 @@ PARTS = {
     "rows and their cells": (
         "pipeline_core.web.views",
         "_rows_context",
-        {"page query and previews": ("pipeline_core.services", "rows_page")},
+        {
+            "page query and previews": ("pipeline_core.services", "rows_window"),
+            "row estimate (information_schema)": ("pipeline_core.services", "row_estimate"),
+        },
     ),
     "parents, children, parts": (
         "pipeline_core.services",

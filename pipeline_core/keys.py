@@ -1,8 +1,10 @@
 """Primary keys in URLs and form values: a key dict <-> a compact base64url JSON token.
 
-Values are kept as JSON numbers and strings (dates, datetimes, UUIDs and decimals become
-ISO/text strings, which the data model converts back when it restricts or inserts), so a
-token round-trips through any URL and can be deep-linked.
+Values are kept as JSON numbers and strings (dates, datetimes, times, UUIDs and decimals
+become ISO/text strings, which the data model converts back when it restricts or inserts;
+floats are written with the shortest text that reads back as the same double), so a
+token round-trips through any URL and can be deep-linked. The same tokens carry the cursors
+of table pages (the ordering attributes' values of a row, NULL included).
 """
 
 from __future__ import annotations
@@ -28,6 +30,12 @@ def _plain(value):
         return value.isoformat()
     if isinstance(value, (decimal.Decimal, uuid.UUID)):
         return str(value)
+    if isinstance(value, datetime.timedelta):  # a TIME column: [-]HH:MM:SS.ffffff
+        micros = abs(value) // datetime.timedelta(microseconds=1)
+        seconds, micros = divmod(micros, 1_000_000)
+        sign = "-" if value < datetime.timedelta(0) else ""
+        hours, minutes = seconds // 3600, seconds % 3600 // 60
+        return f"{sign}{hours:02d}:{minutes:02d}:{seconds % 60:02d}.{micros:06d}"
     if hasattr(value, "item"):  # numpy scalar
         return value.item()
     raise TypeError(f"cannot put a {type(value).__name__} in a key token")
@@ -91,8 +99,9 @@ def key_encoder(names: Sequence[str]) -> Callable[[Mapping], str]:
     return encode
 
 
-def decode_key(token: str) -> dict:
-    """Decode a token made by :func:`encode_key`.
+def decode_key(token: str, *, allow_null: bool = False) -> dict:
+    """Decode a token made by :func:`encode_key`; ``allow_null`` accepts ``null`` values
+    (a page cursor holds the values of nullable ordering attributes too).
 
     Raises:
         QueryError: the token is not a valid key (so pages answer 400, not 500): not
@@ -107,7 +116,9 @@ def decode_key(token: str) -> dict:
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise QueryError(f"{token[:40]!r} is not a valid key token") from None
     if not isinstance(data, dict) or not all(
-        isinstance(v, (int, str)) or (isinstance(v, float) and math.isfinite(v))
+        isinstance(v, (int, str))
+        or (isinstance(v, float) and math.isfinite(v))
+        or (v is None and allow_null)
         for v in data.values()
     ):
         raise QueryError(f"{token[:40]!r} is not a valid key token")

@@ -34,6 +34,9 @@ counts of a schema's auto-populated tables) in :mod:`.progress`.
 
 Rows: :func:`row_page` (one row with its parent rows, child row counts and part rows;
 :mod:`.rowpage`), :func:`load_attribute` (one value of it read whole).
+Table pages: :func:`rows_window` (a keyset page forwards, backwards or from the end, of the
+table restricted by a JSON condition and ordered by any sortable attribute), :func:`row_estimate`
+and :func:`count_rows` (:mod:`.table_rows`).
 
 Queries: :func:`run_query` runs a JSON query description (no SQL from users) over the
 visible schemas and returns one page of JSON-safe rows; :func:`export_table` and
@@ -140,6 +143,7 @@ from .runs import (
     start_run,
 )
 from .stores import collect_garbage
+from .table_rows import count_rows, restricted, row_estimate, rows_window, sort_order, sortable
 from .undo import UndoRefused, undo
 from .workers import list_workers, prune_workers, worker_processes
 
@@ -169,6 +173,7 @@ __all__ = [
     "clear_errors",
     "collect_garbage",
     "connection",
+    "count_rows",
     "delete_rows",
     "dependency_graph",
     "describe_schemas",
@@ -218,10 +223,13 @@ __all__ = [
     "request_id",
     "reset_stale_jobs",
     "resolve_table",
+    "restricted",
     "retry_jobs",
     "row_children",
+    "row_estimate",
     "row_page",
     "rows_page",
+    "rows_window",
     "run_json",
     "run_populate",
     "run_query",
@@ -231,6 +239,8 @@ __all__ = [
     "schema_progress",
     "schema_tables",
     "serving",
+    "sort_order",
+    "sortable",
     "start_run",
     "table_info",
     "table_named",

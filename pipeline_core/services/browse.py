@@ -197,8 +197,17 @@ def rows_page(
     """
     info = table_info(schema, table)
     rows, next_after = page(preview_expression(info), None, after, limit, lazy=True)
+    return preview_rows(info, rows), next_after
+
+
+def preview_rows(info: TableInfo, rows: list[dict]) -> list[dict]:
+    """Rows fetched from :func:`preview_expression` as :func:`rows_page` gives them: each
+    in-table blob as a :class:`BlobPreview`, each in-table attachment as an ``Attachment``
+    read on first access, dicts in heading order."""
     previewed = _previewed(info)
-    return [preview_row(info, row, previewed) for row in rows], next_after
+    if not previewed:  # nothing to describe: the rows as fetched (heading order already)
+        return rows
+    return [preview_row(info, row, previewed) for row in rows]
 
 
 def preview_row(info: TableInfo, row: dict, previewed: dict | None = None) -> dict:
@@ -263,12 +272,18 @@ def _previewed(info: TableInfo) -> dict[str, tuple[str | None, str]]:
     return names
 
 
-def preview_expression(info: TableInfo) -> dm.QueryExpression:
+def preview_expression(
+    info: TableInfo, table: dm.QueryExpression | None = None
+) -> dm.QueryExpression:
     """The table as a page of rows fetches it: each in-table blob attribute replaced by
     ``SUBSTRING(col, 1, PREVIEW_BYTES)`` and ``LENGTH(col)`` (raw bytes: the length only;
     an in-table attachment: its first ``ATTACH_NAME_BYTES`` bytes, which hold the name),
     every other attribute kept (its ``make_sql()`` is the page's SQL without the keyset
-    condition). SQL text is built from quoted, validated identifiers only."""
+    condition). SQL text is built from quoted, validated identifiers only.
+
+    Args:
+        table: the table restricted (same heading), or None for the whole table.
+    """
     previewed = _previewed(info)
     keep = [n for n in info.heading.secondary_attributes if n not in previewed]
     computed = {}
@@ -277,7 +292,8 @@ def preview_expression(info: TableInfo) -> dm.QueryExpression:
             length = ATTACH_NAME_BYTES if info.heading[name].codec == "attach" else PREVIEW_BYTES
             computed[prefix_name] = sql.prefix(name, length)
         computed[size_name] = sql.byte_length(name)
-    table = dm.FreeTable(connection(), info.ref)
+    if table is None:
+        table = dm.FreeTable(connection(), info.ref)
     return table.proj(*keep, **computed) if computed else table
 
 

@@ -31,13 +31,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 
-from pipeline_core import datamodel as dm
 from pipeline_core.datamodel import query_json
 from pipeline_core.datamodel.errors import QueryDescriptionError, QueryError
 from pipeline_core.datamodel.fetch import stream_batches, to_dicts
@@ -52,6 +51,7 @@ from . import export_format as fmt
 from .access import NotFoundError, connection, table_info
 from .export_columns import DownloadURL
 from .query import viewable_resolver
+from .table_rows import restricted
 
 logger = logging.getLogger(__name__)
 
@@ -149,17 +149,30 @@ class Export:
 
 
 def export_table(
-    schema: str, table: str, format_name: str, download_url: DownloadURL | None = None
+    schema: str,
+    table: str,
+    format_name: str,
+    download_url: DownloadURL | None = None,
+    *,
+    where: Any = None,
+    order: Sequence[tuple[str, bool]] = (),
+    user=None,
 ) -> Export:
-    """Export every row of a visible table, in primary-key order.
+    """Export every row of a visible table, in primary-key order; or, as a table page shows
+    them, the rows that match ``where`` (a condition of the JSON query description, tables
+    it matches against viewable by ``user``) in ``order`` (``[(attribute, descending)]``,
+    see :func:`.table_rows.sort_order`) completed by the primary key.
 
     Raises:
         NotFoundError: an unknown format, schema or table (or a hidden one).
+        QueryDescriptionError: an invalid ``where``; UnknownAttributeError: ``order``
+            names no attribute of the table.
     """
     out = export_format(format_name)
     info = table_info(schema, table)
-    expr = dm.FreeTable(connection(), info.ref)
-    return _export(expr, None, [info], out, f"{schema}.{info.class_name}", download_url)
+    expr = restricted(info, where, user)
+    order_by = [f"{n} DESC" if d else n for n, d in order] or None
+    return _export(expr, order_by, [info], out, f"{schema}.{info.class_name}", download_url)
 
 
 def export_query(

@@ -17,6 +17,7 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
 from . import previews
+from .sparkline import CELL_CHART as CHART
 
 NULL_CELL = mark_safe('<td class="null"><span class="null">NULL</span></td>')
 MAX_TEXT = previews.MAX_TEXT
@@ -26,10 +27,29 @@ def _title(c: dict) -> str:
     return f' title="{conditional_escape(c["title"])}"' if c.get("title") else ""
 
 
+#: Cell kinds that show a load control when they have a ``load`` URL, and its title.
+LOAD_TITLES = {
+    "stored": "read the value from its store",
+    "blob": "read the whole value and draw it",
+}
+
+
+def _load(c: dict) -> str:
+    """The load control of a cell (``load`` URL, ``load_label``): htmx swaps the cell for
+    the value read whole (a plain link opens it as a page)."""
+    load = conditional_escape(c["load"])
+    return (
+        f' <a class="load" href="{load}" hx-get="{load}" hx-target="closest td" '
+        f'hx-swap="outerHTML" title="{LOAD_TITLES[c["kind"]]}">'
+        f"{conditional_escape(c.get('load_label') or 'load')}</a>"
+    )
+
+
 def cell_html(c: dict) -> SafeString:
     """The ``<td>`` of a cell described by :func:`.previews.cell` (keys ``kind``, ``text``,
-    ``title``, ``alt``, ``thumb``, ``width``, ``height``, ``detail``, ``href``, ``load``;
-    absent keys show as empty)."""
+    ``title``, ``alt``, ``thumb``, ``width``, ``height``, ``detail``, ``href``, ``load``,
+    ``load_label``, ``svg``; absent keys show as empty). ``svg`` is inserted as it is: it
+    is markup made by :func:`.sparkline.line_svg`, which escapes every text in it."""
     esc = conditional_escape
     kind = c.get("kind", "")
     text = esc(c.get("text", ""))
@@ -54,16 +74,26 @@ def cell_html(c: dict) -> SafeString:
             body = f'<span title="{title}">{text}</span>'
         if c.get("detail"):
             body += f' <span class="dim">{esc(c["detail"])}</span>'
-    elif kind == "stored":
-        body = f"<span{_title(c)}>{text}</span>"
-        if c.get("load"):
-            load = esc(c["load"])
-            body += (
-                f' <a class="load" href="{load}" hx-get="{load}" hx-target="closest td" '
-                'hx-swap="outerHTML" title="read the value from its store">load</a>'
+    elif kind == "trace":
+        if c.get("svg"):
+            chart = c["svg"]
+        else:  # an <npy@> array: the thumbnail route draws it
+            thumb = esc(c.get("thumb", ""))
+            width, height = CHART
+            chart = (
+                f'<img class="sparkline" loading="lazy" src="{thumb}&amp;size={width}" '
+                f'width="{width}" height="{height}" alt="line chart of {text}">'
             )
+        body = f'{chart}<span class="dim"{_title(c)}>{text}</span>'
+    elif kind == "tree":
+        body = (
+            f"<details><summary{_title(c)}>{text}</summary>"
+            f"<pre>{esc(c.get('detail', ''))}</pre></details>"
+        )
     else:
         body = f"<span{_title(c)}>{text}</span>"
+    if c.get("load") and kind in LOAD_TITLES:
+        body += _load(c)
     return mark_safe(f'<td class="{esc(kind)}">{body}</td>')
 
 

@@ -9,6 +9,12 @@ and an ``<npy@>`` array as ``int16 2×3 · npy`` (with a thumbnail when 2-D nume
 In-table blobs arrive as :class:`~pipeline_core.services.browse.BlobPreview` (their
 header peek and length, see :func:`preview_cell`): ``float64 512×512 · 2.1 MB``, with a
 thumbnail (made on demand from the whole value) when the dtype and shape say image.
+
+1-D numeric arrays of more than :data:`SHORT_VECTOR` samples (waveforms, traces) are drawn
+as small line charts (:func:`.sparkline.line_svg`): inline when the page holds the value
+(a small in-table blob), through the thumbnail route for ``<npy@>`` arrays (an SVG), and
+behind a "plot" load control for larger in-table blobs. Dicts and lists (decoded blobs,
+json attributes) show their summary, expandable to their contents (:func:`structure_text`).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import io
+import json
 import posixpath
 import uuid
 
@@ -25,10 +32,90 @@ from pipeline_core.datamodel.codecs.blob import BlobSummary
 from pipeline_core.datamodel.stores import Attachment, BlobRef, NpyRef, ObjectRef
 from pipeline_core.services.browse import BlobPreview
 
+from .sparkline import CELL_CHART, is_trace, line_svg
+
 #: Largest side of a thumbnail as displayed in a table cell (CSS pixels).
 CELL_SIZE = 96
 #: Longest text shown in a cell before it is cut.
 MAX_TEXT = 120
+#: 1-D arrays of at most this many samples are shown as their values (``[1, 2, 3]``), longer
+#: ones as line charts.
+SHORT_VECTOR = 8
+#: Longest text of an expanded structure (dict, list) in a cell, in characters.
+MAX_STRUCTURE = 4000
+#: Deepest nesting of an expanded structure shown (deeper levels show as ``…``).
+MAX_DEPTH = 12
+
+
+def is_chart(value) -> bool:
+    """A value drawn as a line chart: a 1-D numeric array (see :func:`.sparkline.is_trace`)
+    of more than :data:`SHORT_VECTOR` samples."""
+    return is_trace(value) and value.size > SHORT_VECTOR
+
+
+def is_chart_shape(shape, dtype) -> bool:
+    """:func:`is_chart` from an array's shape and dtype alone (a header peek, ``<npy@>``
+    metadata)."""
+    try:
+        kind = np.dtype(dtype).kind
+    except TypeError:
+        return False
+    if kind not in "iuf" or not shape or len(shape) > 2:
+        return False
+    size = int(np.prod(shape))
+    return max(shape) == size and size > SHORT_VECTOR
+
+
+def chart_cell(value: np.ndarray, text: str, title: str = "") -> dict:
+    """The cell of a value drawn inline as a line chart (kind ``trace``, ``svg``: escaped
+    markup made by :func:`.sparkline.line_svg`)."""
+    return {
+        "kind": "trace",
+        "svg": line_svg(value, CELL_CHART, label=summary(value)),
+        "text": text,
+        "title": title or summary(value),
+    }
+
+
+def structure_text(value, limit: int = MAX_STRUCTURE) -> str:
+    """The contents of a dict or list (a decoded blob, a json value) as indented JSON-like
+    text: arrays of at most 16 items as lists, larger ones as their summary, bytes as their
+    length, other values as :func:`text`; cut at ``limit`` characters (``…``)."""
+
+    def plain(item, depth: int):
+        if depth > MAX_DEPTH:
+            return "…"
+        if isinstance(item, dict):
+            return {str(k): plain(v, depth + 1) for k, v in item.items()}
+        if isinstance(item, (list, tuple)):
+            return [plain(v, depth + 1) for v in item]
+        if isinstance(item, np.ndarray):
+            if item.dtype.names or item.size > 16 or item.dtype.kind not in "biufUS":
+                return summary(item)
+            return plain(item.tolist(), depth) if item.ndim else plain(item.item(), depth)
+        if isinstance(item, np.generic):
+            item = item.item()
+        if isinstance(item, float):
+            return item if np.isfinite(item) else str(item)
+        if item is None or isinstance(item, (str, int, bool)):
+            return item
+        if isinstance(item, (bytes, bytearray, memoryview)):
+            return f"{len(item)} bytes"
+        return text(item)
+
+    shown = json.dumps(plain(value, 0), indent=1, ensure_ascii=False)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def structure_cell(value, text: str, title: str = "") -> dict:
+    """The cell of a dict or list: kind ``tree``, its summary expandable to
+    :func:`structure_text` (``detail``)."""
+    return {
+        "kind": "tree",
+        "text": text,
+        "title": title or summary(value),
+        "detail": structure_text(value),
+    }
 
 
 def is_image(value) -> bool:
@@ -122,12 +209,15 @@ def cell(
     """What a table cell shows: ``{"kind", "text", "title", "alt", "thumb", "width",
     "height", "detail", "href", "load"}`` (keys present as needed).
 
-    ``kind`` is ``null``, ``image`` (with ``thumb`` URL and display size), ``blob`` (an
-    array or structure described by type and shape; an in-table blob of a page of rows
-    arrives as a ``BlobPreview``, see :func:`preview_cell`), ``value``, or for stored values
-    (see :func:`stored_cell`) ``stored``, ``file``, ``folder`` or ``npy``. ``thumb_url``
+    ``kind`` is ``null``, ``image`` (with ``thumb`` URL and display size), ``trace`` (a
+    1-D array as a line chart: ``svg``, or ``thumb`` for an ``<npy@>`` array, see
+    :func:`is_chart`), ``tree`` (a dict or list, ``detail`` its contents), ``blob`` (an
+    array described by type and shape; an in-table blob of a page of rows arrives as a
+    ``BlobPreview``, see :func:`preview_cell`), ``value``, or for stored values (see
+    :func:`stored_cell`) ``stored``, ``file``, ``folder`` or ``npy``. ``thumb_url``
     (``...?key=<token>``; the template adds ``&size=``) is used for images,
-    ``load_url`` for stored blobs, ``download_url`` for attachments and object files;
+    ``load_url`` for blobs read whole on demand, ``download_url`` for attachments and
+    object files;
     ``codec`` is the attribute's codec (``hash`` values are called bytes, not blobs).
     """
     if value is None:
@@ -137,7 +227,11 @@ def cell(
             value, thumb_url, load_url=load_url, download_url=download_url, codec=codec
         )
     if isinstance(value, BlobPreview):
-        return preview_cell(value, thumb_url)
+        return preview_cell(value, thumb_url, load_url=load_url)
+    if is_chart(value):
+        return chart_cell(value, summary(value))
+    if isinstance(value, (dict, list, tuple)):
+        return structure_cell(value, summary(value))
     if is_image(value) and thumb_url:
         width, height = display_size(value.shape)
         return {
@@ -188,8 +282,14 @@ def describe(summary: BlobSummary) -> str:
     return {"none": "None", "unknown": "blob"}.get(kind, kind)
 
 
-def preview_cell(preview: BlobPreview, thumb_url: str | None = None) -> dict:
+def preview_cell(
+    preview: BlobPreview, thumb_url: str | None = None, *, load_url: str | None = None
+) -> dict:
     """The cell of an in-table blob from its :class:`BlobPreview` (nothing more is read).
+
+    A small blob's 1-D array is drawn as a line chart (``trace``) and its dict or list is
+    expandable (``tree``); a larger blob that the peek says is a 1-D array gets ``load``
+    (``load_url``, labelled ``plot``: the value read whole and drawn on demand).
 
     Returns:
         ``image`` (``text`` = ``describe · size``, ``alt`` = the description, ``thumb``,
@@ -233,6 +333,11 @@ def preview_cell(preview: BlobPreview, thumb_url: str | None = None) -> dict:
                 "width": width,
                 "height": height,
             }
+        described, title = _joined(summary(value), size), _joined(summary(value), details)
+        if is_chart(value):
+            return chart_cell(value, described, title)
+        if isinstance(value, (dict, list, tuple)):
+            return structure_cell(value, described, title)
         shown = text(value)
         if len(shown) > MAX_TEXT:
             shown = shown[: MAX_TEXT - 1] + "…"
@@ -258,7 +363,15 @@ def preview_cell(preview: BlobPreview, thumb_url: str | None = None) -> dict:
             "width": width,
             "height": height,
         }
-    return {"kind": "blob", "text": _joined(described, size), "title": _joined(described, details)}
+    cell = {"kind": "blob", "text": _joined(described, size), "title": _joined(described, details)}
+    if (
+        load_url
+        and peeked.kind == "array"
+        and peeked.shape is not None
+        and is_chart_shape(peeked.shape, peeked.dtype)
+    ):
+        cell.update(load=load_url, load_label="plot")
+    return cell
 
 
 def stored_cell(
@@ -278,7 +391,8 @@ def stored_cell(
     Returns:
         ``stored`` (``text``, ``load``), ``file`` (``text`` = name, ``detail`` = size,
         ``href``), ``folder`` (``text``) or ``npy`` / ``image`` (``text``; ``thumb``,
-        ``width``, ``height`` when 2-D numeric and ``thumb_url`` is given).
+        ``width``, ``height`` when 2-D numeric and ``thumb_url`` is given) / ``trace``
+        (``text``, ``thumb``: the chart drawn by the thumbnail route, for a 1-D array).
     """
     if isinstance(value, BlobRef):
         text = _joined(f"stored {'bytes' if codec == 'hash' else 'blob'}", format_size(value.size))
@@ -314,6 +428,8 @@ def stored_cell(
         }
     text = _joined(f"{value.dtype.name} {_shape(value.shape)}", "npy")
     title = _joined(text, format_size(value.nbytes))
+    if thumb_url and is_chart_shape(value.shape, value.dtype):
+        return {"kind": "trace", "text": text, "title": title, "thumb": thumb_url}
     if thumb_url and is_image_shape(value.shape, value.dtype):
         width, height = display_size(value.shape)
         return {

@@ -47,6 +47,7 @@ urlpatterns = [
     path(_TABLE + "jobs/traceback/", views.traceback, name="traceback"),
     path(_TABLE + "history/", history.table_history, name="history"),
     path(_TABLE + "export.<str:fmt>", export.export_table, name="export"),
+    path(_TABLE + "count/", views.row_count, name="count"),
     path("history/users/<str:actor>/", history.actor_history, name="actor_history"),
     path("runs/", runs.run_list, name="runs"),
     path("runs/<str:run>/", runs.run_page, name="run"),

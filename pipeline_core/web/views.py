@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import time
+from urllib.parse import parse_qs, urlencode, urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, HttpResponse, HttpResponseNotModified
 from django.shortcuts import redirect, render
@@ -19,15 +21,16 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from pipeline_core import services
-from pipeline_core.datamodel import PopulateError
+from pipeline_core.datamodel import PopulateError, QueryTimeoutError
 from pipeline_core.services import saved_queries
 
-from . import cells, previews, schema_diagram
+from . import cells, filters, pager, previews, schema_diagram, table_state
 from .errors import pipeline_view
 from .forms import EntryForms, blockers_of
 from .htmx import is_htmx_for, signal_populate_done, vary_on_htmx_target
 from .keys import decode_key, encode_key, key_encoder, key_label
 from .links import linked, row_url_prefix
+from .sparkline import CELL_CHART, line_svg
 
 #: Seconds a page keeps polling after "Populate" while no job is pending or running yet.
 WAIT_FOR_WORKER = 120
@@ -35,6 +38,9 @@ WAIT_FOR_WORKER = 120
 THUMB_SIZES = (16, 1024)
 #: Part of every thumbnail ETag: change it when thumbnails are drawn differently.
 THUMB_FORMAT = "png-1"
+#: ``web:export`` below a table page's path, before the format (``urls.py``:
+#: ``_TABLE + "export.<fmt>"``): joined, not reversed, on every page of rows.
+EXPORT_PATH = "export."
 
 
 def table_url(info) -> str:
@@ -77,7 +83,8 @@ def schema(request, schema):
 
 def _value_urls(schema, table, info) -> dict[str, dict[str, str]]:
     """Attribute -> the URLs (without ``?key=``) its cells may link to: ``thumb_url`` for
-    blobs and ``<npy@>`` arrays, ``load_url`` for stored blobs, ``download_url`` for
+    blobs and ``<npy@>`` arrays (images and line charts), ``load_url`` for blobs (stored
+    ones, and in-table ones too large for the page to decode), ``download_url`` for
     attachments and stored files."""
     urls: dict[str, dict[str, str]] = {}
     for attr in info.heading:
@@ -85,7 +92,7 @@ def _value_urls(schema, table, info) -> dict[str, dict[str, str]]:
         found = {}
         if attr.is_blob or attr.codec in ("blob", "npy"):
             found["thumb_url"] = reverse("web:thumbnail", args=args)
-        if attr.codec in ("blob", "hash") and attr.store is not None:
+        if attr.is_blob or attr.codec == "blob" or (attr.codec == "hash" and attr.store):
             found["load_url"] = reverse("web:value", args=args)
         if services.is_downloadable(attr):
             found["download_url"] = reverse("web:download", args=args)
@@ -94,14 +101,27 @@ def _value_urls(schema, table, info) -> dict[str, dict[str, str]]:
     return urls
 
 
-def _rows_context(request, schema, table, info) -> dict:
-    """Rows of one page (keyset: ``?after=<key token>&page=n``) ready for display."""
-    token = request.GET.get("after") or None
-    try:
-        page = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        page = 1
-    rows, next_key = services.rows_page(schema, table, decode_key(token) if token else None)
+def _rows_context(request, schema, table, info, state=None) -> dict:
+    """Rows of one page ready for display: the page the URL asks for (restriction, order,
+    cursor: :mod:`.table_state`), with its headers, pager and row count (:mod:`.pager`).
+
+    Raises:
+        QueryError and its kin (400): a bad ``where``, ``order``, cursor or ``page``.
+    """
+    base = reverse("web:table", args=[schema, table])  # quoted: lookup names start with '#'
+    if state is None:
+        state = table_state.read_state(request, info, base)
+    found = services.rows_window(
+        schema,
+        table,
+        request.user,
+        where=state.where,
+        order=state.order,
+        after=state.after,
+        before=state.before,
+        last=state.last,
+    )
+    rows = found.rows
     names = info.heading.names
     urls = _value_urls(schema, table, info)
     # each column's formatter is chosen once per page; a row is one string of <td>s
@@ -117,20 +137,19 @@ def _rows_context(request, schema, table, info) -> dict:
     for row in rows:
         key = row_token(row)
         shown.append("<tr>" + "".join([show(row[name], key) for name, show in columns]) + "</tr>")
-    base = reverse("web:table", args=[schema, table])  # quoted: lookup names start with '#'
     return {
         # the rows of an auto-populated table are fetched again when a populate run ends
-        "refresh_url": base if info.tier in ("Computed", "Imported") else None,
+        "refresh_url": state.first_url() if info.tier in ("Computed", "Imported") else None,
         "names": names,
         "primary_key": info.heading.primary_key,
         "rows": shown,  # one "<tr>...</tr>" string per row (escaped)
         "rows_html": mark_safe("\n      ".join(shown)),
-        "first_row": (page - 1) * services.PAGE_SIZE + 1,
-        "page": page,
-        "last_row": (page - 1) * services.PAGE_SIZE + len(shown),
         "page_size": services.PAGE_SIZE,
-        "first_url": base if token else None,
-        "next_url": f"{base}?after={encode_key(next_key)}&page={page + 1}" if next_key else None,
+        **pager.context(state, info, found, services.PAGE_SIZE),
+        # the export menu (outside #rows: swapped out of band with the rows partial)
+        "export_base": base + EXPORT_PATH,  # + the format
+        "export_query": "?" + urlencode(state.query(), safe=",") if state.query() else "",
+        "export_cap": services.export_max_rows(),
     }
 
 
@@ -162,17 +181,22 @@ def _progress_context(request, schema, table, watch=None) -> dict:
 @pipeline_view(action="view")
 @vary_on_htmx_target
 def table(request, schema, table):
-    """A table: heading, rows (100 per page by primary key), parts, populate panel; an
-    htmx request aimed at ``#rows`` gets the rows partial only."""
+    """A table: heading, rows (100 per page; sorted, filtered and paged as the URL says, see
+    :mod:`.table_state`), parts, populate panel; an htmx request aimed at ``#rows`` gets the
+    rows partial only. A column filter's form (``filter=<attribute>``) is answered with the
+    page of the new restriction: a redirect to its URL, or for htmx its partial with that
+    URL pushed (``HX-Push-Url``)."""
     info = services.table_info(schema, table)
+    if "filter" in request.GET:
+        return _filtered(request, schema, table, info)
     rows = _rows_context(request, schema, table, info)
     if is_htmx_for(request, "rows"):
-        return _render(request, "table.html#rows", {"info": info, **rows})
+        swap = _query_changed(request, rows["export_query"])
+        return _render(request, "table.html#rows", {"info": info, "rows_swap": swap, **rows})
     context = {
         **services.table_page(schema, table),
         **rows,
         "entry_blockers": blockers_of(info, user=request.user),
-        "export_cap": services.export_max_rows(),
     }
     if context["auto"]:
         try:
@@ -180,6 +204,57 @@ def table(request, schema, table):
         except PopulateError as exc:  # e.g. no primary foreign key: nothing to populate from
             context["progress_error"] = str(exc)
     return _render(request, "table.html", context)
+
+
+def _query_changed(request, export_query: str) -> bool:
+    """Whether an htmx request for the rows comes from a page with another ``where`` or
+    ``order`` (``HX-Current-URL``), whose export menu must then be swapped too (out of
+    band); paging keeps them, and the menu."""
+    current = parse_qs(urlsplit(request.headers.get("HX-Current-URL", "")).query)
+    asked = parse_qs(export_query.removeprefix("?"))
+    return any(current.get(name) != asked.get(name) for name in ("where", "order"))
+
+
+def _filtered(request, schema, table, info):
+    """The answer to a column filter's form: its restriction applied (see
+    :func:`.filters.apply_filter`; ``remove=1`` or an empty ``op`` removes the column's
+    filter), from the first page."""
+    state = table_state.read_state(request, info, reverse("web:table", args=[schema, table]))
+    get = request.GET
+    operator = "" if get.get("remove") else get.get("op", "")
+    where = filters.apply_filter(info, state.where, get["filter"], operator, get.get("value", ""))
+    state = table_state.TableState(state.base, where, state.order)
+    if not is_htmx_for(request, "rows"):
+        return redirect(state.first_url())
+    rows = _rows_context(request, schema, table, info, state)
+    response = _render(request, "table.html#rows", {"info": info, "rows_swap": True, **rows})
+    response["HX-Push-Url"] = state.first_url()
+    return response
+
+
+@require_GET
+@pipeline_view(action="view")
+def row_count(request, schema, table):
+    """The exact number of rows of a table restricted by ``where`` (COUNT, under
+    ``LABBOOK_QUERY_TIMEOUT``): for htmx the count's partial (the "Count" control is
+    swapped for it), else a small page. A count that runs out of time says so."""
+    info = services.table_info(schema, table)
+    state = table_state.read_state(request, info, reverse("web:table", args=[schema, table]))
+    try:
+        counted = services.count_rows(schema, table, request.user, state.where)
+    except QueryTimeoutError:
+        counted = None
+    context = {
+        "info": info,
+        "counted": counted,
+        "counted_text": None if counted is None else f"{counted:,}",
+        "time_limit": settings.LABBOOK_QUERY_TIMEOUT,
+        "chips": filters.chips(state),
+        "table_url": state.first_url(),
+    }
+    if is_htmx_for(request):
+        return _render(request, "table.html#count", context)
+    return _render(request, "count.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -222,8 +297,9 @@ def entry(request, schema, table):
 @require_GET
 @pipeline_view(action="view")
 def thumbnail(request, schema, table, attribute):
-    """A PNG thumbnail of a 2-D (or RGB) array value (a stored blob or ``<npy@>`` array is
-    read from its store), with caching headers."""
+    """A PNG thumbnail of a 2-D (or RGB) array value, or an SVG line chart of a 1-D one
+    (:func:`.previews.is_chart`; ``size`` is its width), with caching headers (a stored blob
+    or ``<npy@>`` array is read from its store)."""
     key = decode_key(request.GET.get("key", ""))
     try:
         size = min(max(int(request.GET.get("size", "192")), THUMB_SIZES[0]), THUMB_SIZES[1])
@@ -239,11 +315,16 @@ def thumbnail(request, schema, table, attribute):
         response = HttpResponseNotModified()
     else:
         value = services.load_value(schema, table, key, attribute)
-        try:
-            png = previews.thumbnail_png(value, size)
-        except ValueError as exc:
-            return HttpResponse(f"{attribute}: {exc}", status=415, content_type="text/plain")
-        response = HttpResponse(png, content_type="image/png")
+        if previews.is_chart(value):
+            height = max(THUMB_SIZES[0] // 2, round(size * CELL_CHART[1] / CELL_CHART[0]))
+            chart = line_svg(value, (size, height), label=previews.summary(value))
+            response = HttpResponse(chart, content_type="image/svg+xml")
+        else:
+            try:
+                png = previews.thumbnail_png(value, size)
+            except ValueError as exc:
+                return HttpResponse(f"{attribute}: {exc}", status=415, content_type="text/plain")
+            response = HttpResponse(png, content_type="image/png")
     response["ETag"] = etag
     response["Cache-Control"] = "private, max-age=3600"
     return response

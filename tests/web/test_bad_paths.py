@@ -49,6 +49,7 @@ WEB_ROUTES = {
     "jobs_action": ("POST", ""),
     "history": ("GET", ""),
     "export": ("GET", ""),  # the format segment: csv (see segments_for)
+    "count": ("GET", ""),
     "actor_history": ("GET", ""),  # actor names are free text: an unknown one has no events
     "api_token": ("GET", ""),  # one's own account: no names in the path
     "runs": ("GET", ""),  # no names in the path

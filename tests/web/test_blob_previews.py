@@ -49,7 +49,7 @@ def url(name: str, cls, *args) -> str:
 def cells_by_row(html: str) -> list[dict[str, str]]:
     """Every row of the rows table as ``{column name: cell HTML}``."""
     section = re.search(r'<table class="rows">(.*?)</table>', html, re.S).group(1)
-    names = [unescape(n) for n in re.findall(r"<th scope=\"col\"[^>]*>(.*?)</th>", section)]
+    names = [unescape(n) for n in re.findall(r'<th scope="col" data-name="([^"]*)"', section)]
     body = section.split("<tbody>", 1)[1]
     return [
         dict(zip(names, re.findall(r"<td[^>]*>.*?</td>", row, re.S), strict=True))

@@ -146,6 +146,8 @@ EXPECTED = {
     ("web:query_save", "POST"):       "login     login  400    302    302   302    302      302",
     ("web:saved_query", "GET"):       "login     login  404    302    302   302    302      302",
     ("web:saved_query", "POST"):      "login     login  404    403    403   403    403      302",
+    ("web:count", "GET"):             "login     200    404    200    200   200    200      200",
+    ("web:count", "POST"):            "405       405    405    405    405   405    405      405",
 }
 # fmt: on
 
@@ -427,6 +429,13 @@ def request_for(t, name: str, method: str, principal: str):
     elif name == "web:export":
         url = reverse("web:export", args=[*args(subject), "csv"])
         check = export_check(subject, method)
+    elif name == "web:count":
+        url = reverse("web:count", args=args(subject))
+
+        def check(outcome, response):
+            counted = f"{len(subject())} row" in response.content.decode()
+            return [] if counted == (outcome == "200") else ["no exact count on the page"]
+
     elif name == "api:query_export":
         description = json.dumps({"from": {"schema": subject.database, "table": "Subject"}})
         url = reverse("api:query_export", args=["csv"]) + "?" + urlencode({"q": description})

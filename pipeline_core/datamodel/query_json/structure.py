@@ -13,6 +13,7 @@ whose ``path`` names the element as the rest of :mod:`.query_json` does
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Iterable
 from string import Template
 from typing import Any
@@ -44,6 +45,15 @@ _TYPES = {
 }
 
 
+#: How many descriptions found valid are remembered (their JSON text, keys sorted): a table
+#: page walked page by page, or a query paged, sends the same description again, and
+#: validating one costs about 1 ms. Only plain JSON of at most :data:`VALID_TEXT` characters
+#: is remembered; the schema is fixed, so a text valid once stays valid.
+VALID_CACHE = 256
+VALID_TEXT = 4096
+_valid: dict[str, None] = {}
+
+
 def check_structure(description: Any) -> None:
     """Check everything about a description that does not depend on the tables.
 
@@ -54,10 +64,25 @@ def check_structure(description: Any) -> None:
             :data:`MAX_VALUES`, or not valid under :data:`.schema.SCHEMA`; ``path`` and
             ``reason`` as described in the module docstring.
     """
-    _check_size(description)
+    text = _text(description) if _check_size(description) else None
+    if text is not None and text in _valid:
+        return
     error = best_match(VALIDATOR.iter_errors(description), key=_relevance)
     if error is not None:
         raise _description_error(error)
+    if text is not None:
+        if len(_valid) >= VALID_CACHE:
+            _valid.clear()
+        _valid[text] = None
+
+
+def _text(description: Any) -> str | None:
+    """The JSON text of plain JSON (keys sorted), or None when too long to remember."""
+    try:
+        text = json.dumps(description, sort_keys=True, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError):  # not JSON after all (NaN, odd keys): not remembered
+        return None
+    return text if len(text) <= VALID_TEXT else None
 
 
 # --- paths ---------------------------------------------------------------------------------------
@@ -100,10 +125,13 @@ def kind(value: Any) -> str:
 
 
 # --- checks --------------------------------------------------------------------------------------
-def _check_size(description: Any) -> None:
-    """Nesting and size before the (recursive, all-at-once) schema validation."""
+def _check_size(description: Any) -> bool:
+    """Nesting and size before the (recursive, all-at-once) schema validation; returns
+    whether the description is plain JSON (dicts with string keys, lists, strings, numbers,
+    booleans, None: what ``json.loads`` makes)."""
     stack: list[tuple[Any, tuple, int]] = [(description, (), 1)]
     values = 0
+    plain = True
     while stack:
         value, path, depth = stack.pop()
         values += 1
@@ -111,15 +139,22 @@ def _check_size(description: Any) -> None:
             raise QueryDescriptionError(f"too large: more than {MAX_VALUES} JSON values", "")
         if isinstance(value, dict):
             items = value.items()
+            plain = plain and all(type(k) is str for k in value)
         elif isinstance(value, list):
             items = enumerate(value)
         else:
+            plain = plain and (value is None or type(value) in _PLAIN)
             continue
         if depth > MAX_NESTING:
             raise QueryDescriptionError(
                 f"nested too deeply (at most {MAX_DEPTH} levels)", path_of(path)
             )
         stack.extend((item, (*path, key), depth + 1) for key, item in reversed(list(items)))
+    return plain
+
+
+#: Scalar types of plain JSON (exactly these: a subclass may validate differently).
+_PLAIN = (str, int, float, bool)
 
 
 def _relevance(error: ValidationError) -> tuple:
