@@ -276,7 +276,7 @@ def test_the_rows_api_pages_through_every_table(staff_client, odd, table):
     assert [r["a`b"] for r in seen] == [r[4] for r in ROWS]
 
 
-def column(name: str) -> int:
+def column_index(name: str) -> int:
     return list(COLUMNS).index(name)
 
 
@@ -298,7 +298,7 @@ def test_the_query_api_restricts_and_orders_by_odd_columns(staff_client, odd, ta
         "order": [{"attribute": order_by, "descending": True}],
         "limit": 2,
     }
-    expected = sorted(ROWS, key=lambda r: r[column(order_by)], reverse=True)
+    expected = sorted(ROWS, key=lambda r: r[column_index(order_by)], reverse=True)
     rows, after = [], None
     while True:
         response = post_json(staff_client, "/api/v1/query/", {**description, "after": after})
@@ -393,3 +393,37 @@ def test_entering_a_row_that_references_a_table_of_no_tier(staff_client, odd):
         {"keys": [{"pick_id": 1}, {"pick_id": 3}], "dry_run": False},
     )
     assert deleted.status_code == 200 and deleted.json()["deleted"] == 2, deleted.content[:300]
+
+
+def page_ids(html: str) -> list[int]:
+    """The ``id`` (first column) of each row of a table page."""
+    body = re.search(r'<table class="rows">.*?<tbody>(.*?)</tbody>', html, re.S).group(1)
+    return [
+        int(re.sub(r"<[^>]+>", "", c))
+        for c in re.findall(r"<tr[^>]*>\s*<td[^>]*>(.*?)</td>", body, re.S)
+    ]
+
+
+@pytest.mark.parametrize("table", ["bad name", "x%y", "a/b"])
+@pytest.mark.parametrize("column", ["bad col", "a`b", "a,b DESC", "x%y", "<i>c", "ünï", "key"])
+def test_table_pages_sort_and_filter_by_odd_columns(staff_client, odd, table, column):
+    from pipeline_core.querystate import encode_description
+
+    base = url("table", odd, table)
+    for descending in (False, True):
+        order = quote(("-" if descending else "") + column, safe="")
+        response = staff_client.get(f"{base}?order={order}")
+        assert response.status_code == 200, response.content[:500]
+        expected = sorted(ROWS, key=lambda r: r[column_index(column)], reverse=descending)
+        assert page_ids(response.content.decode()) == [r[0] for r in expected]
+    where = encode_description(
+        {"attribute": column, "operator": "=", "value": ROWS[1][column_index(column)]}
+    )
+    response = staff_client.get(f"{base}?where={where}")
+    assert response.status_code == 200, response.content[:500]
+    assert page_ids(response.content.decode()) == [2]
+    exported = staff_client.get(
+        url("export", odd, table, "jsonl") + f"?where={where}&order=-{quote(column, safe='')}"
+    )
+    assert exported.status_code == 200
+    assert [json.loads(line)["id"] for line in body(exported).splitlines()] == [2]
