@@ -171,7 +171,7 @@ def export_table(
     out = export_format(format_name)
     info = table_info(schema, table)
     expr = restricted(info, where, user)
-    order_by = [f"{n} DESC" if d else n for n, d in order] or None
+    order_by = [order_item(n, d) for n, d in order] or None
     return _export(expr, order_by, [info], out, f"{schema}.{info.class_name}", download_url)
 
 

@@ -22,6 +22,7 @@ from pipeline_core.datamodel import query_json
 from pipeline_core.datamodel.errors import QueryDescriptionError
 from pipeline_core.datamodel.fetch import count
 from pipeline_core.datamodel.heading import Attribute, TableInfo
+from pipeline_core.datamodel.order_by import order_item
 from pipeline_core.datamodel.paging import Window, window
 from pipeline_core.datamodel.sql import introspection
 from pipeline_core.datamodel.types import comparable
@@ -44,7 +45,8 @@ def sortable(attr: Attribute) -> bool:
 def sort_order(info: TableInfo, items: Sequence[str]) -> tuple[tuple[str, bool], ...]:
     """The ordering a table page's ``order`` parameter asks for: ``name`` ascending,
     ``-name`` descending; each item may hold several separated by commas
-    (``["-score,name"]`` = ``["-score", "name"]``); empty items are skipped.
+    (``["-score,name"]`` = ``["-score", "name"]``) unless the whole item names one (a legacy
+    column ``a,b``); empty items are skipped.
 
     Returns:
         ``((attribute, descending), ...)``, not completed by the primary key.
@@ -55,7 +57,8 @@ def sort_order(info: TableInfo, items: Sequence[str]) -> tuple[tuple[str, bool],
     """
     order: list[tuple[str, bool]] = []
     for item in items:
-        for part in item.split(","):
+        whole = item.strip().removeprefix("-").strip() in info.heading  # a name with commas
+        for part in [item] if whole else item.split(","):
             part = part.strip()
             if not part:
                 continue
@@ -145,7 +148,7 @@ def rows_window(
     """
     info = table_info(schema, table)
     expr = preview_expression(info, restricted(info, where, user))
-    order_by = [f"{n} DESC" if d else n for n, d in order] or None
+    order_by = [order_item(n, d) for n, d in order] or None
     # the whole table in primary-key order is one bounded index range: no time limit needed
     timeout = _timeout() if where is not None or order else None
     options = {"limit": limit, "lazy": True, "timeout": timeout}

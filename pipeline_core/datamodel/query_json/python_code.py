@@ -26,6 +26,8 @@ import re
 from typing import Any
 
 from ..names import master_of, table_to_class_name, tier_of
+from ..order_by import order_item
+from ..tableref import TableRef
 from .schema import CLASS_NAME
 
 FLAVOURS = ("datamodel", "datajoint")
@@ -80,10 +82,7 @@ class _Writer:
     # --- the script ---------------------------------------------------------------------------
     def script(self, d: dict) -> str:
         self.query(d, "query")
-        order = [
-            f"{o['attribute']} DESC" if o.get("descending") else o["attribute"]
-            for o in d.get("order", [])
-        ]
+        order = [order_item(o["attribute"], bool(o.get("descending"))) for o in d.get("order", [])]
         arguments = f"order_by={[*order, 'KEY']!r}"
         if d.get("limit") is not None:
             arguments += f", limit={int(d['limit'])}"
@@ -135,7 +134,7 @@ class _Writer:
             return f"{self.module(schema)}.{name}"
         if tier_of(name) is None:  # not a DataJoint table name: no class in a virtual module
             conn = "dj.conn()" if self.dj else "connection"
-            full = f"`{schema}`.`{name}`"
+            full = TableRef.label(schema, name)  # backquotes inside doubled
             return f"{self.lib}.FreeTable({conn}, {full!r})"
         master = master_of(name)
         cls = table_to_class_name(name)
