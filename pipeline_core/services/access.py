@@ -112,6 +112,17 @@ def visible_schemas() -> list[str]:
     ]
 
 
+def may_view(user, schema: str) -> bool:
+    """True if ``schema`` is visible (see :func:`check_schema`) and ``user`` may view it."""
+    if not roles.may(user, "view", schema):
+        return False
+    try:
+        check_schema(schema)
+    except NotFoundError:
+        return False
+    return True
+
+
 def check_schema(schema: str) -> str:
     """Return ``schema`` if it is visible.
 

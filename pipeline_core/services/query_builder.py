@@ -12,14 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline_core import datamodel as dm
-from pipeline_core import roles
 from pipeline_core.datamodel import query_json
 from pipeline_core.datamodel import types as dm_types
 from pipeline_core.datamodel.catalog import catalog_of
 from pipeline_core.datamodel.errors import QueryDescriptionError
 from pipeline_core.datamodel.heading import Heading
 
-from .access import NotFoundError, check_schema, connection, viewable_schemas
+from .access import connection, may_view, viewable_schemas
 from .browse import dependency_graph
 from .query import viewable_resolver
 
@@ -190,23 +189,13 @@ def _neighbours(infos, user) -> list[tuple[dm.TableRef, str]]:
             RELATIONS, (parents, children, ancestors, graph.descendants(info.ref))
         ):
             for ref in refs:
-                if ref.table.startswith("~") or not _viewable(ref.database, user):
+                if ref.table.startswith("~") or not may_view(user, ref.database):
                     continue
                 found.setdefault(ref, relation)
     return sorted(
         found.items(),
         key=lambda item: (RELATIONS.index(item[1]), item[0].database, item[0].table),
     )
-
-
-def _viewable(schema: str, user) -> bool:
-    if not roles.may(user, "view", schema):
-        return False
-    try:
-        check_schema(schema)
-    except NotFoundError:
-        return False
-    return True
 
 
 def _names(ref: dm.TableRef) -> dict:

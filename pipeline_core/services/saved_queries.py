@@ -16,12 +16,11 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 
-from pipeline_core import roles
 from pipeline_core.datamodel import audit, query_json
 from pipeline_core.datamodel.errors import QueryError
 from pipeline_core.models import SavedQuery
 
-from .access import NotFoundError, check_schema, connection
+from .access import NotFoundError, connection, may_view
 from .audit import writer
 from .query import viewable_resolver
 
@@ -52,14 +51,7 @@ def may_see(user, saved: SavedQuery) -> bool:
         return False
     if not (saved.shared or saved.owner_id == getattr(user, "pk", None)):
         return False
-    for schema in schemas_read(saved.description):
-        if not roles.may(user, "view", schema):
-            return False
-        try:
-            check_schema(schema)
-        except NotFoundError:
-            return False
-    return True
+    return all(may_view(user, schema) for schema in schemas_read(saved.description))
 
 
 def saved_queries(user) -> list[SavedQuery]:

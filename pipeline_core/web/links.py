@@ -95,3 +95,12 @@ def restricted_table_url(schema: str, table: str, key: Mapping) -> str:
     :func:`pipeline_core.querystate.encode_description` of :func:`key_condition`."""
     token = encode_description(key_condition(key))
     return reverse("web:table", args=[schema, table]) + f"?where={token}"
+
+
+def query_url(description: dict | None, **params) -> str:
+    """``/query/?q=<token>`` of a description (``pipeline_core.querystate`` token), with more
+    query parameters (``None`` values left out)."""
+    url = reverse("web:query")
+    parts = [f"q={encode_description(description)}"] if description else []
+    parts += [f"{k}={v}" for k, v in params.items() if v is not None]
+    return url + ("?" + "&".join(parts) if parts else "")

@@ -34,18 +34,11 @@ from pipeline_core.services.query import viewable_resolver
 
 from .errors import pipeline_view
 from .htmx import login_redirect
+from .links import query_url
 from .views import _render
 
 #: Keys of a description that only say which page of rows is shown.
 PAGING = ("after",)
-
-
-def query_url(description: dict | None, **params: Any) -> str:
-    """``/query/?q=<token>`` of a description (and more query parameters)."""
-    url = reverse("web:query")
-    parts = [f"q={encode_description(description)}"] if description else []
-    parts += [f"{k}={v}" for k, v in params.items() if v is not None]
-    return url + ("?" + "&".join(parts) if parts else "")
 
 
 def _error(path: str, message: str, kind: str = "description") -> dict:

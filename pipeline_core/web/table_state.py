@@ -178,3 +178,17 @@ def _verified_page(state: TableState, get) -> int | None:
     if value < 2 or not constant_time_compare(check, state._check(kind, token, value)):
         return None
     return value
+
+
+def table_description(schema: str, table: str, state: TableState) -> dict:
+    """The JSON query description of what a table page shows: ``{"from": the table,
+    "where"?: its filters, "order"?: its sort}`` (the query builder's start from the page)."""
+    description: dict = {"from": {"schema": schema, "table": table}}
+    if state.where is not None:
+        description["where"] = state.where
+    if state.order:
+        description["order"] = [
+            {"attribute": name, "descending": True} if descending else {"attribute": name}
+            for name, descending in state.order
+        ]
+    return description

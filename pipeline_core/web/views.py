@@ -29,8 +29,9 @@ from .errors import pipeline_view
 from .forms import EntryForms, blockers_of
 from .htmx import is_htmx_for, signal_populate_done, vary_on_htmx_target
 from .keys import decode_key, encode_key, key_encoder, key_label
-from .links import linked, row_url_prefix
+from .links import linked, query_url, row_url_prefix
 from .sparkline import CELL_CHART, line_svg
+from .table_state import table_description
 
 #: Seconds a page keeps polling after "Populate" while no job is pending or running yet.
 WAIT_FOR_WORKER = 120
@@ -150,6 +151,8 @@ def _rows_context(request, schema, table, info, state=None) -> dict:
         "export_base": base + EXPORT_PATH,  # + the format
         "export_query": "?" + urlencode(state.query(), safe=",") if state.query() else "",
         "export_cap": services.export_max_rows(),
+        # the query builder started from these rows (outside #rows too: out of band)
+        "query_builder_url": query_url(table_description(schema, table, state)),
     }
 
 

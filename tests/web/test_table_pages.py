@@ -486,3 +486,30 @@ def test_joined_paths_are_the_reversed_urls():
         assert base + pager.COUNT_PATH == reverse("web:count", args=["lab", table])
         export = reverse("web:export", args=["lab", table, "jsonl"])
         assert base + views.EXPORT_PATH + "jsonl" == export
+
+
+def _query_panel_description(html: str) -> dict:
+    href = re.search(
+        r'<details class="query-panel" id="query-panel"[^>]*>.*?href="([^"]+)"', html, re.S
+    )
+    token = parse_qs(urlsplit(unescape(href.group(1))).query)["q"][0]
+    return decode_description(token)
+
+
+def test_the_query_panel_starts_from_the_filtered_sorted_rows(lab_client, readings):
+    """The "Query" panel opens the builder on the rows the page shows; after an htmx swap of
+    the rows it is replaced out of band with them."""
+    cond = {"attribute": "kind", "operator": "=", "value": "a"}
+    html = lab_client.get(table_url(readings, where=where(cond), order="-score")).content.decode()
+    description = _query_panel_description(html)
+    assert description == {
+        "from": {"schema": readings.database, "table": readings.table_name},
+        "where": {"and": [cond]},
+        "order": [{"attribute": "score", "descending": True}],
+    }
+    partial = lab_client.get(
+        table_url(readings, order="label"), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="rows"
+    ).content.decode()
+    assert 'id="query-panel" hx-swap-oob="true"' in partial
+    assert _query_panel_description(partial)["order"] == [{"attribute": "label"}]
+    assert "where" not in _query_panel_description(partial)
