@@ -41,6 +41,7 @@ class Supervised:
         self.var = var
         self.port = _free_port()
         self.log = var / "supervisord.out"
+        self.queue = f"supervised-{session_id}"
         env = dict(
             os.environ,
             LABBOOK_ROOT=str(ROOT),
@@ -48,7 +49,7 @@ class Supervised:
             LABBOOK_BIND=f"127.0.0.1:{self.port}",
             LABBOOK_WEB_WORKERS="1",
             LABBOOK_WORKER_CONCURRENCY="1",
-            LABBOOK_CELERY_QUEUE=f"supervised-{session_id}",  # no other test's tasks
+            LABBOOK_CELERY_QUEUE=self.queue,  # no other test's tasks
             SECRET_KEY="supervision-test",
         )
         self.proc = subprocess.Popen(
@@ -107,6 +108,9 @@ def supervised(tmp_path, session_id):
     run = Supervised(tmp_path, session_id)
     yield run
     run.stop()
+    # a worker killed with SIGKILL leaves its children (pool process, embedded beat)
+    # orphaned: end them, by the test's own queue name
+    subprocess.run(["pkill", "-KILL", "-f", run.queue], check=False)
 
 
 def test_a_killed_process_is_restarted_and_the_other_keeps_running(supervised):
