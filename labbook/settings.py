@@ -294,6 +294,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "pipeline_core.web.context.schema_role",
+                "pipeline_core.web.context.site_links",
             ],
         },
     },

@@ -385,23 +385,17 @@ class LegacyJobTable:
         keys: Sequence[dict] | None = None,
     ) -> tuple[str, list]:
         """As :meth:`JobTable.where`; keys become ``key_hash`` values."""
-        sql, params = jobs_sql.selection(
-            [], statuses=statuses, host=host, error_contains=error_contains
+        hashes = None if keys is None else [[legacy_key_hash(k)] for k in keys]
+        return jobs_sql.selection(
+            ["key_hash"], statuses=statuses, host=host, error_contains=error_contains, keys=hashes
         )
-        if keys is not None:
-            hashes = [legacy_key_hash(k) for k in keys]
-            if not hashes:
-                return "0", []
-            sql += f" AND `key_hash` IN ({', '.join(['%s'] * len(hashes))})"
-            params += hashes
-        return sql, params
 
     def count(self, where: tuple[str, list]) -> int:
         """Jobs of this table matching ``where``."""
         if not self.exists():
             return 0
-        sql = f"SELECT COUNT(*) FROM {self.ref.sql_name} WHERE `table_name` = %s AND ({where[0]})"
-        return int(self.connection.query(sql, [self.target.table_name, *where[1]]).fetchone()[0])
+        sql, params = jobs_sql.legacy_count(self.ref, self.target.table_name, where)
+        return int(self.connection.query(sql, params).fetchone()[0])
 
     def page(
         self,

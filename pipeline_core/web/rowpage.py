@@ -23,13 +23,12 @@ from django.views.decorators.http import require_GET
 
 from pipeline_core import services
 
-from . import cells
 from .errors import pipeline_view
 from .htmx import is_htmx_for, vary_on_htmx_target
-from .keys import decode_key, encode_key, key_encoder, key_label
-from .links import TableLink, restricted_table_url, row_url, row_url_prefix
+from .keys import decode_key, encode_key, key_label
+from .links import TableLink, restricted_table_url, row_url
 from .row_values import value_view
-from .views import _render, _value_urls
+from .views import _render, _value_urls, row_cells
 
 
 def _value_id(index: int) -> str:
@@ -117,22 +116,8 @@ def _children(children) -> list[dict]:
 
 
 def _rows_html(info, rows: list[dict]) -> str:
-    """Rows of a table as the table page shows them (one ``<tr>`` each, primary-key cells
-    linked to their row pages)."""
-    schema, table = info.database, info.table_name
-    urls = _value_urls(schema, table, info)
-    columns = [
-        (name, cells.column_formatter(info.heading[name].codec, urls.get(name, {})))
-        for name in info.heading.names
-    ]
-    primary_key = info.heading.primary_key
-    columns = cells.link_keys(columns, primary_key, row_url_prefix(schema, table))
-    token = key_encoder(primary_key)
-    html = []
-    for row in rows:
-        key = token(row)
-        html.append("<tr>" + "".join([show(row[name], key) for name, show in columns]) + "</tr>")
-    return mark_safe("\n".join(html))
+    """Rows of a table as the table page shows them (see :func:`.views.row_cells`)."""
+    return mark_safe("\n".join(row_cells(info, rows)))
 
 
 def _parts(parts) -> list[dict]:

@@ -29,7 +29,7 @@ from .errors import pipeline_view
 from .forms import EntryForms, blockers_of
 from .htmx import is_htmx_for, signal_populate_done, vary_on_htmx_target
 from .keys import decode_key, encode_key, key_encoder, key_label
-from .links import linked, query_url, row_url_prefix
+from .links import linked, query_url, row_url_prefix, url_for
 from .sparkline import CELL_CHART, line_svg
 from .table_state import table_description
 
@@ -46,7 +46,7 @@ EXPORT_PATH = "export."
 
 def table_url(info) -> str:
     """URL of a table's page."""
-    return reverse("web:table", args=[info.database, info.table_name])
+    return url_for("web:table", info.database, info.table_name)
 
 
 def _render(request, template: str, context: dict, status: int = 200):
@@ -92,14 +92,34 @@ def _value_urls(schema, table, info) -> dict[str, dict[str, str]]:
         args = [schema, table, attr.name]
         found = {}
         if attr.is_blob or attr.codec in ("blob", "npy"):
-            found["thumb_url"] = reverse("web:thumbnail", args=args)
+            found["thumb_url"] = url_for("web:thumbnail", *args)
         if attr.is_blob or attr.codec == "blob" or (attr.codec == "hash" and attr.store):
-            found["load_url"] = reverse("web:value", args=args)
+            found["load_url"] = url_for("web:value", *args)
         if services.is_downloadable(attr):
-            found["download_url"] = reverse("web:download", args=args)
+            found["download_url"] = url_for("web:download", *args)
         if found:
             urls[attr.name] = found
     return urls
+
+
+def row_cells(info, rows: list[dict]) -> list[str]:
+    """Rows as table pages show them: one escaped ``"<tr>...</tr>"`` string per row, each
+    column's formatter chosen once (:mod:`.cells`), primary-key cells linked to the row's
+    page (``web:row``, one key token per row)."""
+    schema, table = info.database, info.table_name
+    urls = _value_urls(schema, table, info)
+    columns = [
+        (name, cells.column_formatter(info.heading[name].codec, urls.get(name, {})))
+        for name in info.heading.names
+    ]
+    primary_key = info.heading.primary_key
+    columns = cells.link_keys(columns, primary_key, row_url_prefix(schema, table))
+    row_token = key_encoder(primary_key)
+    shown = []
+    for row in rows:
+        key = row_token(row)
+        shown.append("<tr>" + "".join([show(row[name], key) for name, show in columns]) + "</tr>")
+    return shown
 
 
 def _rows_context(request, schema, table, info, state=None) -> dict:
@@ -109,7 +129,7 @@ def _rows_context(request, schema, table, info, state=None) -> dict:
     Raises:
         QueryError and its kin (400): a bad ``where``, ``order``, cursor or ``page``.
     """
-    base = reverse("web:table", args=[schema, table])  # quoted: lookup names start with '#'
+    base = url_for("web:table", schema, table)  # quoted: lookup names start with '#'
     if state is None:
         state = table_state.read_state(request, info, base)
     found = services.rows_window(
@@ -124,20 +144,7 @@ def _rows_context(request, schema, table, info, state=None) -> dict:
     )
     rows = found.rows
     names = info.heading.names
-    urls = _value_urls(schema, table, info)
-    # each column's formatter is chosen once per page; a row is one string of <td>s
-    columns = [
-        (name, cells.column_formatter(info.heading[name].codec, urls.get(name, {})))
-        for name in names
-    ]
-    primary_key = info.heading.primary_key
-    # primary-key cells link to the row's page (web:row): one token per row
-    columns = cells.link_keys(columns, primary_key, row_url_prefix(schema, table))
-    row_token = key_encoder(primary_key)
-    shown = []
-    for row in rows:
-        key = row_token(row)
-        shown.append("<tr>" + "".join([show(row[name], key) for name, show in columns]) + "</tr>")
+    shown = row_cells(info, rows)
     return {
         # the rows of an auto-populated table are fetched again when a populate run ends
         "refresh_url": state.first_url() if info.tier in ("Computed", "Imported") else None,
@@ -222,7 +229,7 @@ def _filtered(request, schema, table, info):
     """The answer to a column filter's form: its restriction applied (see
     :func:`.filters.apply_filter`; ``remove=1`` or an empty ``op`` removes the column's
     filter), from the first page."""
-    state = table_state.read_state(request, info, reverse("web:table", args=[schema, table]))
+    state = table_state.read_state(request, info, url_for("web:table", schema, table))
     get = request.GET
     operator = "" if get.get("remove") else get.get("op", "")
     where = filters.apply_filter(info, state.where, get["filter"], operator, get.get("value", ""))
@@ -242,7 +249,7 @@ def row_count(request, schema, table):
     ``LABBOOK_QUERY_TIMEOUT``): for htmx the count's partial (the "Count" control is
     swapped for it), else a small page. A count that runs out of time says so."""
     info = services.table_info(schema, table)
-    state = table_state.read_state(request, info, reverse("web:table", args=[schema, table]))
+    state = table_state.read_state(request, info, url_for("web:table", schema, table))
     try:
         counted = services.count_rows(schema, table, request.user, state.where)
     except QueryTimeoutError:

@@ -127,8 +127,8 @@ def test_pages_carry_the_error_region_and_htmx_response_handling(lab_client, dem
     assert errors["swap"] is True and errors["error"] is True
     assert errors["target"] == f"#{ERROR_REGION}" and errors["select"] == ".error-page"
     # the error pages Django renders itself (403, 404) have the part that is selected
-    for template in ("403.html", "404.html", "500.html"):
-        assert 'class="card error-page"' in get_template(template).template.source
+    for template in ("403.html", "404.html", "500.html", "unavailable.html"):
+        assert 'class="card error-page"' in get_template(template).render({}), template
 
 
 @pytest.mark.integration

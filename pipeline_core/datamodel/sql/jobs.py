@@ -480,3 +480,13 @@ def job_states(
         f"FROM {jobs_table.sql_name} WHERE {where}",
         params,
     )
+
+
+def legacy_count(ref, table_name: str, where: tuple[str, list]) -> tuple[str, list]:
+    """``SELECT COUNT(*)`` of a 0.14 schema-wide ``~jobs`` table's rows for one table
+    (``table_name``, its raw name) matching ``where`` (a condition from :func:`selection`)."""
+    condition, params = where
+    return (
+        f"SELECT COUNT(*) FROM {ref.sql_name} WHERE `table_name` = %s AND ({condition})",
+        [table_name, *params],
+    )
