@@ -419,7 +419,8 @@ AUTHENTICATION_BACKENDS = [
     # first: refuses a locked-out client before a password is checked (django-axes)
     "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading the user's role grants with the user (one query)
+    "pipeline_core.auth_backend.ModelBackend",
 ]
 # Login throttling (django-axes; README "Deploying"): after LABBOOK_LOGIN_FAILURE_LIMIT failed
 # logins (login form, admin, or API token) a client is locked out for LABBOOK_LOGIN_COOLOFF

@@ -111,40 +111,61 @@ def grants_of(user) -> tuple[tuple[str, Role], ...]:
     read once per user object (a request's user) and cached on it."""
     cached = getattr(user, _CACHE, None)
     if cached is None:
-        cached = tuple((pattern, Role.parse(role)) for pattern, role in _grant_rows(user.pk))
-        setattr(user, _CACHE, cached)
+        remember_grants(user, _grant_rows(user.pk))
+        cached = getattr(user, _CACHE)
     return cached
 
 
 def _grant_rows(user_id) -> list[tuple[str, str]]:
     """``(schema_pattern, role)`` of the grants to the user ``user_id`` and to their
-    groups, in one parameterised statement written once here: it runs on every request,
-    and building the ORM's query took three times as long as running it (issue 14).
-    Table and column names come from the models' metadata, quoted by the backend."""
+    groups, in one parameterised statement (:func:`grants_sql`)."""
+    from django.db import connections, router
+
+    from .models import RoleGrant
+
+    connection = connections[router.db_for_read(RoleGrant)]
+    with connection.cursor() as cursor:
+        cursor.execute(grants_sql(connection), [user_id, user_id])
+        return list(cursor.fetchall())
+
+
+def grants_sql(connection) -> str:
+    """``SELECT schema_pattern, role`` of the grants to one user and to their groups, with
+    two ``%s`` parameters, both the user's id.
+
+    Written once here rather than built by the ORM: it runs on every request, and building
+    the ORM's query took three times as long as running it (issue 14). Table and column
+    names come from the models' metadata, quoted by ``connection`` (a Django database
+    connection)."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
-    from django.db import connections, router
 
     from .models import RoleGrant
 
     members = get_user_model().groups.through._meta
     member_user = next(f.column for f in members.fields if f.related_model is get_user_model())
     member_group = next(f.column for f in members.fields if f.related_model is Group)
-    connection = connections[router.db_for_read(RoleGrant)]
     q = connection.ops.quote_name
     grants = RoleGrant._meta
     pattern, role = q(grants.get_field("schema_pattern").column), q(grants.get_field("role").column)
     table, members_table = q(grants.db_table), q(members.db_table)
-    sql = (
+    return (
         f"SELECT g.{pattern}, g.{role} FROM {table} g "
         f"WHERE g.{q(grants.get_field('user').column)} = %s "
         f"UNION ALL SELECT g.{pattern}, g.{role} FROM {table} g "
         f"JOIN {members_table} m ON m.{q(member_group)} = g.{q(grants.get_field('group').column)} "
         f"WHERE m.{q(member_user)} = %s"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [user_id, user_id])
-        return list(cursor.fetchall())
+
+
+def remember_grants(user, rows) -> None:
+    """Keep ``rows`` (``(schema pattern, role name)`` pairs, as :func:`grants_sql` reads
+    them) as ``user``'s grants for :func:`grants_of`, e.g. when they were read together
+    with the user (:mod:`pipeline_core.auth_backend`).
+
+    Raises:
+        ValueError: a role name that is not a :class:`Role`."""
+    setattr(user, _CACHE, tuple((pattern, Role.parse(role)) for pattern, role in rows))
 
 
 def forget_grants(user) -> None:

@@ -107,5 +107,5 @@ def test_defaults_and_the_rules_backend_are_configured():
     assert settings.LABBOOK_ANONYMOUS_ROLE is None
     backends = settings.AUTHENTICATION_BACKENDS
     assert backends.index("rules.permissions.ObjectPermissionBackend") < backends.index(
-        "django.contrib.auth.backends.ModelBackend"
+        "pipeline_core.auth_backend.ModelBackend"
     )
