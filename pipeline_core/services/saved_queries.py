@@ -11,10 +11,11 @@ is recorded (:mod:`.runs`).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 
 from pipeline_core.datamodel import audit, query_json
 from pipeline_core.datamodel.errors import QueryError
@@ -56,13 +57,37 @@ def may_see(user, saved: SavedQuery) -> bool:
 
 def saved_queries(user) -> list[SavedQuery]:
     """The saved queries ``user`` may see (:func:`may_see`): their own and the shared ones,
-    by name; none for visitors who are not logged in."""
+    by name, each with ``owner_name`` (its owner's user name); none for visitors who are not
+    logged in."""
     if not getattr(user, "is_authenticated", False):
         return []
-    candidates = SavedQuery.objects.select_related("owner").filter(
-        owner=user
-    ) | SavedQuery.objects.select_related("owner").filter(shared=True)
-    return [s for s in candidates.order_by("name", "id") if may_see(user, s)]
+    alias = router.db_for_read(SavedQuery)
+    candidates = SavedQuery.objects.db_manager(alias).raw(_visible_sql(alias), [user.pk, True])
+    return [s for s in candidates if may_see(user, s)]
+
+
+@functools.lru_cache(maxsize=8)
+def _visible_sql(alias: str) -> str:
+    """The saved queries of one user (first ``%s``, its id) and the shared ones (second
+    ``%s``: True), by name then id, each with its owner's user name as ``owner_name``.
+
+    One statement written once from the models' metadata (names quoted by the backend):
+    the home page lists saved queries on every request, and the ORM's query with the
+    owner joined took about 1 ms to build and read (issue 14)."""
+    from django.contrib.auth import get_user_model
+
+    q = connections[alias].ops.quote_name
+    saved, users = SavedQuery._meta, get_user_model()._meta
+    owner, shared, name = (saved.get_field(f).column for f in ("owner", "shared", "name"))
+    columns = ", ".join(f"s.{q(field.column)}" for field in saved.concrete_fields)
+    user_name = users.get_field(get_user_model().USERNAME_FIELD).column
+    return (
+        f"SELECT {columns}, u.{q(user_name)} AS {q('owner_name')} "
+        f"FROM {q(saved.db_table)} s JOIN {q(users.db_table)} u "
+        f"ON u.{q(users.pk.column)} = s.{q(owner)} "
+        f"WHERE s.{q(owner)} = %s OR s.{q(shared)} = %s "
+        f"ORDER BY s.{q(name)}, s.{q(saved.pk.column)}"
+    )
 
 
 def saved_query(user, pk: Any) -> SavedQuery:

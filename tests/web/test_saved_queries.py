@@ -6,6 +6,8 @@ home page."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from pipeline_core.models import RoleGrant, SavedQuery
@@ -106,8 +108,12 @@ def test_only_the_owner_changes_and_others_see_shared_ones_only(lab_client, lab_
     for action in ("rename", "delete", "unshare"):
         assert act(other, ours, action=action, name="theirs").status_code == 403
     assert since(first) == []
-    home = other.get(reverse("web:home")).content.decode()
+    with CaptureQueriesContext(connection) as captured:
+        home = other.get(reverse("web:home")).content.decode()
     assert "ours" in home and reverse("web:saved_query", args=[mine.pk]) not in home
+    assert f"by {lab_user.username}</span>" in home  # the owner's name, from the same query
+    read = [q["sql"] for q in captured.captured_queries if "savedquery" in q["sql"]]
+    assert len(read) == 1 and "owner_name" in read[0], read
     assert SavedQuery.objects.filter(pk__in=[mine.pk, ours.pk]).count() == 2
 
 
