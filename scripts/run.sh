@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start LabBook in the foreground: migrate, ensure the admin, load the demo pipeline, collect
-# static files, then run gunicorn (http://$LABBOOK_BIND) and one Celery worker under
-# supervisor (restarted if they die) until Ctrl-C.
+# static files, then run gunicorn (http://$LABBOOK_BIND), one Celery worker and Celery beat
+# under supervisor (restarted if they die) until Ctrl-C.
 # Called by 'make run' after the venv and the services are ready.
 set -euo pipefail
 
@@ -60,9 +60,9 @@ cat <<MSG
 
 MSG
 
-# gunicorn and the Celery worker under supervisor (deploy/supervisord.conf): either one is
-# restarted if it dies (with a back-off if it keeps dying), the other keeps running, and
-# supervisor logs each event; Ctrl-C stops both.
+# gunicorn, the Celery worker and Celery beat under supervisor (deploy/supervisord.conf): each
+# is restarted if it dies (with a back-off if it keeps dying), the others keep running, and
+# supervisor logs each event; Ctrl-C stops them all.
 export LABBOOK_ROOT="$PWD" LABBOOK_VAR="$PWD/var" LABBOOK_BIND="$BIND"
 export LABBOOK_WEB_WORKERS="${LABBOOK_WEB_WORKERS:-2}"
 export LABBOOK_WORKER_CONCURRENCY="${LABBOOK_WORKER_CONCURRENCY:-1}"

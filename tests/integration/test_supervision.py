@@ -1,6 +1,7 @@
-"""`make run` supervision (issue #15 part 7): gunicorn and the Celery worker run under
-supervisor with deploy/supervisord.conf, as scripts/run.sh starts them. A killed process is
-restarted and the event is logged; the other keeps running; stopping supervisor stops both."""
+"""`make run` supervision (issue #15 part 7): gunicorn, the Celery worker and Celery beat run
+under supervisor with deploy/supervisord.conf, as scripts/run.sh starts them. A killed process
+is restarted and the event is logged; the others keep running; a worker killed with SIGKILL
+leaves no second beat behind (beat is its own program); stopping supervisor stops them all."""
 
 from __future__ import annotations
 
@@ -91,6 +92,15 @@ class Supervised:
         except OSError:
             return False
 
+    def beats(self) -> list[int]:
+        """Pids of the beat processes using this run's schedule file (any parent)."""
+        found = subprocess.run(
+            ["pgrep", "-f", f"beat .*{self.var}/celerybeat-schedule"],
+            capture_output=True,
+            text=True,
+        )
+        return sorted(int(pid) for pid in found.stdout.split())
+
     def logged(self) -> str:
         return self.log.read_text(errors="replace")
 
@@ -108,15 +118,18 @@ def supervised(tmp_path, session_id):
     run = Supervised(tmp_path, session_id)
     yield run
     run.stop()
-    # a worker killed with SIGKILL leaves its children (pool process, embedded beat)
-    # orphaned: end them, by the test's own queue name
+    # a worker killed with SIGKILL leaves its pool process orphaned: end it (and anything
+    # else of this run), by the test's own queue name and run directory
     subprocess.run(["pkill", "-KILL", "-f", run.queue], check=False)
+    subprocess.run(["pkill", "-KILL", "-f", str(tmp_path)], check=False)
 
 
 def test_a_killed_process_is_restarted_and_the_other_keeps_running(supervised):
     web = _until(lambda: supervised.running("web"), 60, "web RUNNING")
     worker = _until(lambda: supervised.running("worker"), 60, "worker RUNNING")
+    beat = _until(lambda: supervised.running("beat"), 60, "beat RUNNING")
     _until(supervised.web_answers, 60, "gunicorn answering")
+    assert supervised.beats() == [beat]  # the worker runs none of its own
 
     os.kill(worker, signal.SIGKILL)
     new_worker = _until(
@@ -125,6 +138,14 @@ def test_a_killed_process_is_restarted_and_the_other_keeps_running(supervised):
     assert supervised.pid("web") == web  # the web server was not taken down
     assert supervised.web_answers()
     assert "exited: worker (terminated by SIGKILL; not expected)" in supervised.logged()
+    assert supervised.pid("beat") == beat and supervised.beats() == [beat]  # still one beat
+
+    os.kill(beat, signal.SIGKILL)
+    new_beat = _until(
+        lambda: (p := supervised.running("beat")) and p != beat and p, 60, "a new beat"
+    )
+    assert supervised.beats() == [new_beat]
+    assert supervised.pid("worker") == new_worker
 
     os.kill(web, signal.SIGKILL)
     _until(lambda: (p := supervised.running("web")) and p != web, 60, "a new web server")
@@ -132,8 +153,10 @@ def test_a_killed_process_is_restarted_and_the_other_keeps_running(supervised):
     assert supervised.pid("worker") == new_worker
     assert "exited: web (terminated by SIGKILL; not expected)" in supervised.logged()
 
-    supervised.stop()  # Ctrl-C of make run: both stop
+    supervised.stop()  # Ctrl-C of make run: all stop
     assert supervised.proc.returncode == 0
-    with pytest.raises(ProcessLookupError):
-        os.kill(new_worker, 0)
+    for pid in (new_worker, new_beat):
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert supervised.beats() == []
     assert not supervised.web_answers()
