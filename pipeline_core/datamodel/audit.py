@@ -31,6 +31,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from .errors import TransactionError
+from .fetch import count_rows
 from .heading import Attribute, Heading
 from .nodes import base_table
 from .sql import audit as sql
@@ -280,10 +281,13 @@ def update_event(
 def delete_events(rows, action: str, batch_id: str, table: TableRef | None = None) -> list[Event]:
     """The events of deleting ``rows`` (a restricted base table), read before the DELETE
     runs, in its transaction: one per key, or one event ``{"rows": n}`` without a key when
-    more than :data:`KEY_LIMIT` rows go. ``table``: the table the events are filed under
-    (default the one deleted from; e.g. a computed table for rows of its jobs table)."""
+    more than :data:`KEY_LIMIT` rows go or the table has no primary key. ``table``: the
+    table the events are filed under (default the one deleted from; e.g. a computed table
+    for rows of its jobs table)."""
     ref = table or base_table(rows.node).ref
     heading, key_names = rows.heading, rows.primary_key
+    if not key_names:  # a table made outside DataJoint without a primary key: a count
+        return [Event(action, ref, None, {"rows": count_rows(rows)}, batch_id)]
     keys = rows.proj().to_dicts(decode=False, limit=KEY_LIMIT + 1)
     if len(keys) > KEY_LIMIT:
         return [Event(action, ref, None, {"rows": len(rows)}, batch_id)]

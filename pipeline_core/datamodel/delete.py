@@ -41,6 +41,7 @@ from .condition import AndList, Not, RawSQL
 from .dependencies import DependencyGraph
 from .errors import DataJointError, IntegrityError
 from .expression import QueryExpression, U, table_expression
+from .fetch import count_rows
 from .nodes import RestrictNode, TableNode, TopNode, tables_read
 from .sql import dml
 from .tableref import TableRef
@@ -94,7 +95,7 @@ class Cascade:
     def counts(self) -> dict[str, int]:
         """``{full table name: rows to delete}`` for every table of the cascade, zeros
         included, in :attr:`tables` order (DataJoint's ``Diagram.cascade(expr).counts()``)."""
-        return {str(ref): len(self._restricted[ref]) for ref in self.tables}
+        return {str(ref): count_rows(self._restricted[ref]) for ref in self.tables}
 
     def check_part_integrity(self) -> None:
         """Refuse part rows whose master rows are not deleted with them (spec §8.3,
@@ -134,8 +135,13 @@ class Cascade:
             rows = self._restricted[ref]
             # keys read before the DELETE, in its transaction (its ancestors still present)
             events = audit.delete_events(rows, "delete", batch) if trail is not None else []
-            keys = None if isinstance(rows.node, TableNode) else (U(*rows.primary_key) & rows).node
-            sql, params = dml.delete_cascade_step(ref, keys, rows.primary_key)
+            # a table without a primary key (made outside DataJoint): rows matched on every
+            # column, NULL-safe
+            columns = rows.primary_key or rows.heading.names
+            keys = None if isinstance(rows.node, TableNode) else (U(*columns) & rows).node
+            sql, params = dml.delete_cascade_step(
+                ref, keys, columns, null_safe=not rows.primary_key
+            )
             try:
                 deleted[ref] = self._connection.query(sql, params, table=ref).rowcount
             except IntegrityError as error:

@@ -16,7 +16,7 @@ import numpy as np
 from .errors import QueryError
 from .sql import stores as stores_sql
 from .sql.compiler import compile_select
-from .sql.dml import count_sql, exists_sql
+from .sql.dml import count_all_sql, count_sql, exists_sql
 from .stores.decode import ReadContext, legacy_needs
 from .types import numpy_dtype
 from .values import decode as decode_value
@@ -356,6 +356,16 @@ def _read_external_rows(conn, context: ReadContext, needs: dict) -> None:
 def count(expr, timeout: float | None = None) -> int:
     """Number of distinct primary-key values of ``expr`` (``timeout`` in seconds)."""
     sql, params = count_sql(expr.proj().node)
+    return int(expr.connection.query(sql, params, timeout=timeout).fetchone()[0])
+
+
+def count_rows(expr, timeout: float | None = None) -> int:
+    """Number of rows of ``expr``: its distinct primary-key values (:func:`count`), or for an
+    expression without a primary key (a table made outside DataJoint) every row, equal rows
+    each (``timeout`` in seconds, as :func:`count`)."""
+    if expr.primary_key:
+        return count(expr, timeout=timeout)
+    sql, params = count_all_sql(expr.node)
     return int(expr.connection.query(sql, params, timeout=timeout).fetchone()[0])
 
 

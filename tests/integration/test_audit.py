@@ -358,3 +358,23 @@ def test_event_times_are_utc(dm_conn, trail, lab):
     (event,) = events(dm_conn, trail)
     now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
     assert abs((now - event["time"]).total_seconds()) < 120
+
+
+def test_a_delete_from_a_table_without_a_primary_key_is_recorded_as_a_count(dm_conn, trail, lab):
+    """A table made outside DataJoint without a primary key has no keys to record: its
+    rows deleted by a cascade are one event with their number (equal rows each)."""
+    subject, *_ = lab
+    database = subject.database
+    subject.insert([dict(subject_id=i, name=f"s{i}") for i in (1, 2)])
+    dm_conn.query(
+        f"CREATE TABLE `{database}`.`remark` (subject_id INT NOT NULL, text VARCHAR(9) NULL, "
+        f"FOREIGN KEY (subject_id) REFERENCES `{database}`.`subject` (subject_id))"
+    )
+    dm_conn.query(
+        f"INSERT INTO `{database}`.`remark` VALUES (1, 'a'), (1, 'a'), (1, NULL), (2, 'b')"
+    )
+    (subject & {"subject_id": 1}).delete()
+    deletes = {e["table"]: e for e in events(dm_conn, trail) if e["action"] == "delete"}
+    assert deletes["remark"]["key"] is None and deletes["remark"]["changes"] == {"rows": 3}
+    assert deletes["subject"]["key"] == {"subject_id": 1}
+    assert dm_conn.query(f"SELECT COUNT(*) FROM `{database}`.`remark`").fetchone()[0] == 1

@@ -19,6 +19,8 @@ import pytest
 
 from pipeline_core import datamodel as dm
 from pipeline_core.datamodel import delete as dm_delete
+from pipeline_core.datamodel.catalog import catalog_of
+from pipeline_core.datamodel.fetch import count_rows
 
 pytestmark = pytest.mark.integration
 
@@ -414,3 +416,27 @@ def test_graph_and_cascade_take_full_names_and_refs_alike(dm_conn, p):
     plan = dm_delete.cascade(p.Subject & "subject_id = 2")
     for name, count in plan.counts().items():
         assert len(plan[name]) == count == len(plan[dm.TableRef.parse(name)])
+
+
+def test_cascade_into_a_hand_made_table_without_a_primary_key(dm_conn, p):
+    """A table made outside DataJoint without a primary key (legacy databases) that
+    references Subject: its rows of the deleted subject go, equal rows and NULLs included
+    (matched on every column, NULL-safe); the others stay."""
+    dm_conn.query(
+        f"CREATE TABLE `{p.up}`.`note` (subject_id INT NOT NULL, text VARCHAR(20) NULL, "
+        f"body LONGBLOB NULL, FOREIGN KEY (subject_id) REFERENCES `{p.up}`.`subject` "
+        "(subject_id)) ENGINE=InnoDB"
+    )
+    dm_conn.query(
+        f"INSERT INTO `{p.up}`.`note` VALUES (1, 'a', NULL), (1, 'a', NULL), (1, NULL, 'x'), "
+        "(2, 'b', 'y'), (2, NULL, NULL)"
+    )
+    catalog_of(dm_conn).revalidate()  # declared outside the data model, in this test
+    note = dm.FreeTable(dm_conn, f"{p.up}.note")
+    assert note.primary_key == [] and count_rows(note) == 5 and len(note) == 1  # one key: ()
+    seed = p.Subject & {"subject_id": 1}
+    assert seed.delete_preview()[_name(p.up, "note")] == 3
+    assert seed.delete() == 1
+    left = dm_conn.query(f"SELECT subject_id, text, body FROM `{p.up}`.`note`").fetchall()
+    assert sorted(left, key=repr) == sorted([(2, "b", b"y"), (2, None, None)], key=repr)
+    assert _keys(p.Subject) == {(2,), (3,)}

@@ -75,27 +75,43 @@ def delete(table: TableRef, keys: Node, primary_key: Sequence[str]) -> tuple[str
 
 
 def delete_cascade_step(
-    table: TableRef, keys: Node | None, primary_key: Sequence[str]
+    table: TableRef, keys: Node | None, key_columns: Sequence[str], *, null_safe: bool = False
 ) -> tuple[str, list]:
     """One table's DELETE of a cascade (spec §8.3): ``DELETE FROM t`` when ``keys`` is None
-    (all rows), else ``DELETE t FROM t JOIN (keys) AS `$del` USING (pk)`` where ``keys``
-    yields the distinct primary keys to delete. The join lets the server find the rows
-    through the primary key (a ``WHERE pk IN (subquery)`` DELETE scans the whole table on
-    MariaDB 10.x); a DISTINCT ``keys`` stays materialised, so it may read the table itself.
+    (all rows), else ``DELETE t FROM t JOIN (keys) AS `$del` USING (key columns)`` where
+    ``keys`` yields the distinct values of ``key_columns`` to delete (the primary key). The
+    join lets the server find the rows through the primary key (a ``WHERE pk IN
+    (subquery)`` DELETE scans the whole table on MariaDB 10.x); a DISTINCT ``keys`` stays
+    materialised, so it may read the table itself.
+
+    ``null_safe``: join ``ON t.c <=> `$del`.c AND ...`` instead (NULL matches NULL), for a
+    table without a primary key (made outside DataJoint), whose rows are matched on every
+    column.
 
     Raises:
-        ValueError: keys for a table without a primary key.
+        ValueError: ``keys`` without ``key_columns``.
     """
     if keys is None:
         return f"DELETE FROM {table.sql_name}", []
-    if not primary_key:
-        raise ValueError(f"{table} has no primary key")
+    if not key_columns:
+        raise ValueError(f"{table}: no columns to match the rows to delete on")
     inner, params = compile_select(keys)
-    columns = ", ".join(quote(k) for k in primary_key)
+    if null_safe:
+        name = table.sql_name
+        on = " AND ".join(f"{name}.{quote(c)} <=> `$del`.{quote(c)}" for c in key_columns)
+        return f"DELETE {name} FROM {name} JOIN ({inner}) AS `$del` ON {on}", params
+    columns = ", ".join(quote(k) for k in key_columns)
     return (
         f"DELETE {table.sql_name} FROM {table.sql_name} JOIN ({inner}) AS `$del` USING ({columns})",
         params,
     )
+
+
+def count_all_sql(node: Node) -> tuple[str, list]:
+    """``SELECT COUNT(*)`` of every row of ``node``, equal rows counted each (a table without
+    a primary key, whose rows have no key to count distinct values of)."""
+    inner, params = compile_select(node)
+    return f"SELECT COUNT(*) FROM ({inner}) AS `$c0`", params
 
 
 def count_sql(keys: Node) -> tuple[str, list]:
