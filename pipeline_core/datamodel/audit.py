@@ -31,7 +31,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from .errors import TransactionError
-from .fetch import count_rows
 from .heading import Attribute, Heading
 from .nodes import base_table
 from .sql import audit as sql
@@ -287,7 +286,7 @@ def delete_events(rows, action: str, batch_id: str, table: TableRef | None = Non
     ref = table or base_table(rows.node).ref
     heading, key_names = rows.heading, rows.primary_key
     if not key_names:  # a table made outside DataJoint without a primary key: a count
-        return [Event(action, ref, None, {"rows": count_rows(rows)}, batch_id)]
+        return [Event(action, ref, None, {"rows": len(rows)}, batch_id)]
     keys = rows.proj().to_dicts(decode=False, limit=KEY_LIMIT + 1)
     if len(keys) > KEY_LIMIT:
         return [Event(action, ref, None, {"rows": len(rows)}, batch_id)]

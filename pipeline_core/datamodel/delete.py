@@ -41,7 +41,6 @@ from .condition import AndList, Not, RawSQL
 from .dependencies import DependencyGraph
 from .errors import DataJointError, IntegrityError
 from .expression import QueryExpression, U, table_expression
-from .fetch import count_rows
 from .nodes import RestrictNode, TableNode, TopNode, tables_read
 from .sql import dml
 from .tableref import TableRef
@@ -95,7 +94,7 @@ class Cascade:
     def counts(self) -> dict[str, int]:
         """``{full table name: rows to delete}`` for every table of the cascade, zeros
         included, in :attr:`tables` order (DataJoint's ``Diagram.cascade(expr).counts()``)."""
-        return {str(ref): count_rows(self._restricted[ref]) for ref in self.tables}
+        return {str(ref): len(self._restricted[ref]) for ref in self.tables}
 
     def check_part_integrity(self) -> None:
         """Refuse part rows whose master rows are not deleted with them (spec §8.3,

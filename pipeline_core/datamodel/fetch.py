@@ -354,18 +354,13 @@ def _read_external_rows(conn, context: ReadContext, needs: dict) -> None:
 
 
 def count(expr, timeout: float | None = None) -> int:
-    """Number of distinct primary-key values of ``expr`` (``timeout`` in seconds)."""
-    sql, params = count_sql(expr.proj().node)
-    return int(expr.connection.query(sql, params, timeout=timeout).fetchone()[0])
-
-
-def count_rows(expr, timeout: float | None = None) -> int:
-    """Number of rows of ``expr``: its distinct primary-key values (:func:`count`), or for an
-    expression without a primary key (a table made outside DataJoint) every row, equal rows
-    each (``timeout`` in seconds, as :func:`count`)."""
+    """Number of distinct primary-key values of ``expr`` (``timeout`` in seconds). Without a
+    primary key, every row: a table made outside DataJoint counts equal rows each, and an
+    expression like ``U() & table`` has its one row."""
     if expr.primary_key:
-        return count(expr, timeout=timeout)
-    sql, params = count_all_sql(expr.node)
+        sql, params = count_sql(expr.proj().node)
+    else:
+        sql, params = count_all_sql(expr.node)
     return int(expr.connection.query(sql, params, timeout=timeout).fetchone()[0])
 
 

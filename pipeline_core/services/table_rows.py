@@ -20,7 +20,7 @@ from django.core.cache import cache
 from pipeline_core import datamodel as dm
 from pipeline_core.datamodel import query_json
 from pipeline_core.datamodel.errors import QueryDescriptionError
-from pipeline_core.datamodel.fetch import count_rows as count_all_rows
+from pipeline_core.datamodel.fetch import count
 from pipeline_core.datamodel.heading import Attribute, TableInfo
 from pipeline_core.datamodel.order_by import order_item
 from pipeline_core.datamodel.paging import Window, window
@@ -178,4 +178,4 @@ def count_rows(schema: str, table: str, user, where: Any = None) -> int:
         QueryTimeoutError: counting took longer than ``LABBOOK_QUERY_TIMEOUT``.
         as :func:`restricted`.
     """
-    return count_all_rows(restricted(table_info(schema, table), where, user), timeout=_timeout())
+    return count(restricted(table_info(schema, table), where, user), timeout=_timeout())
