@@ -205,8 +205,3 @@ def _names(ref: dm.TableRef) -> dict:
     except dm.DataJointError:
         return {"class_name": ref.table, "primary_key": []}
     return {"class_name": info.class_name, "primary_key": info.heading.primary_key}
-
-
-def description_error(exc: QueryDescriptionError) -> dict:
-    """The ``{"path", "message"}`` of a description error, for the builder."""
-    return {"path": exc.path, "message": exc.reason}

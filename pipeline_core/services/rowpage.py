@@ -29,7 +29,7 @@ from pipeline_core.datamodel.heading import ForeignKey, TableInfo
 from pipeline_core.display import shown
 from pipeline_core.keys import key_label
 
-from .access import NotFoundError, check_schema, connection, may, table_info
+from .access import NotFoundError, connection, may_view, table_info
 from .browse import BlobPreview, part_tables, preview_expression, preview_row
 from .files import load_value
 
@@ -219,15 +219,6 @@ def load_attribute(schema: str, table: str, key: dict, attribute: str) -> Any:
     return load_value(schema, table, row_key(info, key), attribute)
 
 
-def _viewable(user, database: str) -> bool:
-    """The user may view ``database`` and it is a visible schema."""
-    try:
-        check_schema(database)
-    except NotFoundError:
-        return False
-    return may(user, "view", database)
-
-
 def parent_rows(info: TableInfo, row: dict, user) -> list[ParentRow]:
     """One :class:`ParentRow` per foreign key of ``info``; one query per viewable parent
     row to see that it exists."""
@@ -237,7 +228,7 @@ def parent_rows(info: TableInfo, row: dict, user) -> list[ParentRow]:
         parent = catalog.get(fk.parent)
         values = {p: row[c] for c, p in fk.attr_map}
         key = None if any(v is None for v in values.values()) else values
-        viewable = _viewable(user, parent.database)
+        viewable = may_view(user, parent.database)
         exists = None
         if key is not None and viewable:
             exists = bool(_restricted(parent, key))
@@ -253,7 +244,7 @@ def child_tables(info: TableInfo, user) -> list[tuple[TableInfo, ForeignKey]]:
     catalog = catalog_of(conn)
     found = []
     for ref in children_of(conn, info.ref):
-        if ref.master == info.ref or not _viewable(user, ref.database):
+        if ref.master == info.ref or not may_view(user, ref.database):
             continue
         child = catalog.get(ref)
         found.extend((child, fk) for fk in child.foreign_keys if fk.parent == info.ref)

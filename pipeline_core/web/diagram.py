@@ -210,14 +210,11 @@ def schema_node_id(database: str) -> str:
 def neighbours(graph, schema: str) -> tuple[list, dict[str, list]]:
     """``(tables of schema, {other database: its tables that are parents or children of
     them})``, TableRefs sorted by name, databases sorted: what :func:`schema_dot` draws."""
-    g = graph.graph
-    own = sorted(n for n, d in g.nodes(data=True) if d["database"] == schema)
-    others = sorted(
-        {m for n in own for m in list(g.predecessors(n)) + list(g.successors(n))} - set(own)
-    )
+    own = sorted(graph.nodes_of(schema))
+    others = sorted({m for n in own for m in graph.parents(n) + graph.children(n)} - set(own))
     by_database: dict[str, list] = {}
-    for name in others:
-        by_database.setdefault(g.nodes[name]["database"], []).append(name)
+    for ref in others:
+        by_database.setdefault(ref.database, []).append(ref)
     return own, dict(sorted(by_database.items()))
 
 

@@ -12,6 +12,7 @@ of the edge kinds (thick, thin, dashed, bronze).
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 
@@ -82,9 +83,10 @@ def edges_dot() -> str:
     return "\n".join(lines) + "\n"
 
 
+@functools.lru_cache(maxsize=1)
 def legend_svg() -> str | None:
     """SVG markup of the legend (class ``dag-legend``): the node samples above the edge
-    samples; None without Graphviz."""
+    samples; None without Graphviz. Drawn once per process (it never changes)."""
     parts = [
         diagram.render_svg(nodes_dot(), keep=24 * 3600),
         diagram.render_svg(edges_dot(), keep=24 * 3600),

@@ -15,11 +15,8 @@ from pipeline_core import services
 
 from .filters import ColumnFilter, chips, column_filter
 from .headers import header_html
+from .links import url_for
 from .table_state import TableState
-
-#: ``web:count`` below a table page's path (``urls.py``: ``_TABLE + "count/"``), joined here
-#: rather than reversed (a ``reverse`` costs about as much as the rest of the row count).
-COUNT_PATH = "count/"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,7 +123,7 @@ def row_count(state: TableState, info, found, number: int | None, page_size: int
     seen = ((number - 1) * page_size if number else 0) + rows
     if number and not found.more_after:  # the last page, walked to from the first
         return {"text": f"{seen:,} rows", "count_url": None}
-    count_url = state.url(state.base + COUNT_PATH)
+    count_url = state.url(url_for("web:count", info.database, info.table_name))
     if state.where is not None:
         return {"text": "", "count_url": count_url}
     estimate = services.row_estimate(info.database, info.table_name)

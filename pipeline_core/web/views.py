@@ -39,9 +39,6 @@ WAIT_FOR_WORKER = 120
 THUMB_SIZES = (16, 1024)
 #: Part of every thumbnail ETag: change it when thumbnails are drawn differently.
 THUMB_FORMAT = "png-1"
-#: ``web:export`` below a table page's path, before the format (``urls.py``:
-#: ``_TABLE + "export.<fmt>"``): joined, not reversed, on every page of rows.
-EXPORT_PATH = "export."
 
 
 def table_url(info) -> str:
@@ -145,6 +142,7 @@ def _rows_context(request, schema, table, info, state=None) -> dict:
     rows = found.rows
     names = info.heading.names
     shown = row_cells(info, rows)
+    export_query = "?" + urlencode(state.query(), safe=",") if state.query() else ""
     return {
         # the rows of an auto-populated table are fetched again when a populate run ends
         "refresh_url": state.first_url() if info.tier in ("Computed", "Imported") else None,
@@ -155,8 +153,11 @@ def _rows_context(request, schema, table, info, state=None) -> dict:
         "page_size": services.PAGE_SIZE,
         **pager.context(state, info, found, services.PAGE_SIZE),
         # the export menu (outside #rows: swapped out of band with the rows partial)
-        "export_base": base + EXPORT_PATH,  # + the format
-        "export_query": "?" + urlencode(state.query(), safe=",") if state.query() else "",
+        "export_query": export_query,
+        "export_urls": {
+            fmt: url_for("web:export", schema, table, fmt) + export_query
+            for fmt in ("csv", "tsv", "jsonl")
+        },
         "export_cap": services.export_max_rows(),
         # the query builder started from these rows (outside #rows too: out of band)
         "query_builder_url": query_url(table_description(schema, table, state)),

@@ -476,16 +476,15 @@ def test_export_links_give_exactly_the_filtered_sorted_rows(lab_client, readings
     assert 'id="export-menu"' not in lab_client.get(nxt, headers=paged).content.decode()
 
 
-def test_joined_paths_are_the_reversed_urls():
-    """The count and export URLs are joined to the table page's path (no ``reverse`` per
-    page): the same URLs, odd table names included."""
-    from pipeline_core.web import pager, views
-
-    for table in ("reading", "#kind", "session__trial"):
-        base = reverse("web:table", args=["lab", table])
-        assert base + pager.COUNT_PATH == reverse("web:count", args=["lab", table])
-        export = reverse("web:export", args=["lab", table, "jsonl"])
-        assert base + views.EXPORT_PATH + "jsonl" == export
+def test_count_and_export_links_are_the_reversed_urls(lab_client, readings):
+    """The count and export links of a page are ``web:count`` and ``web:export`` with the
+    page's ``order``."""
+    args = [readings.database, readings.table_name]
+    html = unescape(lab_client.get(table_url(readings, order="-score")).content.decode())
+    assert f'href="{reverse("web:count", args=args)}?order=-score"' in html
+    for fmt in ("csv", "tsv", "jsonl"):
+        export = reverse("web:export", args=[*args, fmt])
+        assert f'href="{export}?order=-score" download' in html
 
 
 def _query_panel_description(html: str) -> dict:
