@@ -336,12 +336,9 @@ def _csp_violation(message) -> bool:
     )
 
 
-@pytest.fixture
-def page(browser):
-    """A fresh browser context and page for one test, closed afterwards. The test fails if a
-    page broke the Content-Security-Policy (issue #15: no inline script or style)."""
-    context = browser.new_context()
-    context.set_default_timeout(15_000)
+def watch_csp(context) -> list[str]:
+    """The Content-Security-Policy violations of every page of a browser ``context``, as
+    they happen: a list it appends ``"<url>: <message>"`` to."""
     context.add_init_script(_CSP_LISTENER)
     violations: list[str] = []
     context.on(
@@ -352,6 +349,16 @@ def page(browser):
             else None
         ),
     )
+    return violations
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context and page for one test, closed afterwards. The test fails if a
+    page broke the Content-Security-Policy (issue #15: no inline script or style)."""
+    context = browser.new_context()
+    context.set_default_timeout(15_000)
+    violations = watch_csp(context)
     page = context.new_page()
     try:
         yield page

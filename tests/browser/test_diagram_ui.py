@@ -144,8 +144,11 @@ def test_other_schema_collapses_and_expands(page, live_server, lab_user, browser
 
 
 def test_progress_diagram_keeps_its_view_across_refreshes(
-    page, live_server, lab_user, browser_login, dgm, settings
+    page, live_server, lab_user, browser_login, dgm, monkeypatch
 ):
+    from pipeline_core.web import progress
+
+    monkeypatch.setattr(progress, "REFRESH_SECONDS", 1)  # the live server runs in this process
     browser_login(page, lab_user)
     page.goto(live_server.url + reverse("web:schema_progress", args=[dgm.core]))
     page.locator(".dag-toolbar:not([hidden])").wait_for()

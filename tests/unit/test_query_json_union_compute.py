@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline_core import datamodel as dm
-from pipeline_core.datamodel.errors import QueryDescriptionError, QueryError
+from pipeline_core.datamodel.errors import QueryError
 from pipeline_core.datamodel.query_json import to_description, validate
 from tests.unit.test_query_json import T, cmp, error, parse, resolve
 
@@ -274,8 +274,3 @@ def test_a_computation_of_an_unknown_attribute_is_refused_when_built():
         base.proj(x=dm.Computation("abs", ("nope",)))
     expr = base.proj(x=dm.Computation("abs", ("weight",)))
     assert to_description(expr)["proj"] == {"compute": {"x": fn("abs", a("weight"))}}
-
-
-def test_union_error_is_not_a_description_error_elsewhere():
-    e = error({"from": T("subject"), "proj": {}, "union": [keys_of("session")]})
-    assert isinstance(e, QueryDescriptionError)

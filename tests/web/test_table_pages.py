@@ -11,12 +11,12 @@ import csv
 import io
 import json
 import re
-import threading
 from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
 from pipeline_core import datamodel as dm
@@ -373,9 +373,10 @@ def test_cursors_hold_float32_exactly_and_nulls(lab_client, readings):
 def test_row_counts_approximate_and_exact(lab_client, readings, demo):
     conn = readings.connection
     conn.query(f"ANALYZE TABLE {readings.full_table_name}").fetchall()
+    cache.clear()  # the estimate an earlier page read (kept 30 s) is read again
     html = lab_client.get(table_url(readings)).content.decode()
     count = unescape(re.search(r'<span class="row-count">(.*?)</span>', html).group(1))
-    assert re.fullmatch(r"~[\d,]+ rows|more than 100 rows", count), count
+    assert re.fullmatch(r"~[\d,]+ rows", count), count  # the server's statistics, marked ~
     count_url = unescape(re.search(r'<a class="count-link" href="([^"]+)"', html).group(1))
     response = lab_client.get(count_url, headers={"HX-Request": "true"})
     assert f"{ROWS} rows (exact)" in response.content.decode()
@@ -403,11 +404,9 @@ def test_exact_count_out_of_time_says_so(lab_client, readings, settings, dj_conn
     count_url = reverse("web:count", args=[readings.database, readings.table_name])
     lab_client.get(count_url)  # introspection done before the lock
     locker = dj_connect()
-    locked = threading.Event()
     try:
         with locker.cursor() as cursor:
             cursor.execute(f"LOCK TABLES {readings.full_table_name} WRITE")
-            locked.set()
             response = lab_client.get(count_url, headers={"HX-Request": "true"})
             cursor.execute("UNLOCK TABLES")
     finally:
@@ -453,8 +452,7 @@ def test_npy_traces_are_drawn_by_the_thumbnail_route(lab_client, stored_lab):
     assert response.content.startswith(b"<svg") and b"<polyline" in response.content
 
 
-@pytest.mark.parametrize("fmt", ["csv"])
-def test_export_links_give_exactly_the_filtered_sorted_rows(lab_client, readings, fmt):
+def test_export_links_give_exactly_the_filtered_sorted_rows(lab_client, readings):
     cond = CONDITIONS["grade >= 2 and label like"]
     url = table_url(readings, where=encode_description(cond), order="-score")
     ids, _, _ = walk_forwards(lab_client, url)
