@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import keyword
 import re
-from typing import Any
 
 from ..names import master_of, table_to_class_name, tier_of
 from ..order_by import order_item
+from ..sql import datajoint_text as dj_text
 from ..tableref import TableRef
 from .schema import CLASS_NAME
 
@@ -35,21 +35,6 @@ FLAVOURS = ("datamodel", "datajoint")
 #: Names the script itself uses: a schema module is never called so.
 _RESERVED = {"dm", "dj", "connection", "query", "rows"}
 _CLASS = re.compile(CLASS_NAME)
-#: SQL of the functions of a computation (the datajoint flavour writes SQL text).
-_SQL_FUNCTIONS = {
-    "abs": "abs",
-    "round": "round",
-    "floor": "floor",
-    "ceil": "ceiling",
-    "lower": "lower",
-    "upper": "upper",
-    "length": "char_length",
-    "concat": "concat",
-    "coalesce": "coalesce",
-    "year": "year",
-    "month": "month",
-    "day": "dayofmonth",
-}
 
 
 def python_code(description: dict, flavour: str = "datamodel") -> str:
@@ -202,16 +187,17 @@ class _Writer:
             return f"dm.Comparison({attribute!r}, {op!r}{value})"
         if op == "=":
             return repr({attribute: c["value"]})
-        return repr(_sql_comparison(attribute, op, c.get("value")))
+        return repr(dj_text.comparison(attribute, op, c.get("value")))
 
     # --- projections and aggregates -----------------------------------------------------------
     def proj_arguments(self, p: dict) -> str:
         args = list(map(repr, p.get("keep", [])))
         named = {new: repr(old) for new, old in p.get("rename", {}).items()}
         for new, spec in p.get("compute", {}).items():
-            named[new] = (
-                repr(_sql_computation(spec)) if self.dj else f"dm.Computation{_computation(spec)}"
-            )
+            if self.dj:
+                named[new] = repr(dj_text.computation(spec))
+            else:
+                named[new] = f"dm.Computation{_computation(spec)}"
         return ", ".join(args + self.named(named))
 
     @staticmethod
@@ -225,8 +211,7 @@ class _Writer:
         function, attribute = spec["function"], spec.get("attribute")
         distinct = bool(spec.get("distinct"))
         if self.dj:
-            inner = "*" if attribute is None else _column(attribute)
-            return repr(f"{function}({'distinct ' if distinct else ''}{inner})")
+            return repr(dj_text.aggregate(function, attribute, distinct))
         args = [repr(function)] + ([repr(attribute)] if attribute is not None else [])
         if distinct:
             args.append("distinct=True")
@@ -244,40 +229,3 @@ def _computation(spec: dict) -> str:
         else:
             args.append(repr(arg["value"]))
     return f"({spec['function']!r}, ({', '.join(args)}{',' if len(args) == 1 else ''}))"
-
-
-# --- SQL text of the datajoint flavour ----------------------------------------------------------
-def _column(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
-
-
-def _literal(value: Any) -> str:
-    """A JSON scalar as an SQL literal (strings quoted, ``'`` doubled, ``\\`` escaped)."""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return "'" + str(value).replace("\\", "\\\\").replace("'", "''") + "'"
-
-
-def _sql_comparison(attribute: str, op: str, value: Any) -> str:
-    column = _column(attribute)
-    if op in ("is null", "is not null"):
-        return f"{column} {op.upper()}"
-    if op in ("in", "not in"):
-        return f"{column} {op.upper()} ({', '.join(map(_literal, value))})"
-    if op == "between":
-        return f"{column} BETWEEN {_literal(value[0])} AND {_literal(value[1])}"
-    return f"{column} {op.upper()} {_literal(value)}"
-
-
-def _sql_computation(spec: dict) -> str:
-    if "attribute" in spec:
-        return _column(spec["attribute"])
-    if "value" in spec:
-        return f"({spec['value']!r})"
-    args = [_sql_computation(a) for a in spec["args"]]
-    function = spec["function"]
-    if function in ("+", "-", "*", "/"):
-        return f"({args[0]} {function} {args[1]})"
-    return f"{_SQL_FUNCTIONS[function]}({', '.join(args)})"

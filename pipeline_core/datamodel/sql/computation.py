@@ -10,7 +10,7 @@ from ..heading import Heading
 from .quoting import quote
 
 #: SQL of the functions of a :class:`Computation` (infix operators are written apart).
-_FUNCTIONS = {
+FUNCTIONS = {
     "abs": "ABS",
     "round": "ROUND",
     "floor": "FLOOR",
@@ -48,4 +48,4 @@ def computation_sql(computation: Computation, heading: Heading) -> str:
     args = [operand(a) for a in computation.args]
     if computation.function in ("+", "-", "*", "/"):
         return f"({args[0]} {computation.function} {args[1]})"
-    return f"{_FUNCTIONS[computation.function]}({', '.join(args)})"
+    return f"{FUNCTIONS[computation.function]}({', '.join(args)})"
