@@ -26,9 +26,11 @@ class NameConverter:
     regex = "[^/]+"
 
     def to_python(self, value: str) -> str:
+        """The name a URL segment stands for (``%25`` -> ``%``, ``%2F`` -> ``/``)."""
         return _ENCODED.sub(lambda m: "%" if m.group(1) == "25" else "/", value)
 
     def to_url(self, value: str) -> str:
+        """A name as one URL segment (``%`` -> ``%25``, ``/`` -> ``%2F``)."""
         return str(value).replace("%", "%25").replace("/", "%2F")
 
 

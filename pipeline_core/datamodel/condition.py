@@ -228,6 +228,19 @@ COMPUTE_FUNCTIONS: dict[str, tuple[int, int | None]] = {
 }
 
 
+def arity_problem(function: str, count: int) -> str | None:
+    """Why ``count`` arguments do not suit ``function`` (one of :data:`COMPUTE_FUNCTIONS`),
+    e.g. ``"round takes 1 to 2 argument(s), not 3"``; None when they do."""
+    fewest, most = COMPUTE_FUNCTIONS[function]
+    if fewest <= count and (most is None or count <= most):
+        return None
+    if fewest == most:
+        wanted = str(fewest)
+    else:
+        wanted = f"{fewest} or more" if most is None else f"{fewest} to {most}"
+    return f"{function} takes {wanted} argument(s), not {count}"
+
+
 @dataclasses.dataclass(frozen=True)
 class Computation:
     """A computed attribute for ``proj`` built from a fixed set of functions (no SQL text):
@@ -257,13 +270,9 @@ class Computation:
                 f"unknown function {self.function!r}; use one of " + ", ".join(COMPUTE_FUNCTIONS)
             )
         args = tuple(self.args)
-        fewest, most = COMPUTE_FUNCTIONS[function]
-        if len(args) < fewest or (most is not None and len(args) > most):
-            if fewest == most:
-                wanted = str(fewest)
-            else:
-                wanted = f"{fewest} or more" if most is None else f"{fewest} to {most}"
-            raise QueryError(f"{function} takes {wanted} argument(s), not {len(args)}")
+        problem = arity_problem(function, len(args))
+        if problem:
+            raise QueryError(problem)
         for arg in args:
             if isinstance(arg, bool) or not isinstance(arg, (str, int, float, Computation)):
                 raise QueryError(

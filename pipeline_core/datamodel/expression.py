@@ -161,7 +161,8 @@ class QueryExpression:
     def proj(self, /, *attributes: Any, **named: Any) -> QueryExpression:
         """Keep the primary key plus the named attributes (spec §9.3): ``...`` keeps every
         secondary attribute, ``"-name"`` drops one, ``new="old"`` renames, ``new="(old)"``
-        duplicates, ``new="<SQL expression>"`` (trusted code) or ``new=Aggregate(...)``
+        duplicates, ``new="<SQL expression>"`` (trusted code), ``new=Aggregate(...)`` or
+        ``new=Computation(...)`` (a fixed set of functions, see :class:`.condition.Computation`)
         computes.
 
         Raises:

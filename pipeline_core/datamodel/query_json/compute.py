@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from .. import types
-from ..condition import COMPUTE_FUNCTIONS, Computation
+from ..condition import Computation, arity_problem
 from ..errors import QueryDescriptionError
 from ..heading import Heading
 from . import checks
@@ -74,16 +74,9 @@ def _operand(d: dict, heading: Heading, path: str) -> tuple[Any, str]:
             raise QueryDescriptionError("numbers must be finite", at(path, "value"))
         return number, "number"
     function, args = d["function"], d["args"]
-    fewest, most = COMPUTE_FUNCTIONS[function]
-    if len(args) < fewest or (most is not None and len(args) > most):
-        wanted = (
-            str(fewest)
-            if fewest == most
-            else (f"{fewest} or more" if most is None else f"{fewest} or {most}")
-        )
-        raise QueryDescriptionError(
-            f"{function} takes {wanted} argument(s), not {len(args)}", at(path, "args")
-        )
+    problem = arity_problem(function, len(args))
+    if problem:
+        raise QueryDescriptionError(problem, at(path, "args"))
     built, kinds = [], []
     for i, arg in enumerate(args):
         where = f"{at(path, 'args')}[{i}]"

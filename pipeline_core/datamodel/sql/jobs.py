@@ -355,6 +355,16 @@ def legacy_counts(jobs_table: TableRef, table_name: str) -> tuple[str, list]:
     )
 
 
+def legacy_count(ref: TableRef, table_name: str, where: tuple[str, list]) -> tuple[str, list]:
+    """``SELECT COUNT(*)`` of a 0.14 schema-wide ``~jobs`` table's rows for one table
+    (``table_name``, its raw name) matching ``where`` (a condition from :func:`selection`)."""
+    condition, params = where
+    return (
+        f"SELECT COUNT(*) FROM {ref.sql_name} WHERE `table_name` = %s AND ({condition})",
+        [table_name, *params],
+    )
+
+
 def legacy_list(
     jobs_table: TableRef,
     table_name: str,
@@ -479,14 +489,4 @@ def job_states(
         "TIMESTAMPDIFF(MICROSECOND, CURRENT_TIMESTAMP(3), `scheduled_time`) / 1e6 AS `wait` "
         f"FROM {jobs_table.sql_name} WHERE {where}",
         params,
-    )
-
-
-def legacy_count(ref, table_name: str, where: tuple[str, list]) -> tuple[str, list]:
-    """``SELECT COUNT(*)`` of a 0.14 schema-wide ``~jobs`` table's rows for one table
-    (``table_name``, its raw name) matching ``where`` (a condition from :func:`selection`)."""
-    condition, params = where
-    return (
-        f"SELECT COUNT(*) FROM {ref.sql_name} WHERE `table_name` = %s AND ({condition})",
-        [table_name, *params],
     )
