@@ -44,6 +44,21 @@ def viewable_resolver(user, *, placed: bool = False):
     return resolve_viewable
 
 
+def heading_json(heading) -> list[dict]:
+    """``[{"name", "type", "in_key", "nullable", "comment"}]``: a heading (of a table or a
+    query) as the API gives it."""
+    return [
+        {
+            "name": a.name,
+            "type": a.type,
+            "in_key": a.in_key,
+            "nullable": a.nullable,
+            "comment": a.comment,
+        }
+        for a in heading
+    ]
+
+
 def run_query(description: dict, user, *, placed: bool = False) -> dict:
     """Run a JSON query description for ``user`` and return one page of its rows.
 
@@ -78,16 +93,7 @@ def run_query(description: dict, user, *, placed: bool = False) -> dict:
     heading = expr.heading
     return {
         "query": query_json.to_description(query),
-        "heading": [
-            {
-                "name": a.name,
-                "type": a.type,
-                "in_key": a.in_key,
-                "nullable": a.nullable,
-                "comment": a.comment,
-            }
-            for a in heading
-        ],
+        "heading": heading_json(heading),
         "primary_key": heading.primary_key,
         "rows": [
             {name: json_value(heading[name], value) for name, value in row.items()} for row in rows

@@ -20,7 +20,7 @@ from pipeline_core.datamodel.heading import Heading
 
 from .access import connection, may_view, viewable_schemas
 from .browse import dependency_graph
-from .query import viewable_resolver
+from .query import heading_json, viewable_resolver
 
 #: Keys of a query that only the top level has.
 _TOP_ONLY = ("order", "limit", "after")
@@ -28,28 +28,22 @@ _TOP_ONLY = ("order", "limit", "after")
 _PROBE = {"n": {"function": "count"}}
 
 
-def heading_json(heading: Heading) -> list[dict]:
-    """A heading for the builder's widgets: ``[{"name", "type", "family", "in_key",
-    "nullable", "comparable", "enum", "comment"}]``; ``family`` is
-    :func:`~pipeline_core.datamodel.types.type_family`'s (``integer``, ``float``, ``date``,
-    ``text`` ... ``expression`` for computed attributes), ``enum`` the allowed values of an
-    enum (else None)."""
-    result = []
-    for attr in heading:
-        base = dm_types.base_name(attr.type)
-        result.append(
-            {
-                "name": attr.name,
-                "type": attr.type,
-                "family": dm_types.type_family(attr.type),
-                "in_key": attr.in_key,
-                "nullable": attr.nullable,
-                "comparable": dm_types.comparable(attr),
-                "enum": dm_types.enum_values(attr.type) if base == "enum" else None,
-                "comment": attr.comment,
-            }
-        )
-    return result
+def builder_heading(heading: Heading) -> list[dict]:
+    """A heading for the builder's widgets: the API's (:func:`.query.heading_json`) plus
+    ``family`` (:func:`~pipeline_core.datamodel.types.type_family`'s: ``integer``,
+    ``float``, ``date``, ``text`` ... ``expression`` for computed attributes),
+    ``comparable`` and ``enum`` (the allowed values of an enum, else None)."""
+    return [
+        {
+            **shown,
+            "family": dm_types.type_family(attr.type),
+            "comparable": dm_types.comparable(attr),
+            "enum": (
+                dm_types.enum_values(attr.type) if dm_types.base_name(attr.type) == "enum" else None
+            ),
+        }
+        for attr, shown in zip(heading, heading_json(heading))
+    ]
 
 
 def viewable_tables(user) -> list[dict]:
@@ -75,7 +69,7 @@ def builder_context(description: Any, user) -> dict:
         ``{"queries": {path: {"input", "projected", "over", "result"}}, "offers": {path:
         {"join", "matching", "aggr"}}, "error": {"path", "message"} or None}``, for the top
         query (path ``""``) and each query in its ``union`` (``union[0]``, ...). Headings are
-        :func:`heading_json` lists (None when that stage does not build): ``input`` after
+        :func:`builder_heading` lists (None when that stage does not build): ``input`` after
         ``from`` and ``join`` (what ``where`` and ``proj`` name), ``projected`` after
         ``proj`` (what ``aggr`` keeps), ``over`` the heading of the aggregation's source,
         ``result`` the query's own. Offers are tables next to the query's tables in the
@@ -106,7 +100,7 @@ def _heading(description: dict, resolve) -> list[dict] | None:
         expr = query_json.to_query(description, connection(), resolve=resolve).expression
     except dm.DataJointError:
         return None
-    return heading_json(expr.heading)
+    return builder_heading(expr.heading)
 
 
 def _stages(q: dict, resolve) -> dict:

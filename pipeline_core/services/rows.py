@@ -26,7 +26,7 @@ from pipeline_core.keys import decode_key, encode_key
 from .access import NotFoundError, check_viewable, connection, require, table_info, tier_phrase
 from .audit import writer
 from .browse import part_tables, rows_page
-from .query import json_value, viewable_resolver
+from .query import heading_json, json_value, viewable_resolver
 
 #: Largest page of the rows API.
 MAX_PAGE = 1000
@@ -62,20 +62,6 @@ def enterable(schema: str, table: str) -> TableInfo:
     return info
 
 
-def heading_json(info: TableInfo) -> list[dict]:
-    """``[{"name", "type", "in_key", "nullable", "comment"}]`` of a table's heading."""
-    return [
-        {
-            "name": a.name,
-            "type": a.type,
-            "in_key": a.in_key,
-            "nullable": a.nullable,
-            "comment": a.comment,
-        }
-        for a in info.heading
-    ]
-
-
 def page_of_rows(schema: str, table: str, limit: int = 100, after: str | None = None) -> dict:
     """One keyset page of a table's rows in primary-key order (never COUNT or OFFSET).
 
@@ -98,7 +84,7 @@ def page_of_rows(schema: str, table: str, limit: int = 100, after: str | None = 
         "next": None
         if next_after is None
         else encode_key({n: json_value(heading[n], v) for n, v in next_after.items()}),
-        "heading": heading_json(info),
+        "heading": heading_json(info.heading),
     }
 
 
