@@ -122,6 +122,13 @@ class Catalog:
         snapshot = self._schemas.get(database)
         return list(snapshot.visible) if snapshot else []
 
+    def named(self, database: str, name: str) -> TableInfo | None:
+        """The listed table of ``database`` whose raw name (``__detection``) is ``name``,
+        else the one whose class name (``Detection.Blob``) is; None when neither is."""
+        tables = self.tables(database)
+        found = next((i for i in tables if i.table_name == name), None)  # a raw name first
+        return found or next((i for i in tables if i.class_name == name), None)
+
     def hidden_tables(self, database: str) -> list[str]:
         """Names of the database's hidden (``~``) tables."""
         self.load([database])

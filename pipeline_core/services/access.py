@@ -237,9 +237,7 @@ def resolve_table(schema: str, name: str) -> TableInfo:
     if schema not in _server_schemas(refresh=True) and prefix and not schema.startswith(prefix):
         schema = prefix + schema
     check_schema(schema)
-    tables = catalog_of(connection()).tables(schema)
-    found = next((i for i in tables if i.table_name == name), None)  # a raw name first
-    found = found or next((i for i in tables if i.class_name == name), None)
+    found = catalog_of(connection()).named(schema, name)
     if found is not None:
         return found
     raise NotFoundError(f"No table or class `{name}` in schema `{schema}`", table=name)

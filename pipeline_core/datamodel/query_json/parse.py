@@ -59,11 +59,9 @@ def catalog_resolver(connection) -> Resolver:
     catalog = catalog_of(connection)
 
     def resolve(schema: str, name: str) -> TableInfo:
-        tables = catalog.tables(schema)
-        if not tables:
+        if not catalog.tables(schema):
             raise MissingTableError(f"no schema `{schema}` (or it holds no table)")
-        found = next((i for i in tables if i.table_name == name), None)  # a raw name first
-        found = found or next((i for i in tables if i.class_name == name), None)
+        found = catalog.named(schema, name)
         if found is not None:
             return found
         raise MissingTableError(
