@@ -232,8 +232,7 @@ def condition_text(condition: Any) -> str:
             return f"matching {source.get('schema', '')}.{source['table']}"
         return "matching a query"
     name, operator = condition.get("attribute", "?"), condition.get("operator", "?")
-    label = {"!=": "≠", "<=": "≤", ">=": "≥", "is null": "is NULL"}.get(operator, operator)
-    label = "is not NULL" if operator == "is not null" else label
+    label = "like" if operator == "like" else OPERATORS.get(operator, operator)
     if "value" not in condition:
         return f"{name} {label}"
     value = condition["value"]
