@@ -322,3 +322,87 @@ def test_antijoin_computed_attribute_and_union(
         ]
     finally:
         (session & {"subject_id": 1, "session_id": 901}).delete_quick()
+
+
+def test_every_operator_reads_back_and_runs(page, live_server, lab_user, browser_login, demo):
+    """A description using ≠, <, ≤, between, in list, starts with, contains (with ``%`` and
+    ``_`` in its text), is not null, NOT, order and limit: its widgets show it (patterns
+    read back unescaped), a value changed in a widget is sent typed, and the rows are the
+    data model's for the same expression."""
+    session = demo.Session
+    source = {"schema": session.database, "table": session.table_name}
+
+    def described(high: str) -> dict:
+        return {
+            "from": source,
+            "where": {
+                "and": [
+                    {"attribute": "session_id", "operator": "!=", "value": 99},
+                    {"attribute": "session_id", "operator": "<", "value": 500},
+                    {"attribute": "subject_id", "operator": "<=", "value": 2},
+                    {
+                        "attribute": "session_date",
+                        "operator": "between",
+                        "value": ["2026-01-01", high],
+                    },
+                    {"attribute": "experimenter", "operator": "in", "value": ["ana", "ben"]},
+                    {"attribute": "notes", "operator": "like", "value": "base%"},
+                    {"not": {"attribute": "notes", "operator": "like", "value": "%50\\%\\_x%"}},
+                    {"attribute": "session_date", "operator": "is not null"},
+                ]
+            },
+            "order": [{"attribute": "session_date", "descending": True}],
+            "limit": 10,
+        }
+
+    browser_login(page, lab_user)
+    page.goto(
+        live_server.url + reverse("web:query") + "?q=" + encode_description(described("2026-12-31"))
+    )
+    settled(page)
+    operators = page.eval_on_selector_all("select.q-operator", "s => s.map(e => e.value)")
+    assert operators == [
+        "!=", "<", "<=", "between", "in", "starts with", "contains", "is not null"
+    ]  # fmt: skip
+    values = [
+        condition(page, i).locator(".q-value input").evaluate_all("es => es.map(e => e.value)")
+        for i in range(8)
+    ]
+    assert values[3] == ["2026-01-01", "2026-12-31"]
+    assert values[4] == ["ana, ben"]
+    assert values[5] == ["base"] and values[6] == ["50%_x"]  # unescaped for people
+    assert values[7] == []
+    negated = [
+        condition(page, i).locator('input[data-key$=":not"]').first.is_checked() for i in range(8)
+    ]
+    assert negated == [False] * 6 + [True, False]  # NOT of the "contains"
+    assert page.locator(".q-limit").input_value() == "10"
+
+    condition(page, 3).locator(".q-value input").nth(1).fill("2026-10-05")
+    settled(page)
+    page.click("#run-query")
+    page.wait_for_url(
+        lambda url: "q=" in url and "2026-10-05" in str(decode_description(url.split("q=")[1]))
+    )
+    sent = decode_description(page.url.split("q=")[1])
+    wanted = described("2026-10-05")
+    assert sent["where"] == wanted["where"] and sent["limit"] == 10
+    assert sent["order"][0] == {"attribute": "session_date", "descending": True}
+
+    expr = session & dm.AndList(
+        [
+            dm.Comparison("session_id", "!=", 99),
+            dm.Comparison("session_id", "<", 500),
+            dm.Comparison("subject_id", "<=", 2),
+            dm.Comparison("session_date", "between", ["2026-01-01", "2026-10-05"]),
+            dm.Comparison("experimenter", "in", ["ana", "ben"]),
+            dm.Comparison("notes", "like", "base%"),
+            dm.Not(dm.Comparison("notes", "like", "%50\\%\\_x%")),
+            dm.Comparison("session_date", "is not null"),
+        ]
+    )
+    rows = expr.to_dicts(order_by=["session_date DESC", "KEY"], limit=10)
+    assert rows  # the demo's baseline session
+    heading = expr.heading
+    expected = [[as_text(json_value(heading[n], r[n])) for n in heading.names] for r in rows]
+    assert shown_rows(page) == expected
